@@ -1,0 +1,102 @@
+"""One settings class for every process, read from `CENTRALITA_*` variables and `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration of Centralita.
+
+    Leave `database_url` and `temporal_address` unset to get the embedded stack
+    (`centralita dev up` starts Postgres and Temporal itself); set them to use servers
+    you run.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="CENTRALITA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    home: Path = Field(
+        default=Path(".centralita"),
+        description="Folder for the embedded stack's state (Postgres data, Temporal db, logs).",
+    )
+    database_url: str | None = Field(
+        default=None, description="Postgres URL; unset means the embedded pgserver."
+    )
+    db_pool_min: int = Field(default=1, ge=0)
+    db_pool_max: int = Field(default=10, ge=1)
+
+    temporal_address: str | None = Field(
+        default=None, description="host:port of a Temporal frontend; unset means embedded."
+    )
+    temporal_namespace: str = "default"
+    temporal_port: int = Field(default=7233, ge=1, le=65535)
+    temporal_ui_port: int = Field(default=8233, ge=1, le=65535)
+    task_queue: str = "centralita-orchestrator"
+
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    media_host: str = "127.0.0.1"
+    media_port: int = Field(default=8100, ge=1, le=65535)
+
+    carrier_personas: Path | None = Field(
+        default=None,
+        description="JSON file of simulated-carrier personas; unset means the packaged demo set.",
+    )
+
+    otlp_endpoint: str | None = Field(
+        default=None, description="OTLP/HTTP endpoint for traces, e.g. http://localhost:4318."
+    )
+    otlp_headers: dict[str, str] = Field(default_factory=dict)
+    service_name: str = "centralita"
+    log_level: str = "INFO"
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError(f"unknown log level {value!r}")
+        return level
+
+    @property
+    def embedded_postgres(self) -> bool:
+        """Whether the embedded pgserver provides the database."""
+        return self.database_url is None
+
+    @property
+    def embedded_temporal(self) -> bool:
+        """Whether the embedded Temporal dev server provides orchestration."""
+        return self.temporal_address is None
+
+    @property
+    def effective_temporal_address(self) -> str:
+        """The Temporal frontend to connect to, configured or embedded."""
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def temporal_ui_url(self) -> str:
+        """Where operators open the Temporal UI (embedded stack only knows its own)."""
+        return f"http://127.0.0.1:{self.temporal_ui_port}"
+
+    @property
+    def temporal_ui_namespace_url(self) -> str:
+        """The Temporal UI page of this namespace (workflow links hang off it)."""
+        return f"{self.temporal_ui_url}/namespaces/{self.temporal_namespace}"
+
+    @property
+    def api_url(self) -> str:
+        """Base URL of the API as seen from this machine."""
+        host = "127.0.0.1" if self.api_host in {"0.0.0.0", "::"} else self.api_host  # noqa: S104
+        return f"http://{host}:{self.api_port}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings read once per process (never at import time)."""
+    return Settings()
