@@ -1,0 +1,1 @@
+"""Every side effect a workflow asks for, as methods of classes built with their clients."""

@@ -1,0 +1,213 @@
+"""Campaigns and their contacts: creation and the reads the API and workflows need."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
+from psycopg.types.json import Jsonb
+from pydantic import BaseModel, Field
+
+from centralita.db import Pool
+from workflows.models import CampaignPolicy, CampaignStatus
+
+
+class NewContact(BaseModel):
+    """A validated contact ready to store (phones already E.164, in try order)."""
+
+    name: str
+    phones: list[str] = Field(min_length=1)
+    external_id: str | None = None
+    timezone: str | None = None
+    segment: str | None = None
+    variables: dict[str, Any] = Field(default_factory=dict)
+
+
+class CampaignRow(BaseModel):
+    """A campaign as stored."""
+
+    id: str
+    name: str
+    status: CampaignStatus
+    timezone: str
+    policy: CampaignPolicy
+    workflow_id: str | None
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+
+
+class ContactRow(BaseModel):
+    """A contact as stored."""
+
+    id: str
+    campaign_id: str
+    position: int
+    external_id: str | None
+    name: str
+    phones: list[str]
+    timezone: str | None
+    segment: str | None
+    variables: dict[str, Any]
+    state: str
+    outcome: str | None
+    attempts_count: int
+    last_phone_tried: str | None
+    next_attempt_at: datetime | None
+
+
+_CAMPAIGN_COLUMNS = (
+    "id::text AS id, name, status, timezone, policy, workflow_id, created_at, started_at, "
+    "completed_at"
+)
+_CONTACT_COLUMNS = (
+    "id::text AS id, campaign_id::text AS campaign_id, position, external_id, name, phones, "
+    "timezone, segment, variables, state, outcome, attempts_count, last_phone_tried, "
+    "next_attempt_at"
+)
+
+
+async def create_campaign(
+    pool: Pool,
+    *,
+    tenant_id: str,
+    name: str,
+    timezone: str,
+    policy: CampaignPolicy,
+    contacts: Sequence[NewContact],
+    workflow_id_for: Callable[[str], str],
+) -> CampaignRow:
+    """Insert a campaign and all its contacts in one transaction.
+
+    Args:
+        workflow_id_for: maps the new campaign id to its workflow id (stored with it).
+    """
+    async with pool.connection() as conn, conn.transaction():
+        row = await _fetch_one(
+            conn,
+            "INSERT INTO campaigns (tenant_id, name, timezone, policy) VALUES (%s, %s, %s, %s) "
+            f"RETURNING {_CAMPAIGN_COLUMNS}",
+            (tenant_id, name, timezone, Jsonb(policy.model_dump())),
+        )
+        campaign_id = row["id"]
+        row = await _fetch_one(
+            conn,
+            f"UPDATE campaigns SET workflow_id = %s WHERE id = %s RETURNING {_CAMPAIGN_COLUMNS}",
+            (workflow_id_for(campaign_id), campaign_id),
+        )
+        async with conn.cursor() as cur:
+            await cur.executemany(
+                "INSERT INTO contacts (tenant_id, campaign_id, position, external_id, name, "
+                "phones, timezone, segment, variables) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (
+                        tenant_id,
+                        campaign_id,
+                        position,
+                        c.external_id,
+                        c.name,
+                        c.phones,
+                        c.timezone,
+                        c.segment,
+                        Jsonb(c.variables),
+                    )
+                    for position, c in enumerate(contacts)
+                ],
+            )
+    return CampaignRow.model_validate(row)
+
+
+async def get_campaign(pool: Pool, tenant_id: str, campaign_id: str) -> CampaignRow | None:
+    """One campaign of the tenant, or None."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns WHERE tenant_id = %s AND id::text = %s",
+            (tenant_id, campaign_id),
+        )
+        row = await cur.fetchone()
+    return CampaignRow.model_validate(row) if row else None
+
+
+async def list_campaigns(
+    pool: Pool, tenant_id: str, *, limit: int, offset: int
+) -> list[CampaignRow]:
+    """The tenant's campaigns, newest first."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns WHERE tenant_id = %s "
+            "ORDER BY created_at DESC, id LIMIT %s OFFSET %s",
+            (tenant_id, limit, offset),
+        )
+        rows = await cur.fetchall()
+    return [CampaignRow.model_validate(r) for r in rows]
+
+
+async def contact_state_counts(pool: Pool, campaign_id: str) -> dict[str, int]:
+    """How many contacts of the campaign are in each state."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT state, count(*) AS n FROM contacts WHERE campaign_id = %s GROUP BY state",
+            (campaign_id,),
+        )
+        return {r["state"]: r["n"] for r in await cur.fetchall()}
+
+
+async def list_contacts(
+    pool: Pool, campaign_id: str, *, limit: int, offset: int
+) -> list[ContactRow]:
+    """Contacts of a campaign in upload order."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            f"SELECT {_CONTACT_COLUMNS} FROM contacts WHERE campaign_id = %s "
+            "ORDER BY position LIMIT %s OFFSET %s",
+            (campaign_id, limit, offset),
+        )
+        rows = await cur.fetchall()
+    return [ContactRow.model_validate(r) for r in rows]
+
+
+async def get_contact(pool: Pool, contact_id: str) -> ContactRow | None:
+    """One contact by id, or None."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            f"SELECT {_CONTACT_COLUMNS} FROM contacts WHERE id::text = %s", (contact_id,)
+        )
+        row = await cur.fetchone()
+    return ContactRow.model_validate(row) if row else None
+
+
+async def contact_ids(pool: Pool, campaign_id: str) -> list[str]:
+    """Every contact id of a campaign, in upload order."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT id::text AS id FROM contacts WHERE campaign_id = %s ORDER BY position",
+            (campaign_id,),
+        )
+        return [r["id"] for r in await cur.fetchall()]
+
+
+async def set_campaign_status(pool: Pool, campaign_id: str, status: CampaignStatus) -> bool:
+    """Record a status; stamps started/completed times once. False if no such campaign."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "UPDATE campaigns SET status = %s, updated_at = now(), "
+            "started_at = CASE WHEN %s = 'running' THEN coalesce(started_at, now()) "
+            "ELSE started_at END, "
+            "completed_at = CASE WHEN %s IN ('completed', 'cancelled', 'failed') "
+            "THEN coalesce(completed_at, now()) ELSE completed_at END "
+            "WHERE id::text = %s",
+            (status.value, status.value, status.value, campaign_id),
+        )
+        return cur.rowcount == 1
+
+
+async def _fetch_one(conn: AsyncConnection[DictRow], query: str, params: Sequence[Any]) -> DictRow:
+    cur = await conn.execute(query, params)
+    row = await cur.fetchone()
+    if row is None:
+        raise RuntimeError("query returned no row")
+    return row

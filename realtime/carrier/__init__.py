@@ -1,0 +1,1 @@
+"""Carriers place calls: the `Dialer` interface and its implementations."""

@@ -1,0 +1,157 @@
+"""A simulated carrier: numbers answer, ring out, are busy or fail as personas script.
+
+The dev stack and the tests dial through it exactly as they would through a real
+carrier. Each persona lists what happens on a contact's 1st, 2nd, ... attempt (the last
+step repeats). Calls are logged by idempotency key: a retried dial with the same key gets the
+first call's result and rings nobody again (`dial_log` proves it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from realtime.carrier.dialer import InvalidDialRequestError
+from workflows.models import CallOutcome, DialRequest, DialResult
+
+log = logging.getLogger(__name__)
+
+# What a line reports when the call ends without a conversation.
+_UNANSWERED_REASONS: dict[CallOutcome, str] = {
+    CallOutcome.NO_ANSWER: "dial_no_answer",
+    CallOutcome.BUSY: "dial_busy",
+    CallOutcome.FAILED: "dial_failed",
+    CallOutcome.VOICEMAIL: "voicemail_reached",
+}
+
+
+class PersonaStep(BaseModel):
+    """What happens on one attempt to the persona's number."""
+
+    outcome: CallOutcome
+    ring_seconds: float = Field(default=0.5, ge=0)
+    talk_seconds: float = Field(default=0.0, ge=0)
+    transcript: str | None = None
+    extracted: dict[str, Any] = Field(default_factory=dict)
+
+
+class Persona(BaseModel):
+    """A scripted person (or dead line) behind one phone number."""
+
+    number: str
+    name: str
+    script: list[PersonaStep] = Field(min_length=1)
+
+    def step_for(self, attempt_number: int) -> PersonaStep:
+        """The step for the n-th attempt (1-based); the last step repeats."""
+        return self.script[min(attempt_number, len(self.script)) - 1]
+
+
+class PersonaBook(BaseModel):
+    """A set of personas, as stored in a JSON file."""
+
+    personas: list[Persona]
+
+    @classmethod
+    def load(cls, path: Path) -> PersonaBook:
+        """Read and validate a persona file."""
+        return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
+
+
+def packaged_personas() -> Path:
+    """The demo personas shipped with Centralita (Spanish, Chile and Spain)."""
+    return Path(__file__).resolve().parent.parent / "personas" / "demo_es.json"
+
+
+class SimulatedCarrier:
+    """An in-process carrier that plays personas.
+
+    Args:
+        personas: who answers which number.
+        time_scale: multiplies ring and talk times (tests use 0 for instant calls).
+        clock: current time (tests may freeze it).
+    """
+
+    def __init__(
+        self,
+        personas: list[Persona],
+        *,
+        time_scale: float = 1.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._personas = {p.number: p for p in personas}
+        self._time_scale = time_scale
+        self._clock = clock
+        self._results: dict[str, asyncio.Future[DialResult]] = {}
+        self.dial_log: list[DialRequest] = []
+
+    async def dial(self, request: DialRequest) -> DialResult:
+        """Ring the persona behind `request.to_number` (once per idempotency key)."""
+        known = self._results.get(request.idempotency_key)
+        if known is not None:
+            log.info("dial %s already placed; reporting it again", request.idempotency_key)
+            return await asyncio.shield(known)
+        if not request.to_number.startswith("+"):
+            raise InvalidDialRequestError(f"not an E.164 number: {request.to_number!r}")
+        future: asyncio.Future[DialResult] = asyncio.get_running_loop().create_future()
+        self._results[request.idempotency_key] = future
+        self.dial_log.append(request)
+        try:
+            future.set_result(await self._place(request))
+        except BaseException as exc:
+            # A cancelled or broken call may be asked for again under the same key.
+            del self._results[request.idempotency_key]
+            future.cancel()
+            raise exc
+        return future.result()
+
+    async def _place(self, request: DialRequest) -> DialResult:
+        started = self._clock()
+        persona = self._personas.get(request.to_number)
+        if persona is None:
+            # Unallocated number: the network rejects it after a short delay.
+            await self._wait(0.2)
+            return self._ended(started, CallOutcome.FAILED, "invalid_destination", None)
+        # Keyed by attempt number, not by a counter of ours: a restarted carrier
+        # replays the same script for the same attempt.
+        step = persona.step_for(request.attempt_number)
+        await self._wait(step.ring_seconds)
+        if step.outcome in _UNANSWERED_REASONS:
+            return self._ended(started, step.outcome, _UNANSWERED_REASONS[step.outcome], None)
+        answered = self._clock()
+        await self._wait(step.talk_seconds)
+        return self._ended(
+            started, step.outcome, "user_hangup", answered, step.transcript, step.extracted
+        )
+
+    def _ended(
+        self,
+        started: datetime,
+        outcome: CallOutcome,
+        reason: str,
+        answered: datetime | None,
+        transcript: str | None = None,
+        extracted: dict[str, Any] | None = None,
+    ) -> DialResult:
+        ended = max(self._clock(), started + timedelta(microseconds=1))
+        return DialResult(
+            outcome=outcome,
+            disconnection_reason=reason,
+            started_at=started,
+            answered_at=answered,
+            ended_at=ended,
+            duration_s=(ended - answered).total_seconds() if answered else 0.0,
+            transcript=transcript,
+            extracted=extracted or {},
+        )
+
+    async def _wait(self, seconds: float) -> None:
+        if seconds * self._time_scale > 0:
+            await asyncio.sleep(seconds * self._time_scale)

@@ -1,0 +1,1 @@
+"""Temporal workflows and the pure, deterministic policy code they use."""
