@@ -1,0 +1,1 @@
+"""The FastAPI application: campaigns, calls, health (more with each issue)."""

@@ -1,0 +1,58 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from temporalio.client import Client
+
+from api.routes import campaigns, health
+from api.services import ApiServices, TemporalConnector
+from centralita import __version__
+from centralita.db import database_url, open_pool
+from centralita.settings import Settings, get_settings
+
+
+def create_app(
+    settings: Settings | None = None, *, temporal_client: Client | None = None
+) -> FastAPI:
+    """Build the API.
+
+    Args:
+        settings: defaults to the process settings.
+        temporal_client: an already connected client (tests pass their environment's);
+            otherwise the API connects on first need.
+    """
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await open_pool(
+            database_url(settings), min_size=settings.db_pool_min, max_size=settings.db_pool_max
+        )
+        app.state.services = ApiServices(
+            settings=settings,
+            pool=pool,
+            temporal=TemporalConnector(settings, client=temporal_client),
+        )
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(
+        title="Centralita",
+        version=__version__,
+        summary="Open-source AI voice call center: campaigns, calls, agents.",
+        lifespan=lifespan,
+    )
+    app.include_router(health.router)
+    app.include_router(campaigns.router)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """Entry point for `uvicorn --factory api.app:app_factory`."""
+    return create_app()
