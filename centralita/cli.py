@@ -1,0 +1,193 @@
+"""The `centralita` command: dev stack, demo, migrations and each process role."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Coroutine, Sequence
+from typing import TYPE_CHECKING, Any
+
+from centralita import runtime
+from centralita.logs import setup_logging
+from centralita.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from workers.devstack import DevStack
+
+log = logging.getLogger("centralita")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and run the chosen command; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    settings = get_settings()
+    setup_logging(settings.log_level, component=args.component)
+    try:
+        code: int = args.handler(args, settings)
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="centralita", description="Centralita: an open-source AI voice call center."
+    )
+    commands = parser.add_subparsers(title="commands")
+
+    dev = commands.add_parser("dev", help="the embedded development stack")
+    dev_commands = dev.add_subparsers(title="dev commands")
+    up = dev_commands.add_parser(
+        "up", help="start Postgres, Temporal (+UI), workers and the API; Ctrl-C stops all"
+    )
+    up.set_defaults(handler=_dev_up, component="devstack")
+
+    demo = commands.add_parser("demo", help="run a demo campaign end to end on the embedded stack")
+    demo.add_argument("--keep", action="store_true", help="keep the stack running afterwards")
+    demo.add_argument("--timeout", type=float, default=180.0, help="seconds to wait (default 180)")
+    demo.set_defaults(handler=_demo, component="demo")
+
+    migrate = commands.add_parser("migrate", help="apply pending database migrations")
+    migrate.set_defaults(handler=_migrate, component="migrate")
+
+    api = commands.add_parser("api", help="serve the HTTP API")
+    api.add_argument("--host")
+    api.add_argument("--port", type=int)
+    api.set_defaults(handler=_api, component="api")
+
+    orchestrator = commands.add_parser("orchestrator", help="run the orchestrator worker")
+    orchestrator.set_defaults(handler=_orchestrator, component="orchestrator")
+
+    media = commands.add_parser("media", help="run the media worker")
+    media.add_argument("--host")
+    media.add_argument("--port", type=int)
+    media.set_defaults(handler=_media, component="media")
+    return parser
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from centralita.db import database_url
+    from centralita.migrate import migrate
+
+    applied = migrate(database_url(settings))
+    names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "none (up to date)"
+    print(f"migrations applied: {names}")
+    return 0
+
+
+def _api(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from api.app import create_app
+    from centralita.telemetry import setup_tracing
+
+    setup_tracing(settings, "api")
+    config = uvicorn.Config(
+        create_app(settings),
+        host=args.host or settings.api_host,
+        port=args.port or settings.api_port,
+        log_level=settings.log_level.lower(),
+    )
+    runtime.run(uvicorn.Server(config).serve())
+    return 0
+
+
+def _orchestrator(args: argparse.Namespace, settings: Settings) -> int:
+    from centralita.telemetry import setup_tracing
+    from workers.orchestrator import run_orchestrator
+
+    setup_tracing(settings, "orchestrator")
+    runtime.run(run_orchestrator(settings))
+    return 0
+
+
+def _media(args: argparse.Namespace, settings: Settings) -> int:
+    from centralita.telemetry import setup_tracing
+    from workers.media import run_media
+
+    setup_tracing(settings, "media")
+    runtime.run(run_media(settings, host=args.host, port=args.port))
+    return 0
+
+
+def _dev_up(args: argparse.Namespace, settings: Settings) -> int:
+    return runtime.run(_run_stack(settings, demo=None))
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    return runtime.run(_run_stack(settings, demo=args))
+
+
+async def _run_stack(settings: Settings, demo: argparse.Namespace | None) -> int:
+    """Start the stack; then either supervise until a signal, or run the demo."""
+    import httpx
+
+    from workers.demo import DemoError, run_demo
+    from workers.devstack import DevStack, DevStackError
+
+    stack = DevStack(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print("Starting the embedded stack (Postgres, Temporal, workers, API)...", flush=True)
+    try:
+        await stack.start()
+    except DevStackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    _print_urls(stack)
+    code = 0
+    try:
+        if demo is not None:
+            code = await _demo_or_stop(run_demo(settings, sys.stdout, timeout_s=demo.timeout), stop)
+            if code != 0 or not demo.keep or stop.is_set():
+                return code
+            print("\n--keep: the stack stays up; Ctrl-C stops it.", flush=True)
+        await stack.supervise(stop)
+    except (DevStackError, DemoError, httpx.HTTPError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        code = 1
+    finally:
+        print("\nStopping the embedded stack...", flush=True)
+        await stack.stop()
+        print("Stopped.", flush=True)
+    return code
+
+
+async def _demo_or_stop(demo: Coroutine[Any, Any, int], stop: asyncio.Event) -> int:
+    """Run the demo unless a signal comes first (then 130)."""
+    demo_task = asyncio.ensure_future(demo)
+    stop_task = asyncio.ensure_future(stop.wait())
+    done, _ = await asyncio.wait({demo_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+    stop_task.cancel()
+    if demo_task in done:
+        return demo_task.result()
+    demo_task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await demo_task
+    return 130
+
+
+def _print_urls(stack: DevStack) -> None:
+    print("\nCentralita is up:")
+    for name, url in stack.urls().items():
+        print(f"  {name:<13} {url}")
+    print(
+        "  Workflows     "
+        f"{sys.executable.rsplit('/', 1)[0]}/temporal workflow list "
+        f"--address {stack.temporal_address}",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""`centralita demo`: a small Spanish collections campaign, end to end, on the embedded stack.
+
+It creates the campaign through the real API, follows it while real Temporal workflows
+dial the simulated carrier's personas, then prints one line per contact and where to
+see every workflow in the Temporal UI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, TextIO
+from urllib.parse import quote
+
+import httpx
+
+from centralita.privacy import mask_phone
+from centralita.settings import Settings
+
+# Personas behind these numbers live in realtime/personas/demo_es.json.
+DEMO_CONTACTS: list[dict[str, Any]] = [
+    {
+        "name": "María González",
+        "phone": "+56 9 6123 4567",
+        "external_id": "CL-0001",
+        "segment": "temprana",
+        "variables": {"nombre": "María", "monto_total": 200000, "RUT": "12.345.678-5"},
+    },
+    {
+        "name": "Juan Pérez",
+        "phone": "+56 9 7234 5678",
+        "external_id": "CL-0002",
+        "segment": "tardia",
+        "variables": {"nombre": "Juan", "monto_total": 350000},
+    },
+    {
+        "name": "Carmen Ruiz",
+        "phone": "+34 612 34 56 78",
+        "external_id": "ES-0001",
+        "segment": "temprana",
+        "variables": {"nombre": "Carmen", "monto_total": 150},
+    },
+    {
+        "name": "Pedro Soto",
+        "phone": "+56 2 2345 6789",
+        "external_id": "CL-0003",
+        "segment": "grave",
+        "variables": {"nombre": "Pedro", "monto_total": 990000},
+    },
+    {
+        "name": "Lucía Fernández",
+        "phone": "+34 699 12 34 56",
+        "try_phones": ["+34 911 23 45 67"],
+        "external_id": "ES-0002",
+        "segment": "tardia",
+        "variables": {"nombre": "Lucía", "monto_total": 420},
+    },
+    {
+        "name": "Andrés Muñoz",
+        "phone": "+56 9 8765 4321",
+        "external_id": "CL-0004",
+        "segment": "temprana",
+        "variables": {"nombre": "Andrés", "monto_total": 80000},
+    },
+    {
+        # Deliberately broken: shows a rejected row instead of a silently dropped one.
+        "name": "Número mal escrito",
+        "phone": "+56 12",
+        "external_id": "CL-0005",
+    },
+]
+
+# Short delays so the demo's retries happen in seconds, not hours.
+DEMO_POLICY = {
+    "max_attempts": 3,
+    "retry_delay_seconds": 2,
+    "failure_retry_delay_seconds": 1,
+    "concurrency": 4,
+}
+
+
+class DemoError(RuntimeError):
+    """The demo campaign could not be created or did not finish in time."""
+
+
+async def run_demo(settings: Settings, out: TextIO, *, timeout_s: float = 180.0) -> int:
+    """Create the demo campaign via the API, follow it to the end, print the summary.
+
+    Returns:
+        The process exit code (0 when the campaign completed).
+    """
+    async with httpx.AsyncClient(base_url=settings.api_url, timeout=30.0) as api:
+        created = await _create_campaign(api)
+        campaign = created["campaign"]
+        print(f"\nCampaign {campaign['name']!r} created: {campaign['id']}", file=out)
+        print(f"  {created['accepted']} contacts accepted", file=out)
+        for rejected in created["rejected"]:
+            print(f"  row {rejected['row']} rejected: {rejected['reason']}", file=out)
+        if not created["started"]:
+            raise DemoError(f"campaign stored but not started: {created['start_error']}")
+        print("\nDialling (simulated carrier, real Temporal workflows):", file=out)
+        contacts = await _follow(api, campaign["id"], out, timeout_s)
+    _print_summary(contacts, out)
+    _print_links(settings, campaign, out)
+    return 0
+
+
+async def _create_campaign(api: httpx.AsyncClient) -> dict[str, Any]:
+    response = await api.post(
+        "/campaigns",
+        json={
+            "name": "Demo cobranza (CL/ES)",
+            "timezone": "America/Santiago",
+            "policy": DEMO_POLICY,
+            "contacts": DEMO_CONTACTS,
+        },
+    )
+    if response.status_code != 201:
+        raise DemoError(f"POST /campaigns answered {response.status_code}: {response.text}")
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def _follow(
+    api: httpx.AsyncClient, campaign_id: str, out: TextIO, timeout_s: float
+) -> list[dict[str, Any]]:
+    """Poll the API, printing each attempt once as it ends, until the campaign completes."""
+    started = time.monotonic()
+    printed: set[str] = set()
+    while True:
+        contacts = (await api.get(f"/campaigns/{campaign_id}/contacts")).json()
+        for contact in contacts:
+            for attempt in contact["attempts"]:
+                if attempt["outcome"] is None or attempt["attempt_key"] in printed:
+                    continue
+                printed.add(attempt["attempt_key"])
+                print(
+                    f"  [{time.monotonic() - started:5.1f}s] {contact['name']:<18} "
+                    f"attempt {attempt['attempt_number']} to {mask_phone(attempt['phone'])}: "
+                    f"{attempt['outcome']}",
+                    file=out,
+                )
+        status = (await api.get(f"/campaigns/{campaign_id}")).json()["status"]
+        if status in {"completed", "cancelled", "failed"}:
+            return list(contacts)
+        if time.monotonic() - started > timeout_s:
+            raise DemoError(f"campaign still {status!r} after {timeout_s:.0f}s")
+        await asyncio.sleep(0.5)
+
+
+def _print_summary(contacts: list[dict[str, Any]], out: TextIO) -> None:
+    header = f"{'contact':<18} {'phone':<14} {'attempts':>8}  {'state':<10} outcome"
+    print(f"\nSummary\n{header}\n{'-' * len(header)}", file=out)
+    for c in contacts:
+        phone = mask_phone(c["last_phone_tried"] or c["phones"][0])
+        print(
+            f"{c['name']:<18} {phone:<14} {c['attempts_count']:>8}  {c['state']:<10} "
+            f"{c['outcome'] or '-'}",
+            file=out,
+        )
+
+
+def _print_links(settings: Settings, campaign: dict[str, Any], out: TextIO) -> None:
+    query = quote(f'WorkflowId STARTS_WITH "{campaign["workflow_id"]}"')
+    ui = settings.temporal_ui_namespace_url
+    print(
+        f"\nEvery workflow of this demo in the Temporal UI:\n  {ui}/workflows?query={query}",
+        file=out,
+    )
+    print(f"The campaign workflow:\n  {campaign['temporal_ui_url']}", file=out)

