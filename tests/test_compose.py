@@ -1,0 +1,249 @@
+"""The production-shaped stack in docker-compose.yml: valid for Compose, wired as designed.
+
+No Docker engine is needed: `docker-compose config` validates and resolves the file
+offline. The binary is the Debian `docker-compose` (1.29, Python) that `make setup`
+installs; its absence fails these tests rather than skipping them, so a green run always
+means the file was actually checked.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
+APP_SERVICES = ("api", "orchestrator", "media")
+EXPECTED_SERVICES = (
+    "temporal",
+    "temporal-ui",
+    "postgres",
+    "otel-collector",
+    "jaeger",
+    *APP_SERVICES,
+)
+
+ComposeConfig = dict[str, Any]
+
+
+def _docker_compose() -> str:
+    """Locate the `docker-compose` binary, failing the test when it is missing.
+
+    Returns:
+        The absolute path of `docker-compose`.
+    """
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.fail(
+            "docker-compose is not on PATH; `make setup` installs it "
+            "(Debian package `docker-compose`)."
+        )
+    return binary
+
+
+def _run_config(compose_file: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """Run `docker-compose config` on a file, resolving relative paths from the repo root.
+
+    Args:
+        compose_file: The Compose file to check.
+        *extra: Further arguments for `config`, such as `-q`.
+
+    Returns:
+        The finished process, with text stdout and stderr captured.
+    """
+    return subprocess.run(
+        [
+            _docker_compose(),
+            "-f",
+            str(compose_file),
+            "--project-directory",
+            str(REPO_ROOT),
+            "config",
+            *extra,
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _as_mapping(value: Any, where: str) -> ComposeConfig:
+    """Narrow a parsed YAML node to a string-keyed mapping.
+
+    Args:
+        value: The parsed node.
+        where: What the node is, for the assertion message.
+
+    Returns:
+        The node, typed as a mapping.
+    """
+    assert isinstance(value, dict), f"{where} should be a mapping, got {type(value).__name__}"
+    return value
+
+
+def _load_compose_file() -> ComposeConfig:
+    """Parse docker-compose.yml with PyYAML (anchors and merge keys resolved).
+
+    Returns:
+        The top-level mapping of the file.
+    """
+    return _as_mapping(yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8")), "the file")
+
+
+def _environment(service: ComposeConfig, name: str) -> dict[str, str]:
+    """Return a service's environment as a dict, whichever Compose syntax it uses.
+
+    Args:
+        service: The service's mapping.
+        name: The service's name, for assertion messages.
+
+    Returns:
+        Variable names mapped to their (uninterpolated) values.
+    """
+    raw = service.get("environment")
+    if isinstance(raw, list):
+        pairs = (str(item).partition("=") for item in raw)
+        return {key: value for key, _, value in pairs}
+    return {str(key): str(value) for key, value in _as_mapping(raw, f"{name}.environment").items()}
+
+
+def _assert_app_wiring(config: ComposeConfig, source: str) -> None:
+    """Check that every app service points at the stack's Temporal and Postgres services.
+
+    Args:
+        config: A parsed Compose configuration, raw or resolved.
+        source: Where the configuration came from, for assertion messages.
+    """
+    services = _as_mapping(config.get("services"), f"services ({source})")
+    for name in APP_SERVICES:
+        env = _environment(_as_mapping(services.get(name), f"{name} ({source})"), name)
+
+        temporal_address = env.get("CENTRALITA_TEMPORAL_ADDRESS", "")
+        host, _, port = temporal_address.partition(":")
+        assert (host, port) == ("temporal", "7233"), (
+            f"{name} ({source}): CENTRALITA_TEMPORAL_ADDRESS={temporal_address!r} "
+            "should be temporal:7233"
+        )
+        assert host in services
+
+        url = urlsplit(env.get("CENTRALITA_DATABASE_URL", ""))
+        assert url.scheme.startswith("postgres"), f"{name} ({source}): {url.geturl()!r}"
+        assert url.hostname == "postgres", (
+            f"{name} ({source}): CENTRALITA_DATABASE_URL host is {url.hostname!r}, "
+            "should be the postgres service"
+        )
+        assert url.port == 5432
+        assert url.path == "/centralita"
+
+
+def test_compose_file_validates() -> None:
+    """`docker-compose config -q` accepts the file."""
+    result = _run_config(COMPOSE_FILE, "-q")
+
+    assert result.returncode == 0, f"docker-compose rejected {COMPOSE_FILE.name}:\n{result.stderr}"
+
+
+def test_compose_file_has_the_stack_and_wires_it() -> None:
+    """The expected services exist and the app processes reach Temporal and Postgres."""
+    raw = _load_compose_file()
+    services = _as_mapping(raw.get("services"), "services")
+    missing = [name for name in EXPECTED_SERVICES if name not in services]
+    assert not missing, f"services missing from {COMPOSE_FILE.name}: {missing}"
+    _assert_app_wiring(raw, "file")
+
+    # Again on what Compose itself resolves (variables interpolated, anchors merged), so a
+    # `${VAR}` in a URL or a broken merge can't hide behind the raw text.
+    result = _run_config(COMPOSE_FILE)
+    assert result.returncode == 0, result.stderr
+    _assert_app_wiring(_as_mapping(yaml.safe_load(result.stdout), "resolved config"), "resolved")
+
+
+def _undefined_dependency(config: ComposeConfig) -> str:
+    """Make `api` depend on a service the file does not define.
+
+    Args:
+        config: The parsed file, changed in place.
+
+    Returns:
+        The undefined service's name, which the error must mention.
+    """
+    api = config["services"]["api"]
+    # A fresh dict: the file shares one depends_on mapping between the app services.
+    api["depends_on"] = {
+        **api["depends_on"],
+        "no-such-service": {"condition": "service_started"},
+    }
+    return "no-such-service"
+
+
+def _unknown_key(config: ComposeConfig) -> str:
+    """Give `api` a key that is not part of the Compose format.
+
+    Args:
+        config: The parsed file, changed in place.
+
+    Returns:
+        The unknown key, which the error must mention.
+    """
+    config["services"]["api"]["not_a_compose_key"] = True
+    return "not_a_compose_key"
+
+
+def _bad_condition(config: ComposeConfig) -> str:
+    """Give one of `api`'s dependencies a condition Compose does not know.
+
+    Args:
+        config: The parsed file, changed in place.
+
+    Returns:
+        The invalid condition, which the error must mention.
+    """
+    api = config["services"]["api"]
+    api["depends_on"] = {**api["depends_on"], "migrate": {"condition": "service_finished"}}
+    return "service_finished"
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    [_undefined_dependency, _unknown_key, _bad_condition],
+    ids=["undefined-dependency", "unknown-key", "bad-condition"],
+)
+def test_validation_rejects_a_broken_copy(
+    tmp_path: Path, breakage: Callable[[ComposeConfig], str]
+) -> None:
+    """A copy of the file with one deliberate defect fails `docker-compose config -q`.
+
+    The unmodified copy is checked first, so the failure is the defect's and not the
+    copying's.
+
+    Args:
+        tmp_path: Where the copies are written.
+        breakage: Mutates the parsed file in place and returns a word the error must name.
+    """
+    original = _load_compose_file()
+
+    intact = tmp_path / "intact.yml"
+    intact.write_text(yaml.safe_dump(original, sort_keys=False), encoding="utf-8")
+    control = _run_config(intact, "-q")
+    assert control.returncode == 0, f"the unmodified copy should validate:\n{control.stderr}"
+
+    broken_config = copy.deepcopy(original)
+    culprit = breakage(broken_config)
+    broken = tmp_path / "broken.yml"
+    broken.write_text(yaml.safe_dump(broken_config, sort_keys=False), encoding="utf-8")
+    result = _run_config(broken, "-q")
+
+    assert result.returncode != 0, f"docker-compose accepted a file with {culprit!r}"
+    assert culprit in result.stderr, result.stderr
