@@ -5,29 +5,38 @@ from __future__ import annotations
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from temporalio.contrib.opentelemetry import create_tracer_provider
+from temporalio.contrib.opentelemetry import ReplaySafeTracerProvider, create_tracer_provider
 
 from centralita.settings import Settings
 
-_configured = False
+
+def replay_safe_provider(resource: Resource | None = None) -> ReplaySafeTracerProvider:
+    """The global tracer provider, installing a replay-safe one if there is none yet.
+
+    temporalio's OpenTelemetry plugin refuses any other kind: spans made inside
+    workflows must stay deterministic on replay. OpenTelemetry lets the global provider
+    be set only once per process, so everyone goes through here.
+    """
+    current = trace.get_tracer_provider()
+    if isinstance(current, ReplaySafeTracerProvider):
+        return current
+    provider = create_tracer_provider(resource=resource)
+    trace.set_tracer_provider(provider)
+    return provider
 
 
 def setup_tracing(settings: Settings, component: str) -> None:
-    """Install the global tracer provider once per process.
+    """Install the process's tracer provider, exporting over OTLP/HTTP when configured.
 
-    The provider comes from temporalio's `create_tracer_provider` so spans made inside
-    workflows stay deterministic on replay. Spans leave the process only when an OTLP
-    endpoint is configured (`CENTRALITA_OTLP_ENDPOINT`); otherwise they are dropped.
+    Spans leave the process only when `CENTRALITA_OTLP_ENDPOINT` is set; otherwise they
+    are dropped at no cost.
 
     Args:
         settings: exporter endpoint and headers.
         component: process role (api, orchestrator, media), added to the service name.
     """
-    global _configured
-    if _configured:
-        return
     resource = Resource.create({"service.name": f"{settings.service_name}-{component}"})
-    provider = create_tracer_provider(resource=resource)
+    provider = replay_safe_provider(resource)
     if settings.otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -36,5 +45,3 @@ def setup_tracing(settings: Settings, component: str) -> None:
             headers=settings.otlp_headers,
         )
         provider.add_span_processor(BatchSpanProcessor(exporter))
-    trace.set_tracer_provider(provider)
-    _configured = True

@@ -7,6 +7,7 @@ from temporalio.contrib.opentelemetry import OpenTelemetryPlugin
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from centralita.settings import Settings
+from centralita.telemetry import replay_safe_provider
 
 
 async def connect_temporal(settings: Settings, *, address: str | None = None) -> Client:
@@ -34,4 +35,5 @@ DATA_CONVERTER = pydantic_data_converter
 
 def temporal_plugins() -> list[Plugin]:
     """The client plugins every Centralita client carries (tracing)."""
+    replay_safe_provider()  # the plugin needs one installed before any worker starts
     return [OpenTelemetryPlugin()]

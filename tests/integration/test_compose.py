@@ -21,7 +21,7 @@ import yaml
 
 pytestmark = pytest.mark.integration
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 APP_SERVICES = ("api", "orchestrator", "media")
 EXPECTED_SERVICES = (
