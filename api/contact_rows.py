@@ -79,9 +79,9 @@ def check_timezone(name: str) -> str:
 
 
 def validate_rows(
-    rows: list[dict[str, Any]], default_region: str | None
+    rows: list[Any], default_region: str | None
 ) -> tuple[list[NewContact], list[RejectedRow]]:
-    """Split raw rows into storable contacts and explained rejections."""
+    """Split raw rows (anything JSON can hold) into storable contacts and rejections."""
     accepted: list[NewContact] = []
     rejected: list[RejectedRow] = []
     seen_external_ids: set[str] = set()
@@ -102,7 +102,9 @@ def validate_rows(
     return accepted, rejected
 
 
-def _validate_row(raw: dict[str, Any], default_region: str | None) -> NewContact:
+def _validate_row(raw: Any, default_region: str | None) -> NewContact:
+    if not isinstance(raw, dict):
+        raise ValueError(f"a contact must be an object, got {type(raw).__name__}")
     row = ContactIn.model_validate(raw)
     phones: list[str] = []
     for candidate in [row.phone, *row.try_phones]:

@@ -27,7 +27,7 @@ class CampaignCreate(BaseModel):
         description="ISO country for phones written without +country code (e.g. CL, ES).",
     )
     policy: CampaignPolicy = Field(default_factory=CampaignPolicy)
-    contacts: list[dict[str, Any]] = Field(
+    contacts: list[Any] = Field(
         min_length=1,
         max_length=MAX_CONTACTS_PER_REQUEST,
         description="Rows validated one by one (see ContactIn); bad rows come back rejected.",

@@ -74,10 +74,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from centralita.db import database_url
-    from centralita.migrate import migrate
+    import psycopg
 
-    applied = migrate(database_url(settings))
+    from centralita.db import database_url
+    from centralita.migrate import MigrationError, migrate
+
+    try:
+        applied = migrate(database_url(settings))
+    except (MigrationError, psycopg.OperationalError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "none (up to date)"
     print(f"migrations applied: {names}")
     return 0
