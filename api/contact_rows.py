@@ -30,6 +30,14 @@ class ContactIn(BaseModel):
         default_factory=dict, description="Dynamic variables for the agent (e.g. monto_total)."
     )
 
+    @field_validator("external_id", "segment", "timezone")
+    @classmethod
+    def _blank_is_absent(cls, value: str | None) -> str | None:
+        # Spreadsheets send empty cells as "": that means "no value", not a value.
+        if value is None or not value.strip():
+            return None
+        return value.strip()
+
     @field_validator("name")
     @classmethod
     def _strip_name(cls, value: str) -> str:

@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     def api_url(self) -> str:
         """Base URL of the API as seen from this machine."""
         host = "127.0.0.1" if self.api_host in {"0.0.0.0", "::"} else self.api_host  # noqa: S104
+        if ":" in host:
+            host = f"[{host}]"  # an IPv6 literal in a URL
         return f"http://{host}:{self.api_port}"
 
 

@@ -178,7 +178,7 @@ class DialRequest(BaseModel):
     to_number: str
     campaign_id: str
     contact_id: str
-    attempt_number: int
+    attempt_number: int = Field(ge=1)
     variables: dict[str, Any] = Field(default_factory=dict)
 
 

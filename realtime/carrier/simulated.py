@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +23,8 @@ from realtime.carrier.dialer import InvalidDialRequestError
 from workflows.models import CallOutcome, DialRequest, DialResult
 
 log = logging.getLogger(__name__)
+
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 # What a line reports when the call ends without a conversation.
 _UNANSWERED_REASONS: dict[CallOutcome, str] = {
@@ -94,22 +97,32 @@ class SimulatedCarrier:
 
     async def dial(self, request: DialRequest) -> DialResult:
         """Ring the persona behind `request.to_number` (once per idempotency key)."""
-        known = self._results.get(request.idempotency_key)
-        if known is not None:
-            log.info("dial %s already placed; reporting it again", request.idempotency_key)
-            return await asyncio.shield(known)
-        if not request.to_number.startswith("+"):
+        if not _E164.fullmatch(request.to_number):
             raise InvalidDialRequestError(f"not an E.164 number: {request.to_number!r}")
+        key = request.idempotency_key
+        while (known := self._results.get(key)) is not None:
+            log.info("dial %s already placed; joining it", key)
+            try:
+                return await asyncio.shield(known)
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise  # we were cancelled ourselves
+                # The call we joined was cancelled before it ended: place it ourselves.
         future: asyncio.Future[DialResult] = asyncio.get_running_loop().create_future()
-        self._results[request.idempotency_key] = future
+        self._results[key] = future
         self.dial_log.append(request)
         try:
             future.set_result(await self._place(request))
         except BaseException as exc:
             # A cancelled or broken call may be asked for again under the same key.
-            del self._results[request.idempotency_key]
-            future.cancel()
-            raise exc
+            del self._results[key]
+            if isinstance(exc, Exception):
+                future.set_exception(exc)
+                future.exception()  # joiners re-raise it; nobody else must log it
+            else:
+                future.cancel()
+            raise
         return future.result()
 
     async def _place(self, request: DialRequest) -> DialResult:

@@ -76,7 +76,7 @@ def test_applies_every_migration_once_and_records_it(fresh_database: Callable[[]
     shipped = available_migrations()
     assert [m.version for m in applied] == [m.version for m in shipped]
     assert _recorded(url) == [(m.version, m.name) for m in shipped]
-    assert EXPECTED_TABLES <= _tables(url)
+    assert _tables(url) >= EXPECTED_TABLES
     with psycopg.connect(url) as conn:
         vector = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
         assert vector.fetchone() is not None

@@ -1,0 +1,195 @@
+"""The pure retry rules: what follows each kind of attempt, for every outcome."""
+
+from __future__ import annotations
+
+import itertools
+from typing import NamedTuple
+
+import pytest
+
+from workflows.models import CallOutcome, CampaignPolicy, ContactState
+from workflows.retry_rules import FINAL_OUTCOMES, UNREACHED_OUTCOMES, NextStep, next_step
+
+pytestmark = pytest.mark.unit
+
+# Distinct delays, so a test can tell which one a step used.
+RETRY = 3600
+FAILURE_RETRY = 1800
+POLICY = CampaignPolicy(
+    max_attempts=3, retry_delay_seconds=RETRY, failure_retry_delay_seconds=FAILURE_RETRY
+)
+
+
+class Case(NamedTuple):
+    outcome: CallOutcome
+    attempts_made: int
+    phone_index: int
+    phone_count: int
+    expected: NextStep
+
+
+def _done(state: ContactState, phone_index: int = 0) -> NextStep:
+    return NextStep(final_state=state, phone_index=phone_index)
+
+
+def _again(delay: int, phone_index: int) -> NextStep:
+    return NextStep(final_state=None, delay_seconds=delay, phone_index=phone_index)
+
+
+_FINAL_CASES = [
+    (outcome, attempts, Case(outcome, attempts, 1, 2, _done(state, phone_index=1)))
+    for outcome, state in [
+        (CallOutcome.PROMISE_TO_PAY, ContactState.DONE),
+        (CallOutcome.COMPLETED, ContactState.DONE),
+        (CallOutcome.DISPUTED, ContactState.DONE),
+        (CallOutcome.CALLBACK_REQUESTED, ContactState.DONE),
+        (CallOutcome.WRONG_PERSON, ContactState.EXCLUDED),
+        (CallOutcome.OPT_OUT, ContactState.OPTED_OUT),
+    ]
+    # First attempt, and the last one allowed: a settled contact is settled either way.
+    for attempts in (1, POLICY.max_attempts)
+]
+
+_UNREACHED_CASES = [
+    (outcome, label, case)
+    for outcome in (CallOutcome.NO_ANSWER, CallOutcome.BUSY, CallOutcome.VOICEMAIL)
+    for label, case in [
+        ("first-attempt", Case(outcome, 1, 0, 2, _again(RETRY, 0))),
+        # Unreached never moves to another phone: the same one may answer later.
+        ("same-phone-not-next", Case(outcome, 2, 0, 3, _again(RETRY, 0))),
+        ("on-second-phone", Case(outcome, 2, 1, 2, _again(RETRY, 1))),
+        ("cap-reached", Case(outcome, 3, 0, 2, _done(ContactState.EXCLUDED, 0))),
+        ("cap-reached-second-phone", Case(outcome, 3, 1, 2, _done(ContactState.EXCLUDED, 1))),
+        ("past-cap", Case(outcome, 4, 0, 1, _done(ContactState.EXCLUDED, 0))),
+    ]
+]
+
+_FAILED = CallOutcome.FAILED
+_FAILED_CASES = [
+    ("next-phone", Case(_FAILED, 1, 0, 2, _again(FAILURE_RETRY, 1))),
+    ("third-phone", Case(_FAILED, 2, 1, 3, _again(FAILURE_RETRY, 2))),
+    ("only-phone", Case(_FAILED, 1, 0, 1, _done(ContactState.FAILED, 0))),
+    ("phones-spent", Case(_FAILED, 2, 1, 2, _done(ContactState.FAILED, 1))),
+    ("attempts-reached", Case(_FAILED, 3, 0, 3, _done(ContactState.FAILED, 0))),
+    ("attempts-reached-phones-left", Case(_FAILED, 3, 1, 3, _done(ContactState.FAILED, 1))),
+]
+
+CASES: list[tuple[str, Case]] = [
+    *((f"{o.value}-attempt{a}", c) for o, a, c in _FINAL_CASES),
+    *((f"{o.value}-{label}", c) for o, label, c in _UNREACHED_CASES),
+    *((f"failed-{label}", c) for label, c in _FAILED_CASES),
+]
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=name) for name, c in CASES])
+def test_next_step_table(case: Case) -> None:
+    step = next_step(
+        case.outcome,
+        attempts_made=case.attempts_made,
+        phone_index=case.phone_index,
+        phone_count=case.phone_count,
+        policy=POLICY,
+    )
+    assert step == case.expected
+
+
+def test_table_covers_every_outcome() -> None:
+    assert {case.outcome for _, case in CASES} == set(CallOutcome)
+
+
+def test_every_outcome_has_exactly_one_rule() -> None:
+    """A new CallOutcome must be given a rule here, or this test fails."""
+    final = set(FINAL_OUTCOMES)
+    unreached = set(UNREACHED_OUTCOMES)
+    failed = {CallOutcome.FAILED}
+    assert final | unreached | failed == set(CallOutcome)
+    assert not final & unreached
+    assert not (final | unreached) & failed
+
+
+def test_final_outcomes_map_to_terminal_states() -> None:
+    terminal = {ContactState.DONE, ContactState.EXCLUDED, ContactState.OPTED_OUT}
+    assert set(FINAL_OUTCOMES.values()) <= terminal
+
+
+@pytest.mark.parametrize("max_attempts", [1, 2, 3, 5])
+def test_invariants_over_all_inputs(max_attempts: int) -> None:
+    """Exhaustive over small inputs: a retry is always possible and within the caps."""
+    policy = CampaignPolicy(
+        max_attempts=max_attempts,
+        retry_delay_seconds=RETRY,
+        failure_retry_delay_seconds=FAILURE_RETRY,
+    )
+    allowed_final = {
+        ContactState.DONE,
+        ContactState.EXCLUDED,
+        ContactState.OPTED_OUT,
+        ContactState.FAILED,
+    }
+    for outcome, attempts, phone_count in itertools.product(
+        CallOutcome, range(1, max_attempts + 2), range(1, 4)
+    ):
+        for phone_index in range(phone_count):
+            step = next_step(
+                outcome,
+                attempts_made=attempts,
+                phone_index=phone_index,
+                phone_count=phone_count,
+                policy=policy,
+            )
+            context = (outcome, attempts, phone_index, phone_count)
+            assert 0 <= step.phone_index < phone_count, context
+            if step.final_state is None:
+                assert attempts < max_attempts, context
+                assert step.delay_seconds in {RETRY, FAILURE_RETRY}, context
+            else:
+                assert step.final_state in allowed_final, context
+
+
+@pytest.mark.parametrize("outcome", list(CallOutcome))
+@pytest.mark.parametrize("phone_count", [1, 2, 4])
+def test_a_contact_that_always_gets_the_same_outcome_stops_within_the_cap(
+    outcome: CallOutcome, phone_count: int
+) -> None:
+    """Drive the rules as the contact workflow does; it must end within max_attempts."""
+    attempts = 0
+    phone_index = 0
+    phones_used: list[int] = []
+    while True:
+        attempts += 1
+        phones_used.append(phone_index)
+        step = next_step(
+            outcome,
+            attempts_made=attempts,
+            phone_index=phone_index,
+            phone_count=phone_count,
+            policy=POLICY,
+        )
+        if step.final_state is not None:
+            break
+        assert attempts < POLICY.max_attempts
+        phone_index = step.phone_index
+    assert attempts <= POLICY.max_attempts
+    if outcome is CallOutcome.FAILED:
+        expected_calls = min(phone_count, POLICY.max_attempts)
+        assert phones_used == list(range(expected_calls))
+        assert step.final_state is ContactState.FAILED
+    elif outcome in UNREACHED_OUTCOMES:
+        assert phones_used == [0] * POLICY.max_attempts
+        assert step.final_state is ContactState.EXCLUDED
+    else:
+        assert phones_used == [0]
+        assert step.final_state is FINAL_OUTCOMES[outcome]
+
+
+def test_delays_come_from_the_policy() -> None:
+    policy = CampaignPolicy(max_attempts=5, retry_delay_seconds=7, failure_retry_delay_seconds=0)
+    unreached = next_step(
+        CallOutcome.BUSY, attempts_made=1, phone_index=0, phone_count=2, policy=policy
+    )
+    failed = next_step(
+        CallOutcome.FAILED, attempts_made=1, phone_index=0, phone_count=2, policy=policy
+    )
+    assert unreached.delay_seconds == 7
+    assert failed.delay_seconds == 0
+    assert failed.final_state is None
