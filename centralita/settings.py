@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_port: int = Field(default=7233, ge=1, le=65535)
     temporal_ui_port: int = Field(default=8233, ge=1, le=65535)
+    temporal_ui_base_url: str | None = Field(
+        default=None,
+        description="The UI of your own Temporal (links in the API and the demo point there).",
+    )
     task_queue: str = "centralita-orchestrator"
 
     api_host: str = "127.0.0.1"
@@ -81,7 +85,9 @@ class Settings(BaseSettings):
 
     @property
     def temporal_ui_url(self) -> str:
-        """Where operators open the Temporal UI (embedded stack only knows its own)."""
+        """Where operators open the Temporal UI: configured, or the embedded server's."""
+        if self.temporal_ui_base_url:
+            return self.temporal_ui_base_url.rstrip("/")
         return f"http://127.0.0.1:{self.temporal_ui_port}"
 
     @property

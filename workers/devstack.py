@@ -137,10 +137,13 @@ class DevStack:
     def urls(self) -> dict[str, str]:
         """What a person opens."""
         s = self.settings
+        ui = s.temporal_ui_url
+        if not s.embedded_temporal and not s.temporal_ui_base_url:
+            ui = "not started here (set CENTRALITA_TEMPORAL_UI_BASE_URL to your Temporal's UI)"
         return {
             "API": s.api_url,
             "OpenAPI docs": f"{s.api_url}/docs",
-            "Temporal UI": s.temporal_ui_url,
+            "Temporal UI": ui,
             "Temporal": self.temporal_address,
             "Media worker": f"http://{s.media_host}:{s.media_port}",
             "Logs": str(self.logs),
@@ -231,7 +234,8 @@ class DevStack:
     # -- guards ----------------------------------------------------------------
 
     def _take_lock(self) -> None:
-        lock = (self.home / "devstack.lock").open("w")
+        # "a" rather than "w": a refused second stack must not blank the holder's pid.
+        lock = (self.home / "devstack.lock").open("a")
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
@@ -239,6 +243,7 @@ class DevStack:
             raise DevStackError(
                 f"another `centralita dev up` is already running with home {self.home}"
             ) from exc
+        lock.truncate(0)
         lock.write(str(os.getpid()))
         lock.flush()
         self._lock_file = lock
@@ -264,9 +269,19 @@ class DevStack:
 
 
 def _port_in_use(host: str, port: int) -> bool:
+    """True if something listens on the port, or holds it bound without listening yet."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(0.5)
-        return probe.connect_ex((host, port)) == 0
+        if probe.connect_ex((host, port)) == 0:
+            return True
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # SO_REUSEADDR: a port left in TIME_WAIT by our own last run is free to use.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 async def _terminate(process: asyncio.subprocess.Process | None, timeout_s: float = 10.0) -> None:
