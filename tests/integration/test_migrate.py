@@ -13,25 +13,11 @@ import pytest
 
 from centralita.migrate import Migration, MigrationError, available_migrations, migrate
 from tests.conftest import REPO_ROOT
+from tests.unit.test_migration_files import PRODUCT_TABLES
 
 pytestmark = pytest.mark.integration
 
-EXPECTED_TABLES = {
-    "tenants",
-    "agents",
-    "campaigns",
-    "contacts",
-    "call_attempts",
-    "calls",
-    "call_events",
-    "call_turns",
-    "transcripts",
-    "webhooks",
-    "webhook_deliveries",
-    "corrections",
-    "opt_outs",
-    "schema_migrations",
-}
+EXPECTED_TABLES = {*PRODUCT_TABLES, "schema_migrations"}
 
 
 @pytest.fixture
