@@ -74,7 +74,9 @@ async def list_campaigns(
     rows = await campaigns.list_campaigns(
         services.pool, DEFAULT_TENANT_ID, limit=limit, offset=offset
     )
-    return [await _campaign_out(services, r.id) for r in rows]
+    counts = await campaigns.contact_state_counts(services.pool, [r.id for r in rows])
+    ui_base = services.settings.temporal_ui_namespace_url
+    return [CampaignOut.build(r, counts[r.id], ui_base) for r in rows]
 
 
 @router.get("/{campaign_id}", response_model=CampaignOut, responses={404: {}})
@@ -109,8 +111,8 @@ async def _campaign_out(services: ApiServices, campaign_id: str) -> CampaignOut:
     row = await campaigns.get_campaign(services.pool, DEFAULT_TENANT_ID, campaign_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"campaign {campaign_id} not found")
-    counts = await campaigns.contact_state_counts(services.pool, row.id)
-    return CampaignOut.build(row, counts, services.settings.temporal_ui_namespace_url)
+    counts = await campaigns.contact_state_counts(services.pool, [row.id])
+    return CampaignOut.build(row, counts[row.id], services.settings.temporal_ui_namespace_url)
 
 
 async def _start_workflow(

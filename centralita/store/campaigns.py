@@ -146,14 +146,18 @@ async def list_campaigns(
     return [CampaignRow.model_validate(r) for r in rows]
 
 
-async def contact_state_counts(pool: Pool, campaign_id: str) -> dict[str, int]:
-    """How many contacts of the campaign are in each state."""
+async def contact_state_counts(pool: Pool, campaign_ids: list[str]) -> dict[str, dict[str, int]]:
+    """For each campaign, how many of its contacts are in each state (one query)."""
+    counts: dict[str, dict[str, int]] = {cid: {} for cid in campaign_ids}
     async with pool.connection() as conn:
         cur = await conn.execute(
-            "SELECT state, count(*) AS n FROM contacts WHERE campaign_id = %s GROUP BY state",
-            (campaign_id,),
+            "SELECT campaign_id::text AS campaign_id, state, count(*) AS n FROM contacts "
+            "WHERE campaign_id::text = ANY(%s) GROUP BY campaign_id, state",
+            (campaign_ids,),
         )
-        return {r["state"]: r["n"] for r in await cur.fetchall()}
+        for row in await cur.fetchall():
+            counts[row["campaign_id"]][row["state"]] = row["n"]
+    return counts
 
 
 async def list_contacts(
