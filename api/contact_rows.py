@@ -13,6 +13,7 @@ import phonenumbers
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from centralita.store.campaigns import NewContact
+from workflows.calling_rules import recipient_timezone
 
 
 class ContactIn(BaseModel):
@@ -45,6 +46,13 @@ class ContactIn(BaseModel):
         if not value:
             raise ValueError("name is empty")
         return value
+
+
+class InvalidRow:
+    """A row that failed before validation (e.g. a ragged CSV line), with why."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
 
 
 class RejectedRow(BaseModel):
@@ -87,15 +95,22 @@ def check_timezone(name: str) -> str:
 
 
 def validate_rows(
-    rows: list[Any], default_region: str | None
+    rows: list[Any], default_region: str | None, campaign_timezone: str = "UTC"
 ) -> tuple[list[NewContact], list[RejectedRow]]:
-    """Split raw rows (anything JSON can hold) into storable contacts and rejections."""
+    """Split raw rows (anything JSON can hold) into storable contacts and rejections.
+
+    Each accepted contact gets the recipient's time zone: the row's override, else the
+    one its first phone's number implies, else (ambiguous countries) the campaign's.
+    """
     accepted: list[NewContact] = []
     rejected: list[RejectedRow] = []
     seen_external_ids: set[str] = set()
     for index, raw in enumerate(rows, start=1):
+        if isinstance(raw, InvalidRow):
+            rejected.append(RejectedRow(row=index, reason=raw.reason))
+            continue
         try:
-            contact = _validate_row(raw, default_region)
+            contact = _validate_row(raw, default_region, campaign_timezone)
         except ValueError as exc:
             rejected.append(RejectedRow(row=index, reason=_reason(exc)))
             continue
@@ -110,7 +125,7 @@ def validate_rows(
     return accepted, rejected
 
 
-def _validate_row(raw: Any, default_region: str | None) -> NewContact:
+def _validate_row(raw: Any, default_region: str | None, campaign_timezone: str) -> NewContact:
     if not isinstance(raw, dict):
         raise ValueError(f"a contact must be an object, got {type(raw).__name__}")
     row = ContactIn.model_validate(raw)
@@ -119,11 +134,13 @@ def _validate_row(raw: Any, default_region: str | None) -> NewContact:
         e164 = to_e164(candidate, default_region)
         if e164 not in phones:
             phones.append(e164)
+    override = check_timezone(row.timezone) if row.timezone else None
     return NewContact(
         name=row.name,
         phones=phones,
         external_id=row.external_id,
-        timezone=check_timezone(row.timezone) if row.timezone else None,
+        timezone=override,
+        recipient_timezone=recipient_timezone(phones[0], override, campaign_timezone),
         segment=row.segment,
         variables=row.variables,
     )

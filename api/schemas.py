@@ -10,16 +10,17 @@ from pydantic import BaseModel, Field, field_validator
 from api.contact_rows import RejectedRow, check_timezone
 from centralita.store.attempts import AttemptRow
 from centralita.store.campaigns import CampaignRow, ContactRow
-from workflows.models import CampaignPolicy
-
-MAX_CONTACTS_PER_REQUEST = 10_000
+from workflows.campaign_policy import CampaignPolicy
 
 
 class CampaignCreate(BaseModel):
-    """A new campaign with its contacts inline."""
+    """A new campaign; contacts come inline (JSON) or from a CSV upload."""
 
     name: str = Field(min_length=1, max_length=200)
-    timezone: str = Field(default="UTC", description="The campaign's IANA time zone.")
+    timezone: str | None = Field(
+        default=None,
+        description="The campaign's IANA zone; when given it sets policy.schedule.timezone.",
+    )
     default_region: str | None = Field(
         default=None,
         min_length=2,
@@ -28,21 +29,27 @@ class CampaignCreate(BaseModel):
     )
     policy: CampaignPolicy = Field(default_factory=CampaignPolicy)
     contacts: list[Any] = Field(
-        min_length=1,
-        max_length=MAX_CONTACTS_PER_REQUEST,
+        default_factory=list,
         description="Rows validated one by one (see ContactIn); bad rows come back rejected.",
     )
-    start: bool = Field(default=True, description="Start dialling at once.")
+    start: bool = Field(default=True, description="Start the campaign's workflow at once.")
 
     @field_validator("timezone")
     @classmethod
-    def _known_zone(cls, value: str) -> str:
-        return check_timezone(value)
+    def _known_zone(cls, value: str | None) -> str | None:
+        return check_timezone(value) if value else None
 
     @field_validator("default_region")
     @classmethod
     def _upper_region(cls, value: str | None) -> str | None:
         return value.upper() if value else None
+
+    def effective_policy(self) -> CampaignPolicy:
+        """The policy, with the top-level time zone applied to its schedule."""
+        if self.timezone is None:
+            return self.policy
+        schedule = self.policy.schedule.model_copy(update={"timezone": self.timezone})
+        return self.policy.model_copy(update={"schedule": schedule})
 
 
 class CampaignOut(BaseModel):
@@ -58,17 +65,23 @@ class CampaignOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     completed_at: datetime | None
-    contacts_by_state: dict[str, int] = Field(default_factory=dict)
     contacts_total: int = 0
+    contacts_by_state: dict[str, int] = Field(default_factory=dict)
+    attempts_by_outcome: dict[str, int] = Field(default_factory=dict)
+    next_dial_slot: datetime | None = Field(
+        default=None, description="Next batch slot (UTC) while the campaign is open."
+    )
+    quota_used_today: int = Field(default=0, description="New contacts admitted today.")
 
     @classmethod
-    def build(cls, row: CampaignRow, counts: dict[str, int], ui_base: str) -> CampaignOut:
-        """Combine the stored campaign with its contact counts."""
+    def build(cls, row: CampaignRow, ui_base: str, **progress: Any) -> CampaignOut:
+        """Combine the stored campaign with its progress figures."""
+        counts: dict[str, int] = progress.get("contacts_by_state", {})
         return cls(
             **row.model_dump(),
             temporal_ui_url=f"{ui_base}/workflows/{row.workflow_id}" if row.workflow_id else None,
-            contacts_by_state=counts,
             contacts_total=sum(counts.values()),
+            **progress,
         )
 
 
@@ -82,14 +95,41 @@ class CampaignCreated(BaseModel):
     start_error: str | None = None
 
 
+class PolicyPatch(BaseModel):
+    """Fields of the policy to change; the others keep their values."""
+
+    model_config = {"extra": "forbid"}
+
+    schedule: dict[str, Any] | None = None
+    profile: str | None = None
+    max_attempts_per_7_days: int | None = None
+    quiet_days_after_conversation: int | None = None
+    caps: dict[str, Any] | None = None
+    retry: dict[str, Any] | None = None
+    concurrency: int | None = None
+    segment_agents: dict[str, str] | None = None
+    default_agent: str | None = None
+
+    def apply(self, current: CampaignPolicy) -> CampaignPolicy:
+        """The current policy with this patch merged in (nested models field by field).
+
+        Raises:
+            pydantic.ValidationError: the result is not a valid policy.
+        """
+        merged = current.model_dump(mode="json")
+        for key, value in self.model_dump(exclude_unset=True).items():
+            if (
+                isinstance(value, dict)
+                and isinstance(merged.get(key), dict)
+                and key != "segment_agents"
+            ):
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = value
+        return CampaignPolicy.model_validate(merged)
+
+
 class ContactOut(ContactRow):
     """A contact with its attempt history."""
 
     attempts: list[AttemptRow] = Field(default_factory=list)
-
-
-class Page(BaseModel):
-    """Pagination echo."""
-
-    limit: int
-    offset: int

@@ -42,12 +42,27 @@ class Settings(BaseSettings):
         description="The UI of your own Temporal (links in the API and the demo point there).",
     )
     task_queue: str = "centralita-orchestrator"
+    search_attributes: bool = Field(
+        default=True,
+        description="Tag workflows with CampaignId/ContactId/AttemptNumber/Outcome (the "
+        "embedded stack registers them; register them on your own Temporal or set false).",
+    )
 
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
     media_host: str = "127.0.0.1"
     media_port: int = Field(default=8100, ge=1, le=65535)
 
+    max_upload_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="Largest campaign request (JSON or CSV)."
+    )
+    max_contacts_per_campaign: int = Field(default=100_000, ge=1)
+
+    carrier_url: str | None = Field(
+        default=None,
+        description="Carrier service the orchestrator dials through; unset means the media "
+        "worker's own (http://media_host:media_port), which hosts the simulated carrier.",
+    )
     carrier_personas: Path | None = Field(
         default=None,
         description="JSON file of simulated-carrier personas; unset means the packaged demo set.",
@@ -94,6 +109,11 @@ class Settings(BaseSettings):
     def temporal_ui_namespace_url(self) -> str:
         """The Temporal UI page of this namespace (workflow links hang off it)."""
         return f"{self.temporal_ui_url}/namespaces/{self.temporal_namespace}"
+
+    @property
+    def effective_carrier_url(self) -> str:
+        """Where dials go: the configured carrier, or the media worker."""
+        return self.carrier_url or f"http://{self.media_host}:{self.media_port}"
 
     @property
     def api_url(self) -> str:

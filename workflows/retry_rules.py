@@ -1,20 +1,22 @@
-"""What happens after an attempt: stop, retry later (on which phone), or give up.
+"""What happens after an attempt: stop, call back, retry later (on which phone), give up.
 
-Pure and deterministic: the contact workflow calls it, tests call it directly.
+Pure and deterministic: the attempt's result activity calls it; tests call it directly.
+Calling windows and caps are applied afterwards (`calling_rules`), so the delay here
+is the earliest the retry may happen, not when it will.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workflows.models import CallOutcome, CampaignPolicy, ContactState
+from workflows.campaign_policy import CampaignPolicy
+from workflows.models import CallOutcome, ContactState
 
 # A person was reached and the conversation settled the contact: never call again.
 FINAL_OUTCOMES: dict[CallOutcome, ContactState] = {
     CallOutcome.PROMISE_TO_PAY: ContactState.DONE,
     CallOutcome.COMPLETED: ContactState.DONE,
     CallOutcome.DISPUTED: ContactState.DONE,
-    CallOutcome.CALLBACK_REQUESTED: ContactState.DONE,  # scheduling callbacks: campaign issue
     CallOutcome.WRONG_PERSON: ContactState.EXCLUDED,
     CallOutcome.OPT_OUT: ContactState.OPTED_OUT,
 }
@@ -28,13 +30,26 @@ class NextStep:
 
     Attributes:
         final_state: set when the contact is finished; None means call again.
-        delay_seconds: wait before the next attempt (when not final).
+        delay_seconds: earliest retry, counted from the end of this attempt.
         phone_index: which of the contact's phones the next attempt uses.
+        callback: the person asked to be called back at a time of their choosing.
+        reason: why, in words an operator reads.
     """
 
     final_state: ContactState | None
+    reason: str
     delay_seconds: int = 0
     phone_index: int = 0
+    callback: bool = False
+
+
+def _unreached_delay(outcome: CallOutcome, policy: CampaignPolicy) -> int:
+    delays = {
+        CallOutcome.NO_ANSWER: policy.retry.no_answer_seconds,
+        CallOutcome.BUSY: policy.retry.busy_seconds,
+        CallOutcome.VOICEMAIL: policy.retry.voicemail_seconds,
+    }
+    return delays[outcome]
 
 
 def next_step(
@@ -48,30 +63,42 @@ def next_step(
     """Decide what follows an attempt that ended with `outcome`.
 
     A failed call (the carrier could not connect that number) moves on to the contact's
-    next phone; an unanswered one retries the same phone after the policy's delay.
+    next phone; when every phone failed the contact is `failed`. An unanswered call
+    retries the same phone after the outcome's delay. A callback request is honoured
+    at the time the person asked (the caller resolves that time).
 
     Args:
         outcome: how the attempt ended.
-        attempts_made: attempts so far for this contact, this one included.
+        attempts_made: dialled attempts so far for this contact, this one included.
         phone_index: index of the phone this attempt used.
         phone_count: how many phones the contact has.
         policy: the campaign's caps and delays.
     """
     if outcome in FINAL_OUTCOMES:
-        return NextStep(final_state=FINAL_OUTCOMES[outcome], phone_index=phone_index)
+        return NextStep(
+            final_state=FINAL_OUTCOMES[outcome], reason=outcome.value, phone_index=phone_index
+        )
+    out_of_attempts = attempts_made >= policy.caps.max_attempts
+    if outcome is CallOutcome.CALLBACK_REQUESTED:
+        return NextStep(
+            final_state=None, reason="callback requested", phone_index=phone_index, callback=True
+        )
     if outcome is CallOutcome.FAILED:
         if phone_index + 1 >= phone_count:
-            return NextStep(final_state=ContactState.FAILED, phone_index=phone_index)
-        if attempts_made >= policy.max_attempts:
-            return NextStep(final_state=ContactState.FAILED, phone_index=phone_index)
+            return NextStep(ContactState.FAILED, "every phone failed", phone_index=phone_index)
+        if out_of_attempts:
+            return NextStep(ContactState.FAILED, "max attempts reached", phone_index=phone_index)
         return NextStep(
             final_state=None,
-            delay_seconds=policy.failure_retry_delay_seconds,
+            reason=f"call failed; trying phone {phone_index + 2} of {phone_count}",
+            delay_seconds=policy.retry.failure_seconds,
             phone_index=phone_index + 1,
         )
-    # Unreached: retry the same phone while attempts remain.
-    if attempts_made >= policy.max_attempts:
-        return NextStep(final_state=ContactState.EXCLUDED, phone_index=phone_index)
+    if out_of_attempts:
+        return NextStep(ContactState.EXCLUDED, "max attempts reached", phone_index=phone_index)
     return NextStep(
-        final_state=None, delay_seconds=policy.retry_delay_seconds, phone_index=phone_index
+        final_state=None,
+        reason=f"{outcome.value}; retry later",
+        delay_seconds=_unreached_delay(outcome, policy),
+        phone_index=phone_index,
     )

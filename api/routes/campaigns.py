@@ -1,20 +1,20 @@
-"""Campaigns: create (contacts inline), read with progress, list contacts and attempts."""
+"""Campaigns: create (JSON or CSV), list, read with live figures, list contacts."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
-from temporalio.client import WorkflowHandle
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from fastapi import APIRouter, HTTPException, Query, Request, status
 
+from api.campaign_intake import OPENAPI_REQUEST_BODY, read_campaign_request
+from api.campaign_views import campaign_views
 from api.contact_rows import validate_rows
 from api.deps import Services
-from api.schemas import CampaignCreate, CampaignCreated, CampaignOut, ContactOut
+from api.schemas import CampaignCreated, CampaignOut, ContactOut
 from api.services import ApiServices, TemporalUnavailableError
+from api.workflow_control import start_campaign_workflow
 from centralita.store import DEFAULT_TENANT_ID, attempts, campaigns
-from workflows.campaign import CampaignWorkflow, campaign_workflow_id
-from workflows.models import CampaignResult, CampaignRunInput
+from workflows.campaign import campaign_workflow_id
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 
@@ -26,16 +26,25 @@ Offset = Annotated[int, Query(ge=0)]
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=CampaignCreated,
-    responses={422: {"description": "no valid contact, or a malformed request"}},
+    openapi_extra=OPENAPI_REQUEST_BODY,
+    responses={
+        413: {"description": "request, CSV or contact count over the limits"},
+        415: {"description": "neither JSON nor multipart"},
+        422: {"description": "no valid contact, or a malformed request"},
+    },
 )
-async def create_campaign(body: CampaignCreate, services: Services) -> CampaignCreated:
+async def create_campaign(request: Request, services: Services) -> CampaignCreated:
     """Store a campaign and its valid contacts, then start its workflow.
 
-    Rows that fail validation are returned in `rejected` with their row number; the
-    rest are stored. If Temporal is unreachable the campaign is still stored and
+    Send JSON with `contacts` inline, or multipart with a CSV `file` (columns map to
+    contact fields; every other column becomes a dynamic variable). Rows that fail
+    validation come back in `rejected` with their row number; the rest are stored. If
+    Temporal is unreachable the campaign is still stored and
     `POST /campaigns/{id}/start` starts it later.
     """
-    accepted, rejected = validate_rows(body.contacts, body.default_region)
+    body = await read_campaign_request(request, services.settings)
+    policy = body.effective_policy()
+    accepted, rejected = validate_rows(body.contacts, body.default_region, policy.schedule.timezone)
     if not accepted:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -45,20 +54,20 @@ async def create_campaign(body: CampaignCreate, services: Services) -> CampaignC
         services.pool,
         tenant_id=DEFAULT_TENANT_ID,
         name=body.name,
-        timezone=body.timezone,
-        policy=body.policy,
+        timezone=policy.schedule.timezone,
+        policy=policy,
         contacts=accepted,
         workflow_id_for=campaign_workflow_id,
     )
     started, start_error = False, None
     if body.start:
         try:
-            await _start_workflow(services, row.id)
+            await start_campaign_workflow(services, row.id)
             started = True
         except TemporalUnavailableError as exc:
             start_error = str(exc)
     return CampaignCreated(
-        campaign=await _campaign_out(services, row.id),
+        campaign=await campaign_view(services, row.id),
         accepted=len(accepted),
         rejected=rejected,
         started=started,
@@ -74,26 +83,13 @@ async def list_campaigns(
     rows = await campaigns.list_campaigns(
         services.pool, DEFAULT_TENANT_ID, limit=limit, offset=offset
     )
-    counts = await campaigns.contact_state_counts(services.pool, [r.id for r in rows])
-    ui_base = services.settings.temporal_ui_namespace_url
-    return [CampaignOut.build(r, counts[r.id], ui_base) for r in rows]
+    return await campaign_views(services, rows)
 
 
 @router.get("/{campaign_id}", response_model=CampaignOut, responses={404: {}})
 async def get_campaign(campaign_id: str, services: Services) -> CampaignOut:
-    """A campaign's state and its contacts counted by state."""
-    return await _campaign_out(services, campaign_id)
-
-
-@router.post("/{campaign_id}/start", response_model=CampaignOut, responses={404: {}, 503: {}})
-async def start_campaign(campaign_id: str, services: Services) -> CampaignOut:
-    """Start the campaign's workflow if it is not running yet (idempotent)."""
-    await _campaign_out(services, campaign_id)  # 404 before touching Temporal
-    try:
-        await _start_workflow(services, campaign_id)
-    except TemporalUnavailableError as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from exc
-    return await _campaign_out(services, campaign_id)
+    """State, contacts by state, attempts by outcome, next dial slot, today's quota use."""
+    return await campaign_view(services, campaign_id)
 
 
 @router.get("/{campaign_id}/contacts", response_model=list[ContactOut], responses={404: {}})
@@ -101,30 +97,15 @@ async def list_campaign_contacts(
     campaign_id: str, services: Services, limit: Limit = 100, offset: Offset = 0
 ) -> list[ContactOut]:
     """The campaign's contacts in upload order, each with its attempt history."""
-    await _campaign_out(services, campaign_id)
+    await campaign_view(services, campaign_id)
     contacts = await campaigns.list_contacts(services.pool, campaign_id, limit=limit, offset=offset)
     history = await attempts.attempts_for_contacts(services.pool, [c.id for c in contacts])
     return [ContactOut(**c.model_dump(), attempts=history[c.id]) for c in contacts]
 
 
-async def _campaign_out(services: ApiServices, campaign_id: str) -> CampaignOut:
+async def campaign_view(services: ApiServices, campaign_id: str) -> CampaignOut:
+    """One campaign's view, or 404."""
     row = await campaigns.get_campaign(services.pool, DEFAULT_TENANT_ID, campaign_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"campaign {campaign_id} not found")
-    counts = await campaigns.contact_state_counts(services.pool, [row.id])
-    return CampaignOut.build(row, counts[row.id], services.settings.temporal_ui_namespace_url)
-
-
-async def _start_workflow(
-    services: ApiServices, campaign_id: str
-) -> WorkflowHandle[CampaignWorkflow, CampaignResult] | None:
-    client = await services.temporal.get()
-    try:
-        return await client.start_workflow(
-            CampaignWorkflow.run,
-            CampaignRunInput(campaign_id=campaign_id),
-            id=campaign_workflow_id(campaign_id),
-            task_queue=services.settings.task_queue,
-        )
-    except WorkflowAlreadyStartedError:
-        return None
+    return (await campaign_views(services, [row]))[0]

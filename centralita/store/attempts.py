@@ -9,7 +9,8 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel
 
 from centralita.db import Pool
-from workflows.models import AttemptStart, ContactStateChange, DialResult
+from centralita.store.contact_state import Conn
+from workflows.models import BeginAttempt, DialResult
 
 
 class AttemptRow(BaseModel):
@@ -29,75 +30,80 @@ class AttemptRow(BaseModel):
     duration_s: float | None
     extracted: dict[str, Any]
     transcript: str | None
+    agent: str | None
+    skip_reason: str | None
+    cost: float
 
 
 _ATTEMPT_COLUMNS = (
     "id::text AS id, attempt_key, contact_id::text AS contact_id, attempt_number, phone, "
     "status, outcome, disconnection_reason, started_at, answered_at, ended_at, duration_s, "
-    "extracted, transcript"
+    "extracted, transcript, agent, skip_reason, cost::float8 AS cost"
 )
 
 
-async def record_attempt_started(pool: Pool, tenant_id: str, start: AttemptStart) -> None:
-    """Insert the attempt once; a retried activity finds it and changes nothing."""
-    async with pool.connection() as conn:
-        await conn.execute(
-            "INSERT INTO call_attempts (attempt_key, tenant_id, campaign_id, contact_id, "
-            "attempt_number, phone) VALUES (%s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (attempt_key) DO NOTHING",
-            (
-                start.attempt_key,
-                tenant_id,
-                start.campaign_id,
-                start.contact_id,
-                start.attempt_number,
-                start.phone,
-            ),
-        )
+async def existing_status(conn: Conn, attempt_key: str) -> str | None:
+    """The stored status of an attempt, or None if it was never recorded."""
+    cur = await conn.execute(
+        "SELECT status FROM call_attempts WHERE attempt_key = %s", (attempt_key,)
+    )
+    row = await cur.fetchone()
+    return None if row is None else str(row["status"])
 
 
-async def record_attempt_result(pool: Pool, attempt_key: str, result: DialResult) -> bool:
+async def insert_attempt(
+    conn: Conn, tenant_id: str, begin: BeginAttempt, *, status: str, skip_reason: str | None
+) -> None:
+    """Record an attempt once (`dialing`, or `skipped` when the dial-time check refused)."""
+    await conn.execute(
+        "INSERT INTO call_attempts (attempt_key, tenant_id, campaign_id, contact_id, "
+        "attempt_number, phone, agent, status, skip_reason, started_at) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (attempt_key) DO NOTHING",
+        (
+            begin.attempt_key,
+            tenant_id,
+            begin.campaign_id,
+            begin.contact_id,
+            begin.attempt_number,
+            begin.phone,
+            begin.agent,
+            status,
+            skip_reason,
+            begin.now,
+        ),
+    )
+
+
+async def complete_attempt(conn: Conn, attempt_key: str, result: DialResult) -> bool:
     """Store how an attempt ended (same values on a retry). False if the attempt is unknown."""
-    async with pool.connection() as conn:
-        cur = await conn.execute(
-            "UPDATE call_attempts SET status = 'completed', outcome = %s, "
-            "disconnection_reason = %s, started_at = %s, answered_at = %s, ended_at = %s, "
-            "duration_s = %s, cost = %s, extracted = %s, transcript = %s "
-            "WHERE attempt_key = %s",
-            (
-                result.outcome.value,
-                result.disconnection_reason,
-                result.started_at,
-                result.answered_at,
-                result.ended_at,
-                result.duration_s,
-                result.cost,
-                Jsonb(result.extracted),
-                result.transcript,
-                attempt_key,
-            ),
-        )
-        return cur.rowcount == 1
+    cur = await conn.execute(
+        "UPDATE call_attempts SET status = 'completed', outcome = %s, "
+        "disconnection_reason = %s, answered_at = %s, ended_at = %s, "
+        "duration_s = %s, cost = %s, extracted = %s, transcript = %s "
+        "WHERE attempt_key = %s",
+        (
+            result.outcome.value,
+            result.disconnection_reason,
+            result.answered_at,
+            result.ended_at,
+            result.duration_s,
+            result.cost,
+            Jsonb(result.extracted),
+            result.transcript,
+            attempt_key,
+        ),
+    )
+    return cur.rowcount == 1
 
 
-async def record_contact_state(pool: Pool, change: ContactStateChange) -> bool:
-    """Set a contact's state; fields left None keep their stored value."""
-    async with pool.connection() as conn:
-        cur = await conn.execute(
-            "UPDATE contacts SET state = %s, outcome = coalesce(%s, outcome), "
-            "attempts_count = coalesce(%s, attempts_count), "
-            "last_phone_tried = coalesce(%s, last_phone_tried), next_attempt_at = %s, "
-            "updated_at = now() WHERE id::text = %s",
-            (
-                change.state.value,
-                change.outcome.value if change.outcome else None,
-                change.attempts,
-                change.last_phone_tried,
-                change.next_attempt_at,
-                change.contact_id,
-            ),
-        )
-        return cur.rowcount == 1
+async def contact_of_attempt(conn: Conn, attempt_key: str) -> str | None:
+    """The contact an attempt belongs to."""
+    cur = await conn.execute(
+        "SELECT contact_id::text AS contact_id FROM call_attempts WHERE attempt_key = %s",
+        (attempt_key,),
+    )
+    row = await cur.fetchone()
+    return None if row is None else str(row["contact_id"])
 
 
 async def attempts_for_contacts(pool: Pool, contact_ids: list[str]) -> dict[str, list[AttemptRow]]:

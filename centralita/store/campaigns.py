@@ -12,7 +12,8 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field
 
 from centralita.db import Pool
-from workflows.models import CampaignPolicy, CampaignStatus
+from workflows.campaign_policy import CampaignPolicy
+from workflows.models import CampaignStatus
 
 
 class NewContact(BaseModel):
@@ -22,6 +23,7 @@ class NewContact(BaseModel):
     phones: list[str] = Field(min_length=1)
     external_id: str | None = None
     timezone: str | None = None
+    recipient_timezone: str | None = None
     segment: str | None = None
     variables: dict[str, Any] = Field(default_factory=dict)
 
@@ -52,11 +54,14 @@ class ContactRow(BaseModel):
     timezone: str | None
     segment: str | None
     variables: dict[str, Any]
+    recipient_timezone: str | None
     state: str
+    state_reason: str | None
     outcome: str | None
     attempts_count: int
     last_phone_tried: str | None
     next_attempt_at: datetime | None
+    callback_at: datetime | None
 
 
 _CAMPAIGN_COLUMNS = (
@@ -65,8 +70,8 @@ _CAMPAIGN_COLUMNS = (
 )
 _CONTACT_COLUMNS = (
     "id::text AS id, campaign_id::text AS campaign_id, position, external_id, name, phones, "
-    "timezone, segment, variables, state, outcome, attempts_count, last_phone_tried, "
-    "next_attempt_at"
+    "timezone, recipient_timezone, segment, variables, state, state_reason, outcome, "
+    "attempts_count, last_phone_tried, next_attempt_at, callback_at"
 )
 
 
@@ -90,7 +95,7 @@ async def create_campaign(
             conn,
             "INSERT INTO campaigns (tenant_id, name, timezone, policy) VALUES (%s, %s, %s, %s) "
             f"RETURNING {_CAMPAIGN_COLUMNS}",
-            (tenant_id, name, timezone, Jsonb(policy.model_dump())),
+            (tenant_id, name, timezone, Jsonb(policy.model_dump(mode="json"))),
         )
         campaign_id = row["id"]
         row = await _fetch_one(
@@ -101,8 +106,8 @@ async def create_campaign(
         async with conn.cursor() as cur:
             await cur.executemany(
                 "INSERT INTO contacts (tenant_id, campaign_id, position, external_id, name, "
-                "phones, timezone, segment, variables) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                "phones, timezone, recipient_timezone, segment, variables) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 [
                     (
                         tenant_id,
@@ -112,6 +117,7 @@ async def create_campaign(
                         c.name,
                         c.phones,
                         c.timezone,
+                        c.recipient_timezone,
                         c.segment,
                         Jsonb(c.variables),
                     )
@@ -206,6 +212,20 @@ async def set_campaign_status(pool: Pool, campaign_id: str, status: CampaignStat
             "WHERE id::text = %s",
             (status.value, status.value, status.value, campaign_id),
         )
+        if status is CampaignStatus.CANCELLED:
+            # Every attempt has ended by now (the workflow waited for them): one that
+            # still says "dialing" was interrupted before it could record so.
+            await conn.execute(
+                "UPDATE call_attempts SET status = 'cancelled', skip_reason = 'campaign cancelled' "
+                "WHERE campaign_id::text = %s AND status = 'dialing'",
+                (campaign_id,),
+            )
+            await conn.execute(
+                "UPDATE contacts SET state = 'cancelled', state_reason = 'campaign cancelled', "
+                "next_attempt_at = NULL, updated_at = now() WHERE campaign_id::text = %s "
+                "AND state IN ('pending', 'retry_scheduled', 'in_progress')",
+                (campaign_id,),
+            )
         return cur.rowcount == 1
 
 
@@ -215,3 +235,36 @@ async def _fetch_one(conn: AsyncConnection[DictRow], query: str, params: Sequenc
     if row is None:
         raise RuntimeError("query returned no row")
     return row
+
+
+async def attempt_outcome_counts(pool: Pool, campaign_ids: list[str]) -> dict[str, dict[str, int]]:
+    """For each campaign, its finished attempts counted by outcome (one query)."""
+    counts: dict[str, dict[str, int]] = {cid: {} for cid in campaign_ids}
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT campaign_id::text AS campaign_id, outcome, count(*) AS n FROM call_attempts "
+            "WHERE campaign_id::text = ANY(%s) AND outcome IS NOT NULL "
+            "GROUP BY campaign_id, outcome",
+            (campaign_ids,),
+        )
+        for row in await cur.fetchall():
+            counts[row["campaign_id"]][row["outcome"]] = row["n"]
+    return counts
+
+
+async def admitted_since(pool: Pool, since: dict[str, datetime]) -> dict[str, int]:
+    """For each campaign, contacts admitted (first dialled) since its own moment."""
+    counts = dict.fromkeys(since, 0)
+    if not since:
+        return counts
+    ids = list(since)
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT c.campaign_id::text AS campaign_id, count(*) AS n FROM contacts c "
+            "JOIN unnest(%s::uuid[], %s::timestamptz[]) AS d(id, since) "
+            "ON c.campaign_id = d.id WHERE c.admitted_at >= d.since GROUP BY c.campaign_id",
+            (ids, [since[i] for i in ids]),
+        )
+        for row in await cur.fetchall():
+            counts[row["campaign_id"]] = row["n"]
+    return counts

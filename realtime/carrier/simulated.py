@@ -43,6 +43,9 @@ class PersonaStep(BaseModel):
     talk_seconds: float = Field(default=0.0, ge=0)
     transcript: str | None = None
     extracted: dict[str, Any] = Field(default_factory=dict)
+    # A callback request's "call me back in N minutes"; lands in the result's `extracted`
+    # so the retry rules see it exactly as they would from a real agent's extraction.
+    callback_in_minutes: int | None = Field(default=None, ge=0)
 
 
 class Persona(BaseModel):
@@ -140,8 +143,11 @@ class SimulatedCarrier:
             return self._ended(started, step.outcome, _UNANSWERED_REASONS[step.outcome], None)
         answered = self._clock()
         await self._wait(step.talk_seconds)
+        extracted = dict(step.extracted)
+        if step.callback_in_minutes is not None:
+            extracted["callback_in_minutes"] = step.callback_in_minutes
         return self._ended(
-            started, step.outcome, "user_hangup", answered, step.transcript, step.extracted
+            started, step.outcome, "user_hangup", answered, step.transcript, extracted
         )
 
     def _ended(

@@ -21,13 +21,14 @@ from tests.conftest import (
     settings_for,
     task_queue,
 )
+from tests.integration.engine_helpers import ALWAYS_OPEN
 
 pytestmark = pytest.mark.integration
 
 QUICK_POLICY = {
-    "max_attempts": 3,
-    "retry_delay_seconds": 0,
-    "failure_retry_delay_seconds": 0,
+    **ALWAYS_OPEN,
+    "caps": {"max_attempts": 3},
+    "retry": {"no_answer_seconds": 0, "busy_seconds": 0, "failure_seconds": 0},
     "concurrency": 3,
 }
 

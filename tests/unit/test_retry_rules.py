@@ -7,7 +7,8 @@ from typing import NamedTuple
 
 import pytest
 
-from workflows.models import CallOutcome, CampaignPolicy, ContactState
+from workflows.campaign_policy import CampaignPolicy
+from workflows.models import CallOutcome, ContactState
 from workflows.retry_rules import FINAL_OUTCOMES, UNREACHED_OUTCOMES, NextStep, next_step
 
 pytestmark = pytest.mark.unit
@@ -15,9 +16,31 @@ pytestmark = pytest.mark.unit
 # Distinct delays, so a test can tell which one a step used.
 RETRY = 3600
 FAILURE_RETRY = 1800
-POLICY = CampaignPolicy(
-    max_attempts=3, retry_delay_seconds=RETRY, failure_retry_delay_seconds=FAILURE_RETRY
-)
+
+
+def _policy(max_attempts: int, retry: int = RETRY, failure: int = FAILURE_RETRY) -> CampaignPolicy:
+    return CampaignPolicy.model_validate(
+        {
+            "caps": {"max_attempts": max_attempts},
+            "retry": {
+                "no_answer_seconds": retry,
+                "busy_seconds": retry,
+                "voicemail_seconds": retry,
+                "failure_seconds": failure,
+            },
+        }
+    )
+
+
+POLICY = _policy(3)
+MAX_ATTEMPTS = POLICY.caps.max_attempts
+
+
+class Expected(NamedTuple):
+    final_state: ContactState | None
+    delay_seconds: int
+    phone_index: int
+    callback: bool = False
 
 
 class Case(NamedTuple):
@@ -25,15 +48,20 @@ class Case(NamedTuple):
     attempts_made: int
     phone_index: int
     phone_count: int
-    expected: NextStep
+    expected: Expected
 
 
-def _done(state: ContactState, phone_index: int = 0) -> NextStep:
-    return NextStep(final_state=state, phone_index=phone_index)
+def _done(state: ContactState, phone_index: int = 0) -> Expected:
+    return Expected(state, 0, phone_index)
 
 
-def _again(delay: int, phone_index: int) -> NextStep:
-    return NextStep(final_state=None, delay_seconds=delay, phone_index=phone_index)
+def _again(delay: int, phone_index: int) -> Expected:
+    return Expected(None, delay, phone_index)
+
+
+def _shape(step: NextStep) -> Expected:
+    """The decision without its wording (the reason is for people)."""
+    return Expected(step.final_state, step.delay_seconds, step.phone_index, step.callback)
 
 
 _FINAL_CASES = [
@@ -42,12 +70,20 @@ _FINAL_CASES = [
         (CallOutcome.PROMISE_TO_PAY, ContactState.DONE),
         (CallOutcome.COMPLETED, ContactState.DONE),
         (CallOutcome.DISPUTED, ContactState.DONE),
-        (CallOutcome.CALLBACK_REQUESTED, ContactState.DONE),
         (CallOutcome.WRONG_PERSON, ContactState.EXCLUDED),
         (CallOutcome.OPT_OUT, ContactState.OPTED_OUT),
     ]
     # First attempt, and the last one allowed: a settled contact is settled either way.
-    for attempts in (1, POLICY.max_attempts)
+    for attempts in (1, MAX_ATTEMPTS)
+]
+
+# A callback is honoured whatever the count: the person asked for it.
+_CALLBACK_CASES = [
+    (
+        f"attempt{attempts}",
+        Case(CallOutcome.CALLBACK_REQUESTED, attempts, 1, 2, Expected(None, 0, 1, True)),
+    )
+    for attempts in (1, MAX_ATTEMPTS)
 ]
 
 _UNREACHED_CASES = [
@@ -78,6 +114,7 @@ CASES: list[tuple[str, Case]] = [
     *((f"{o.value}-attempt{a}", c) for o, a, c in _FINAL_CASES),
     *((f"{o.value}-{label}", c) for o, label, c in _UNREACHED_CASES),
     *((f"failed-{label}", c) for label, c in _FAILED_CASES),
+    *((f"callback-{label}", c) for label, c in _CALLBACK_CASES),
 ]
 
 
@@ -90,7 +127,8 @@ def test_next_step_table(case: Case) -> None:
         phone_count=case.phone_count,
         policy=POLICY,
     )
-    assert step == case.expected
+    assert _shape(step) == case.expected
+    assert step.reason
 
 
 def test_table_covers_every_outcome() -> None:
@@ -101,10 +139,10 @@ def test_every_outcome_has_exactly_one_rule() -> None:
     """A new CallOutcome must be given a rule here, or this test fails."""
     final = set(FINAL_OUTCOMES)
     unreached = set(UNREACHED_OUTCOMES)
-    failed = {CallOutcome.FAILED}
-    assert final | unreached | failed == set(CallOutcome)
+    special = {CallOutcome.FAILED, CallOutcome.CALLBACK_REQUESTED}
+    assert final | unreached | special == set(CallOutcome)
     assert not final & unreached
-    assert not (final | unreached) & failed
+    assert not (final | unreached) & special
 
 
 def test_final_outcomes_map_to_terminal_states() -> None:
@@ -115,11 +153,7 @@ def test_final_outcomes_map_to_terminal_states() -> None:
 @pytest.mark.parametrize("max_attempts", [1, 2, 3, 5])
 def test_invariants_over_all_inputs(max_attempts: int) -> None:
     """Exhaustive over small inputs: a retry is always possible and within the caps."""
-    policy = CampaignPolicy(
-        max_attempts=max_attempts,
-        retry_delay_seconds=RETRY,
-        failure_retry_delay_seconds=FAILURE_RETRY,
-    )
+    policy = _policy(max_attempts)
     allowed_final = {
         ContactState.DONE,
         ContactState.EXCLUDED,
@@ -139,14 +173,18 @@ def test_invariants_over_all_inputs(max_attempts: int) -> None:
             )
             context = (outcome, attempts, phone_index, phone_count)
             assert 0 <= step.phone_index < phone_count, context
-            if step.final_state is None:
+            if step.callback:
+                assert outcome is CallOutcome.CALLBACK_REQUESTED, context
+            elif step.final_state is None:
                 assert attempts < max_attempts, context
                 assert step.delay_seconds in {RETRY, FAILURE_RETRY}, context
             else:
                 assert step.final_state in allowed_final, context
 
 
-@pytest.mark.parametrize("outcome", list(CallOutcome))
+@pytest.mark.parametrize(
+    "outcome", [o for o in CallOutcome if o is not CallOutcome.CALLBACK_REQUESTED]
+)
 @pytest.mark.parametrize("phone_count", [1, 2, 4])
 def test_a_contact_that_always_gets_the_same_outcome_stops_within_the_cap(
     outcome: CallOutcome, phone_count: int
@@ -167,15 +205,15 @@ def test_a_contact_that_always_gets_the_same_outcome_stops_within_the_cap(
         )
         if step.final_state is not None:
             break
-        assert attempts < POLICY.max_attempts
+        assert attempts < MAX_ATTEMPTS
         phone_index = step.phone_index
-    assert attempts <= POLICY.max_attempts
+    assert attempts <= MAX_ATTEMPTS
     if outcome is CallOutcome.FAILED:
-        expected_calls = min(phone_count, POLICY.max_attempts)
+        expected_calls = min(phone_count, MAX_ATTEMPTS)
         assert phones_used == list(range(expected_calls))
         assert step.final_state is ContactState.FAILED
     elif outcome in UNREACHED_OUTCOMES:
-        assert phones_used == [0] * POLICY.max_attempts
+        assert phones_used == [0] * MAX_ATTEMPTS
         assert step.final_state is ContactState.EXCLUDED
     else:
         assert phones_used == [0]
@@ -183,7 +221,7 @@ def test_a_contact_that_always_gets_the_same_outcome_stops_within_the_cap(
 
 
 def test_delays_come_from_the_policy() -> None:
-    policy = CampaignPolicy(max_attempts=5, retry_delay_seconds=7, failure_retry_delay_seconds=0)
+    policy = _policy(5, retry=7, failure=0)
     unreached = next_step(
         CallOutcome.BUSY, attempts_made=1, phone_index=0, phone_count=2, policy=policy
     )
@@ -193,3 +231,16 @@ def test_delays_come_from_the_policy() -> None:
     assert unreached.delay_seconds == 7
     assert failed.delay_seconds == 0
     assert failed.final_state is None
+
+
+def test_each_unreached_outcome_has_its_own_delay() -> None:
+    policy = CampaignPolicy.model_validate(
+        {"retry": {"no_answer_seconds": 11, "busy_seconds": 22, "voicemail_seconds": 33}}
+    )
+    delays = {
+        outcome: next_step(
+            outcome, attempts_made=1, phone_index=0, phone_count=1, policy=policy
+        ).delay_seconds
+        for outcome in (CallOutcome.NO_ANSWER, CallOutcome.BUSY, CallOutcome.VOICEMAIL)
+    }
+    assert delays == {CallOutcome.NO_ANSWER: 11, CallOutcome.BUSY: 22, CallOutcome.VOICEMAIL: 33}

@@ -1,0 +1,182 @@
+"""Activities of one attempt: the dial-time re-check, and applying the result."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from centralita.db import Pool
+from centralita.store import attempts, contact_state, opt_outs
+from centralita.store.contact_context import ContactContext, load_contact
+from centralita.store.contact_state import Conn
+from workflows.dial_gate import Action, ContactFacts, Gate, after_attempt, gate
+from workflows.models import (
+    AttemptCancel,
+    AttemptRecord,
+    BeginAttempt,
+    BeginResult,
+    CallOutcome,
+    ContactDecision,
+    ContactState,
+)
+
+_FINAL_STATES = {"done", "excluded", "failed", "opted_out", "cancelled"}
+
+
+def _not_found(what: str) -> ApplicationError:
+    return ApplicationError(f"{what} not found", type="NotFound", non_retryable=True)
+
+
+def facts_of(ctx: ContactContext) -> ContactFacts:
+    """The rule inputs of a stored contact."""
+    return ContactFacts(
+        phones=ctx.phones,
+        phone_index=ctx.phone_index,
+        opted_out=ctx.opted_out,
+        recipient_tz=ctx.timezone,
+        history=list(ctx.history),
+    )
+
+
+async def apply_gate(
+    conn: Conn, ctx: ContactContext, decision: Gate, now: datetime, event_key: str
+) -> ContactDecision:
+    """Write a WAIT or FINISH decision to the contact (with its event)."""
+    if decision.action is Action.FINISH:
+        assert decision.final_state is not None
+        await contact_state.finish(
+            conn,
+            contact_id=ctx.contact_id,
+            at=now,
+            state=decision.final_state,
+            reason=decision.reason,
+            event_key=event_key,
+        )
+        return ContactDecision(
+            contact_id=ctx.contact_id, state=decision.final_state, reason=decision.reason
+        )
+    assert decision.not_before is not None
+    await contact_state.reschedule(
+        conn,
+        contact_id=ctx.contact_id,
+        at=now,
+        not_before=decision.not_before,
+        reason=decision.reason,
+        event_key=event_key,
+        phone_index=decision.phone_index,
+        callback_at=decision.callback_at,
+    )
+    return ContactDecision(
+        contact_id=ctx.contact_id,
+        state=ContactState.RETRY_SCHEDULED,
+        reason=decision.reason,
+        next_attempt_at=decision.not_before,
+    )
+
+
+class AttemptActivities:
+    """Attempt bookkeeping on the shared pool (run as local activities: short and local)."""
+
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+
+    @activity.defn
+    async def begin_attempt(self, begin: BeginAttempt) -> BeginResult:
+        """Re-check the rules at dial time; record the attempt as dialling or skipped.
+
+        Idempotent: a retry (or a replay after a crash) finds the recorded attempt and
+        answers as the first call did, so a dial that began is resumed, never repeated.
+        """
+        async with self._pool.connection() as conn, conn.transaction():
+            known = await attempts.existing_status(conn, begin.attempt_key)
+            if known is not None:
+                return BeginResult(proceed=known in {"dialing", "completed"}, reason=known)
+            ctx = await load_contact(conn, begin.contact_id)
+            if ctx is None:
+                raise _not_found(f"contact {begin.contact_id}")
+            decision = (
+                Gate(Action.WAIT, f"contact is {ctx.state}")
+                if ctx.state in _FINAL_STATES
+                else gate(facts_of(ctx), ctx.policy, begin.now)
+            )
+            if decision.action is Action.DIAL and decision.phone == begin.phone:
+                await attempts.insert_attempt(
+                    conn, ctx.tenant_id, begin, status="dialing", skip_reason=None
+                )
+                await contact_state.mark_dialing(
+                    conn,
+                    contact_id=ctx.contact_id,
+                    at=begin.now,
+                    phone=begin.phone,
+                    attempt_key=begin.attempt_key,
+                )
+                return BeginResult(proceed=True, reason="dialing")
+            reason = decision.reason if decision.action is not Action.DIAL else "phone changed"
+            await attempts.insert_attempt(
+                conn, ctx.tenant_id, begin, status="skipped", skip_reason=reason
+            )
+            if ctx.state not in _FINAL_STATES and decision.action is not Action.DIAL:
+                await apply_gate(conn, ctx, decision, begin.now, f"{begin.attempt_key}:skipped")
+            return BeginResult(proceed=False, reason=reason)
+
+    @activity.defn
+    async def finish_attempt(self, record: AttemptRecord) -> ContactDecision:
+        """Store the call's result and schedule what follows for its contact."""
+        async with self._pool.connection() as conn, conn.transaction():
+            contact_id = await attempts.contact_of_attempt(conn, record.attempt_key)
+            if contact_id is None or not await attempts.complete_attempt(
+                conn, record.attempt_key, record.result
+            ):
+                raise _not_found(f"attempt {record.attempt_key}")
+            ctx = await load_contact(conn, contact_id)
+            if ctx is None:
+                raise _not_found(f"contact {contact_id}")
+            if ctx.state in _FINAL_STATES:
+                # Opted out or cancelled while the call ran: the final state stands.
+                return ContactDecision(
+                    contact_id=contact_id, state=ContactState(ctx.state), reason="already final"
+                )
+            facts = facts_of(ctx)
+            decision = after_attempt(
+                record.result.outcome, record.result.extracted, facts, ctx.policy, record.now
+            )
+            await conn.execute(
+                "UPDATE contacts SET outcome = %s WHERE id::text = %s",
+                (record.result.outcome.value, contact_id),
+            )
+            if record.result.outcome is CallOutcome.OPT_OUT:
+                phone = ctx.phones[ctx.phone_index] if ctx.phone_index < len(ctx.phones) else ""
+                await opt_outs.add(
+                    conn,
+                    ctx.tenant_id,
+                    phone,
+                    reason="asked during the call",
+                    source="call",
+                    at=record.now,
+                )
+            return await apply_gate(conn, ctx, decision, record.now, f"{record.attempt_key}:result")
+
+    @activity.defn
+    async def cancel_attempt(self, cancel: AttemptCancel) -> None:
+        """Record that an attempt was cancelled mid-call (opt-out, campaign cancelled)."""
+        async with self._pool.connection() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE call_attempts SET status = 'cancelled', ended_at = %s, "
+                "skip_reason = %s WHERE attempt_key = %s AND status = 'dialing'",
+                (cancel.now, cancel.reason, cancel.attempt_key),
+            )
+            contact_id = await attempts.contact_of_attempt(conn, cancel.attempt_key)
+            ctx = await load_contact(conn, contact_id) if contact_id else None
+            if ctx is None or ctx.state in _FINAL_STATES:
+                return
+            decision = gate(facts_of(ctx), ctx.policy, cancel.now)
+            if decision.action is Action.DIAL:
+                decision = Gate(
+                    Action.WAIT,
+                    cancel.reason,
+                    not_before=cancel.now,
+                    phone_index=decision.phone_index,
+                )
+            await apply_gate(conn, ctx, decision, cancel.now, f"{cancel.attempt_key}:cancelled")

@@ -1,0 +1,221 @@
+"""Campaign-level activities: policy, status, choosing who to dial, spreading opt-outs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
+
+from psycopg.types.json import Jsonb
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.attempts import apply_gate, facts_of
+from centralita.db import Pool
+from centralita.store import campaigns as campaign_store
+from centralita.store.contact_context import ContactContext, load_due
+from centralita.store.contact_state import Conn
+from workflows.calling_rules import campaign_day, new_contacts_allowed, next_slot
+from workflows.campaign_policy import (
+    CampaignPolicy,
+    CampaignStatusChange,
+    DispatchJob,
+    DispatchPlan,
+    DispatchRequest,
+    OptOutSignal,
+    PolicyStored,
+)
+from workflows.dial_gate import Action, gate
+
+log = logging.getLogger(__name__)
+
+# Contacts read per round beyond the free call slots: some turn out not to be due
+# (window closed, caps) and are rescheduled instead of dialled.
+CANDIDATE_FACTOR = 4
+MAX_ROUNDS = 10
+
+
+def _not_found(what: str) -> ApplicationError:
+    return ApplicationError(f"{what} not found", type="NotFound", non_retryable=True)
+
+
+class CampaignActivities:
+    """Activities backed by the shared pool."""
+
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+
+    @activity.defn
+    async def load_policy(self, campaign_id: str) -> CampaignPolicy:
+        """The campaign's stored policy."""
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT policy FROM campaigns WHERE id::text = %s", (campaign_id,)
+            )
+            row = await cur.fetchone()
+        if row is None:
+            raise _not_found(f"campaign {campaign_id}")
+        return CampaignPolicy.model_validate(row["policy"])
+
+    @activity.defn
+    async def store_policy(self, stored: PolicyStored) -> None:
+        """Persist an edited policy (the workflow already validated it)."""
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                "UPDATE campaigns SET policy = %s, timezone = %s, updated_at = now() "
+                "WHERE id::text = %s",
+                (
+                    Jsonb(stored.policy.model_dump(mode="json")),
+                    stored.policy.schedule.timezone,
+                    stored.campaign_id,
+                ),
+            )
+
+    @activity.defn
+    async def set_campaign_status(self, change: CampaignStatusChange) -> None:
+        """Record the campaign's status (cancelling also stops its open contacts)."""
+        ok = await campaign_store.set_campaign_status(self._pool, change.campaign_id, change.status)
+        if not ok:
+            raise _not_found(f"campaign {change.campaign_id}")
+
+    @activity.defn
+    async def plan_dispatch(self, request: DispatchRequest) -> DispatchPlan:
+        """Choose contacts to dial at `request.now`; reschedule or finish the others.
+
+        Retries already admitted come first, then new contacts within the daily quota
+        and the batch slots. Every contact that is not dialled gets the moment it next
+        becomes due, so it is not looked at again before then.
+        """
+        async with self._pool.connection() as conn:
+            return await _plan(conn, request)
+
+    @activity.defn
+    async def broadcast_opt_out(self, signal: OptOutSignal) -> None:
+        """Tell every running campaign with this number to stop calling it now."""
+        await signal_opt_out(activity.client(), self._pool, signal.phone)
+
+
+async def signal_opt_out(client: Client, pool: Pool, phone: str) -> None:
+    """Signal the campaigns that have a contact with `phone` (running ones take it)."""
+    from workflows.campaign import CampaignWorkflow, campaign_workflow_id
+
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            # Not filtered on the contacts' state: the opt-out itself may have just made
+            # them final, and their call may still be ringing.
+            "SELECT DISTINCT c.campaign_id::text AS id FROM contacts c "
+            "JOIN campaigns k ON k.id = c.campaign_id WHERE c.phones @> ARRAY[%s] "
+            "AND k.status IN ('created', 'running', 'paused')",
+            (phone,),
+        )
+        ids = [r["id"] for r in await cur.fetchall()]
+
+    async def one(campaign_id: str) -> None:
+        handle = client.get_workflow_handle(campaign_workflow_id(campaign_id))
+        try:
+            await handle.signal(CampaignWorkflow.opt_out, OptOutSignal(phone=phone))
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise  # Temporal trouble: the caller must know the signal did not land
+            # Finished or never started: nothing in flight to stop.
+
+    await asyncio.gather(*(one(cid) for cid in ids))
+
+
+async def _plan(conn: Conn, request: DispatchRequest) -> DispatchPlan:
+    policy, now = request.policy, request.now
+    admitted_today = await _admitted_today(conn, request.campaign_id, now, policy)
+    new_allowance = new_contacts_allowed(now, policy.schedule, admitted_today)
+    jobs: list[DispatchJob] = []
+    exclude = list(request.exclude_contact_ids)
+    for _ in range(MAX_ROUNDS):
+        if len(jobs) >= request.limit:
+            break
+        batch = await load_due(
+            conn, request.campaign_id, now, exclude, (request.limit - len(jobs)) * CANDIDATE_FACTOR
+        )
+        if not batch:
+            break
+        for ctx in batch:
+            exclude.append(ctx.contact_id)
+            if len(jobs) >= request.limit:
+                break
+            if ctx.admitted_at is None and new_allowance <= 0:
+                continue  # a new contact waits for the next slot's share of the quota
+            job = await _consider(conn, ctx, policy, now)
+            if job is None:
+                continue
+            if ctx.admitted_at is None:
+                new_allowance -= 1
+                admitted_today += 1
+                await conn.execute(
+                    "UPDATE contacts SET admitted_at = %s WHERE id::text = %s",
+                    (now, ctx.contact_id),
+                )
+            jobs.append(job)
+    wake_at, remaining, waiting_new = await _outlook(conn, request.campaign_id, now)
+    if waiting_new:
+        slot = next_slot(now, policy.schedule)
+        wake_at = slot if wake_at is None else min(wake_at, slot)
+    return DispatchPlan(
+        jobs=jobs, wake_at=wake_at, remaining=remaining, admitted_today=admitted_today
+    )
+
+
+async def _consider(
+    conn: Conn, ctx: ContactContext, policy: CampaignPolicy, now: datetime
+) -> DispatchJob | None:
+    # The campaign's current policy (an edit takes effect here), the stored history.
+    ctx = ctx.model_copy(update={"policy": policy})
+    decision = gate(facts_of(ctx), policy, now)
+    if decision.action is not Action.DIAL:
+        key = f"plan:{ctx.contact_id}:{ctx.attempts_total}:{now.isoformat()}"
+        await apply_gate(conn, ctx, decision, now, key)
+        return None
+    if decision.phone_index != ctx.phone_index:
+        await conn.execute(
+            "UPDATE contacts SET phone_index = %s WHERE id::text = %s",
+            (decision.phone_index, ctx.contact_id),
+        )
+    return DispatchJob(
+        contact_id=ctx.contact_id,
+        attempt_number=ctx.attempts_total + 1,
+        phone=decision.phone,
+        agent=policy.agent_for(ctx.segment),
+        variables=ctx.variables,
+    )
+
+
+async def _admitted_today(
+    conn: Conn, campaign_id: str, now: datetime, policy: CampaignPolicy
+) -> int:
+    zone = ZoneInfo(policy.schedule.timezone)
+    day_start = datetime.combine(campaign_day(now, policy.schedule), time(0), zone)
+    cur = await conn.execute(
+        "SELECT count(*) AS n FROM contacts WHERE campaign_id::text = %s AND admitted_at >= %s "
+        "AND admitted_at <= %s",
+        (campaign_id, day_start.astimezone(UTC), now),
+    )
+    row = await cur.fetchone()
+    return int(row["n"]) if row else 0
+
+
+async def _outlook(
+    conn: Conn, campaign_id: str, now: datetime
+) -> tuple[datetime | None, int, bool]:
+    """Next due moment among waiting contacts, open contacts left, new ones waiting."""
+    cur = await conn.execute(
+        "SELECT min(next_attempt_at) FILTER (WHERE next_attempt_at > %s) AS wake_at, "
+        "count(*) FILTER (WHERE state IN ('pending', 'retry_scheduled', 'in_progress')) "
+        "  AS remaining, "
+        "bool_or(state = 'pending' AND admitted_at IS NULL AND "
+        "  (next_attempt_at IS NULL OR next_attempt_at <= %s)) AS waiting_new "
+        "FROM contacts WHERE campaign_id::text = %s",
+        (now, now, campaign_id),
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return row["wake_at"], int(row["remaining"]), bool(row["waiting_new"])

@@ -1,0 +1,87 @@
+"""The call log: every attempt of every campaign, filterable and paginated."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from api.deps import Services
+from centralita.store import DEFAULT_TENANT_ID, history
+from centralita.store.history import AttemptStatus, CallFilter, CallRow
+from workflows.models import CallOutcome
+
+router = APIRouter(prefix="/calls", tags=["calls"])
+
+_BOUND_HELP = (
+    "ISO date (a UTC day) or datetime; a datetime without offset is taken as UTC. "
+    "Encode a `+` offset as %2B, or use `Z`."
+)
+
+
+@router.get("", response_model=list[CallRow], responses={422: {"description": "bad filter"}})
+async def list_calls(
+    services: Services,
+    campaign_id: uuid.UUID | None = None,
+    contact_id: uuid.UUID | None = None,
+    outcome: CallOutcome | None = None,
+    status_: Annotated[AttemptStatus | None, Query(alias="status")] = None,
+    date_from: Annotated[str | None, Query(description=f"Inclusive. {_BOUND_HELP}")] = None,
+    date_to: Annotated[
+        str | None, Query(description=f"Inclusive (a date covers its whole day). {_BOUND_HELP}")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[CallRow]:
+    """Call attempts, newest first, filtered on any combination of the parameters."""
+    where = CallFilter(
+        campaign_id=campaign_id,
+        contact_id=contact_id,
+        outcome=outcome,
+        status=status_,
+        started_from=_bound("date_from", date_from, end=False),
+        started_before=_bound("date_to", date_to, end=True),
+    )
+    if where.started_from and where.started_before and where.started_from >= where.started_before:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail="date_from is after date_to"
+        )
+    return await history.list_calls(
+        services.pool, DEFAULT_TENANT_ID, where, limit=limit, offset=offset
+    )
+
+
+def parse_bound(value: str, *, end: bool) -> datetime:
+    """A `date_from`/`date_to` value as an instant to compare `started_at` with.
+
+    Args:
+        value: an ISO date or datetime.
+        end: the upper bound, made exclusive: a date becomes the next day's midnight
+            (so the date itself is included); a datetime becomes one microsecond later.
+
+    Raises:
+        ValueError: neither an ISO date nor an ISO datetime.
+    """
+    value = value.strip()
+    if len(value) == len("2025-01-31"):
+        day = date.fromisoformat(value)
+        start = datetime.combine(day, time(0), UTC)
+        return start + timedelta(days=1) if end else start
+    instant = datetime.fromisoformat(value)
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    return instant + timedelta(microseconds=1) if end else instant
+
+
+def _bound(name: str, value: str | None, *, end: bool) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_bound(value, end=end)
+    except ValueError as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"{name}: {value!r} is not an ISO date or datetime",
+        ) from exc

@@ -1,0 +1,124 @@
+"""Operating a running campaign: start, pause, resume, cancel, edit its policy."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import ValidationError
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import Services
+from api.routes.campaigns import campaign_view
+from api.schemas import CampaignOut, PolicyPatch
+from api.services import ApiServices, TemporalUnavailableError
+from api.workflow_control import campaign_handle, start_campaign_workflow
+from workflows.campaign import CampaignWorkflow
+
+router = APIRouter(prefix="/campaigns", tags=["campaigns"])
+
+_CONTROL_RESPONSES: dict[int | str, dict[str, str]] = {
+    404: {"description": "no such campaign"},
+    409: {"description": "the campaign's workflow is not running"},
+    503: {"description": "Temporal is unreachable"},
+}
+
+
+def _unavailable(exc: Exception) -> HTTPException:
+    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc))
+
+
+def _not_running(campaign_id: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_409_CONFLICT, detail=f"campaign {campaign_id} is not running (finished?)"
+    )
+
+
+async def _signal(services: ApiServices, campaign_id: str, name: str) -> CampaignOut:
+    await campaign_view(services, campaign_id)  # 404 before touching Temporal
+    try:
+        handle = await campaign_handle(services, campaign_id)
+        await handle.signal(name)
+    except TemporalUnavailableError as exc:
+        raise _unavailable(exc) from exc
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise _not_running(campaign_id) from exc
+        raise
+    return await campaign_view(services, campaign_id)
+
+
+@router.post("/{campaign_id}/start", response_model=CampaignOut, responses=_CONTROL_RESPONSES)
+async def start_campaign(campaign_id: str, services: Services) -> CampaignOut:
+    """Start the campaign's workflow if it is not running yet (idempotent)."""
+    await campaign_view(services, campaign_id)
+    try:
+        await start_campaign_workflow(services, campaign_id)
+    except TemporalUnavailableError as exc:
+        raise _unavailable(exc) from exc
+    return await campaign_view(services, campaign_id)
+
+
+@router.post(
+    "/{campaign_id}/pause",
+    response_model=CampaignOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_CONTROL_RESPONSES,
+)
+async def pause_campaign(campaign_id: str, services: Services) -> CampaignOut:
+    """Stop starting calls; calls in progress finish. The status follows within seconds."""
+    return await _signal(services, campaign_id, CampaignWorkflow.pause.__name__)
+
+
+@router.post(
+    "/{campaign_id}/resume",
+    response_model=CampaignOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_CONTROL_RESPONSES,
+)
+async def resume_campaign(campaign_id: str, services: Services) -> CampaignOut:
+    """Start calling again."""
+    return await _signal(services, campaign_id, CampaignWorkflow.resume.__name__)
+
+
+@router.post(
+    "/{campaign_id}/cancel",
+    response_model=CampaignOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_CONTROL_RESPONSES,
+)
+async def cancel_campaign(campaign_id: str, services: Services) -> CampaignOut:
+    """End the campaign: calls in progress are cancelled and nobody else is called."""
+    return await _signal(services, campaign_id, CampaignWorkflow.cancel.__name__)
+
+
+@router.patch(
+    "/{campaign_id}",
+    response_model=CampaignOut,
+    responses={**_CONTROL_RESPONSES, 422: {"description": "the edited policy is invalid"}},
+)
+async def edit_campaign(campaign_id: str, patch: PolicyPatch, services: Services) -> CampaignOut:
+    """Edit schedule, caps and retry rules of a running campaign.
+
+    The change goes through a workflow update: validated, stored, and effective from
+    the campaign's next decision.
+    """
+    current = await campaign_view(services, campaign_id)
+    try:
+        policy = patch.apply(current.policy)
+    except ValidationError as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=exc.errors(include_url=False, include_context=False),
+        ) from exc
+    try:
+        handle = await campaign_handle(services, campaign_id)
+        await handle.execute_update(CampaignWorkflow.update_policy, policy)
+    except TemporalUnavailableError as exc:
+        raise _unavailable(exc) from exc
+    except WorkflowUpdateFailedError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc.cause or exc)) from exc
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise _not_running(campaign_id) from exc
+        raise
+    return await campaign_view(services, campaign_id)

@@ -1,0 +1,39 @@
+"""Talking to a campaign's workflow from the API: start, signal, update."""
+
+from __future__ import annotations
+
+import contextlib
+
+from temporalio.client import WorkflowHandle
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from api.services import ApiServices
+from workflows.campaign import CampaignWorkflow, campaign_workflow_id
+from workflows.campaign_policy import CampaignResult, CampaignRunInput
+
+
+async def start_campaign_workflow(services: ApiServices, campaign_id: str) -> None:
+    """Start the campaign's workflow; already started is fine (deterministic id).
+
+    Raises:
+        TemporalUnavailableError: Temporal is unreachable.
+    """
+    client = await services.temporal.get()
+    with contextlib.suppress(WorkflowAlreadyStartedError):
+        await client.start_workflow(
+            CampaignWorkflow.run,
+            CampaignRunInput(
+                campaign_id=campaign_id,
+                use_search_attributes=services.settings.search_attributes,
+            ),
+            id=campaign_workflow_id(campaign_id),
+            task_queue=services.settings.task_queue,
+        )
+
+
+async def campaign_handle(
+    services: ApiServices, campaign_id: str
+) -> WorkflowHandle[CampaignWorkflow, CampaignResult]:
+    """A handle on the campaign's (latest) workflow run."""
+    client = await services.temporal.get()
+    return client.get_workflow_handle_for(CampaignWorkflow.run, campaign_workflow_id(campaign_id))

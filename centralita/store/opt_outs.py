@@ -1,0 +1,75 @@
+"""Opt-outs: a number that must never be called again, in any campaign of the tenant."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from centralita.store.contact_state import Conn, finish
+from workflows.models import ContactState
+
+
+class OptOutRow(BaseModel):
+    """An opted-out number."""
+
+    phone: str
+    reason: str | None
+    source: str
+    created_at: datetime
+
+
+async def add(
+    conn: Conn, tenant_id: str, phone: str, *, reason: str | None, source: str, at: datetime
+) -> list[str]:
+    """Record the opt-out and stop every open contact that has no other phone left.
+
+    Contacts that still have other phones keep them: the dispatcher and the dial-time
+    check skip the opted-out number. Returns the ids of campaigns whose contacts have
+    this number, so their running workflows can be told at once.
+    """
+    await conn.execute(
+        "INSERT INTO opt_outs (tenant_id, phone, reason, source, created_at) "
+        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (tenant_id, phone) DO NOTHING",
+        (tenant_id, phone, reason, source, at),
+    )
+    cur = await conn.execute(
+        "SELECT c.id::text AS id, c.campaign_id::text AS campaign_id, "
+        "NOT EXISTS (SELECT 1 FROM unnest(c.phones) p WHERE NOT EXISTS "
+        "  (SELECT 1 FROM opt_outs o WHERE o.tenant_id = c.tenant_id AND o.phone = p)) "
+        "  AS all_out "
+        "FROM contacts c WHERE c.tenant_id = %s AND c.phones @> ARRAY[%s] "
+        "AND c.state IN ('pending', 'retry_scheduled', 'in_progress')",
+        (tenant_id, phone),
+    )
+    campaigns: set[str] = set()
+    for row in await cur.fetchall():
+        campaigns.add(row["campaign_id"])
+        if row["all_out"]:
+            await finish(
+                conn,
+                contact_id=row["id"],
+                at=at,
+                state=ContactState.OPTED_OUT,
+                reason=f"opted out ({source})",
+                event_key=f"optout:{phone}:{row['id']}",
+            )
+    return sorted(campaigns)
+
+
+async def remove(conn: Conn, tenant_id: str, phone: str) -> bool:
+    """Lift an opt-out (contacts already stopped stay stopped). False if there was none."""
+    cur = await conn.execute(
+        "DELETE FROM opt_outs WHERE tenant_id = %s AND phone = %s", (tenant_id, phone)
+    )
+    return cur.rowcount == 1
+
+
+async def list_all(conn: Conn, tenant_id: str, *, limit: int, offset: int) -> list[OptOutRow]:
+    """The tenant's opt-outs, newest first."""
+    cur = await conn.execute(
+        "SELECT phone, reason, source, created_at FROM opt_outs WHERE tenant_id = %s "
+        "ORDER BY created_at DESC, phone LIMIT %s OFFSET %s",
+        (tenant_id, limit, offset),
+    )
+    return [OptOutRow.model_validate(r) for r in await cur.fetchall()]

@@ -1,0 +1,110 @@
+"""Shared set-up of campaign-engine tests: personas, contacts, running a campaign."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from temporalio.client import Client
+
+from centralita.db import Pool
+from centralita.store import DEFAULT_TENANT_ID, campaigns
+from centralita.store.campaigns import NewContact
+from realtime.carrier.simulated import Persona, PersonaStep, SimulatedCarrier
+from tests.conftest import instant_carrier, orchestrator_worker, task_queue
+from workflows.campaign import CampaignWorkflow, campaign_workflow_id
+from workflows.campaign_policy import CampaignPolicy, CampaignResult, CampaignRunInput
+from workflows.models import CallOutcome
+
+ALWAYS_OPEN: dict[str, Any] = {
+    "profile": "unrestricted",
+    "schedule": {
+        "timezone": "UTC",
+        "batch_slots": ["00:00"],
+        "window_end": "00:00",
+        "weekdays": list(range(7)),
+        "daily_quota": 10_000,
+    },
+}
+
+
+def step(outcome: CallOutcome, **extra: Any) -> PersonaStep:
+    """A scripted attempt with no ringing time."""
+    return PersonaStep(outcome=outcome, ring_seconds=0, **extra)
+
+
+@dataclass
+class Population:
+    """Contacts and the personas behind their numbers."""
+
+    contacts: list[NewContact] = field(default_factory=list)
+    personas: list[Persona] = field(default_factory=list)
+    kinds: dict[str, str] = field(default_factory=dict)  # contact name -> kind
+
+    def add(
+        self,
+        kind: str,
+        count: int,
+        script: Sequence[PersonaStep],
+        *,
+        timezone: str = "America/Santiago",
+        prefix: str = "+5696",
+    ) -> None:
+        """Add `count` contacts of one kind, each with its own number."""
+        for _ in range(count):
+            number = f"{prefix}{len(self.contacts):07d}"
+            name = f"{kind}-{len(self.contacts)}"
+            self.contacts.append(
+                NewContact(name=name, phones=[number], recipient_timezone=timezone)
+            )
+            self.personas.append(Persona(number=number, name=name, script=list(script)))
+            self.kinds[name] = kind
+
+
+async def new_campaign(pool: Pool, population: Population, policy: CampaignPolicy) -> str:
+    """Store a campaign with the population's contacts."""
+    row = await campaigns.create_campaign(
+        pool,
+        tenant_id=DEFAULT_TENANT_ID,
+        name="engine test",
+        timezone=policy.schedule.timezone,
+        policy=policy,
+        contacts=population.contacts,
+        workflow_id_for=campaign_workflow_id,
+    )
+    return row.id
+
+
+async def run_campaign(
+    client: Client,
+    pool: Pool,
+    campaign_id: str,
+    carrier: SimulatedCarrier,
+    *,
+    use_search_attributes: bool = False,
+    max_history_events: int | None = None,
+) -> CampaignResult:
+    """Run the campaign's workflow to its end with the production worker."""
+    queue = task_queue()
+    extra = {} if max_history_events is None else {"max_history_events": max_history_events}
+    async with orchestrator_worker(client, queue, pool, carrier):
+        return await client.execute_workflow(
+            CampaignWorkflow.run,
+            CampaignRunInput(
+                campaign_id=campaign_id, use_search_attributes=use_search_attributes, **extra
+            ),
+            id=campaign_workflow_id(campaign_id),
+            task_queue=queue,
+        )
+
+
+def rows(database_url: str, query: str, *params: Any) -> list[dict[str, Any]]:
+    """Run a read query on the test database."""
+    with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+__all__ = ["Population", "instant_carrier", "new_campaign", "rows", "run_campaign", "step"]

@@ -1,0 +1,212 @@
+"""Whole multi-day campaigns on Temporal's time-skipping server, real activities, Postgres.
+
+Time skipping lets days of slots, retries and callbacks run in seconds; every
+assertion recomputes local times independently with zoneinfo from stored rows.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter, defaultdict
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from centralita.db import Pool
+from tests.integration.engine_helpers import (
+    Population,
+    instant_carrier,
+    new_campaign,
+    rows,
+    run_campaign,
+    step,
+)
+from workflows.campaign_policy import CampaignPolicy
+from workflows.models import CallOutcome
+
+pytestmark = pytest.mark.integration
+
+SANTIAGO = ZoneInfo("America/Santiago")
+
+# The first users' rules, word for word: 60 debtors a day in batches at 09:00, 12:00
+# and 15:00; at most 3 calls a day to the same person; drop a person after calls on 3
+# different days with no answer; honour a reschedule; retry after 60 minutes.
+USERS_POLICY = CampaignPolicy.model_validate(
+    {
+        "profile": "default",
+        "schedule": {
+            "timezone": "America/Santiago",
+            "batch_slots": ["09:00", "12:00", "15:00"],
+            "window_end": "20:00",
+            "weekdays": [0, 1, 2, 3, 4, 5],
+            "daily_quota": 60,
+        },
+        "caps": {"calls_per_day": 3, "no_answer_days_to_exclude": 3, "max_attempts": 15},
+        "retry": {"no_answer_seconds": 3600, "busy_seconds": 3600, "failure_seconds": 1800},
+        "concurrency": 10,
+    }
+)
+
+
+def _population() -> Population:
+    people = Population()
+    people.add("silent", 15, [step(CallOutcome.NO_ANSWER)])
+    people.add(
+        "callback",
+        5,
+        [
+            step(CallOutcome.CALLBACK_REQUESTED, extracted={"callback_in_minutes": 90}),
+            step(CallOutcome.PROMISE_TO_PAY),
+        ],
+    )
+    people.add("busy", 10, [step(CallOutcome.BUSY), step(CallOutcome.COMPLETED)])
+    people.add("payer", 100, [step(CallOutcome.PROMISE_TO_PAY)])
+    return people
+
+
+@pytest.fixture(scope="module")
+async def users_campaign(
+    time_skipping_env: WorkflowEnvironment, pool: Pool
+) -> tuple[str, Population, int]:
+    people = _population()
+    campaign_id = await new_campaign(pool, people, USERS_POLICY)
+    carrier = instant_carrier(people.personas)
+    await run_campaign(time_skipping_env.client, pool, campaign_id, carrier)
+    keys = [r.idempotency_key for r in carrier.dial_log]
+    assert len(keys) == len(set(keys)), "an attempt reached the carrier twice"
+    return campaign_id, people, len(keys)
+
+
+def _attempts(database_url: str, campaign_id: str) -> list[dict[str, object]]:
+    return rows(
+        database_url,
+        "SELECT c.name, a.attempt_number, a.status, a.outcome, a.started_at "
+        "FROM call_attempts a JOIN contacts c ON c.id = a.contact_id "
+        "WHERE a.campaign_id = %s ORDER BY c.name, a.attempt_number",
+        campaign_id,
+    )
+
+
+def _local(moment: object) -> datetime:
+    assert isinstance(moment, datetime)
+    return moment.astimezone(SANTIAGO)
+
+
+async def test_every_contact_ends_and_every_dial_is_stored(
+    users_campaign: tuple[str, Population, int], database_url: str
+) -> None:
+    campaign_id, people, dialled = users_campaign
+    contacts = rows(
+        database_url,
+        "SELECT name, state, outcome FROM contacts WHERE campaign_id = %s",
+        campaign_id,
+    )
+    states = Counter((people.kinds[c["name"]], c["state"], c["outcome"]) for c in contacts)
+    assert states == {
+        ("silent", "excluded", "no_answer"): 15,
+        ("callback", "done", "promise_to_pay"): 5,
+        ("busy", "done", "completed"): 10,
+        ("payer", "done", "promise_to_pay"): 100,
+    }
+    stored = [a for a in _attempts(database_url, campaign_id) if a["status"] == "completed"]
+    assert len(stored) == dialled
+    status = rows(database_url, "SELECT status FROM campaigns WHERE id = %s", campaign_id)
+    assert status == [{"status": "completed"}]
+
+
+async def test_no_call_outside_the_window(
+    users_campaign: tuple[str, Population, int], database_url: str
+) -> None:
+    campaign_id, _, _ = users_campaign
+    for attempt in _attempts(database_url, campaign_id):
+        if attempt["status"] != "completed":
+            continue
+        local = _local(attempt["started_at"])
+        assert local.weekday() <= 5, attempt  # never on Sunday
+        assert time(9, 0) <= local.time() < time(20, 0), attempt
+
+
+async def test_quota_of_60_new_contacts_a_day_in_three_batches(
+    users_campaign: tuple[str, Population, int], database_url: str
+) -> None:
+    campaign_id, _, _ = users_campaign
+    admitted = rows(
+        database_url,
+        "SELECT admitted_at FROM contacts WHERE campaign_id = %s AND admitted_at IS NOT NULL",
+        campaign_id,
+    )
+    assert len(admitted) == 130
+    by_day: dict[object, list[datetime]] = defaultdict(list)
+    for row in admitted:
+        local = _local(row["admitted_at"])
+        by_day[local.date()].append(local)
+    assert len(by_day) >= 3  # 130 contacts at 60 a day need three days
+    for day, moments in by_day.items():
+        assert len(moments) <= 60, day
+        before_noon = sum(m.time() < time(12, 0) for m in moments)
+        before_three = sum(m.time() < time(15, 0) for m in moments)
+        assert before_noon <= 20, day
+        assert before_three <= 40, day
+        assert all(m.time() >= time(9, 0) for m in moments), day
+
+
+async def test_at_most_three_calls_a_day_and_exclusion_after_three_silent_days(
+    users_campaign: tuple[str, Population, int], database_url: str
+) -> None:
+    campaign_id, people, _ = users_campaign
+    per_day: Counter[tuple[object, object]] = Counter()
+    silent_days: dict[object, set[object]] = defaultdict(set)
+    for attempt in _attempts(database_url, campaign_id):
+        if attempt["status"] != "completed":
+            continue
+        day = _local(attempt["started_at"]).date()
+        per_day[(attempt["name"], day)] += 1
+        if people.kinds[str(attempt["name"])] == "silent":
+            silent_days[attempt["name"]].add(day)
+    assert max(per_day.values()) <= 3
+    assert len(silent_days) == 15
+    assert all(len(days) == 3 for days in silent_days.values()), silent_days
+
+
+async def test_retry_waits_an_hour_and_callbacks_happen_when_asked(
+    users_campaign: tuple[str, Population, int], database_url: str
+) -> None:
+    campaign_id, people, _ = users_campaign
+    starts: dict[object, list[datetime]] = defaultdict(list)
+    for attempt in _attempts(database_url, campaign_id):
+        if attempt["status"] == "completed":
+            assert isinstance(attempt["started_at"], datetime)
+            starts[attempt["name"]].append(attempt["started_at"])
+    for name, moments in starts.items():
+        kind = people.kinds[str(name)]
+        gaps = [b - a for a, b in itertools.pairwise(moments)]
+        if kind in {"busy", "silent"}:
+            assert all(gap >= timedelta(hours=1) for gap in gaps), (name, gaps)
+        if kind == "callback":
+            assert len(moments) == 2
+            asked = moments[0] + timedelta(minutes=90)
+            local = _local(asked)
+            if local.weekday() <= 5 and time(9, 0) <= local.time() < time(20, 0):
+                assert timedelta(0) <= moments[1] - asked < timedelta(minutes=1), name
+            else:
+                assert moments[1] > asked, name
+
+
+async def test_every_state_change_is_explained(
+    users_campaign: tuple[str, Population, int], database_url: str
+) -> None:
+    campaign_id, _, _ = users_campaign
+    events = rows(
+        database_url,
+        "SELECT c.name, c.state AS final, e.state, e.reason FROM contact_events e "
+        "JOIN contacts c ON c.id = e.contact_id WHERE e.campaign_id = %s ORDER BY e.id",
+        campaign_id,
+    )
+    last: dict[object, dict[str, object]] = {}
+    for event in events:
+        assert event["reason"], event
+        last[event["name"]] = event
+    assert len(last) == 130
+    assert all(e["state"] == e["final"] for e in last.values())

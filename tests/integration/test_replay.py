@@ -1,0 +1,94 @@
+"""Replay committed workflow histories: a code change that breaks determinism fails here.
+
+The histories were recorded from a real run (`CENTRALITA_RECORD_HISTORIES=1` re-records
+them; only do that for a deliberate, `workflow.patched()`-guarded change).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
+
+from centralita.db import Pool
+from centralita.temporal import DATA_CONVERTER
+from tests.integration.engine_helpers import (
+    ALWAYS_OPEN,
+    Population,
+    instant_carrier,
+    new_campaign,
+    run_campaign,
+    step,
+)
+from workflows.attempt import CallAttemptWorkflow
+from workflows.campaign import CampaignWorkflow, campaign_workflow_id
+from workflows.campaign_policy import CampaignPolicy
+from workflows.models import CallOutcome
+
+pytestmark = pytest.mark.integration
+
+HISTORIES = Path(__file__).resolve().parents[1] / "histories"
+CAMPAIGN_HISTORY = HISTORIES / "campaign_v1.json"
+ATTEMPT_HISTORY = HISTORIES / "attempt_v1.json"
+
+
+async def _record(env: WorkflowEnvironment, pool: Pool) -> None:
+    people = Population()
+    people.add("payer", 2, [step(CallOutcome.PROMISE_TO_PAY)])
+    people.add("retry", 1, [step(CallOutcome.NO_ANSWER), step(CallOutcome.COMPLETED)])
+    people.add(
+        "callback",
+        1,
+        [
+            step(CallOutcome.CALLBACK_REQUESTED, extracted={"callback_in_minutes": 30}),
+            step(CallOutcome.PROMISE_TO_PAY),
+        ],
+    )
+    policy = CampaignPolicy.model_validate(
+        {**ALWAYS_OPEN, "retry": {"no_answer_seconds": 600}, "concurrency": 2}
+    )
+    campaign_id = await new_campaign(pool, people, policy)
+    await run_campaign(env.client, pool, campaign_id, instant_carrier(people.personas))
+    campaign = env.client.get_workflow_handle(campaign_workflow_id(campaign_id))
+    HISTORIES.mkdir(exist_ok=True)
+    CAMPAIGN_HISTORY.write_text(json.dumps((await campaign.fetch_history()).to_json_dict()))
+    # The attempt that needed a callback: its history holds the most steps.
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT a.attempt_key FROM call_attempts a JOIN contacts c ON c.id = a.contact_id "
+            "WHERE a.campaign_id = %s AND c.name LIKE 'callback-%%' ORDER BY a.attempt_number",
+            (campaign_id,),
+        )
+        first = await cur.fetchone()
+    assert first is not None
+    attempt = env.client.get_workflow_handle(first["attempt_key"])
+    ATTEMPT_HISTORY.write_text(json.dumps((await attempt.fetch_history()).to_json_dict()))
+
+
+@pytest.mark.skipif(
+    os.environ.get("CENTRALITA_RECORD_HISTORIES") != "1", reason="re-recording is deliberate"
+)
+async def test_record_histories(time_skipping_env: WorkflowEnvironment, pool: Pool) -> None:
+    await _record(time_skipping_env, pool)
+    assert CAMPAIGN_HISTORY.exists()
+    assert ATTEMPT_HISTORY.exists()
+
+
+@pytest.mark.parametrize(
+    ("path", "workflow_id"),
+    [(CAMPAIGN_HISTORY, "campaign"), (ATTEMPT_HISTORY, "attempt")],
+)
+async def test_committed_history_replays(path: Path, workflow_id: str) -> None:
+    history = WorkflowHistory.from_json(workflow_id, await asyncio.to_thread(path.read_text))
+    assert len(history.events) > 10  # a real run, not an empty file
+    replayer = Replayer(
+        workflows=[CampaignWorkflow, CallAttemptWorkflow], data_converter=DATA_CONVERTER
+    )
+    result = await replayer.replay_workflow(history)
+    assert result.replay_failure is None

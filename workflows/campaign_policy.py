@@ -1,0 +1,165 @@
+"""A campaign's rules as one validated model, and the messages of the campaign workflow."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from workflows.calling_rules import (
+    PROFILES,
+    CampaignSchedule,
+    ContactCaps,
+    JurisdictionProfile,
+)
+from workflows.models import CampaignStatus
+
+
+class RetryDelays(BaseModel):
+    """How long to wait before calling again, by what happened."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    no_answer_seconds: int = Field(default=3600, ge=0)
+    busy_seconds: int = Field(default=3600, ge=0)
+    voicemail_seconds: int = Field(default=7200, ge=0)
+    failure_seconds: int = Field(default=1800, ge=0)
+
+
+class CampaignPolicy(BaseModel):
+    """Everything that decides who is called when, editable while the campaign runs."""
+
+    # A misspelt rule must be an error, not a silently ignored key (and a default rule).
+    model_config = ConfigDict(extra="forbid")
+
+    schedule: CampaignSchedule = Field(default_factory=CampaignSchedule)
+    profile: str = Field(default="default", description="Jurisdiction profile (see PROFILES).")
+    max_attempts_per_7_days: int | None = Field(
+        default=None, ge=1, description="Override of the profile's weekly cap."
+    )
+    quiet_days_after_conversation: int | None = Field(
+        default=None, ge=0, description="Override of the profile's quiet days."
+    )
+    caps: ContactCaps = Field(default_factory=ContactCaps)
+    retry: RetryDelays = Field(default_factory=RetryDelays)
+    concurrency: int = Field(default=5, ge=1, le=500, description="Calls at once, at most.")
+    segment_agents: dict[str, str] = Field(
+        default_factory=dict, description="Agent (flow) by contact segment, e.g. delinquency type."
+    )
+    default_agent: str | None = Field(default=None, description="Agent for other segments.")
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, value: str) -> str:
+        if value not in PROFILES:
+            raise ValueError(f"unknown profile {value!r}; known: {', '.join(sorted(PROFILES))}")
+        return value
+
+    def jurisdiction(self) -> JurisdictionProfile:
+        """The profile with this campaign's overrides applied."""
+        base = PROFILES[self.profile]
+        overrides: dict[str, int] = {}
+        if self.max_attempts_per_7_days is not None:
+            overrides["max_attempts_per_7_days"] = self.max_attempts_per_7_days
+        if self.quiet_days_after_conversation is not None:
+            overrides["quiet_days_after_conversation"] = self.quiet_days_after_conversation
+        return base.model_copy(update=overrides)
+
+    def agent_for(self, segment: str | None) -> str | None:
+        """The agent that calls a contact of `segment`."""
+        if segment is not None and segment in self.segment_agents:
+            return self.segment_agents[segment]
+        return self.default_agent
+
+
+class CampaignCarry(BaseModel):
+    """State handed from one run of the campaign workflow to the next (continue-as-new)."""
+
+    policy: CampaignPolicy
+    paused: bool = False
+    attempts_started: int = 0
+    runs: int = 1
+
+
+class CampaignRunInput(BaseModel):
+    """Start (or continue) a campaign's workflow."""
+
+    campaign_id: str
+    use_search_attributes: bool = True
+    max_history_events: int = Field(
+        default=6_000,
+        ge=200,
+        le=9_000,
+        description="Continue as a new run past this many events (Temporal's limit: 10,240).",
+    )
+    carry: CampaignCarry | None = None
+
+
+class DispatchRequest(BaseModel):
+    """Ask which contacts may be dialled now."""
+
+    campaign_id: str
+    now: datetime
+    limit: int = Field(ge=0)
+    exclude_contact_ids: list[str] = Field(default_factory=list)
+    policy: CampaignPolicy
+
+
+class DispatchJob(BaseModel):
+    """One contact to dial now."""
+
+    contact_id: str
+    attempt_number: int
+    phone: str
+    agent: str | None = None
+    variables: dict[str, object] = Field(default_factory=dict)
+
+
+class DispatchPlan(BaseModel):
+    """Who to dial now, when to look again, and how much is left."""
+
+    jobs: list[DispatchJob]
+    wake_at: datetime | None = Field(description="Next moment something becomes due.")
+    remaining: int = Field(description="Contacts not yet in a final state.")
+    admitted_today: int = 0
+
+
+class PolicyStored(BaseModel):
+    """Persist a campaign's edited policy."""
+
+    campaign_id: str
+    policy: CampaignPolicy
+
+
+class CampaignStatusChange(BaseModel):
+    """Record a campaign's new status."""
+
+    campaign_id: str
+    status: CampaignStatus
+
+
+class OptOutSignal(BaseModel):
+    """A number asked not to be called again."""
+
+    phone: str
+
+
+class CampaignProgress(BaseModel):
+    """Answer of the campaign workflow's `progress` query."""
+
+    campaign_id: str
+    status: CampaignStatus
+    active_calls: int
+    attempts_started: int
+    remaining: int | None
+    admitted_today: int
+    next_wake_at: datetime | None
+    runs: int
+
+
+class CampaignResult(BaseModel):
+    """What a finished campaign workflow returns."""
+
+    campaign_id: str
+    status: CampaignStatus
+    attempts_started: int
