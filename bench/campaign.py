@@ -8,6 +8,7 @@ largest history of any run and peak RSS, and writes them to bench/results/campai
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import resource
 import tempfile
@@ -44,6 +45,7 @@ ALWAYS_OPEN: dict[str, Any] = {
         "batch_slots": ["00:00"],
         "window_end": "00:00",
         "weekdays": list(range(7)),
+        "daily_quota": 1_000_000,
     },
     "caps": {"max_attempts": 1},
 }
@@ -75,6 +77,17 @@ async def bench_campaign(contacts_count: int, concurrency: int) -> dict[str, Any
             return await _measure(url, contacts_count, concurrency)
         finally:
             postgres.stop()
+
+
+async def _report_progress(carrier: SimulatedCarrier, total: int, started: float) -> None:
+    """Print how far the campaign got every few seconds (long runs must show life)."""
+    while True:
+        await asyncio.sleep(5)
+        done = len(carrier.dial_log)
+        elapsed = time.perf_counter() - started
+        print(
+            f"  ... {done}/{total} attempts in {elapsed:.0f} s ({done / elapsed:.1f}/s)", flush=True
+        )
 
 
 async def _largest_history(client: Client, workflow_id: str) -> tuple[int, int]:
@@ -121,7 +134,11 @@ async def _measure(url: str, contacts_count: int, concurrency: int) -> dict[str,
                 id=campaign_workflow_id(row.id),
                 task_queue=queue,
             )
-            await handle.result()
+            reporter = asyncio.create_task(_report_progress(carrier, contacts_count, started))
+            try:
+                await handle.result()
+            finally:
+                reporter.cancel()
             total_s = time.perf_counter() - started
         largest, runs = await _largest_history(env.client, handle.id)
     finally:

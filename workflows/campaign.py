@@ -70,6 +70,8 @@ class CampaignWorkflow:
         self._use_search_attributes = True
         self._max_history_events = 6_000
         self._recorded_status: CampaignStatus | None = None
+        self._next_wake: datetime | None = None
+        self._timer_fired = False
 
     # -- operator controls ---------------------------------------------------------
 
@@ -166,14 +168,27 @@ class CampaignWorkflow:
             # Cleared before looking, not before sleeping: a call that ends while we
             # look must still wake the sleep that follows.
             self._woken = False
-            plan = None
-            if not self._paused and len(self._active) < self._policy.concurrency:
+            if self._worth_dispatching():
                 plan = await self._dispatch()
+                self._next_wake, self._timer_fired = plan.wake_at, False
                 if plan.remaining == 0 and not self._active:
                     await self._set_status(CampaignStatus.COMPLETED)
                     await workflow.wait_condition(workflow.all_handlers_finished)
                     return self._result(CampaignStatus.COMPLETED)
-            await self._sleep_until(plan.wake_at if plan else None)
+            await self._sleep_until(self._next_wake)
+
+    def _worth_dispatching(self) -> bool:
+        """Whether to ask for due contacts now.
+
+        One dispatch round per finished call would cost more than the calls themselves
+        (an activity and its history each time): while calls are in progress, wait
+        until a quarter of the slots are free, unless a due moment has arrived.
+        """
+        free = self._policy.concurrency - len(self._active)
+        if self._paused or free <= 0:
+            return False
+        batch = max(1, self._policy.concurrency // 4)
+        return free >= batch or not self._active or self._timer_fired
 
     async def _record_pause_state(self) -> None:
         """Keep the stored status in step with pause/resume signals."""
@@ -251,8 +266,10 @@ class CampaignWorkflow:
         timeout = MAX_SLEEP
         if wake_at is not None:
             timeout = min(MAX_SLEEP, max(timedelta(seconds=1), wake_at - workflow.now()))
-        with contextlib.suppress(TimeoutError):
+        try:
             await workflow.wait_condition(lambda: self._woken, timeout=timeout)
+        except TimeoutError:
+            self._timer_fired = True
 
     async def _drain(self) -> None:
         """Let calls in progress end: children would not survive the run that started them."""

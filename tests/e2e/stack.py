@@ -38,10 +38,15 @@ SMALL_CAMPAIGN_CONTACTS: list[dict[str, str]] = [
     {"name": "María", "phone": "+56961234567"},
     {"name": "Andrés", "phone": "+56987654321"},
 ]
-SMALL_CAMPAIGN_POLICY: dict[str, int] = {
-    "max_attempts": 1,
-    "retry_delay_seconds": 0,
-    "failure_retry_delay_seconds": 0,
+SMALL_CAMPAIGN_POLICY: dict[str, object] = {
+    "profile": "unrestricted",  # open around the clock: the test may run at any hour
+    "schedule": {
+        "timezone": "UTC",
+        "batch_slots": ["00:00"],
+        "window_end": "00:00",
+        "weekdays": list(range(7)),
+    },
+    "caps": {"max_attempts": 1},
     "concurrency": 2,
 }
 

@@ -50,9 +50,12 @@ EXPECTED: dict[str, ExpectedContact] = {
     "Carmen Ruiz": ExpectedContact(("busy", "promise_to_pay"), ("+34*****5678",) * 2, "done"),
     # Never answers: excluded once the policy's 3 attempts are spent.
     "Pedro Soto": ExpectedContact(("no_answer",) * 3, ("+56*****6789",) * 3, "excluded"),
-    # The old mobile fails (carrier cannot connect): the next call goes to try_phones.
+    # The old mobile fails (carrier cannot connect): the next call goes to try_phones,
+    # where she asks to be called back in a moment, and then promises to pay.
     "Lucía Fernández": ExpectedContact(
-        ("failed", "callback_requested"), ("+34*****3456", "+34*****4567"), "done"
+        ("failed", "callback_requested", "promise_to_pay"),
+        ("+34*****3456", "+34*****4567", "+34*****4567"),
+        "done",
     ),
     # Somebody else answers: excluded at once.
     "Andrés Muñoz": ExpectedContact(("wrong_person",), ("+56*****4321",), "excluded"),

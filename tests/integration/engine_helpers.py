@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,8 @@ from tests.conftest import instant_carrier, orchestrator_worker, task_queue
 from workflows.campaign import CampaignWorkflow, campaign_workflow_id
 from workflows.campaign_policy import CampaignPolicy, CampaignResult, CampaignRunInput
 from workflows.models import CallOutcome
+
+_NUMBERS = itertools.count()
 
 ALWAYS_OPEN: dict[str, Any] = {
     "profile": "unrestricted",
@@ -55,7 +58,8 @@ class Population:
     ) -> None:
         """Add `count` contacts of one kind, each with its own number."""
         for _ in range(count):
-            number = f"{prefix}{len(self.contacts):07d}"
+            # Unique across populations: numbers are global (opt-outs are per number).
+            number = f"{prefix}{next(_NUMBERS):07d}"
             name = f"{kind}-{len(self.contacts)}"
             self.contacts.append(
                 NewContact(name=name, phones=[number], recipient_timezone=timezone)

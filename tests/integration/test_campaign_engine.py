@@ -15,7 +15,9 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from centralita.db import Pool
+from tests.conftest import orchestrator_worker, task_queue
 from tests.integration.engine_helpers import (
+    ALWAYS_OPEN,
     Population,
     instant_carrier,
     new_campaign,
@@ -23,7 +25,8 @@ from tests.integration.engine_helpers import (
     run_campaign,
     step,
 )
-from workflows.campaign_policy import CampaignPolicy
+from workflows.campaign import CampaignWorkflow, campaign_workflow_id
+from workflows.campaign_policy import CampaignPolicy, CampaignRunInput
 from workflows.models import CallOutcome
 
 pytestmark = pytest.mark.integration
@@ -210,3 +213,66 @@ async def test_every_state_change_is_explained(
         last[event["name"]] = event
     assert len(last) == 130
     assert all(e["state"] == e["final"] for e in last.values())
+
+
+async def test_segments_choose_the_agent_and_a_spoken_opt_out_reaches_every_campaign(
+    time_skipping_env: WorkflowEnvironment, pool: Pool, database_url: str
+) -> None:
+    people = Population()
+    people.add("leaver", 1, [step(CallOutcome.OPT_OUT)])
+    people.add("payer", 2, [step(CallOutcome.PROMISE_TO_PAY)])
+    people.contacts[1].segment = "tardia"
+    policy = CampaignPolicy.model_validate(
+        {
+            **ALWAYS_OPEN,
+            "segment_agents": {"tardia": "cobranza-tardia"},
+            "default_agent": "cobranza-temprana",
+        }
+    )
+    # The leaver's number is also in a second campaign that has not run yet.
+    other = Population()
+    other.contacts.append(people.contacts[0].model_copy(update={"name": "same-number"}))
+    other_id = await new_campaign(pool, other, policy)
+    campaign_id = await new_campaign(pool, people, policy)
+    await run_campaign(
+        time_skipping_env.client, pool, campaign_id, instant_carrier(people.personas)
+    )
+    agents = rows(
+        database_url,
+        "SELECT c.name, a.agent FROM call_attempts a JOIN contacts c ON c.id = a.contact_id "
+        "WHERE a.campaign_id = %s ORDER BY c.position",
+        campaign_id,
+    )
+    assert [a["agent"] for a in agents] == [
+        "cobranza-temprana",
+        "cobranza-tardia",
+        "cobranza-temprana",
+    ]
+    opted = rows(database_url, "SELECT phone, source FROM opt_outs")
+    assert opted == [{"phone": people.contacts[0].phones[0], "source": "call"}]
+    elsewhere = rows(database_url, "SELECT state FROM contacts WHERE campaign_id = %s", other_id)
+    assert elsewhere == [{"state": "opted_out"}]
+
+
+async def test_progress_query_reports_the_run(
+    time_skipping_env: WorkflowEnvironment, pool: Pool
+) -> None:
+    people = Population()
+    people.add("payer", 3, [step(CallOutcome.PROMISE_TO_PAY)])
+    campaign_id = await new_campaign(pool, people, CampaignPolicy.model_validate(ALWAYS_OPEN))
+    client = time_skipping_env.client
+    queue = task_queue()
+    # A query needs a worker, even on a finished workflow: keep one up while asking.
+    async with orchestrator_worker(client, queue, pool, instant_carrier(people.personas)):
+        handle = await client.start_workflow(
+            CampaignWorkflow.run,
+            CampaignRunInput(campaign_id=campaign_id, use_search_attributes=False),
+            id=campaign_workflow_id(campaign_id),
+            task_queue=queue,
+        )
+        await handle.result()
+        progress = await handle.query(CampaignWorkflow.progress)
+    assert progress.campaign_id == campaign_id
+    assert progress.attempts_started == 3
+    assert progress.active_calls == 0
+    assert progress.remaining == 0
