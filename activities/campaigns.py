@@ -139,6 +139,7 @@ async def _plan(conn: Conn, request: DispatchRequest) -> DispatchPlan:
         )
         if not batch:
             break
+        activity.heartbeat(len(jobs))
         for ctx in batch:
             exclude.append(ctx.contact_id)
             if len(jobs) >= request.limit:

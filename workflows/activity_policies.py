@@ -1,4 +1,8 @@
-"""Named timeouts and retry policies for every activity a workflow calls."""
+"""Named timeouts and retry policies for every activity a workflow calls.
+
+Short timeouts matter as much as retries: when a worker dies mid-activity, Temporal
+retries only after the timeout (or a missed heartbeat), and the campaign waits that long.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,9 @@ from datetime import timedelta
 
 from temporalio.common import RetryPolicy
 
-# Database writes are idempotent upserts: retry patiently through a Postgres restart.
-STORE_TIMEOUT = timedelta(seconds=30)
+# Database writes are small idempotent upserts: a try that takes 10 s is a dead worker
+# or a stuck database, and the retry (with backoff) rides out a Postgres restart.
+STORE_TIMEOUT = timedelta(seconds=10)
 STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -15,19 +20,22 @@ STORE_RETRY = RetryPolicy(
     non_retryable_error_types=["NotFound", "InvalidData"],
 )
 
-# A dial carries its idempotency key, so a retry after a dropped media worker re-joins
-# or re-reports the same call instead of ringing twice. A lost heartbeat surfaces fast.
+# A dial carries its idempotency key, so a retry after a dropped worker re-joins the
+# call already placed instead of ringing twice; a lost heartbeat surfaces within 10 s.
+# Tries are unlimited within DIAL_GIVE_UP: losing workers is no reason to lose the
+# attempt. After that the attempt is recorded as a failed call (see CallAttemptWorkflow).
 DIAL_TIMEOUT = timedelta(minutes=30)
 DIAL_HEARTBEAT = timedelta(seconds=10)
+DIAL_GIVE_UP = timedelta(hours=2)
 DIAL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=30),
-    maximum_attempts=5,
     non_retryable_error_types=["InvalidDialRequest"],
 )
 
-# Choosing due contacts reads the campaign's contacts and their histories: give it time,
-# and retry it like any other read (it writes only idempotent reschedules).
+# Choosing due contacts reads the campaign's contacts and their histories; it
+# heartbeats between batches so a worker killed mid-plan is noticed in seconds.
 DISPATCH_TIMEOUT = timedelta(minutes=2)
+DISPATCH_HEARTBEAT = timedelta(seconds=10)
 DISPATCH_RETRY = STORE_RETRY

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.exceptions import is_cancelled_exception
+from temporalio.exceptions import ActivityError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from activities.attempts import AttemptActivities
@@ -12,6 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from centralita.privacy import mask_phone
     from workflows import search_attributes
     from workflows.activity_policies import (
+        DIAL_GIVE_UP,
         DIAL_HEARTBEAT,
         DIAL_RETRY,
         DIAL_TIMEOUT,
@@ -89,7 +90,7 @@ class CallAttemptWorkflow:
                 outcome=None,
                 reason=begun.reason,
             )
-        result = await self._dial(attempt, key)
+        result = await self._dial_or_failure(attempt, key)
         decision = await workflow.execute_local_activity_method(
             AttemptActivities.finish_attempt,
             AttemptRecord(attempt_key=key, result=result, now=workflow.now()),
@@ -115,6 +116,25 @@ class CallAttemptWorkflow:
             extracted=result.extracted,
         )
 
+    async def _dial_or_failure(self, attempt: AttemptInput, key: str) -> DialResult:
+        """The call's result; a dial that could not be placed at all is a failed call."""
+        try:
+            return await self._dial(attempt, key)
+        except ActivityError as exc:
+            if is_cancelled_exception(exc):
+                raise
+            # Invalid number, or the carrier unreachable for DIAL_GIVE_UP: the contact
+            # moves on (next phone or a later retry) instead of staying "in progress".
+            now = workflow.now()
+            cause = exc.cause or exc
+            return DialResult(
+                outcome=CallOutcome.FAILED,
+                disconnection_reason=f"dial_error: {cause}"[:200],
+                started_at=now,
+                ended_at=now,
+                duration_s=0.0,
+            )
+
     async def _dial(self, attempt: AttemptInput, key: str) -> DialResult:
         return await workflow.execute_activity_method(
             DialActivities.dial,
@@ -128,6 +148,7 @@ class CallAttemptWorkflow:
                 variables=attempt.variables,
             ),
             start_to_close_timeout=DIAL_TIMEOUT,
+            schedule_to_close_timeout=DIAL_GIVE_UP,
             heartbeat_timeout=DIAL_HEARTBEAT,
             retry_policy=DIAL_RETRY,
         )

@@ -19,9 +19,11 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.attempts import AttemptActivities
     from activities.campaigns import CampaignActivities
     from workflows import search_attributes
     from workflows.activity_policies import (
+        DISPATCH_HEARTBEAT,
         DISPATCH_RETRY,
         DISPATCH_TIMEOUT,
         STORE_RETRY,
@@ -41,7 +43,7 @@ with workflow.unsafe.imports_passed_through():
         OptOutSignal,
         PolicyStored,
     )
-    from workflows.models import AttemptInput, AttemptResult, CampaignStatus
+    from workflows.models import AttemptCancel, AttemptInput, AttemptResult, CampaignStatus
 
 # While waiting for nothing in particular, look again at least this often (a new
 # contact's slot, an edited policy) so that a lost wake-up costs minutes, not days.
@@ -207,6 +209,7 @@ class CampaignWorkflow:
                 policy=self._policy,
             ),
             start_to_close_timeout=DISPATCH_TIMEOUT,
+            heartbeat_timeout=DISPATCH_HEARTBEAT,
             retry_policy=DISPATCH_RETRY,
         )
         self._last_plan = plan
@@ -256,8 +259,18 @@ class CampaignWorkflow:
             handle.cancel()
             with contextlib.suppress(ChildWorkflowError, asyncio.CancelledError):
                 await handle
-        except ChildWorkflowError:
-            workflow.logger.warning("attempt for contact %s failed", contact_id)
+        except ChildWorkflowError as exc:
+            # Should not happen (an attempt records its own failures), but a contact must
+            # never be left "in progress" forever: release it for the next decision.
+            workflow.logger.warning("attempt for contact %s failed: %s", contact_id, exc)
+            await workflow.execute_local_activity_method(
+                AttemptActivities.cancel_attempt,
+                AttemptCancel(
+                    attempt_key=handle.id, reason=f"attempt failed: {exc}", now=workflow.now()
+                ),
+                start_to_close_timeout=STORE_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
         finally:
             self._active.pop(contact_id, None)
             self._wake()

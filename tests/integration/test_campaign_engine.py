@@ -276,3 +276,28 @@ async def test_progress_query_reports_the_run(
     assert progress.attempts_started == 3
     assert progress.active_calls == 0
     assert progress.remaining == 0
+
+
+async def test_a_dial_that_cannot_be_placed_is_a_failed_call_and_the_next_phone_is_tried(
+    time_skipping_env: WorkflowEnvironment, pool: Pool, database_url: str
+) -> None:
+    people = Population()
+    people.add("payer", 1, [step(CallOutcome.PROMISE_TO_PAY)])
+    # The carrier refuses a malformed first number outright (InvalidDialRequest).
+    people.contacts[0].phones.insert(0, "12345")
+    campaign_id = await new_campaign(pool, people, CampaignPolicy.model_validate(ALWAYS_OPEN))
+    await run_campaign(
+        time_skipping_env.client, pool, campaign_id, instant_carrier(people.personas)
+    )
+    attempts = rows(
+        database_url,
+        "SELECT phone, status, outcome, disconnection_reason FROM call_attempts "
+        "WHERE campaign_id = %s ORDER BY attempt_number",
+        campaign_id,
+    )
+    assert [(a["phone"], a["outcome"]) for a in attempts] == [
+        ("12345", "failed"),
+        (people.personas[0].number, "promise_to_pay"),
+    ]
+    assert attempts[0]["disconnection_reason"].startswith("dial_error")
+    assert {a["status"] for a in attempts} == {"completed"}
