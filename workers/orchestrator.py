@@ -51,6 +51,10 @@ def build_worker(client: Client, task_queue: str, pool: Pool, dialer: Dialer) ->
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
         activities=activities_for(pool, dialer),
+        # Hundreds of short attempt workflows: more pollers keep the worker fed
+        # (measured: about 44 -> 50 attempts/s on 2 cores; bench/campaign.py).
+        max_concurrent_workflow_task_polls=10,
+        max_concurrent_activity_task_polls=10,
     )
 
 

@@ -213,8 +213,9 @@ class CampaignWorkflow:
             retry_policy=DISPATCH_RETRY,
         )
         self._last_plan = plan
-        for dispatch in plan.jobs:
-            await self._start_attempt(dispatch)
+        # Started together: awaiting each child's start in turn would cost a workflow
+        # task round trip per call (it capped a campaign at about 10 calls a second).
+        await asyncio.gather(*(self._start_attempt(dispatch) for dispatch in plan.jobs))
         return plan
 
     async def _start_attempt(self, dispatch: DispatchJob) -> None:

@@ -74,13 +74,17 @@ async def insert_attempt(
     )
 
 
-async def complete_attempt(conn: Conn, attempt_key: str, result: DialResult) -> bool:
-    """Store how an attempt ended (same values on a retry). False if the attempt is unknown."""
+async def complete_attempt(conn: Conn, attempt_key: str, result: DialResult) -> str | None:
+    """Store how an attempt ended (same values on a retry).
+
+    Returns:
+        The attempt's contact id, or None if the attempt is unknown.
+    """
     cur = await conn.execute(
         "UPDATE call_attempts SET status = 'completed', outcome = %s, "
         "disconnection_reason = %s, answered_at = %s, ended_at = %s, "
         "duration_s = %s, cost = %s, extracted = %s, transcript = %s "
-        "WHERE attempt_key = %s",
+        "WHERE attempt_key = %s RETURNING contact_id::text AS contact_id",
         (
             result.outcome.value,
             result.disconnection_reason,
@@ -93,7 +97,8 @@ async def complete_attempt(conn: Conn, attempt_key: str, result: DialResult) -> 
             attempt_key,
         ),
     )
-    return cur.rowcount == 1
+    row = await cur.fetchone()
+    return None if row is None else str(row["contact_id"])
 
 
 async def contact_of_attempt(conn: Conn, attempt_key: str) -> str | None:
@@ -113,7 +118,7 @@ async def attempts_for_contacts(pool: Pool, contact_ids: list[str]) -> dict[str,
         return history
     async with pool.connection() as conn:
         cur = await conn.execute(
-            f"SELECT {_ATTEMPT_COLUMNS} FROM call_attempts WHERE contact_id::text = ANY(%s) "
+            f"SELECT {_ATTEMPT_COLUMNS} FROM call_attempts WHERE contact_id = ANY(%s::uuid[]) "
             "ORDER BY contact_id, attempt_number",
             (contact_ids,),
         )

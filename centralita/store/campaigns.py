@@ -12,6 +12,7 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field
 
 from centralita.db import Pool
+from centralita.store import is_uuid
 from workflows.campaign_policy import CampaignPolicy
 from workflows.models import CampaignStatus
 
@@ -128,10 +129,12 @@ async def create_campaign(
 
 
 async def get_campaign(pool: Pool, tenant_id: str, campaign_id: str) -> CampaignRow | None:
-    """One campaign of the tenant, or None."""
+    """One campaign of the tenant, or None (also for an id that is not a UUID)."""
+    if not is_uuid(campaign_id):
+        return None
     async with pool.connection() as conn:
         cur = await conn.execute(
-            f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns WHERE tenant_id = %s AND id::text = %s",
+            f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns WHERE tenant_id = %s AND id = %s::uuid",
             (tenant_id, campaign_id),
         )
         row = await cur.fetchone()
@@ -158,7 +161,7 @@ async def contact_state_counts(pool: Pool, campaign_ids: list[str]) -> dict[str,
     async with pool.connection() as conn:
         cur = await conn.execute(
             "SELECT campaign_id::text AS campaign_id, state, count(*) AS n FROM contacts "
-            "WHERE campaign_id::text = ANY(%s) GROUP BY campaign_id, state",
+            "WHERE campaign_id = ANY(%s::uuid[]) GROUP BY campaign_id, state",
             (campaign_ids,),
         )
         for row in await cur.fetchall():
@@ -180,26 +183,6 @@ async def list_contacts(
     return [ContactRow.model_validate(r) for r in rows]
 
 
-async def get_contact(pool: Pool, contact_id: str) -> ContactRow | None:
-    """One contact by id, or None."""
-    async with pool.connection() as conn:
-        cur = await conn.execute(
-            f"SELECT {_CONTACT_COLUMNS} FROM contacts WHERE id::text = %s", (contact_id,)
-        )
-        row = await cur.fetchone()
-    return ContactRow.model_validate(row) if row else None
-
-
-async def contact_ids(pool: Pool, campaign_id: str) -> list[str]:
-    """Every contact id of a campaign, in upload order."""
-    async with pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT id::text AS id FROM contacts WHERE campaign_id = %s ORDER BY position",
-            (campaign_id,),
-        )
-        return [r["id"] for r in await cur.fetchall()]
-
-
 async def set_campaign_status(pool: Pool, campaign_id: str, status: CampaignStatus) -> bool:
     """Record a status; stamps started/completed times once. False if no such campaign."""
     async with pool.connection() as conn:
@@ -209,7 +192,7 @@ async def set_campaign_status(pool: Pool, campaign_id: str, status: CampaignStat
             "ELSE started_at END, "
             "completed_at = CASE WHEN %s IN ('completed', 'cancelled', 'failed') "
             "THEN coalesce(completed_at, now()) ELSE completed_at END "
-            "WHERE id::text = %s",
+            "WHERE id = %s::uuid",
             (status.value, status.value, status.value, campaign_id),
         )
         if status is CampaignStatus.CANCELLED:
@@ -217,12 +200,12 @@ async def set_campaign_status(pool: Pool, campaign_id: str, status: CampaignStat
             # still says "dialing" was interrupted before it could record so.
             await conn.execute(
                 "UPDATE call_attempts SET status = 'cancelled', skip_reason = 'campaign cancelled' "
-                "WHERE campaign_id::text = %s AND status = 'dialing'",
+                "WHERE campaign_id = %s::uuid AND status = 'dialing'",
                 (campaign_id,),
             )
             await conn.execute(
                 "UPDATE contacts SET state = 'cancelled', state_reason = 'campaign cancelled', "
-                "next_attempt_at = NULL, updated_at = now() WHERE campaign_id::text = %s "
+                "next_attempt_at = NULL, updated_at = now() WHERE campaign_id = %s::uuid "
                 "AND state IN ('pending', 'retry_scheduled', 'in_progress')",
                 (campaign_id,),
             )
@@ -243,7 +226,7 @@ async def attempt_outcome_counts(pool: Pool, campaign_ids: list[str]) -> dict[st
     async with pool.connection() as conn:
         cur = await conn.execute(
             "SELECT campaign_id::text AS campaign_id, outcome, count(*) AS n FROM call_attempts "
-            "WHERE campaign_id::text = ANY(%s) AND outcome IS NOT NULL "
+            "WHERE campaign_id = ANY(%s::uuid[]) AND outcome IS NOT NULL "
             "GROUP BY campaign_id, outcome",
             (campaign_ids,),
         )

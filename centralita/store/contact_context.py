@@ -67,7 +67,7 @@ class ContactContext(BaseModel):
 
 async def load_contact(conn: Conn, contact_id: str) -> ContactContext | None:
     """One contact's context, or None."""
-    cur = await conn.execute(_SELECT + " WHERE c.id::text = %s", (contact_id,))
+    cur = await conn.execute(_SELECT + " WHERE c.id = %s::uuid", (contact_id,))
     row = await cur.fetchone()
     return ContactContext.model_validate(row) if row else None
 
@@ -77,9 +77,9 @@ async def load_due(
 ) -> list[ContactContext]:
     """Contacts that may be due now: admitted retries first (by due time), then new ones."""
     cur = await conn.execute(
-        _SELECT + " WHERE c.campaign_id::text = %s AND c.state IN ('pending', 'retry_scheduled') "
+        _SELECT + " WHERE c.campaign_id = %s::uuid AND c.state IN ('pending', 'retry_scheduled') "
         "AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= %s) "
-        "AND NOT (c.id::text = ANY(%s)) "
+        "AND NOT (c.id = ANY(%s::uuid[])) "
         "ORDER BY (c.admitted_at IS NULL), c.next_attempt_at NULLS LAST, c.position LIMIT %s",
         (campaign_id, now, exclude, limit),
     )

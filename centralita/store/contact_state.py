@@ -34,7 +34,7 @@ async def record_event(
     await conn.execute(
         "INSERT INTO contact_events (event_key, contact_id, campaign_id, at, state, reason, "
         "attempt_key, details) SELECT %s, id, campaign_id, %s, %s, %s, %s, %s FROM contacts "
-        "WHERE id::text = %s ON CONFLICT (event_key) DO NOTHING",
+        "WHERE id = %s::uuid ON CONFLICT (event_key) DO NOTHING",
         (event_key, at, state.value, reason, attempt_key, Jsonb(details or {}), contact_id),
     )
 
@@ -55,7 +55,7 @@ async def reschedule(
     await conn.execute(
         "UPDATE contacts SET state = 'retry_scheduled', next_attempt_at = %s, state_reason = %s, "
         "phone_index = coalesce(%s, phone_index), callback_at = %s, "
-        "outcome = coalesce(%s, outcome), updated_at = now() WHERE id::text = %s",
+        "outcome = coalesce(%s, outcome), updated_at = now() WHERE id = %s::uuid",
         (
             not_before,
             reason,
@@ -90,7 +90,7 @@ async def finish(
     """Put the contact in a final state: nobody calls it again in this campaign."""
     await conn.execute(
         "UPDATE contacts SET state = %s, state_reason = %s, next_attempt_at = NULL, "
-        "outcome = coalesce(%s, outcome), updated_at = now() WHERE id::text = %s",
+        "outcome = coalesce(%s, outcome), updated_at = now() WHERE id = %s::uuid",
         (state.value, reason, outcome.value if outcome else None, contact_id),
     )
     await record_event(
@@ -112,7 +112,7 @@ async def mark_dialing(
         "UPDATE contacts SET state = 'in_progress', last_phone_tried = %s, next_attempt_at = NULL, "
         "state_reason = 'dialing', attempts_count = (SELECT count(*) FROM call_attempts a "
         "WHERE a.contact_id = contacts.id AND a.status <> 'skipped'), updated_at = now() "
-        "WHERE id::text = %s",
+        "WHERE id = %s::uuid",
         (phone, contact_id),
     )
     await record_event(

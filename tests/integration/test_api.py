@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -237,3 +238,71 @@ async def test_campaign_created_while_temporal_is_down_starts_later(
     assert (await api.post(f"/campaigns/{campaign_id}/start")).status_code == 200
     done = await _wait_completed(api, campaign_id)
     assert done["contacts_by_state"] == {"done": 1}
+
+
+CSV_UPLOAD = (
+    "nombre_completo;telefono;telefono_2;tipo_mora;monto_total;fecha_limite;RUT\n"
+    "María González;+56 9 6123 4567;;temprana;200000;2026-12-01;12.345.678-5\n"
+    "Juan Pérez;12;;tardia;350000;2026-12-05;9.876.543-3\n"
+    "Lucía Fernández;+34 699 12 34 56;+34 911 23 45 67;tardia;420;2026-12-10;\n"
+).encode("cp1252")
+
+
+async def test_csv_upload_maps_columns_keeps_variables_and_explains_bad_rows(
+    api: httpx.AsyncClient, database_url: str
+) -> None:
+    response = await api.post(
+        "/campaigns",
+        data={"name": "CSV", "start": "false", "policy": json.dumps(QUICK_POLICY)},
+        files={"file": ("deudores.csv", CSV_UPLOAD, "text/csv")},
+    )
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["accepted"] == 2
+    assert created["started"] is False
+    assert [(r["row"], "invalid phone" in r["reason"]) for r in created["rejected"]] == [(2, True)]
+    contacts = (await api.get(f"/campaigns/{created['campaign']['id']}/contacts")).json()
+    maria, lucia = contacts
+    assert maria["name"] == "María González"
+    assert maria["segment"] == "temprana"
+    assert maria["variables"] == {
+        "monto_total": "200000",
+        "fecha_limite": "2026-12-01",
+        "RUT": "12.345.678-5",
+    }
+    assert maria["recipient_timezone"] == "America/Santiago"
+    assert lucia["phones"] == ["+34699123456", "+34911234567"]
+
+
+async def test_upload_limits_and_content_types_answer_clearly(
+    app_clients: AppClients, database_url: str, dev_env: WorkflowEnvironment, queue: str
+) -> None:
+    small = await app_clients.open(
+        settings_for(
+            database_url,
+            _address(dev_env),
+            task_queue=queue,
+            max_upload_bytes=2048,
+            max_contacts_per_campaign=2,
+        ),
+        dev_env.client,
+    )
+    big = b"name,phone\n" + b"x,+56961234567\n" * 200
+    too_big = await small.post("/campaigns", data={"name": "big"}, files={"file": ("a.csv", big)})
+    assert too_big.status_code == 413
+    rows3 = b"name,phone\na,+56961234567\nb,+56972345678\nc,+56987654321\n"
+    too_many = await small.post("/campaigns", data={"name": "n"}, files={"file": ("a.csv", rows3)})
+    assert too_many.status_code == 413
+    assert "2" in too_many.json()["detail"]
+    plain = await small.post("/campaigns", content=b"hello", headers={"content-type": "text/plain"})
+    assert plain.status_code == 415
+    no_file = await small.post("/campaigns", data={"name": "n"}, files={"other": ("a.txt", b"x")})
+    assert no_file.status_code == 422
+    garbage = await small.post(
+        "/campaigns", data={"name": "n"}, files={"file": ("a.xlsx", b"PK\x03\x04\x00\x00binary")}
+    )
+    assert garbage.status_code == 422
+    broken_json = await small.post(
+        "/campaigns", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert broken_json.status_code == 422
