@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import HTTPException, Request, UploadFile, status
+from fastapi import HTTPException, Request, status
 from pydantic import ValidationError
+from starlette.datastructures import UploadFile  # what request.form() yields
 
 from api.contact_rows import InvalidRow
 from api.csv_contacts import CsvError, CsvRowError, CsvTooLargeError, parse_contacts_csv
@@ -70,7 +71,9 @@ async def read_campaign_request(request: Request, settings: Settings) -> Campaig
         try:
             campaign = CampaignCreate.model_validate_json(body)
         except ValidationError as exc:
-            raise _unprocessable(exc.errors(include_url=False, include_context=False)) from exc
+            raise _unprocessable(
+                exc.errors(include_url=False, include_context=False, include_input=False)
+            ) from exc
     elif content_type == "multipart/form-data":
         campaign = await _read_multipart(request, settings)
     else:
@@ -107,4 +110,6 @@ async def _read_multipart(request: Request, settings: Settings) -> CampaignCreat
     except json.JSONDecodeError as exc:
         raise _unprocessable(f"`policy` is not JSON: {exc}") from exc
     except ValidationError as exc:
-        raise _unprocessable(exc.errors(include_url=False, include_context=False)) from exc
+        raise _unprocessable(
+            exc.errors(include_url=False, include_context=False, include_input=False)
+        ) from exc

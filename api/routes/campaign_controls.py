@@ -108,7 +108,7 @@ async def edit_campaign(campaign_id: str, patch: PolicyPatch, services: Services
     except ValidationError as exc:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail=exc.errors(include_url=False, include_context=False),
+            detail=exc.errors(include_url=False, include_context=False, include_input=False),
         ) from exc
     try:
         handle = await campaign_handle(services, campaign_id)
