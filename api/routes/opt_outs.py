@@ -15,7 +15,7 @@ from api.contact_rows import to_e164
 from api.deps import Services
 from api.services import ApiServices, TemporalUnavailableError
 from centralita.privacy import mask_phone
-from centralita.store import DEFAULT_TENANT_ID, history, opt_outs
+from centralita.store import DEFAULT_TENANT_ID, opt_outs
 from centralita.store.opt_outs import OptOutRow
 
 log = logging.getLogger(__name__)
@@ -77,11 +77,11 @@ async def create_opt_out(
     """
     phone = _e164_or_422(body.phone, body.default_region)
     async with services.pool.connection() as conn, conn.transaction():
-        existing = await history.get_opt_out(conn, DEFAULT_TENANT_ID, phone)
+        existing = await opt_outs.get(conn, DEFAULT_TENANT_ID, phone)
         affected = await opt_outs.add(
             conn, DEFAULT_TENANT_ID, phone, reason=body.reason, source="api", at=datetime.now(UTC)
         )
-        stored = await history.get_opt_out(conn, DEFAULT_TENANT_ID, phone)
+        stored = await opt_outs.get(conn, DEFAULT_TENANT_ID, phone)
     assert stored is not None  # inserted or already there, in the same transaction
     if existing is not None:
         response.status_code = status.HTTP_200_OK

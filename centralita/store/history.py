@@ -15,7 +15,6 @@ from pydantic import BaseModel
 
 from centralita.db import Pool
 from centralita.store.contact_state import Conn
-from centralita.store.opt_outs import OptOutRow
 from workflows.models import CallOutcome
 
 
@@ -219,18 +218,3 @@ def _call_conditions(tenant_id: str, where: CallFilter) -> tuple[list[str], list
         clauses.append("started_at < %s")
         params.append(where.started_before)
     return clauses, params
-
-
-async def get_opt_out(conn: Conn, tenant_id: str, phone: str) -> OptOutRow | None:
-    """The tenant's opt-out of `phone`, or None.
-
-    It belongs in `centralita.store.opt_outs`, which is being rewritten; it lives here
-    until it can move.
-    """
-    cur = await conn.execute(
-        "SELECT phone, reason, source, created_at FROM opt_outs "
-        "WHERE tenant_id = %s AND phone = %s",
-        (tenant_id, phone),
-    )
-    row = await cur.fetchone()
-    return None if row is None else OptOutRow.model_validate(row)

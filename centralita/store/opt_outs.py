@@ -73,3 +73,14 @@ async def list_all(conn: Conn, tenant_id: str, *, limit: int, offset: int) -> li
         (tenant_id, limit, offset),
     )
     return [OptOutRow.model_validate(r) for r in await cur.fetchall()]
+
+
+async def get(conn: Conn, tenant_id: str, phone: str) -> OptOutRow | None:
+    """The tenant's opt-out of `phone`, or None."""
+    cur = await conn.execute(
+        "SELECT phone, reason, source, created_at FROM opt_outs "
+        "WHERE tenant_id = %s AND phone = %s",
+        (tenant_id, phone),
+    )
+    row = await cur.fetchone()
+    return None if row is None else OptOutRow.model_validate(row)
