@@ -157,16 +157,7 @@ async def list_campaigns(
 
 async def contact_state_counts(pool: Pool, campaign_ids: list[str]) -> dict[str, dict[str, int]]:
     """For each campaign, how many of its contacts are in each state (one query)."""
-    counts: dict[str, dict[str, int]] = {cid: {} for cid in campaign_ids}
-    async with pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT campaign_id::text AS campaign_id, state, count(*) AS n FROM contacts "
-            "WHERE campaign_id = ANY(%s::uuid[]) GROUP BY campaign_id, state",
-            (campaign_ids,),
-        )
-        for row in await cur.fetchall():
-            counts[row["campaign_id"]][row["state"]] = row["n"]
-    return counts
+    return await _counts_by(pool, "contacts", "state", campaign_ids)
 
 
 async def list_contacts(
@@ -222,16 +213,23 @@ async def _fetch_one(conn: AsyncConnection[DictRow], query: str, params: Sequenc
 
 async def attempt_outcome_counts(pool: Pool, campaign_ids: list[str]) -> dict[str, dict[str, int]]:
     """For each campaign, its finished attempts counted by outcome (one query)."""
+    return await _counts_by(pool, "call_attempts", "outcome", campaign_ids)
+
+
+async def _counts_by(
+    pool: Pool, table: str, column: str, campaign_ids: list[str]
+) -> dict[str, dict[str, int]]:
+    # `table` and `column` are constants of this module, never user input.
     counts: dict[str, dict[str, int]] = {cid: {} for cid in campaign_ids}
     async with pool.connection() as conn:
         cur = await conn.execute(
-            "SELECT campaign_id::text AS campaign_id, outcome, count(*) AS n FROM call_attempts "
-            "WHERE campaign_id = ANY(%s::uuid[]) AND outcome IS NOT NULL "
-            "GROUP BY campaign_id, outcome",
+            f"SELECT campaign_id::text AS campaign_id, {column} AS key, count(*) AS n "
+            f"FROM {table} WHERE campaign_id = ANY(%s::uuid[]) AND {column} IS NOT NULL "
+            f"GROUP BY campaign_id, {column}",
             (campaign_ids,),
         )
         for row in await cur.fetchall():
-            counts[row["campaign_id"]][row["outcome"]] = row["n"]
+            counts[row["campaign_id"]][row["key"]] = row["n"]
     return counts
 
 

@@ -14,6 +14,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
+from centralita.privacy import mask_phone
 from workflows.models import CallOutcome, ContactState
 
 Conn = AsyncConnection[DictRow]
@@ -121,6 +122,6 @@ async def mark_dialing(
         contact_id=contact_id,
         at=at,
         state=ContactState.IN_PROGRESS,
-        reason=f"attempt to {phone[:3]}…{phone[-4:]}",
+        reason=f"attempt to {mask_phone(phone)}",
         attempt_key=attempt_key,
     )
