@@ -1,4 +1,8 @@
-"""Activities of one attempt: the dial-time re-check, and applying the result."""
+"""An attempt's bookkeeping: the dial-time re-check, applying the result, cancelling.
+
+`record_begin` and `record_result` run inside the call activity (activities/calls.py);
+the activities here are what a workflow asks for when that activity could not.
+"""
 
 from __future__ import annotations
 
@@ -84,88 +88,89 @@ async def apply_gate(
     )
 
 
+async def record_begin(conn: Conn, begin: BeginAttempt) -> BeginResult:
+    """Re-check the rules at dial time; record the attempt as dialling or skipped.
+
+    Idempotent: a retry (or a replay after a crash) finds the recorded attempt and
+    answers as the first call did, so a dial that began is resumed, never repeated.
+    Runs inside the caller's transaction.
+    """
+    known = await attempts.existing_status(conn, begin.attempt_key)
+    if known is not None:
+        return BeginResult(proceed=known in {"dialing", "completed"}, reason=known)
+    ctx = await load_contact(conn, begin.contact_id)
+    if ctx is None:
+        raise _not_found(f"contact {begin.contact_id}")
+    decision = (
+        Gate(Action.WAIT, f"contact is {ctx.state}")
+        if ctx.state in _FINAL_STATES
+        else gate(facts_of(ctx), ctx.policy, begin.now)
+    )
+    if decision.action is Action.DIAL and decision.phone == begin.phone:
+        await attempts.insert_attempt(
+            conn, ctx.tenant_id, begin, status="dialing", skip_reason=None
+        )
+        await contact_state.mark_dialing(
+            conn,
+            contact_id=ctx.contact_id,
+            at=begin.now,
+            phone=begin.phone,
+            attempt_key=begin.attempt_key,
+        )
+        return BeginResult(proceed=True, reason="dialing")
+    reason = decision.reason if decision.action is not Action.DIAL else "phone changed"
+    await attempts.insert_attempt(conn, ctx.tenant_id, begin, status="skipped", skip_reason=reason)
+    if ctx.state not in _FINAL_STATES and decision.action is not Action.DIAL:
+        await apply_gate(conn, ctx, decision, begin.now, f"{begin.attempt_key}:skipped")
+    return BeginResult(proceed=False, reason=reason)
+
+
+async def record_result(conn: Conn, record: AttemptRecord) -> ContactDecision:
+    """Store the call's result and schedule what follows for its contact.
+
+    Idempotent by attempt key (the result and the contact event are upserts). Runs inside
+    the caller's transaction.
+    """
+    contact_id = await attempts.complete_attempt(conn, record.attempt_key, record.result)
+    if contact_id is None:
+        raise _not_found(f"attempt {record.attempt_key}")
+    ctx = await load_contact(conn, contact_id)
+    if ctx is None:
+        raise _not_found(f"contact {contact_id}")
+    if ctx.state in _FINAL_STATES:
+        # Opted out or cancelled while the call ran: the final state stands.
+        return ContactDecision(
+            contact_id=contact_id, state=ContactState(ctx.state), reason="already final"
+        )
+    decision = after_attempt(
+        record.result.outcome, record.result.extracted, facts_of(ctx), ctx.policy, record.now
+    )
+    if record.result.outcome is CallOutcome.OPT_OUT:
+        phone = ctx.phones[ctx.phone_index] if ctx.phone_index < len(ctx.phones) else ""
+        await opt_outs.add(
+            conn, ctx.tenant_id, phone, reason="asked during the call", source="call", at=record.now
+        )
+    return await apply_gate(
+        conn,
+        ctx,
+        decision,
+        record.now,
+        f"{record.attempt_key}:result",
+        outcome=record.result.outcome,
+    )
+
+
 class AttemptActivities:
-    """Attempt bookkeeping on the shared pool (run as local activities: short and local)."""
+    """Attempt bookkeeping the workflow itself asks for (local activities: short and rare)."""
 
     def __init__(self, pool: Pool) -> None:
         self._pool = pool
 
     @activity.defn
-    async def begin_attempt(self, begin: BeginAttempt) -> BeginResult:
-        """Re-check the rules at dial time; record the attempt as dialling or skipped.
-
-        Idempotent: a retry (or a replay after a crash) finds the recorded attempt and
-        answers as the first call did, so a dial that began is resumed, never repeated.
-        """
-        async with self._pool.connection() as conn, conn.transaction():
-            known = await attempts.existing_status(conn, begin.attempt_key)
-            if known is not None:
-                return BeginResult(proceed=known in {"dialing", "completed"}, reason=known)
-            ctx = await load_contact(conn, begin.contact_id)
-            if ctx is None:
-                raise _not_found(f"contact {begin.contact_id}")
-            decision = (
-                Gate(Action.WAIT, f"contact is {ctx.state}")
-                if ctx.state in _FINAL_STATES
-                else gate(facts_of(ctx), ctx.policy, begin.now)
-            )
-            if decision.action is Action.DIAL and decision.phone == begin.phone:
-                await attempts.insert_attempt(
-                    conn, ctx.tenant_id, begin, status="dialing", skip_reason=None
-                )
-                await contact_state.mark_dialing(
-                    conn,
-                    contact_id=ctx.contact_id,
-                    at=begin.now,
-                    phone=begin.phone,
-                    attempt_key=begin.attempt_key,
-                )
-                return BeginResult(proceed=True, reason="dialing")
-            reason = decision.reason if decision.action is not Action.DIAL else "phone changed"
-            await attempts.insert_attempt(
-                conn, ctx.tenant_id, begin, status="skipped", skip_reason=reason
-            )
-            if ctx.state not in _FINAL_STATES and decision.action is not Action.DIAL:
-                await apply_gate(conn, ctx, decision, begin.now, f"{begin.attempt_key}:skipped")
-            return BeginResult(proceed=False, reason=reason)
-
-    @activity.defn
     async def finish_attempt(self, record: AttemptRecord) -> ContactDecision:
-        """Store the call's result and schedule what follows for its contact."""
+        """Store a result the workflow decided itself (a dial that could not be placed)."""
         async with self._pool.connection() as conn, conn.transaction():
-            contact_id = await attempts.complete_attempt(conn, record.attempt_key, record.result)
-            if contact_id is None:
-                raise _not_found(f"attempt {record.attempt_key}")
-            ctx = await load_contact(conn, contact_id)
-            if ctx is None:
-                raise _not_found(f"contact {contact_id}")
-            if ctx.state in _FINAL_STATES:
-                # Opted out or cancelled while the call ran: the final state stands.
-                return ContactDecision(
-                    contact_id=contact_id, state=ContactState(ctx.state), reason="already final"
-                )
-            facts = facts_of(ctx)
-            decision = after_attempt(
-                record.result.outcome, record.result.extracted, facts, ctx.policy, record.now
-            )
-            if record.result.outcome is CallOutcome.OPT_OUT:
-                phone = ctx.phones[ctx.phone_index] if ctx.phone_index < len(ctx.phones) else ""
-                await opt_outs.add(
-                    conn,
-                    ctx.tenant_id,
-                    phone,
-                    reason="asked during the call",
-                    source="call",
-                    at=record.now,
-                )
-            return await apply_gate(
-                conn,
-                ctx,
-                decision,
-                record.now,
-                f"{record.attempt_key}:result",
-                outcome=record.result.outcome,
-            )
+            return await record_result(conn, record)
 
     @activity.defn
     async def cancel_attempt(self, cancel: AttemptCancel) -> None:

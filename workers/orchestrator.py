@@ -12,8 +12,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.attempts import AttemptActivities
+from activities.calls import CallActivities
 from activities.campaigns import CampaignActivities
-from activities.dialing import DialActivities
 from centralita.db import Pool, database_url, open_pool
 from centralita.settings import Settings
 from centralita.temporal import connect_temporal
@@ -37,10 +37,9 @@ def activities_for(pool: Pool, dialer: Dialer) -> list[Any]:
         campaign.set_campaign_status,
         campaign.plan_dispatch,
         campaign.broadcast_opt_out,
-        attempt.begin_attempt,
         attempt.finish_attempt,
         attempt.cancel_attempt,
-        DialActivities(dialer).dial,
+        CallActivities(pool, dialer).place_call,
     ]
 
 

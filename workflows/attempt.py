@@ -7,8 +7,8 @@ from temporalio.exceptions import ActivityError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from activities.attempts import AttemptActivities
+    from activities.calls import CallActivities
     from activities.campaigns import CampaignActivities
-    from activities.dialing import DialActivities
     from centralita.privacy import mask_phone
     from workflows import search_attributes
     from workflows.activity_policies import (
@@ -27,8 +27,9 @@ with workflow.unsafe.imports_passed_through():
         AttemptResult,
         BeginAttempt,
         CallOutcome,
-        DialRequest,
         DialResult,
+        PlaceCall,
+        PlacedCall,
     )
 
 
@@ -47,7 +48,7 @@ def attempt_memo(phone: str) -> dict[str, str]:
 # or I/O outside activities, and tests/integration/test_replay.py replays its history.
 @workflow.defn(sandboxed=False)
 class CallAttemptWorkflow:
-    """Re-check and record the attempt, dial with its id as idempotency key, apply the result."""
+    """One call activity (re-check, dial with the attempt id as idempotency key, store)."""
 
     @workflow.run
     async def run(self, attempt: AttemptInput) -> AttemptResult:
@@ -71,36 +72,19 @@ class CallAttemptWorkflow:
             raise
 
     async def _attempt(self, attempt: AttemptInput, key: str) -> AttemptResult:
-        begun = await workflow.execute_local_activity_method(
-            AttemptActivities.begin_attempt,
-            BeginAttempt(
-                attempt_key=key,
-                campaign_id=attempt.campaign_id,
-                contact_id=attempt.contact_id,
-                attempt_number=attempt.attempt_number,
-                phone=attempt.phone,
-                agent=attempt.agent,
-                now=workflow.now(),
-            ),
-            start_to_close_timeout=STORE_TIMEOUT,
-            retry_policy=STORE_RETRY,
-        )
-        if not begun.proceed:
+        placed = await self._place_call_or_failure(attempt, key)
+        if not placed.proceed:
             return AttemptResult(
                 attempt_key=key,
                 phone=attempt.phone,
                 dialed=False,
                 outcome=None,
-                reason=begun.reason,
+                reason=placed.reason,
             )
-        result = await self._dial_or_failure(attempt, key)
-        decision = await workflow.execute_local_activity_method(
-            AttemptActivities.finish_attempt,
-            AttemptRecord(attempt_key=key, result=result, now=workflow.now()),
-            start_to_close_timeout=STORE_TIMEOUT,
-            retry_policy=STORE_RETRY,
-        )
-        if result.outcome is CallOutcome.OPT_OUT:
+        assert placed.result is not None
+        assert placed.decision is not None
+        outcome = placed.result.outcome
+        if outcome is CallOutcome.OPT_OUT:
             await workflow.execute_activity_method(
                 CampaignActivities.broadcast_opt_out,
                 OptOutSignal(phone=attempt.phone),
@@ -108,21 +92,21 @@ class CallAttemptWorkflow:
                 retry_policy=STORE_RETRY,
             )
         if attempt.use_search_attributes:
-            workflow.upsert_search_attributes([search_attributes.OUTCOME.value_set(result.outcome)])
+            workflow.upsert_search_attributes([search_attributes.OUTCOME.value_set(outcome)])
         return AttemptResult(
             attempt_key=key,
             phone=attempt.phone,
             dialed=True,
-            outcome=result.outcome,
-            reason=decision.reason,
-            contact_state=decision.state,
-            extracted=result.extracted,
+            outcome=outcome,
+            reason=placed.decision.reason,
+            contact_state=placed.decision.state,
+            extracted=placed.result.extracted,
         )
 
-    async def _dial_or_failure(self, attempt: AttemptInput, key: str) -> DialResult:
-        """The call's result; a dial that could not be placed at all is a failed call."""
+    async def _place_call_or_failure(self, attempt: AttemptInput, key: str) -> PlacedCall:
+        """The call's outcome; a dial that could not be placed at all is a failed call."""
         try:
-            return await self._dial(attempt, key)
+            return await self._place_call(attempt, key)
         except ActivityError as exc:
             if is_cancelled_exception(exc):
                 raise
@@ -130,26 +114,36 @@ class CallAttemptWorkflow:
             # moves on (next phone or a later retry) instead of staying "in progress".
             now = workflow.now()
             cause = exc.cause or exc
-            return DialResult(
+            failed = DialResult(
                 outcome=CallOutcome.FAILED,
                 disconnection_reason=f"dial_error: {cause}"[:200],
                 started_at=now,
                 ended_at=now,
                 duration_s=0.0,
             )
+            decision = await workflow.execute_local_activity_method(
+                AttemptActivities.finish_attempt,
+                AttemptRecord(attempt_key=key, result=failed, now=now),
+                start_to_close_timeout=STORE_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
+            return PlacedCall(
+                proceed=True, reason=decision.reason, result=failed, decision=decision
+            )
 
-    async def _dial(self, attempt: AttemptInput, key: str) -> DialResult:
+    async def _place_call(self, attempt: AttemptInput, key: str) -> PlacedCall:
+        begin = BeginAttempt(
+            attempt_key=key,
+            campaign_id=attempt.campaign_id,
+            contact_id=attempt.contact_id,
+            attempt_number=attempt.attempt_number,
+            phone=attempt.phone,
+            agent=attempt.agent,
+            now=workflow.now(),
+        )
         return await workflow.execute_activity_method(
-            DialActivities.dial,
-            DialRequest(
-                idempotency_key=key,
-                to_number=attempt.phone,
-                campaign_id=attempt.campaign_id,
-                contact_id=attempt.contact_id,
-                attempt_number=attempt.attempt_number,
-                agent=attempt.agent,
-                variables=attempt.variables,
-            ),
+            CallActivities.place_call,
+            PlaceCall(begin=begin, variables=attempt.variables),
             start_to_close_timeout=DIAL_TIMEOUT,
             schedule_to_close_timeout=DIAL_GIVE_UP,
             heartbeat_timeout=DIAL_HEARTBEAT,

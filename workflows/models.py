@@ -138,6 +138,35 @@ class ContactDecision(BaseModel):
     next_attempt_at: datetime | None = None
 
 
+class PlaceCall(BaseModel):
+    """One attempt's call: re-check and record it, dial, store the result (one activity)."""
+
+    begin: BeginAttempt
+    variables: dict[str, Any] = Field(default_factory=dict)
+
+    def dial_request(self) -> DialRequest:
+        """What the dialer gets: the attempt key is the call's idempotency key."""
+        begin = self.begin
+        return DialRequest(
+            idempotency_key=begin.attempt_key,
+            to_number=begin.phone,
+            campaign_id=begin.campaign_id,
+            contact_id=begin.contact_id,
+            attempt_number=begin.attempt_number,
+            agent=begin.agent,
+            variables=self.variables,
+        )
+
+
+class PlacedCall(BaseModel):
+    """What the call activity did: skipped (with why), or dialled with its result applied."""
+
+    proceed: bool
+    reason: str
+    result: DialResult | None = None
+    decision: ContactDecision | None = None
+
+
 class AttemptResult(BaseModel):
     """What the attempt workflow returns to its campaign."""
 

@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from temporalio.activity import ActivityCancellationDetails
 from temporalio.testing import ActivityEnvironment
 
-from activities.dialing import DialActivities
+from activities.dialing import dial_with_heartbeats
 from centralita.settings import Settings
 from realtime.carrier.dialer import InvalidDialRequestError
 from realtime.carrier.http_dialer import CarrierUnavailableError, HttpDialer
@@ -321,7 +321,7 @@ async def test_activity_cancelled_by_the_workflow_hangs_up(media: Media) -> None
     request = _request(SLOW, key="activity-cancelled")
     env = ActivityEnvironment()
     async with recording_dialer(media.url) as (dialer, sent):
-        running = asyncio.create_task(env.run(DialActivities(dialer).dial, request))
+        running = asyncio.create_task(env.run(dial_with_heartbeats, dialer, request))
         await media.wait_ringing("activity-cancelled")
         env.cancel(ActivityCancellationDetails(cancel_requested=True))
         with pytest.raises(asyncio.CancelledError):
@@ -348,7 +348,7 @@ async def test_activity_cancelled_for_a_retry_leaves_the_call_up(
     request = _request(SLOW, key="retried")
     env = ActivityEnvironment()
     async with recording_dialer(media.url, long_poll=0) as (dialer, sent):
-        running = asyncio.create_task(env.run(DialActivities(dialer).dial, request))
+        running = asyncio.create_task(env.run(dial_with_heartbeats, dialer, request))
         await media.wait_ringing("retried")
         env.cancel(details)
         with pytest.raises(asyncio.CancelledError):
@@ -356,7 +356,7 @@ async def test_activity_cancelled_for_a_retry_leaves_the_call_up(
         # The first dialer stays open while the retry runs, so a hang-up it sent late
         # would still go out (and end the call the retry joins).
         async with recording_dialer(media.url) as (retry, _):
-            result = await ActivityEnvironment().run(DialActivities(retry).dial, request)
+            result = await ActivityEnvironment().run(dial_with_heartbeats, retry, request)
 
     assert result.outcome is CallOutcome.COMPLETED
     assert not [method for method, _ in sent.sent if method == "DELETE"]

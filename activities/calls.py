@@ -1,0 +1,67 @@
+"""The call activity: one attempt's whole side effect (re-check, dial, store) in one step.
+
+Re-checking, dialling and storing the result used to be three steps of the attempt
+workflow (two local activities around the dial). Done inside one activity, an attempt
+costs the Temporal server two workflow tasks and no markers: the campaign benchmark's
+bottleneck is that server (bench/campaign.py). Every part stays idempotent by the
+attempt key, so a retry after a lost worker resumes the call instead of repeating it.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+
+from temporalio import activity
+
+from activities.attempts import record_begin, record_result
+from activities.dialing import HEARTBEAT_EVERY, dial_with_heartbeats
+from centralita.db import Pool
+from realtime.carrier.dialer import Dialer
+from workflows.models import AttemptRecord, DialResult, PlaceCall, PlacedCall
+
+
+def ended_at_workflow_time(placed: PlaceCall, tried_since: float) -> datetime:
+    """When the call ended, on the clock the workflow decided by.
+
+    The workflow's `now` when it scheduled this try (or the server's time of this retry,
+    if later) plus the time the try took. Wall-clock time would be wrong in
+    time-skipping tests, where the workflow's day is not today.
+    """
+    scheduled = max(placed.begin.now, activity.info().current_attempt_scheduled_time)
+    return scheduled + timedelta(seconds=time.monotonic() - tried_since)
+
+
+class CallActivities:
+    """The call activity, bound to the database and the dialer that places calls."""
+
+    def __init__(
+        self, pool: Pool, dialer: Dialer, *, heartbeat_every: timedelta = HEARTBEAT_EVERY
+    ) -> None:
+        self._pool = pool
+        self._dialer = dialer
+        self._heartbeat_every = heartbeat_every
+
+    @activity.defn
+    async def place_call(self, placed: PlaceCall) -> PlacedCall:
+        """Re-check the rules and record the attempt, dial, then store the result.
+
+        A skipped attempt (rules changed since it was planned) answers `proceed=False`
+        without dialling. Dial errors propagate: the workflow records the failed call.
+        """
+        tried_since = time.monotonic()
+        async with self._pool.connection() as conn, conn.transaction():
+            begun = await record_begin(conn, placed.begin)
+        if not begun.proceed:
+            return PlacedCall(proceed=False, reason=begun.reason)
+        result: DialResult = await dial_with_heartbeats(
+            self._dialer, placed.dial_request(), self._heartbeat_every
+        )
+        record = AttemptRecord(
+            attempt_key=placed.begin.attempt_key,
+            result=result,
+            now=ended_at_workflow_time(placed, tried_since),
+        )
+        async with self._pool.connection() as conn, conn.transaction():
+            decision = await record_result(conn, record)
+        return PlacedCall(proceed=True, reason=decision.reason, result=result, decision=decision)
