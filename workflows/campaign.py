@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.attempt import CallAttemptWorkflow, attempt_memo, attempt_workflow_id
     from workflows.campaign_policy import (
+        MAX_HISTORY_BYTES,
         CampaignCarry,
         CampaignPolicy,
         CampaignProgress,
@@ -42,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         DispatchRequest,
         OptOutSignal,
         PolicyStored,
+        history_budget,
     )
     from workflows.models import AttemptCancel, AttemptInput, AttemptResult, CampaignStatus
 
@@ -70,10 +72,12 @@ class CampaignWorkflow:
         self._woken = False
         self._last_plan: DispatchPlan | None = None
         self._use_search_attributes = True
-        self._max_history_events = 6_000
+        self._max_history_events = 9_000
         self._recorded_status: CampaignStatus | None = None
         self._next_wake: datetime | None = None
         self._timer_fired = False
+        self._timer: asyncio.Task[None] | None = None
+        self._timer_deadline: datetime | None = None
 
     # -- operator controls ---------------------------------------------------------
 
@@ -277,13 +281,31 @@ class CampaignWorkflow:
             self._wake()
 
     async def _sleep_until(self, wake_at: datetime | None) -> None:
-        timeout = MAX_SLEEP
-        if wake_at is not None:
-            timeout = min(MAX_SLEEP, max(timedelta(seconds=1), wake_at - workflow.now()))
-        try:
-            await workflow.wait_condition(lambda: self._woken, timeout=timeout)
-        except TimeoutError:
+        """Sleep until `wake_at` (at most MAX_SLEEP), a signal, or a finished call."""
+        now = workflow.now()
+        deadline = now + MAX_SLEEP if wake_at is None else max(wake_at, now + timedelta(seconds=1))
+        timer = self._timer_for(deadline)
+        await workflow.wait_condition(lambda: self._woken or timer.done())
+        if timer.done():
             self._timer_fired = True
+
+    def _timer_for(self, deadline: datetime) -> asyncio.Task[None]:
+        """A timer that fires no later than `deadline`, reused across wake-ups.
+
+        Every finished call wakes the loop; a fresh timer each time would add a start and
+        a cancel event per call to the history and to the server's timer queue. A timer
+        already pending that fires no later than needed is kept (firing early only costs
+        one extra look at the due contacts).
+        """
+        pending = self._timer
+        if pending is not None and not pending.done():
+            if self._timer_deadline is not None and self._timer_deadline <= deadline:
+                return pending
+            pending.cancel()
+        delay = (deadline - workflow.now()).total_seconds()
+        self._timer = asyncio.create_task(asyncio.sleep(delay))
+        self._timer_deadline = deadline
+        return self._timer
 
     async def _drain(self) -> None:
         """Let calls in progress end: children would not survive the run that started them."""
@@ -308,10 +330,16 @@ class CampaignWorkflow:
         return CampaignStatus.PAUSED if self._paused else CampaignStatus.RUNNING
 
     def _history_is_long(self) -> bool:
+        """Time to continue as a new run, leaving room for what the cut itself adds.
+
+        Not the server's "continue-as-new suggested" (at 4,000 events): each cut drains
+        every call in progress, so cutting less often is worth a longer history.
+        """
         info = workflow.info()
         return (
-            info.is_continue_as_new_suggested()
-            or info.get_current_history_length() > self._max_history_events
+            info.get_current_history_length()
+            > history_budget(self._max_history_events, self._policy.concurrency)
+            or info.get_current_history_size() > MAX_HISTORY_BYTES
         )
 
     def _carry(self, job: CampaignRunInput) -> CampaignRunInput:

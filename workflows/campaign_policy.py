@@ -81,16 +81,35 @@ class CampaignCarry(BaseModel):
     runs: int = 1
 
 
+# Temporal fails a workflow whose history passes 10,240 events or 50 MB: stay clear.
+HISTORY_LIMIT = 10_240
+HISTORY_MARGIN = 240
+MAX_HISTORY_BYTES = 20 * 1024 * 1024
+# Past the length check, one dispatch round (a start command and its started event per
+# call, workflow tasks between) and the drain before continue-as-new (a completion and
+# its workflow task per call) add at most this many events per concurrent call.
+EVENTS_PER_CALL = 9
+
+
+def history_budget(max_history_events: int, concurrency: int) -> int:
+    """History length past which a campaign run continues as new, at this concurrency."""
+    room = HISTORY_LIMIT - HISTORY_MARGIN - EVENTS_PER_CALL * concurrency
+    return min(max_history_events, room)
+
+
 class CampaignRunInput(BaseModel):
     """Start (or continue) a campaign's workflow."""
 
     campaign_id: str
     use_search_attributes: bool = True
     max_history_events: int = Field(
-        default=6_000,
+        default=9_000,
         ge=200,
         le=9_000,
-        description="Continue as a new run past this many events (Temporal's limit: 10,240).",
+        description=(
+            "Continue as a new run past this many events (Temporal's limit: 10,240); "
+            "lowered further for a high concurrency, so the cut always fits."
+        ),
     )
     carry: CampaignCarry | None = None
 

@@ -7,11 +7,13 @@ flight, search attributes and memos for operators, and continue-as-new.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
 from centralita.db import Pool
@@ -27,6 +29,7 @@ from tests.integration.engine_helpers import (
     run_campaign,
     step,
 )
+from workflows.campaign import campaign_workflow_id
 from workflows.campaign_policy import CampaignPolicy
 from workflows.models import CallOutcome
 
@@ -278,6 +281,26 @@ async def test_long_campaigns_continue_as_new_without_losing_or_repeating(
         campaign_id,
     )
     assert states == [{"state": "done", "n": 80}]
+
+
+async def test_finished_calls_do_not_churn_timers_in_the_campaign_history(
+    dev_env: WorkflowEnvironment, pool: Pool
+) -> None:
+    """Each finished call wakes the dispatcher; it must not start a timer each time."""
+    people = Population()
+    people.add("payer", 40, [step(CallOutcome.PROMISE_TO_PAY)])
+    policy = CampaignPolicy.model_validate({**ALWAYS_OPEN, "concurrency": 8})
+    campaign_id = await new_campaign(pool, people, policy)
+    await run_campaign(dev_env.client, pool, campaign_id, instant_carrier(people.personas))
+
+    handle = dev_env.client.get_workflow_handle(campaign_workflow_id(campaign_id))
+    history = await handle.fetch_history()
+    kinds = Counter(EventType.Name(event.event_type) for event in history.events)
+    completed = kinds["EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED"]
+    assert completed == 40
+    # At most one timer per dispatch round (a round every few finished calls).
+    assert kinds["EVENT_TYPE_TIMER_STARTED"] <= kinds["EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"]
+    assert kinds["EVENT_TYPE_TIMER_STARTED"] < completed / 2
 
 
 async def _async(value: bool) -> bool:
