@@ -1,0 +1,1 @@
+"""Rule-based understanding of what a caller said: intents, slots, sentiment, context."""
