@@ -1,0 +1,94 @@
+"""Text normalisation shared by the understanding modules.
+
+Speech recognition output is lowercase or not, accented or not, punctuated or not,
+depending on the model and the audio. Every rule here matches against one folded form
+(lowercase, no accents, no punctuation, single spaces) so that "Llámeme más tarde." and
+"llameme mas tarde" are the same sentence to the rules.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_NON_WORD = re.compile(r"[^\w$€%:.,/-]+|_+")
+_PUNCT = re.compile(r"[^\w\s]+|_+")
+_SPACES = re.compile(r"\s+")
+
+# Words that turn a following statement around. "no puedo pagar" must not read as a
+# promise; "nunca", "tampoco" and "ni" do the same job in Spanish.
+NEGATORS: frozenset[str] = frozenset(
+    {"no", "nunca", "tampoco", "ni", "jamas", "not", "never", "cant", "cannot", "dont", "wont"}
+)
+
+
+def strip_accents(text: str) -> str:
+    """Remove diacritics ("llámeme" -> "llameme", "ñ" -> "n").
+
+    Args:
+        text: Any text.
+
+    Returns:
+        The text with combining marks removed.
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def fold(text: str) -> str:
+    """Fold text for rule matching: lowercase, no accents, no punctuation, single spaces.
+
+    Apostrophes are dropped rather than split on, so English "can't" becomes "cant".
+
+    Args:
+        text: A transcript.
+
+    Returns:
+        The folded text.
+    """
+    lowered = strip_accents(text).lower().replace("'", "").replace("’", "")
+    return _SPACES.sub(" ", _PUNCT.sub(" ", lowered)).strip()
+
+
+def fold_keep_numbers(text: str) -> str:
+    """Fold text but keep the punctuation numbers need ("$200.000", "16:30", "12.345.678-5").
+
+    Args:
+        text: A transcript.
+
+    Returns:
+        Lowercase, accentless text with number punctuation kept and single spaces.
+    """
+    lowered = strip_accents(text).lower().replace("'", "").replace("’", "")
+    spaced = _NON_WORD.sub(" ", lowered)
+    # A sentence-final dot or comma after a number is punctuation, not a separator.
+    spaced = re.sub(r"(?<=\d)[.,](?=\s|$)", " ", spaced)
+    return _SPACES.sub(" ", spaced).strip()
+
+
+def words(text: str) -> list[str]:
+    """Split folded text into words.
+
+    Args:
+        text: A transcript (folded or not).
+
+    Returns:
+        The folded words.
+    """
+    folded = fold(text)
+    return folded.split(" ") if folded else []
+
+
+def base_language(language: str) -> str:
+    """The rule set for a language tag: "es-CL" -> "es", "en-US" -> "en".
+
+    Languages without their own rules fall back to Spanish, the first users' language.
+
+    Args:
+        language: A BCP 47 tag or a bare language code.
+
+    Returns:
+        "es" or "en".
+    """
+    code = language.split("-")[0].split("_")[0].lower()
+    return code if code in {"es", "en"} else "es"
