@@ -1,0 +1,71 @@
+"""Scripted turns for driving a `FlowBrain` without speech or NLU (tests, demos, benches)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from realtime.providers.base import BrainTurn
+from realtime.understanding.model import (
+    ContextAdvice,
+    Intent,
+    Sentiment,
+    SentimentScore,
+    Slots,
+    Steering,
+    Understanding,
+)
+
+
+def turn(
+    intent: Intent,
+    text: str = "",
+    *,
+    language: str = "es",
+    confidence: float = 0.95,
+    also: list[Intent] | None = None,
+    amount: int | None = None,
+    currency: str | None = None,
+    pay_date: date | None = None,
+    callback_at: datetime | None = None,
+    national_id: str | None = None,
+    steering: Steering = Steering.CONTINUE,
+    sentiment: float = 0.0,
+) -> BrainTurn:
+    """One understood user turn, as the NLU and context analysis would hand it over."""
+    label = (
+        Sentiment.FRUSTRATED
+        if sentiment < -0.3
+        else Sentiment.POSITIVE
+        if sentiment > 0.3
+        else Sentiment.NEUTRAL
+    )
+    return BrainTurn(
+        understanding=Understanding(
+            text=text or intent.value,
+            language=language,
+            intent=intent,
+            confidence=confidence,
+            also=also or [],
+            slots=Slots(
+                amount=amount,
+                currency=currency,
+                pay_date=pay_date,
+                callback_at=callback_at,
+                national_id=national_id,
+            ),
+        ),
+        sentiment=SentimentScore(score=sentiment, label=label, alert=sentiment < -0.5),
+        advice=ContextAdvice(steering=steering),
+    )
+
+
+def silence(*, language: str = "es") -> BrainTurn:
+    """The caller said nothing for the re-prompt interval."""
+    return BrainTurn(
+        understanding=Understanding(
+            text="", language=language, intent=Intent.UNKNOWN, confidence=0.0
+        ),
+        sentiment=SentimentScore(score=0.0, label=Sentiment.NEUTRAL, alert=False),
+        advice=ContextAdvice(steering=Steering.CONTINUE),
+        silence=True,
+    )
