@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -68,6 +69,26 @@ class Settings(BaseSettings):
         description="JSON file of simulated-carrier personas; unset means the packaged demo set.",
     )
 
+    webrtc_loopback_only: bool = Field(
+        default=True,
+        description="Gather WebRTC candidates on 127.0.0.1 only (development and tests); "
+        "set false in production, with STUN/TURN in ice_servers.",
+    )
+    ice_servers: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description='STUN/TURN servers, e.g. [{"urls": ["turn:turn.example:3478"], '
+        '"username": "u", "credential": "p"}]; none by default.',
+    )
+    recordings_dir: Path | None = Field(
+        default=None, description="Where call recordings go; unset means HOME/recordings."
+    )
+    stt_cpu_threads: int = Field(default=2, ge=1, description="Threads of the embedded STT.")
+    rates: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per-unit prices: stt_per_min, tts_per_1k_chars, llm_per_1k_tokens, "
+        "call_per_min (zero when unset).",
+    )
+
     otlp_endpoint: str | None = Field(
         default=None, description="OTLP/HTTP endpoint for traces, e.g. http://localhost:4318."
     )
@@ -109,6 +130,11 @@ class Settings(BaseSettings):
     def temporal_ui_namespace_url(self) -> str:
         """The Temporal UI page of this namespace (workflow links hang off it)."""
         return f"{self.temporal_ui_url}/namespaces/{self.temporal_namespace}"
+
+    @property
+    def effective_recordings_dir(self) -> Path:
+        """Where call recordings are written."""
+        return self.recordings_dir or self.home / "recordings"
 
     @property
     def effective_carrier_url(self) -> str:

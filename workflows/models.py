@@ -111,6 +111,8 @@ class DialResult(BaseModel):
     extracted: dict[str, Any] = Field(default_factory=dict)
     transcript: str | None = None
     cost: float = 0.0
+    # Billable units (stt_audio_s, tts_characters, llm_tokens, call_s) and their prices.
+    cost_breakdown: dict[str, float] = Field(default_factory=dict)
 
 
 class AttemptRecord(BaseModel):

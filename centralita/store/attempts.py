@@ -83,7 +83,7 @@ async def complete_attempt(conn: Conn, attempt_key: str, result: DialResult) -> 
     cur = await conn.execute(
         "UPDATE call_attempts SET status = 'completed', outcome = %s, "
         "disconnection_reason = %s, answered_at = %s, ended_at = %s, "
-        "duration_s = %s, cost = %s, extracted = %s, transcript = %s "
+        "duration_s = %s, cost = %s, cost_breakdown = %s, extracted = %s, transcript = %s "
         "WHERE attempt_key = %s RETURNING contact_id::text AS contact_id",
         (
             result.outcome.value,
@@ -92,6 +92,7 @@ async def complete_attempt(conn: Conn, attempt_key: str, result: DialResult) -> 
             result.ended_at,
             result.duration_s,
             result.cost,
+            Jsonb(result.cost_breakdown),
             Jsonb(result.extracted),
             result.transcript,
             attempt_key,

@@ -15,12 +15,16 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from realtime.carrier.dialer import InvalidDialRequestError
+from realtime.softphone.script import BotScript
 from workflows.models import CallOutcome, DialRequest, DialResult
+
+if TYPE_CHECKING:
+    from realtime.conversation_line import ConversationLine
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,9 @@ class PersonaStep(BaseModel):
     # A callback request's "call me back in N minutes"; lands in the result's `extracted`
     # so the retry rules see it exactly as they would from a real agent's extraction.
     callback_in_minutes: int | None = Field(default=None, ge=0)
+    # Answered by a bot softphone that holds this conversation over WebRTC (when the
+    # carrier has a conversation line); the outcome then comes from the agent.
+    conversation: BotScript | None = None
 
 
 class Persona(BaseModel):
@@ -91,7 +98,9 @@ class SimulatedCarrier:
         *,
         time_scale: float = 1.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        line: ConversationLine | None = None,
     ) -> None:
+        self._line = line
         self._personas = {p.number: p for p in personas}
         self._time_scale = time_scale
         self._clock = clock
@@ -141,6 +150,8 @@ class SimulatedCarrier:
         await self._wait(step.ring_seconds)
         if step.outcome in _UNANSWERED_REASONS:
             return self._ended(started, step.outcome, _UNANSWERED_REASONS[step.outcome], None)
+        if step.conversation is not None and self._line is not None:
+            return await self._line.converse(request, step.conversation, started)
         answered = self._clock()
         await self._wait(step.talk_seconds)
         extracted = dict(step.extracted)

@@ -1,0 +1,61 @@
+"""Which agent takes a call, and how its session is configured.
+
+The dial request names the agent (the campaign maps the contact's segment to it); a
+request with none gets the default flow of the language. Agents are the shipped flows
+(`realtime/agents/`) until tenants store their own (`realtime/flows/repository.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from realtime.call_session import SessionConfig
+from realtime.flows.engine import FlowBrain
+from realtime.flows.loader import load_agent
+from realtime.providers.base import AgentBrain
+from workflows.models import DialRequest
+
+DEFAULT_AGENT = "cobranza-temprana"
+# Where a flow's language does not name a zone, the call is in the agent's usual market.
+ZONE_BY_LANGUAGE = {"es-CL": "America/Santiago", "es-ES": "Europe/Madrid", "es": "America/Santiago"}
+CURRENCY_BY_LANGUAGE = {"es-CL": "CLP", "es-ES": "EUR", "es": "CLP", "en": "USD", "en-US": "USD"}
+
+
+@dataclass
+class AgentSetup:
+    """A call's brain and its session settings."""
+
+    brain: AgentBrain
+    config: SessionConfig
+
+
+def flow_agent_for(request: DialRequest, base: SessionConfig | None = None) -> AgentSetup:
+    """The flow agent the request names (or the default), with the call's language.
+
+    Raises:
+        realtime.flows.loader.AgentNotFoundError: no agent of that name.
+    """
+    definition = load_agent(request.agent or DEFAULT_AGENT)
+    language = definition.language
+    zone = ZoneInfo(str(request.variables.get("timezone") or ZONE_BY_LANGUAGE.get(language, "UTC")))
+    template = base or SessionConfig()
+    config = SessionConfig(
+        language=language.split("-")[0],
+        timezone=zone.key,
+        default_currency=definition.currency or CURRENCY_BY_LANGUAGE.get(language),
+        endpoint_silence_ms=template.endpoint_silence_ms,
+        barge_in_min_ms=template.barge_in_min_ms,
+        reprompt_after_s=template.reprompt_after_s,
+        max_silences=template.max_silences,
+        max_duration_s=template.max_duration_s,
+        hints=[*template.hints, *definition_hints(request)],
+    )
+    brain = FlowBrain(definition, request.variables, clock=lambda: datetime.now(zone))
+    return AgentSetup(brain=brain, config=config)
+
+
+def definition_hints(request: DialRequest) -> list[str]:
+    """Words the recogniser should expect on this call: the person's name, mostly."""
+    return [str(v) for k, v in request.variables.items() if k in {"nombre", "name"} and v]

@@ -1,0 +1,87 @@
+"""What one call leaves behind: turns with their latencies, events, transcript, usage.
+
+Filled by the call session as the conversation goes; read by the dialer (the attempt's
+result), by storage (`call_turns`, `call_events`) and by the benchmarks.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from workflows.models import CallOutcome
+
+Speaker = Literal["agent", "user"]
+
+
+@dataclass
+class TurnMetrics:
+    """One exchange: the user's utterance and the agent's answer, with where time went."""
+
+    index: int
+    user_text: str = ""
+    agent_text: str = ""
+    endpointing_ms: float | None = None  # end of speech -> utterance declared over
+    stt_ms: float | None = None
+    brain_ms: float | None = None
+    tts_first_audio_ms: float | None = None  # synthesis of the first sentence
+    voice_to_voice_ms: float | None = None  # end of user speech -> first agent frame sent
+    sentiment: float | None = None
+    interrupted: bool = False
+
+
+@dataclass
+class CallEvent:
+    """Something that happened in the call, in order (`seq`)."""
+
+    seq: int
+    type: str
+    payload: dict[str, Any]
+    at: float  # monotonic seconds since the call started
+
+
+@dataclass
+class Usage:
+    """Billable units of one call (priced by configurable rates, zero when embedded)."""
+
+    stt_audio_s: float = 0.0
+    llm_tokens: int = 0
+    tts_characters: int = 0
+    call_s: float = 0.0
+
+
+@dataclass
+class CallRecord:
+    """Everything one call produced."""
+
+    call_id: str
+    language: str
+    started: float = field(default_factory=time.monotonic)
+    turns: list[TurnMetrics] = field(default_factory=list)
+    events: list[CallEvent] = field(default_factory=list)
+    transcript: list[tuple[Speaker, str]] = field(default_factory=list)
+    outcome: CallOutcome | None = None
+    extracted: dict[str, Any] = field(default_factory=dict)
+    ended_by: str = ""
+    usage: Usage = field(default_factory=Usage)
+    clarifications: int = 0
+
+    def event(self, type_: str, **payload: Any) -> CallEvent:
+        """Append an event (its sequence number is its position)."""
+        item = CallEvent(len(self.events), type_, payload, time.monotonic() - self.started)
+        self.events.append(item)
+        return item
+
+    def said(self, speaker: Speaker, text: str) -> None:
+        """Add a line to the transcript (only what was actually heard or spoken)."""
+        if text.strip():
+            self.transcript.append((speaker, text.strip()))
+
+    def transcript_text(self) -> str:
+        """The transcript as lines `agent: ...` / `user: ...`."""
+        return "\n".join(f"{speaker}: {text}" for speaker, text in self.transcript)
+
+    def elapsed_s(self) -> float:
+        """Seconds since the call started."""
+        return time.monotonic() - self.started

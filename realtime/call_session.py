@@ -1,0 +1,319 @@
+"""One call's conversation on the agent's side: listen, understand, answer, speak.
+
+Audio from the peer goes through the resampler and the endpointer; each finished
+utterance becomes a turn (STT, online correction, understanding, sentiment, context,
+the brain); the reply is synthesised sentence by sentence and queued on the agent's
+voice track as soon as each sentence is ready. Speech from the caller while the agent
+talks (longer than the barge-in minimum) stops playback at once and cancels what was
+still being prepared; the transcript keeps only what was actually played.
+
+Temporal is nowhere in this loop: a turn never waits on a workflow task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiortc import MediaStreamTrack
+from aiortc.mediastreams import MediaStreamError
+
+from realtime.audio.frames import InboundResampler
+from realtime.audio.playback import AgentVoiceTrack
+from realtime.audio.vad import Endpointer, Silence, SpeechStarted, UtteranceEnded
+from realtime.call_record import CallRecord, TurnMetrics
+from realtime.providers.base import (
+    AgentBrain,
+    AgentReply,
+    BrainTurn,
+    ProviderError,
+    SpeechToText,
+    TextToSpeech,
+)
+from realtime.providers.correction import OnlineCorrector
+from realtime.providers.espeak import split_sentences
+from realtime.understanding.context import ConversationContext
+from realtime.understanding.nlu import understand
+from realtime.understanding.sentiment import score_sentiment
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SessionConfig:
+    """How the agent listens and when it gives up (per agent or per call)."""
+
+    language: str = "es"
+    timezone: str = "America/Santiago"
+    default_currency: str | None = "CLP"
+    endpoint_silence_ms: int = 600
+    barge_in_min_ms: int = 200
+    reprompt_after_s: float = 6.0
+    max_silences: int = 2
+    max_duration_s: float = 600.0
+    hints: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Heard:
+    """A finished utterance and the monotonic time its speech ended."""
+
+    event: UtteranceEnded
+    speech_ended: float
+
+
+class CallSession:
+    """The agent's half of one call; `run` returns when the call is over."""
+
+    def __init__(
+        self,
+        *,
+        call_id: str,
+        brain: AgentBrain,
+        stt: SpeechToText,
+        tts: TextToSpeech,
+        voice: AgentVoiceTrack,
+        config: SessionConfig | None = None,
+        corrector: OnlineCorrector | None = None,
+    ) -> None:
+        self.config = config or SessionConfig()
+        self.record = CallRecord(call_id=call_id, language=self.config.language)
+        self._brain = brain
+        self._stt = stt
+        self._tts = tts
+        self._voice = voice
+        self._corrector = corrector
+        self._context = ConversationContext()
+        self._endpointer = Endpointer(
+            silence_ms=self.config.endpoint_silence_ms,
+            min_speech_ms=self.config.barge_in_min_ms,
+        )
+        self._utterances: asyncio.Queue[Heard | None] = asyncio.Queue()
+        self._speaking: asyncio.Task[None] | None = None
+        self._ended = asyncio.Event()
+        self._silences = 0
+        self._last_activity = 0.0
+
+    # -- the call ----------------------------------------------------------------------
+
+    async def run(self, inbound: MediaStreamTrack) -> CallRecord:
+        """Hold the conversation until either side ends it (or a limit is reached)."""
+        self.record.event("call_started", language=self.config.language)
+        self._last_activity = time.monotonic()
+        listener = asyncio.create_task(self._listen(inbound))
+        turns = asyncio.create_task(self._take_turns())
+        try:
+            await self._speak(await self._brain.start(), turn=None)
+            await asyncio.wait_for(self._ended.wait(), self.config.max_duration_s)
+        except TimeoutError:
+            self._end("max_duration")
+        except ProviderError as exc:
+            self.record.event("error", where="brain", detail=str(exc))
+            self._end("error")
+        finally:
+            for task in (listener, turns, self._speaking):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, MediaStreamError):
+                        await task
+        self.record.usage.call_s = self.record.elapsed_s()
+        self.record.event("call_ended", ended_by=self.record.ended_by)
+        return self.record
+
+    def hang_up(self, by: str = "remote") -> None:
+        """End the call from outside (the peer hung up, a supervisor ended it)."""
+        self._end(by)
+
+    def _end(self, by: str) -> None:
+        if not self._ended.is_set():
+            self.record.ended_by = by
+            self._ended.set()
+
+    # -- listening -----------------------------------------------------------------------
+
+    async def _listen(self, inbound: MediaStreamTrack) -> None:
+        resampler = InboundResampler()
+        try:
+            while True:
+                frame = await inbound.recv()
+                try:
+                    samples = resampler.convert(frame)
+                except ValueError as exc:  # a corrupt frame costs that frame only
+                    self.record.event("error", where="audio", detail=str(exc))
+                    continue
+                for event in self._endpointer.feed(samples):
+                    self._on_vad(event)
+        except MediaStreamError:
+            self._end("remote_hangup")
+
+    def _on_vad(self, event: SpeechStarted | UtteranceEnded | Silence) -> None:
+        if isinstance(event, SpeechStarted):
+            self._last_activity = time.monotonic()
+            if self._voice.playing:
+                self._barge_in()
+        elif isinstance(event, UtteranceEnded):
+            self._last_activity = time.monotonic()
+            # The endpointer's clock is the audio's; the speech ended endpointing_ms ago.
+            ended = self._last_activity - event.endpointing_ms / 1000
+            self._utterances.put_nowait(Heard(event, ended))
+        elif self._voice.playing or self._endpointer.in_speech:
+            self._last_activity = time.monotonic()  # silence counts from the agent's end
+        elif time.monotonic() - self._last_activity > self.config.reprompt_after_s:
+            self._last_activity = time.monotonic()
+            self._utterances.put_nowait(None)  # silence: the brain re-prompts or ends
+
+    def _barge_in(self) -> None:
+        """The caller talks over the agent: stop at once, keep only what was heard."""
+        played = self._voice.interrupt()
+        if self._speaking is not None:
+            self._speaking.cancel()
+        heard = " ".join(p.played_text for p in played if p.played_text)
+        self._replace_last_agent_line(heard)
+        if self.record.turns:
+            self.record.turns[-1].interrupted = True
+        self.record.event("interruption", heard=heard)
+
+    def _replace_last_agent_line(self, heard: str) -> None:
+        transcript = self.record.transcript
+        pending = [i for i, (speaker, _) in enumerate(transcript) if speaker == "agent"]
+        if pending and transcript[pending[-1]][1] != heard:
+            if heard:
+                transcript[pending[-1]] = ("agent", heard)
+            else:
+                del transcript[pending[-1]]
+
+    # -- turns ---------------------------------------------------------------------------
+
+    async def _take_turns(self) -> None:
+        while not self._ended.is_set():
+            utterance = await self._utterances.get()
+            try:
+                await self._turn(utterance)
+            except ProviderError as exc:
+                self.record.event("error", where="turn", detail=str(exc))
+
+    async def _turn(self, utterance: Heard | None) -> None:
+        metrics = TurnMetrics(index=len(self.record.turns))
+        self.record.turns.append(metrics)
+        if utterance is None:
+            self._silences += 1
+            text = ""
+        else:
+            self._silences = 0
+            metrics.endpointing_ms = utterance.event.endpointing_ms
+            text = await self._transcribe(utterance.event, metrics)
+            if not text:
+                self.record.turns.pop()
+                return
+        turn = self._understand(text, metrics, silence=utterance is None)
+        started = time.perf_counter()
+        reply = await self._brain.respond(turn)
+        metrics.brain_ms = (time.perf_counter() - started) * 1000
+        await self._speak(reply, turn=metrics, heard_at=utterance)
+
+    async def _transcribe(self, utterance: UtteranceEnded, metrics: TurnMetrics) -> str:
+        started = time.perf_counter()
+        transcript = await self._stt.transcribe(
+            utterance.audio, language=self.config.language, hints=self.config.hints
+        )
+        metrics.stt_ms = (time.perf_counter() - started) * 1000
+        self.record.usage.stt_audio_s += transcript.audio_s
+        text = transcript.text.strip()
+        if self._corrector is not None and text:
+            corrected = self._corrector.correct(text)
+            if corrected.corrections:
+                self.record.event(
+                    "correction",
+                    before=text,
+                    after=corrected.text,
+                    pairs=[(c.before, c.after) for c in corrected.corrections],
+                )
+            text = corrected.text
+        metrics.user_text = text
+        if text:
+            self.record.said("user", text)
+            self.record.event("transcript", speaker="user", text=text, final=True)
+        return text
+
+    def _understand(self, text: str, metrics: TurnMetrics, *, silence: bool) -> BrainTurn:
+        now = datetime.now(ZoneInfo(self.config.timezone))
+        understanding = understand(
+            text,
+            language=self.config.language,
+            now=now,
+            default_currency=self.config.default_currency,
+        )
+        sentiment = score_sentiment(text, self.config.language)
+        advice = self._context.add_user_turn(text, understanding, sentiment)
+        metrics.sentiment = sentiment.score
+        if not silence:
+            self.record.event("sentiment", score=sentiment.score, label=sentiment.label.value)
+            if sentiment.alert:
+                self.record.event("sentiment_alert", score=sentiment.score)
+        return BrainTurn(
+            understanding=understanding, sentiment=sentiment, advice=advice, silence=silence
+        )
+
+    # -- speaking --------------------------------------------------------------------------
+
+    async def _speak(
+        self,
+        reply: AgentReply,
+        *,
+        turn: TurnMetrics | None,
+        heard_at: Heard | None = None,
+    ) -> None:
+        self._apply(reply)
+        self._speaking = asyncio.create_task(self._play(reply, turn, heard_at))
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._speaking
+        self._last_activity = time.monotonic()
+        if reply.end_call or reply.transfer:
+            self._end("transfer" if reply.transfer else "agent")
+
+    async def _play(
+        self, reply: AgentReply, turn: TurnMetrics | None, heard_at: Heard | None
+    ) -> None:
+        spoken: list[str] = []
+        for index, sentence in enumerate(s for line in reply.say for s in split_sentences(line)):
+            started = time.perf_counter()
+            audio = await self._tts.synthesize(sentence, language=self.config.language)
+            self.record.usage.tts_characters += audio.characters
+            utterance_id = uuid.uuid4().hex
+            first_frame = self._voice.enqueue(
+                audio.samples, audio.sample_rate, utterance_id, sentence
+            )
+            if index == 0 and turn is not None:
+                turn.tts_first_audio_ms = (time.perf_counter() - started) * 1000
+                if heard_at is not None:
+                    sent_at = await first_frame
+                    if sent_at is not None:  # None: dropped by a barge-in before it began
+                        turn.voice_to_voice_ms = (sent_at - heard_at.speech_ended) * 1000
+            spoken.append(sentence)
+            self.record.said("agent", sentence)
+        if turn is not None:
+            turn.agent_text = " ".join(spoken)
+        if reply.end_call or reply.transfer:
+            await self._voice.wait_idle()
+
+    def _apply(self, reply: AgentReply) -> None:
+        for call in reply.tool_calls:
+            self.record.event(
+                "tool_call",
+                name=call.name,
+                arguments=call.arguments,
+                result=call.result,
+                success=call.success,
+                duration_ms=call.duration_ms,
+            )
+        if reply.outcome is not None:
+            self.record.outcome = reply.outcome
+        self.record.extracted.update(reply.extracted)
+        if reply.transfer:
+            self.record.event("transfer")
