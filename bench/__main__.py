@@ -1,5 +1,53 @@
-"""`python -m bench`: every benchmark in turn (only the campaign one so far)."""
+"""`python -m bench [campaign|latency|all] [options]`: the benchmarks (all by default).
 
-from bench.campaign import main
+Each benchmark keeps its own options (`python -m bench campaign --help`, `python -m bench
+latency --help`); with `all`, every option goes to the benchmark that knows it.
+"""
 
-main()
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from bench import campaign, latency
+
+Benchmark = tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Namespace], Any]]
+
+BENCHMARKS: dict[str, Benchmark] = {
+    "campaign": (campaign.build_parser, campaign.run),
+    "latency": (latency.build_parser, latency.run),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Pick the benchmarks from the first argument and hand each its options."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    choice = args.pop(0) if args and args[0] in (*BENCHMARKS, "all") else "all"
+    if choice != "all":
+        build, run = BENCHMARKS[choice]
+        parser = build()
+        parser.prog = f"python -m bench {choice}"
+        run(parser.parse_args(args))
+        return
+    if {"-h", "--help"} & set(args):
+        print(__doc__)
+        for name, (build, _) in BENCHMARKS.items():
+            parser = build()
+            parser.prog = f"python -m bench {name}"
+            print(parser.format_usage(), end="")
+        return
+    parsed, unknown = {}, None
+    for name, (build, _) in BENCHMARKS.items():
+        namespace, left = build().parse_known_args(args)
+        parsed[name] = namespace
+        unknown = set(left) if unknown is None else unknown & set(left)
+    if unknown:
+        sys.exit(f"python -m bench: no benchmark knows {' '.join(sorted(unknown))}")
+    for name, (_, run) in BENCHMARKS.items():
+        run(parsed[name])
+
+
+if __name__ == "__main__":
+    main()

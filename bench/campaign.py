@@ -18,6 +18,7 @@ import resource
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
@@ -223,8 +224,8 @@ async def _measure(
     }
 
 
-def main() -> None:
-    """Run the benchmark from the command line."""
+def build_parser() -> argparse.ArgumentParser:
+    """The campaign benchmark's options."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--contacts", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=100)
@@ -232,7 +233,11 @@ def main() -> None:
     parser.add_argument(
         "--no-search-attributes", action="store_true", help="measure without operator tags"
     )
-    args = parser.parse_args()
+    return parser
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the benchmark with parsed options, print and write the figures."""
     print(
         f"campaign benchmark: {args.contacts} contacts, concurrency {args.concurrency}, "
         f"{args.workers} worker process(es) ..."
@@ -245,6 +250,12 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
     print(f"written to {RESULTS}")
+    return figures
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the benchmark from the command line."""
+    run(build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,13 @@ from workflows.models import DialRequest
 DEFAULT_AGENT = "cobranza-temprana"
 # Where a flow's language does not name a zone, the call is in the agent's usual market.
 ZONE_BY_LANGUAGE = {"es-CL": "America/Santiago", "es-ES": "Europe/Madrid", "es": "America/Santiago"}
+# Words the recogniser should favour on collections calls (faster-whisper hotwords): the
+# ones it otherwise mishears on phone audio ("llámeme" as "ya me me"). Single words only:
+# a whole phrase as a hint gets hallucinated into unrelated turns.
+DOMAIN_HINTS = {
+    "es": ["llámeme", "mañana", "pesos", "viernes"],
+    "en": ["tomorrow", "dollars", "Friday"],
+}
 CURRENCY_BY_LANGUAGE = {"es-CL": "CLP", "es-ES": "EUR", "es": "CLP", "en": "USD", "en-US": "USD"}
 
 
@@ -50,7 +57,11 @@ def flow_agent_for(request: DialRequest, base: SessionConfig | None = None) -> A
         reprompt_after_s=template.reprompt_after_s,
         max_silences=template.max_silences,
         max_duration_s=template.max_duration_s,
-        hints=[*template.hints, *definition_hints(request)],
+        hints=[
+            *template.hints,
+            *definition_hints(request),
+            *DOMAIN_HINTS.get(language.split("-")[0], []),
+        ],
     )
     brain = FlowBrain(definition, request.variables, clock=lambda: datetime.now(zone))
     return AgentSetup(brain=brain, config=config)

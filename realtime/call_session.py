@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
-from realtime.audio.frames import InboundResampler
-from realtime.audio.playback import AgentVoiceTrack
+from realtime.audio.frames import FRAME_MS, InboundResampler
+from realtime.audio.playback import AgentVoiceTrack, PlayedUtterance
 from realtime.audio.vad import Endpointer, Silence, SpeechStarted, UtteranceEnded
 from realtime.call_record import CallRecord, TurnMetrics
 from realtime.providers.base import (
@@ -96,6 +96,8 @@ class CallSession:
         )
         self._utterances: asyncio.Queue[Heard | None] = asyncio.Queue()
         self._speaking: asyncio.Task[None] | None = None
+        # Agent lines queued for playback: (utterance id, transcript index, first frame).
+        self._queued_lines: list[tuple[str, int, asyncio.Future[float | None]]] = []
         self._ended = asyncio.Event()
         self._silences = 0
         self._last_activity = 0.0
@@ -156,7 +158,7 @@ class CallSession:
         if isinstance(event, SpeechStarted):
             self._last_activity = time.monotonic()
             if self._voice.playing:
-                self._barge_in()
+                self._barge_in(event)
         elif isinstance(event, UtteranceEnded):
             self._last_activity = time.monotonic()
             # The endpointer's clock is the audio's; the speech ended endpointing_ms ago.
@@ -168,25 +170,36 @@ class CallSession:
             self._last_activity = time.monotonic()
             self._utterances.put_nowait(None)  # silence: the brain re-prompts or ends
 
-    def _barge_in(self) -> None:
+    def _barge_in(self, started: SpeechStarted) -> None:
         """The caller talks over the agent: stop at once, keep only what was heard."""
         played = self._voice.interrupt()
+        # Playback goes silent from the next 20 ms frame on; what the caller said before
+        # the endpointer confirmed speech is the rest of the delay.
+        stop_after_onset_ms = started.at_ms - started.onset_ms + FRAME_MS
         if self._speaking is not None:
             self._speaking.cancel()
-        heard = " ".join(p.played_text for p in played if p.played_text)
-        self._replace_last_agent_line(heard)
+        heard = self._keep_only_what_was_played(played)
         if self.record.turns:
             self.record.turns[-1].interrupted = True
-        self.record.event("interruption", heard=heard)
+        self.record.event("interruption", heard=heard, stop_after_onset_ms=stop_after_onset_ms)
 
-    def _replace_last_agent_line(self, heard: str) -> None:
+    def _keep_only_what_was_played(self, played: list[PlayedUtterance]) -> str:
+        """Rewrite the agent's queued lines: cut the one playing, drop those never begun."""
+        cut = {p.utterance_id: p.played_text for p in played}
         transcript = self.record.transcript
-        pending = [i for i, (speaker, _) in enumerate(transcript) if speaker == "agent"]
-        if pending and transcript[pending[-1]][1] != heard:
-            if heard:
-                transcript[pending[-1]] = ("agent", heard)
-            else:
-                del transcript[pending[-1]]
+        drop: list[int] = []
+        for utterance_id, index, first_frame in self._queued_lines:
+            if utterance_id in cut:
+                if cut[utterance_id]:
+                    transcript[index] = ("agent", cut[utterance_id])
+                else:
+                    drop.append(index)
+            elif first_frame.done() and first_frame.result() is None:
+                drop.append(index)  # dropped before a single frame went out
+        for index in sorted(drop, reverse=True):
+            del transcript[index]
+        self._queued_lines.clear()
+        return " ".join(text for text in cut.values() if text)
 
     # -- turns ---------------------------------------------------------------------------
 
@@ -297,6 +310,8 @@ class CallSession:
                         turn.voice_to_voice_ms = (sent_at - heard_at.speech_ended) * 1000
             spoken.append(sentence)
             self.record.said("agent", sentence)
+            self._queued_lines.append((utterance_id, len(self.record.transcript) - 1, first_frame))
+            del self._queued_lines[:-50]  # bounded: only the latest lines can still be cut
         if turn is not None:
             turn.agent_text = " ".join(spoken)
         if reply.end_call or reply.transfer:

@@ -37,6 +37,8 @@ class BotReport:
     """What the bot experienced."""
 
     voice_to_voice_ms: list[float] = field(default_factory=list)
+    # For each barge-in: from the bot's first frame to the agent's last speech frame heard.
+    barge_in_stop_ms: list[float] = field(default_factory=list)
     lines_said: list[str] = field(default_factory=list)
     heard_s: float = 0.0
 
@@ -154,10 +156,16 @@ class BotSoftphone:
             await asyncio.sleep(line.silent_s)
             return mark
         audio = await self._tts.synthesize(line.say, language=self.script.language)
-        self._voice.enqueue(audio.samples, audio.sample_rate, uuid.uuid4().hex, line.say)
+        first_frame = self._voice.enqueue(
+            audio.samples, audio.sample_rate, uuid.uuid4().hex, line.say
+        )
         self.report.lines_said.append(line.say)
+        started = await first_frame
         await self._voice.wait_idle()
         said_at = time.monotonic()
+        if line.barge_in_after_ms is not None and started is not None:
+            # Talking over the agent: how long it kept talking once the bot had begun.
+            self.report.barge_in_stop_ms.append(max(0.0, self._ear.last_speech - started) * 1000)
         mark = self._ear.mark()
         asyncio.create_task(self._measure_reply(said_at, mark))  # noqa: RUF006
         return mark

@@ -221,7 +221,10 @@ _DAY_RULES = {"es": _es_day_rules(), "en": _en_day_rules()}
 # ---------------------------------------------------------------- time rules
 
 _ES_TIME = re.compile(
-    rf"\b(?:a|de|para|tipo|como a|desde|despues de|antes de) las? ({_N['es']})"
+    # "mañana, las cuatro": the recogniser often swallows the "a" before "las".
+    # "alas cuatro": "a las" run together.
+    rf"\b(?:(?:a|de|para|tipo|como a|desde|despues de|antes de|manana|hoy),? las?|alas),? "
+    rf"({_N['es']})"
     r"(?::(\d{2})| y (media|\d{1,2})| (\d{2})\b)?"
     r"(?: (?:horas|hrs))?"
     r"(?: (de la manana|de la tarde|de la noche|en la manana|en la tarde|en la noche|am|pm))?"

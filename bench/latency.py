@@ -1,0 +1,547 @@
+"""Voice-to-voice latency, concurrency and memory of real WebRTC calls, in process.
+
+Each call is a real conversation over loopback WebRTC between the agent (flow brain,
+faster-whisper, espeak-ng) and a bot softphone playing a short script. Three parts:
+
+1. latency: calls one at a time, over the six shipped agents, until `--turns` user
+   turns were measured; p50/p95 of voice-to-voice (end of the caller's speech to the
+   agent's first frame), its breakdown, and the same figure measured by the bot;
+2. concurrency: k simultaneous calls for k = 1, 2, 4, 6, 8 (stopping after the first
+   level whose p95 passes 1.5 s); the RSS they add per call;
+3. long call: one call kept going (the caller keeps asking to repeat) for
+   `--long-call-minutes`, RSS sampled every 10 s, its growth extrapolated to 30 minutes.
+
+Prints the figures and writes them to bench/results/latency.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import itertools
+import json
+import os
+import platform
+import resource
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.stats import least_squares_slope, max_level_within, p50_p95
+from centralita import runtime
+from realtime.agent_setup import AgentSetup, flow_agent_for
+from realtime.call_record import CallRecord, TurnMetrics
+from realtime.call_session import SessionConfig
+from realtime.conversation_line import ConversationLine
+from realtime.providers.correction import OnlineCorrector
+from realtime.providers.espeak import EspeakTTS, resample
+from realtime.providers.whisper import WhisperSTT
+from realtime.softphone.script import BotLine, BotScript
+from realtime.webrtc import restrict_ice_to_loopback
+from workflows.models import DialRequest
+
+RESULTS = Path(__file__).resolve().parent / "results" / "latency.json"
+
+P95_LIMIT_MS = 1500.0
+LEVELS = (1, 2, 4, 6, 8)
+BREAKDOWN = ("endpointing_ms", "stt_ms", "brain_ms", "tts_first_audio_ms")
+LONG_CALL_SAMPLE_S = 10.0
+HEARTBEAT_S = 10.0
+
+ES_VARS: dict[str, Any] = {"nombre": "María", "monto_total": 200000, "fecha_limite": "2026-11-30"}
+EN_VARS: dict[str, Any] = {"name": "John", "amount_due": 250, "due_date": "2026-11-30"}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One person on one agent: the bot's script and the contact's variables."""
+
+    agent: str
+    script: BotScript
+    variables: dict[str, Any]
+
+
+def _script(language: str, *lines: str) -> BotScript:
+    return BotScript(language=language, lines=[BotLine(say=line) for line in lines])
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        "cobranza-temprana",
+        _script(
+            "es",
+            "Sí, con ella habla.",
+            "Doscientos mil pesos, el viernes.",
+            "Sí, correcto.",
+            "No, gracias. Adiós.",
+        ),
+        ES_VARS,
+    ),
+    Scenario(
+        "collections-early",
+        _script(
+            "en", "Yes, speaking.", "I can pay on Friday.", "Yes, that's right.", "No, thanks."
+        ),
+        EN_VARS,
+    ),
+    Scenario(
+        "cobranza-tardia",
+        _script("es", "Sí, soy yo.", "Sí, pago el lunes.", "Sí, correcto.", "No, gracias."),
+        ES_VARS,
+    ),
+    Scenario(
+        "collections-late",
+        _script(
+            "en", "Yes, this is John.", "I will pay on Monday.", "Yes, correct.", "Yes, please."
+        ),
+        EN_VARS,
+    ),
+    Scenario(
+        "cobranza-severa",
+        _script(
+            "es", "Sí, habla María.", "Puedo pagar el viernes.", "Sí, está bien.", "No, gracias."
+        ),
+        ES_VARS,
+    ),
+    Scenario(
+        "collections-severe",
+        _script("en", "Yes, it's me.", "I can pay on Friday.", "Yes.", "No, thank you."),
+        EN_VARS,
+    ),
+)
+
+# The caller of the long call never gets it: a request to repeat makes the flow say the
+# same node again without counting it as an unexpected turn, so the call goes on.
+# Short phrases Whisper hears right through espeak-ng ("repita" came out as "repeatá"):
+# a misheard one counts as an unexpected turn, and three of those end the call.
+LONG_CALL_LINES = ("No entiendo.", "Perdón, no entiendo.", "No entiendo nada.")
+
+
+# -- measurements --------------------------------------------------------------------
+
+
+def rss_mb() -> float:
+    """This process's resident set size now (VmRSS), or its peak where /proc is missing."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if platform.system() == "Darwin" else peak / 1024
+
+
+def measured(turns: Sequence[TurnMetrics]) -> list[TurnMetrics]:
+    """Turns with a voice-to-voice figure (re-prompts after silence have none)."""
+    return [t for t in turns if t.voice_to_voice_ms is not None]
+
+
+def summarise(turns: Sequence[TurnMetrics]) -> dict[str, Any]:
+    """p50/p95 of voice-to-voice and of each part of it."""
+    v2v = [t.voice_to_voice_ms for t in turns if t.voice_to_voice_ms is not None]
+    breakdown = {}
+    for name in BREAKDOWN:
+        values = [v for t in turns if (v := getattr(t, name)) is not None]
+        breakdown[name] = p50_p95(values)
+    return {**p50_p95(v2v), "breakdown": breakdown, "turns": len(v2v)}
+
+
+@dataclass
+class CallResult:
+    """What one benchmark call left: its record and the bot's own latencies."""
+
+    key: str
+    agent: str
+    record: CallRecord
+    bot_v2v_ms: list[float] = field(default_factory=list)
+
+    @property
+    def turns(self) -> list[TurnMetrics]:
+        return measured(self.record.turns)
+
+    def line(self) -> str:
+        outcome = self.record.outcome.value if self.record.outcome else "-"
+        v2v = [t.voice_to_voice_ms for t in self.turns if t.voice_to_voice_ms is not None]
+        slowest = f", slowest {max(v2v):.0f} ms" if v2v else ""
+        return (
+            f"{self.agent:<19} {outcome:<18} ended by {self.record.ended_by or '-':<14} "
+            f"{len(self.turns)}/{len(self.record.turns)} turns measured{slowest}, "
+            f"{self.record.usage.call_s:.0f} s"
+        )
+
+
+class Lines:
+    """One conversation line per language, sharing the recogniser and the voices.
+
+    Args:
+        stt: the recogniser every call shares (its models load once per process).
+        tts: the agent's and the bot's voices.
+        max_duration_s: the agent hangs up after this long (the session's default if None).
+        keys: where call keys come from (shared by lines that share a benchmark).
+    """
+
+    def __init__(
+        self,
+        stt: WhisperSTT,
+        tts: EspeakTTS,
+        max_duration_s: float | None = None,
+        keys: Iterator[int] | None = None,
+    ) -> None:
+        self.stt, self.tts = stt, tts
+        self._base = SessionConfig(max_duration_s=max_duration_s) if max_duration_s else None
+        self._lines: dict[str, ConversationLine] = {}
+        self._keys = keys or itertools.count(1)
+
+    def _agent_for(self, request: DialRequest) -> AgentSetup:
+        return flow_agent_for(request, self._base)
+
+    def line(self, language: str) -> ConversationLine:
+        """The line for calls in `language` (its own corrector dictionary)."""
+        if language not in self._lines:
+            self._lines[language] = ConversationLine(
+                agent_for=self._agent_for,
+                stt=self.stt,
+                tts=self.tts,
+                corrector=OnlineCorrector(language=language),
+            )
+        return self._lines[language]
+
+    def limited(self, max_duration_s: float) -> Lines:
+        """Lines sharing these providers whose calls end after `max_duration_s`."""
+        return Lines(self.stt, self.tts, max_duration_s, self._keys)
+
+    async def call(self, scenario: Scenario) -> CallResult:
+        """Place one call and wait for it to end."""
+        key = f"bench-{next(self._keys)}-{scenario.agent}"
+        request = DialRequest(
+            idempotency_key=key,
+            to_number="+56961234567",
+            campaign_id="bench",
+            contact_id=key,
+            attempt_number=1,
+            agent=scenario.agent,
+            variables=scenario.variables,
+        )
+        line = self.line(scenario.script.language)
+        await line.converse(request, scenario.script, datetime.now(UTC))
+        record = line.records.pop(key)
+        bot = line.bot_reports.pop(key, None)
+        return CallResult(key, scenario.agent, record, list(bot.voice_to_voice_ms) if bot else [])
+
+
+@contextlib.asynccontextmanager
+async def heartbeat(
+    label: str | Callable[[], str], every_s: float = HEARTBEAT_S
+) -> AsyncIterator[None]:
+    """Print `label` with the elapsed time and RSS every `every_s` while the block runs."""
+    started = time.perf_counter()
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            elapsed = time.perf_counter() - started
+            text = label if isinstance(label, str) else label()
+            print(f"    ... {elapsed:.0f} s, RSS {rss_mb():.0f} MB, {text}", flush=True)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@contextlib.asynccontextmanager
+async def peak_rss(peak: list[float], every_s: float = 0.5) -> AsyncIterator[None]:
+    """Keep the highest RSS seen while the block runs in `peak[0]`."""
+
+    async def sample() -> None:
+        while True:
+            peak[0] = max(peak[0], rss_mb())
+            await asyncio.sleep(every_s)
+
+    task = asyncio.create_task(sample())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        peak[0] = max(peak[0], rss_mb())
+
+
+async def warm_up(lines: Lines) -> None:
+    """Load the models and run each once, as a media worker that took calls before would."""
+    await lines.stt.warm_up(("es", "en"))
+    for language, text in (("es", "Sí, con ella habla."), ("en", "Yes, speaking.")):
+        audio = await lines.tts.synthesize(text, language=language)
+        samples = resample(audio.samples, audio.sample_rate, lines.stt.sample_rate)
+        await lines.stt.transcribe(samples, language=language)
+
+
+# -- the three parts -----------------------------------------------------------------
+
+
+async def bench_latency(lines: Lines, turns_wanted: int) -> tuple[dict[str, Any], list[float]]:
+    """Calls one at a time until `turns_wanted` turns were measured."""
+    print(f"latency: calls one at a time until {turns_wanted} turns are measured", flush=True)
+    results: list[CallResult] = []
+    gc.collect()
+    idle = rss_mb()
+    peak = [idle]
+    async with peak_rss(peak):
+        for scenario in itertools.cycle(SCENARIOS):
+            done = sum(len(r.turns) for r in results)
+            if done >= turns_wanted:
+                break
+            label = f"call {len(results) + 1} ({scenario.agent}) under way"
+            async with heartbeat(label):
+                result = await lines.call(scenario)
+            results.append(result)
+            done += len(result.turns)
+            print(f"  call {len(results):>2}: {result.line()}  [{done}/{turns_wanted}]", flush=True)
+            if len(result.turns) < len(scenario.script.lines):
+                # Ended before the script did: show what the agent understood.
+                heard = [text for who, text in result.record.transcript if who == "user"]
+                print(f"    ended early; the agent heard {heard}", flush=True)
+    turns = [t for r in results for t in r.turns]
+    bot = [v for r in results for v in r.bot_v2v_ms]
+    figures = summarise(turns)
+    figures["calls"] = len(results)
+    figures["samples_ms"] = [round(t.voice_to_voice_ms or 0.0, 1) for t in turns]
+    # The same thing as concurrency level 1: one call at a time.
+    figures["level_one"] = {
+        "calls": 1,
+        "sequential_calls": len(results),
+        "turns": figures["turns"],
+        "p50_ms": figures["p50_ms"],
+        "p95_ms": figures["p95_ms"],
+        "rss_idle_mb": round(idle, 1),
+        "rss_peak_mb": round(peak[0], 1),
+        "memory_per_call_mb": round(peak[0] - idle, 1),
+    }
+    return figures, bot
+
+
+async def bench_level(lines: Lines, k: int) -> dict[str, Any]:
+    """k calls at once; their p95 and the RSS they added."""
+    gc.collect()
+    idle = rss_mb()
+    peak = [idle]
+    scenarios = list(itertools.islice(itertools.cycle(SCENARIOS), k))
+    async with (
+        peak_rss(peak),
+        heartbeat(lambda: f"{k} simultaneous call(s) under way"),
+    ):
+        results = await asyncio.gather(*(lines.call(s) for s in scenarios))
+    for result in results:
+        print(f"    {result.line()}", flush=True)
+    figures = summarise([t for r in results for t in r.turns])
+    return {
+        "calls": k,
+        "turns": figures["turns"],
+        "p50_ms": figures["p50_ms"],
+        "p95_ms": figures["p95_ms"],
+        "rss_idle_mb": round(idle, 1),
+        "rss_peak_mb": round(peak[0], 1),
+        "memory_per_call_mb": round((peak[0] - idle) / k, 1),
+    }
+
+
+async def bench_concurrency(
+    lines: Lines, max_concurrency: int, level_one: dict[str, Any] | None = None
+) -> dict[int, dict[str, Any]]:
+    """Levels 1, 2, 4, 6, 8 up to `max_concurrency`, stopping once p95 passes the limit.
+
+    `level_one`, when given, stands for level 1 (the latency run is one call at a time).
+    """
+    levels: dict[int, dict[str, Any]] = {}
+    for k in (k for k in LEVELS if k <= max_concurrency):
+        if k == 1 and level_one is not None:
+            print("concurrency: 1 call at a time, from the latency run", flush=True)
+            levels[k] = level_one
+        else:
+            print(f"concurrency: {k} simultaneous call(s)", flush=True)
+            levels[k] = await bench_level(lines, k)
+        level = levels[k]
+        print(
+            f"  {k} call(s): p50 {level['p50_ms']} ms, p95 {level['p95_ms']} ms over "
+            f"{level['turns']} turns, +{level['memory_per_call_mb']} MB/call",
+            flush=True,
+        )
+        if level["p95_ms"] is None or level["p95_ms"] > P95_LIMIT_MS:
+            break
+    return levels
+
+
+async def bench_long_call(lines: Lines, minutes: float) -> dict[str, Any]:
+    """One call as long as `minutes` (or back-to-back calls if the flow ends one early)."""
+    span_s = minutes * 60
+    print(f"long call: {minutes:g} min, RSS every {LONG_CALL_SAMPLE_S:.0f} s", flush=True)
+    count = max(8, int(span_s / 3) + 8)  # more lines than the span can hold
+    script = BotScript(
+        lines=[BotLine(say=LONG_CALL_LINES[i % len(LONG_CALL_LINES)]) for i in range(count)]
+    )
+    scenario = Scenario("cobranza-temprana", script, ES_VARS)
+    gc.collect()
+    # Each 10 s window's lowest RSS (its floor) and highest: Whisper's buffers come and
+    # go within a turn, a leak raises the floor; the slope is fitted to the floors.
+    samples: list[tuple[float, float, float]] = []
+    calls: list[CallResult] = []
+    started = time.perf_counter()
+
+    async def sample() -> None:
+        window: list[float] = []
+        while True:
+            window.append(rss_mb())
+            elapsed = time.perf_counter() - started
+            if len(window) > LONG_CALL_SAMPLE_S or not samples:
+                samples.append((elapsed, min(window), max(window)))
+                window = [window[-1]]
+                print(
+                    f"    ... {elapsed:.0f}/{span_s:.0f} s, RSS {samples[-1][1]:.1f}-"
+                    f"{samples[-1][2]:.1f} MB, {len(calls)} call(s) ended",
+                    flush=True,
+                )
+            await asyncio.sleep(1.0)
+
+    sampler = asyncio.create_task(sample())
+    try:
+        while (left := span_s - (time.perf_counter() - started)) > 1:
+            # The agent hangs up when the span is over (max_duration).
+            result = await lines.limited(left).call(scenario)
+            calls.append(result)
+            heard = [text for who, text in result.record.transcript if who == "user"]
+            print(f"  {result.line()}; heard {heard}", flush=True)
+    finally:
+        sampler.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sampler
+    gc.collect()
+    now = rss_mb()
+    samples.append((time.perf_counter() - started, now, now))
+    times = [t / 60 for t, _, _ in samples]
+    floors = [low for _, low, _ in samples]
+    slope = least_squares_slope(times, floors) if len(samples) >= 2 else 0.0
+    return {
+        "long_call_mode": "single_call" if len(calls) == 1 else "consecutive_calls",
+        "long_call_calls": len(calls),
+        "long_call_turns": sum(len(r.record.turns) for r in calls),
+        "long_call_minutes": round(times[-1] - times[0], 2),
+        "rss_growth_mb": round(floors[-1] - floors[0], 1),
+        "long_call_rss_peak_mb": round(max(high for _, _, high in samples), 1),
+        "rss_slope_mb_per_min": round(slope, 3),
+        "rss_growth_mb_30min": round(slope * 30, 1),
+        # [minute, floor MB, peak MB] per 10 s window.
+        "rss_samples_mb": [[round(t / 60, 2), round(lo, 1), round(hi, 1)] for t, lo, hi in samples],
+    }
+
+
+async def bench(args: argparse.Namespace) -> dict[str, Any]:
+    """All three parts, with the models loaded first."""
+    restrict_ice_to_loopback()
+    lines = Lines(WhisperSTT(), EspeakTTS())
+    print("loading the Whisper models and warming them up ...", flush=True)
+    await warm_up(lines)
+    rss_idle = rss_mb()
+
+    latency, bot = await bench_latency(lines, args.turns)
+    figures: dict[str, Any] = {
+        "p50_ms": latency["p50_ms"],
+        "p95_ms": latency["p95_ms"],
+        "breakdown": latency["breakdown"],
+        "turns": latency["turns"],
+        "calls": latency["calls"],
+        "voice_to_voice_samples_ms": latency["samples_ms"],
+        **{f"bot_{k}": v for k, v in p50_p95(bot).items()},
+        "bot_turns": len(bot),
+    }
+    print(
+        f"  voice-to-voice p50 {figures['p50_ms']} ms, p95 {figures['p95_ms']} ms "
+        f"({figures['turns']} turns); bot side p50 {figures['bot_p50_ms']} ms, "
+        f"p95 {figures['bot_p95_ms']} ms",
+        flush=True,
+    )
+
+    levels = await bench_concurrency(lines, args.max_concurrency, latency["level_one"])
+    largest = max(levels) if levels else 0
+    figures["max_concurrent_calls"] = max_level_within(
+        {k: v["p95_ms"] for k, v in levels.items()}, P95_LIMIT_MS
+    )
+    figures["concurrency"] = {str(k): v for k, v in levels.items()}
+    figures["memory_per_call_mb"] = levels[largest]["memory_per_call_mb"] if levels else None
+    figures["memory_measured_at_calls"] = largest
+    figures["rss_idle_mb"] = round(rss_idle, 1)
+
+    if args.skip_long:
+        figures["rss_growth_mb_30min"] = None
+        figures["long_call_minutes"] = None
+    else:
+        figures.update(await bench_long_call(lines, args.long_call_minutes))
+
+    figures["machine"] = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "stt": "faster-whisper int8 CPU (es: base, en: tiny.en)",
+        "tts": "espeak-ng",
+    }
+    figures["quick"] = args.quick
+    figures["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    return figures
+
+
+# -- command line --------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The latency benchmark's options."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--turns", type=int, default=30, help="user turns to measure (latency)")
+    parser.add_argument("--max-concurrency", type=int, default=8, help="highest level tried")
+    parser.add_argument("--long-call-minutes", type=float, default=3.0)
+    parser.add_argument("--skip-long", action="store_true", help="no long call")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke test: 6 turns, up to 2 calls at once, a 0.5 min long call",
+    )
+    return parser
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the benchmark with parsed options, print and write the figures."""
+    if args.quick:
+        args.turns = min(args.turns, 6)
+        args.max_concurrency = min(args.max_concurrency, 2)
+        args.long_call_minutes = min(args.long_call_minutes, 0.5)
+    print(
+        f"latency benchmark: {args.turns} turns, concurrency up to {args.max_concurrency}, "
+        + ("no long call" if args.skip_long else f"long call {args.long_call_minutes:g} min")
+        + " ...",
+        flush=True,
+    )
+    figures = runtime.run(bench(args))
+    for key, value in figures.items():
+        if key not in ("rss_samples_mb", "machine", "voice_to_voice_samples_ms"):
+            print(f"  {key:<24} {json.dumps(value)}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"written to {RESULTS}")
+    return figures
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the benchmark from the command line."""
+    run(build_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()
