@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from aiortc import MediaStreamTrack
@@ -20,6 +20,7 @@ from realtime.agent_setup import AgentSetup
 from realtime.audio.playback import AgentVoiceTrack
 from realtime.call_record import CallRecord
 from realtime.call_session import CallSession
+from realtime.pricing import Rates, price
 from realtime.providers.base import SpeechToText, TextToSpeech
 from realtime.providers.correction import OnlineCorrector
 from realtime.softphone.bot import BotReport, BotSoftphone
@@ -30,6 +31,7 @@ from workflows.models import CallOutcome, DialRequest, DialResult
 log = logging.getLogger(__name__)
 
 SetupFactory = Callable[[DialRequest], AgentSetup]
+CallEnded = Callable[[DialRequest, CallRecord, DialResult], Awaitable[None]]
 
 
 class ConversationLine:
@@ -44,6 +46,8 @@ class ConversationLine:
         bot_tts: TextToSpeech | None = None,
         corrector: OnlineCorrector | None = None,
         ice_servers: list[IceServer] | None = None,
+        rates: Rates | None = None,
+        on_call_ended: CallEnded | None = None,
     ) -> None:
         self._agent_for = agent_for
         self._stt = stt
@@ -51,6 +55,8 @@ class ConversationLine:
         self._bot_tts = bot_tts or tts
         self._corrector = corrector
         self._ice = ice_servers or []
+        self._rates = rates or Rates()
+        self._on_call_ended = on_call_ended
         self.records: dict[str, CallRecord] = {}
         self.bot_reports: dict[str, BotReport] = {}
 
@@ -95,11 +101,18 @@ class ConversationLine:
                 self.bot_reports[request.idempotency_key] = await asyncio.wait_for(bot.done(), 5)
             await bot_pc.close()
         self.records[request.idempotency_key] = record
-        return _result(record, started, answered)
+        result = _result(record, started, answered, self._rates)
+        if self._on_call_ended is not None:
+            try:
+                await self._on_call_ended(request, record, result)
+            except Exception:  # the attempt's result must not be lost to a storage error
+                log.exception("storing call %s failed", request.idempotency_key)
+        return result
 
 
-def _result(record: CallRecord, started: datetime, answered: datetime) -> DialResult:
+def _result(record: CallRecord, started: datetime, answered: datetime, rates: Rates) -> DialResult:
     ended = answered + timedelta(seconds=record.usage.call_s)
+    cost, breakdown = price(record.usage, rates)
     return DialResult(
         outcome=record.outcome or CallOutcome.COMPLETED,
         disconnection_reason=record.ended_by or "ended",
@@ -109,4 +122,6 @@ def _result(record: CallRecord, started: datetime, answered: datetime) -> DialRe
         duration_s=record.usage.call_s,
         extracted=record.extracted,
         transcript=record.transcript_text(),
+        cost=cost,
+        cost_breakdown=breakdown,
     )

@@ -24,14 +24,16 @@ DEMO_CONTACTS: list[dict[str, Any]] = [
         "phone": "+56 9 6123 4567",
         "external_id": "CL-0001",
         "segment": "temprana",
-        "variables": {"nombre": "María", "monto_total": 200000, "RUT": "12.345.678-5"},
+        # María's number is answered by a bot softphone: a real WebRTC conversation
+        # with the cobranza-temprana flow (realtime/personas/demo_es.json).
+        "variables": {"nombre": "María", "monto_total": 200000, "fecha_limite": "2026-12-15"},
     },
     {
         "name": "Juan Pérez",
         "phone": "+56 9 7234 5678",
         "external_id": "CL-0002",
         "segment": "tardia",
-        "variables": {"nombre": "Juan", "monto_total": 350000},
+        "variables": {"nombre": "Juan", "monto_total": 350000, "RUT": "12.345.678-5"},
     },
     {
         "name": "Carmen Ruiz",
