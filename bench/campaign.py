@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import multiprocessing as mp
 import os
 import resource
@@ -26,6 +25,7 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from bench.report import report
 from centralita import runtime
 from centralita.db import Pool, open_pool
 from centralita.migrate import migrate
@@ -245,11 +245,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     figures = runtime.run(
         bench_campaign(args.contacts, args.concurrency, args.workers, not args.no_search_attributes)
     )
-    for key, value in figures.items():
-        print(f"  {key:<22} {value}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"written to {RESULTS}")
+    report(figures, RESULTS)
     return figures
 
 

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import gc
 import itertools
-import json
 import os
 import platform
 import resource
@@ -32,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.report import report
 from bench.stats import least_squares_slope, max_level_within, p50_p95
 from centralita import runtime
 from realtime.agent_setup import AgentSetup, flow_agent_for
@@ -529,12 +529,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         flush=True,
     )
     figures = runtime.run(bench(args))
-    for key, value in figures.items():
-        if key not in ("rss_samples_mb", "machine", "voice_to_voice_samples_ms"):
-            print(f"  {key:<24} {json.dumps(value)}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"written to {RESULTS}")
+    report(figures, RESULTS, hidden=("rss_samples_mb", "machine", "voice_to_voice_samples_ms"))
     return figures
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 
-from realtime.providers.base import BrainTurn
+from realtime.flows.engine import FlowBrain
+from realtime.providers.base import AgentReply, BrainTurn
 from realtime.understanding.model import (
     ContextAdvice,
     Intent,
@@ -69,3 +71,24 @@ def silence(*, language: str = "es") -> BrainTurn:
         advice=ContextAdvice(steering=Steering.CONTINUE),
         silence=True,
     )
+
+
+async def run(flow: FlowBrain, *turns: BrainTurn) -> list[AgentReply]:
+    """The flow's opening and its reply to each turn, in order."""
+    replies = [await flow.start()]
+    for t in turns:
+        replies.append(await flow.respond(t))
+    return replies
+
+
+def spoken(replies: list[AgentReply]) -> str:
+    """Everything the agent said in these replies."""
+    return " ".join(s for r in replies for s in r.say)
+
+
+def assert_no_debt_details(replies: list[AgentReply], words: Sequence[str]) -> None:
+    """Fail if any sentence of any reply says one of `words` (amounts, due dates)."""
+    for reply in replies:
+        for sentence in reply.say:
+            for word in words:
+                assert word not in sentence, f"{word!r} disclosed in {sentence!r}"

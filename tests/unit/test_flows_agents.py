@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from realtime.flows import FlowBrain, load_agent, shipped_agents
-from realtime.flows.testing import silence, turn
-from realtime.providers.base import AgentReply, BrainTurn
+from realtime.flows.testing import assert_no_debt_details, run, silence, spoken, turn
+from realtime.providers.base import BrainTurn
 from realtime.understanding.model import Intent as I  # noqa: N817
 from realtime.understanding.model import Steering
 from workflows.models import CallOutcome
@@ -36,24 +36,6 @@ def brain(agent: str, **variables: Any) -> FlowBrain:
 
 def lang(agent: str) -> str:
     return load_agent(agent).language[:2]
-
-
-async def run(flow: FlowBrain, *turns: BrainTurn) -> list[AgentReply]:
-    replies = [await flow.start()]
-    for t in turns:
-        replies.append(await flow.respond(t))
-    return replies
-
-
-def spoken(replies: list[AgentReply]) -> str:
-    return " ".join(s for r in replies for s in r.say)
-
-
-def assert_no_debt_details(replies: list[AgentReply]) -> None:
-    for reply in replies:
-        for sentence in reply.say:
-            for word in DEBT_WORDS:
-                assert word not in sentence, f"{word!r} disclosed in {sentence!r}"
 
 
 AGENTS = shipped_agents()
@@ -116,7 +98,7 @@ async def test_promise_to_pay(agent: str) -> None:
         turn(I.AFFIRM),
         turn(I.AFFIRM),
     )
-    assert_no_debt_details(replies[:1])
+    assert_no_debt_details(replies[:1], DEBT_WORDS)
     assert any(w in spoken(replies[1:2]) for w in ("200.000", "200,000"))
     last = replies[-1]
     assert last.end_call
@@ -137,7 +119,7 @@ async def test_wrong_person_hears_nothing_about_the_debt(agent: str) -> None:
         replies = await run(brain(agent), *script)
         assert replies[-1].outcome is CallOutcome.WRONG_PERSON
         assert replies[-1].end_call
-        assert_no_debt_details(replies)
+        assert_no_debt_details(replies, DEBT_WORDS)
 
 
 @pytest.mark.parametrize("agent", AGENTS)
@@ -148,10 +130,10 @@ async def test_nothing_is_disclosed_before_identity_whatever_is_said(agent: str)
             flow = brain(agent, rut="12.345.678-5", id_number="12.345.678-5")
             replies = await run(flow, turn(intent, steering=steering))
             if not flow.identity_verified:
-                assert_no_debt_details(replies)
+                assert_no_debt_details(replies, DEBT_WORDS)
     for _ in range(3):
         replies = await run(brain(agent), silence(), silence(), silence())
-        assert_no_debt_details(replies)
+        assert_no_debt_details(replies, DEBT_WORDS)
 
 
 @pytest.mark.parametrize("agent", AGENTS)

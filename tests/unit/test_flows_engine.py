@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from realtime.flows import FlowBrain, VariableError, load_agent
-from realtime.flows.testing import silence, turn
-from realtime.providers.base import AgentReply, BrainTurn
+from realtime.flows.testing import assert_no_debt_details, run, silence, spoken, turn
+from realtime.providers.base import BrainTurn
 from realtime.understanding.model import Intent as I  # noqa: N817
 from realtime.understanding.model import Steering
 from workflows.models import CallOutcome
@@ -35,30 +35,12 @@ def brain(agent: str = "cobranza-temprana", **variables: Any) -> FlowBrain:
     return FlowBrain(load_agent(agent), {**VARIABLES, **variables}, clock=lambda: NOW)
 
 
-async def run(flow: FlowBrain, *turns: BrainTurn) -> list[AgentReply]:
-    replies = [await flow.start()]
-    for t in turns:
-        replies.append(await flow.respond(t))
-    return replies
-
-
-def spoken(replies: list[AgentReply]) -> str:
-    return " ".join(s for r in replies for s in r.say)
-
-
-def assert_no_debt_details(replies: list[AgentReply]) -> None:
-    for reply in replies:
-        for sentence in reply.say:
-            for word in DEBT_WORDS:
-                assert word not in sentence, f"{word!r} disclosed in {sentence!r}"
-
-
 async def test_greeting_asks_for_the_person_and_says_nothing_about_the_debt() -> None:
     flow = brain()
     reply = await flow.start()
     assert reply.node == "saludo"
     assert any("¿Hablo con María González?" in s for s in reply.say)
-    assert_no_debt_details([reply])
+    assert_no_debt_details([reply], DEBT_WORDS)
     assert not reply.end_call
     assert reply.outcome is None
 
@@ -73,7 +55,7 @@ async def test_promise_to_pay_whole_conversation() -> None:
         turn(I.AFFIRM, "sí, mándemelo"),
     )
     greet, disclose, confirm, link, close = replies
-    assert_no_debt_details([greet])
+    assert_no_debt_details([greet], DEBT_WORDS)
     assert disclose.node == "revelar"
     assert "200.000 pesos" in " ".join(disclose.say)
     assert "el miércoles 5 de marzo" in " ".join(disclose.say)
@@ -152,7 +134,7 @@ async def test_wrong_person_never_hears_the_debt() -> None:
     assert replies[-1].end_call
     assert replies[-1].outcome is CallOutcome.WRONG_PERSON
     assert replies[-1].tool_calls == []
-    assert_no_debt_details(replies)
+    assert_no_debt_details(replies, DEBT_WORDS)
 
 
 async def test_someone_else_answers_then_says_wrong_number() -> None:
@@ -165,14 +147,14 @@ async def test_someone_else_answers_then_says_wrong_number() -> None:
     )
     assert replies[1].node == "no_titular"
     assert replies[-1].outcome is CallOutcome.WRONG_PERSON
-    assert_no_debt_details(replies)
+    assert_no_debt_details(replies, DEBT_WORDS)
 
 
 async def test_holder_absent_ends_without_details_for_a_retry() -> None:
     replies = await run(brain(), turn(I.DENY), turn(I.DENY, "no, no está"))
     assert replies[-1].node == "titular_ausente"
     assert replies[-1].outcome is CallOutcome.NO_ANSWER
-    assert_no_debt_details(replies)
+    assert_no_debt_details(replies, DEBT_WORDS)
 
 
 async def test_rut_digits_verify_identity_before_disclosure() -> None:
@@ -186,7 +168,7 @@ async def test_rut_digits_verify_identity_before_disclosure() -> None:
     assert replies[1].node == "pedir_rut"
     assert replies[2].node == "rut_reintento"
     assert not replies[2].end_call
-    assert_no_debt_details(replies[:3])
+    assert_no_debt_details(replies[:3], DEBT_WORDS)
     assert replies[3].node == "revelar"
     assert flow.identity_verified
     assert "200.000 pesos" in spoken(replies[3:])
@@ -203,7 +185,7 @@ async def test_rut_mismatch_twice_transfers_without_disclosure() -> None:
     assert replies[-1].node == "verificacion_fallida"
     assert replies[-1].transfer
     assert not flow.identity_verified
-    assert_no_debt_details(replies)
+    assert_no_debt_details(replies, DEBT_WORDS)
 
 
 async def test_opt_out_mid_conversation() -> None:
@@ -224,7 +206,7 @@ async def test_opt_out_mid_conversation() -> None:
 async def test_opt_out_before_identity_says_nothing_about_the_debt() -> None:
     replies = await run(brain(), turn(I.OPT_OUT, "no me llamen más"))
     assert replies[-1].outcome is CallOutcome.OPT_OUT
-    assert_no_debt_details(replies)
+    assert_no_debt_details(replies, DEBT_WORDS)
 
 
 async def test_callback_at_a_time() -> None:
@@ -252,7 +234,9 @@ async def test_callback_without_a_time_asks_for_one() -> None:
     )
     assert replies[1].node == "pedir_hora_callback"
     assert replies[2].outcome is CallOutcome.CALLBACK_REQUESTED
-    assert_no_debt_details(replies)  # before identity: no details, but a callback is fine
+    assert_no_debt_details(
+        replies, DEBT_WORDS
+    )  # before identity: no details, but a callback is fine
 
 
 async def test_callback_in_the_past_is_refused_and_asked_again() -> None:
@@ -277,7 +261,7 @@ async def test_dispute_before_identity_is_neutral() -> None:
     replies = await run(brain(), turn(I.DISPUTE, "ya pagué"))
     assert replies[-1].node == "disputa_neutra"
     assert replies[-1].outcome is CallOutcome.DISPUTED
-    assert_no_debt_details(replies)
+    assert_no_debt_details(replies, DEBT_WORDS)
 
 
 async def test_human_request_transfers() -> None:
@@ -321,7 +305,7 @@ async def test_silence_reprompts_without_repeating_then_ends_politely() -> None:
     assert last.node == "sin_respuesta"
     assert last.end_call
     assert last.outcome is CallOutcome.NO_ANSWER
-    assert_no_debt_details(replies)
+    assert_no_debt_details(replies, DEBT_WORDS)
 
 
 async def test_speech_resets_the_silence_count() -> None:
@@ -336,7 +320,7 @@ async def test_voicemail_leaves_a_neutral_message() -> None:
     assert last.outcome is CallOutcome.VOICEMAIL
     assert last.end_call
     assert "María" not in spoken([last])
-    assert_no_debt_details(replies)
+    assert_no_debt_details(replies, DEBT_WORDS)
 
 
 async def test_low_confidence_amount_is_confirmed_before_it_is_used() -> None:
