@@ -20,6 +20,9 @@ from realtime.agent_setup import AgentSetup
 from realtime.audio.playback import AgentVoiceTrack
 from realtime.call_record import CallRecord
 from realtime.call_session import CallSession
+from realtime.flows.loader import AgentNotFoundError
+from realtime.flows.schema import FlowDefinitionError
+from realtime.flows.templates import VariableError
 from realtime.pricing import Rates, price
 from realtime.providers.base import SpeechToText, TextToSpeech
 from realtime.providers.correction import OnlineCorrector
@@ -64,7 +67,20 @@ class ConversationLine:
         self, request: DialRequest, script: BotScript, started: datetime
     ) -> DialResult:
         """Connect the agent to the bot, hold the conversation, report it."""
-        setup = self._agent_for(request)
+        try:
+            setup = self._agent_for(request)
+        except (AgentNotFoundError, FlowDefinitionError, VariableError) as exc:
+            # No agent can hold this call (unknown agent, missing variables): a failed
+            # call, recorded at once, instead of a dial retried for hours.
+            log.warning("call %s not placed: %s", request.idempotency_key, exc)
+            now = datetime.now(UTC)
+            return DialResult(
+                outcome=CallOutcome.FAILED,
+                disconnection_reason=f"agent_error: {exc}"[:200],
+                started_at=started,
+                ended_at=max(now, started),
+                duration_s=0.0,
+            )
         agent_pc, bot_pc = new_peer_connection(self._ice), new_peer_connection(self._ice)
         voice = AgentVoiceTrack()
         agent_pc.addTrack(voice)

@@ -34,8 +34,13 @@ TEMPORAL_CLI = Path(sys.executable).parent / "temporal"
 
 # The small campaign the dev-stack tests create: both numbers are demo personas
 # (realtime/personas/demo_es.json) that settle in one attempt.
-SMALL_CAMPAIGN_CONTACTS: list[dict[str, str]] = [
-    {"name": "María", "phone": "+56961234567"},
+SMALL_CAMPAIGN_CONTACTS: list[dict[str, object]] = [
+    # María is answered by a bot: the flow needs the debt and its due date.
+    {
+        "name": "María",
+        "phone": "+56961234567",
+        "variables": {"monto_total": 200000, "fecha_limite": "2026-12-15"},
+    },
     {"name": "Andrés", "phone": "+56987654321"},
 ]
 SMALL_CAMPAIGN_POLICY: dict[str, object] = {
