@@ -50,8 +50,9 @@ class PersonaStep(BaseModel):
     # A callback request's "call me back in N minutes"; lands in the result's `extracted`
     # so the retry rules see it exactly as they would from a real agent's extraction.
     callback_in_minutes: int | None = Field(default=None, ge=0)
-    # Answered by a bot softphone that holds this conversation over WebRTC (when the
-    # carrier has a conversation line); the outcome then comes from the agent.
+    # Answered by a bot softphone that holds this conversation over WebRTC when the
+    # carrier has a conversation line (the media worker's); the outcome then comes from
+    # the agent. Without a line the scripted fields above stand in for it.
     conversation: BotScript | None = None
 
 
