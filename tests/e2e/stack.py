@@ -39,7 +39,7 @@ SMALL_CAMPAIGN_CONTACTS: list[dict[str, object]] = [
     {
         "name": "María",
         "phone": "+56961234567",
-        "variables": {"monto_total": 200000, "fecha_limite": "2026-12-15"},
+        "variables": {"nombre": "María", "monto_total": 200000, "fecha_limite": "2026-12-15"},
     },
     {"name": "Andrés", "phone": "+56987654321"},
 ]
