@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from psycopg.types.json import Jsonb
@@ -186,8 +187,18 @@ async def _consider(
         attempt_number=ctx.attempts_total + 1,
         phone=decision.phone,
         agent=policy.agent_for(ctx.segment),
-        variables=ctx.variables,
+        variables=agent_variables(ctx),
     )
+
+
+def agent_variables(ctx: ContactContext) -> dict[str, Any]:
+    """The contact's dynamic variables for the agent, with its name as `name`.
+
+    Agents greet people by name; a CSV's own `nombre`/`name` column wins.
+    """
+    if ctx.name and "name" not in ctx.variables:
+        return {"name": ctx.name, **ctx.variables}
+    return dict(ctx.variables)
 
 
 async def _admitted_today(

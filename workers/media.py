@@ -8,6 +8,7 @@ stored in `calls`, `call_turns` and `call_events` when it ends.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import uvicorn
@@ -20,6 +21,7 @@ from realtime.call_store import save_call
 from realtime.carrier.simulated import PersonaBook, SimulatedCarrier, packaged_personas
 from realtime.conversation_line import ConversationLine
 from realtime.pricing import Rates
+from realtime.providers.base import ProviderError
 from realtime.providers.correction import OnlineCorrector
 from realtime.providers.espeak import EspeakTTS
 from realtime.providers.whisper import WhisperSTT
@@ -30,7 +32,9 @@ from workflows.models import DialRequest, DialResult
 log = logging.getLogger(__name__)
 
 
-def conversation_line(settings: Settings, pool: Pool | None = None) -> ConversationLine:
+def conversation_line(
+    settings: Settings, pool: Pool | None = None, *, stt: WhisperSTT | None = None
+) -> ConversationLine:
     """The embedded voice stack: faster-whisper, the shipped flows, espeak-ng voices."""
     restrict_ice_to_loopback(settings.webrtc_loopback_only)
 
@@ -40,7 +44,7 @@ def conversation_line(settings: Settings, pool: Pool | None = None) -> Conversat
 
     return ConversationLine(
         agent_for=flow_agent_for,
-        stt=WhisperSTT(cpu_threads=settings.stt_cpu_threads),
+        stt=stt or WhisperSTT(cpu_threads=settings.stt_cpu_threads),
         tts=EspeakTTS(),
         bot_tts=EspeakTTS(speed_wpm=140),  # see tests/e2e/test_conversations.py
         corrector=OnlineCorrector(),
@@ -50,10 +54,19 @@ def conversation_line(settings: Settings, pool: Pool | None = None) -> Conversat
     )
 
 
-def simulated_carrier(settings: Settings, pool: Pool | None = None) -> SimulatedCarrier:
+def simulated_carrier(
+    settings: Settings, pool: Pool | None = None, *, stt: WhisperSTT | None = None
+) -> SimulatedCarrier:
     """The simulated carrier playing the configured personas (the packaged demo set if unset)."""
     book = PersonaBook.load(settings.carrier_personas or packaged_personas())
-    return SimulatedCarrier(book.personas, line=conversation_line(settings, pool))
+    return SimulatedCarrier(book.personas, line=conversation_line(settings, pool, stt=stt))
+
+
+async def _warm_up(stt: WhisperSTT) -> None:
+    try:
+        await stt.warm_up()
+    except ProviderError as exc:  # calls will report it; the carrier keeps serving
+        log.error("speech models could not be loaded: %s", exc)
 
 
 async def run_media(
@@ -61,8 +74,9 @@ async def run_media(
 ) -> None:
     """Serve the media worker until SIGINT/SIGTERM (uvicorn handles both)."""
     pool = await open_pool(database_url(settings), min_size=0, max_size=4)
+    line_stt = WhisperSTT(cpu_threads=settings.stt_cpu_threads)
     config = uvicorn.Config(
-        create_media_app(simulated_carrier(settings, pool)),
+        create_media_app(simulated_carrier(settings, pool, stt=line_stt)),
         host=host or settings.media_host,
         port=port or settings.media_port,
         log_level=settings.log_level.lower(),
@@ -70,7 +84,11 @@ async def run_media(
         # Long-polling dialers would hold a graceful shutdown for their whole poll.
         timeout_graceful_shutdown=3,
     )
+    # Load the speech models while the server starts, so the first call's first turn
+    # does not pay for them (joining the base model and loading: about a second).
+    warming = asyncio.create_task(_warm_up(line_stt))
     try:
         await uvicorn.Server(config).serve()
     finally:
+        warming.cancel()
         await pool.close()

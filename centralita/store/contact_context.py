@@ -16,7 +16,7 @@ OPEN_STATES = ("pending", "retry_scheduled", "in_progress")
 
 _SELECT = """
 SELECT c.id::text AS contact_id, c.campaign_id::text AS campaign_id,
-       c.tenant_id::text AS tenant_id, c.state, c.phones, c.phone_index,
+       c.tenant_id::text AS tenant_id, c.name, c.state, c.phones, c.phone_index,
        c.recipient_timezone, c.segment, c.variables, c.admitted_at, c.next_attempt_at,
        k.policy, k.timezone AS campaign_timezone,
        coalesce((SELECT json_agg(json_build_object('started_at', a.started_at,
@@ -38,6 +38,7 @@ class ContactContext(BaseModel):
     contact_id: str
     campaign_id: str
     tenant_id: str
+    name: str | None = None
     state: str
     phones: list[str]
     phone_index: int

@@ -35,11 +35,12 @@ TEMPORAL_CLI = Path(sys.executable).parent / "temporal"
 # The small campaign the dev-stack tests create: both numbers are demo personas
 # (realtime/personas/demo_es.json) that settle in one attempt.
 SMALL_CAMPAIGN_CONTACTS: list[dict[str, object]] = [
-    # María is answered by a bot: the flow needs the debt and its due date.
+    # María is answered by a bot: the flow needs the debt and its due date (her name
+    # reaches the agent from the contact itself).
     {
         "name": "María",
         "phone": "+56961234567",
-        "variables": {"nombre": "María", "monto_total": 200000, "fecha_limite": "2026-12-15"},
+        "variables": {"monto_total": 200000, "fecha_limite": "2026-12-15"},
     },
     {"name": "Andrés", "phone": "+56987654321"},
 ]
