@@ -82,6 +82,18 @@ class Settings(BaseSettings):
     recordings_dir: Path | None = Field(
         default=None, description="Where call recordings go; unset means HOME/recordings."
     )
+    record_calls: bool = Field(
+        default=True, description="Record each conversation (caller left, agent right) as WAV."
+    )
+    inbound_numbers: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description='Agents answering inbound numbers, e.g. {"+56229990000": {"agent": '
+        '"cobranza-temprana", "variables": {"empresa": "Banco Sur"}}}; a caller who is a '
+        "campaign contact adds their own variables.",
+    )
+    softphone_ring_timeout_s: float = Field(
+        default=30.0, gt=0, description="How long a softphone rings before `no_answer`."
+    )
     stt_cpu_threads: int = Field(default=2, ge=1, description="Threads of the embedded STT.")
     rates: dict[str, float] = Field(
         default_factory=dict,

@@ -66,6 +66,8 @@ class CallRecord:
     ended_by: str = ""
     usage: Usage = field(default_factory=Usage)
     clarifications: int = 0
+    # The two-channel WAV (caller left, agent right), when the call was recorded.
+    recording_path: str | None = None
 
     def event(self, type_: str, **payload: Any) -> CallEvent:
         """Append an event (its sequence number is its position)."""

@@ -24,8 +24,9 @@ from zoneinfo import ZoneInfo
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
-from realtime.audio.frames import FRAME_MS, InboundResampler
+from realtime.audio.frames import FRAME_MS, InboundResampler, Pcm16
 from realtime.audio.playback import AgentVoiceTrack, PlayedUtterance
+from realtime.audio.recorder import CallRecorder, RecorderError
 from realtime.audio.vad import Endpointer, Silence, SpeechStarted, UtteranceEnded
 from realtime.call_record import CallRecord, TurnMetrics
 from realtime.providers.base import (
@@ -81,6 +82,7 @@ class CallSession:
         voice: AgentVoiceTrack,
         config: SessionConfig | None = None,
         corrector: OnlineCorrector | None = None,
+        recorder: CallRecorder | None = None,
     ) -> None:
         self.config = config or SessionConfig()
         self.record = CallRecord(call_id=call_id, language=self.config.language)
@@ -89,6 +91,9 @@ class CallSession:
         self._tts = tts
         self._voice = voice
         self._corrector = corrector
+        self._recorder = recorder
+        if recorder is not None:
+            voice.on_chunk = lambda chunk: self._record("agent", chunk, voice.sample_rate)
         self._context = ConversationContext()
         self._endpointer = Endpointer(
             silence_ms=self.config.endpoint_silence_ms,
@@ -125,8 +130,19 @@ class CallSession:
                     with contextlib.suppress(asyncio.CancelledError, MediaStreamError):
                         await task
         self.record.usage.call_s = self.record.elapsed_s()
+        self._close_recording()
         self.record.event("call_ended", ended_by=self.record.ended_by)
         return self.record
+
+    def _close_recording(self) -> None:
+        self._voice.on_chunk = None
+        if self._recorder is None:
+            return
+        try:
+            self._recorder.close()
+            self.record.recording_path = str(self._recorder.path)
+        except (RecorderError, OSError) as exc:
+            self.record.event("error", where="recording", detail=str(exc))
 
     def hang_up(self, by: str = "remote") -> None:
         """End the call from outside (the peer hung up, a supervisor ended it)."""
@@ -149,10 +165,25 @@ class CallSession:
                 except ValueError as exc:  # a corrupt frame costs that frame only
                     self.record.event("error", where="audio", detail=str(exc))
                     continue
+                self._record("caller", samples, resampler.rate)
                 for event in self._endpointer.feed(samples):
                     self._on_vad(event)
         except MediaStreamError:
             self._end("remote_hangup")
+
+    def _record(self, side: str, samples: Pcm16, rate: int) -> None:
+        """Both sides into the call's WAV; a broken recording never breaks the call."""
+        if self._recorder is None:
+            return
+        try:
+            if side == "caller":
+                self._recorder.write_caller(samples, rate)
+            else:
+                self._recorder.write_agent(samples, rate)
+        except (RecorderError, OSError, ValueError) as exc:
+            self.record.event("error", where="recording", detail=str(exc))
+            self._recorder = None
+            self._voice.on_chunk = None
 
     def _on_vad(self, event: SpeechStarted | UtteranceEnded | Silence) -> None:
         if isinstance(event, SpeechStarted):

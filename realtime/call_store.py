@@ -29,9 +29,12 @@ async def save_call(
     result: DialResult,
     *,
     direction: str = "outbound",
-    recording_path: str | None = None,
+    from_number: str | None = None,
 ) -> str:
     """Insert (or find) the call of `request.idempotency_key` with its turns and events.
+
+    An inbound call has no attempt: `request.to_number` is the agent's number and
+    `from_number` the caller's.
 
     Returns:
         The call's id.
@@ -45,16 +48,18 @@ async def save_call(
         attempt = await cur.fetchone()
         tenant = attempt["tenant_id"] if attempt else DEFAULT_TENANT_ID
         cur = await conn.execute(
-            "INSERT INTO calls (tenant_id, attempt_id, direction, to_number, status, "
-            "started_at, answered_at, ended_at, duration_s, outcome, disconnection_reason, "
-            "recording_path, usage, cost, metadata) "
-            "VALUES (%s::uuid, %s::uuid, %s, %s, 'ended', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "INSERT INTO calls (tenant_id, attempt_id, direction, from_number, to_number, "
+            "status, started_at, answered_at, ended_at, duration_s, outcome, "
+            "disconnection_reason, recording_path, usage, cost, metadata) "
+            "VALUES (%s::uuid, %s::uuid, %s, %s, %s, 'ended', %s, %s, %s, %s, %s, %s, %s, %s, "
+            "%s, %s) "
             "ON CONFLICT (attempt_id) DO UPDATE SET ended_at = EXCLUDED.ended_at "
             "RETURNING id::text AS id, (xmax = 0) AS inserted",
             (
                 tenant,
                 attempt["id"] if attempt else None,
                 direction,
+                from_number,
                 request.to_number,
                 result.started_at,
                 result.answered_at,
@@ -62,7 +67,7 @@ async def save_call(
                 result.duration_s,
                 result.outcome.value,
                 result.disconnection_reason,
-                recording_path,
+                record.recording_path,
                 Jsonb(result.cost_breakdown),
                 result.cost,
                 Jsonb(

@@ -1,25 +1,28 @@
-"""A real WebRTC call between the agent and the bot softphone behind a number.
+"""Real WebRTC calls between the agent and whoever is on the other end.
 
-The simulated carrier rings the persona; when that persona answers with a conversation
-script, this line connects two peer connections over loopback (the agent's session and
-the bot), lets them talk until one hangs up, and turns the agent's call record into the
-attempt's `DialResult`.
+The simulated carrier rings a persona; when that persona answers with a conversation
+script, this line connects the agent's leg to an in-process bot softphone over loopback.
+A softphone reached through HTTP signalling (outbound) or calling in (inbound) gets the
+same agent leg. Either way the line holds the conversation until one side hangs up,
+records it, stores it, and turns the agent's call record into a `DialResult`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
+import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from aiortc import MediaStreamTrack
-
+from realtime.agent_leg import AgentLeg
 from realtime.agent_setup import AgentSetup
-from realtime.audio.playback import AgentVoiceTrack
+from realtime.audio.recorder import CallRecorder, RecorderError
 from realtime.call_record import CallRecord
-from realtime.call_session import CallSession
 from realtime.flows.loader import AgentNotFoundError
 from realtime.flows.schema import FlowDefinitionError
 from realtime.flows.templates import VariableError
@@ -28,17 +31,38 @@ from realtime.providers.base import SpeechToText, TextToSpeech
 from realtime.providers.correction import OnlineCorrector
 from realtime.softphone.bot import BotReport, BotSoftphone
 from realtime.softphone.script import BotScript
-from realtime.webrtc import IceServer, SessionDescription, new_peer_connection, wait_connected
+from realtime.webrtc import IceServer, SessionDescription, new_peer_connection
 from workflows.models import CallOutcome, DialRequest, DialResult
 
 log = logging.getLogger(__name__)
 
 SetupFactory = Callable[[DialRequest], AgentSetup]
-CallEnded = Callable[[DialRequest, CallRecord, DialResult], Awaitable[None]]
+# Delivers the agent's SDP offer to the called side and returns its answer.
+FarEnd = Callable[[SessionDescription], Awaitable[SessionDescription]]
+
+
+@dataclass(frozen=True)
+class CallParties:
+    """Which way a call went, and who called when it came in."""
+
+    direction: str  # "outbound" or "inbound"
+    from_number: str | None = None
+
+
+CallEnded = Callable[[DialRequest, CallRecord, DialResult, CallParties], Awaitable[None]]
+
+
+class InboundRefusedError(RuntimeError):
+    """No agent can take this inbound call (unknown agent, missing variables)."""
 
 
 class ConversationLine:
-    """Places conversations: one agent session and one bot per call, isolated."""
+    """Places conversations: one agent leg and one far end per call, each isolated.
+
+    The far end is the in-process bot softphone (`converse`), or any softphone reached
+    through signalling (`connect` with the function that delivers the agent's offer and
+    returns the answer), or a softphone that called in (`answer_inbound`).
+    """
 
     def __init__(
         self,
@@ -51,6 +75,7 @@ class ConversationLine:
         ice_servers: list[IceServer] | None = None,
         rates: Rates | None = None,
         on_call_ended: CallEnded | None = None,
+        recordings_dir: Path | None = None,
     ) -> None:
         self._agent_for = agent_for
         self._stt = stt
@@ -60,70 +85,145 @@ class ConversationLine:
         self._ice = ice_servers or []
         self._rates = rates or Rates()
         self._on_call_ended = on_call_ended
+        self._recordings = recordings_dir
         self.records: dict[str, CallRecord] = {}
         self.bot_reports: dict[str, BotReport] = {}
 
     async def converse(
         self, request: DialRequest, script: BotScript, started: datetime
     ) -> DialResult:
-        """Connect the agent to the bot, hold the conversation, report it."""
+        """Connect the agent to a bot softphone playing `script`, hold the conversation."""
+        bot = BotSoftphone(script, self._bot_tts)
+        bot_pc = new_peer_connection(self._ice)
+        bot.attach(bot_pc)
+
+        async def bot_answers(offer: SessionDescription) -> SessionDescription:
+            await bot_pc.setRemoteDescription(offer.to_rtc())
+            await bot_pc.setLocalDescription(await bot_pc.createAnswer())
+            return SessionDescription.of(bot_pc.localDescription)
+
         try:
-            setup = self._agent_for(request)
+            return await self.connect(request, started, bot_answers)
+        finally:
+            with contextlib.suppress(Exception):
+                self.bot_reports[request.idempotency_key] = await asyncio.wait_for(bot.done(), 5)
+            await bot_pc.close()
+
+    async def connect(self, request: DialRequest, started: datetime, far_end: FarEnd) -> DialResult:
+        """Offer the call to `far_end`, then hold the conversation once it answered.
+
+        Raises:
+            Whatever `far_end` raises when the call is not answered (the caller maps it).
+        """
+        setup = self._setup(request, started)
+        if isinstance(setup, DialResult):
+            return setup
+        leg = AgentLeg(self._ice)
+        try:
+            await leg.accept(await far_end(await leg.offer()))
+            return await self._hold(request, leg, setup, started, direction="outbound")
+        finally:
+            await leg.close()
+
+    async def answer_inbound(
+        self, request: DialRequest, offer: SessionDescription, *, from_number: str
+    ) -> tuple[SessionDescription, AgentLeg, asyncio.Task[DialResult]]:
+        """Answer a softphone calling the agent; the conversation runs in the returned task.
+
+        Raises:
+            InboundRefusedError: no agent can take this call (unknown agent, variables).
+            ValueError: the offer is not a usable SDP offer.
+        """
+        started = datetime.now(UTC)
+        setup = self._setup(request, started)
+        if isinstance(setup, DialResult):
+            raise InboundRefusedError(setup.disconnection_reason)
+        leg = AgentLeg(self._ice)
+        try:
+            answer = await leg.answer(offer)
+        except Exception:
+            await leg.close()
+            raise
+
+        async def hold() -> DialResult:
+            try:
+                return await self._hold(
+                    request, leg, setup, started, direction="inbound", from_number=from_number
+                )
+            finally:
+                await leg.close()
+
+        task = asyncio.create_task(hold(), name=f"inbound-{request.idempotency_key}")
+        return answer, leg, task
+
+    def _setup(self, request: DialRequest, started: datetime) -> AgentSetup | DialResult:
+        """The agent for `request`, or the failed call to report when none can hold it."""
+        try:
+            return self._agent_for(request)
         except (AgentNotFoundError, FlowDefinitionError, VariableError) as exc:
             # No agent can hold this call (unknown agent, missing variables): a failed
             # call, recorded at once, instead of a dial retried for hours.
             log.warning("call %s not placed: %s", request.idempotency_key, exc)
-            now = datetime.now(UTC)
             return DialResult(
                 outcome=CallOutcome.FAILED,
                 disconnection_reason=f"agent_error: {exc}"[:200],
                 started_at=started,
-                ended_at=max(now, started),
+                ended_at=max(datetime.now(UTC), started),
                 duration_s=0.0,
             )
-        agent_pc, bot_pc = new_peer_connection(self._ice), new_peer_connection(self._ice)
-        voice = AgentVoiceTrack()
-        agent_pc.addTrack(voice)
-        inbound: asyncio.Future[MediaStreamTrack] = asyncio.get_running_loop().create_future()
 
-        @agent_pc.on("track")
-        def on_track(track: MediaStreamTrack) -> None:
-            if track.kind == "audio" and not inbound.done():
-                inbound.set_result(track)
-
-        bot = BotSoftphone(script, self._bot_tts)
-        bot.attach(bot_pc)
+    async def _hold(
+        self,
+        request: DialRequest,
+        leg: AgentLeg,
+        setup: AgentSetup,
+        started: datetime,
+        *,
+        direction: str,
+        from_number: str | None = None,
+    ) -> DialResult:
+        recorder = self._recorder_for(request.idempotency_key)
         try:
-            await agent_pc.setLocalDescription(await agent_pc.createOffer())
-            offer = SessionDescription.of(agent_pc.localDescription)
-            await bot_pc.setRemoteDescription(offer.to_rtc())
-            await bot_pc.setLocalDescription(await bot_pc.createAnswer())
-            await agent_pc.setRemoteDescription(bot_pc.localDescription)
-            await wait_connected(agent_pc)
-            answered = datetime.now(UTC)
-            session = CallSession(
-                call_id=request.idempotency_key,
-                brain=setup.brain,
+            record = await leg.talk(
+                request.idempotency_key,
+                setup,
                 stt=self._stt,
                 tts=self._tts,
-                voice=voice,
-                config=setup.config,
                 corrector=self._corrector,
+                recorder=recorder,
             )
-            record = await session.run(await asyncio.wait_for(inbound, 10))
         finally:
-            await agent_pc.close()
-            with contextlib.suppress(Exception):
-                self.bot_reports[request.idempotency_key] = await asyncio.wait_for(bot.done(), 5)
-            await bot_pc.close()
+            if recorder is not None and not recorder.closed:
+                with contextlib.suppress(Exception):
+                    recorder.close()
+        answered = datetime.now(UTC) - timedelta(seconds=record.usage.call_s)
         self.records[request.idempotency_key] = record
-        result = _result(record, started, answered, self._rates)
+        result = _result(record, started, max(answered, started), self._rates)
         if self._on_call_ended is not None:
             try:
-                await self._on_call_ended(request, record, result)
+                await self._on_call_ended(
+                    request, record, result, CallParties(direction, from_number)
+                )
             except Exception:  # the attempt's result must not be lost to a storage error
                 log.exception("storing call %s failed", request.idempotency_key)
         return result
+
+    def _recorder_for(self, call_id: str) -> CallRecorder | None:
+        if self._recordings is None:
+            return None
+        try:
+            self._recordings.mkdir(parents=True, exist_ok=True)
+            return CallRecorder(self._recordings / recording_name(call_id))
+        except (RecorderError, OSError) as exc:  # the call goes on unrecorded
+            log.error("call %s will not be recorded: %s", call_id, exc)
+            return None
+
+
+def recording_name(call_id: str) -> str:
+    """A file name for a call's WAV: readable, safe, and unique per call id."""
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", call_id)[-80:].strip("._") or "call"
+    digest = hashlib.sha256(call_id.encode()).hexdigest()[:10]
+    return f"{readable}-{digest}.wav"
 
 
 def _result(record: CallRecord, started: datetime, answered: datetime, rates: Rates) -> DialResult:

@@ -1,24 +1,28 @@
-"""The media worker's HTTP face: health, and the carrier service when it hosts one.
+"""The media worker's HTTP face: health, WebRTC signalling, and the carrier service.
 
-The realtime issue adds WebRTC signalling (SDP offer/answer) and call sessions here; the
-process, its port and its supervision by the dev stack already exist.
+Signalling (`realtime/signalling.py`) lets softphones call agents and be called by
+them; the carrier service (`realtime/carrier/http_service.py`) is what the dial
+activity posts calls to.
 """
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from centralita import __version__
 from realtime.carrier.dialer import Dialer
 from realtime.carrier.http_service import carrier_router
 
 
-def create_media_app(carrier: Dialer | None = None) -> FastAPI:
+def create_media_app(
+    carrier: Dialer | None = None, *, signalling: APIRouter | None = None
+) -> FastAPI:
     """The media worker's ASGI app.
 
     Args:
         carrier: places calls behind ``/carrier`` (the simulated carrier in dev and
-            tests); without one the app serves health only.
+            tests); without one the app serves no carrier.
+        signalling: the SDP offer/answer routes (`realtime.signalling.signalling_router`).
     """
     app = FastAPI(title="Centralita media worker", version=__version__)
 
@@ -32,4 +36,6 @@ def create_media_app(carrier: Dialer | None = None) -> FastAPI:
 
     if carrier is not None:
         app.include_router(carrier_router(carrier))
+    if signalling is not None:
+        app.include_router(signalling)
     return app

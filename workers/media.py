@@ -1,17 +1,21 @@
-"""The media worker process: the simulated carrier's HTTP service and real conversations.
+"""The media worker process: real conversations, their signalling, and the carrier.
 
 The carrier lives here, not in the orchestrator, so calls and their dial log survive an
-orchestrator crash. A persona that answers with a conversation script is a bot
-softphone: the call then is a real WebRTC conversation with the agent (STT, flow, TTS),
-stored in `calls`, `call_turns` and `call_events` when it ends.
+orchestrator crash. A dialled number is rung, in this order: on the softphone that holds
+it (HTTP signalling, `realtime/signalling.py`), else on the simulated carrier's persona,
+whose conversation script makes it a bot softphone. Softphones may also call the agents'
+inbound numbers. Every conversation is a real WebRTC call with the agent (STT, flow,
+TTS), recorded, and stored in `calls`, `call_turns` and `call_events` when it ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 import uvicorn
+from fastapi import APIRouter
 
 from centralita.db import Pool, database_url, open_pool
 from centralita.settings import Settings
@@ -19,13 +23,17 @@ from realtime.agent_setup import flow_agent_for
 from realtime.call_record import CallRecord
 from realtime.call_store import save_call
 from realtime.carrier.simulated import PersonaBook, SimulatedCarrier, packaged_personas
-from realtime.conversation_line import ConversationLine
+from realtime.carrier.softphone_dialer import SoftphoneDialer
+from realtime.conversation_line import CallParties, ConversationLine
+from realtime.inbound_routes import InboundDirectory, InboundRoute, caller_lookup
 from realtime.pricing import Rates
 from realtime.providers.base import ProviderError
 from realtime.providers.correction import OnlineCorrector
 from realtime.providers.espeak import EspeakTTS
 from realtime.providers.whisper import WhisperSTT
 from realtime.server import create_media_app
+from realtime.signalling import signalling_router
+from realtime.softphone_exchange import SoftphoneExchange
 from realtime.webrtc import IceServer, restrict_ice_to_loopback
 from workflows.models import DialRequest, DialResult
 
@@ -38,9 +46,18 @@ def conversation_line(
     """The embedded voice stack: faster-whisper, the shipped flows, espeak-ng voices."""
     restrict_ice_to_loopback(settings.webrtc_loopback_only)
 
-    async def store(request: DialRequest, record: CallRecord, result: DialResult) -> None:
+    async def store(
+        request: DialRequest, record: CallRecord, result: DialResult, parties: CallParties
+    ) -> None:
         if pool is not None:
-            await save_call(pool, request, record, result)
+            await save_call(
+                pool,
+                request,
+                record,
+                result,
+                direction=parties.direction,
+                from_number=parties.from_number,
+            )
 
     return ConversationLine(
         agent_for=flow_agent_for,
@@ -51,15 +68,39 @@ def conversation_line(
         ice_servers=[IceServer.model_validate(s) for s in settings.ice_servers],
         rates=Rates.model_validate(settings.rates),
         on_call_ended=store,
+        recordings_dir=settings.effective_recordings_dir if settings.record_calls else None,
     )
 
 
-def simulated_carrier(
-    settings: Settings, pool: Pool | None = None, *, stt: WhisperSTT | None = None
-) -> SimulatedCarrier:
+def simulated_carrier(settings: Settings, line: ConversationLine) -> SimulatedCarrier:
     """The simulated carrier playing the configured personas (the packaged demo set if unset)."""
     book = PersonaBook.load(settings.carrier_personas or packaged_personas())
-    return SimulatedCarrier(book.personas, line=conversation_line(settings, pool, stt=stt))
+    return SimulatedCarrier(book.personas, line=line)
+
+
+@dataclass
+class MediaParts:
+    """What the media app is made of: the dialer behind `/carrier` and the signalling."""
+
+    dialer: SoftphoneDialer
+    signalling: APIRouter
+
+
+def media_parts(
+    settings: Settings, pool: Pool | None = None, *, stt: WhisperSTT | None = None
+) -> MediaParts:
+    """Softphones first, then the simulated carrier, over one conversation line."""
+    line = conversation_line(settings, pool, stt=stt)
+    exchange = SoftphoneExchange()
+    dialer = SoftphoneDialer(
+        exchange,
+        line,
+        fallback=simulated_carrier(settings, line),
+        ring_timeout_s=settings.softphone_ring_timeout_s,
+    )
+    routes = {n: InboundRoute.model_validate(r) for n, r in settings.inbound_numbers.items()}
+    directory = InboundDirectory(routes, caller_lookup(pool) if pool is not None else None)
+    return MediaParts(dialer, signalling_router(line, exchange, directory))
 
 
 async def _warm_up(stt: WhisperSTT) -> None:
@@ -75,8 +116,9 @@ async def run_media(
     """Serve the media worker until SIGINT/SIGTERM (uvicorn handles both)."""
     pool = await open_pool(database_url(settings), min_size=0, max_size=4)
     line_stt = WhisperSTT(cpu_threads=settings.stt_cpu_threads)
+    parts = media_parts(settings, pool, stt=line_stt)
     config = uvicorn.Config(
-        create_media_app(simulated_carrier(settings, pool, stt=line_stt)),
+        create_media_app(parts.dialer, signalling=parts.signalling),
         host=host or settings.media_host,
         port=port or settings.media_port,
         log_level=settings.log_level.lower(),

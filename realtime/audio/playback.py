@@ -146,6 +146,8 @@ class AgentVoiceTrack(MediaStreamTrack):
         clock: the monotonic clock used for pacing and timestamps.
         max_lag_s: if `recv()` falls this far behind real time (a stalled loop), the
             timeline jumps forward instead of bursting the backlog at the peer.
+        on_chunk: called with every 20 ms chunk handed out, speech or silence (the
+            call recorder's agent channel); a failing hook is dropped, never the audio.
     """
 
     kind = "audio"
@@ -162,6 +164,7 @@ class AgentVoiceTrack(MediaStreamTrack):
         on_utterance_end: UtteranceEndHook | None = None,
         clock: Callable[[], float] = time.monotonic,
         max_lag_s: float = 0.2,
+        on_chunk: Callable[[Pcm16], None] | None = None,
     ) -> None:
         super().__init__()
         if (sample_rate * frame_ms) % 1000:
@@ -173,6 +176,7 @@ class AgentVoiceTrack(MediaStreamTrack):
         self.paced = paced
         self.on_first_frame = on_first_frame
         self.on_utterance_end = on_utterance_end
+        self.on_chunk = on_chunk
         self._clock = clock
         self._max_lag_s = max_lag_s
         self._queue: collections.deque[_Utterance] = collections.deque()
@@ -326,6 +330,15 @@ class AgentVoiceTrack(MediaStreamTrack):
             # A metrics hook must never break the audio path.
             logger.exception("on_first_frame hook failed for %s", utt.utterance_id)
 
+    def _tap(self, chunk: Pcm16) -> None:
+        if self.on_chunk is None:
+            return
+        try:
+            self.on_chunk(chunk)
+        except Exception:
+            logger.exception("on_chunk hook failed; the track stops calling it")
+            self.on_chunk = None
+
     async def recv(self) -> av.AudioFrame:
         """The next 20 ms frame: agent speech if any is queued, else silence.
 
@@ -344,4 +357,5 @@ class AgentVoiceTrack(MediaStreamTrack):
             self._pts += self.frame_samples
         chunk = self._next_chunk()
         self.frames_sent += 1
+        self._tap(chunk)
         return pcm16_to_frame(chunk, self.sample_rate, layout=self.layout, pts=self._pts)

@@ -30,7 +30,7 @@ from realtime.carrier.http_service import carrier_router
 from realtime.carrier.simulated import Persona, PersonaStep, SimulatedCarrier
 from realtime.server import create_media_app
 from tests.conftest import free_port
-from workers.media import simulated_carrier
+from workers.media import media_parts
 from workflows.models import CallOutcome, DialRequest, DialResult
 
 pytestmark = pytest.mark.integration
@@ -526,7 +526,8 @@ async def test_media_app_keeps_health_and_serves_the_configured_personas(
     path.write_text(json.dumps(book), encoding="utf-8")
     settings = Settings(_env_file=None, carrier_personas=path)
 
-    async with serving(create_media_app(simulated_carrier(settings))) as url:
+    parts = media_parts(settings)
+    async with serving(create_media_app(parts.dialer, signalling=parts.signalling)) as url:
         async with httpx.AsyncClient() as http:
             for health in ("/health", "/health/live"):
                 assert (await http.get(f"{url}{health}")).json()["component"] == "media"

@@ -1,0 +1,101 @@
+"""Dialling a number held by a softphone: the agent's offer over HTTP signalling.
+
+The dial activity asks the media worker to call a number. When a softphone holds that
+number (it polls the exchange), the agent's leg offers the call to it and the
+conversation runs over WebRTC once it answers. Numbers no softphone holds go to the
+fallback carrier (the simulated one in dev and tests, a SIP trunk in production).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from realtime.carrier.dialer import Dialer
+from realtime.conversation_line import ConversationLine
+from realtime.softphone_exchange import (
+    NotAnsweredError,
+    RejectedError,
+    RingingCall,
+    SoftphoneExchange,
+)
+from realtime.webrtc import SessionDescription
+from workflows.models import CallOutcome, DialRequest, DialResult
+
+log = logging.getLogger(__name__)
+
+
+class NoRouteError(RuntimeError):
+    """No softphone holds the number and there is no carrier to fall back on."""
+
+
+class SoftphoneDialer:
+    """A `Dialer` that rings softphones through the exchange, others through `fallback`.
+
+    Args:
+        exchange: where softphones wait for calls.
+        line: holds the conversation once a softphone answered.
+        fallback: dials numbers no softphone holds; without one they fail.
+        ring_timeout_s: how long a softphone may ring before the call is `no_answer`.
+        caller_id: the number the softphone sees calling.
+    """
+
+    def __init__(
+        self,
+        exchange: SoftphoneExchange,
+        line: ConversationLine,
+        *,
+        fallback: Dialer | None = None,
+        ring_timeout_s: float = 30.0,
+        caller_id: str = "centralita",
+    ) -> None:
+        self._exchange = exchange
+        self._line = line
+        self._fallback = fallback
+        self._ring_timeout_s = ring_timeout_s
+        self._caller_id = caller_id
+
+    async def dial(self, request: DialRequest) -> DialResult:
+        """Ring the softphone that holds the number, or hand the call to the fallback.
+
+        Raises:
+            NoRouteError: no softphone holds the number and there is no fallback.
+        """
+        if not self._exchange.registered(request.to_number):
+            if self._fallback is None:
+                raise NoRouteError(f"no softphone holds {request.to_number}")
+            return await self._fallback.dial(request)
+        started = datetime.now(UTC)
+
+        async def softphone_answers(offer: SessionDescription) -> SessionDescription:
+            ringing = RingingCall(
+                call_id=request.idempotency_key,
+                to_number=request.to_number,
+                from_number=self._caller_id,
+                offer=offer,
+            )
+            return await self._exchange.ring(ringing, self._ring_timeout_s)
+
+        try:
+            return await self._line.connect(request, started, softphone_answers)
+        except NotAnsweredError:
+            return _unanswered(started, CallOutcome.NO_ANSWER, "no_answer")
+        except RejectedError as exc:
+            outcome = CallOutcome.BUSY if exc.reason == "busy" else CallOutcome.NO_ANSWER
+            return _unanswered(started, outcome, exc.reason)
+        except (ConnectionError, ValueError) as exc:
+            # A bad answer or a connection that never came up: the line failed, not the
+            # person; the campaign's retry rules for `failed` apply.
+            log.warning("call %s failed to connect: %s", request.idempotency_key, exc)
+            return _unanswered(started, CallOutcome.FAILED, f"media_error: {exc}"[:200])
+
+
+def _unanswered(started: datetime, outcome: CallOutcome, reason: str) -> DialResult:
+    ended = max(datetime.now(UTC), started)
+    return DialResult(
+        outcome=outcome,
+        disconnection_reason=reason,
+        started_at=started,
+        ended_at=ended,
+        duration_s=0.0,
+    )
