@@ -1,0 +1,176 @@
+"""Opt-out and callback: from what a person says on a real call to what the campaign does.
+
+A campaign runs on the real Temporal dev server with the production orchestrator worker;
+its dial activity rings the simulated carrier, whose personas answer with bot softphones
+that hold real WebRTC conversations with the agent (faster-whisper, espeak-ng, the
+shipped Spanish flow). The assertions are on the campaign's own records: the opt-out
+list, the contact's state, the dial log, and when the next attempt is scheduled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import pytest_asyncio
+from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from centralita.db import Pool
+from centralita.store.campaigns import NewContact
+from realtime.agent_setup import flow_agent_for
+from realtime.carrier.simulated import Persona, PersonaStep, SimulatedCarrier
+from realtime.conversation_line import ConversationLine
+from realtime.providers.correction import OnlineCorrector
+from realtime.providers.espeak import EspeakTTS
+from realtime.providers.whisper import WhisperSTT
+from realtime.softphone.script import BotLine, BotScript
+from realtime.webrtc import restrict_ice_to_loopback
+from tests.conftest import orchestrator_worker, task_queue
+from tests.integration.engine_helpers import ALWAYS_OPEN, Population, new_campaign, rows
+from workflows.campaign import CampaignWorkflow, campaign_workflow_id
+from workflows.campaign_policy import CampaignPolicy, CampaignRunInput
+from workflows.models import CallOutcome
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+
+SANTIAGO = ZoneInfo("America/Santiago")
+DEBT = {"monto_total": 200000, "fecha_limite": "2026-11-30"}
+OPT_OUT_PHONE, SECOND_PHONE, CALLBACK_PHONE = "+56962000001", "+56962000002", "+56962000003"
+
+
+def _talks(*lines: str) -> PersonaStep:
+    # The scripted outcome stands only for a carrier without a conversation line.
+    script = BotScript(lines=[BotLine(say=line) for line in lines])
+    return PersonaStep(outcome=CallOutcome.COMPLETED, ring_seconds=0, conversation=script)
+
+
+def _population() -> Population:
+    people = Population()
+    people.contacts = [
+        NewContact(
+            name="Ana",
+            phones=[OPT_OUT_PHONE, SECOND_PHONE],
+            recipient_timezone="America/Santiago",
+            variables={"nombre": "Ana", **DEBT},
+        ),
+        NewContact(
+            name="Carla",
+            phones=[CALLBACK_PHONE],
+            recipient_timezone="America/Santiago",
+            variables={"nombre": "Carla", **DEBT},
+        ),
+    ]
+    never_rung = PersonaStep(outcome=CallOutcome.PROMISE_TO_PAY, ring_seconds=0)
+    people.personas = [
+        Persona(
+            number=OPT_OUT_PHONE,
+            name="Ana",
+            script=[_talks("Sí, soy yo.", "Por favor, no me vuelvan a llamar.")],
+        ),
+        Persona(number=SECOND_PHONE, name="Ana (second phone)", script=[never_rung]),
+        Persona(
+            number=CALLBACK_PHONE,
+            name="Carla",
+            # The pause keeps espeak-ng from running "las cuatro" together ("la suato").
+            script=[
+                _talks(
+                    "Sí, con ella habla.",
+                    "Ahora no puedo. Llámeme mañana a las... cuatro, por favor.",
+                    "Gracias, adiós.",
+                )
+            ],
+        ),
+    ]
+    return people
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def carrier() -> AsyncIterator[SimulatedCarrier]:
+    restrict_ice_to_loopback()
+    line = ConversationLine(
+        agent_for=flow_agent_for,
+        stt=WhisperSTT(),
+        tts=EspeakTTS(),
+        bot_tts=EspeakTTS(speed_wpm=140),  # see tests/e2e/test_conversations.py
+        corrector=OnlineCorrector(),
+    )
+    yield SimulatedCarrier(_population().personas, line=line)
+    restrict_ice_to_loopback(False)
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_what_people_say_on_the_call_steers_the_campaign(
+    dev_env: WorkflowEnvironment, pool: Pool, database_url: str, carrier: SimulatedCarrier
+) -> None:
+    policy = CampaignPolicy.model_validate({**ALWAYS_OPEN, "concurrency": 2})
+    campaign_id = await new_campaign(pool, _population(), policy)
+    queue = task_queue()
+    async with orchestrator_worker(dev_env.client, queue, pool, carrier):
+        handle = await dev_env.client.start_workflow(
+            CampaignWorkflow.run,
+            CampaignRunInput(campaign_id=campaign_id),
+            id=campaign_workflow_id(campaign_id),
+            task_queue=queue,
+        )
+        try:
+            contacts = await _until_both_settled(database_url, campaign_id)
+        finally:
+            await _stop(handle)
+
+    ana, carla = contacts["Ana"], contacts["Carla"]
+    attempts = rows(
+        database_url,
+        "SELECT c.name, a.phone, a.outcome, a.extracted, a.transcript FROM call_attempts a "
+        "JOIN contacts c "
+        "ON c.id = a.contact_id WHERE a.campaign_id = %s::uuid ORDER BY a.attempt_number",
+        campaign_id,
+    )
+    # Ana asked not to be called again: her number is on the opt-out list, her contact
+    # is closed, and her second phone never rang.
+    assert ana["state"] == "opted_out", attempts
+    opted = rows(database_url, "SELECT phone FROM opt_outs WHERE phone = %s", OPT_OUT_PHONE)
+    assert opted, "the number is not on the opt-out list"
+    assert [a["phone"] for a in attempts if a["name"] == "Ana"] == [OPT_OUT_PHONE]
+    assert SECOND_PHONE not in [entry.to_number for entry in carrier.dial_log]
+    assert ana["next_attempt_at"] is None
+    # Carla asked to be called back tomorrow: her next attempt is due exactly when the
+    # agent heard she asked (the hour itself, "a las cuatro", is asserted on the call in
+    # tests/e2e/test_conversations.py; synthetic speech makes it a lottery here).
+    assert carla["state"] == "retry_scheduled", attempts
+    [carla_call] = [a for a in attempts if a["name"] == "Carla"]
+    asked = datetime.fromisoformat(carla_call["extracted"]["callback_at"])
+    assert carla["next_attempt_at"] == asked, carla_call["transcript"]
+    tomorrow = datetime.now(SANTIAGO).date() + timedelta(days=1)
+    assert asked.astimezone(SANTIAGO).date() == tomorrow, carla_call["transcript"]
+
+
+async def _until_both_settled(database_url: str, campaign_id: str) -> dict[str, dict[str, Any]]:
+    """The contacts once Ana's call and Carla's call have both been recorded."""
+    deadline = datetime.now(UTC) + timedelta(seconds=180)
+    while True:
+        contacts = {
+            c["name"]: c
+            for c in rows(
+                database_url,
+                "SELECT name, state, next_attempt_at, outcome FROM contacts "
+                "WHERE campaign_id = %s::uuid",
+                campaign_id,
+            )
+        }
+        if all(c["outcome"] is not None for c in contacts.values()):
+            return contacts
+        assert datetime.now(UTC) < deadline, f"calls not settled: {contacts}"
+        await asyncio.sleep(1)
+
+
+async def _stop(handle: WorkflowHandle[Any, Any]) -> None:
+    """Carla's callback is tomorrow: end the campaign instead of waiting for it."""
+    with contextlib.suppress(RPCError):  # already ended
+        await handle.terminate("test over")
