@@ -1,8 +1,8 @@
 """`centralita demo`: a small Spanish collections campaign, end to end, on the embedded stack.
 
 It creates the campaign through the real API, follows it while real Temporal workflows
-dial the simulated carrier's personas, then prints one line per contact and where to
-see every workflow in the Temporal UI.
+dial the simulated carrier's personas, then prints one line per contact, the latency
+percentiles of the conversations held, and where to see every workflow in the Temporal UI.
 """
 
 from __future__ import annotations
@@ -115,7 +115,11 @@ async def run_demo(settings: Settings, out: TextIO, *, timeout_s: float = 180.0)
             raise DemoError(f"campaign stored but not started: {created['start_error']}")
         print("\nDialling (simulated carrier, real Temporal workflows):", file=out)
         contacts = await _follow(api, campaign["id"], out, timeout_s)
+        latency = await _latency(api, campaign["id"])
     _print_summary(contacts, out)
+    print("", file=out)
+    for line in latency_lines(latency):
+        print(line, file=out)
     _print_links(settings, campaign, out)
     return 0
 
@@ -160,6 +164,57 @@ async def _follow(
         if time.monotonic() - started > timeout_s:
             raise DemoError(f"campaign still {status!r} after {timeout_s:.0f}s")
         await asyncio.sleep(0.5)
+
+
+async def _latency(api: httpx.AsyncClient, campaign_id: str) -> dict[str, Any]:
+    response = await api.get(f"/campaigns/{campaign_id}/latency")
+    if response.status_code != 200:
+        raise DemoError(f"GET latency answered {response.status_code}: {response.text}")
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def latency_lines(latency: dict[str, Any]) -> list[str]:
+    """The latency of the campaign's conversations, as printed after the summary.
+
+    Args:
+        latency: the body of `GET /campaigns/{id}/latency`.
+    """
+    v2v = latency["voice_to_voice"]
+    if not latency["calls"]:
+        return ["Latency: no conversation was held, so there is no latency to report."]
+    if not v2v["samples"]:
+        return [
+            f"Latency: {_count(latency['calls'], 'conversation')} held, "
+            "but no turn had a voice-to-voice figure."
+        ]
+    p50 = latency["p50"]
+    parts = " · ".join(
+        f"{label} {_ms(p50[key])}"
+        for label, key in [
+            ("endpointing", "endpointing_ms"),
+            ("STT", "stt_ms"),
+            ("brain", "brain_ms"),
+            ("TTS first audio", "tts_first_audio_ms"),
+        ]
+    )
+    return [
+        f"Voice-to-voice latency ({_count(v2v['samples'], 'turn')} over "
+        f"{_count(latency['calls'], 'call')}): p50 {_ms(v2v['p50_ms'])} · "
+        f"p95 {_ms(v2v['p95_ms'])} · max {_ms(v2v['max_ms'])}",
+        f"  p50 by part: {parts}",
+    ]
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "-"
+    # A rule-based brain answers in well under a millisecond: "0 ms" would hide it.
+    return f"{value:.1f} ms" if value < 10 else f"{value:,.0f} ms"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _print_summary(contacts: list[dict[str, Any]], out: TextIO) -> None:

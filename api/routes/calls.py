@@ -1,4 +1,5 @@
-"""The call log: every attempt of every campaign, filterable and paginated."""
+"""The call log (every attempt of every campaign, filterable and paginated) and the
+stored conversations: one call with its turns and events, by id or by attempt."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 
 from api.deps import Services
-from centralita.store import DEFAULT_TENANT_ID, history
+from centralita.store import DEFAULT_TENANT_ID, call_details, history
+from centralita.store.call_details import CallDetail
 from centralita.store.history import AttemptStatus, CallFilter, CallRow
 from workflows.models import CallOutcome
 
@@ -51,6 +53,38 @@ async def list_calls(
     return await history.list_calls(
         services.pool, DEFAULT_TENANT_ID, where, limit=limit, offset=offset
     )
+
+
+@router.get(
+    "/by-attempt/{attempt_key}",
+    response_model=CallDetail,
+    responses={404: {"description": "no such attempt, or it held no conversation"}},
+)
+async def get_call_by_attempt(attempt_key: str, services: Services) -> CallDetail:
+    """The conversation an attempt held (`attempt_key` as listed by `GET /calls`).
+
+    Only answered calls the agent talked in are stored; other attempts answer 404.
+    """
+    found = await call_details.call_detail_by_attempt(services.pool, DEFAULT_TENANT_ID, attempt_key)
+    if found is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail=f"no call stored for attempt {attempt_key}"
+        )
+    return found
+
+
+@router.get(
+    "/{call_id}",
+    response_model=CallDetail,
+    responses={404: {"description": "no such call"}, 422: {"description": "not a UUID"}},
+)
+async def get_call(call_id: uuid.UUID, services: Services) -> CallDetail:
+    """A stored conversation: its outcome, usage and cost, its turns with their latencies
+    (milliseconds, in spoken order) and its events (in sequence order)."""
+    found = await call_details.call_detail(services.pool, DEFAULT_TENANT_ID, call_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"call {call_id} not found")
+    return found
 
 
 def parse_bound(value: str, *, end: bool) -> datetime:

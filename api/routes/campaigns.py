@@ -1,4 +1,4 @@
-"""Campaigns: create (JSON or CSV), list, read with live figures, list contacts."""
+"""Campaigns: create (JSON or CSV), list, read with live figures, list contacts, latency."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from api.deps import Services
 from api.schemas import CampaignCreated, CampaignOut, ContactOut
 from api.services import ApiServices, TemporalUnavailableError
 from api.workflow_control import start_campaign_workflow
-from centralita.store import DEFAULT_TENANT_ID, attempts, campaigns
+from centralita.store import DEFAULT_TENANT_ID, attempts, call_latency, campaigns
+from centralita.store.call_latency import CampaignLatency
 from workflows.campaign import campaign_workflow_id
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
@@ -101,6 +102,19 @@ async def list_campaign_contacts(
     contacts = await campaigns.list_contacts(services.pool, campaign_id, limit=limit, offset=offset)
     history = await attempts.attempts_for_contacts(services.pool, [c.id for c in contacts])
     return [ContactOut(**c.model_dump(), attempts=history[c.id]) for c in contacts]
+
+
+@router.get("/{campaign_id}/latency", response_model=CampaignLatency, responses={404: {}})
+async def get_campaign_latency(campaign_id: str, services: Services) -> CampaignLatency:
+    """Voice-to-voice latency (p50, p95, max) and the median of each part of a turn
+    (endpointing, STT, brain, first TTS audio) over every turn of the campaign's calls.
+
+    A campaign with no conversation yet answers counts 0 and null figures.
+    """
+    found = await call_latency.campaign_latency(services.pool, DEFAULT_TENANT_ID, campaign_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"campaign {campaign_id} not found")
+    return found
 
 
 async def campaign_view(services: ApiServices, campaign_id: str) -> CampaignOut:

@@ -70,6 +70,16 @@ _PROGRESS_LINE = re.compile(
     r"^\s+\[\s*[\d.]+s\] (?P<name>\S.*?)\s+attempt (?P<n>\d+) to (?P<phone>\S+): (?P<outcome>\S+)$"
 )
 _CREATED = re.compile(r"^Campaign .* created: (?P<id>[0-9a-f-]{36})$", re.MULTILINE)
+_MS = r"(\d{1,3}(?:,\d{3})*(?:\.\d)?) ms"
+_LATENCY = re.compile(
+    r"^Voice-to-voice latency \((?P<turns>\d+) turns? over (?P<calls>\d+) calls?\): "
+    rf"p50 {_MS} · p95 {_MS} · max {_MS}$",
+    re.MULTILINE,
+)
+_BREAKDOWN = re.compile(
+    rf"^  p50 by part: endpointing {_MS} · STT {_MS} · brain {_MS} · TTS first audio {_MS}$",
+    re.MULTILINE,
+)
 
 
 @dataclass(frozen=True)
@@ -187,6 +197,21 @@ def test_progress_shows_every_attempt_once_in_order(demo_run: DemoRun) -> None:
             )
         ]
         assert printed[name] == want, f"{name}: {printed[name]}"
+
+
+def test_prints_latency_percentiles_of_the_conversation(demo_run: DemoRun) -> None:
+    latency = _LATENCY.search(demo_run.stdout)
+    assert latency is not None, demo_run.stdout
+    # Only María's number is a bot softphone, and she answers on the first call.
+    assert int(latency["calls"]) == 1, latency[0]
+    assert int(latency["turns"]) >= 1, latency[0]
+    p50, p95, most = (float(latency[n].replace(",", "")) for n in (3, 4, 5))
+    assert 0 < p50 <= p95 <= most, latency[0]
+    breakdown = _BREAKDOWN.search(demo_run.stdout)
+    assert breakdown is not None, demo_run.stdout
+    # The line follows the summary table and comes before the Temporal UI links.
+    out = demo_run.stdout
+    assert out.index("Summary") < latency.start() < breakdown.start() < out.index("Every workflow")
 
 
 def test_rejected_row_is_reported(demo_run: DemoRun) -> None:
