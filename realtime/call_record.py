@@ -23,6 +23,8 @@ class TurnMetrics:
     user_text: str = ""
     agent_text: str = ""
     endpointing_ms: float | None = None  # end of speech -> utterance declared over
+    # What the turn waited for the transcript once the end was declared; transcription
+    # that started at the first pause (speculative) has mostly run by then.
     stt_ms: float | None = None
     brain_ms: float | None = None
     tts_first_audio_ms: float | None = None  # synthesis of the first sentence

@@ -27,7 +27,13 @@ from aiortc.mediastreams import MediaStreamError
 from realtime.audio.frames import FRAME_MS, InboundResampler, Pcm16
 from realtime.audio.playback import AgentVoiceTrack, PlayedUtterance
 from realtime.audio.recorder import CallRecorder, RecorderError
-from realtime.audio.vad import Endpointer, Silence, SpeechStarted, UtteranceEnded
+from realtime.audio.vad import (
+    Endpointer,
+    SpeechStarted,
+    UtteranceEnded,
+    UtterancePaused,
+    VadEvent,
+)
 from realtime.call_record import CallRecord, TurnMetrics
 from realtime.providers.base import (
     AgentBrain,
@@ -36,6 +42,7 @@ from realtime.providers.base import (
     ProviderError,
     SpeechToText,
     TextToSpeech,
+    Transcript,
 )
 from realtime.providers.correction import OnlineCorrector
 from realtime.providers.espeak import split_sentences
@@ -54,6 +61,8 @@ class SessionConfig:
     timezone: str = "America/Santiago"
     default_currency: str | None = "CLP"
     endpoint_silence_ms: int = 600
+    # Start transcribing after this much silence, before the end is sure (None: off).
+    early_transcribe_ms: int | None = 200
     barge_in_min_ms: int = 200
     reprompt_after_s: float = 6.0
     max_silences: int = 2
@@ -63,10 +72,26 @@ class SessionConfig:
 
 @dataclass
 class Heard:
-    """A finished utterance and the monotonic time its speech ended."""
+    """A finished utterance, the monotonic time its speech ended, its early transcript."""
 
     event: UtteranceEnded
     speech_ended: float
+    # Transcription started at the pause that turned out to be the end (see `_speculate`).
+    early: asyncio.Task[Transcript] | None = None
+
+
+def _early_ms(config: SessionConfig) -> int | None:
+    """The pause that starts transcription early; off when not shorter than the endpoint."""
+    early = config.early_transcribe_ms
+    if early is None or early >= config.endpoint_silence_ms:
+        return None
+    return max(early, 100)  # the endpointer's tail: the pause's audio is the end's
+
+
+def _consume_exception(task: asyncio.Task[Transcript]) -> None:
+    """A dropped speculative transcription's failure is not worth a warning."""
+    if not task.cancelled():
+        task.exception()
 
 
 class CallSession:
@@ -98,7 +123,9 @@ class CallSession:
         self._endpointer = Endpointer(
             silence_ms=self.config.endpoint_silence_ms,
             min_speech_ms=self.config.barge_in_min_ms,
+            early_ms=_early_ms(self.config),
         )
+        self._speculation: tuple[int, asyncio.Task[Transcript]] | None = None
         self._utterances: asyncio.Queue[Heard | None] = asyncio.Queue()
         self._speaking: asyncio.Task[None] | None = None
         # Agent lines queued for playback: (utterance id, transcript index, first frame).
@@ -185,21 +212,59 @@ class CallSession:
             self._recorder = None
             self._voice.on_chunk = None
 
-    def _on_vad(self, event: SpeechStarted | UtteranceEnded | Silence) -> None:
+    def _on_vad(self, event: VadEvent) -> None:
         if isinstance(event, SpeechStarted):
             self._last_activity = time.monotonic()
             if self._voice.playing:
                 self._barge_in(event)
+        elif isinstance(event, UtterancePaused):
+            self._speculate(event)
         elif isinstance(event, UtteranceEnded):
             self._last_activity = time.monotonic()
             # The endpointer's clock is the audio's; the speech ended endpointing_ms ago.
             ended = self._last_activity - event.endpointing_ms / 1000
-            self._utterances.put_nowait(Heard(event, ended))
+            early = self._take_speculation(event)
+            self._utterances.put_nowait(Heard(event, ended, early))
         elif self._voice.playing or self._endpointer.in_speech:
             self._last_activity = time.monotonic()  # silence counts from the agent's end
         elif time.monotonic() - self._last_activity > self.config.reprompt_after_s:
             self._last_activity = time.monotonic()
             self._utterances.put_nowait(None)  # silence: the brain re-prompts or ends
+
+    def _speculate(self, paused: UtterancePaused) -> None:
+        """Start transcribing at a pause: if it is the end, the turn has a head start.
+
+        Whisper takes about as long as the rest of the endpointing silence, so the
+        transcript is (nearly) ready when the end is declared. A pause the caller talks
+        on from costs one wasted transcription; its result is dropped.
+        """
+        if self._speculation is not None:
+            stale = self._speculation[1]
+            self._speculation = None
+            if not stale.done():
+                # The caller talked on after an earlier pause, and its transcription is
+                # still running: another one now would only queue behind it (the model
+                # runs one at a time) and a third at the end behind both. Let the end
+                # transcribe once instead.
+                return
+        task = asyncio.create_task(
+            self._stt.transcribe(
+                paused.audio, language=self.config.language, hints=self.config.hints
+            )
+        )
+        task.add_done_callback(_consume_exception)
+        self._speculation = (paused.ended_at_ms, task)
+
+    def _take_speculation(self, ended: UtteranceEnded) -> asyncio.Task[Transcript] | None:
+        """The early transcription of exactly this utterance's audio, if one was started."""
+        speculation, self._speculation = self._speculation, None
+        if speculation is None:
+            return None
+        ended_at_ms, task = speculation
+        if ended_at_ms != ended.ended_at_ms or ended.forced:
+            task.cancel()
+            return None
+        return task
 
     def _barge_in(self, started: SpeechStarted) -> None:
         """The caller talks over the agent: stop at once, keep only what was heard."""
@@ -251,7 +316,7 @@ class CallSession:
         else:
             self._silences = 0
             metrics.endpointing_ms = utterance.event.endpointing_ms
-            text = await self._transcribe(utterance.event, metrics)
+            text = await self._transcribe(utterance, metrics)
             if not text:
                 self.record.turns.pop()
                 return
@@ -261,10 +326,10 @@ class CallSession:
         metrics.brain_ms = (time.perf_counter() - started) * 1000
         await self._speak(reply, turn=metrics, heard_at=utterance)
 
-    async def _transcribe(self, utterance: UtteranceEnded, metrics: TurnMetrics) -> str:
+    async def _transcribe(self, heard: Heard, metrics: TurnMetrics) -> str:
         started = time.perf_counter()
-        transcript = await self._stt.transcribe(
-            utterance.audio, language=self.config.language, hints=self.config.hints
+        transcript = await self._early_transcript(heard) or await self._stt.transcribe(
+            heard.event.audio, language=self.config.language, hints=self.config.hints
         )
         metrics.stt_ms = (time.perf_counter() - started) * 1000
         self.record.usage.stt_audio_s += transcript.audio_s
@@ -284,6 +349,16 @@ class CallSession:
             self.record.said("user", text)
             self.record.event("transcript", speaker="user", text=text, final=True)
         return text
+
+    async def _early_transcript(self, heard: Heard) -> Transcript | None:
+        if heard.early is None:
+            return None
+        try:
+            return await heard.early
+        except (ProviderError, asyncio.CancelledError) as exc:
+            if isinstance(exc, asyncio.CancelledError) and self._ended.is_set():
+                raise
+            return None  # transcribe again, from the final audio
 
     def _understand(self, text: str, metrics: TurnMetrics, *, silence: bool) -> BrainTurn:
         now = datetime.now(ZoneInfo(self.config.timezone))

@@ -71,7 +71,20 @@ class Silence:
     duration_ms: int
 
 
-VadEvent = SpeechStarted | UtteranceEnded | Silence
+@dataclass(frozen=True)
+class UtterancePaused:
+    """The speaker has paused for `early_ms`: the utterance may be over (speculative).
+
+    `audio` is exactly what `UtteranceEnded` will carry if no speech follows before
+    `silence_ms` (both end `tail_ms` after the last voiced frame), so a transcript
+    started now can be used as is; `ended_at_ms` ties the two events together.
+    """
+
+    audio: Pcm16 = field(repr=False)
+    ended_at_ms: int
+
+
+VadEvent = SpeechStarted | UtteranceEnded | UtterancePaused | Silence
 
 
 class Endpointer:
@@ -98,6 +111,7 @@ class Endpointer:
         silence_tick_ms: int = 500,
         max_utterance_ms: int = 30_000,
         energy_floor_dbfs: float = -55.0,
+        early_ms: int | None = None,
     ) -> None:
         if aggressiveness not in (0, 1, 2, 3):
             raise ValueError(f"aggressiveness must be 0..3, got {aggressiveness}")
@@ -128,6 +142,12 @@ class Endpointer:
         self.onset_gap_ms = onset_gap_ms
         self.silence_tick_ms = silence_tick_ms
         self.max_utterance_ms = max_utterance_ms
+        # A pause this long announces a likely end (`UtterancePaused`) so transcription
+        # can start before the endpoint is sure; at least `tail_ms`, so the audio is the
+        # same the end will carry.
+        if early_ms is not None and not tail_ms <= early_ms < silence_ms:
+            raise ValueError(f"early_ms must be in [tail_ms, silence_ms), got {early_ms}")
+        self.early_ms = early_ms
         # Mean square of int16 samples at the floor level.
         self._energy_floor = (32768.0 * 10 ** (energy_floor_dbfs / 20)) ** 2
 
@@ -230,6 +250,8 @@ class Endpointer:
                 self._silence_run_ms = 0
             else:
                 self._silence_run_ms += self.frame_ms
+                if self._silence_run_ms == self._early_run_ms:
+                    events.append(UtterancePaused(self._kept_audio(), self._last_voiced_end_ms))
             if self._silence_run_ms >= self.silence_ms:
                 events.append(self._end_utterance(forced=False))
             elif end_ms - self._utt_onset_ms >= self.max_utterance_ms:
@@ -293,14 +315,24 @@ class Endpointer:
         self._gap_ms = 0
         events.append(SpeechStarted(at_ms=self.now_ms, onset_ms=onset_ms))
 
-    def _end_utterance(self, *, forced: bool) -> UtteranceEnded:
-        ended_at = self._last_voiced_end_ms
-        keep_until = min(self.now_ms, ended_at + self.tail_ms)
+    @property
+    def _early_run_ms(self) -> int:
+        """The silence run (a whole number of frames) at which a pause is announced."""
+        if self.early_ms is None:
+            return -1
+        return math.ceil(self.early_ms / self.frame_ms) * self.frame_ms
+
+    def _kept_audio(self) -> Pcm16:
+        """The utterance's audio up to `tail_ms` after its last voiced frame."""
+        keep_until = min(self.now_ms, self._last_voiced_end_ms + self.tail_ms)
         keep_frames = max(0, (keep_until - self._utt_audio_start_ms) // self.frame_ms)
         frames = self._utt_frames[:keep_frames]
-        audio = np.concatenate(frames) if frames else np.zeros(0, dtype=np.int16)
+        return np.concatenate(frames) if frames else np.zeros(0, dtype=np.int16)
+
+    def _end_utterance(self, *, forced: bool) -> UtteranceEnded:
+        ended_at = self._last_voiced_end_ms
         event = UtteranceEnded(
-            audio=audio,
+            audio=self._kept_audio(),
             started_at_ms=self._utt_onset_ms,
             ended_at_ms=ended_at,
             endpointing_ms=0 if forced else self.now_ms - ended_at,

@@ -23,6 +23,7 @@ import numpy as np
 from faster_whisper import WhisperModel  # type: ignore[import-untyped]
 
 from realtime.providers.base import Pcm16, ProviderError, SpeechToText, Transcript, Word
+from realtime.providers.repetition import collapse_repetitions, token_budget
 from realtime.providers.whisper_models import MODEL_NAMES, ModelName, model_path
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,8 @@ class WhisperSTT(SpeechToText):
             "vad_filter": False,  # the pipeline endpoints utterances itself
             "word_timestamps": True,
             "condition_on_previous_text": False,
+            # A hallucination loop stops at the budget instead of decoding for seconds.
+            "max_new_tokens": token_budget(samples.size / self.sample_rate),
         }
         prompt = ", ".join(h.strip() for h in hints if h.strip())
         if prompt:
@@ -202,7 +205,7 @@ class WhisperSTT(SpeechToText):
             raise ProviderError(f"Whisper failed: {exc}", transient=False) from exc
         confidence = sum(w.probability for w in words) / len(words) if words else 0.0
         return Transcript(
-            text=" ".join(t for t in texts if t),
+            text=collapse_repetitions(" ".join(t for t in texts if t)),
             language=str(info.language or language),
             confidence=confidence,
             words=words,

@@ -10,7 +10,14 @@ import pytest
 
 from realtime.audio import synth
 from realtime.audio.frames import Pcm16, resample_pcm16
-from realtime.audio.vad import Endpointer, Silence, SpeechStarted, UtteranceEnded, VadEvent
+from realtime.audio.vad import (
+    Endpointer,
+    Silence,
+    SpeechStarted,
+    UtteranceEnded,
+    UtterancePaused,
+    VadEvent,
+)
 
 pytestmark = [
     pytest.mark.unit,
@@ -18,7 +25,7 @@ pytestmark = [
 ]
 
 RATE = 16_000
-T = TypeVar("T", SpeechStarted, UtteranceEnded, Silence)
+T = TypeVar("T", SpeechStarted, UtteranceEnded, UtterancePaused, Silence)
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +128,36 @@ def test_a_short_pause_stays_inside_one_utterance(speech: Pcm16) -> None:
     ended = of_type(events, UtteranceEnded)
     assert len(ended) == 1
     assert ended[0].duration_ms >= 2 * speech.size * 1000 // RATE
+
+
+def test_a_pause_announces_the_end_early_with_the_ends_own_audio(speech: Pcm16) -> None:
+    audio = with_floor(synth.silence(0.5), speech, synth.silence(1.0))
+    events = feed_in_chunks(Endpointer(silence_ms=600, early_ms=200), audio)
+    [paused] = of_type(events, UtterancePaused)
+    [ended] = of_type(events, UtteranceEnded)
+    assert events.index(paused) < events.index(ended)
+    assert paused.ended_at_ms == ended.ended_at_ms
+    # A transcript started at the pause is the transcript of the end: same samples.
+    assert np.array_equal(paused.audio, ended.audio)
+
+
+def test_speech_after_a_pause_announces_a_new_pause(speech: Pcm16) -> None:
+    audio = with_floor(synth.silence(0.5), speech, synth.silence(0.4), speech, synth.silence(1.0))
+    events = feed_in_chunks(Endpointer(silence_ms=600, early_ms=200), audio)
+    pauses = of_type(events, UtterancePaused)
+    [ended] = of_type(events, UtteranceEnded)
+    assert len(pauses) >= 2
+    # Only the last pause carries the whole utterance; the first was a comma.
+    assert pauses[-1].ended_at_ms == ended.ended_at_ms
+    assert pauses[0].ended_at_ms < ended.ended_at_ms
+    assert pauses[0].audio.size < ended.audio.size
+
+
+def test_no_pause_event_unless_asked(speech: Pcm16) -> None:
+    audio = with_floor(synth.silence(0.5), speech, synth.silence(1.0))
+    assert not of_type(feed_in_chunks(Endpointer(silence_ms=600), audio), UtterancePaused)
+    with pytest.raises(ValueError, match="early_ms"):
+        Endpointer(silence_ms=600, early_ms=600)
 
 
 def test_silence_ticks_count_from_the_stream_start_then_from_the_last_speech(

@@ -1,0 +1,45 @@
+"""Whisper's repetition loops are cut back; real speech is left alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from realtime.providers.repetition import collapse_repetitions, token_budget
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    ("heard", "kept"),
+    [
+        ("Ma ya la la la la la la la la la", "Ma ya la"),
+        (
+            "Ahor a no, mañana, alas, a to. El día de hoy, el día de hoy, el día de hoy, "
+            "el día de hoy,",
+            "Ahor a no, mañana, alas, a to. El día de hoy,",
+        ),
+        ("no se lo que no se lo que no se lo que no se lo que", "no se lo que"),
+    ],
+)
+def test_runaway_repetitions_are_kept_once(heard: str, kept: str) -> None:
+    assert collapse_repetitions(heard) == kept
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Sí, sí, claro.",  # twice is how people talk
+        "No, no soy esa persona.",
+        "Doscientos mil pesos, el viernes.",
+        "",
+    ],
+)
+def test_ordinary_speech_is_untouched(said: str) -> None:
+    assert collapse_repetitions(said) == said
+
+
+def test_the_token_budget_grows_with_the_audio_and_is_capped() -> None:
+    assert token_budget(1.0) < token_budget(3.0) < token_budget(10.0)
+    assert token_budget(2.0) >= 30  # room for a real two-second answer
+    assert token_budget(600.0) == 200
+    assert token_budget(-1.0) == token_budget(0.0)
