@@ -10,12 +10,16 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from centralita import __version__
+from realtime.carrier.dial_store import DialStore
 from realtime.carrier.dialer import Dialer
 from realtime.carrier.http_service import carrier_router
 
 
 def create_media_app(
-    carrier: Dialer | None = None, *, signalling: APIRouter | None = None
+    carrier: Dialer | None = None,
+    *,
+    signalling: APIRouter | None = None,
+    dial_store: DialStore | None = None,
 ) -> FastAPI:
     """The media worker's ASGI app.
 
@@ -23,6 +27,8 @@ def create_media_app(
         carrier: places calls behind ``/carrier`` (the simulated carrier in dev and
             tests); without one the app serves no carrier.
         signalling: the SDP offer/answer routes (`realtime.signalling.signalling_router`).
+        dial_store: keeps the carrier's calls and dial log in the database, so they
+            outlive this process; without one they live in memory only.
     """
     app = FastAPI(title="Centralita media worker", version=__version__)
 
@@ -35,7 +41,7 @@ def create_media_app(
         return {"status": "ok", "component": "media"}
 
     if carrier is not None:
-        app.include_router(carrier_router(carrier))
+        app.include_router(carrier_router(carrier, store=dial_store))
     if signalling is not None:
         app.include_router(signalling)
     return app

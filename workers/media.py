@@ -1,7 +1,9 @@
 """The media worker process: real conversations, their signalling, and the carrier.
 
 The carrier lives here, not in the orchestrator, so calls and their dial log survive an
-orchestrator crash. A dialled number is rung, in this order: on the softphone that holds
+orchestrator crash; they are also kept in the database (`carrier_calls`), so a retry
+after this process is killed gets an ended call's result, or rings a lost call once
+more, never twice. A dialled number is rung, in this order: on the softphone that holds
 it (HTTP signalling, `realtime/signalling.py`), else on the simulated carrier's persona,
 whose conversation script makes it a bot softphone. Softphones may also call the agents'
 inbound numbers. Every conversation is a real WebRTC call with the agent (STT, flow,
@@ -22,6 +24,7 @@ from centralita.settings import Settings
 from realtime.agent_setup import flow_agent_for
 from realtime.call_record import CallRecord
 from realtime.call_store import save_call
+from realtime.carrier.dial_store import DialStore
 from realtime.carrier.simulated import PersonaBook, SimulatedCarrier, packaged_personas
 from realtime.carrier.softphone_dialer import SoftphoneDialer
 from realtime.conversation_line import CallParties, ConversationLine
@@ -118,7 +121,7 @@ async def run_media(
     line_stt = WhisperSTT(cpu_threads=settings.stt_cpu_threads)
     parts = media_parts(settings, pool, stt=line_stt)
     config = uvicorn.Config(
-        create_media_app(parts.dialer, signalling=parts.signalling),
+        create_media_app(parts.dialer, signalling=parts.signalling, dial_store=DialStore(pool)),
         host=host or settings.media_host,
         port=port or settings.media_port,
         log_level=settings.log_level.lower(),

@@ -15,8 +15,8 @@ import httpx
 import pydantic
 from temporalio import activity
 
+from realtime.carrier.carrier_calls import INVALID_DIAL_REQUEST, CallStatus
 from realtime.carrier.dialer import InvalidDialRequestError
-from realtime.carrier.http_service import INVALID_DIAL_REQUEST, CallStatus
 from workflows.models import DialRequest, DialResult
 
 log = logging.getLogger(__name__)

@@ -258,12 +258,17 @@ class CarrierProbe:
         self._http = http
         self._ended: set[str] = set()
 
-    async def dial_log(self) -> list[dict[str, Any]]:
-        """`GET /carrier/dial-log`: every call that rang, in dial order."""
+    async def dial_log(self, campaign_id: str | None = None) -> list[dict[str, Any]]:
+        """`GET /carrier/dial-log`: every call that rang, in dial order.
+
+        Args:
+            campaign_id: keep only this campaign's calls. The log is durable (in the
+                module's database), so it also holds the calls of earlier tests.
+        """
         reply = await self._http.get("/carrier/dial-log")
         assert reply.status_code == 200, reply.text
         entries: list[dict[str, Any]] = reply.json()
-        return entries
+        return [e for e in entries if campaign_id in (None, e["campaign_id"])]
 
     async def ringing(self) -> set[str]:
         """Keys of the calls the carrier has not ended yet (each ended call asked once)."""
@@ -431,13 +436,18 @@ def population() -> Population:
 
 
 @pytest.fixture
-async def media(tmp_path: Path, population: Population) -> AsyncIterator[str]:
-    """`centralita media` playing the population's personas; yields its base URL."""
+async def media(tmp_path: Path, population: Population, database_url: str) -> AsyncIterator[str]:
+    """`centralita media` playing the population's personas; yields its base URL.
+
+    It shares the test's database, as in production: its carrier keeps its calls and
+    dial log there (`carrier_calls`), which needs the migrated schema.
+    """
     personas_file = tmp_path / "personas.json"
     personas_file.write_text(json.dumps({"personas": population.personas}), encoding="utf-8")
     port = free_port()
     env = process_env(
         tmp_path,
+        CENTRALITA_DATABASE_URL=database_url,
         CENTRALITA_CARRIER_PERSONAS=str(personas_file),
         CENTRALITA_MEDIA_HOST="127.0.0.1",
         CENTRALITA_MEDIA_PORT=str(port),
@@ -538,7 +548,7 @@ async def test_sigkilled_orchestrator_loses_no_attempt_and_dials_none_twice(
                 raise AssertionError(
                     await stalled_report(handle, database_url, campaign.id, orchestrators, run)
                 ) from None
-            dial_log = await run.probe.dial_log()
+            dial_log = await run.probe.dial_log(campaign.id)
         finally:
             finished = result_task.done() and not result_task.cancelled()
             result_task.cancel()
@@ -628,7 +638,7 @@ async def test_kill_while_planning_a_dispatch_does_not_stall_the_campaign(
                     f"plan_dispatch; waiting on: {await pending_work(dev_env.client, handle)}"
                 ) from None
             recovered_s = time.monotonic() - killed_at
-            dial_log = await CarrierProbe(http).dial_log()
+            dial_log = await CarrierProbe(http).dial_log(campaign.id)
         finally:
             await lock.close()
             if handle is not None:
