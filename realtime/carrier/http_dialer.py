@@ -113,7 +113,9 @@ class HttpDialer:
                 method, url, json=json, params=params, timeout=limit_s or self._timeout
             )
         except httpx.HTTPError as exc:
-            raise CarrierUnavailableError(f"carrier unreachable: {exc!r}") from exc
+            # Without the httpx/httpcore chain: its tracebacks made the activity's failure
+            # too big for Temporal, which then showed no reason at all.
+            raise CarrierUnavailableError(f"carrier unreachable: {exc!r}") from None
         _raise_for_status(reply)
         try:
             return CallStatus.model_validate_json(reply.content)
