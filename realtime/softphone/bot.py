@@ -78,6 +78,17 @@ class _Ear:
             await self.changed.wait()
 
 
+def voiced_seconds(samples: np.ndarray, sample_rate: int) -> float:
+    """Where the last 20 ms window louder than speech ends, in seconds from the start."""
+    window = sample_rate // 50
+    n = samples.size // window
+    if n == 0:
+        return samples.size / sample_rate
+    frames = samples[: n * window].astype(np.float32).reshape(n, window)
+    loud = np.flatnonzero(np.sqrt(np.mean(frames**2, axis=1)) > _SPEECH_RMS)
+    return (int(loud[-1]) + 1) * window / sample_rate if loud.size else 0.0
+
+
 class BotSoftphone:
     """One bot on one call; `answer` returns once it has joined, `done` when it hung up."""
 
@@ -162,7 +173,11 @@ class BotSoftphone:
         self.report.lines_said.append(line.say)
         started = await first_frame
         await self._voice.wait_idle()
+        # The bot's speech ended with its last voiced sample, not with the synthesiser's
+        # trailing silence: that is the moment a person's "voice to voice" starts from.
         said_at = time.monotonic()
+        if started is not None:
+            said_at = min(said_at, started + voiced_seconds(audio.samples, audio.sample_rate))
         if line.barge_in_after_ms is not None and started is not None:
             # Talking over the agent: how long it kept talking once the bot had begun.
             self.report.barge_in_stop_ms.append(max(0.0, self._ear.last_speech - started) * 1000)
