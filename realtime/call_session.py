@@ -35,6 +35,7 @@ from realtime.audio.vad import (
     VadEvent,
 )
 from realtime.call_record import CallRecord, TurnMetrics
+from realtime.early_transcripts import EarlyTranscripts, early_ms
 from realtime.providers.base import (
     AgentBrain,
     AgentReply,
@@ -51,6 +52,10 @@ from realtime.understanding.nlu import understand
 from realtime.understanding.sentiment import score_sentiment
 
 log = logging.getLogger(__name__)
+
+
+# How long a call that the caller hung up may still take to understand their last words.
+LAST_WORDS_S = 8.0
 
 
 @dataclass
@@ -76,22 +81,8 @@ class Heard:
 
     event: UtteranceEnded
     speech_ended: float
-    # Transcription started at the pause that turned out to be the end (see `_speculate`).
+    # Transcription started at the pause that turned out to be the end.
     early: asyncio.Task[Transcript] | None = None
-
-
-def _early_ms(config: SessionConfig) -> int | None:
-    """The pause that starts transcription early; off when not shorter than the endpoint."""
-    early = config.early_transcribe_ms
-    if early is None or early >= config.endpoint_silence_ms:
-        return None
-    return max(early, 100)  # the endpointer's tail: the pause's audio is the end's
-
-
-def _consume_exception(task: asyncio.Task[Transcript]) -> None:
-    """A dropped speculative transcription's failure is not worth a warning."""
-    if not task.cancelled():
-        task.exception()
 
 
 class CallSession:
@@ -123,9 +114,9 @@ class CallSession:
         self._endpointer = Endpointer(
             silence_ms=self.config.endpoint_silence_ms,
             min_speech_ms=self.config.barge_in_min_ms,
-            early_ms=_early_ms(self.config),
+            early_ms=early_ms(self.config.early_transcribe_ms, self.config.endpoint_silence_ms),
         )
-        self._speculation: tuple[int, asyncio.Task[Transcript]] | None = None
+        self._early = EarlyTranscripts(stt, self.config.language, self.config.hints)
         self._utterances: asyncio.Queue[Heard | None] = asyncio.Queue()
         self._speaking: asyncio.Task[None] | None = None
         # Agent lines queued for playback: (utterance id, transcript index, first frame).
@@ -151,6 +142,8 @@ class CallSession:
             self.record.event("error", where="brain", detail=str(exc))
             self._end("error")
         finally:
+            if self.record.ended_by == "remote_hangup":
+                await self._hear_the_last_words()
             for task in (listener, turns, self._speaking):
                 if task is not None:
                     task.cancel()
@@ -218,53 +211,18 @@ class CallSession:
             if self._voice.playing:
                 self._barge_in(event)
         elif isinstance(event, UtterancePaused):
-            self._speculate(event)
+            self._early.start(event)
         elif isinstance(event, UtteranceEnded):
             self._last_activity = time.monotonic()
             # The endpointer's clock is the audio's; the speech ended endpointing_ms ago.
             ended = self._last_activity - event.endpointing_ms / 1000
-            early = self._take_speculation(event)
+            early = self._early.take(event)
             self._utterances.put_nowait(Heard(event, ended, early))
         elif self._voice.playing or self._endpointer.in_speech:
             self._last_activity = time.monotonic()  # silence counts from the agent's end
         elif time.monotonic() - self._last_activity > self.config.reprompt_after_s:
             self._last_activity = time.monotonic()
             self._utterances.put_nowait(None)  # silence: the brain re-prompts or ends
-
-    def _speculate(self, paused: UtterancePaused) -> None:
-        """Start transcribing at a pause: if it is the end, the turn has a head start.
-
-        Whisper takes about as long as the rest of the endpointing silence, so the
-        transcript is (nearly) ready when the end is declared. A pause the caller talks
-        on from costs one wasted transcription; its result is dropped.
-        """
-        if self._speculation is not None:
-            stale = self._speculation[1]
-            self._speculation = None
-            if not stale.done():
-                # The caller talked on after an earlier pause, and its transcription is
-                # still running: another one now would only queue behind it (the model
-                # runs one at a time) and a third at the end behind both. Let the end
-                # transcribe once instead.
-                return
-        task = asyncio.create_task(
-            self._stt.transcribe(
-                paused.audio, language=self.config.language, hints=self.config.hints
-            )
-        )
-        task.add_done_callback(_consume_exception)
-        self._speculation = (paused.ended_at_ms, task)
-
-    def _take_speculation(self, ended: UtteranceEnded) -> asyncio.Task[Transcript] | None:
-        """The early transcription of exactly this utterance's audio, if one was started."""
-        speculation, self._speculation = self._speculation, None
-        if speculation is None:
-            return None
-        ended_at_ms, task = speculation
-        if ended_at_ms != ended.ended_at_ms or ended.forced:
-            task.cancel()
-            return None
-        return task
 
     def _barge_in(self, started: SpeechStarted) -> None:
         """The caller talks over the agent: stop at once, keep only what was heard."""
@@ -300,12 +258,28 @@ class CallSession:
     # -- turns ---------------------------------------------------------------------------
 
     async def _take_turns(self) -> None:
-        while not self._ended.is_set():
+        while True:
             utterance = await self._utterances.get()
             try:
-                await self._turn(utterance)
+                if utterance is not None or not self._ended.is_set():
+                    await self._turn(utterance)
             except ProviderError as exc:
                 self.record.event("error", where="turn", detail=str(exc))
+            finally:
+                self._utterances.task_done()
+
+    async def _hear_the_last_words(self) -> None:
+        """The caller hung up: what they said last still counts.
+
+        "Por favor, no me vuelvan a llamar" followed by a click must still opt the number
+        out. Utterances already heard (and one cut off by the hang-up) are transcribed
+        and given to the brain, whose outcome and tool calls apply; nothing is spoken.
+        """
+        for event in self._endpointer.flush():
+            if isinstance(event, UtteranceEnded) and event.audio.size:
+                self._utterances.put_nowait(Heard(event, time.monotonic()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._utterances.join(), LAST_WORDS_S)
 
     async def _turn(self, utterance: Heard | None) -> None:
         metrics = TurnMetrics(index=len(self.record.turns))
@@ -324,6 +298,9 @@ class CallSession:
         started = time.perf_counter()
         reply = await self._brain.respond(turn)
         metrics.brain_ms = (time.perf_counter() - started) * 1000
+        if self._ended.is_set():
+            self._apply(reply)  # the caller is gone: the outcome counts, nobody hears it
+            return
         await self._speak(reply, turn=metrics, heard_at=utterance)
 
     async def _transcribe(self, heard: Heard, metrics: TurnMetrics) -> str:

@@ -1,0 +1,68 @@
+"""Transcription started at the caller's first pause, before the end of the turn is sure.
+
+Whisper takes about half a second on two cores, about as long as the rest of the
+endpointing silence. Started when the caller pauses (`UtterancePaused`, 200 ms), the
+transcript is (nearly) ready when the end is declared (600 ms), instead of starting then.
+A pause the caller talks on from costs one wasted transcription; its result is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from realtime.audio.vad import UtteranceEnded, UtterancePaused
+from realtime.providers.base import SpeechToText, Transcript
+
+# The endpointer's tail: a pause's audio equals the end's only from this long on.
+_MIN_EARLY_MS = 100
+
+
+def early_ms(early_transcribe_ms: int | None, endpoint_silence_ms: int) -> int | None:
+    """The pause that starts transcription early; off when not shorter than the endpoint."""
+    if early_transcribe_ms is None or early_transcribe_ms >= endpoint_silence_ms:
+        return None
+    return max(early_transcribe_ms, _MIN_EARLY_MS)
+
+
+class EarlyTranscripts:
+    """One call's speculative transcription: at most one running, kept for its end."""
+
+    def __init__(self, stt: SpeechToText, language: str, hints: list[str]) -> None:
+        self._stt = stt
+        self._language = language
+        self._hints = hints
+        self._pending: tuple[int, asyncio.Task[Transcript]] | None = None
+
+    def start(self, paused: UtterancePaused) -> None:
+        """Start transcribing what was said up to this pause."""
+        if self._pending is not None:
+            stale = self._pending[1]
+            self._pending = None
+            if not stale.done():
+                # The caller talked on after an earlier pause, and its transcription is
+                # still running: another one now would only queue behind it (the model
+                # runs one at a time) and a third at the end behind both. Let the end
+                # transcribe once instead.
+                return
+        task = asyncio.create_task(
+            self._stt.transcribe(paused.audio, language=self._language, hints=self._hints)
+        )
+        task.add_done_callback(_consume_exception)
+        self._pending = (paused.ended_at_ms, task)
+
+    def take(self, ended: UtteranceEnded) -> asyncio.Task[Transcript] | None:
+        """The early transcription of exactly this utterance's audio, if one was started."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return None
+        ended_at_ms, task = pending
+        if ended_at_ms != ended.ended_at_ms or ended.forced:
+            task.cancel()
+            return None
+        return task
+
+
+def _consume_exception(task: asyncio.Task[Transcript]) -> None:
+    """A dropped speculative transcription's failure is not worth a warning."""
+    if not task.cancelled():
+        task.exception()
