@@ -29,6 +29,7 @@ from realtime.flows.schema import BACK, AgentDefinition, Node, SlotSpec, ToolSpe
 from realtime.flows.templates import Renderer, base_language, referenced_names, split_sentences
 from realtime.flows.tools import ToolContext, run_tool
 from realtime.providers.base import AgentBrain, AgentReply, BrainTurn, ToolCall
+from realtime.understanding.dates import on_day
 from realtime.understanding.model import Intent, Steering, Understanding
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,21 @@ _SLOT_ASKS: dict[str, dict[str, str]] = {
 
 class FlowError(RuntimeError):
     """The flow reached a state validation should have made impossible (a defect)."""
+
+
+def _with_callback_day(heard: dict[str, Any], known: Mapping[str, Any]) -> dict[str, Any]:
+    """A callback's day and hour, said in two turns ("el lunes" ... "a las cuatro"), joined.
+
+    An hour heard without a day lands on the day named before; a new day without an
+    hour moves the hour already agreed to that day.
+    """
+    day, at = known.get("callback_day"), heard.get("callback_at")
+    if at is not None and "callback_day" not in heard and day is not None:
+        return {**heard, "callback_at": on_day(at, day), "callback_day": day}
+    known_at = known.get("callback_at")
+    if at is None and "callback_day" in heard and known_at is not None:
+        return {**heard, "callback_at": on_day(known_at, heard["callback_day"])}
+    return heard
 
 
 def national_id_matches(heard: str, expected: str) -> bool:
@@ -254,6 +270,7 @@ class FlowBrain(AgentBrain):
     ) -> None:
         node = self._current()
         heard = {k: v for k, v in understanding.slots.model_dump().items() if v is not None}
+        heard = _with_callback_day(heard, self._slots)
         merged = {**self._slots, **heard}
         for transition in node.transitions:
             if not self._matches(transition, understanding, merged):

@@ -410,8 +410,8 @@ def parse_pay_date(text: str, language: str, now: datetime) -> date | None:
 def parse_callback_time(text: str, language: str, now: datetime) -> datetime | None:
     """When a caller asks to be called back ("mañana a las cuatro", "en una hora").
 
-    A day without a time keeps the current clock time (the caller is evidently
-    reachable at this hour); a time without a day is today, or tomorrow once past.
+    A time without a day is today, or tomorrow once past. A day without a time is not a
+    moment yet (None): the agent asks for the hour (`parse_callback_day` keeps the day).
 
     Args:
         text: The transcript of one turn.
@@ -425,14 +425,29 @@ def parse_callback_time(text: str, language: str, now: datetime) -> datetime | N
     if when.delta is not None and when.day is None:
         return now + when.delta
     if when.at is None:
-        if when.day is None or when.day == now.date():
-            return None
-        at = now.time().replace(second=0, microsecond=0)
-        return datetime.combine(when.day, at, tzinfo=now.tzinfo)
+        return None
     moment = datetime.combine(when.day or now.date(), when.at, tzinfo=now.tzinfo)
     if when.day is None and moment <= now:
         moment += timedelta(days=1)
     return moment
+
+
+def parse_callback_day(text: str, language: str, now: datetime) -> date | None:
+    """The day a caller names for a callback, with or without a time ("el lunes")."""
+    when = find_when(text, language, now)
+    if when.day is None and when.delta is not None:
+        return (now + when.delta).date()
+    return when.day
+
+
+def says_time_of_day(text: str, language: str, now: datetime) -> bool:
+    """Whether the turn names an hour ("a las cuatro", "at 10 am")."""
+    return find_when(text, language, now).at is not None
+
+
+def on_day(moment: datetime, day: date) -> datetime:
+    """`moment`'s time of day on `day` (an hour said after the day, in another turn)."""
+    return datetime.combine(day, moment.timetz())
 
 
 def _warm_up() -> None:

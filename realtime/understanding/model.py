@@ -49,6 +49,9 @@ class Slots(BaseModel):
     callback_at: datetime | None = Field(
         default=None, description="When to call back, aware, in the caller's zone"
     )
+    callback_day: date | None = Field(
+        default=None, description="The day named for a callback (with or without an hour)"
+    )
     national_id: str | None = Field(default=None, description="RUT/DNI/NIE as said")
 
 

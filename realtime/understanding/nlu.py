@@ -16,7 +16,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from realtime.understanding.amounts import parse_amount
-from realtime.understanding.dates import find_when, parse_callback_time, parse_pay_date
+from realtime.understanding.dates import (
+    find_when,
+    parse_callback_day,
+    parse_callback_time,
+    parse_pay_date,
+    says_time_of_day,
+)
 from realtime.understanding.ids import find_national_id
 from realtime.understanding.intents import classify
 from realtime.understanding.model import Intent, Slots, Understanding
@@ -65,8 +71,12 @@ def understand(
     heard = {intent, *also}
     if Intent.PROMISE_TO_PAY in heard:
         slots.pay_date = parse_pay_date(text, lang, now)
-    if Intent.CALLBACK_REQUEST in heard:
+    if Intent.CALLBACK_REQUEST in heard or (
+        Intent.PROMISE_TO_PAY not in heard and says_time_of_day(text, lang, now)
+    ):
+        # An hour on its own ("a las cuatro") answers "¿a qué hora le acomoda?".
         slots.callback_at = parse_callback_time(text, lang, now)
+        slots.callback_day = parse_callback_day(text, lang, now)
     national_id = find_national_id(text)
     if national_id is not None:
         slots.national_id = national_id.value

@@ -79,11 +79,14 @@ def _population() -> Population:
             number=CALLBACK_PHONE,
             name="Carla",
             # The pause keeps espeak-ng from running "las cuatro" together ("la suato").
+            # Should the hour still be lost, the agent asks for it (and may confirm it):
+            # the last lines answer.
             script=[
                 _talks(
                     "Sí, con ella habla.",
                     "Ahora no puedo. Llámeme mañana a las... cuatro, por favor.",
-                    "Gracias, adiós.",
+                    "A las cuatro en punto.",
+                    "Sí, correcto.",
                 )
             ],
         ),
@@ -134,21 +137,21 @@ async def test_what_people_say_on_the_call_steers_the_campaign(
     )
     # Ana asked not to be called again: her number is on the opt-out list, her contact
     # is closed, and her second phone never rang.
-    assert ana["state"] == "opted_out", attempts
+    [ana_call] = [a for a in attempts if a["name"] == "Ana"]
+    assert ana["state"] == "opted_out", ana_call["transcript"]
     opted = rows(database_url, "SELECT phone FROM opt_outs WHERE phone = %s", OPT_OUT_PHONE)
     assert opted, "the number is not on the opt-out list"
-    assert [a["phone"] for a in attempts if a["name"] == "Ana"] == [OPT_OUT_PHONE]
+    assert ana_call["phone"] == OPT_OUT_PHONE
     assert SECOND_PHONE not in [entry.to_number for entry in carrier.dial_log]
     assert ana["next_attempt_at"] is None
-    # Carla asked to be called back tomorrow: her next attempt is due exactly when the
-    # agent heard she asked (the hour itself, "a las cuatro", is asserted on the call in
-    # tests/e2e/test_conversations.py; synthetic speech makes it a lottery here).
-    assert carla["state"] == "retry_scheduled", attempts
+    # Carla asked to be called tomorrow at four: her next attempt is due exactly then.
     [carla_call] = [a for a in attempts if a["name"] == "Carla"]
+    assert carla["state"] == "retry_scheduled", carla_call["transcript"]
     asked = datetime.fromisoformat(carla_call["extracted"]["callback_at"])
     assert carla["next_attempt_at"] == asked, carla_call["transcript"]
+    due = asked.astimezone(SANTIAGO)
     tomorrow = datetime.now(SANTIAGO).date() + timedelta(days=1)
-    assert asked.astimezone(SANTIAGO).date() == tomorrow, carla_call["transcript"]
+    assert (due.date(), due.hour, due.minute) == (tomorrow, 16, 0), carla_call["transcript"]
 
 
 async def _until_both_settled(database_url: str, campaign_id: str) -> dict[str, dict[str, Any]]:

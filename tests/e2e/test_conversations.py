@@ -151,7 +151,9 @@ async def test_a_callback_request_carries_the_time_asked(line: ConversationLine)
         BotLine(say="Sí, con ella habla."),
         # The pause keeps espeak-ng from running "las cuatro" together ("la suato").
         BotLine(say="Ahora no puedo. Llámeme mañana a las... cuatro, por favor."),
-        BotLine(say="Gracias, adiós."),
+        # Only if the hour was lost: the agent asks for it, and may confirm it.
+        BotLine(say="A las cuatro en punto."),
+        BotLine(say="Sí, correcto."),
     )
 
     assert result.outcome is CallOutcome.CALLBACK_REQUESTED, line.records[

@@ -13,6 +13,7 @@ from realtime.flows.testing import assert_no_debt_details, run, silence, spoken,
 from realtime.providers.base import BrainTurn
 from realtime.understanding.model import Intent as I  # noqa: N817
 from realtime.understanding.model import Steering
+from realtime.understanding.nlu import understand
 from workflows.models import CallOutcome
 
 pytestmark = pytest.mark.unit
@@ -237,6 +238,35 @@ async def test_callback_without_a_time_asks_for_one() -> None:
     assert_no_debt_details(
         replies, DEBT_WORDS
     )  # before identity: no details, but a callback is fine
+
+
+def understood(text: str) -> BrainTurn:
+    """`text` through the real understanding, at NOW."""
+    heard = understand(text, language="es", now=NOW)
+    return turn(
+        heard.intent,
+        text,
+        also=heard.also,
+        callback_at=heard.slots.callback_at,
+        callback_day=heard.slots.callback_day,
+        pay_date=heard.slots.pay_date,
+        amount=heard.slots.amount,
+    )
+
+
+async def test_a_callback_day_then_its_hour_in_another_turn() -> None:
+    replies = await run(
+        brain(),
+        understood("sí, con ella"),
+        understood("ahora no puedo, llámeme el jueves"),
+        understood("a las cuatro"),
+    )
+    # No hour was said: the agent asks for one instead of picking the current one.
+    assert replies[2].node == "pedir_hora_callback"
+    assert "¿A qué hora" in spoken([replies[2]])
+    last = replies[-1]
+    assert last.outcome is CallOutcome.CALLBACK_REQUESTED
+    assert last.extracted["callback_at"] == "2025-03-13T16:00:00-03:00"  # Thursday at four
 
 
 async def test_callback_in_the_past_is_refused_and_asked_again() -> None:

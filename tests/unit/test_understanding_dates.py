@@ -9,7 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from realtime.understanding.dates import find_when, parse_callback_time, parse_pay_date
+from realtime.understanding.dates import (
+    find_when,
+    parse_callback_day,
+    parse_callback_time,
+    parse_pay_date,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -92,6 +97,18 @@ def test_english_days(text: str, expected: date) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "language", "day"),
+    [("llámeme el lunes", "es", date(2025, 3, 17)), ("call me tomorrow", "en", date(2025, 3, 13))],
+)
+def test_a_callback_day_without_an_hour_is_not_a_moment_yet(
+    text: str, language: str, day: date
+) -> None:
+    # The agent asks for the hour rather than pick the one the caller answered at.
+    assert parse_callback_time(text, language, WEDNESDAY) is None
+    assert parse_callback_day(text, language, WEDNESDAY) == day
+
+
+@pytest.mark.parametrize(
     ("text", "language", "expected"),
     [
         ("llámeme mañana a las cuatro", "es", datetime(2025, 3, 13, 16, 0)),
@@ -118,8 +135,6 @@ def test_english_days(text: str, expected: date) -> None:
         ("en una hora", "es", datetime(2025, 3, 12, 12, 0)),
         ("en media hora", "es", datetime(2025, 3, 12, 11, 30)),
         ("en veinte minutos", "es", datetime(2025, 3, 12, 11, 20)),
-        # A day without a time keeps the hour the caller answered at.
-        ("llámeme el lunes", "es", datetime(2025, 3, 17, 11, 0)),
         ("tomorrow at 4 pm", "en", datetime(2025, 3, 13, 16, 0)),
         ("call me tomorrow at four", "en", datetime(2025, 3, 13, 16, 0)),
         ("at 10 am", "en", datetime(2025, 3, 13, 10, 0)),

@@ -89,7 +89,7 @@ def test_unknown_turn_has_empty_slots() -> None:
     assert result.confidence == 0.0
     assert result.slots.model_dump() == {
         "amount": None, "currency": None, "pay_date": None, "callback_at": None,
-        "national_id": None,
+        "callback_day": None, "national_id": None,
     }  # fmt: skip
 
 
