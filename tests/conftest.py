@@ -10,8 +10,10 @@ import contextlib
 import gc
 import itertools
 import os
+import shutil
 import socket
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -86,12 +88,23 @@ def settings_for(database_url: str, temporal_address: str, **overrides: object) 
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One real PostgreSQL 16 + pgvector for the session; yields its admin URL."""
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data")
-    url = server.start()
-    yield url
-    server.stop()
+def pg_server() -> Iterator[str]:
+    """One real PostgreSQL 16 + pgvector for the session; yields its admin URL.
+
+    Its data lives outside pytest's numbered temp folders: pytest deletes the oldest of
+    those whenever other sessions start, which pulled the data from under this server
+    (a PANIC on pg_control) when a second pytest ran beside a long one.
+    """
+    home = Path(tempfile.mkdtemp(prefix="centralita-test-pg-"))
+    server = EmbeddedPostgres(home / "data")
+    try:
+        url = server.start()
+        try:
+            yield url
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def _with_database(admin_url: str, name: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.latency import measured, summarise
+from bench.conversations import measured, summarise
 from bench.stats import least_squares_slope, max_level_within, p50_p95, percentile
 from realtime.call_record import TurnMetrics
 
