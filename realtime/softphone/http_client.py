@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -94,16 +95,9 @@ class HttpSoftphone:
         Raises:
             SignallingError: the answer was refused (the call stopped ringing).
         """
-        number = quote(self.number, safe="")
-        reply = await self._http.get(
-            f"{self._url}/softphones/{number}/calls/next",
-            params={"wait": wait_s},
-            timeout=wait_s + 10,
-        )
-        _check(reply)
-        if reply.status_code == 204:
+        offer = await self._next_offer(wait_s)
+        if offer is None:
             return None
-        offer = reply.json()
         pc = new_peer_connection(self._ice)
         bot = BotSoftphone(script, self._tts)
         bot.attach(pc)
@@ -122,8 +116,8 @@ class HttpSoftphone:
             with contextlib.suppress(Exception):
                 await pc.close()
 
-    async def reject_next(self, reason: str = "busy", *, wait_s: float = 20.0) -> str | None:
-        """Refuse the next call to this number; its id, or None when none came."""
+    async def _next_offer(self, wait_s: float) -> dict[str, Any] | None:
+        """Hold the number for up to `wait_s`: the offered call, or None when none came."""
         number = quote(self.number, safe="")
         reply = await self._http.get(
             f"{self._url}/softphones/{number}/calls/next",
@@ -133,7 +127,15 @@ class HttpSoftphone:
         _check(reply)
         if reply.status_code == 204:
             return None
-        call_id = str(reply.json()["call_id"])
+        offer: dict[str, Any] = reply.json()
+        return offer
+
+    async def reject_next(self, reason: str = "busy", *, wait_s: float = 20.0) -> str | None:
+        """Refuse the next call to this number; its id, or None when none came."""
+        offer = await self._next_offer(wait_s)
+        if offer is None:
+            return None
+        call_id = str(offer["call_id"])
         rejected = await self._http.post(
             f"{self._url}/calls/{quote(call_id, safe='')}/reject", json={"reason": reason}
         )
