@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 
-from aiortc import MediaStreamTrack
+from aiortc import MediaStreamTrack, RTCPeerConnection
 
 from realtime.agent_setup import AgentSetup
 from realtime.audio.playback import AgentVoiceTrack
@@ -60,7 +60,7 @@ class AgentLeg:
         """
         if answer.type != "answer":
             raise ValueError(f"expected an SDP answer, got {answer.type!r}")
-        await self.pc.setRemoteDescription(answer.to_rtc())
+        await _apply_remote(self.pc, answer)
 
     async def answer(self, offer: SessionDescription) -> SessionDescription:
         """Someone calls the agent: our answer to their offer.
@@ -70,7 +70,7 @@ class AgentLeg:
         """
         if offer.type != "offer":
             raise ValueError(f"expected an SDP offer, got {offer.type!r}")
-        await self.pc.setRemoteDescription(offer.to_rtc())
+        await _apply_remote(self.pc, offer)
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         return SessionDescription.of(self.pc.localDescription)
 
@@ -121,3 +121,15 @@ class AgentLeg:
         """Release the peer connection (idempotent)."""
         with contextlib.suppress(Exception):
             await self.pc.close()
+
+
+async def _apply_remote(pc: RTCPeerConnection, description: SessionDescription) -> None:
+    """The far end's description, or a ValueError saying why it is unusable.
+
+    aiortc raises whatever its parser tripped on (ValueError, KeyError, IndexError,
+    InvalidStateError...); callers answer all of them as one clear "bad SDP".
+    """
+    try:
+        await pc.setRemoteDescription(description.to_rtc())
+    except Exception as exc:
+        raise ValueError(f"unusable SDP {description.type}: {exc!r}") from exc

@@ -106,12 +106,29 @@ async def test_an_agent_missing_its_variables_refuses_with_409(media_url: str) -
     assert "nombre" in reply.json()["detail"]
 
 
-async def test_an_unusable_offer_is_refused_with_422(media_url: str) -> None:
+@pytest.mark.parametrize(
+    "sdp",
+    [
+        "v=0\r\nthis is not sdp\r\n",
+        "",
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n",
+        "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio x y z\r\n",
+        "\x00\xff" * 50,
+    ],
+)
+async def test_an_unusable_offer_is_refused_with_422(media_url: str, sdp: str) -> None:
     async with httpx.AsyncClient() as http:
-        garbage = await _call_in(http, media_url, AGENT_NUMBER, "v=0\r\nthis is not sdp\r\n")
-        not_e164 = await _call_in(http, media_url, "12345", await _offer_sdp())
-    assert garbage.status_code == 422
+        garbage = await _call_in(http, media_url, AGENT_NUMBER, sdp)
+        # The media worker is still answering after it.
+        healthy = await http.get(f"{media_url}/health")
+    assert garbage.status_code == 422, garbage.text
     assert garbage.json()["type"] == "InvalidOffer"
+    assert healthy.status_code == 200
+
+
+async def test_an_inbound_number_that_is_not_e164_is_422(media_url: str) -> None:
+    async with httpx.AsyncClient() as http:
+        not_e164 = await _call_in(http, media_url, "12345", await _offer_sdp())
     assert not_e164.status_code == 422
 
 
@@ -188,3 +205,23 @@ async def test_answering_a_call_that_does_not_ring_is_404(media_url: str) -> Non
         )
     assert refused.value.status_code == 404
     assert reply.status_code == 404
+
+
+async def test_a_garbage_answer_fails_the_call_cleanly(media_url: str) -> None:
+    async with httpx.AsyncClient() as http:
+        number = SOFTPHONE.replace("+", "%2B")
+        poll = asyncio.create_task(
+            http.get(f"{media_url}/softphones/{number}/calls/next", params={"wait": 10})
+        )
+        await asyncio.sleep(0.2)
+        dialer = HttpDialer(media_url, client=http, poll_interval=0.05)
+        dialing = asyncio.create_task(dialer.dial(_request(SOFTPHONE, "garbage-answer")))
+        offered = (await poll).json()
+        answered = await http.post(
+            f"{media_url}/calls/{offered['call_id']}/answer",
+            json={"sdp": "v=0\r\nnot an answer\r\n", "type": "answer"},
+        )
+        result = await dialing
+    assert answered.status_code == 204  # taken; it is the call that fails with it
+    assert result.outcome is CallOutcome.FAILED
+    assert result.disconnection_reason.startswith("media_error: unusable SDP answer")
