@@ -26,7 +26,7 @@ import os
 import platform
 import resource
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -73,6 +73,18 @@ def rss_mb() -> float:
 
 
 @contextlib.asynccontextmanager
+async def running(work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
+    """Run `work` in the background while the block runs; cancel it after."""
+    task = asyncio.create_task(work)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@contextlib.asynccontextmanager
 async def heartbeat(
     label: str | Callable[[], str], every_s: float = HEARTBEAT_S
 ) -> AsyncIterator[None]:
@@ -86,13 +98,8 @@ async def heartbeat(
             text = label if isinstance(label, str) else label()
             print(f"    ... {elapsed:.0f} s, RSS {rss_mb():.0f} MB, {text}", flush=True)
 
-    task = asyncio.create_task(beat())
-    try:
+    async with running(beat()):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 @contextlib.asynccontextmanager
@@ -104,14 +111,9 @@ async def peak_rss(peak: list[float], every_s: float = 0.5) -> AsyncIterator[Non
             peak[0] = max(peak[0], rss_mb())
             await asyncio.sleep(every_s)
 
-    task = asyncio.create_task(sample())
-    try:
+    async with running(sample()):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        peak[0] = max(peak[0], rss_mb())
+    peak[0] = max(peak[0], rss_mb())
 
 
 # -- the three parts -----------------------------------------------------------------
@@ -252,18 +254,13 @@ async def bench_long_call(lines: Lines, minutes: float) -> dict[str, Any]:
                 )
             await asyncio.sleep(1.0)
 
-    sampler = asyncio.create_task(sample())
-    try:
+    async with running(sample()):
         while (left := span_s - (time.perf_counter() - started)) > 1:
             # The agent hangs up when the span is over (max_duration).
             result = await lines.limited(left, endless=True).call(scenario)
             calls.append(result)
             heard = [text for who, text in result.record.transcript if who == "user"]
             print(f"  {result.line()}; heard {heard}", flush=True)
-    finally:
-        sampler.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sampler
     gc.collect()
     now = rss_mb()
     samples.append((time.perf_counter() - started, now, now))

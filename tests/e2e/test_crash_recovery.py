@@ -211,6 +211,20 @@ def process_env(tmp_path: Path, **settings: str) -> dict[str, str]:
     return env
 
 
+def orchestrator_env(
+    tmp_path: Path, database_url: str, dev_env: WorkflowEnvironment, carrier_url: str
+) -> dict[str, str]:
+    """An orchestrator subprocess's settings: the test's database and Temporal, a fresh
+    task queue, dialling through the carrier at `carrier_url`."""
+    return process_env(
+        tmp_path,
+        CENTRALITA_DATABASE_URL=database_url,
+        CENTRALITA_TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
+        CENTRALITA_TASK_QUEUE=task_queue(),
+        CENTRALITA_CARRIER_URL=carrier_url,
+    )
+
+
 def kill_hard(proc: CliProcess, timeout_s: float = 10.0) -> None:
     """SIGKILL the process's whole group and reap it."""
     with contextlib.suppress(ProcessLookupError):
@@ -492,13 +506,7 @@ async def orchestrators(
     tmp_path: Path, database_url: str, dev_env: WorkflowEnvironment, media: str
 ) -> AsyncIterator[Orchestrators]:
     """Orchestrator processes on a fresh task queue, dialling through the media worker."""
-    env = process_env(
-        tmp_path,
-        CENTRALITA_DATABASE_URL=database_url,
-        CENTRALITA_TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
-        CENTRALITA_TASK_QUEUE=task_queue(),
-        CENTRALITA_CARRIER_URL=media,
-    )
+    env = orchestrator_env(tmp_path, database_url, dev_env, media)
     procs = Orchestrators(env, tmp_path / "logs")
     try:
         yield procs

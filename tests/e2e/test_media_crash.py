@@ -38,12 +38,13 @@ from temporalio.testing import WorkflowEnvironment
 from centralita.db import Pool
 from centralita.store import DEFAULT_TENANT_ID
 from centralita.store.campaigns import NewContact, create_campaign
-from tests.conftest import free_port, task_queue
+from tests.conftest import free_port
 from tests.e2e.stack import CliProcess
 from tests.e2e.test_crash_recovery import (
     campaign_policy,
     fetch,
     kill_hard,
+    orchestrator_env,
     process_env,
     wait_healthy,
     wait_until_serving,
@@ -135,13 +136,7 @@ async def orchestrator(
     tmp_path: Path, database_url: str, dev_env: WorkflowEnvironment, media_workers: MediaWorkers
 ) -> AsyncIterator[CliProcess]:
     """One orchestrator process on a fresh task queue, dialling through the media worker."""
-    env = process_env(
-        tmp_path,
-        CENTRALITA_DATABASE_URL=database_url,
-        CENTRALITA_TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
-        CENTRALITA_TASK_QUEUE=task_queue(),
-        CENTRALITA_CARRIER_URL=media_workers.url,
-    )
+    env = orchestrator_env(tmp_path, database_url, dev_env, media_workers.url)
     with CliProcess(["orchestrator"], env, tmp_path / "logs") as proc:
         yield proc
 
