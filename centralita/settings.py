@@ -95,6 +95,12 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="How long a softphone rings before `no_answer`."
     )
     stt_cpu_threads: int = Field(default=2, ge=1, description="Threads of the embedded STT.")
+    stt_encoder_windows: dict[str, float] = Field(
+        default_factory=lambda: {"es": 20.0},
+        description="Per language, the seconds of audio Whisper's encoder reads for a short "
+        'live utterance (e.g. {"es": 20}); others read the full 30 s. 20 halves a Spanish '
+        "turn's recognition time; {} turns it off.",
+    )
     rates: dict[str, float] = Field(
         default_factory=dict,
         description="Per-unit prices: stt_per_min, tts_per_1k_chars, llm_per_1k_tokens, "
@@ -115,6 +121,16 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError(f"unknown log level {value!r}")
         return level
+
+    @field_validator("stt_encoder_windows")
+    @classmethod
+    def _usable_encoder_windows(cls, value: dict[str, float]) -> dict[str, float]:
+        for language, seconds in value.items():
+            if not 5.0 <= seconds <= 30.0:
+                raise ValueError(
+                    f"the encoder window for {language!r} must be 5-30 s, not {seconds}"
+                )
+        return value
 
     @property
     def embedded_postgres(self) -> bool:

@@ -43,6 +43,13 @@ from workflows.models import DialRequest, DialResult
 log = logging.getLogger(__name__)
 
 
+def live_stt(settings: Settings) -> WhisperSTT:
+    """The embedded recogniser for live turns, as the settings tune it."""
+    return WhisperSTT(
+        cpu_threads=settings.stt_cpu_threads, encoder_windows=settings.stt_encoder_windows
+    )
+
+
 def conversation_line(
     settings: Settings, pool: Pool | None = None, *, stt: WhisperSTT | None = None
 ) -> ConversationLine:
@@ -64,7 +71,7 @@ def conversation_line(
 
     return ConversationLine(
         agent_for=flow_agent_for,
-        stt=stt or WhisperSTT(cpu_threads=settings.stt_cpu_threads),
+        stt=stt or live_stt(settings),
         tts=EspeakTTS(),
         bot_tts=EspeakTTS(speed_wpm=140),  # see tests/e2e/test_conversations.py
         corrector=OnlineCorrector(),
@@ -118,7 +125,7 @@ async def run_media(
 ) -> None:
     """Serve the media worker until SIGINT/SIGTERM (uvicorn handles both)."""
     pool = await open_pool(database_url(settings), min_size=0, max_size=4)
-    line_stt = WhisperSTT(cpu_threads=settings.stt_cpu_threads)
+    line_stt = live_stt(settings)
     parts = media_parts(settings, pool, stt=line_stt)
     config = uvicorn.Config(
         create_media_app(parts.dialer, signalling=parts.signalling, dial_store=DialStore(pool)),

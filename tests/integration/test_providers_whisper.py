@@ -127,3 +127,39 @@ async def test_empty_audio(stt: WhisperSTT) -> None:
     empty = await stt.transcribe(np.zeros(0, dtype=np.int16), language="es")
     assert empty.text == ""
     assert empty.audio_s == 0.0
+
+
+async def test_the_short_encoder_window_reads_spanish_like_the_full_one(
+    cache_dir: Path, tts: EspeakTTS
+) -> None:
+    """20 s of encoder input instead of 30 s: the words that matter are still heard."""
+    windowed = WhisperSTT(cache_dir=cache_dir, encoder_windows={"es": 20.0}, timeout_s=60)
+    full = WhisperSTT(cache_dir=cache_dir, encoder_windows={}, timeout_s=60)
+    lines = {
+        "Por favor, no me vuelvan a llamar.": ("favor", "llamar"),
+        "Doscientos mil pesos, el viernes.": ("pesos", "viernes"),
+        "No, no soy esa persona.": ("no soy", "persona"),
+    }
+    for line, words in lines.items():
+        audio = await tts.synthesize(line, language="es")
+        for stt in (windowed, full):
+            heard = plain((await stt.transcribe(audio.samples, language="es")).text)
+            assert all(w in heard for w in words), (stt.encoder_windows, heard)
+
+
+async def test_a_long_utterance_is_read_to_its_end_with_the_short_window(
+    cache_dir: Path, tts: EspeakTTS
+) -> None:
+    """Longer than the short window allows: the full window, so its last words survive."""
+    stt = WhisperSTT(cache_dir=cache_dir, encoder_windows={"es": 20.0}, timeout_s=60)
+    line = (
+        "Mire, le explico. Perdí el trabajo en marzo, después estuve enfermo dos meses, "
+        "y recién ahora estoy recuperando mis ingresos. Puedo pagar una parte a fin de mes, "
+        "otra parte en diciembre, y el resto en enero, cuando me paguen el bono. "
+        "Le pago el viernes."
+    )
+    audio = await tts.synthesize(line, language="es")
+    assert audio.samples.size / 16_000 > 17.0  # past what the 20 s window takes
+    heard = plain((await stt.transcribe(audio.samples, language="es")).text)
+    assert "marzo" in heard, heard
+    assert "viernes" in heard, heard  # the end, past the short window's reach
