@@ -22,6 +22,7 @@ from realtime.call_record import CallRecord
 from realtime.call_session import CallSession
 from realtime.providers.base import SpeechToText, TextToSpeech
 from realtime.providers.correction import OnlineCorrector
+from realtime.receive_buffer import shorten_receive_buffers
 from realtime.webrtc import IceServer, SessionDescription, new_peer_connection, wait_connected
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class AgentLeg:
         self.pc = new_peer_connection(ice_servers or [])
         self.voice = AgentVoiceTrack()
         self.pc.addTrack(self.voice)
+        shorten_receive_buffers(self.pc)
         self.session: CallSession | None = None
         self._inbound: asyncio.Future[MediaStreamTrack] = asyncio.get_running_loop().create_future()
         self._hung_up_by: str | None = None
@@ -71,6 +73,7 @@ class AgentLeg:
         if offer.type != "offer":
             raise ValueError(f"expected an SDP offer, got {offer.type!r}")
         await _apply_remote(self.pc, offer)
+        shorten_receive_buffers(self.pc)  # the offer may have added a transceiver
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         return SessionDescription.of(self.pc.localDescription)
 
