@@ -65,7 +65,10 @@ class SessionConfig:
     language: str = "es"
     timezone: str = "America/Santiago"
     default_currency: str | None = "CLP"
-    endpoint_silence_ms: int = 600
+    # The caller's turn ends after this much silence. 500 ms is what LiveKit ships and
+    # longer than espeak-ng's pause between sentences (440 ms at 140 wpm); a caller who
+    # pauses longer and goes on barges in, and the agent stops for them.
+    endpoint_silence_ms: int = 500
     # Start transcribing after this much silence, before the end is sure (None: off).
     early_transcribe_ms: int | None = 200
     barge_in_min_ms: int = 200

@@ -1,8 +1,8 @@
 """Transcription started at the caller's first pause, before the end of the turn is sure.
 
-Whisper takes about half a second on two cores, about as long as the rest of the
+Whisper takes a quarter to half a second on two cores, about as long as the rest of the
 endpointing silence. Started when the caller pauses (`UtterancePaused`, 200 ms), the
-transcript is (nearly) ready when the end is declared (600 ms), instead of starting then.
+transcript is (nearly) ready when the end is declared (500 ms), instead of starting then.
 A pause the caller talks on from costs one wasted transcription; its result is dropped.
 """
 
