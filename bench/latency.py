@@ -42,7 +42,7 @@ from bench.conversations import (
     warm_up,
 )
 from bench.report import report
-from bench.stats import least_squares_slope, max_level_within, p50_p95
+from bench.stats import least_squares_slope, max_level_within, p50_p95, worst_p95
 from centralita import runtime
 from realtime.providers.espeak import EspeakTTS
 from realtime.providers.whisper import WhisperSTT
@@ -153,6 +153,7 @@ async def bench_latency(lines: Lines, turns_wanted: int) -> tuple[dict[str, Any]
         "turns": figures["turns"],
         "p50_ms": figures["p50_ms"],
         "p95_ms": figures["p95_ms"],
+        **{f"bot_{k}": v for k, v in p50_p95(bot).items()},
         "rss_idle_mb": round(idle, 1),
         "rss_peak_mb": round(peak[0], 1),
         "memory_per_call_mb": round(peak[0] - idle, 1),
@@ -191,6 +192,7 @@ async def bench_level(lines: Lines, k: int) -> dict[str, Any]:
         "turns": figures["turns"],
         "p50_ms": figures["p50_ms"],
         "p95_ms": figures["p95_ms"],
+        **{f"bot_{k}": v for k, v in p50_p95([v for r in results for v in r.bot_v2v_ms]).items()},
         "rss_idle_mb": round(idle, 1),
         "rss_peak_mb": round(peak[0], 1),
         "memory_per_call_mb": round((peak[0] - idle) / k, 1),
@@ -215,10 +217,12 @@ async def bench_concurrency(
         level = levels[k]
         print(
             f"  {k} call(s): p50 {level['p50_ms']} ms, p95 {level['p95_ms']} ms over "
-            f"{level['turns']} turns, +{level['memory_per_call_mb']} MB/call",
+            f"{level['turns']} turns (bot side p95 {level['bot_p95_ms']} ms), "
+            f"+{level['memory_per_call_mb']} MB/call",
             flush=True,
         )
-        if level["p95_ms"] is None or level["p95_ms"] > P95_LIMIT_MS:
+        worst = worst_p95(level)
+        if worst is None or worst > P95_LIMIT_MS:
             break
     return levels
 
@@ -310,7 +314,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     levels = await bench_concurrency(lines, args.max_concurrency, latency["level_one"])
     largest = max(levels) if levels else 0
     figures["max_concurrent_calls"] = max_level_within(
-        {k: v["p95_ms"] for k, v in levels.items()}, P95_LIMIT_MS
+        {k: worst_p95(v) for k, v in levels.items()}, P95_LIMIT_MS
     )
     figures["concurrency"] = {str(k): v for k, v in levels.items()}
     figures["memory_per_call_mb"] = levels[largest]["memory_per_call_mb"] if levels else None

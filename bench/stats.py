@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -44,3 +45,15 @@ def max_level_within(p95_by_level: Mapping[int, float | None], limit_ms: float) 
     """
     within = [k for k, p95 in p95_by_level.items() if p95 is not None and p95 <= limit_ms]
     return max(within, default=0)
+
+
+def worst_p95(level: Mapping[str, Any]) -> float | None:
+    """A level's p95 as the caller hears it: the bot's, or the agent's if that is worse.
+
+    The bot's figure adds what the agent cannot see (the network both ways, the bot's
+    own receive buffer), so the concurrency limit holds for what a person would hear.
+    """
+    figures = [level.get("p95_ms"), level.get("bot_p95_ms")]
+    if any(f is None for f in figures):
+        return None
+    return max(float(f) for f in figures if f is not None)

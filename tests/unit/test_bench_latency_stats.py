@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench.conversations import measured, summarise
-from bench.stats import least_squares_slope, max_level_within, p50_p95, percentile
+from bench.stats import least_squares_slope, max_level_within, p50_p95, percentile, worst_p95
 from realtime.call_record import TurnMetrics
 
 pytestmark = pytest.mark.unit
@@ -63,3 +63,10 @@ def test_reprompts_are_left_out_of_the_summary() -> None:
     assert summary["p50_ms"] == 1100.0
     assert summary["breakdown"]["stt_ms"] == {"p50_ms": 450.0, "p95_ms": 495.0}
     assert summary["breakdown"]["brain_ms"] == {"p50_ms": None, "p95_ms": None}
+
+
+def test_a_levels_p95_is_the_worse_of_the_agents_and_the_bots() -> None:
+    assert worst_p95({"p95_ms": 900.0, "bot_p95_ms": 1100.0}) == 1100.0
+    assert worst_p95({"p95_ms": 1300.0, "bot_p95_ms": 1100.0}) == 1300.0
+    assert worst_p95({"p95_ms": 900.0, "bot_p95_ms": None}) is None  # the bot heard nothing
+    assert worst_p95({"p95_ms": 900.0}) is None
