@@ -17,6 +17,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -122,6 +123,7 @@ class CallSession:
         self._early = EarlyTranscripts(stt, self.config.language, self.config.hints)
         self._utterances: asyncio.Queue[Heard | None] = asyncio.Queue()
         self._speaking: asyncio.Task[None] | None = None
+        self._ending: str | None = None  # how the reply being said ends the call, if it does
         # Agent lines queued for playback: (utterance id, transcript index, first frame).
         self._queued_lines: list[tuple[str, int, asyncio.Future[float | None]]] = []
         self._ended = asyncio.Event()
@@ -137,7 +139,7 @@ class CallSession:
         listener = asyncio.create_task(self._listen(inbound))
         turns = asyncio.create_task(self._take_turns())
         try:
-            await self._speak(await self._brain.start(), turn=None)
+            await self._converse(self._brain.start_stream(), turn=None)
             await asyncio.wait_for(self._ended.wait(), self.config.max_duration_s)
         except TimeoutError:
             self._end("max_duration")
@@ -298,13 +300,7 @@ class CallSession:
                 self.record.turns.pop()
                 return
         turn = self._understand(text, metrics, silence=utterance is None)
-        started = time.perf_counter()
-        reply = await self._brain.respond(turn)
-        metrics.brain_ms = (time.perf_counter() - started) * 1000
-        if self._ended.is_set():
-            self._apply(reply)  # the caller is gone: the outcome counts, nobody hears it
-            return
-        await self._speak(reply, turn=metrics, heard_at=utterance)
+        await self._converse(self._brain.stream(turn), turn=metrics, heard_at=utterance)
 
     async def _transcribe(self, heard: Heard, metrics: TurnMetrics) -> str:
         started = time.perf_counter()
@@ -361,47 +357,69 @@ class CallSession:
 
     # -- speaking --------------------------------------------------------------------------
 
-    async def _speak(
+    async def _converse(
         self,
-        reply: AgentReply,
+        parts: AsyncGenerator[str | AgentReply, None],
         *,
         turn: TurnMetrics | None,
         heard_at: Heard | None = None,
     ) -> None:
-        self._apply(reply)
-        self._speaking = asyncio.create_task(self._play(reply, turn, heard_at))
+        """Say and apply the brain's reply as it streams; a barge-in cancels the rest."""
+        self._speaking = asyncio.create_task(self._answer(parts, turn, heard_at))
         with contextlib.suppress(asyncio.CancelledError):
             await self._speaking
         self._last_activity = time.monotonic()
-        if reply.end_call or reply.transfer:
-            self._end("transfer" if reply.transfer else "agent")
+        if self._ending is not None:
+            self._end(self._ending)
 
-    async def _play(
-        self, reply: AgentReply, turn: TurnMetrics | None, heard_at: Heard | None
+    async def _answer(
+        self,
+        parts: AsyncGenerator[str | AgentReply, None],
+        turn: TurnMetrics | None,
+        heard_at: Heard | None,
     ) -> None:
+        self._ending = None
+        started = time.perf_counter()
         spoken: list[str] = []
-        for index, sentence in enumerate(s for line in reply.say for s in split_sentences(line)):
-            started = time.perf_counter()
-            audio = await self._tts.synthesize(sentence, language=self.config.language)
-            self.record.usage.tts_characters += audio.characters
-            utterance_id = uuid.uuid4().hex
-            first_frame = self._voice.enqueue(
-                audio.samples, audio.sample_rate, utterance_id, sentence
-            )
-            if index == 0 and turn is not None:
-                turn.tts_first_audio_ms = (time.perf_counter() - started) * 1000
-                if heard_at is not None:
-                    sent_at = await first_frame
-                    if sent_at is not None:  # None: dropped by a barge-in before it began
-                        turn.voice_to_voice_ms = (sent_at - heard_at.speech_ended) * 1000
-            spoken.append(sentence)
-            self.record.said("agent", sentence)
-            self._queued_lines.append((utterance_id, len(self.record.transcript) - 1, first_frame))
-            del self._queued_lines[:-50]  # bounded: only the latest lines can still be cut
-        if turn is not None:
-            turn.agent_text = " ".join(spoken)
-        if reply.end_call or reply.transfer:
+        try:
+            async for part in parts:
+                if turn is not None and turn.brain_ms is None:
+                    turn.brain_ms = (time.perf_counter() - started) * 1000
+                if isinstance(part, AgentReply):
+                    self._apply(part)
+                    if part.end_call or part.transfer:
+                        self._ending = "transfer" if part.transfer else "agent"
+                    continue
+                if self._ended.is_set():
+                    continue  # the caller is gone: decisions count, nobody hears lines
+                for sentence in split_sentences(part):
+                    await self._say(sentence, turn if not spoken else None, heard_at)
+                    spoken.append(sentence)
+        finally:
+            if turn is not None:
+                turn.agent_text = " ".join(spoken)
+            await parts.aclose()  # a barge-in stops the brain's stream too
+        if self._ending is not None:
             await self._voice.wait_idle()
+
+    async def _say(
+        self, sentence: str, first_of: TurnMetrics | None, heard_at: Heard | None
+    ) -> None:
+        """Synthesise one sentence and queue it; the turn's first also times the turn."""
+        started = time.perf_counter()
+        audio = await self._tts.synthesize(sentence, language=self.config.language)
+        self.record.usage.tts_characters += audio.characters
+        utterance_id = uuid.uuid4().hex
+        first_frame = self._voice.enqueue(audio.samples, audio.sample_rate, utterance_id, sentence)
+        if first_of is not None:
+            first_of.tts_first_audio_ms = (time.perf_counter() - started) * 1000
+            if heard_at is not None:
+                sent_at = await first_frame
+                if sent_at is not None:  # None: dropped by a barge-in before it began
+                    first_of.voice_to_voice_ms = (sent_at - heard_at.speech_ended) * 1000
+        self.record.said("agent", sentence)
+        self._queued_lines.append((utterance_id, len(self.record.transcript) - 1, first_frame))
+        del self._queued_lines[:-50]  # bounded: only the latest lines can still be cut
 
     def _apply(self, reply: AgentReply) -> None:
         for call in reply.tool_calls:
@@ -413,6 +431,7 @@ class CallSession:
                 success=call.success,
                 duration_ms=call.duration_ms,
             )
+        self.record.usage.llm_tokens += reply.llm_tokens
         if reply.outcome is not None:
             self.record.outcome = reply.outcome
         self.record.extracted.update(reply.extracted)

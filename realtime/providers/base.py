@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -189,6 +189,7 @@ class AgentReply(BaseModel):
     outcome: CallOutcome | None = None  # set once the conversation decided it
     extracted: dict[str, Any] = Field(default_factory=dict)  # e.g. promised amount/date
     node: str | None = None  # the flow node the agent is in now (flows only)
+    llm_tokens: int = Field(default=0, ge=0, description="Tokens the model used (billing)")
 
 
 class BrainTurn(BaseModel):
@@ -213,6 +214,24 @@ class AgentBrain(Provider, ABC):
         """React to one user turn."""
         return await self._guarded(lambda: self._respond(turn))
 
+    async def stream(self, turn: BrainTurn) -> AsyncGenerator[str | AgentReply, None]:
+        """React to one user turn as it is decided: lines to say, then the reply.
+
+        Each `str` is said as soon as it arrives (a model streaming tokens yields its
+        first sentence while it writes the rest); each `AgentReply` is applied when it
+        arrives (tool calls, outcome, extracted values; ending the call once the lines
+        before it were said), its `say` ignored. A brain that decides all at once (a
+        flow) yields its decision first, then its lines (`reply_parts`). Cancelling the
+        iteration (a barge-in) must stop whatever is still being made.
+        """
+        async for part in reply_parts(await self.respond(turn)):
+            yield part
+
+    async def start_stream(self) -> AsyncGenerator[str | AgentReply, None]:
+        """The opening as `stream` gives a turn (a model may stream its greeting)."""
+        async for part in reply_parts(await self.start()):
+            yield part
+
     @abstractmethod
     async def _start(self) -> AgentReply:
         """The provider's hook for the opening."""
@@ -220,3 +239,11 @@ class AgentBrain(Provider, ABC):
     @abstractmethod
     async def _respond(self, turn: BrainTurn) -> AgentReply:
         """The provider's hook for a user turn."""
+
+
+async def reply_parts(reply: AgentReply) -> AsyncGenerator[str | AgentReply, None]:
+    """A whole reply as a stream: what it decides first (applied even if the caller
+    interrupts the lines), then its lines."""
+    yield reply.model_copy(update={"say": []})
+    for line in reply.say:
+        yield line
