@@ -30,6 +30,7 @@ from realtime.flows.templates import Renderer, base_language, referenced_names, 
 from realtime.flows.tools import ToolContext, run_tool
 from realtime.providers.base import AgentBrain, AgentReply, BrainTurn, ToolCall
 from realtime.understanding.dates import on_day
+from realtime.understanding.ids import national_id_matches
 from realtime.understanding.model import Intent, Steering, Understanding
 
 log = logging.getLogger(__name__)
@@ -91,22 +92,6 @@ def _with_callback_day(heard: dict[str, Any], known: Mapping[str, Any]) -> dict[
     if at is None and "callback_day" in heard and known_at is not None:
         return {**heard, "callback_at": on_day(known_at, heard["callback_day"])}
     return heard
-
-
-def national_id_matches(heard: str, expected: str) -> bool:
-    """Whether the digits a person said end their ID, with or without its check digit.
-
-    "5678" and "5678-5" both match RUT 12.345.678-5; fewer than four characters never
-    match, so "5" cannot verify anybody.
-    """
-
-    def norm(value: str) -> str:
-        return "".join(ch for ch in value.upper() if ch.isalnum())
-
-    said, known = norm(heard), norm(expected)
-    if len(said) < 4 or not known:
-        return False
-    return known.endswith(said) or known[:-1].endswith(said)
 
 
 @dataclass

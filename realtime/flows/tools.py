@@ -23,8 +23,10 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from rapidfuzz import fuzz
 
 from realtime.providers.base import ToolCall
+from realtime.understanding.ids import national_id_matches
 from workflows.models import CallOutcome
 
 
@@ -45,6 +47,10 @@ class ToolContext:
     outcome: CallOutcome | None = None
     transfer: bool = False
     end: bool = False
+    # The contact's dynamic variables (what the account tools read).
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    # Set once the caller proved who they are (`lookup_customer`); the balance needs it.
+    identity_verified: bool = False
 
 
 class _Args(BaseModel):
@@ -92,6 +98,76 @@ class EndCallArgs(_Args):
 
     outcome: CallOutcome | None = None
     reason: str | None = None
+
+
+class LookupCustomerArgs(_Args):
+    """Check that the caller is the customer this call is for."""
+
+    national_id_digits: str | None = Field(
+        default=None, description="The last four (or more) characters of the ID the caller said"
+    )
+    name: str | None = Field(default=None, description="The name the caller gave")
+
+
+class GetAccountBalanceArgs(_Args):
+    """The amount due, its currency and due date (after identity is verified)."""
+
+
+# Contact variables the account tools read, in order of preference (agents' aliases).
+_NAME_KEYS = ("nombre", "name", "nombre_completo")
+_ID_KEYS = ("rut", "RUT", "dni", "DNI", "nie", "national_id")
+_AMOUNT_KEYS = ("monto_total", "monto", "deuda", "amount_due", "amount")
+_DUE_KEYS = ("fecha_limite", "fecha_vencimiento", "due_date")
+_CURRENCY_KEYS = ("moneda", "currency")
+
+
+def _first(variables: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
+    return next((variables[k] for k in keys if variables.get(k) not in (None, "")), None)
+
+
+def _name_matches(said: str, known: str) -> bool:
+    """Every word the caller said is (nearly) a word of the known name."""
+    known_words = known.casefold().split()
+    said_words = said.casefold().split()
+    return bool(said_words) and all(
+        max((fuzz.ratio(w, k) for k in known_words), default=0) >= 85 for w in said_words
+    )
+
+
+async def lookup_customer(args: LookupCustomerArgs, ctx: ToolContext) -> dict[str, Any]:
+    """Whether the caller is the customer; verifies identity for the account tools.
+
+    With an ID on file the caller must give its last four characters; without one,
+    their name must match. Nothing about the account is returned here.
+    """
+    known_id = _first(ctx.variables, _ID_KEYS)
+    known_name = _first(ctx.variables, _NAME_KEYS)
+    if known_id is not None:
+        if args.national_id_digits is None:
+            raise ToolError("id_required", "ask for the last four characters of their ID")
+        ctx.identity_verified = national_id_matches(args.national_id_digits, str(known_id))
+    elif known_name is not None and args.name is not None:
+        ctx.identity_verified = _name_matches(args.name, str(known_name))
+    else:
+        raise ToolError("nothing_to_check", "ask for the caller's name")
+    result: dict[str, Any] = {"verified": ctx.identity_verified}
+    if ctx.identity_verified and known_name is not None:
+        result["name"] = str(known_name)
+    return result
+
+
+async def get_account_balance(args: GetAccountBalanceArgs, ctx: ToolContext) -> dict[str, Any]:
+    """The amount due; refused until `lookup_customer` verified the caller."""
+    if not ctx.identity_verified:
+        raise ToolError("identity_not_verified", "verify the caller with lookup_customer first")
+    amount = _first(ctx.variables, _AMOUNT_KEYS)
+    if amount is None:
+        raise ToolError("no_balance", "this contact has no amount due on file")
+    return {
+        "amount_due": amount,
+        "currency": _first(ctx.variables, _CURRENCY_KEYS),
+        "due_date": _first(ctx.variables, _DUE_KEYS),
+    }
 
 
 def _amount(value: Decimal) -> int | float:
@@ -165,6 +241,8 @@ TOOLS: Mapping[str, tuple[type[_Args], _Tool]] = {
     "transfer_to_agent": (TransferToAgentArgs, transfer_to_agent),
     "send_payment_link": (SendPaymentLinkArgs, send_payment_link),
     "end_call": (EndCallArgs, end_call),
+    "lookup_customer": (LookupCustomerArgs, lookup_customer),
+    "get_account_balance": (GetAccountBalanceArgs, get_account_balance),
 }
 ToolName = Literal[
     "register_promise",
@@ -173,6 +251,8 @@ ToolName = Literal[
     "transfer_to_agent",
     "send_payment_link",
     "end_call",
+    "lookup_customer",
+    "get_account_balance",
 ]
 
 

@@ -93,3 +93,19 @@ def find_national_id(text: str) -> NationalId | None:
         letter = dni[2].upper()
         return NationalId("DNI", f"{dni[1]}{letter}", _DNI_LETTERS[int(dni[1]) % 23] == letter)
     return None
+
+
+def national_id_matches(heard: str, expected: str) -> bool:
+    """Whether the digits a person said end their ID, with or without its check digit.
+
+    "5678" and "5678-5" both match RUT 12.345.678-5; fewer than four characters never
+    match, so "5" cannot verify anybody.
+    """
+
+    def norm(value: str) -> str:
+        return "".join(ch for ch in value.upper() if ch.isalnum())
+
+    said, known = norm(heard), norm(expected)
+    if len(said) < 4 or not known:
+        return False
+    return known.endswith(said) or known[:-1].endswith(said)
