@@ -7,13 +7,17 @@ request with none gets the default flow of the language. Agents are the shipped 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from realtime.call_session import SessionConfig
 from realtime.flows.engine import FlowBrain
-from realtime.flows.loader import load_agent
+from realtime.flows.loader import AnyAgentDefinition, load_any_agent
+from realtime.flows.templates import VariableError
+from realtime.llm.agent import LlmAgentDefinition
 from realtime.providers.base import AgentBrain
 from workflows.models import DialRequest
 
@@ -39,12 +43,26 @@ class AgentSetup:
 
 
 def flow_agent_for(request: DialRequest, base: SessionConfig | None = None) -> AgentSetup:
-    """The flow agent the request names (or the default), with the call's language.
+    """The agent the request names (or the default flow), with the call's language.
+
+    A flow agent gets a `FlowBrain`; an LLM agent (`kind: llm`) an `LlmBrain`.
 
     Raises:
         realtime.flows.loader.AgentNotFoundError: no agent of that name.
+        realtime.flows.templates.VariableError: the contact lacks a required variable,
+            or the LLM agent's key is not set.
     """
-    definition = load_agent(request.agent or DEFAULT_AGENT)
+    return setup_for(load_any_agent(request.agent or DEFAULT_AGENT), request, base)
+
+
+def setup_for(
+    definition: AnyAgentDefinition, request: DialRequest, base: SessionConfig | None = None
+) -> AgentSetup:
+    """The session settings and brain of ``definition`` for this call.
+
+    Raises:
+        realtime.flows.templates.VariableError: see `flow_agent_for`.
+    """
     language = definition.language
     zone = ZoneInfo(str(request.variables.get("timezone") or ZONE_BY_LANGUAGE.get(language, "UTC")))
     template = base or SessionConfig()
@@ -64,8 +82,37 @@ def flow_agent_for(request: DialRequest, base: SessionConfig | None = None) -> A
             *DOMAIN_HINTS.get(language.split("-")[0], []),
         ],
     )
-    brain = FlowBrain(definition, request.variables, clock=lambda: datetime.now(zone))
+
+    def clock() -> datetime:
+        return datetime.now(zone)
+
+    brain: AgentBrain
+    if isinstance(definition, LlmAgentDefinition):
+        brain = llm_brain(definition, request.variables, clock)
+    else:
+        brain = FlowBrain(definition, request.variables, clock=clock)
     return AgentSetup(brain=brain, config=config)
+
+
+def llm_brain(
+    definition: LlmAgentDefinition, variables: Mapping[str, Any], clock: Callable[[], datetime]
+) -> AgentBrain:
+    """The LLM agent's brain for this contact.
+
+    Raises:
+        VariableError: a required variable is missing, or the model's key is not set.
+    """
+    missing = [
+        v.name
+        for v in definition.variables
+        if v.required and all(variables.get(k) in (None, "") for k in (v.name, *v.aliases))
+    ]
+    if missing:
+        raise VariableError(f"agent {definition.name!r} needs {', '.join(missing)}")
+    try:
+        return definition.brain(variables, clock)
+    except ValueError as exc:  # the key's environment variable is not set
+        raise VariableError(str(exc)) from exc
 
 
 def definition_hints(request: DialRequest) -> list[str]:

@@ -12,6 +12,9 @@ import yaml
 from pydantic import ValidationError
 
 from realtime.flows.schema import AgentDefinition, FlowDefinitionError
+from realtime.llm.agent import LlmAgentDefinition
+
+AnyAgentDefinition = AgentDefinition | LlmAgentDefinition
 
 _SHIPPED_PACKAGE = "realtime"
 _SHIPPED_FOLDER = "agents"
@@ -34,17 +37,40 @@ def _describe(exc: ValidationError) -> list[str]:
 
 
 def parse_agent_data(data: Any, *, source: str = "<data>") -> AgentDefinition:
-    """Validate an already-parsed definition (a dict, e.g. from the `agents` table).
+    """Validate an already-parsed flow definition (a dict, e.g. from the `agents` table).
+
+    Raises:
+        FlowDefinitionError: every problem found, each with its path (an LLM agent is
+            one: it is not a flow).
+    """
+    definition = parse_any_agent_data(data, source=source)
+    if not isinstance(definition, AgentDefinition):
+        raise FlowDefinitionError(definition.name, ["kind: an LLM agent, not a flow"])
+    return definition
+
+
+def parse_any_agent_data(data: Any, *, source: str = "<data>") -> AnyAgentDefinition:
+    """A flow agent, or an LLM agent when ``kind: llm``.
 
     Raises:
         FlowDefinitionError: every problem found, each with its path.
     """
     if not isinstance(data, dict):
         raise FlowDefinitionError(source, ["(top level): an agent definition is a mapping"])
+    model: type[AgentDefinition] | type[LlmAgentDefinition] = (
+        LlmAgentDefinition if data.get("kind") == "llm" else AgentDefinition
+    )
     try:
-        return AgentDefinition.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise FlowDefinitionError(str(data.get("name") or source), _describe(exc)) from None
+
+
+def _read(text: str, source: str) -> Any:
+    try:
+        return json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        raise FlowDefinitionError(source, [f"{source}: not valid YAML/JSON: {exc}"]) from None
 
 
 def parse_agent(text: str, *, source: str = "<text>") -> AgentDefinition:
@@ -53,11 +79,7 @@ def parse_agent(text: str, *, source: str = "<text>") -> AgentDefinition:
     Raises:
         FlowDefinitionError: the text is not YAML/JSON, or the definition is invalid.
     """
-    try:
-        data = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
-    except (yaml.YAMLError, json.JSONDecodeError) as exc:
-        raise FlowDefinitionError(source, [f"{source}: not valid YAML/JSON: {exc}"]) from None
-    return parse_agent_data(data, source=source)
+    return parse_agent_data(_read(text, source), source=source)
 
 
 def load_agent_file(path: str | Path) -> AgentDefinition:
@@ -80,9 +102,21 @@ def shipped_agents() -> list[str]:
     return sorted(_shipped_files())
 
 
-@lru_cache(maxsize=64)
 def load_agent(name: str) -> AgentDefinition:
-    """A shipped agent by name (parsed once per process; treat it as read-only).
+    """A shipped flow agent by name (parsed once per process; treat it as read-only).
+
+    Raises:
+        AgentNotFoundError: no shipped flow agent has that name.
+    """
+    definition = load_any_agent(name)
+    if not isinstance(definition, AgentDefinition):
+        raise AgentNotFoundError(f"agent {name!r} is an LLM agent, not a flow")
+    return definition
+
+
+@lru_cache(maxsize=64)
+def load_any_agent(name: str) -> AnyAgentDefinition:
+    """A shipped agent by name, flow or LLM (parsed once per process; read-only).
 
     Raises:
         AgentNotFoundError: no shipped agent has that name.
@@ -92,7 +126,10 @@ def load_agent(name: str) -> AgentDefinition:
         raise AgentNotFoundError(
             f"no shipped agent named {name!r} (shipped: {', '.join(shipped_agents())})"
         )
-    definition = parse_agent(entry.read_text(encoding="utf-8"), source=entry.name)
+    source = entry.name
+    definition = parse_any_agent_data(
+        _read(entry.read_text(encoding="utf-8"), source), source=source
+    )
     if definition.name != name:
         raise FlowDefinitionError(
             name, [f"{entry.name}: name {definition.name!r} differs from its file name"]

@@ -1,0 +1,1 @@
+"""LLM agents: any OpenAI-compatible chat model as the agent's brain, streaming into TTS."""

@@ -1,0 +1,103 @@
+"""An LLM agent as data: the model to use, its prompt, greeting and tools.
+
+Stored and selected like a flow agent (YAML or JSON, `kind: llm`); the prompt's
+`{variables}` come from the contact. The key is never in the definition: it names the
+environment variable (a setting) that holds it.
+
+    kind: llm
+    name: asistente-cobranza
+    language: es-CL
+    currency: CLP
+    model: {base_url: "http://127.0.0.1:11434/v1", model: "llama3.1", api_key_env: null}
+    fallback: {base_url: "https://api.openai.com/v1", model: "gpt-4o-mini",
+               api_key_env: OPENAI_API_KEY}
+    greeting: "Hola, le habla Sofía de {empresa}. ¿Hablo con {nombre}?"
+    prompt: "Eres Sofía, asistente de cobranza de {empresa}. ..."
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+from realtime.flows.schema import VariableSpec
+from realtime.flows.tools import ToolContext, ToolName
+from realtime.llm.brain import ClientFactory, LlmBrain, default_client
+from realtime.llm.config import LlmConfig, LlmEndpoint
+
+
+class LlmModelSpec(BaseModel):
+    """Where the model is and which environment variable holds its key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: HttpUrl
+    model: str = Field(min_length=1)
+    api_key_env: str | None = Field(
+        default=None, description="Environment variable with the key (none for local servers)"
+    )
+
+    def endpoint(self, environ: Mapping[str, str]) -> LlmEndpoint:
+        """The endpoint with its key read from ``environ``.
+
+        Raises:
+            ValueError: the named variable is not set.
+        """
+        key = "not-needed"
+        if self.api_key_env is not None:
+            if not environ.get(self.api_key_env):
+                raise ValueError(f"{self.api_key_env} is not set: the LLM agent has no key")
+            key = environ[self.api_key_env]
+        return LlmEndpoint(base_url=self.base_url, model=self.model, api_key=key)
+
+
+class LlmAgentDefinition(BaseModel):
+    """A free-prompt LLM agent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["llm"]
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    language: str = Field(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+    description: str = ""
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    variables: list[VariableSpec] = Field(default_factory=list)
+    model: LlmModelSpec
+    fallback: LlmModelSpec | None = None
+    temperature: float = Field(default=0.3, ge=0.0, le=2.0)
+    prompt: str = Field(min_length=1, description="The system prompt, {variables} filled")
+    greeting: str | None = Field(default=None, description="The opening line; else the model's")
+    tools: list[ToolName] | None = Field(default=None, description="Allowed tools (all if null)")
+
+    def config(self, environ: Mapping[str, str] | None = None) -> LlmConfig:
+        """The brain's configuration, keys read from ``environ`` (the process's)."""
+        env = os.environ if environ is None else environ
+        return LlmConfig(
+            endpoint=self.model.endpoint(env),
+            fallback=self.fallback.endpoint(env) if self.fallback else None,
+            temperature=self.temperature,
+        )
+
+    def brain(
+        self,
+        variables: Mapping[str, Any],
+        clock: Callable[[], datetime],
+        *,
+        environ: Mapping[str, str] | None = None,
+        client_factory: ClientFactory = default_client,
+    ) -> LlmBrain:
+        """One call's brain for this agent and contact."""
+        return LlmBrain(
+            self.config(environ),
+            instructions=self.prompt,
+            variables=variables,
+            language=self.language,
+            tool_context=ToolContext(now=clock(), variables=dict(variables)),
+            tools=self.tools,
+            greeting=self.greeting,
+            client_factory=client_factory,
+        )

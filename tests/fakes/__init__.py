@@ -1,0 +1,1 @@
+"""Local fakes of paid services, speaking their real wire protocols over loopback."""
