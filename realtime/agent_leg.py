@@ -101,7 +101,10 @@ class AgentLeg:
             call_id=call_id,
             brain=setup.brain,
             stt=stt,
-            tts=tts,
+            # The agent's own voice (e.g. ElevenLabs) when it has one, the line's
+            # (espeak-ng) as its fallback.
+            tts=setup.voice or tts,
+            fallback_tts=tts if setup.voice is not None else None,
             voice=self.voice,
             config=setup.config,
             corrector=corrector,

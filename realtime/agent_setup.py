@@ -7,6 +7,7 @@ request with none gets the default flow of the language. Agents are the shipped 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +19,7 @@ from realtime.flows.engine import FlowBrain
 from realtime.flows.loader import AnyAgentDefinition, load_any_agent
 from realtime.flows.templates import VariableError
 from realtime.llm.agent import LlmAgentDefinition
-from realtime.providers.base import AgentBrain
+from realtime.providers.base import AgentBrain, TextToSpeech
 from workflows.models import DialRequest
 
 DEFAULT_AGENT = "cobranza-temprana"
@@ -40,6 +41,7 @@ class AgentSetup:
 
     brain: AgentBrain
     config: SessionConfig
+    voice: TextToSpeech | None = None  # the agent's own voice; None: the line's
 
 
 def flow_agent_for(request: DialRequest, base: SessionConfig | None = None) -> AgentSetup:
@@ -86,12 +88,36 @@ def setup_for(
     def clock() -> datetime:
         return datetime.now(zone)
 
-    brain: AgentBrain
     if isinstance(definition, LlmAgentDefinition):
-        brain = llm_brain(definition, request.variables, clock)
-    else:
-        brain = FlowBrain(definition, request.variables, clock=clock)
-    return AgentSetup(brain=brain, config=config)
+        return AgentSetup(
+            brain=llm_brain(definition, request.variables, clock),
+            config=config,
+            voice=agent_voice(definition),
+        )
+    return AgentSetup(brain=FlowBrain(definition, request.variables, clock=clock), config=config)
+
+
+def agent_voice(definition: LlmAgentDefinition) -> TextToSpeech | None:
+    """The agent's own voice, if it has one.
+
+    Raises:
+        VariableError: the voice's key is not set.
+    """
+    if definition.voice is None:
+        return None
+    key = (definition.voice.model_dump_json(), definition.language)
+    cached = _voices.get(key)
+    if cached is not None:
+        return cached
+    try:
+        voice = definition.voice.tts(definition.language, os.environ)
+    except ValueError as exc:
+        raise VariableError(str(exc)) from exc
+    _voices[key] = voice  # one HTTP client per voice, shared by its calls
+    return voice
+
+
+_voices: dict[tuple[str, str], TextToSpeech] = {}
 
 
 def llm_brain(

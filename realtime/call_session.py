@@ -42,6 +42,7 @@ from realtime.providers.base import (
     AgentReply,
     BrainTurn,
     ProviderError,
+    SpeechAudio,
     SpeechToText,
     TextToSpeech,
     Transcript,
@@ -103,12 +104,16 @@ class CallSession:
         config: SessionConfig | None = None,
         corrector: OnlineCorrector | None = None,
         recorder: CallRecorder | None = None,
+        fallback_tts: TextToSpeech | None = None,
     ) -> None:
         self.config = config or SessionConfig()
         self.record = CallRecord(call_id=call_id, language=self.config.language)
         self._brain = brain
         self._stt = stt
         self._tts = tts
+        # When the agent's own voice fails, this one says the rest of the turn.
+        self._fallback_tts = fallback_tts
+        self._turn_tts = tts
         self._voice = voice
         self._corrector = corrector
         self._recorder = recorder
@@ -379,6 +384,7 @@ class CallSession:
         heard_at: Heard | None,
     ) -> None:
         self._ending = None
+        self._turn_tts = self._tts  # a failed voice gets another chance each turn
         started = time.perf_counter()
         spoken: list[str] = []
         try:
@@ -407,7 +413,7 @@ class CallSession:
     ) -> None:
         """Synthesise one sentence and queue it; the turn's first also times the turn."""
         started = time.perf_counter()
-        audio = await self._tts.synthesize(sentence, language=self.config.language)
+        audio = await self._synthesize(sentence)
         self.record.usage.tts_characters += audio.characters
         utterance_id = uuid.uuid4().hex
         first_frame = self._voice.enqueue(audio.samples, audio.sample_rate, utterance_id, sentence)
@@ -420,6 +426,18 @@ class CallSession:
         self.record.said("agent", sentence)
         self._queued_lines.append((utterance_id, len(self.record.transcript) - 1, first_frame))
         del self._queued_lines[:-50]  # bounded: only the latest lines can still be cut
+
+    async def _synthesize(self, sentence: str) -> SpeechAudio:
+        """The sentence in the turn's voice; on its failure, the fallback's from now on."""
+        try:
+            return await self._turn_tts.synthesize(sentence, language=self.config.language)
+        except ProviderError as exc:
+            fallback = self._fallback_tts
+            if fallback is None or self._turn_tts is fallback:
+                raise
+            self.record.event("error", where="tts", detail=str(exc), fallback=fallback.name)
+            self._turn_tts = fallback
+            return await fallback.synthesize(sentence, language=self.config.language)
 
     def _apply(self, reply: AgentReply) -> None:
         for call in reply.tool_calls:

@@ -28,6 +28,7 @@ from realtime.flows.schema import VariableSpec
 from realtime.flows.tools import ToolContext, ToolName
 from realtime.llm.brain import ClientFactory, LlmBrain, default_client
 from realtime.llm.config import LlmConfig, LlmEndpoint
+from realtime.providers.elevenlabs import DEFAULT_MODEL, ElevenLabsTTS
 
 
 class LlmModelSpec(BaseModel):
@@ -55,6 +56,34 @@ class LlmModelSpec(BaseModel):
         return LlmEndpoint(base_url=self.base_url, model=self.model, api_key=key)
 
 
+class ElevenLabsVoiceSpec(BaseModel):
+    """The agent's ElevenLabs voice; espeak-ng says what it cannot."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: Literal["elevenlabs"] = "elevenlabs"
+    voice_id: str = Field(min_length=1)
+    model_id: str = DEFAULT_MODEL
+    api_key_env: str = Field(default="ELEVENLABS_API_KEY")
+    base_url: HttpUrl | None = None
+
+    def tts(self, language: str, environ: Mapping[str, str]) -> ElevenLabsTTS:
+        """The voice, its key read from ``environ``.
+
+        Raises:
+            ValueError: the key's variable is not set.
+        """
+        key = environ.get(self.api_key_env)
+        if not key:
+            raise ValueError(f"{self.api_key_env} is not set: the agent's voice has no key")
+        return ElevenLabsTTS(
+            api_key=key,
+            voices={language.split("-")[0]: self.voice_id, "*": self.voice_id},
+            model_id=self.model_id,
+            base_url=str(self.base_url).rstrip("/") if self.base_url else None,
+        )
+
+
 class LlmAgentDefinition(BaseModel):
     """A free-prompt LLM agent."""
 
@@ -72,6 +101,7 @@ class LlmAgentDefinition(BaseModel):
     prompt: str = Field(min_length=1, description="The system prompt, {variables} filled")
     greeting: str | None = Field(default=None, description="The opening line; else the model's")
     tools: list[ToolName] | None = Field(default=None, description="Allowed tools (all if null)")
+    voice: ElevenLabsVoiceSpec | None = Field(default=None, description="Else espeak-ng")
 
     def config(self, environ: Mapping[str, str] | None = None) -> LlmConfig:
         """The brain's configuration, keys read from ``environ`` (the process's)."""

@@ -148,6 +148,9 @@ class SpeechAudio(BaseModel):
     samples: Any  # Pcm16; typed loosely so pydantic does not copy the array
     sample_rate: int
     characters: int = Field(ge=0, description="Characters synthesised (billing unit)")
+    first_audio_ms: float | None = Field(
+        default=None, description="A streaming voice's time to its first audio chunk"
+    )
 
 
 class TextToSpeech(Provider, ABC):

@@ -24,6 +24,7 @@ from realtime.providers.espeak import EspeakTTS
 from realtime.providers.whisper import WhisperSTT
 from realtime.softphone.script import BotLine, BotScript
 from realtime.webrtc import restrict_ice_to_loopback
+from tests.fakes.elevenlabs_server import API_KEY, FakeElevenLabs
 from tests.fakes.openai_server import FakeOpenAI, Scripted, ScriptedToolCall
 from workflows.models import CallOutcome, DialRequest
 
@@ -38,9 +39,10 @@ def _next_friday(today: date) -> date:
     return today + timedelta(days=(4 - today.weekday()) % 7 or 7)
 
 
-def _agent(base_url: str) -> LlmAgentDefinition:
+def _agent(base_url: str, **more: Any) -> LlmAgentDefinition:
     definition = parse_any_agent_data(
         {
+            **more,
             "kind": "llm",
             "name": "asistente-prueba",
             "language": "es-CL",
@@ -62,11 +64,22 @@ async def fake() -> AsyncIterator[FakeOpenAI]:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def line(fake: FakeOpenAI) -> AsyncIterator[ConversationLine]:
-    agent = _agent(fake.base_url)
+async def voices() -> AsyncIterator[dict[str, FakeElevenLabs]]:
+    async with FakeElevenLabs() as working, FakeElevenLabs(fail="500") as failing:
+        yield {"working": working, "failing": failing}
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def line(
+    fake: FakeOpenAI, voices: dict[str, FakeElevenLabs]
+) -> AsyncIterator[ConversationLine]:
+    agents = {"asistente-prueba": _agent(fake.base_url)}
+    for name, server in voices.items():
+        voice = {"voice_id": f"sofia-{name}", "base_url": server.base_url}
+        agents[f"voz-{name}"] = _agent(fake.base_url, voice=voice)
 
     def agent_for(request: DialRequest) -> AgentSetup:
-        return setup_for(agent, request)
+        return setup_for(agents[request.agent or "asistente-prueba"], request)
 
     restrict_ice_to_loopback()
     yield ConversationLine(
@@ -79,14 +92,14 @@ async def line(fake: FakeOpenAI) -> AsyncIterator[ConversationLine]:
     restrict_ice_to_loopback(False)
 
 
-def _request(key: str) -> DialRequest:
+def _request(key: str, agent: str = "asistente-prueba") -> DialRequest:
     return DialRequest(
         idempotency_key=key,
         to_number="+56961234567",
         campaign_id="e2e-llm",
         contact_id=key,
         attempt_number=1,
-        agent="asistente-prueba",
+        agent=agent,
         variables=DEBTOR,
     )
 
@@ -168,3 +181,36 @@ async def test_a_model_failing_mid_turn_is_covered_by_a_filler_within_two_second
 
 def end_call() -> ScriptedToolCall:
     return ScriptedToolCall("end_call", {"reason": "despedida"})
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.parametrize("voice", ["working", "failing"])
+async def test_the_agents_elevenlabs_voice_or_espeak_when_it_fails(
+    line: ConversationLine,
+    fake: FakeOpenAI,
+    voices: dict[str, FakeElevenLabs],
+    voice: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ELEVENLABS_API_KEY", API_KEY)
+    fake.script[:] = [Scripted(text="Muchas gracias, María. Le llamaré otro día.")]
+    key = f"llm-voice-{voice}"
+    await line.converse(
+        _request(key, agent=f"voz-{voice}"),
+        BotScript(lines=[BotLine(say="Sí, con ella habla.")]),
+        datetime.now(UTC),
+    )
+
+    record = line.records[key]
+    said = _agent_lines(line, key)
+    assert "Muchas gracias, María." in said, record.transcript_text()
+    assert line.bot_reports[key].heard_s > 1.0  # the caller heard the agent either way
+    asked = [r["text"] for r in voices[voice].requests]
+    assert "Hola, le habla Sofía de Banco Sur." in asked
+    errors = [e for e in record.events if e.type == "error" and e.payload["where"] == "tts"]
+    if voice == "working":
+        assert not errors
+    else:
+        # The first failure of each turn moves the rest of the turn to espeak-ng.
+        assert errors
+        assert errors[0].payload["fallback"] == "espeak"

@@ -106,3 +106,19 @@ def test_the_prompt_is_filled_and_steered() -> None:
     assert "ejecutivo" not in system_prompt(
         "Eres Sofía.", {}, "es", ContextAdvice(steering=Steering.CONTINUE)
     )
+
+
+def test_an_agents_voice_needs_its_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from realtime.agent_setup import agent_voice
+    from realtime.providers.elevenlabs import ElevenLabsTTS
+
+    agent = parse_any_agent_data({**AGENT, "voice": {"voice_id": "sofia"}})
+    assert isinstance(agent, LlmAgentDefinition)
+    monkeypatch.delenv("ELEVENLABS_API_KEY", raising=False)
+    with pytest.raises(VariableError, match="ELEVENLABS_API_KEY"):
+        agent_voice(agent)
+    monkeypatch.setenv("ELEVENLABS_API_KEY", "xi-key")
+    voice = agent_voice(agent)
+    assert isinstance(voice, ElevenLabsTTS)
+    assert voice.voice_for("es-CL") == "sofia"
+    assert agent_voice(agent) is voice  # one client per voice, shared by its calls

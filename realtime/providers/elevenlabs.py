@@ -1,0 +1,112 @@
+"""ElevenLabs text to speech through the `elevenlabs` SDK's streaming endpoint.
+
+Audio is asked for as raw 16-bit PCM at 48 kHz (`pcm_48000`), the rate of the agent's
+voice track, so nothing is resampled on the way to the caller. The stream's first
+chunk is timed for every sentence (`first_audio_ms`, also in `first_audio_samples_ms`),
+since that is what a streaming voice is judged by. A 5xx, 429 or lost connection is
+transient (retried by the base class when `retries` allows); 4xx (a bad key, an unknown
+voice) is not. The call session falls back to espeak-ng for the rest of the turn when
+this voice fails (see `CallSession`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+import httpx
+import numpy as np
+from elevenlabs.client import AsyncElevenLabs
+from elevenlabs.core.api_error import ApiError
+
+from realtime.providers.base import ProviderError, SpeechAudio, TextToSpeech
+
+# `pcm_<rate>` formats ElevenLabs streams; 48 kHz is the voice track's own rate.
+PCM_RATES = (8000, 16000, 22050, 24000, 32000, 44100, 48000)
+DEFAULT_MODEL = "eleven_flash_v2_5"  # the low-latency multilingual model
+
+
+class ElevenLabsTTS(TextToSpeech):
+    """One ElevenLabs voice per language.
+
+    Args:
+        api_key: the account's key (from settings; never logged).
+        voices: language (primary subtag) to voice id; ``"*"`` for any other language.
+        model_id: the synthesis model.
+        sample_rate: PCM rate to stream (one of `PCM_RATES`).
+        base_url: the API's address (a local fake in tests).
+        timeout_s: deadline per sentence.
+        retries: retries of transient failures.
+    """
+
+    name = "elevenlabs"
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        voices: Mapping[str, str],
+        model_id: str = DEFAULT_MODEL,
+        sample_rate: int = 48_000,
+        base_url: str | None = None,
+        timeout_s: float = 5.0,
+        retries: int = 0,
+    ) -> None:
+        super().__init__(timeout_s=timeout_s, retries=retries)
+        if sample_rate not in PCM_RATES:
+            raise ValueError(f"ElevenLabs streams PCM at {PCM_RATES}, not {sample_rate}")
+        if not voices:
+            raise ValueError("ElevenLabsTTS needs at least one voice id")
+        self.voices = dict(voices)
+        self.model_id = model_id
+        self.sample_rate = sample_rate
+        self.first_audio_samples_ms: list[float] = []
+        self._client = AsyncElevenLabs(api_key=api_key, base_url=base_url, timeout=timeout_s)
+
+    def voice_for(self, language: str) -> str:
+        """The voice id for ``language`` (``es-CL`` counts as ``es``).
+
+        Raises:
+            ProviderError: no voice for that language and no ``"*"`` voice.
+        """
+        primary = language.split("-")[0].lower()
+        voice = self.voices.get(language, self.voices.get(primary, self.voices.get("*")))
+        if voice is None:
+            raise ProviderError(f"no ElevenLabs voice for {language!r}", transient=False)
+        return voice
+
+    async def _synthesize(self, text: str, language: str, voice: str | None) -> SpeechAudio:
+        voice_id = voice or self.voice_for(language)
+        started = time.perf_counter()
+        first_audio_ms: float | None = None
+        chunks: list[bytes] = []
+        try:
+            stream = self._client.text_to_speech.stream(
+                voice_id,
+                text=text,
+                model_id=self.model_id,
+                output_format=f"pcm_{self.sample_rate}",
+            )
+            async for chunk in stream:
+                if first_audio_ms is None and chunk:
+                    first_audio_ms = (time.perf_counter() - started) * 1000
+                chunks.append(chunk)
+        except ApiError as exc:
+            status = exc.status_code or 0
+            transient = status >= 500 or status == 429
+            raise ProviderError(f"ElevenLabs answered {status}", transient=transient) from exc
+        except httpx.HTTPError as exc:
+            raise ProviderError(f"ElevenLabs unreachable: {type(exc).__name__}") from exc
+        pcm = b"".join(chunks)
+        if len(pcm) < 2:
+            raise ProviderError("ElevenLabs sent no audio", transient=True)
+        samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.int16)
+        if first_audio_ms is not None:
+            self.first_audio_samples_ms.append(first_audio_ms)
+            del self.first_audio_samples_ms[:-1000]  # bounded in a long-lived worker
+        return SpeechAudio(
+            samples=samples,
+            sample_rate=self.sample_rate,
+            characters=len(text),
+            first_audio_ms=first_audio_ms,
+        )
