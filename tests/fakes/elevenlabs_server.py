@@ -9,58 +9,33 @@ stall; requests are kept for assertions.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import socket
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 import numpy as np
-import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from realtime.providers.espeak import EspeakTTS
+from tests.fakes.loopback import LoopbackServer
 
 API_KEY = "xi-test-key"
 CHUNK_BYTES = 4096
 
 
-class FakeElevenLabs:
+class FakeElevenLabs(LoopbackServer):
     """`async with FakeElevenLabs() as fake:` then `fake.base_url`."""
 
     def __init__(self, fail: Literal["500", "401", "slow"] | None = None) -> None:
         self.fail = fail
         self.requests: list[dict[str, Any]] = []
-        self.app = FastAPI()
+        super().__init__()
         self.app.post("/v1/text-to-speech/{voice_id}/stream")(self._stream)
         self._voice = EspeakTTS()
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
-        self.port = 0
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    async def __aenter__(self) -> FakeElevenLabs:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve())
-        for _ in range(500):  # uvicorn has no "started" event to await
-            if self._server.started:
-                return self
-            await asyncio.sleep(0.01)
-        raise RuntimeError("the fake ElevenLabs server did not start")
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        assert self._task is not None
-        self._server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(self._task, 5)
 
     async def _stream(self, voice_id: str, request: Request) -> Any:
         body = await request.json()

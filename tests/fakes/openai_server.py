@@ -12,18 +12,17 @@ connection halfway. Requests are kept so a test can check what the model was sen
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
+
+from tests.fakes.loopback import LoopbackServer
 
 Failure = Literal["500", "401", "slow", "drop"]
 
@@ -49,7 +48,7 @@ class Scripted:
     pause_s: float = 0.01  # between text chunks
 
 
-class FakeOpenAI:
+class FakeOpenAI(LoopbackServer):
     """The server; `async with FakeOpenAI([...]) as fake:` then `fake.base_url`."""
 
     def __init__(self, script: list[Scripted] | None = None) -> None:
@@ -57,35 +56,12 @@ class FakeOpenAI:
         self.requests: list[dict[str, Any]] = []
         self.completed = 0  # responses streamed to their end
         self.abandoned = 0  # responses the client hung up on (a barge-in)
-        self.app = FastAPI()
+        super().__init__()
         self.app.post("/v1/chat/completions")(self._completions)
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
-        self.port = 0
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
-
-    async def __aenter__(self) -> FakeOpenAI:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve())
-        for _ in range(500):  # uvicorn has no "started" event to await
-            if self._server.started:
-                return self
-            await asyncio.sleep(0.01)
-        raise RuntimeError("the fake OpenAI server did not start")
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        assert self._task is not None
-        self._server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(self._task, 5)
 
     async def _completions(self, request: Request) -> Any:
         body = await request.json()
