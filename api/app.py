@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api.routes import calls, campaign_controls, campaigns, contacts, health, opt_outs
+from api.routes import calls, campaign_controls, campaigns, contacts, health, live, opt_outs
 from api.services import ApiServices, TemporalConnector
 from centralita import __version__
 from centralita.db import database_url, open_pool
@@ -53,6 +53,7 @@ def create_app(
     app.include_router(campaign_controls.router)
     app.include_router(contacts.router)
     app.include_router(calls.router)
+    app.include_router(live.router)
     app.include_router(opt_outs.router)
     return app
 

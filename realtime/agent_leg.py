@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from aiortc import MediaStreamTrack, RTCPeerConnection
 
 from realtime.agent_setup import AgentSetup
 from realtime.audio.playback import AgentVoiceTrack
 from realtime.audio.recorder import CallRecorder
-from realtime.call_record import CallRecord
+from realtime.call_record import CallEvent, CallRecord
 from realtime.call_session import CallSession
 from realtime.providers.base import SpeechToText, TextToSpeech
 from realtime.providers.correction import OnlineCorrector
@@ -86,6 +87,7 @@ class AgentLeg:
         tts: TextToSpeech,
         corrector: OnlineCorrector | None = None,
         recorder: CallRecorder | None = None,
+        on_event: Callable[[CallEvent], None] | None = None,
     ) -> CallRecord:
         """Wait for the connection, then hold the conversation until it ends.
 
@@ -110,6 +112,8 @@ class AgentLeg:
             corrector=corrector,
             recorder=recorder,
         )
+        if on_event is not None:
+            self.session.record.listeners.append(on_event)
         if self._hung_up_by is not None:
             self.session.hang_up(self._hung_up_by)
         return await self.session.run(inbound)

@@ -6,11 +6,15 @@ result), by storage (`call_turns`, `call_events`) and by the benchmarks.
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from workflows.models import CallOutcome
+
+log = logging.getLogger(__name__)
 
 Speaker = Literal["agent", "user"]
 
@@ -70,11 +74,19 @@ class CallRecord:
     clarifications: int = 0
     # The two-channel WAV (caller left, agent right), when the call was recorded.
     recording_path: str | None = None
+    # Told of every event as it happens (live views); a failing one is dropped.
+    listeners: list[Callable[[CallEvent], None]] = field(default_factory=list, repr=False)
 
     def event(self, type_: str, **payload: Any) -> CallEvent:
         """Append an event (its sequence number is its position)."""
         item = CallEvent(len(self.events), type_, payload, time.monotonic() - self.started)
         self.events.append(item)
+        for listener in list(self.listeners):
+            try:
+                listener(item)
+            except Exception:  # a live view must never break the call
+                log.exception("call event listener failed; removed")
+                self.listeners.remove(listener)
         return item
 
     def said(self, speaker: Speaker, text: str) -> None:

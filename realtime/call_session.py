@@ -424,6 +424,9 @@ class CallSession:
                 if sent_at is not None:  # None: dropped by a barge-in before it began
                     first_of.voice_to_voice_ms = (sent_at - heard_at.speech_ended) * 1000
         self.record.said("agent", sentence)
+        # Live views show the line when it is queued; a barge-in's `interruption` event
+        # then says how much of it was heard.
+        self.record.event("transcript", speaker="agent", text=sentence, final=True)
         self._queued_lines.append((utterance_id, len(self.record.transcript) - 1, first_frame))
         del self._queued_lines[:-50]  # bounded: only the latest lines can still be cut
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from realtime.agent_leg import AgentLeg
 from realtime.agent_setup import AgentSetup
 from realtime.audio.recorder import CallRecorder, RecorderError
-from realtime.call_record import CallRecord
+from realtime.call_record import CallEvent, CallRecord
 from realtime.flows.loader import AgentNotFoundError
 from realtime.flows.schema import FlowDefinitionError
 from realtime.flows.templates import VariableError
@@ -37,6 +37,8 @@ from workflows.models import CallOutcome, DialRequest, DialResult
 log = logging.getLogger(__name__)
 
 SetupFactory = Callable[[DialRequest], AgentSetup]
+# Told of every event of every call as it happens, with the call's key (live views).
+CallEventSink = Callable[[str, CallEvent], None]
 # Delivers the agent's SDP offer to the called side and returns its answer.
 FarEnd = Callable[[SessionDescription], Awaitable[SessionDescription]]
 
@@ -76,6 +78,7 @@ class ConversationLine:
         rates: Rates | None = None,
         on_call_ended: CallEnded | None = None,
         recordings_dir: Path | None = None,
+        on_event: CallEventSink | None = None,
     ) -> None:
         self._agent_for = agent_for
         self._stt = stt
@@ -85,9 +88,16 @@ class ConversationLine:
         self._ice = ice_servers or []
         self._rates = rates or Rates()
         self._on_call_ended = on_call_ended
+        self._on_event = on_event
         self._recordings = recordings_dir
         self.records: dict[str, CallRecord] = {}
         self.bot_reports: dict[str, BotReport] = {}
+
+    def _event_sink(self, call_key: str) -> Callable[[CallEvent], None] | None:
+        sink = self._on_event
+        if sink is None:
+            return None
+        return lambda event: sink(call_key, event)
 
     async def converse(
         self, request: DialRequest, script: BotScript, started: datetime
@@ -191,6 +201,7 @@ class ConversationLine:
                 tts=self._tts,
                 corrector=self._corrector,
                 recorder=recorder,
+                on_event=self._event_sink(request.idempotency_key),
             )
         finally:
             if recorder is not None and not recorder.closed:

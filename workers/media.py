@@ -29,6 +29,7 @@ from realtime.carrier.simulated import PersonaBook, SimulatedCarrier, packaged_p
 from realtime.carrier.softphone_dialer import SoftphoneDialer
 from realtime.conversation_line import CallParties, ConversationLine
 from realtime.inbound_routes import InboundDirectory, InboundRoute, caller_lookup
+from realtime.live_events import LiveEvents
 from realtime.pricing import Rates
 from realtime.providers.base import ProviderError
 from realtime.providers.correction import OnlineCorrector
@@ -51,7 +52,11 @@ def live_stt(settings: Settings) -> WhisperSTT:
 
 
 def conversation_line(
-    settings: Settings, pool: Pool | None = None, *, stt: WhisperSTT | None = None
+    settings: Settings,
+    pool: Pool | None = None,
+    *,
+    stt: WhisperSTT | None = None,
+    live: LiveEvents | None = None,
 ) -> ConversationLine:
     """The embedded voice stack: faster-whisper, the shipped flows, espeak-ng voices."""
     restrict_ice_to_loopback(settings.webrtc_loopback_only)
@@ -79,6 +84,7 @@ def conversation_line(
         rates=Rates.model_validate(settings.rates),
         on_call_ended=store,
         recordings_dir=settings.effective_recordings_dir if settings.record_calls else None,
+        on_event=live.publish if live is not None else None,
     )
 
 
@@ -94,13 +100,15 @@ class MediaParts:
 
     dialer: SoftphoneDialer
     signalling: APIRouter
+    live: LiveEvents | None = None  # flushed and closed at shutdown
 
 
 def media_parts(
     settings: Settings, pool: Pool | None = None, *, stt: WhisperSTT | None = None
 ) -> MediaParts:
     """Softphones first, then the simulated carrier, over one conversation line."""
-    line = conversation_line(settings, pool, stt=stt)
+    live = LiveEvents(pool) if pool is not None else None
+    line = conversation_line(settings, pool, stt=stt, live=live)
     exchange = SoftphoneExchange()
     dialer = SoftphoneDialer(
         exchange,
@@ -110,7 +118,7 @@ def media_parts(
     )
     routes = {n: InboundRoute.model_validate(r) for n, r in settings.inbound_numbers.items()}
     directory = InboundDirectory(routes, caller_lookup(pool) if pool is not None else None)
-    return MediaParts(dialer, signalling_router(line, exchange, directory))
+    return MediaParts(dialer, signalling_router(line, exchange, directory), live)
 
 
 async def _warm_up(stt: WhisperSTT) -> None:
@@ -143,4 +151,6 @@ async def run_media(
         await uvicorn.Server(config).serve()
     finally:
         warming.cancel()
+        if parts.live is not None:
+            await parts.live.close()
         await pool.close()

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel
 
 from api.deps import Services
+from api.live_stream import live_calls
 from centralita.store import DEFAULT_TENANT_ID, call_details, history
 from centralita.store.call_details import CallDetail
 from centralita.store.history import AttemptStatus, CallFilter, CallRow
@@ -17,15 +19,31 @@ from workflows.models import CallOutcome
 
 router = APIRouter(prefix="/calls", tags=["calls"])
 
+
+class LiveCall(BaseModel):
+    """A call in progress: its key (`GET /calls/{key}/events`), start, language."""
+
+    call_key: str
+    started_at: datetime
+    started: dict[str, Any]
+
+
 _BOUND_HELP = (
     "ISO date (a UTC day) or datetime; a datetime without offset is taken as UTC. "
     "Encode a `+` offset as %2B, or use `Z`."
 )
 
 
-@router.get("", response_model=list[CallRow], responses={422: {"description": "bad filter"}})
+@router.get(
+    "",
+    response_model=list[CallRow] | list[LiveCall],
+    responses={422: {"description": "bad filter"}},
+)
 async def list_calls(
     services: Services,
+    live: Annotated[
+        bool, Query(description="Calls in progress instead of the attempt log")
+    ] = False,
     campaign_id: uuid.UUID | None = None,
     contact_id: uuid.UUID | None = None,
     outcome: CallOutcome | None = None,
@@ -36,8 +54,11 @@ async def list_calls(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[CallRow]:
-    """Call attempts, newest first, filtered on any combination of the parameters."""
+) -> list[CallRow] | list[LiveCall]:
+    """Call attempts, newest first, filtered on any combination of the parameters;
+    with `live=true`, the calls in progress now (inbound ones included)."""
+    if live:
+        return [LiveCall(**row) for row in await live_calls(services.pool)]
     where = CallFilter(
         campaign_id=campaign_id,
         contact_id=contact_id,

@@ -1,0 +1,109 @@
+"""A call's live events as server-sent events, from Postgres, resumable by event id.
+
+The media worker writes events into `live_call_events` and NOTIFYs channel
+`call_events` with the call key (`realtime/live_events.py`). A stream LISTENs on its
+own connection first, then reads the rows after the client's `Last-Event-ID` (every
+row's id is its SSE id), sends them, and waits for the next notification for its call;
+a row that arrived between the read and the wait is not missed because the LISTEN came
+first. The stream ends after `call_ended`; a comment every `keepalive_s` keeps proxies
+from closing a quiet stream.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from centralita.db import Pool
+
+CHANNEL = "call_events"
+_BATCH = 500
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    """One stored live event."""
+
+    id: int
+    call_key: str
+    seq: int
+    type: str
+    payload: dict[str, Any]
+    at_s: float
+
+    def sse(self) -> str:
+        """The event as an SSE frame (`id`, `event`, one `data` line)."""
+        data = {
+            "call_key": self.call_key,
+            "seq": self.seq,
+            "type": self.type,
+            "payload": self.payload,
+            "at_s": round(self.at_s, 3),
+        }
+        body = json.dumps(data, ensure_ascii=False)
+        return f"id: {self.id}\nevent: {self.type}\ndata: {body}\n\n"
+
+
+async def events_after(pool: Pool, call_key: str, after_id: int) -> list[LiveEvent]:
+    """The call's events with ids above `after_id`, oldest first (at most one batch)."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT id, call_key, seq, type, payload, at_s FROM live_call_events "
+            "WHERE call_key = %s AND id > %s ORDER BY id LIMIT %s",
+            (call_key, after_id, _BATCH),
+        )
+        rows = await cur.fetchall()
+    return [LiveEvent(**row) for row in rows]
+
+
+async def live_calls(pool: Pool, *, within_hours: float = 12.0) -> list[dict[str, Any]]:
+    """Calls that started (in the last `within_hours`) and have not ended."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT s.call_key, s.created_at AS started_at, s.payload AS started "
+            "FROM live_call_events s WHERE s.type = 'call_started' "
+            "AND s.created_at > now() - make_interval(secs => %s) "
+            "AND NOT EXISTS (SELECT 1 FROM live_call_events e "
+            "  WHERE e.call_key = s.call_key AND e.type = 'call_ended') "
+            "ORDER BY s.created_at DESC",
+            (within_hours * 3600,),
+        )
+        return [dict(row) for row in await cur.fetchall()]
+
+
+async def stream_call_events(
+    pool: Pool, conninfo: str, call_key: str, after_id: int, *, keepalive_s: float = 15.0
+) -> AsyncIterator[str]:
+    """SSE frames for `call_key` from `after_id` on, until the call ends."""
+    listener = await psycopg.AsyncConnection.connect(
+        conninfo, autocommit=True, row_factory=dict_row
+    )
+    try:
+        await listener.execute(f"LISTEN {CHANNEL}")
+        last = after_id
+        while True:
+            batch = await events_after(pool, call_key, last)
+            for event in batch:
+                last = event.id
+                yield event.sse()
+                if event.type == "call_ended":
+                    return
+            if len(batch) == _BATCH:
+                continue  # more rows already waiting
+            if not await _notified(listener, call_key, keepalive_s):
+                yield ": keep-alive\n\n"
+    finally:
+        await listener.close()
+
+
+async def _notified(listener: psycopg.AsyncConnection[Any], call_key: str, wait_s: float) -> bool:
+    """Whether `call_key` was announced within `wait_s` (other calls' notices skipped)."""
+    async for notice in listener.notifies(timeout=wait_s):
+        if notice.payload == call_key:
+            return True
+    return False

@@ -1,0 +1,155 @@
+"""Live call events: batched into Postgres by the media worker, streamed as SSE by the API.
+
+The API runs on a real uvicorn server on loopback (the SSE stream is read as it comes,
+which an in-process ASGI transport cannot do).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from api.app import create_app
+from centralita.db import Pool
+from realtime.call_record import CallRecord
+from realtime.live_events import CHANNEL, LiveEvents
+from tests.conftest import settings_for
+from tests.fakes.loopback import LoopbackServer
+
+pytestmark = pytest.mark.integration
+
+
+class ApiServer(LoopbackServer):
+    """The real API app on a loopback port."""
+
+    def __init__(self, database_url: str) -> None:
+        super().__init__()
+        self.app = create_app(settings_for(database_url, "127.0.0.1:1"))
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@pytest.fixture
+async def api(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with (
+        ApiServer(database_url) as server,
+        httpx.AsyncClient(base_url=server.base_url, timeout=10) as client,
+    ):
+        yield client
+
+
+async def read_events(
+    client: httpx.AsyncClient, key: str, *, last_id: str | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """SSE events of `key` until the stream ends (or `limit` were read)."""
+    headers = {"Last-Event-ID": last_id} if last_id else {}
+    events: list[dict[str, Any]] = []
+    current: dict[str, Any] = {}
+    async with client.stream("GET", f"/calls/{key}/events", headers=headers) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        async for line in response.aiter_lines():
+            if line.startswith("id: "):
+                current["id"] = line[4:]
+            elif line.startswith("event: "):
+                current["event"] = line[7:]
+            elif line.startswith("data: "):
+                current["data"] = json.loads(line[6:])
+            elif line == "" and current:
+                events.append(current)
+                current = {}
+                if limit is not None and len(events) >= limit:
+                    break
+    return events
+
+
+async def test_events_are_batched_and_announced_once_per_flush(
+    pool: Pool, database_url: str
+) -> None:
+    listener = await psycopg.AsyncConnection.connect(database_url, autocommit=True)
+    await listener.execute(f"LISTEN {CHANNEL}")
+    live = LiveEvents(pool, flush_s=0.1)
+    record = CallRecord(call_id="busy-call", language="es")
+    record.listeners.append(lambda e: live.publish("busy-call", e))
+    record.event("call_started", language="es")
+    for i in range(48):
+        record.event("transcript", speaker="user", text=f"palabra {i}", final=False)
+    record.event("call_ended", ended_by="agent")
+    await asyncio.sleep(0.3)
+    await live.close()
+    notices = [n async for n in listener.notifies(timeout=0.5)]
+    await listener.close()
+
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT seq, type FROM live_call_events WHERE call_key = 'busy-call' ORDER BY id"
+        )
+        rows = await cur.fetchall()
+    assert [r["seq"] for r in rows] == list(range(50))
+    assert rows[-1]["type"] == "call_ended"
+    # One write and one NOTIFY per flush, not per event.
+    assert 1 <= len([n for n in notices if n.payload == "busy-call"]) <= 3
+
+
+async def test_a_client_resuming_with_last_event_id_loses_nothing(
+    pool: Pool, api: httpx.AsyncClient
+) -> None:
+    live = LiveEvents(pool, flush_s=0.05)
+    record = CallRecord(call_id="resume-call", language="es")
+    record.listeners.append(lambda e: live.publish("resume-call", e))
+    record.event("call_started", language="es")
+    record.event("transcript", speaker="agent", text="Hola, ¿hablo con María?", final=True)
+    record.event("transcript", speaker="user", text="Sí, con ella.", final=True)
+    await live.flush()
+
+    listed = (await api.get("/calls", params={"live": "true"})).json()
+    assert "resume-call" in [c["call_key"] for c in listed]
+
+    first = await read_events(api, "resume-call", limit=2)  # then the client drops
+    assert [e["event"] for e in first] == ["call_started", "transcript"]
+
+    # While the client is away the call goes on, and it ends while the client is back.
+    record.event("sentiment", score=0.2, label="positive")
+    await live.flush()
+
+    async def more_later() -> None:
+        await asyncio.sleep(0.3)
+        record.event("tool_call", name="register_promise", arguments={"amount": 200000})
+        record.event("call_ended", ended_by="agent")
+        await live.flush()
+
+    later = asyncio.create_task(more_later())
+    rest = await read_events(api, "resume-call", last_id=first[-1]["id"])
+    await later
+    await live.close()
+
+    seqs = [e["data"]["seq"] for e in first + rest]
+    assert seqs == list(range(6))  # every event once, in order
+    assert [e["event"] for e in rest] == ["transcript", "sentiment", "tool_call", "call_ended"]
+    assert rest[0]["data"]["payload"]["text"] == "Sí, con ella."
+    ids = [int(e["id"]) for e in first + rest]
+    assert ids == sorted(ids)
+
+    listed = (await api.get("/calls", params={"live": "true"})).json()
+    assert "resume-call" not in [c["call_key"] for c in listed]
+
+
+async def test_an_unknown_last_event_id_starts_from_the_beginning(
+    pool: Pool, api: httpx.AsyncClient
+) -> None:
+    live = LiveEvents(pool)
+    record = CallRecord(call_id="short-call", language="en")
+    record.listeners.append(lambda e: live.publish("short-call", e))
+    record.event("call_started", language="en")
+    record.event("call_ended", ended_by="remote_hangup")
+    await live.close()
+    events = await read_events(api, "short-call", last_id="not-a-number")
+    assert [e["event"] for e in events] == ["call_started", "call_ended"]
