@@ -8,7 +8,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api.routes import calls, campaign_controls, campaigns, contacts, health, live, opt_outs
+from api.routes import (
+    call_controls,
+    calls,
+    campaign_controls,
+    campaigns,
+    contacts,
+    health,
+    live,
+    opt_outs,
+)
 from api.services import ApiServices, TemporalConnector
 from centralita import __version__
 from centralita.db import database_url, open_pool
@@ -54,6 +63,7 @@ def create_app(
     app.include_router(contacts.router)
     app.include_router(calls.router)
     app.include_router(live.router)
+    app.include_router(call_controls.router)
     app.include_router(opt_outs.router)
     return app
 

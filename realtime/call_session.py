@@ -19,7 +19,8 @@ import time
 import uuid
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from aiortc import MediaStreamTrack
@@ -55,6 +56,8 @@ from realtime.understanding.sentiment import score_sentiment
 
 log = logging.getLogger(__name__)
 
+
+ControlAction = Literal["say", "add-message", "mute", "unmute", "end", "takeover"]
 
 # How long a call that the caller hung up may still take to understand their last words.
 LAST_WORDS_S = 8.0
@@ -132,6 +135,9 @@ class CallSession:
         # Agent lines queued for playback: (utterance id, transcript index, first frame).
         self._queued_lines: list[tuple[str, int, asyncio.Future[float | None]]] = []
         self._ended = asyncio.Event()
+        self._muted = False  # a supervisor muted the agent: nothing it says is played
+        self._taken_over = False  # a human took the call: the agent only listens
+        self._injected: set[asyncio.Task[None]] = set()
         self._silences = 0
         self._last_activity = 0.0
 
@@ -173,6 +179,12 @@ class CallSession:
             self.record.recording_path = str(self._recorder.path)
         except (RecorderError, OSError) as exc:
             self.record.event("error", where="recording", detail=str(exc))
+
+    @property
+    def agent_speaking(self) -> bool:
+        """Whether the agent is talking, or still preparing what it will say this turn."""
+        answering = self._speaking is not None and not self._speaking.done()
+        return self._voice.playing or answering or bool(self._injected)
 
     def hang_up(self, by: str = "remote") -> None:
         """End the call from outside (the peer hung up, a supervisor ended it)."""
@@ -265,6 +277,45 @@ class CallSession:
         self._queued_lines.clear()
         return " ".join(text for text in cut.values() if text)
 
+    # -- supervisor controls -------------------------------------------------------------
+
+    def control(self, action: ControlAction, *, by: str, message: str | None = None) -> None:
+        """A supervisor's control, logged as a `control` event with who and when.
+
+        `say` speaks `message` now (after what is already queued); `add-message` gives
+        it to the brain as context; `mute` silences the agent at once (what it says
+        meanwhile is not played) until `unmute`; `end` hangs up; `takeover` hands the
+        call to a human: the agent goes quiet and stops answering, the transcript goes on.
+
+        Raises:
+            ValueError: `say` or `add-message` without a message.
+        """
+        if action in ("say", "add-message") and not (message and message.strip()):
+            raise ValueError(f"{action} needs a message")
+        self.record.event(
+            "control", action=action, by=by, message=message, at_utc=datetime.now(UTC).isoformat()
+        )
+        if action == "say":
+            task = asyncio.create_task(self._say_now(message or ""))
+            self._injected.add(task)
+            task.add_done_callback(self._injected.discard)
+        elif action == "add-message":
+            self._brain.add_context(message or "")
+        elif action in ("mute", "takeover"):
+            self._muted = True
+            self._keep_only_what_was_played(self._voice.interrupt())
+            if action == "takeover":
+                self._taken_over = True
+                self.record.event("transfer", to="human", by=by)
+        elif action == "unmute":
+            self._muted = False
+        elif action == "end":
+            self._end("supervisor")
+
+    async def _say_now(self, message: str) -> None:
+        for sentence in split_sentences(message):
+            await self._say(sentence, None, None)
+
     # -- turns ---------------------------------------------------------------------------
 
     async def _take_turns(self) -> None:
@@ -305,6 +356,8 @@ class CallSession:
                 self.record.turns.pop()
                 return
         turn = self._understand(text, metrics, silence=utterance is None)
+        if self._taken_over:
+            return  # the human answers; the transcript and analysis go on
         await self._converse(self._brain.stream(turn), turn=metrics, heard_at=utterance)
 
     async def _transcribe(self, heard: Heard, metrics: TurnMetrics) -> str:
@@ -399,8 +452,8 @@ class CallSession:
                 if self._ended.is_set():
                     continue  # the caller is gone: decisions count, nobody hears lines
                 for sentence in split_sentences(part):
-                    await self._say(sentence, turn if not spoken else None, heard_at)
-                    spoken.append(sentence)
+                    if await self._say(sentence, turn if not spoken else None, heard_at):
+                        spoken.append(sentence)
         finally:
             if turn is not None:
                 turn.agent_text = " ".join(spoken)
@@ -410,8 +463,11 @@ class CallSession:
 
     async def _say(
         self, sentence: str, first_of: TurnMetrics | None, heard_at: Heard | None
-    ) -> None:
-        """Synthesise one sentence and queue it; the turn's first also times the turn."""
+    ) -> bool:
+        """Synthesise one sentence and queue it (False when muted); the turn's first
+        also times the turn."""
+        if self._muted:
+            return False  # muted by a supervisor: not played, so not in the transcript
         started = time.perf_counter()
         audio = await self._synthesize(sentence)
         self.record.usage.tts_characters += audio.characters
@@ -429,6 +485,7 @@ class CallSession:
         self.record.event("transcript", speaker="agent", text=sentence, final=True)
         self._queued_lines.append((utterance_id, len(self.record.transcript) - 1, first_frame))
         del self._queued_lines[:-50]  # bounded: only the latest lines can still be cut
+        return True
 
     async def _synthesize(self, sentence: str) -> SpeechAudio:
         """The sentence in the turn's voice; on its failure, the fallback's from now on."""

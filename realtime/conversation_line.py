@@ -23,6 +23,7 @@ from realtime.agent_leg import AgentLeg
 from realtime.agent_setup import AgentSetup
 from realtime.audio.recorder import CallRecorder, RecorderError
 from realtime.call_record import CallEvent, CallRecord
+from realtime.call_session import CallSession
 from realtime.flows.loader import AgentNotFoundError
 from realtime.flows.schema import FlowDefinitionError
 from realtime.flows.templates import VariableError
@@ -91,7 +92,14 @@ class ConversationLine:
         self._on_event = on_event
         self._recordings = recordings_dir
         self.records: dict[str, CallRecord] = {}
+        self._live: dict[str, AgentLeg] = {}  # calls under way, by key (for controls)
         self.bot_reports: dict[str, BotReport] = {}
+
+    def live_session(self, call_key: str) -> CallSession | None:
+        """The session of the call under way with this key (None if none, or not yet
+        connected)."""
+        leg = self._live.get(call_key)
+        return leg.session if leg is not None else None
 
     def _event_sink(self, call_key: str) -> Callable[[CallEvent], None] | None:
         sink = self._on_event
@@ -193,6 +201,7 @@ class ConversationLine:
         from_number: str | None = None,
     ) -> DialResult:
         recorder = self._recorder_for(request.idempotency_key)
+        self._live[request.idempotency_key] = leg
         try:
             record = await leg.talk(
                 request.idempotency_key,
@@ -204,6 +213,7 @@ class ConversationLine:
                 on_event=self._event_sink(request.idempotency_key),
             )
         finally:
+            self._live.pop(request.idempotency_key, None)
             if recorder is not None and not recorder.closed:
                 with contextlib.suppress(Exception):
                     recorder.close()

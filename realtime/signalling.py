@@ -35,6 +35,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from realtime.agent_leg import AgentLeg
+from realtime.control_routes import control_router
 from realtime.conversation_line import ConversationLine, InboundRefusedError
 from realtime.inbound_routes import InboundDirectory, UnknownNumberError
 from realtime.softphone_exchange import RejectReason, SoftphoneExchange, UnknownCallError
@@ -148,6 +149,7 @@ def signalling_router(
         await inbound.aclose()
 
     router = APIRouter(tags=["signalling"], lifespan=lifespan)
+    router.include_router(control_router(line))
 
     @router.post("/calls/inbound", status_code=status.HTTP_201_CREATED, response_model=CallAnswer)
     async def call_agent(offer: InboundOffer) -> CallAnswer | JSONResponse:

@@ -122,6 +122,9 @@ class LlmBrain(AgentBrain):
 
     # -- AgentBrain --------------------------------------------------------------------
 
+    def add_context(self, message: str) -> None:
+        self._messages.append({"role": "system", "content": message})
+
     async def _start(self) -> AgentReply:
         return await _collect(self.start_stream())
 

@@ -230,6 +230,10 @@ class AgentBrain(Provider, ABC):
         async for part in reply_parts(await self.respond(turn)):
             yield part
 
+    def add_context(self, message: str) -> None:
+        """A supervisor's note for the rest of the call; a brain that cannot use it
+        (a flow) ignores it (the call's events still log it)."""
+
     async def start_stream(self) -> AsyncGenerator[str | AgentReply, None]:
         """The opening as `stream` gives a turn (a model may stream its greeting)."""
         async for part in reply_parts(await self.start()):

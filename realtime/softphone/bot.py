@@ -41,6 +41,8 @@ class BotReport:
     barge_in_stop_ms: list[float] = field(default_factory=list)
     lines_said: list[str] = field(default_factory=list)
     heard_s: float = 0.0
+    # When the agent started talking each time (time.monotonic()), as the bot heard it.
+    speech_onsets: list[float] = field(default_factory=list)
 
 
 class _Ear:
@@ -149,7 +151,10 @@ class BotSoftphone:
             frame = await track.recv()
             samples = resampler.convert(frame)
             self.report.heard_s += samples.size / 16_000
+            onsets = self._ear.onsets
             self._ear.hear(samples)
+            if self._ear.onsets > onsets:
+                self.report.speech_onsets.append(self._ear.last_onset_at)
 
     async def _wait_for_agent(self, line: BotLine, mark: int) -> None:
         """Until the agent has spoken and gone quiet (or, to barge in, just started)."""

@@ -20,6 +20,11 @@ class LoopbackServer:
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
 
+    @property
+    def origin(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self.port}"
+
     async def __aenter__(self) -> Self:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))

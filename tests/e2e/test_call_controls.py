@@ -1,0 +1,141 @@
+"""Supervisor controls on a real call: the API forwards them to the media worker.
+
+The bot softphone talks to the agent over WebRTC; the test drives the API (in process)
+whose controls reach a real media worker app on loopback. What the bot hears is
+judged by when it heard the agent start talking (`BotReport.speech_onsets`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from api.app import create_app
+from realtime.agent_setup import flow_agent_for
+from realtime.conversation_line import ConversationLine
+from realtime.inbound_routes import InboundDirectory
+from realtime.providers.correction import OnlineCorrector
+from realtime.providers.espeak import EspeakTTS
+from realtime.providers.whisper import WhisperSTT
+from realtime.server import create_media_app
+from realtime.signalling import signalling_router
+from realtime.softphone.script import BotLine, BotScript
+from realtime.softphone_exchange import SoftphoneExchange
+from realtime.webrtc import restrict_ice_to_loopback
+from tests.conftest import settings_for
+from tests.fakes.loopback import LoopbackServer
+from workflows.models import DialRequest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+
+KEY = "controls-1"
+INJECTED = "Le recuerdo que puede pagar en línea."
+MUTED = "Esto no se debe oír."
+AFTER = "Gracias por su tiempo."
+
+
+class MediaWorker(LoopbackServer):
+    """The media worker's app (signalling and controls) over `line`, on loopback."""
+
+    def __init__(self, line: ConversationLine) -> None:
+        super().__init__()
+        router = signalling_router(line, SoftphoneExchange(), InboundDirectory({}, None))
+        self.app = create_media_app(None, signalling=router)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def line() -> AsyncIterator[ConversationLine]:
+    restrict_ice_to_loopback()
+    yield ConversationLine(
+        agent_for=flow_agent_for,
+        stt=WhisperSTT(),
+        tts=EspeakTTS(),
+        bot_tts=EspeakTTS(speed_wpm=140),
+        corrector=OnlineCorrector(),
+    )
+    restrict_ice_to_loopback(False)
+
+
+async def _until(check: object, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met")
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_inject_mute_unmute_end_reach_the_call(
+    line: ConversationLine, database_url: str
+) -> None:
+    request = DialRequest(
+        idempotency_key=KEY,
+        to_number="+56961234567",
+        campaign_id="e2e-controls",
+        contact_id=KEY,
+        attempt_number=1,
+        agent="cobranza-temprana",
+        variables={"nombre": "María", "monto_total": 200000, "fecha_limite": "2026-11-30"},
+    )
+    script = BotScript(lines=[BotLine(say="Sí, con ella habla."), BotLine(silent_s=60)])
+    async with MediaWorker(line) as media:
+        app = create_app(settings_for(database_url, "127.0.0.1:1", carrier_url=media.origin))
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as api,
+        ):
+            call = asyncio.create_task(line.converse(request, script, datetime.now(UTC)))
+            await _until(lambda: line.live_session(KEY) is not None, 20)
+            session = line.live_session(KEY)
+            assert session is not None
+            # After the caller's answer and the agent's reply, in a quiet moment:
+            await _until(
+                lambda: any(
+                    e.type == "transcript" and e.payload["speaker"] == "user"
+                    for e in session.record.events
+                ),
+                30,
+            )
+            await _until(lambda: not session.agent_speaking, 30)
+            await asyncio.sleep(1.5)  # the bot counts speech after a pause as a new onset
+
+            t_inject = time.monotonic()
+            said = await api.post(f"/calls/{KEY}/inject", json={"message": INJECTED, "by": "ana"})
+            assert said.status_code == 200, said.text
+            await _until(lambda: not session.agent_speaking, 10)
+            await asyncio.sleep(0.5)
+
+            t_mute = time.monotonic()
+            assert (await api.post(f"/calls/{KEY}/mute", json={"by": "ana"})).status_code == 200
+            await api.post(f"/calls/{KEY}/inject", json={"message": MUTED})
+            await asyncio.sleep(3.0)
+            t_unmute = time.monotonic()
+            assert (await api.post(f"/calls/{KEY}/unmute")).status_code == 200
+            await api.post(f"/calls/{KEY}/inject", json={"message": AFTER})
+            await asyncio.sleep(3.0)
+            assert (await api.post(f"/calls/{KEY}/end", json={"by": "ana"})).status_code == 200
+            await asyncio.wait_for(call, 30)
+
+            missing = await api.post("/calls/no-such-call/mute")
+            assert missing.status_code == 404
+
+    record = line.records[KEY]
+    onsets = line.bot_reports[KEY].speech_onsets
+    assert any(t_inject < t < t_inject + 2.0 for t in onsets), (t_inject, onsets)
+    assert not any(t_mute + 0.3 < t < t_unmute for t in onsets), (t_mute, t_unmute, onsets)
+    assert any(t_unmute < t < t_unmute + 2.5 for t in onsets), (t_unmute, onsets)
+    agent = [text for who, text in record.transcript if who == "agent"]
+    assert INJECTED in agent
+    assert AFTER in agent
+    assert MUTED not in agent  # never played, so not in the transcript
+    controls = [e.payload for e in record.events if e.type == "control"]
+    assert [c["action"] for c in controls] == ["say", "mute", "say", "unmute", "say", "end"]
+    assert controls[0]["by"] == "ana"
+    assert all(c["at_utc"] for c in controls)
+    assert record.ended_by == "supervisor"
