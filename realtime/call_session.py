@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import logging
 import time
-import uuid
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,8 +25,9 @@ from zoneinfo import ZoneInfo
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
+from realtime.agent_speech import AgentSpeech
 from realtime.audio.frames import FRAME_MS, InboundResampler, Pcm16
-from realtime.audio.playback import AgentVoiceTrack, PlayedUtterance
+from realtime.audio.playback import AgentVoiceTrack
 from realtime.audio.recorder import CallRecorder, RecorderError
 from realtime.audio.vad import (
     Endpointer,
@@ -43,7 +43,6 @@ from realtime.providers.base import (
     AgentReply,
     BrainTurn,
     ProviderError,
-    SpeechAudio,
     SpeechToText,
     TextToSpeech,
     Transcript,
@@ -113,11 +112,14 @@ class CallSession:
         self.record = CallRecord(call_id=call_id, language=self.config.language)
         self._brain = brain
         self._stt = stt
-        self._tts = tts
-        # When the agent's own voice fails, this one says the rest of the turn.
-        self._fallback_tts = fallback_tts
-        self._turn_tts = tts
         self._voice = voice
+        self._speech = AgentSpeech(
+            record=self.record,
+            voice=voice,
+            tts=tts,
+            language=self.config.language,
+            fallback_tts=fallback_tts,  # says the rest of a turn when `tts` fails
+        )
         self._corrector = corrector
         self._recorder = recorder
         if recorder is not None:
@@ -132,10 +134,7 @@ class CallSession:
         self._utterances: asyncio.Queue[Heard | None] = asyncio.Queue()
         self._speaking: asyncio.Task[None] | None = None
         self._ending: str | None = None  # how the reply being said ends the call, if it does
-        # Agent lines queued for playback: (utterance id, transcript index, first frame).
-        self._queued_lines: list[tuple[str, int, asyncio.Future[float | None]]] = []
         self._ended = asyncio.Event()
-        self._muted = False  # a supervisor muted the agent: nothing it says is played
         self._taken_over = False  # a human took the call: the agent only listens
         self._injected: set[asyncio.Task[None]] = set()
         self._silences = 0
@@ -248,34 +247,15 @@ class CallSession:
 
     def _barge_in(self, started: SpeechStarted) -> None:
         """The caller talks over the agent: stop at once, keep only what was heard."""
-        played = self._voice.interrupt()
+        heard = self._speech.stop()
         # Playback goes silent from the next 20 ms frame on; what the caller said before
         # the endpointer confirmed speech is the rest of the delay.
         stop_after_onset_ms = started.at_ms - started.onset_ms + FRAME_MS
         if self._speaking is not None:
             self._speaking.cancel()
-        heard = self._keep_only_what_was_played(played)
         if self.record.turns:
             self.record.turns[-1].interrupted = True
         self.record.event("interruption", heard=heard, stop_after_onset_ms=stop_after_onset_ms)
-
-    def _keep_only_what_was_played(self, played: list[PlayedUtterance]) -> str:
-        """Rewrite the agent's queued lines: cut the one playing, drop those never begun."""
-        cut = {p.utterance_id: p.played_text for p in played}
-        transcript = self.record.transcript
-        drop: list[int] = []
-        for utterance_id, index, first_frame in self._queued_lines:
-            if utterance_id in cut:
-                if cut[utterance_id]:
-                    transcript[index] = ("agent", cut[utterance_id])
-                else:
-                    drop.append(index)
-            elif first_frame.done() and first_frame.result() is None:
-                drop.append(index)  # dropped before a single frame went out
-        for index in sorted(drop, reverse=True):
-            del transcript[index]
-        self._queued_lines.clear()
-        return " ".join(text for text in cut.values() if text)
 
     # -- supervisor controls -------------------------------------------------------------
 
@@ -302,19 +282,18 @@ class CallSession:
         elif action == "add-message":
             self._brain.add_context(message or "")
         elif action in ("mute", "takeover"):
-            self._muted = True
-            self._keep_only_what_was_played(self._voice.interrupt())
+            self._speech.mute()
             if action == "takeover":
                 self._taken_over = True
                 self.record.event("transfer", to="human", by=by)
         elif action == "unmute":
-            self._muted = False
+            self._speech.unmute()
         elif action == "end":
             self._end("supervisor")
 
     async def _say_now(self, message: str) -> None:
         for sentence in split_sentences(message):
-            await self._say(sentence, None, None)
+            await self._speech.say(sentence)
 
     # -- turns ---------------------------------------------------------------------------
 
@@ -437,7 +416,7 @@ class CallSession:
         heard_at: Heard | None,
     ) -> None:
         self._ending = None
-        self._turn_tts = self._tts  # a failed voice gets another chance each turn
+        self._speech.new_turn()
         started = time.perf_counter()
         spoken: list[str] = []
         try:
@@ -452,52 +431,15 @@ class CallSession:
                 if self._ended.is_set():
                     continue  # the caller is gone: decisions count, nobody hears lines
                 for sentence in split_sentences(part):
-                    if await self._say(sentence, turn if not spoken else None, heard_at):
+                    ended = heard_at.speech_ended if heard_at is not None else None
+                    if await self._speech.say(sentence, None if spoken else turn, ended):
                         spoken.append(sentence)
         finally:
             if turn is not None:
                 turn.agent_text = " ".join(spoken)
             await parts.aclose()  # a barge-in stops the brain's stream too
         if self._ending is not None:
-            await self._voice.wait_idle()
-
-    async def _say(
-        self, sentence: str, first_of: TurnMetrics | None, heard_at: Heard | None
-    ) -> bool:
-        """Synthesise one sentence and queue it (False when muted); the turn's first
-        also times the turn."""
-        if self._muted:
-            return False  # muted by a supervisor: not played, so not in the transcript
-        started = time.perf_counter()
-        audio = await self._synthesize(sentence)
-        self.record.usage.tts_characters += audio.characters
-        utterance_id = uuid.uuid4().hex
-        first_frame = self._voice.enqueue(audio.samples, audio.sample_rate, utterance_id, sentence)
-        if first_of is not None:
-            first_of.tts_first_audio_ms = (time.perf_counter() - started) * 1000
-            if heard_at is not None:
-                sent_at = await first_frame
-                if sent_at is not None:  # None: dropped by a barge-in before it began
-                    first_of.voice_to_voice_ms = (sent_at - heard_at.speech_ended) * 1000
-        self.record.said("agent", sentence)
-        # Live views show the line when it is queued; a barge-in's `interruption` event
-        # then says how much of it was heard.
-        self.record.event("transcript", speaker="agent", text=sentence, final=True)
-        self._queued_lines.append((utterance_id, len(self.record.transcript) - 1, first_frame))
-        del self._queued_lines[:-50]  # bounded: only the latest lines can still be cut
-        return True
-
-    async def _synthesize(self, sentence: str) -> SpeechAudio:
-        """The sentence in the turn's voice; on its failure, the fallback's from now on."""
-        try:
-            return await self._turn_tts.synthesize(sentence, language=self.config.language)
-        except ProviderError as exc:
-            fallback = self._fallback_tts
-            if fallback is None or self._turn_tts is fallback:
-                raise
-            self.record.event("error", where="tts", detail=str(exc), fallback=fallback.name)
-            self._turn_tts = fallback
-            return await fallback.synthesize(sentence, language=self.config.language)
+            await self._speech.wait_idle()
 
     def _apply(self, reply: AgentReply) -> None:
         for call in reply.tool_calls:
