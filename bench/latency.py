@@ -264,7 +264,8 @@ async def bench_long_call(lines: Lines, minutes: float) -> dict[str, Any]:
             result = await lines.limited(left, endless=True).call(scenario)
             calls.append(result)
             heard = [text for who, text in result.record.transcript if who == "user"]
-            print(f"  {result.line()}; heard {heard}", flush=True)
+            # A 30-minute call hears hundreds of lines: the last few say enough.
+            print(f"  {result.line()}; last heard {heard[-3:]}", flush=True)
     gc.collect()
     now = rss_mb()
     samples.append((time.perf_counter() - started, now, now))
