@@ -17,6 +17,7 @@ from api.routes import (
     health,
     live,
     opt_outs,
+    softphone,
 )
 from api.services import ApiServices, TemporalConnector
 from centralita import __version__
@@ -64,6 +65,7 @@ def create_app(
     app.include_router(calls.router)
     app.include_router(live.router)
     app.include_router(call_controls.router)
+    app.include_router(softphone.router)
     app.include_router(opt_outs.router)
     return app
 

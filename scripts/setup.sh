@@ -15,6 +15,7 @@ apt_install() {
   # Debian packages the project needs on the PATH; installed only when missing.
   local missing=()
   command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)  # the browser softphone test
   command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo=""

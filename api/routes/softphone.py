@@ -1,0 +1,78 @@
+"""The browser softphone: its page, and the media worker's signalling relayed to it.
+
+The page (`api/static/softphone.html`) calls an agent's number, or holds a number and
+answers a campaign's call, over WebRTC with the media worker. Its signalling goes
+through the API (one origin for the page: no CORS), relayed as is to the media
+worker's routes (`realtime/signalling.py`); the live transcript and the controls are
+the API's own (`GET /calls/{key}/events`, `POST /calls/{key}/...`).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Annotated, Any
+
+import httpx
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import HTMLResponse, Response
+
+from api.deps import Services
+
+router = APIRouter(tags=["softphone"])
+
+_RELAY_TIMEOUT_S = 40.0  # above the longest long poll (wait <= 30 s)
+
+
+@router.get("/softphone", response_class=HTMLResponse, include_in_schema=False)
+async def page() -> HTMLResponse:
+    """The softphone page."""
+    html = resources.files("api").joinpath("static/softphone.html").read_text(encoding="utf-8")
+    return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
+
+
+async def _relay(
+    services: Services, method: str, path: str, *, body: Any = None, params: Any = None
+) -> Response:
+    url = f"{services.settings.effective_carrier_url}{path}"
+    try:
+        async with httpx.AsyncClient(timeout=_RELAY_TIMEOUT_S) as client:
+            answer = await client.request(method, url, json=body, params=params)
+    except httpx.HTTPError as exc:
+        return Response(
+            content=f'{{"detail": "media worker unreachable: {type(exc).__name__}"}}',
+            status_code=status.HTTP_502_BAD_GATEWAY,
+            media_type="application/json",
+        )
+    return Response(
+        content=answer.content,
+        status_code=answer.status_code,
+        media_type=answer.headers.get("content-type", "application/json"),
+    )
+
+
+@router.post("/softphone/calls", responses={201: {}, 404: {}, 409: {}, 422: {}, 502: {}})
+async def call_agent(request: Request, services: Services) -> Response:
+    """Call an agent's number: `{to_number, from_number, sdp, type: "offer"}` (relayed)."""
+    return await _relay(services, "POST", "/calls/inbound", body=await request.json())
+
+
+@router.get("/softphone/numbers/{number}/next", responses={200: {}, 204: {}, 502: {}})
+async def next_call(
+    number: str, services: Services, wait: Annotated[float, Query(ge=0, le=30)] = 20
+) -> Response:
+    """Hold `number`: the agent's offer when a campaign dials it (long poll, relayed)."""
+    return await _relay(
+        services, "GET", f"/softphones/{number}/calls/next", params={"wait": wait}
+    )
+
+
+@router.post("/softphone/calls/{call_id}/answer", responses={204: {}, 404: {}, 502: {}})
+async def answer_call(call_id: str, request: Request, services: Services) -> Response:
+    """Pick up a received call with the page's SDP answer (relayed)."""
+    return await _relay(services, "POST", f"/calls/{call_id}/answer", body=await request.json())
+
+
+@router.post("/softphone/calls/{call_id}/hangup", responses={204: {}, 404: {}, 502: {}})
+async def hang_up(call_id: str, services: Services) -> Response:
+    """Hang up a call the page made (relayed)."""
+    return await _relay(services, "DELETE", f"/calls/{call_id}")
