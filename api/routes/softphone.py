@@ -13,7 +13,7 @@ from importlib import resources
 from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import Services
@@ -28,6 +28,20 @@ async def page() -> HTMLResponse:
     """The softphone page."""
     html = resources.files("api").joinpath("static/softphone.html").read_text(encoding="utf-8")
     return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
+
+
+async def _json_body(request: Request) -> Any:
+    """The request's JSON body; a clear 422 when it is not JSON.
+
+    Raises:
+        HTTPException: 422, the body is not JSON.
+    """
+    try:
+        return await request.json()
+    except ValueError as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "the body must be JSON (an SDP offer/answer)"
+        ) from exc
 
 
 async def _relay(
@@ -53,7 +67,7 @@ async def _relay(
 @router.post("/softphone/calls", responses={201: {}, 404: {}, 409: {}, 422: {}, 502: {}})
 async def call_agent(request: Request, services: Services) -> Response:
     """Call an agent's number: `{to_number, from_number, sdp, type: "offer"}` (relayed)."""
-    return await _relay(services, "POST", "/calls/inbound", body=await request.json())
+    return await _relay(services, "POST", "/calls/inbound", body=await _json_body(request))
 
 
 @router.get("/softphone/numbers/{number}/next", responses={200: {}, 204: {}, 502: {}})
@@ -61,15 +75,14 @@ async def next_call(
     number: str, services: Services, wait: Annotated[float, Query(ge=0, le=30)] = 20
 ) -> Response:
     """Hold `number`: the agent's offer when a campaign dials it (long poll, relayed)."""
-    return await _relay(
-        services, "GET", f"/softphones/{number}/calls/next", params={"wait": wait}
-    )
+    return await _relay(services, "GET", f"/softphones/{number}/calls/next", params={"wait": wait})
 
 
 @router.post("/softphone/calls/{call_id}/answer", responses={204: {}, 404: {}, 502: {}})
 async def answer_call(call_id: str, request: Request, services: Services) -> Response:
     """Pick up a received call with the page's SDP answer (relayed)."""
-    return await _relay(services, "POST", f"/calls/{call_id}/answer", body=await request.json())
+    body = await _json_body(request)
+    return await _relay(services, "POST", f"/calls/{call_id}/answer", body=body)
 
 
 @router.post("/softphone/calls/{call_id}/hangup", responses={204: {}, 404: {}, 502: {}})
