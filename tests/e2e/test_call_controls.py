@@ -17,18 +17,14 @@ import pytest
 import pytest_asyncio
 
 from api.app import create_app
-from realtime.agent_setup import flow_agent_for
 from realtime.conversation_line import ConversationLine
 from realtime.inbound_routes import InboundDirectory
-from realtime.providers.correction import OnlineCorrector
-from realtime.providers.espeak import EspeakTTS
-from realtime.providers.whisper import WhisperSTT
 from realtime.server import create_media_app
 from realtime.signalling import signalling_router
 from realtime.softphone.script import BotLine, BotScript
 from realtime.softphone_exchange import SoftphoneExchange
-from realtime.webrtc import restrict_ice_to_loopback
 from tests.conftest import settings_for
+from tests.e2e.lines import loopback_line
 from tests.fakes.loopback import LoopbackServer
 from workflows.models import DialRequest
 
@@ -51,15 +47,8 @@ class MediaWorker(LoopbackServer):
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def line() -> AsyncIterator[ConversationLine]:
-    restrict_ice_to_loopback()
-    yield ConversationLine(
-        agent_for=flow_agent_for,
-        stt=WhisperSTT(),
-        tts=EspeakTTS(),
-        bot_tts=EspeakTTS(speed_wpm=140),
-        corrector=OnlineCorrector(),
-    )
-    restrict_ice_to_loopback(False)
+    async with loopback_line() as conversation:
+        yield conversation
 
 
 async def _until(check: object, timeout_s: float) -> None:

@@ -14,13 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import pytest_asyncio
 
-from realtime.agent_setup import flow_agent_for
 from realtime.conversation_line import ConversationLine
-from realtime.providers.correction import OnlineCorrector
-from realtime.providers.espeak import EspeakTTS
-from realtime.providers.whisper import WhisperSTT
 from realtime.softphone.script import BotLine, BotScript
-from realtime.webrtc import restrict_ice_to_loopback
+from tests.e2e.lines import loopback_line
 from workflows.models import CallOutcome, DialRequest, DialResult
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
@@ -31,17 +27,8 @@ DEBTOR = {"nombre": "María", "monto_total": 200000, "fecha_limite": "2026-11-30
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def line() -> AsyncIterator[ConversationLine]:
-    restrict_ice_to_loopback()
-    yield ConversationLine(
-        agent_for=flow_agent_for,
-        stt=WhisperSTT(),
-        tts=EspeakTTS(),
-        # The bot speaks a little slower: espeak-ng's Spanish runs words together
-        # ("las cuatro" as "la suato") and the recogniser then hears something else.
-        bot_tts=EspeakTTS(speed_wpm=140),
-        corrector=OnlineCorrector(),
-    )
-    restrict_ice_to_loopback(False)
+    async with loopback_line() as conversation:
+        yield conversation
 
 
 def _request(key: str, variables: dict[str, object] | None = None) -> DialRequest:

@@ -19,11 +19,8 @@ from realtime.conversation_line import ConversationLine
 from realtime.flows.loader import parse_any_agent_data
 from realtime.llm.agent import LlmAgentDefinition
 from realtime.llm.brain import FILLERS
-from realtime.providers.correction import OnlineCorrector
-from realtime.providers.espeak import EspeakTTS
-from realtime.providers.whisper import WhisperSTT
 from realtime.softphone.script import BotLine, BotScript
-from realtime.webrtc import restrict_ice_to_loopback
+from tests.e2e.lines import loopback_line
 from tests.fakes.elevenlabs_server import API_KEY, FakeElevenLabs
 from tests.fakes.openai_server import FakeOpenAI, Scripted, ScriptedToolCall
 from workflows.models import CallOutcome, DialRequest
@@ -81,15 +78,8 @@ async def line(
     def agent_for(request: DialRequest) -> AgentSetup:
         return setup_for(agents[request.agent or "asistente-prueba"], request)
 
-    restrict_ice_to_loopback()
-    yield ConversationLine(
-        agent_for=agent_for,
-        stt=WhisperSTT(),
-        tts=EspeakTTS(),
-        bot_tts=EspeakTTS(speed_wpm=140),  # see tests/e2e/test_conversations.py
-        corrector=OnlineCorrector(),
-    )
-    restrict_ice_to_loopback(False)
+    async with loopback_line(agent_for) as conversation:
+        yield conversation
 
 
 def _request(key: str, agent: str = "asistente-prueba") -> DialRequest:
