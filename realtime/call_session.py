@@ -20,7 +20,6 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
@@ -41,17 +40,13 @@ from realtime.early_transcripts import EarlyTranscripts, early_ms
 from realtime.providers.base import (
     AgentBrain,
     AgentReply,
-    BrainTurn,
     ProviderError,
     SpeechToText,
     TextToSpeech,
-    Transcript,
 )
 from realtime.providers.correction import OnlineCorrector
 from realtime.providers.espeak import split_sentences
-from realtime.understanding.context import ConversationContext
-from realtime.understanding.nlu import understand
-from realtime.understanding.sentiment import score_sentiment
+from realtime.turn_hearing import Heard, Listening, TurnHearing
 
 log = logging.getLogger(__name__)
 
@@ -82,16 +77,6 @@ class SessionConfig:
     hints: list[str] = field(default_factory=list)
 
 
-@dataclass
-class Heard:
-    """A finished utterance, the monotonic time its speech ended, its early transcript."""
-
-    event: UtteranceEnded
-    speech_ended: float
-    # Transcription started at the pause that turned out to be the end.
-    early: asyncio.Task[Transcript] | None = None
-
-
 class CallSession:
     """The agent's half of one call; `run` returns when the call is over."""
 
@@ -111,7 +96,6 @@ class CallSession:
         self.config = config or SessionConfig()
         self.record = CallRecord(call_id=call_id, language=self.config.language)
         self._brain = brain
-        self._stt = stt
         self._voice = voice
         self._speech = AgentSpeech(
             record=self.record,
@@ -120,11 +104,20 @@ class CallSession:
             language=self.config.language,
             fallback_tts=fallback_tts,  # says the rest of a turn when `tts` fails
         )
-        self._corrector = corrector
         self._recorder = recorder
         if recorder is not None:
             voice.on_chunk = lambda chunk: self._record("agent", chunk, voice.sample_rate)
-        self._context = ConversationContext()
+        self._hearing = TurnHearing(
+            record=self.record,
+            stt=stt,
+            listening=Listening(
+                language=self.config.language,
+                timezone=self.config.timezone,
+                default_currency=self.config.default_currency,
+                hints=self.config.hints,
+            ),
+            corrector=corrector,
+        )
         self._endpointer = Endpointer(
             silence_ms=self.config.endpoint_silence_ms,
             min_speech_ms=self.config.barge_in_min_ms,
@@ -330,67 +323,16 @@ class CallSession:
         else:
             self._silences = 0
             metrics.endpointing_ms = utterance.event.endpointing_ms
-            text = await self._transcribe(utterance, metrics)
+            text = await self._hearing.transcribe(
+                utterance, metrics, call_over=self._ended.is_set()
+            )
             if not text:
                 self.record.turns.pop()
                 return
-        turn = self._understand(text, metrics, silence=utterance is None)
+        turn = self._hearing.understand(text, metrics, silence=utterance is None)
         if self._taken_over:
             return  # the human answers; the transcript and analysis go on
         await self._converse(self._brain.stream(turn), turn=metrics, heard_at=utterance)
-
-    async def _transcribe(self, heard: Heard, metrics: TurnMetrics) -> str:
-        started = time.perf_counter()
-        transcript = await self._early_transcript(heard) or await self._stt.transcribe(
-            heard.event.audio, language=self.config.language, hints=self.config.hints
-        )
-        metrics.stt_ms = (time.perf_counter() - started) * 1000
-        self.record.usage.stt_audio_s += transcript.audio_s
-        text = transcript.text.strip()
-        if self._corrector is not None and text:
-            corrected = self._corrector.correct(text)
-            if corrected.corrections:
-                self.record.event(
-                    "correction",
-                    before=text,
-                    after=corrected.text,
-                    pairs=[(c.before, c.after) for c in corrected.corrections],
-                )
-            text = corrected.text
-        metrics.user_text = text
-        if text:
-            self.record.said("user", text)
-            self.record.event("transcript", speaker="user", text=text, final=True)
-        return text
-
-    async def _early_transcript(self, heard: Heard) -> Transcript | None:
-        if heard.early is None:
-            return None
-        try:
-            return await heard.early
-        except (ProviderError, asyncio.CancelledError) as exc:
-            if isinstance(exc, asyncio.CancelledError) and self._ended.is_set():
-                raise
-            return None  # transcribe again, from the final audio
-
-    def _understand(self, text: str, metrics: TurnMetrics, *, silence: bool) -> BrainTurn:
-        now = datetime.now(ZoneInfo(self.config.timezone))
-        understanding = understand(
-            text,
-            language=self.config.language,
-            now=now,
-            default_currency=self.config.default_currency,
-        )
-        sentiment = score_sentiment(text, self.config.language)
-        advice = self._context.add_user_turn(text, understanding, sentiment)
-        metrics.sentiment = sentiment.score
-        if not silence:
-            self.record.event("sentiment", score=sentiment.score, label=sentiment.label.value)
-            if sentiment.alert:
-                self.record.event("sentiment_alert", score=sentiment.score)
-        return BrainTurn(
-            understanding=understanding, sentiment=sentiment, advice=advice, silence=silence
-        )
 
     # -- speaking --------------------------------------------------------------------------
 
