@@ -358,8 +358,7 @@ def _classify(exc: BaseException) -> Exception:
         if exc.status_code >= 500 or exc.status_code in (408, 409, 429):
             return _RetryableError(f"HTTP {exc.status_code}")
         return _FatalError(f"HTTP {exc.status_code}: {exc.message}")
-    if isinstance(exc, openai.APIError | OSError | asyncio.TimeoutError):
-        return _RetryableError(f"{type(exc).__name__}: {exc}")
+    # Connection errors, timeouts, a stream cut halfway: another attempt may work.
     return _RetryableError(f"{type(exc).__name__}: {exc}")
 
 

@@ -161,13 +161,19 @@ async def test_a_softphone_that_rejects_as_busy_makes_the_attempt_busy(media_url
     assert result.disconnection_reason == "busy"
 
 
+async def _hold_softphone(http: httpx.AsyncClient, media_url: str) -> asyncio.Task[httpx.Response]:
+    """The softphone's long poll for its next call, already waiting at the media worker."""
+    number = SOFTPHONE.replace("+", "%2B")
+    poll = asyncio.create_task(
+        http.get(f"{media_url}/softphones/{number}/calls/next", params={"wait": 10})
+    )
+    await asyncio.sleep(0.2)
+    return poll
+
+
 async def test_a_softphone_that_never_picks_up_is_no_answer(media_url: str) -> None:
     async with httpx.AsyncClient() as http:
-        number = SOFTPHONE.replace("+", "%2B")
-        poll = asyncio.create_task(
-            http.get(f"{media_url}/softphones/{number}/calls/next", params={"wait": 10})
-        )
-        await asyncio.sleep(0.2)
+        poll = await _hold_softphone(http, media_url)
         dialer = HttpDialer(media_url, client=http, poll_interval=0.05)
         result = await dialer.dial(_request(SOFTPHONE, "never-answers"))
         offered = (await poll).json()
@@ -209,11 +215,7 @@ async def test_answering_a_call_that_does_not_ring_is_404(media_url: str) -> Non
 
 async def test_a_garbage_answer_fails_the_call_cleanly(media_url: str) -> None:
     async with httpx.AsyncClient() as http:
-        number = SOFTPHONE.replace("+", "%2B")
-        poll = asyncio.create_task(
-            http.get(f"{media_url}/softphones/{number}/calls/next", params={"wait": 10})
-        )
-        await asyncio.sleep(0.2)
+        poll = await _hold_softphone(http, media_url)
         dialer = HttpDialer(media_url, client=http, poll_interval=0.05)
         dialing = asyncio.create_task(dialer.dial(_request(SOFTPHONE, "garbage-answer")))
         offered = (await poll).json()
