@@ -17,8 +17,10 @@ from zoneinfo import ZoneInfo
 from realtime.call_session import SessionConfig
 from realtime.flows.engine import FlowBrain
 from realtime.flows.loader import AnyAgentDefinition, load_any_agent
+from realtime.flows.schema import AgentDefinition
 from realtime.flows.templates import VariableError
 from realtime.llm.agent import LlmAgentDefinition
+from realtime.llm.flow_brain import FlowLlmBrain
 from realtime.providers.base import AgentBrain, TextToSpeech
 from workflows.models import DialRequest
 
@@ -47,7 +49,8 @@ class AgentSetup:
 def flow_agent_for(request: DialRequest, base: SessionConfig | None = None) -> AgentSetup:
     """The agent the request names (or the default flow), with the call's language.
 
-    A flow agent gets a `FlowBrain`; an LLM agent (`kind: llm`) an `LlmBrain`.
+    A flow agent gets a `FlowBrain` (a `FlowLlmBrain` in LLM mode, with an `llm:`
+    block); an LLM agent (`kind: llm`) an `LlmBrain`.
 
     Raises:
         realtime.flows.loader.AgentNotFoundError: no agent of that name.
@@ -94,6 +97,8 @@ def setup_for(
             config=config,
             voice=agent_voice(definition),
         )
+    if definition.llm is not None:
+        return AgentSetup(brain=flow_llm_brain(definition, request.variables, clock), config=config)
     return AgentSetup(brain=FlowBrain(definition, request.variables, clock=clock), config=config)
 
 
@@ -137,6 +142,22 @@ def llm_brain(
         raise VariableError(f"agent {definition.name!r} needs {', '.join(missing)}")
     try:
         return definition.brain(variables, clock)
+    except ValueError as exc:  # the key's environment variable is not set
+        raise VariableError(str(exc)) from exc
+
+
+def flow_llm_brain(
+    definition: AgentDefinition, variables: Mapping[str, Any], clock: Callable[[], datetime]
+) -> AgentBrain:
+    """A flow agent's brain in LLM mode (its `llm:` block).
+
+    Raises:
+        VariableError: a required variable is missing, or the model's key is not set.
+    """
+    try:
+        return FlowLlmBrain(definition, variables, clock=clock)
+    except VariableError:
+        raise
     except ValueError as exc:  # the key's environment variable is not set
         raise VariableError(str(exc)) from exc
 

@@ -25,12 +25,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from realtime.flows.conditions import unmet_conditions
 from realtime.flows.schema import BACK, AgentDefinition, Node, SlotSpec, ToolSpec, Transition
 from realtime.flows.templates import Renderer, base_language, referenced_names, split_sentences
 from realtime.flows.tools import ToolContext, run_tool
 from realtime.providers.base import AgentBrain, AgentReply, BrainTurn, ToolCall
 from realtime.understanding.dates import on_day
-from realtime.understanding.ids import national_id_matches
 from realtime.understanding.model import Intent, Steering, Understanding
 
 log = logging.getLogger(__name__)
@@ -384,25 +384,13 @@ class FlowBrain(AgentBrain):
         wanted = transition.intents
         if wanted and not ({understanding.intent, *understanding.also} & set(wanted)):
             return False
-        cond = transition.when
-        if any(slots.get(s) is None for s in cond.has):
-            return False
-        if any(slots.get(s) is not None for s in cond.missing):
-            return False
-        if any(getattr(understanding.slots, s) is None for s in cond.heard):
-            return False
-        if not all(self._renderer.has_variable(v) for v in cond.variable):
-            return False
-        if any(self._renderer.has_variable(v) for v in cond.no_variable):
-            return False
-        if cond.verified is not None and cond.verified != self._verified:
-            return False
-        if cond.id_matches is not None:
-            said = slots.get("national_id")
-            known = self._renderer.variable(cond.id_matches)
-            if said is None or known is None or not national_id_matches(str(said), str(known)):
-                return False
-        return True
+        return not unmet_conditions(
+            transition.when,
+            slots=slots,
+            heard=understanding.slots.model_dump(),
+            renderer=self._renderer,
+            verified=self._verified,
+        )
 
     async def _take(
         self, transition: Transition, out: _Out, simple: bool, *, confirmed: bool = False

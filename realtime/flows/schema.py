@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from realtime.flows.llm_mode import FlowLlmSpec
 from realtime.flows.templates import BUILTINS, SLOT_NAMES, TemplateError, referenced_names
 from realtime.flows.tools import TOOLS, ToolName
 from realtime.understanding.model import Intent
@@ -121,6 +122,9 @@ class Node(_Model):
 
     id: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
     say: list[str] = Field(min_length=1, description="Variants, picked by visit count")
+    instructions: str | None = Field(
+        default=None, description="LLM mode: what the model does here (a template, like say)"
+    )
     simple: list[str] = Field(
         default_factory=list, description="Plainer variants, used when steering is SIMPLIFY"
     )
@@ -146,6 +150,8 @@ class Node(_Model):
         """Every spoken template with its path inside the node."""
         for i, text in enumerate(self.say):
             yield f"say[{i}]", text
+        if self.instructions is not None:
+            yield "instructions", self.instructions
         for i, text in enumerate(self.simple):
             yield f"simple[{i}]", text
         for slot in self.slots:
@@ -199,6 +205,7 @@ class AgentDefinition(_Model):
     interrupts: list[Transition] = Field(default_factory=list)
     global_transitions: list[Transition] = Field(default_factory=list)
     special: Specials = Field(default_factory=Specials)
+    llm: FlowLlmSpec | None = Field(default=None, description="LLM mode (else intents decide)")
     phrases: Phrases = Field(default_factory=Phrases)
     max_silences: int = Field(default=2, ge=0, description="Re-prompts before the silence node")
     max_unexpected: int = Field(default=2, ge=0, description="Clarifying re-prompts per node")
@@ -318,6 +325,10 @@ def validate_definition(definition: AgentDefinition) -> list[str]:
             problems.append(f"{base}: an ending node has no transitions or otherwise")
         if node.outcome and node.outcome_if_undecided:
             problems.append(f"{base}: give outcome or outcome_if_undecided, not both")
+    if definition.llm is not None:
+        # LLM mode: the description is in every step's prompt, before identity too.
+        for name in sorted(check_template("description", definition.description) & sensitive):
+            problems.append(f"description: uses sensitive {name} (it is in every LLM prompt)")
     check_transitions("interrupts", definition.interrupts)
     check_transitions("global_transitions", definition.global_transitions)
     for key, target in definition.special.items():
@@ -365,6 +376,9 @@ def validate_definition(definition: AgentDefinition) -> list[str]:
                     f"{base}.{sub}: uses sensitive {', '.join(sorted(used))} before identity "
                     "is verified"
                 )
+    if definition.llm and "lookup_customer" in (definition.llm.tools or []):
+        # Identity is the graph's: only a verify_identity transition may reveal the debt.
+        problems.append("llm.tools: lookup_customer is not offered to a flow (verify_identity)")
     return problems
 
 

@@ -27,33 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 from realtime.flows.schema import VariableSpec
 from realtime.flows.tools import ToolContext, ToolName
 from realtime.llm.brain import ClientFactory, LlmBrain, default_client
-from realtime.llm.config import LlmConfig, LlmEndpoint
+from realtime.llm.config import LlmConfig, LlmModelSpec
 from realtime.providers.elevenlabs import DEFAULT_MODEL, ElevenLabsTTS
 
-
-class LlmModelSpec(BaseModel):
-    """Where the model is and which environment variable holds its key."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    base_url: HttpUrl
-    model: str = Field(min_length=1)
-    api_key_env: str | None = Field(
-        default=None, description="Environment variable with the key (none for local servers)"
-    )
-
-    def endpoint(self, environ: Mapping[str, str]) -> LlmEndpoint:
-        """The endpoint with its key read from ``environ``.
-
-        Raises:
-            ValueError: the named variable is not set.
-        """
-        key = "not-needed"
-        if self.api_key_env is not None:
-            if not environ.get(self.api_key_env):
-                raise ValueError(f"{self.api_key_env} is not set: the LLM agent has no key")
-            key = environ[self.api_key_env]
-        return LlmEndpoint(base_url=self.base_url, model=self.model, api_key=key)
+__all__ = ["ElevenLabsVoiceSpec", "LlmAgentDefinition", "LlmModelSpec"]
 
 
 class ElevenLabsVoiceSpec(BaseModel):

@@ -152,22 +152,45 @@ class LlmBrain(AgentBrain):
     # -- one turn ----------------------------------------------------------------------
 
     async def _answer(self, turn: BrainTurn | None) -> AsyncGenerator[str | AgentReply, None]:
-        system = system_prompt(
-            self._instructions, self._variables, self._language, turn.advice if turn else None
-        )
         for _ in range(self.config.max_tool_rounds):
             done = _Round()
-            async for sentence in self._attempts(system, done):
+            # Built per round: in a flow's LLM mode a tool call may have changed the step.
+            async for sentence in self._attempts(self._system(turn), done):
                 yield sentence
             self._messages.append(_assistant_message(done))
             if not done.tool_calls:
                 yield self._decision([], done.tokens)
                 return
             calls = [await self._run(call) for call in done.tool_calls]
+            said = self._said_by_tools()
+            if said:
+                self._messages.append({"role": "assistant", "content": " ".join(said)})
+            for line in said:
+                yield line
             yield self._decision(calls, done.tokens)
             if self._ctx.end or self._ctx.transfer:
                 return  # the call is over: nothing the model would add is heard
         yield self._decision([], 0)
+
+    # -- hooks (a flow's LLM mode overrides them) -------------------------------------
+
+    def _system(self, turn: BrainTurn | None) -> str:
+        """The system prompt of this model round."""
+        return system_prompt(
+            self._instructions, self._variables, self._language, turn.advice if turn else None
+        )
+
+    def _tool_specs(self) -> list[dict[str, Any]]:
+        """The tools offered in this model round."""
+        return self._tools
+
+    async def _execute(self, call: AssembledToolCall) -> ToolCall:
+        """Run one well-formed tool call."""
+        return await run_tool(call.name, call.arguments, self._ctx)
+
+    def _said_by_tools(self) -> list[str]:
+        """Lines the tools just decided must be said (none here)."""
+        return []
 
     async def _attempts(self, system: str, done: _Round) -> AsyncGenerator[str, None]:
         """One model response, retried once; sentences as they complete.
@@ -259,8 +282,9 @@ class LlmBrain(AgentBrain):
                 "stream": True,
                 "stream_options": {"include_usage": True},
             }
-            if self._tools:
-                request["tools"] = self._tools
+            tools = self._tool_specs()
+            if tools:
+                request["tools"] = tools
             stream = await client.chat.completions.create(**request)
             async for chunk in stream:
                 queue.put_nowait(chunk)
@@ -307,7 +331,7 @@ class LlmBrain(AgentBrain):
                 success=False,
             )
         else:
-            record = await run_tool(call.name, call.arguments, self._ctx)
+            record = await self._execute(call)
         self._messages.append(
             {
                 "role": "tool",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, HttpUrl
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 
 class LlmEndpoint(BaseModel):
@@ -35,3 +37,28 @@ class LlmConfig(BaseModel):
         default=4.0, gt=0, description="Silence from the model before another attempt"
     )
     max_tool_rounds: int = Field(default=3, ge=1, le=8)
+
+
+class LlmModelSpec(BaseModel):
+    """Where the model is and which environment variable holds its key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: HttpUrl
+    model: str = Field(min_length=1)
+    api_key_env: str | None = Field(
+        default=None, description="Environment variable with the key (none for local servers)"
+    )
+
+    def endpoint(self, environ: Mapping[str, str]) -> LlmEndpoint:
+        """The endpoint with its key read from ``environ``.
+
+        Raises:
+            ValueError: the named variable is not set.
+        """
+        key = "not-needed"
+        if self.api_key_env is not None:
+            if not environ.get(self.api_key_env):
+                raise ValueError(f"{self.api_key_env} is not set: the LLM agent has no key")
+            key = environ[self.api_key_env]
+        return LlmEndpoint(base_url=self.base_url, model=self.model, api_key=key)

@@ -54,6 +54,18 @@ def fill(template: str, variables: Mapping[str, Any]) -> str:
     return template.format_map(values)
 
 
+def phone_rules(language: str) -> str:
+    """How to talk on a phone call and use the tools, in the call's language."""
+    return _RULES.get(language.split("-")[0], _RULES["en"])
+
+
+def advice_line(language: str, advice: ContextAdvice | None) -> str | None:
+    """The context analysis's advice for this turn as one line (None: carry on)."""
+    if advice is None or advice.steering is Steering.CONTINUE:
+        return None
+    return _ADVICE.get(language.split("-")[0], _ADVICE["en"])[advice.steering]
+
+
 def system_prompt(
     instructions: str,
     variables: Mapping[str, Any],
@@ -61,8 +73,8 @@ def system_prompt(
     advice: ContextAdvice | None = None,
 ) -> str:
     """The whole system prompt for this turn."""
-    primary = language.split("-")[0]
-    parts = [fill(instructions, variables).strip(), _RULES.get(primary, _RULES["en"])]
-    if advice is not None and advice.steering is not Steering.CONTINUE:
-        parts.append(_ADVICE.get(primary, _ADVICE["en"])[advice.steering])
+    parts = [fill(instructions, variables).strip(), phone_rules(language)]
+    line = advice_line(language, advice)
+    if line is not None:
+        parts.append(line)
     return "\n\n".join(parts)

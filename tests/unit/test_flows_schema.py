@@ -26,6 +26,7 @@ from realtime.understanding.model import Intent
 pytestmark = pytest.mark.unit
 
 SHIPPED = {
+    "cobranza-llm",
     "cobranza-temprana",
     "cobranza-tardia",
     "cobranza-severa",
