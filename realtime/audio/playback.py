@@ -35,6 +35,7 @@ from realtime.audio.frames import (
     pcm16_to_frame,
     resample_pcm16,
 )
+from realtime.audio.live_audio import LiveAudio
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +149,9 @@ class AgentVoiceTrack(MediaStreamTrack):
             timeline jumps forward instead of bursting the backlog at the peer.
         on_chunk: called with every 20 ms chunk handed out, speech or silence (the
             call recorder's agent channel); a failing hook is dropped, never the audio.
+
+    `live`, when set, is played whenever no speech is queued: a human's voice relayed
+    into the call (a supervisor's takeover). It must be at `sample_rate`.
     """
 
     kind = "audio"
@@ -186,6 +190,7 @@ class AgentVoiceTrack(MediaStreamTrack):
         self._start: float | None = None
         self._pts = 0
         self._silence = np.zeros(self.frame_samples, dtype=np.int16)
+        self.live: LiveAudio | None = None
         self.frames_sent = 0
         self.speech_frames_sent = 0
 
@@ -309,6 +314,10 @@ class AgentVoiceTrack(MediaStreamTrack):
                 padded[: chunk.size] = chunk
                 return padded
             return chunk
+        if self.live is not None:
+            relayed = self.live.pull(n)
+            if relayed is not None:
+                return relayed
         return self._silence
 
     def _finish_head(self) -> None:
