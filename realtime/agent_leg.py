@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from aiortc import MediaStreamTrack, RTCPeerConnection
+from aiortc import MediaStreamTrack
 
 from realtime.agent_setup import AgentSetup
 from realtime.audio.playback import AgentVoiceTrack
@@ -24,7 +24,13 @@ from realtime.call_session import CallSession
 from realtime.providers.base import SpeechToText, TextToSpeech
 from realtime.providers.correction import OnlineCorrector
 from realtime.receive_buffer import shorten_receive_buffers
-from realtime.webrtc import IceServer, SessionDescription, new_peer_connection, wait_connected
+from realtime.webrtc import (
+    IceServer,
+    SessionDescription,
+    apply_remote,
+    new_peer_connection,
+    wait_connected,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +69,7 @@ class AgentLeg:
         """
         if answer.type != "answer":
             raise ValueError(f"expected an SDP answer, got {answer.type!r}")
-        await _apply_remote(self.pc, answer)
+        await apply_remote(self.pc, answer)
 
     async def answer(self, offer: SessionDescription) -> SessionDescription:
         """Someone calls the agent: our answer to their offer.
@@ -73,7 +79,7 @@ class AgentLeg:
         """
         if offer.type != "offer":
             raise ValueError(f"expected an SDP offer, got {offer.type!r}")
-        await _apply_remote(self.pc, offer)
+        await apply_remote(self.pc, offer)
         shorten_receive_buffers(self.pc)  # the offer may have added a transceiver
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         return SessionDescription.of(self.pc.localDescription)
@@ -131,15 +137,3 @@ class AgentLeg:
         """Release the peer connection (idempotent)."""
         with contextlib.suppress(Exception):
             await self.pc.close()
-
-
-async def _apply_remote(pc: RTCPeerConnection, description: SessionDescription) -> None:
-    """The far end's description, or a ValueError saying why it is unusable.
-
-    aiortc raises whatever its parser tripped on (ValueError, KeyError, IndexError,
-    InvalidStateError...); callers answer all of them as one clear "bad SDP".
-    """
-    try:
-        await pc.setRemoteDescription(description.to_rtc())
-    except Exception as exc:
-        raise ValueError(f"unusable SDP {description.type}: {exc!r}") from exc

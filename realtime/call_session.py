@@ -16,13 +16,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Literal
+from typing import Any
 
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
+from av.frame import Frame
+from av.packet import Packet
 
 from realtime.agent_speech import AgentSpeech
 from realtime.audio.frames import FRAME_MS, InboundResampler, Pcm16
@@ -46,12 +47,11 @@ from realtime.providers.base import (
 )
 from realtime.providers.correction import OnlineCorrector
 from realtime.providers.espeak import split_sentences
+from realtime.supervision import ControlAction, Supervision
 from realtime.turn_hearing import Heard, Listening, TurnHearing
 
 log = logging.getLogger(__name__)
 
-
-ControlAction = Literal["say", "add-message", "mute", "unmute", "end", "takeover"]
 
 # How long a call that the caller hung up may still take to understand their last words.
 LAST_WORDS_S = 8.0
@@ -128,8 +128,11 @@ class CallSession:
         self._speaking: asyncio.Task[None] | None = None
         self._ending: str | None = None  # how the reply being said ends the call, if it does
         self._ended = asyncio.Event()
-        self._taken_over = False  # a human took the call: the agent only listens
-        self._injected: set[asyncio.Task[None]] = set()
+        self._supervision = Supervision(
+            record=self.record, speech=self._speech, brain=brain, end=self._end
+        )
+        # Told of every frame the caller sends (a supervisor who joined hears it).
+        self.caller_taps: list[Callable[[Frame | Packet[Any]], None]] = []
         self._silences = 0
         self._last_activity = 0.0
 
@@ -173,10 +176,20 @@ class CallSession:
             self.record.event("error", where="recording", detail=str(exc))
 
     @property
+    def voice(self) -> AgentVoiceTrack:
+        """The track the caller hears (a supervisor's relayed voice goes here too)."""
+        return self._voice
+
+    @property
+    def ended(self) -> bool:
+        """Whether the call is over (or ending)."""
+        return self._ended.is_set()
+
+    @property
     def agent_speaking(self) -> bool:
         """Whether the agent is talking, or still preparing what it will say this turn."""
         answering = self._speaking is not None and not self._speaking.done()
-        return self._voice.playing or answering or bool(self._injected)
+        return self._voice.playing or answering or self._supervision.saying
 
     def hang_up(self, by: str = "remote") -> None:
         """End the call from outside (the peer hung up, a supervisor ended it)."""
@@ -200,10 +213,19 @@ class CallSession:
                     self.record.event("error", where="audio", detail=str(exc))
                     continue
                 self._record("caller", samples, resampler.rate)
+                self._tap_caller(frame)
                 for event in self._endpointer.feed(samples):
                     self._on_vad(event)
         except MediaStreamError:
             self._end("remote_hangup")
+
+    def _tap_caller(self, frame: Frame | Packet[Any]) -> None:
+        for tap in list(self.caller_taps):
+            try:
+                tap(frame)
+            except Exception as exc:  # a listener's fault never reaches the agent's ear
+                log.warning("caller audio tap failed, removed: %r", exc)
+                self.caller_taps.remove(tap)
 
     def _record(self, side: str, samples: Pcm16, rate: int) -> None:
         """Both sides into the call's WAV; a broken recording never breaks the call."""
@@ -253,40 +275,17 @@ class CallSession:
     # -- supervisor controls -------------------------------------------------------------
 
     def control(self, action: ControlAction, *, by: str, message: str | None = None) -> None:
-        """A supervisor's control, logged as a `control` event with who and when.
-
-        `say` speaks `message` now (after what is already queued); `add-message` gives
-        it to the brain as context; `mute` silences the agent at once (what it says
-        meanwhile is not played) until `unmute`; `end` hangs up; `takeover` hands the
-        call to a human: the agent goes quiet and stops answering, the transcript goes on.
+        """A supervisor's control (see `Supervision.apply`).
 
         Raises:
             ValueError: `say` or `add-message` without a message.
         """
-        if action in ("say", "add-message") and not (message and message.strip()):
-            raise ValueError(f"{action} needs a message")
-        self.record.event(
-            "control", action=action, by=by, message=message, at_utc=datetime.now(UTC).isoformat()
-        )
-        if action == "say":
-            task = asyncio.create_task(self._say_now(message or ""))
-            self._injected.add(task)
-            task.add_done_callback(self._injected.discard)
-        elif action == "add-message":
-            self._brain.add_context(message or "")
-        elif action in ("mute", "takeover"):
-            self._speech.mute()
-            if action == "takeover":
-                self._taken_over = True
-                self.record.event("transfer", to="human", by=by)
-        elif action == "unmute":
-            self._speech.unmute()
-        elif action == "end":
-            self._end("supervisor")
+        self._supervision.apply(action, by=by, message=message)
 
-    async def _say_now(self, message: str) -> None:
-        for sentence in split_sentences(message):
-            await self._speech.say(sentence)
+    def hand_back(self, by: str) -> None:
+        """The human who took the call left: the agent is heard and answers again."""
+        if self._supervision.hand_back(by):
+            self._last_activity = time.monotonic()  # the silence before a re-prompt starts now
 
     # -- turns ---------------------------------------------------------------------------
 
@@ -330,7 +329,7 @@ class CallSession:
                 self.record.turns.pop()
                 return
         turn = self._hearing.understand(text, metrics, silence=utterance is None)
-        if self._taken_over:
+        if self._supervision.taken_over:
             return  # the human answers; the transcript and analysis go on
         await self._converse(self._brain.stream(turn), turn=metrics, heard_at=utterance)
 

@@ -1,7 +1,9 @@
-"""The media worker's side of call controls: `POST /live-calls/{key}/control`.
+"""The media worker's side of call controls: `POST /live-calls/{key}/control` and `/join`.
 
 The API forwards a supervisor's control here (`api/routes/call_controls.py`); the
-call's session applies it (`CallSession.control`) and logs it as an event.
+call's session applies it (`CallSession.control`) and logs it as an event. `/join`
+answers a supervisor softphone's SDP offer: the person joins the call and takes it over
+(`realtime/human_leg.py`).
 """
 
 from __future__ import annotations
@@ -11,8 +13,13 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
-from realtime.call_session import ControlAction
-from realtime.conversation_line import ConversationLine
+from realtime.conversation_line import (
+    CallNotLiveError,
+    ConversationLine,
+    HumanAlreadyJoinedError,
+)
+from realtime.supervision import ControlAction
+from realtime.webrtc import SessionDescription
 
 
 class Control(BaseModel):
@@ -29,6 +36,22 @@ class ControlApplied(BaseModel):
     call_key: str
     action: ControlAction
     status: Literal["applied"] = "applied"
+
+
+class JoinOffer(BaseModel):
+    """A person's softphone joining a call: its SDP offer, and who they are."""
+
+    sdp: str = Field(min_length=1)
+    type: Literal["offer"] = "offer"
+    by: str = Field(default="supervisor", min_length=1, max_length=200)
+
+
+class JoinAnswer(BaseModel):
+    """The media worker's SDP answer: the person is on the call, the agent quiet."""
+
+    call_key: str
+    sdp: str
+    type: Literal["answer"] = "answer"
 
 
 def control_router(line: ConversationLine) -> APIRouter:
@@ -49,5 +72,28 @@ def control_router(line: ConversationLine) -> APIRouter:
         except ValueError as exc:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
         return ControlApplied(call_key=call_key, action=body.action)
+
+    @router.post(
+        "/live-calls/{call_key}/join",
+        response_model=JoinAnswer,
+        status_code=status.HTTP_201_CREATED,
+        responses={
+            404: {"description": "no such call under way"},
+            409: {"description": "someone has taken the call over already"},
+            422: {"description": "unusable SDP offer"},
+        },
+    )
+    async def join(call_key: str, body: JoinOffer) -> JoinAnswer:
+        """A person's softphone joins the call and takes it over from the agent."""
+        offer = SessionDescription(sdp=body.sdp, type="offer")
+        try:
+            answer = await line.join_human(call_key, offer, by=body.by)
+        except CallNotLiveError as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+        except HumanAlreadyJoinedError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        except ValueError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        return JoinAnswer(call_key=call_key, sdp=answer.sdp)
 
     return router

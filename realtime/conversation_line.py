@@ -27,6 +27,7 @@ from realtime.call_session import CallSession
 from realtime.flows.loader import AgentNotFoundError
 from realtime.flows.schema import FlowDefinitionError
 from realtime.flows.templates import VariableError
+from realtime.human_leg import HumanLeg
 from realtime.pricing import Rates, price
 from realtime.providers.base import SpeechToText, TextToSpeech
 from realtime.providers.correction import OnlineCorrector
@@ -53,6 +54,14 @@ class CallParties:
 
 
 CallEnded = Callable[[DialRequest, CallRecord, DialResult, CallParties], Awaitable[None]]
+
+
+class CallNotLiveError(LookupError):
+    """No call under way with that key (never started, or over)."""
+
+
+class HumanAlreadyJoinedError(RuntimeError):
+    """Someone already took this call over; one person at a time."""
 
 
 class InboundRefusedError(RuntimeError):
@@ -93,6 +102,7 @@ class ConversationLine:
         self._recordings = recordings_dir
         self.records: dict[str, CallRecord] = {}
         self._live: dict[str, AgentLeg] = {}  # calls under way, by key (for controls)
+        self._humans: dict[str, HumanLeg] = {}  # who took a call over, by call key
         self.bot_reports: dict[str, BotReport] = {}
 
     def live_session(self, call_key: str) -> CallSession | None:
@@ -100,6 +110,27 @@ class ConversationLine:
         connected)."""
         leg = self._live.get(call_key)
         return leg.session if leg is not None else None
+
+    async def join_human(
+        self, call_key: str, offer: SessionDescription, *, by: str
+    ) -> SessionDescription:
+        """A person's softphone takes the call over: the answer to its offer.
+
+        Raises:
+            CallNotLiveError: no call under way with that key.
+            HumanAlreadyJoinedError: someone else has taken it over already.
+            ValueError: the offer is not a usable SDP offer.
+        """
+        session = self.live_session(call_key)
+        if session is None or session.ended:
+            raise CallNotLiveError(f"no call {call_key!r} under way")
+        current = self._humans.get(call_key)
+        if current is not None and not current.left.is_set():
+            raise HumanAlreadyJoinedError(f"{current.by} has taken call {call_key!r} over")
+        human = HumanLeg(session, by, self._ice)
+        answer = await human.join(offer)
+        self._humans[call_key] = human
+        return answer
 
     def _event_sink(self, call_key: str) -> Callable[[CallEvent], None] | None:
         sink = self._on_event
@@ -214,6 +245,9 @@ class ConversationLine:
             )
         finally:
             self._live.pop(request.idempotency_key, None)
+            human = self._humans.pop(request.idempotency_key, None)
+            if human is not None:
+                await human.close()
             if recorder is not None and not recorder.closed:
                 with contextlib.suppress(Exception):
                     recorder.close()

@@ -85,3 +85,15 @@ async def wait_connected(pc: RTCPeerConnection, timeout_s: float = 10.0) -> None
         await asyncio.wait_for(done, timeout_s)
     except TimeoutError as exc:
         raise ConnectionError(f"peer connection not up after {timeout_s:.0f}s") from exc
+
+
+async def apply_remote(pc: RTCPeerConnection, description: SessionDescription) -> None:
+    """The far end's description, or a ValueError saying why it is unusable.
+
+    aiortc raises whatever its parser tripped on (ValueError, KeyError, IndexError,
+    InvalidStateError...); callers answer all of them as one clear "bad SDP".
+    """
+    try:
+        await pc.setRemoteDescription(description.to_rtc())
+    except Exception as exc:
+        raise ValueError(f"unusable SDP {description.type}: {exc!r}") from exc

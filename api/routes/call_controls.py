@@ -45,20 +45,52 @@ class ControlApplied(BaseModel):
     status: str
 
 
-async def _forward(services: Services, call_key: str, control: dict[str, Any]) -> ControlApplied:
-    url = f"{services.settings.effective_carrier_url}/live-calls/{call_key}/control"
+class Takeover(Who):
+    """A human takes the call; with their softphone's SDP offer, they join it too."""
+
+    sdp: str | None = Field(default=None, min_length=1)
+    type: Literal["offer"] = "offer"
+
+
+class TakenOver(ControlApplied):
+    """The agent went quiet; `sdp` is the media worker's answer when a softphone joined."""
+
+    sdp: str | None = None
+    type: Literal["answer"] | None = None
+
+
+async def _post(
+    services: Services, call_key: str, path: str, body: dict[str, Any], ok: int
+) -> dict[str, Any]:
+    """POST to the media worker's `/live-calls/{call_key}/{path}`; its JSON answer."""
+    url = f"{services.settings.effective_carrier_url}/live-calls/{call_key}/{path}"
     try:
-        async with httpx.AsyncClient(timeout=5.0) as client:
-            response = await client.post(url, json=control)
+        async with httpx.AsyncClient(timeout=15.0) as client:
+            response = await client.post(url, json=body)
     except httpx.HTTPError as exc:
         raise HTTPException(
             status.HTTP_502_BAD_GATEWAY, f"media worker unreachable: {type(exc).__name__}"
         ) from exc
     if response.status_code == status.HTTP_404_NOT_FOUND:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call {call_key!r} under way")
-    if response.status_code != status.HTTP_200_OK:
+    if response.status_code in (status.HTTP_409_CONFLICT, 422):
+        raise HTTPException(response.status_code, _detail(response))
+    if response.status_code != ok:
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"media worker: {response.text[:200]}")
-    return ControlApplied.model_validate(response.json())
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        return str(response.json()["detail"])
+    except (ValueError, KeyError, TypeError):
+        return response.text[:200]
+
+
+async def _forward(services: Services, call_key: str, control: dict[str, Any]) -> ControlApplied:
+    answer = await _post(services, call_key, "control", control, status.HTTP_200_OK)
+    return ControlApplied.model_validate(answer)
 
 
 @router.post("/{call_key}/inject", response_model=ControlApplied, responses=_ERRORS)
@@ -88,4 +120,29 @@ def _simple(action: str, summary: str) -> None:
 _simple("mute", "Silence the agent at once; what it says meanwhile is not played.")
 _simple("unmute", "Let the agent speak again.")
 _simple("end", "Hang the call up.")
-_simple("takeover", "A human takes the call: the agent goes quiet and stops answering.")
+
+
+@router.post(
+    "/{call_key}/takeover",
+    response_model=TakenOver,
+    responses={**_ERRORS, 409: {"description": "someone took the call over already"}},
+)
+async def takeover(
+    call_key: str, services: Services, body: Annotated[Takeover | None, Body()] = None
+) -> TakenOver:
+    """A human takes the call: the agent goes quiet and stops answering.
+
+    With `sdp` (a softphone's offer) the person joins the call: they and the caller hear
+    each other until they hang up, and then the agent has the call back. Without it,
+    the agent only goes quiet (someone answers the caller by other means).
+    """
+    who = body or Takeover()
+    if who.sdp is None:
+        applied = await _forward(services, call_key, {"action": "takeover", "by": who.by})
+        return TakenOver(**applied.model_dump())
+    answer = await _post(
+        services, call_key, "join", {"sdp": who.sdp, "by": who.by}, status.HTTP_201_CREATED
+    )
+    return TakenOver(
+        call_key=call_key, action="takeover", status="applied", sdp=answer["sdp"], type="answer"
+    )

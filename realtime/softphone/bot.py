@@ -132,8 +132,9 @@ class BotSoftphone:
         listener = asyncio.create_task(self._listen(track))
         mark = 0
         try:
-            for line in self.script.lines:
-                await self._wait_for_agent(line, mark)
+            for index, line in enumerate(self.script.lines):
+                if index or not self.script.speaks_first:
+                    await self._wait_for_agent(line, mark)
                 if listener.done():
                     return  # the agent hung up
                 mark = await self._say(line)

@@ -21,4 +21,7 @@ class BotScript(BaseModel):
     language: str = "es"
     lines: list[BotLine] = Field(default_factory=list)
     think_ms: int = Field(default=150, ge=0, description="Pause before answering")
+    speaks_first: bool = Field(
+        default=False, description="Say the first line at once (a person joining a call)"
+    )
     linger_s: float = Field(default=3.0, ge=0, description="Wait after the last line")

@@ -18,14 +18,9 @@ import pytest_asyncio
 
 from api.app import create_app
 from realtime.conversation_line import ConversationLine
-from realtime.inbound_routes import InboundDirectory
-from realtime.server import create_media_app
-from realtime.signalling import signalling_router
 from realtime.softphone.script import BotLine, BotScript
-from realtime.softphone_exchange import SoftphoneExchange
 from tests.conftest import settings_for
-from tests.e2e.lines import loopback_line
-from tests.fakes.loopback import LoopbackServer
+from tests.e2e.lines import MediaWorker, loopback_line, until
 from workflows.models import DialRequest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
@@ -36,27 +31,10 @@ MUTED = "Esto no se debe oír."
 AFTER = "Gracias por su tiempo."
 
 
-class MediaWorker(LoopbackServer):
-    """The media worker's app (signalling and controls) over `line`, on loopback."""
-
-    def __init__(self, line: ConversationLine) -> None:
-        super().__init__()
-        router = signalling_router(line, SoftphoneExchange(), InboundDirectory({}, None))
-        self.app = create_media_app(None, signalling=router)
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def line() -> AsyncIterator[ConversationLine]:
     async with loopback_line() as conversation:
         yield conversation
-
-
-async def _until(check: object, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met")
-        await asyncio.sleep(0.05)
 
 
 @pytest.mark.asyncio(loop_scope="module")
@@ -80,24 +58,24 @@ async def test_inject_mute_unmute_end_reach_the_call(
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as api,
         ):
             call = asyncio.create_task(line.converse(request, script, datetime.now(UTC)))
-            await _until(lambda: line.live_session(KEY) is not None, 20)
+            await until(lambda: line.live_session(KEY) is not None, 20)
             session = line.live_session(KEY)
             assert session is not None
             # After the caller's answer and the agent's reply, in a quiet moment:
-            await _until(
+            await until(
                 lambda: any(
                     e.type == "transcript" and e.payload["speaker"] == "user"
                     for e in session.record.events
                 ),
                 30,
             )
-            await _until(lambda: not session.agent_speaking, 30)
+            await until(lambda: not session.agent_speaking, 30)
             await asyncio.sleep(1.5)  # the bot counts speech after a pause as a new onset
 
             t_inject = time.monotonic()
             said = await api.post(f"/calls/{KEY}/inject", json={"message": INJECTED, "by": "ana"})
             assert said.status_code == 200, said.text
-            await _until(lambda: not session.agent_speaking, 10)
+            await until(lambda: not session.agent_speaking, 10)
             await asyncio.sleep(0.5)
 
             t_mute = time.monotonic()
