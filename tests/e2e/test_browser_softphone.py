@@ -11,19 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import time
 import wave
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 import pytest_asyncio
-from playwright.async_api import async_playwright
+from playwright.async_api import Browser, Playwright, async_playwright
 
 from api.app import create_app
 from centralita.db import Pool
 from realtime.agent_setup import flow_agent_for
 from realtime.audio.frames import resample_pcm16
+from realtime.call_record import CallRecord
 from realtime.conversation_line import ConversationLine
 from realtime.inbound_routes import InboundDirectory, InboundRoute
 from realtime.live_events import LiveEvents
@@ -32,10 +35,13 @@ from realtime.providers.espeak import EspeakTTS
 from realtime.providers.whisper import WhisperSTT
 from realtime.server import create_media_app
 from realtime.signalling import signalling_router
+from realtime.softphone.script import BotLine, BotScript
 from realtime.softphone_exchange import SoftphoneExchange
 from realtime.webrtc import restrict_ice_to_loopback
 from tests.conftest import settings_for
+from tests.e2e.lines import until
 from tests.fakes.loopback import LoopbackServer
+from workflows.models import DialRequest
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
@@ -55,11 +61,28 @@ class App(LoopbackServer):
         self.app = app  # type: ignore[assignment]
 
 
-async def _fake_microphone(path: Path) -> None:
-    """A WAV for Chromium's fake microphone: quiet through the greeting, then the line."""
-    audio = await EspeakTTS(speed_wpm=140).synthesize(LINE, language="es")
+async def _chromium(playwright: Playwright, wav: Path) -> Browser:
+    """Headless Debian chromium whose microphone plays `wav`."""
+    assert CHROMIUM is not None
+    return await playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={wav}",
+            # Loopback only here: candidates on 127.0.0.1, not hidden behind mDNS.
+            "--allow-loopback-in-peer-connection",
+            "--disable-features=WebRtcHideLocalIpsWithMdns",
+            "--autoplay-policy=no-user-gesture-required",
+        ],
+    )
+
+
+async def _fake_microphone(path: Path, line: str = LINE, quiet_s: int = 9) -> None:
+    """A WAV for Chromium's fake microphone: quiet for `quiet_s`, then the line."""
+    audio = await EspeakTTS(speed_wpm=140).synthesize(line, language="es")
     speech = np.asarray(resample_pcm16(audio.samples, audio.sample_rate, 48_000), np.int16)
-    silence = np.zeros(48_000 * 9, np.int16)  # the agent greets meanwhile
+    silence = np.zeros(48_000 * quiet_s, np.int16)  # e.g. the agent greets meanwhile
     samples = np.concatenate([silence, speech, np.zeros(48_000 * 30, np.int16)])
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
@@ -104,18 +127,7 @@ async def test_a_browser_calls_the_agent_and_sees_the_live_transcript(
     async with App(media_app) as media:
         api_app = create_app(settings_for(database_url, "127.0.0.1:1", carrier_url=media.origin))
         async with App(api_app) as api, async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=CHROMIUM,
-                args=[
-                    "--use-fake-ui-for-media-stream",
-                    "--use-fake-device-for-media-stream",
-                    f"--use-file-for-fake-audio-capture={wav}",
-                    # Loopback only here: candidates on 127.0.0.1, not hidden behind mDNS.
-                    "--allow-loopback-in-peer-connection",
-                    "--disable-features=WebRtcHideLocalIpsWithMdns",
-                    "--autoplay-policy=no-user-gesture-required",
-                ],
-            )
+            browser = await _chromium(playwright, wav)
             try:
                 page = await browser.new_page()
                 await page.goto(f"{api.origin}/softphone")
@@ -152,3 +164,101 @@ async def test_a_browser_calls_the_agent_and_sees_the_live_transcript(
     assert shown_user[0] == user[0]
     assert shown_agent[:3] == agent[:3]
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+SUPERVISOR_LINE = "Buenas tardes, le habla Ana, la supervisora."
+CALLER_REPLY = "Sí, correcto."
+SUPERVISOR_SCREENSHOT = SCREENSHOT.with_name("browser_takeover.png")
+
+
+async def test_a_supervisor_watches_a_call_in_the_browser_and_takes_it_over(
+    line: tuple[ConversationLine, LiveEvents], database_url: str, tmp_path: Path
+) -> None:
+    conversation, _ = line
+    key = "browser-takeover-1"
+    request = DialRequest(
+        idempotency_key=key,
+        to_number="+56961234567",
+        campaign_id="e2e-browser-takeover",
+        contact_id=key,
+        attempt_number=1,
+        agent="cobranza-temprana",
+        variables={"nombre": "María", "monto_total": 200000, "fecha_limite": "2026-11-30"},
+    )
+    # The caller (a bot) answers the agent, then whoever speaks next: the supervisor.
+    caller = BotScript(
+        lines=[
+            BotLine(say="Sí, con ella habla."),
+            BotLine(silent_s=0.2),
+            BotLine(say=CALLER_REPLY),
+            BotLine(silent_s=60),
+        ]
+    )
+    media_app = create_media_app(
+        None,
+        signalling=signalling_router(conversation, SoftphoneExchange(), InboundDirectory({}, None)),
+    )
+    wav = tmp_path / "supervisor.wav"
+    await _fake_microphone(wav, SUPERVISOR_LINE, quiet_s=1)
+    async with App(media_app) as media:
+        api_app = create_app(settings_for(database_url, "127.0.0.1:1", carrier_url=media.origin))
+        async with App(api_app) as api, async_playwright() as playwright:
+            call = asyncio.create_task(conversation.converse(request, caller, datetime.now(UTC)))
+            await until(lambda: conversation.live_session(key) is not None, 20)
+            session = conversation.live_session(key)
+            assert session is not None
+            await until(
+                lambda: any(
+                    e.type == "transcript" and e.payload["speaker"] == "user"
+                    for e in session.record.events
+                ),
+                30,
+            )
+            await until(lambda: not session.agent_speaking, 30)
+            await asyncio.sleep(1.0)
+            browser = await _chromium(playwright, wav)
+            try:
+                page = await browser.new_page()
+                await page.goto(f"{api.origin}/softphone")
+                await page.fill("#watch-id", key)
+                await page.click("#watch")
+                await page.locator("#transcript li.user").first.wait_for(timeout=20_000)
+                t_join = time.monotonic()
+                await page.click("#takeover")
+                await page.wait_for_function(
+                    "document.getElementById('status').textContent.includes('you have the call')",
+                    timeout=20_000,
+                )
+                joined = _index(session.record, "human_joined")
+                await until(
+                    lambda: any(
+                        e.type == "transcript" and e.payload["speaker"] == "user"
+                        for e in session.record.events[joined:]
+                    ),
+                    40,
+                )
+                await page.locator("#transcript li.note", has_text="takeover").first.wait_for(
+                    timeout=10_000
+                )
+                SUPERVISOR_SCREENSHOT.parent.mkdir(exist_ok=True)
+                await page.screenshot(path=str(SUPERVISOR_SCREENSHOT), full_page=True)
+                await page.click("#hangup")  # the supervisor leaves; the agent has it back
+                await until(lambda: any(e.type == "handed_back" for e in session.record.events), 20)
+            finally:
+                await browser.close()
+            session.control("end", by="test")
+            await asyncio.wait_for(call, 30)
+
+    record = conversation.records[key]
+    heard_by_caller = conversation.bot_reports[key]
+    assert CALLER_REPLY in heard_by_caller.lines_said  # the caller heard the browser's voice
+    assert any(t > t_join for t in heard_by_caller.speech_onsets), heard_by_caller
+    joined, back = _index(record, "human_joined"), _index(record, "handed_back")
+    assert record.events[joined].payload["by"] == "softphone"
+    during = record.events[joined:back]
+    assert not [e for e in during if e.type == "transcript" and e.payload["speaker"] == "agent"]
+    assert SUPERVISOR_SCREENSHOT.stat().st_size > 10_000
+
+
+def _index(record: CallRecord, kind: str) -> int:
+    return next(i for i, e in enumerate(record.events) if e.type == kind)
