@@ -16,10 +16,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import av
 import numpy as np
@@ -36,94 +34,13 @@ from realtime.audio.frames import (
     resample_pcm16,
 )
 from realtime.audio.live_audio import LiveAudio
+from realtime.audio.utterances import PlayedUtterance, Utterance
 
 logger = logging.getLogger(__name__)
-
-_WORD = re.compile(r"\S+")
 
 
 class PlaybackQueueFullError(ValueError):
     """Enqueuing this audio would exceed the track's bound on queued speech."""
-
-
-@dataclass(frozen=True)
-class PlayedUtterance:
-    """How much of one agent utterance reached the caller.
-
-    Attributes:
-        utterance_id: as given to `enqueue`.
-        text: the full text of the utterance.
-        played_text: the words actually spoken: `text` cut at `played_fraction` on a
-            word boundary (only whole words that were fully played).
-        played_fraction: samples handed out / samples in the utterance, 0..1.
-        played_ms: audio handed out, in milliseconds.
-        total_ms: length of the utterance's audio, in milliseconds.
-        interrupted: cut off by `interrupt()` (or `stop()`) before its end.
-        first_frame_at: monotonic time its first frame was handed out by `recv()`.
-    """
-
-    utterance_id: str
-    text: str
-    played_text: str
-    played_fraction: float
-    played_ms: int
-    total_ms: int
-    interrupted: bool
-    first_frame_at: float | None
-
-
-def cut_text_at_fraction(text: str, fraction: float) -> str:
-    """The words of `text` that lie wholly within its first `fraction` of characters.
-
-    Character position stands in for time: speech duration grows roughly with the
-    characters spoken. Only whole words count, so the result never claims a word
-    the caller did not hear in full.
-    """
-    if fraction >= 1.0:
-        return text.strip()
-    if fraction <= 0.0:
-        return ""
-    limit = fraction * len(text)
-    end = 0
-    for match in _WORD.finditer(text):
-        if match.end() > limit:
-            break
-        end = match.end()
-    return text[:end].strip()
-
-
-class _Utterance:
-    __slots__ = ("first_frame", "first_frame_at", "pcm", "pos", "text", "utterance_id")
-
-    def __init__(
-        self, utterance_id: str, text: str, pcm: Pcm16, first_frame: asyncio.Future[float | None]
-    ) -> None:
-        self.utterance_id = utterance_id
-        self.text = text
-        self.pcm = pcm
-        self.pos = 0
-        self.first_frame_at: float | None = None
-        self.first_frame = first_frame
-
-    def resolve_first_frame(self) -> None:
-        # None: dropped before a single frame went out.
-        if not self.first_frame.done():
-            self.first_frame.set_result(self.first_frame_at)
-
-    def report(self, sample_rate: int, *, interrupted: bool) -> PlayedUtterance:
-        total = int(self.pcm.size)
-        played = min(self.pos, total)
-        fraction = played / total if total else 1.0
-        return PlayedUtterance(
-            utterance_id=self.utterance_id,
-            text=self.text,
-            played_text=cut_text_at_fraction(self.text, fraction),
-            played_fraction=fraction,
-            played_ms=played * 1000 // sample_rate,
-            total_ms=total * 1000 // sample_rate,
-            interrupted=interrupted,
-            first_frame_at=self.first_frame_at,
-        )
 
 
 FirstFrameHook = Callable[[str, float], None]
@@ -183,7 +100,7 @@ class AgentVoiceTrack(MediaStreamTrack):
         self.on_chunk = on_chunk
         self._clock = clock
         self._max_lag_s = max_lag_s
-        self._queue: collections.deque[_Utterance] = collections.deque()
+        self._queue: collections.deque[Utterance] = collections.deque()
         self._queued_samples = 0  # not yet handed out, over the whole queue
         self._idle = asyncio.Event()
         self._idle.set()
@@ -207,9 +124,19 @@ class AgentVoiceTrack(MediaStreamTrack):
         return self._queued_samples * 1000 // self.sample_rate
 
     def enqueue(
-        self, samples: Pcm16, sample_rate: int, utterance_id: str, text: str
+        self,
+        samples: Pcm16,
+        sample_rate: int,
+        utterance_id: str,
+        text: str,
+        *,
+        more_coming: bool = False,
     ) -> asyncio.Future[float | None]:
         """Queue one utterance (mono int16 at any rate) to play after what is queued.
+
+        With `more_coming`, `samples` is the first piece of a streamed utterance: it
+        starts playing at once, `extend` adds the next pieces and `close` says the
+        stream is over (until then, a stream that falls behind plays silence).
 
         Call it from the event loop the track runs on. Resampling to 48 kHz happens
         here, in one go (~0.6 ms per second of speech on these machines). For long
@@ -227,22 +154,57 @@ class AgentVoiceTrack(MediaStreamTrack):
             MediaStreamError: the track was stopped.
             RuntimeError: no running event loop.
         """
+        pcm = self._accept(samples, sample_rate, utterance_id)
+        if pcm.size == 0:
+            raise AudioConversionError(f"utterance {utterance_id!r} has no audio")
+        first_frame: asyncio.Future[float | None] = asyncio.get_running_loop().create_future()
+        self._queue.append(Utterance(utterance_id, text, pcm, first_frame, open=more_coming))
+        self._queued_samples += int(pcm.size)
+        self._idle.clear()
+        return first_frame
+
+    def extend(self, utterance_id: str, samples: Pcm16, sample_rate: int) -> bool:
+        """Add the next piece of a streamed utterance.
+
+        A piece at another rate is resampled on its own (a faint seam at each piece
+        boundary): a streaming voice should deliver the track's rate.
+
+        Returns:
+            False when the utterance is no longer queued (a barge-in or mute dropped
+            it): the piece is discarded and the stream can stop.
+
+        Raises:
+            AudioConversionError, PlaybackQueueFullError: as `enqueue`.
+        """
+        utterance = self._open_utterance(utterance_id)
+        if utterance is None:
+            return False
+        pcm = self._accept(samples, sample_rate, utterance_id)
+        utterance.extend(pcm)
+        self._queued_samples += int(pcm.size)
+        return True
+
+    def close(self, utterance_id: str) -> None:
+        """A streamed utterance is complete: it ends when what it holds has played."""
+        utterance = self._open_utterance(utterance_id)
+        if utterance is not None:
+            utterance.open = False
+
+    def _open_utterance(self, utterance_id: str) -> Utterance | None:
+        return next((u for u in self._queue if u.utterance_id == utterance_id and u.open), None)
+
+    def _accept(self, samples: Pcm16, sample_rate: int, utterance_id: str) -> Pcm16:
+        """`samples` at the track's rate, within the bound on queued speech."""
         if self.readyState != "live":
             raise MediaStreamError("track stopped")
         pcm = resample_pcm16(as_pcm16_mono(samples), sample_rate, self.sample_rate)
-        if pcm.size == 0:
-            raise AudioConversionError(f"utterance {utterance_id!r} has no audio")
         if self._queued_samples + pcm.size > self.max_queued_samples:
             raise PlaybackQueueFullError(
                 f"utterance {utterance_id!r} would queue "
                 f"{(self._queued_samples + pcm.size) / self.sample_rate:.1f} s, "
                 f"over the {self.max_queued_samples / self.sample_rate:.1f} s bound"
             )
-        first_frame: asyncio.Future[float | None] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Utterance(utterance_id, text, pcm, first_frame))
-        self._queued_samples += int(pcm.size)
-        self._idle.clear()
-        return first_frame
+        return pcm
 
     def interrupt(self) -> list[PlayedUtterance]:
         """Stop speaking now: drop everything queued; the next frame is silence.
@@ -295,6 +257,8 @@ class AgentVoiceTrack(MediaStreamTrack):
         while self._queue:
             utt = self._queue[0]
             chunk = utt.pcm[utt.pos : utt.pos + n]
+            if utt.open and chunk.size < n:
+                return self._silence  # the stream fell behind: wait for its next piece
             if chunk.size == 0:  # defensive: an exhausted utterance left in the queue
                 self._finish_head()
                 continue
@@ -304,7 +268,7 @@ class AgentVoiceTrack(MediaStreamTrack):
                 self._notify_first_frame(utt)
             utt.pos += int(chunk.size)
             self._queued_samples -= int(chunk.size)
-            if utt.pos >= utt.pcm.size:
+            if utt.pos >= utt.pcm.size and not utt.open:
                 self._finish_head()
             self.speech_frames_sent += 1
             if chunk.size < n:
@@ -330,7 +294,7 @@ class AgentVoiceTrack(MediaStreamTrack):
             except Exception:
                 logger.exception("on_utterance_end hook failed for %s", utt.utterance_id)
 
-    def _notify_first_frame(self, utt: _Utterance) -> None:
+    def _notify_first_frame(self, utt: Utterance) -> None:
         if self.on_first_frame is None or utt.first_frame_at is None:
             return
         try:

@@ -13,12 +13,8 @@ from aiortc.mediastreams import MediaStreamError
 
 from realtime.audio import synth
 from realtime.audio.frames import frame_to_pcm16
-from realtime.audio.playback import (
-    AgentVoiceTrack,
-    PlaybackQueueFullError,
-    PlayedUtterance,
-    cut_text_at_fraction,
-)
+from realtime.audio.playback import AgentVoiceTrack, PlaybackQueueFullError
+from realtime.audio.utterances import PlayedUtterance, cut_text_at_fraction
 
 pytestmark = pytest.mark.unit
 
@@ -235,3 +231,32 @@ def test_cut_text_at_fraction(fraction: float, expected: str) -> None:
 
 def test_cut_text_keeps_punctuation_of_whole_words() -> None:
     assert cut_text_at_fraction("Hola, ¿qué tal?", 0.5) == "Hola,"
+
+
+async def test_a_streamed_utterance_plays_from_its_first_piece_and_waits_for_the_rest() -> None:
+    ended: list[PlayedUtterance] = []
+    track = AgentVoiceTrack(paced=False, on_utterance_end=ended.append)
+    n = track.frame_samples
+    piece = np.full(n, 2000, np.int16)
+    track.enqueue(piece, track.sample_rate, "s", "uno dos", more_coming=True)
+    assert int(np.abs(frame_to_pcm16(await track.recv())).max()) > 0  # the first piece
+    # The stream is behind: silence, but the utterance is still under way.
+    assert int(np.abs(frame_to_pcm16(await track.recv())).max()) == 0
+    assert track.playing
+    assert track.extend("s", piece, track.sample_rate)
+    assert int(np.abs(frame_to_pcm16(await track.recv())).max()) > 0
+    track.close("s")
+    await track.recv()  # past its end: the utterance finishes
+    assert not track.playing
+    assert [(u.utterance_id, u.interrupted, u.total_ms) for u in ended] == [("s", False, 40)]
+
+
+async def test_a_piece_for_an_interrupted_stream_is_discarded() -> None:
+    track = AgentVoiceTrack(paced=False)
+    piece = np.full(track.frame_samples, 2000, np.int16)
+    track.enqueue(piece, track.sample_rate, "s", "uno", more_coming=True)
+    await track.recv()
+    track.interrupt()
+    assert not track.extend("s", piece, track.sample_rate)
+    assert track.queued_ms == 0
+    assert int(np.abs(frame_to_pcm16(await track.recv())).max()) == 0
