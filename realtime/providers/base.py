@@ -168,6 +168,21 @@ class TextToSpeech(Provider, ABC):
     async def _synthesize(self, text: str, language: str, voice: str | None) -> SpeechAudio:
         """The provider's hook. Must not block the event loop."""
 
+    async def stream(
+        self, text: str, *, language: str, voice: str | None = None
+    ) -> AsyncGenerator[SpeechAudio, None]:
+        """Synthesise one sentence piece by piece, the first piece as soon as there is one.
+
+        Here the whole sentence is one piece; a streaming voice overrides this so that
+        playback starts at its first chunk. Only the first piece carries `characters`
+        and `first_audio_ms`.
+
+        Raises:
+            ProviderError: before the first piece (retried as `synthesize` is) or after
+                it (the sentence is then cut short).
+        """
+        yield await self.synthesize(text, language=language, voice=voice)
+
 
 # -- the agent brain -----------------------------------------------------------------
 

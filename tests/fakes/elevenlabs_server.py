@@ -2,8 +2,9 @@
 
 `POST /v1/text-to-speech/{voice_id}/stream?output_format=pcm_<rate>` answers a
 chunked body of 16-bit little-endian PCM at that rate, as ElevenLabs does, after
-checking the `xi-api-key` header. `fail` makes every request answer 500 or 401, or
-stall; requests are kept for assertions.
+checking the `xi-api-key` header. `chunk_delay_s` paces the chunks like a voice that
+synthesises as it streams. `fail` makes every request answer 500 or 401, stall, or
+drop the connection after a few chunks; requests are kept for assertions.
 """
 
 from __future__ import annotations
@@ -20,14 +21,20 @@ from realtime.providers.espeak import EspeakTTS
 from tests.fakes.loopback import LoopbackServer
 
 API_KEY = "xi-test-key"
-CHUNK_BYTES = 4096
+CHUNK_BYTES = 4095  # odd: a sample's two bytes arrive in different chunks, as they may
+DROP_AFTER_CHUNKS = 3
 
 
 class FakeElevenLabs(LoopbackServer):
     """`async with FakeElevenLabs() as fake:` then `fake.base_url`."""
 
-    def __init__(self, fail: Literal["500", "401", "slow"] | None = None) -> None:
+    def __init__(
+        self,
+        fail: Literal["500", "401", "slow", "drop"] | None = None,
+        chunk_delay_s: float = 0.002,
+    ) -> None:
         self.fail = fail
+        self.chunk_delay_s = chunk_delay_s
         self.requests: list[dict[str, Any]] = []
         super().__init__()
         self.app.post("/v1/text-to-speech/{voice_id}/stream")(self._stream)
@@ -62,6 +69,8 @@ class FakeElevenLabs(LoopbackServer):
 
         pcm = np.asarray(resample_pcm16(audio.samples, audio.sample_rate, rate), dtype="<i2")
         data = pcm.tobytes()
-        for i in range(0, len(data), CHUNK_BYTES):
+        for n, i in enumerate(range(0, len(data), CHUNK_BYTES)):
+            if self.fail == "drop" and n == DROP_AFTER_CHUNKS:
+                raise ConnectionResetError("the fake drops the stream")
             yield data[i : i + CHUNK_BYTES]
-            await asyncio.sleep(0.002)
+            await asyncio.sleep(self.chunk_delay_s)

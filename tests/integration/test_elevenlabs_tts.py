@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import numpy as np
 import pytest
 
+from realtime.agent_speech import AgentSpeech
+from realtime.audio.frames import frame_to_pcm16
+from realtime.audio.playback import AgentVoiceTrack
+from realtime.call_record import CallRecord, TurnMetrics
 from realtime.providers.base import ProviderError
 from realtime.providers.elevenlabs import ElevenLabsTTS
 from tests.fakes.elevenlabs_server import API_KEY, FakeElevenLabs
 
 pytestmark = pytest.mark.integration
+
+LONG = (
+    "Le llamamos de parte de Financiera Andes por su cuenta con nosotros, "
+    "que tiene un saldo pendiente desde el mes pasado."
+)
+MEDIUM = "Le llamamos de parte de Financiera Andes por su cuenta."
 
 
 def voice(base_url: str, key: str = API_KEY) -> ElevenLabsTTS:
@@ -63,3 +76,62 @@ async def test_a_stalled_voice_times_out() -> None:
         )
         with pytest.raises(ProviderError, match="timed out"):
             await tts.synthesize("Hola.", language="es")
+
+
+async def test_a_stream_hands_over_its_first_piece_long_before_its_last() -> None:
+    # 10 ms per 4 kB (43 ms of audio) chunk: a voice that synthesises as it streams.
+    async with FakeElevenLabs(chunk_delay_s=0.01) as fake:
+        tts = voice(fake.base_url)
+        whole = await tts.synthesize(LONG, language="es")
+        started = time.perf_counter()
+        arrivals: list[float] = []
+        pieces: list[np.ndarray] = []
+        async for piece in tts.stream(LONG, language="es"):
+            arrivals.append(time.perf_counter() - started)
+            pieces.append(piece.samples)
+            assert piece.sample_rate == 48_000
+    assert len(pieces) > 20
+    assert arrivals[0] < arrivals[-1] / 5  # the first piece came early in the stream
+    streamed = np.concatenate(pieces)
+    assert np.array_equal(streamed, whole.samples)  # odd-sized chunks decoded exactly
+
+
+async def test_a_stream_dropped_halfway_fails_after_its_first_pieces() -> None:
+    async with FakeElevenLabs(fail="drop") as fake:
+        received: list[int] = []
+
+        async def listen() -> None:
+            async for piece in voice(fake.base_url).stream(LONG, language="es"):
+                received.append(piece.samples.size)
+
+        with pytest.raises(ProviderError, match="unreachable"):
+            await listen()
+    assert sum(received) > 0
+
+
+async def test_the_agent_is_heard_from_the_first_piece_while_the_rest_streams() -> None:
+    async with FakeElevenLabs(chunk_delay_s=0.02) as fake:  # about twice real time
+        first_frames: list[float] = []
+        track = AgentVoiceTrack(on_first_frame=lambda _, at: first_frames.append(at))
+        record = CallRecord(call_id="stream-1", language="es")
+        speech = AgentSpeech(record=record, voice=track, tts=voice(fake.base_url), language="es")
+        heard: list[np.ndarray] = []
+
+        async def caller() -> None:
+            while True:
+                heard.append(frame_to_pcm16(await track.recv()))
+
+        listening = asyncio.create_task(caller())
+        started = time.monotonic()
+        turn = TurnMetrics(index=0)
+        await speech.say(MEDIUM, first_of=turn)
+        streamed_s = time.monotonic() - started
+        await asyncio.wait_for(speech.wait_idle(), 15)
+        listening.cancel()
+    first_frame_s = first_frames[0] - started
+    assert turn.tts_first_audio_ms is not None
+    assert turn.tts_first_audio_ms < streamed_s * 1000 / 5  # playing long before the end
+    assert 0 < first_frame_s < streamed_s / 3, (first_frame_s, streamed_s)
+    assert record.transcript == [("agent", MEDIUM)]
+    voiced = sum(1 for chunk in heard if np.abs(chunk).max() > 300)
+    assert voiced * 0.02 > 1.5  # the whole sentence played, not only its first piece
