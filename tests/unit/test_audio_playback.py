@@ -242,12 +242,13 @@ async def test_a_streamed_utterance_plays_from_its_first_piece_and_waits_for_the
     assert int(np.abs(frame_to_pcm16(await track.recv())).max()) > 0  # the first piece
     # The stream is behind: silence, but the utterance is still under way.
     assert int(np.abs(frame_to_pcm16(await track.recv())).max()) == 0
-    assert track.playing
+    playing = [track.playing]
     assert track.extend("s", piece, track.sample_rate)
     assert int(np.abs(frame_to_pcm16(await track.recv())).max()) > 0
     track.close("s")
     await track.recv()  # past its end: the utterance finishes
-    assert not track.playing
+    playing.append(track.playing)
+    assert playing == [True, False]
     assert [(u.utterance_id, u.interrupted, u.total_ms) for u in ended] == [("s", False, 40)]
 
 
