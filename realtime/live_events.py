@@ -47,11 +47,13 @@ class LiveEvents:
         self._pending: list[_Pending] = []
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._closing = False
         self.dropped = 0  # events given up on after the backlog filled
 
     def start(self) -> None:
         """Begin flushing in the background (idempotent)."""
         if self._task is None:
+            self._closing = False
             self._task = asyncio.create_task(self._run(), name="live-events")
 
     def publish(self, call_key: str, event: CallEvent) -> None:
@@ -65,11 +67,15 @@ class LiveEvents:
             self._wake.set()  # a finished call is worth flushing at once
 
     async def close(self) -> None:
-        """Flush what is left, then stop."""
+        """Flush what is left, then stop.
+
+        The flusher is asked to stop rather than cancelled: a write cancelled halfway
+        would hand its connection back to the pool mid-transaction.
+        """
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._closing = True
+            self._wake.set()
+            await self._task
             self._task = None
         await self.flush()
 
@@ -88,7 +94,7 @@ class LiveEvents:
         return len(batch)
 
     async def _run(self) -> None:
-        while True:
+        while not self._closing:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.flush_s)
             self._wake.clear()
