@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
+from api.live_hub import LiveEventHub
 from api.routes import (
     call_controls,
     calls,
@@ -42,14 +43,17 @@ def create_app(
         pool = await open_pool(
             database_url(settings), min_size=settings.db_pool_min, max_size=settings.db_pool_max
         )
+        live = LiveEventHub(database_url(settings))
         app.state.services = ApiServices(
             settings=settings,
             pool=pool,
             temporal=TemporalConnector(settings, client=temporal_client),
+            live=live,
         )
         try:
             yield
         finally:
+            await live.close()
             await pool.close()
 
     app = FastAPI(

@@ -1,27 +1,25 @@
 """A call's live events as server-sent events, from Postgres, resumable by event id.
 
 The media worker writes events into `live_call_events` and NOTIFYs channel
-`call_events` with the call key (`realtime/live_events.py`). A stream LISTENs on its
-own connection first, then reads the rows after the client's `Last-Event-ID` (every
-row's id is its SSE id), sends them, and waits for the next notification for its call;
-a row that arrived between the read and the wait is not missed because the LISTEN came
-first. The stream ends after `call_ended`; a comment every `keepalive_s` keeps proxies
-from closing a quiet stream.
+`call_events` with the call key (`realtime/live_events.py`). A stream registers with the
+process's `LiveEventHub` (one LISTEN connection for all streams) first, then reads the
+rows after the client's `Last-Event-ID` (every row's id is its SSE id), sends them, and
+waits to be woken for its call; a row that arrived between the read and the wait is not
+missed because the stream was watching before it read. The stream ends after
+`call_ended`; a comment every `keepalive_s` keeps proxies from closing a quiet stream.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
-from psycopg.rows import dict_row
-
+from api.live_hub import LiveEventHub
 from centralita.db import Pool
 
-CHANNEL = "call_events"
 _BATCH = 500
 
 
@@ -77,16 +75,14 @@ async def live_calls(pool: Pool, *, within_hours: float = 12.0) -> list[dict[str
 
 
 async def stream_call_events(
-    pool: Pool, conninfo: str, call_key: str, after_id: int, *, keepalive_s: float = 15.0
+    pool: Pool, hub: LiveEventHub, call_key: str, after_id: int, *, keepalive_s: float = 15.0
 ) -> AsyncIterator[str]:
     """SSE frames for `call_key` from `after_id` on, until the call ends."""
-    listener = await psycopg.AsyncConnection.connect(
-        conninfo, autocommit=True, row_factory=dict_row
-    )
-    try:
-        await listener.execute(f"LISTEN {CHANNEL}")
+    with hub.watch(call_key) as woken:
+        await hub.ready()
         last = after_id
         while True:
+            woken.clear()  # a notice from here on wakes the wait below
             batch = await events_after(pool, call_key, last)
             for event in batch:
                 last = event.id
@@ -95,15 +91,7 @@ async def stream_call_events(
                     return
             if len(batch) == _BATCH:
                 continue  # more rows already waiting
-            if not await _notified(listener, call_key, keepalive_s):
+            try:
+                await asyncio.wait_for(woken.wait(), keepalive_s)
+            except TimeoutError:
                 yield ": keep-alive\n\n"
-    finally:
-        await listener.close()
-
-
-async def _notified(listener: psycopg.AsyncConnection[Any], call_key: str, wait_s: float) -> bool:
-    """Whether `call_key` was announced within `wait_s` (other calls' notices skipped)."""
-    async for notice in listener.notifies(timeout=wait_s):
-        if notice.payload == call_key:
-            return True
-    return False

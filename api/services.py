@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from temporalio.client import Client
 
+from api.live_hub import LiveEventHub
 from centralita.db import Pool
 from centralita.settings import Settings
 from centralita.temporal import connect_temporal
@@ -58,3 +59,4 @@ class ApiServices:
     settings: Settings
     pool: Pool
     temporal: TemporalConnector
+    live: LiveEventHub  # wakes live event streams (one LISTEN per process)

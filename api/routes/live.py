@@ -9,7 +9,6 @@ from fastapi.responses import StreamingResponse
 
 from api.deps import Services
 from api.live_stream import stream_call_events
-from centralita.db import database_url
 
 router = APIRouter(prefix="/calls", tags=["live"])
 
@@ -32,7 +31,7 @@ async def call_events(
     not started yet it waits for it.
     """
     resume = after if after is not None else _event_id(last_event_id)
-    frames = stream_call_events(services.pool, database_url(services.settings), call_key, resume)
+    frames = stream_call_events(services.pool, services.live, call_key, resume)
     return StreamingResponse(
         frames,
         media_type="text/event-stream",

@@ -7,6 +7,7 @@ which an in-process ASGI transport cannot do).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -153,3 +154,64 @@ async def test_an_unknown_last_event_id_starts_from_the_beginning(
     await live.close()
     events = await read_events(api, "short-call", last_id="not-a-number")
     assert [e["event"] for e in events] == ["call_started", "call_ended"]
+
+
+async def _listeners(pool: Pool) -> list[int]:
+    """Backends LISTENing now (their pids)."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE query ILIKE %s AND pid <> pg_backend_pid()",
+            (f"LISTEN {CHANNEL}%",),
+        )
+        return [int(row["pid"]) for row in await cur.fetchall()]
+
+
+async def test_many_viewers_share_one_listening_connection(
+    pool: Pool, api: httpx.AsyncClient
+) -> None:
+    keys = [f"watched-{i}" for i in range(4)]
+    live = LiveEvents(pool, flush_s=0.05)
+    records = {}
+    for key in keys:
+        record = CallRecord(call_id=key, language="es")
+        record.listeners.append(functools.partial(live.publish, key))
+        record.event("call_started", language="es")
+        records[key] = record
+    await live.flush()
+    before = await _listeners(pool)
+    # Twenty viewers, five per call, all waiting for the calls to go on.
+    viewers = [asyncio.create_task(read_events(api, key)) for key in keys for _ in range(5)]
+    await asyncio.sleep(1.0)
+    during = await _listeners(pool)
+    assert len(during) - len(before) == 1, (before, during)
+    for key, record in records.items():
+        record.event("transcript", speaker="user", text=f"Hola desde {key}.", final=True)
+        record.event("call_ended", ended_by="agent")
+    await live.close()
+    seen = await asyncio.wait_for(asyncio.gather(*viewers), 20)
+    for index, events in enumerate(seen):
+        key = keys[index // 5]
+        assert [e["event"] for e in events] == ["call_started", "transcript", "call_ended"]
+        assert events[1]["data"]["payload"]["text"] == f"Hola desde {key}."
+
+
+async def test_a_stream_survives_its_listening_connection_being_killed(
+    pool: Pool, api: httpx.AsyncClient
+) -> None:
+    live = LiveEvents(pool, flush_s=0.05)
+    record = CallRecord(call_id="reconnect-call", language="es")
+    record.listeners.append(lambda e: live.publish("reconnect-call", e))
+    record.event("call_started", language="es")
+    await live.flush()
+    before = set(await _listeners(pool))
+    viewer = asyncio.create_task(read_events(api, "reconnect-call"))
+    await asyncio.sleep(1.0)
+    [hub_pid] = set(await _listeners(pool)) - before
+    async with pool.connection() as conn:
+        await conn.execute("SELECT pg_terminate_backend(%s)", (hub_pid,))
+    # Written while the hub is away: read when it is back, not lost.
+    record.event("transcript", speaker="user", text="¿Aló?", final=True)
+    record.event("call_ended", ended_by="remote_hangup")
+    await live.close()
+    events = await asyncio.wait_for(viewer, 20)
+    assert [e["event"] for e in events] == ["call_started", "transcript", "call_ended"]
