@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from realtime.agent_setup import flow_agent_for
+from realtime.call_session import CallSession
 from realtime.conversation_line import ConversationLine, SetupFactory
 from realtime.inbound_routes import InboundDirectory
 from realtime.providers.correction import OnlineCorrector
@@ -16,9 +17,11 @@ from realtime.providers.espeak import EspeakTTS
 from realtime.providers.whisper import WhisperSTT
 from realtime.server import create_media_app
 from realtime.signalling import signalling_router
+from realtime.softphone.script import BotLine, BotScript
 from realtime.softphone_exchange import SoftphoneExchange
 from realtime.webrtc import restrict_ice_to_loopback
 from tests.fakes.loopback import LoopbackServer
+from workflows.models import DialRequest
 
 
 @contextlib.asynccontextmanager
@@ -62,3 +65,46 @@ async def until(check: Callable[[], bool], timeout_s: float) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met")
         await asyncio.sleep(0.05)
+
+
+def maria_calls(key: str, campaign_id: str) -> DialRequest:
+    """A collections call to María (200.000 CLP due 2026-11-30) on the default flow."""
+    return DialRequest(
+        idempotency_key=key,
+        to_number="+56961234567",
+        campaign_id=campaign_id,
+        contact_id=key,
+        attempt_number=1,
+        agent="cobranza-temprana",
+        variables={"nombre": "María", "monto_total": 200000, "fecha_limite": "2026-11-30"},
+    )
+
+
+def answers_whoever_speaks_next(reply: str) -> BotScript:
+    """María confirms who she is, lets the agent reply, then answers the next voice.
+
+    With the agent quiet (a supervisor took over), only the supervisor can be that voice.
+    """
+    return BotScript(
+        lines=[
+            BotLine(say="Sí, con ella habla."),
+            BotLine(silent_s=0.2),
+            BotLine(say=reply),
+            BotLine(silent_s=60),
+        ]
+    )
+
+
+async def after_the_first_exchange(line: ConversationLine, key: str) -> CallSession:
+    """The call's session once the caller answered and the agent's reply is over."""
+    await until(lambda: line.live_session(key) is not None, 20)
+    session = line.live_session(key)
+    assert session is not None
+    await until(
+        lambda: any(
+            e.type == "transcript" and e.payload["speaker"] == "user" for e in session.record.events
+        ),
+        30,
+    )
+    await until(lambda: not session.agent_speaking, 30)
+    return session

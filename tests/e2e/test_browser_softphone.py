@@ -35,13 +35,17 @@ from realtime.providers.espeak import EspeakTTS
 from realtime.providers.whisper import WhisperSTT
 from realtime.server import create_media_app
 from realtime.signalling import signalling_router
-from realtime.softphone.script import BotLine, BotScript
 from realtime.softphone_exchange import SoftphoneExchange
 from realtime.webrtc import restrict_ice_to_loopback
 from tests.conftest import settings_for
-from tests.e2e.lines import until
+from tests.e2e.lines import (
+    MediaWorker,
+    after_the_first_exchange,
+    answers_whoever_speaks_next,
+    maria_calls,
+    until,
+)
 from tests.fakes.loopback import LoopbackServer
-from workflows.models import DialRequest
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
@@ -176,45 +180,15 @@ async def test_a_supervisor_watches_a_call_in_the_browser_and_takes_it_over(
 ) -> None:
     conversation, _ = line
     key = "browser-takeover-1"
-    request = DialRequest(
-        idempotency_key=key,
-        to_number="+56961234567",
-        campaign_id="e2e-browser-takeover",
-        contact_id=key,
-        attempt_number=1,
-        agent="cobranza-temprana",
-        variables={"nombre": "María", "monto_total": 200000, "fecha_limite": "2026-11-30"},
-    )
-    # The caller (a bot) answers the agent, then whoever speaks next: the supervisor.
-    caller = BotScript(
-        lines=[
-            BotLine(say="Sí, con ella habla."),
-            BotLine(silent_s=0.2),
-            BotLine(say=CALLER_REPLY),
-            BotLine(silent_s=60),
-        ]
-    )
-    media_app = create_media_app(
-        None,
-        signalling=signalling_router(conversation, SoftphoneExchange(), InboundDirectory({}, None)),
-    )
+    request = maria_calls(key, "e2e-browser-takeover")
+    caller = answers_whoever_speaks_next(CALLER_REPLY)
     wav = tmp_path / "supervisor.wav"
     await _fake_microphone(wav, SUPERVISOR_LINE, quiet_s=1)
-    async with App(media_app) as media:
+    async with MediaWorker(conversation) as media:
         api_app = create_app(settings_for(database_url, "127.0.0.1:1", carrier_url=media.origin))
         async with App(api_app) as api, async_playwright() as playwright:
             call = asyncio.create_task(conversation.converse(request, caller, datetime.now(UTC)))
-            await until(lambda: conversation.live_session(key) is not None, 20)
-            session = conversation.live_session(key)
-            assert session is not None
-            await until(
-                lambda: any(
-                    e.type == "transcript" and e.payload["speaker"] == "user"
-                    for e in session.record.events
-                ),
-                30,
-            )
-            await until(lambda: not session.agent_speaking, 30)
+            session = await after_the_first_exchange(conversation, key)
             await asyncio.sleep(1.0)
             browser = await _chromium(playwright, wav)
             try:

@@ -20,8 +20,7 @@ from api.app import create_app
 from realtime.conversation_line import ConversationLine
 from realtime.softphone.script import BotLine, BotScript
 from tests.conftest import settings_for
-from tests.e2e.lines import MediaWorker, loopback_line, until
-from workflows.models import DialRequest
+from tests.e2e.lines import MediaWorker, after_the_first_exchange, loopback_line, maria_calls, until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -41,15 +40,7 @@ async def line() -> AsyncIterator[ConversationLine]:
 async def test_inject_mute_unmute_end_reach_the_call(
     line: ConversationLine, database_url: str
 ) -> None:
-    request = DialRequest(
-        idempotency_key=KEY,
-        to_number="+56961234567",
-        campaign_id="e2e-controls",
-        contact_id=KEY,
-        attempt_number=1,
-        agent="cobranza-temprana",
-        variables={"nombre": "María", "monto_total": 200000, "fecha_limite": "2026-11-30"},
-    )
+    request = maria_calls(KEY, "e2e-controls")
     script = BotScript(lines=[BotLine(say="Sí, con ella habla."), BotLine(silent_s=60)])
     async with MediaWorker(line) as media:
         app = create_app(settings_for(database_url, "127.0.0.1:1", carrier_url=media.origin))
@@ -58,18 +49,7 @@ async def test_inject_mute_unmute_end_reach_the_call(
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as api,
         ):
             call = asyncio.create_task(line.converse(request, script, datetime.now(UTC)))
-            await until(lambda: line.live_session(KEY) is not None, 20)
-            session = line.live_session(KEY)
-            assert session is not None
-            # After the caller's answer and the agent's reply, in a quiet moment:
-            await until(
-                lambda: any(
-                    e.type == "transcript" and e.payload["speaker"] == "user"
-                    for e in session.record.events
-                ),
-                30,
-            )
-            await until(lambda: not session.agent_speaking, 30)
+            session = await after_the_first_exchange(line, KEY)
             await asyncio.sleep(1.5)  # the bot counts speech after a pause as a new onset
 
             t_inject = time.monotonic()

@@ -26,8 +26,14 @@ from realtime.softphone.bot import BotSoftphone
 from realtime.softphone.script import BotLine, BotScript
 from realtime.webrtc import SessionDescription, new_peer_connection
 from tests.conftest import settings_for
-from tests.e2e.lines import MediaWorker, loopback_line, until
-from workflows.models import DialRequest
+from tests.e2e.lines import (
+    MediaWorker,
+    after_the_first_exchange,
+    answers_whoever_speaks_next,
+    loopback_line,
+    maria_calls,
+    until,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -51,25 +57,8 @@ def _index(record: CallRecord, kind: str) -> int:
 async def test_a_supervisor_takes_the_call_over_and_hands_it_back(
     line: ConversationLine, database_url: str
 ) -> None:
-    request = DialRequest(
-        idempotency_key=KEY,
-        to_number="+56961234567",
-        campaign_id="e2e-takeover",
-        contact_id=KEY,
-        attempt_number=1,
-        agent="cobranza-temprana",
-        variables={"nombre": "María", "monto_total": 200000, "fecha_limite": "2026-11-30"},
-    )
-    # The caller answers the greeting, lets the agent reply, then answers whoever
-    # speaks next: with the agent quiet, only the supervisor can.
-    caller = BotScript(
-        lines=[
-            BotLine(say="Sí, con ella habla."),
-            BotLine(silent_s=0.2),
-            BotLine(say=CALLER_REPLY),
-            BotLine(silent_s=60),
-        ]
-    )
+    request = maria_calls(KEY, "e2e-takeover")
+    caller = answers_whoever_speaks_next(CALLER_REPLY)
     supervisor = BotSoftphone(
         BotScript(
             speaks_first=True,
@@ -87,17 +76,7 @@ async def test_a_supervisor_takes_the_call_over_and_hands_it_back(
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as api,
         ):
             call = asyncio.create_task(line.converse(request, caller, datetime.now(UTC)))
-            await until(lambda: line.live_session(KEY) is not None, 20)
-            session = line.live_session(KEY)
-            assert session is not None
-            await until(
-                lambda: any(
-                    e.type == "transcript" and e.payload["speaker"] == "user"
-                    for e in session.record.events
-                ),
-                30,
-            )
-            await until(lambda: not session.agent_speaking, 30)
+            session = await after_the_first_exchange(line, KEY)
             await asyncio.sleep(1.0)  # the caller's ear: the agent's reply is over
 
             await supervisor_pc.setLocalDescription(await supervisor_pc.createOffer())

@@ -13,15 +13,8 @@ import pytest
 from realtime.flows import load_agent
 from realtime.llm.config import LlmConfig, LlmEndpoint
 from realtime.llm.flow_brain import FlowLlmBrain
-from realtime.providers.base import AgentReply, BrainTurn, ProviderError
-from realtime.understanding.model import (
-    ContextAdvice,
-    Intent,
-    Sentiment,
-    SentimentScore,
-    Steering,
-    Understanding,
-)
+from realtime.providers.base import AgentReply, ProviderError
+from tests.brain_turns import turn
 from tests.fakes.openai_server import FakeOpenAI, Scripted, ScriptedToolCall
 from workflows.models import CallOutcome
 
@@ -35,16 +28,6 @@ CONTACT: dict[str, Any] = {
     "fecha_limite": "2026-11-15",
     "rut": "12.345.678-5",
 }
-
-
-def turn(text: str, steering: Steering = Steering.CONTINUE) -> BrainTurn:
-    return BrainTurn(
-        understanding=Understanding(
-            text=text, language="es", intent=Intent.UNKNOWN, confidence=0.5
-        ),
-        sentiment=SentimentScore(score=0.0, label=Sentiment.NEUTRAL, alert=False),
-        advice=ContextAdvice(steering=steering),
-    )
 
 
 def brain_for(base_url: str, **variables: Any) -> FlowLlmBrain:

@@ -12,31 +12,17 @@ import pytest
 from realtime.flows.tools import ToolContext
 from realtime.llm.brain import APOLOGIES, FILLERS, LlmBrain
 from realtime.llm.config import LlmConfig, LlmEndpoint
-from realtime.providers.base import AgentReply, BrainTurn, ProviderError
+from realtime.providers.base import AgentReply, ProviderError
 from realtime.understanding.model import (
-    ContextAdvice,
-    Intent,
-    Sentiment,
-    SentimentScore,
     Steering,
-    Understanding,
 )
+from tests.brain_turns import turn
 from tests.fakes.openai_server import FakeOpenAI, Scripted, ScriptedToolCall
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("America/Santiago"))
 VARIABLES = {"nombre": "María", "monto_total": 200000, "rut": "12.345.678-5"}
-
-
-def turn(text: str, steering: Steering = Steering.CONTINUE) -> BrainTurn:
-    return BrainTurn(
-        understanding=Understanding(
-            text=text, language="es", intent=Intent.UNKNOWN, confidence=0.5
-        ),
-        sentiment=SentimentScore(score=0.0, label=Sentiment.NEUTRAL, alert=False),
-        advice=ContextAdvice(steering=steering),
-    )
 
 
 def brain_for(
