@@ -108,6 +108,20 @@ def _strip_fillers(folded: str) -> str:
     return " ".join(tokens)
 
 
+def _cuts_a_word(phrase: str, folded: str, start: int, end: int) -> bool:
+    """Whether an approximate hit begins or ends inside a word of the turn, on a short
+    word of the phrase.
+
+    A short word's letters turn up inside longer ones: "no le puedo pagar" aligns with
+    "bue*no le puedo pagar*", which means the opposite. A long first or last word cut
+    short is a misheard letter and is kept ("yamen" for "llamen").
+    """
+    words = phrase.split(" ")
+    starts_inside = start > 0 and folded[start - 1] != " "
+    ends_inside = end < len(folded) and folded[end] != " "
+    return (starts_inside and len(words[0]) <= 3) or (ends_inside and len(words[-1]) <= 3)
+
+
 def _find(phrase: _Phrase, folded: str, core: str) -> Hit | None:
     if phrase.where is Where.ALONE:
         return Hit(phrase.intent, _ALONE_SCORE, 0, len(folded)) if core == phrase.text else None
@@ -132,7 +146,7 @@ def _find(phrase: _Phrase, folded: str, core: str) -> Hit | None:
         if whole:
             return Hit(phrase.intent, _FUZZY_WEIGHT * whole / 100.0, 0, len(folded))
     aligned = fuzz.partial_ratio_alignment(phrase.text, folded, score_cutoff=_FUZZY_CUTOFF)
-    if aligned is None:
+    if aligned is None or _cuts_a_word(phrase.text, folded, aligned.dest_start, aligned.dest_end):
         return None
     score = _FUZZY_WEIGHT * aligned.score / 100.0
     return Hit(phrase.intent, score, aligned.dest_start, aligned.dest_end)

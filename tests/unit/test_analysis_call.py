@@ -288,11 +288,6 @@ async def test_a_working_summarizer_replaces_the_summary() -> None:
     assert default.summary_source == "extractive"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="realtime.understanding.intents: the fuzzy match reads 'no le puedo pagar' in "
-    "'bueno le puedo pagar' and 'mire le puedo pagar' (it aligns across word boundaries)",
-)
 @pytest.mark.parametrize("opener", ["Bueno", "Mire"])
 def test_a_word_before_a_promise_does_not_make_it_a_refusal(opener: str) -> None:
     analysis = _user_call(f"{opener}, le puedo pagar doscientos mil el viernes.")

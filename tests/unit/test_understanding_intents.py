@@ -183,3 +183,11 @@ def test_every_intent_is_covered_in_both_languages() -> None:
     covered_en = {intent for _, intent in ENGLISH} | {Intent.UNKNOWN}
     assert covered_es == set(Intent)
     assert covered_en == set(Intent)
+
+
+@pytest.mark.parametrize("opener", ["Bueno", "Mire", "Bueno pues"])
+def test_a_negation_is_not_read_inside_the_word_before_a_promise(opener: str) -> None:
+    # "bue|no le puedo pagar": the fuzzy match must not take the end of "bueno" as "no".
+    result = classify(f"{opener}, le puedo pagar doscientos mil el viernes", "es")
+    assert result.intent is Intent.PROMISE_TO_PAY
+    assert Intent.CANNOT_PAY not in result.also
