@@ -10,7 +10,10 @@ length (`token_budget`), so a loop also costs little time.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
+T = TypeVar("T")
 _MAX_PHRASE_WORDS = 6
 _MIN_COPIES = 3
 # Spanish and English run at about 3 words (5 tokens) a second; twice that, plus room
@@ -31,11 +34,20 @@ def _key(word: str) -> str:
 
 def collapse_repetitions(text: str) -> str:
     """`text` with every run of 3+ consecutive copies of a phrase kept once."""
-    words = text.split()
-    out: list[str] = []
+    return " ".join(collapse_repeated_words(text.split(), str))
+
+
+def collapse_repeated_words(words: Sequence[T], text_of: Callable[[T], str]) -> list[T]:
+    """`words` (recognised words, timed or not) with every looped phrase kept once.
+
+    The same cut as `collapse_repetitions`, on words that carry more than their text:
+    a transcript's word list must say what its text says.
+    """
+    keys = [_key(text_of(w)) for w in words]
+    out: list[T] = []
     i = 0
     while i < len(words):
-        skip = _repeat_run(words, i)
+        skip = _repeat_run(keys, i)
         if skip:
             size, copies = skip
             out.extend(words[i : i + size])
@@ -43,12 +55,11 @@ def collapse_repetitions(text: str) -> str:
         else:
             out.append(words[i])
             i += 1
-    return " ".join(out)
+    return out
 
 
-def _repeat_run(words: list[str], start: int) -> tuple[int, int] | None:
+def _repeat_run(keys: list[str], start: int) -> tuple[int, int] | None:
     """(phrase size, copies) of the longest-covering repeated phrase at `start`, if any."""
-    keys = [_key(w) for w in words]
     best: tuple[int, int] | None = None
     for size in range(1, _MAX_PHRASE_WORDS + 1):
         phrase = keys[start : start + size]

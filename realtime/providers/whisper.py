@@ -23,7 +23,11 @@ import numpy as np
 from faster_whisper import WhisperModel  # type: ignore[import-untyped]
 
 from realtime.providers.base import Pcm16, ProviderError, SpeechToText, Transcript, Word
-from realtime.providers.repetition import collapse_repetitions, token_budget
+from realtime.providers.repetition import (
+    collapse_repeated_words,
+    collapse_repetitions,
+    token_budget,
+)
 from realtime.providers.whisper_models import MODEL_NAMES, ModelName, model_path
 from realtime.providers.whisper_window import (
     WindowedWhisperModel,
@@ -209,6 +213,7 @@ class WhisperSTT(SpeechToText):
                 words, texts, info = self._decode(model, samples, options)
         except Exception as exc:
             raise ProviderError(f"Whisper failed: {exc}", transient=False) from exc
+        words = collapse_repeated_words(words, lambda w: w.text)  # as the text is
         confidence = sum(w.probability for w in words) / len(words) if words else 0.0
         return Transcript(
             text=collapse_repetitions(" ".join(t for t in texts if t)),

@@ -43,3 +43,17 @@ def test_the_token_budget_grows_with_the_audio_and_is_capped() -> None:
     assert token_budget(2.0) >= 30  # room for a real two-second answer
     assert token_budget(600.0) == 200
     assert token_budget(-1.0) == token_budget(0.0)
+
+
+def test_a_looped_phrase_in_timed_words_is_kept_once_with_its_first_timing() -> None:
+    from realtime.providers.base import Word
+    from realtime.providers.repetition import collapse_repeated_words
+
+    said = ["le", "pago", "10", "mil", "10", "mil", "10", "mil", "10", "mil", "el", "viernes"]
+    words = [
+        Word(text=t, start=i * 0.3, end=i * 0.3 + 0.25, probability=0.8) for i, t in enumerate(said)
+    ]
+    kept = collapse_repeated_words(words, lambda w: w.text)
+    assert [w.text for w in kept] == ["le", "pago", "10", "mil", "el", "viernes"]
+    assert kept[2].start == words[2].start  # the first copy, not a later one
+    assert kept[-1] is words[-1]
