@@ -1,0 +1,174 @@
+"""A tenant's lexicon in Postgres: pgvector HNSW for level 2, a btree on the key for level 3.
+
+Search quality and latency of the HNSW index hang on ``hnsw.ef_search`` (the size of
+the candidate list walked per query; pgvector's default is 40). It is set per query,
+inside the query's transaction (``set_config(..., true)``), so it never leaks to other
+users of the pooled connection. The tenant and language are filters applied while the
+index is walked: with ``hnsw.iterative_scan`` (pgvector 0.8+) the scan goes on until
+``k`` rows pass them, instead of returning fewer rows when other tenants' forms crowd
+the nearest ``ef_search``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
+
+from centralita.correction.lexicon import (
+    LexiconEntry,
+    LexiconForm,
+    LexiconHit,
+    LexiconKind,
+    primary_language,
+)
+from centralita.correction.phonetic import phonetic_key
+from centralita.correction.vectors import ngram_vector, to_pgvector
+from centralita.db import Pool
+
+# 40 (pgvector's default) already reaches recall ~0.99 on 100k rows of 256 dims; more
+# only buys latency. Measured in tests/integration/test_lexicon_store.py's printout.
+DEFAULT_EF_SEARCH: Final = 40
+
+_UPSERT: Final = """
+INSERT INTO lexicon_entries
+    (tenant_id, kind, text, wrong, language, active, source, embedding, phonetic_key)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s::vector, %s)
+ON CONFLICT (tenant_id, kind, text, wrong) DO UPDATE SET
+    language = EXCLUDED.language,
+    active = EXCLUDED.active,
+    source = EXCLUDED.source,
+    embedding = EXCLUDED.embedding,
+    phonetic_key = EXCLUDED.phonetic_key,
+    updated_at = now()
+"""
+
+_NEAREST: Final = """
+SELECT kind, text, wrong, language, embedding <=> %(q)s::vector AS distance
+FROM lexicon_entries
+WHERE tenant_id = %(tenant)s AND language = %(language)s AND active
+ORDER BY embedding <=> %(q)s::vector
+LIMIT %(k)s
+"""
+
+_SAME_KEY: Final = """
+SELECT kind, text, wrong, language FROM lexicon_entries
+WHERE tenant_id = %s AND phonetic_key = %s AND language = %s AND active
+"""
+
+
+def _rows(tenant_id: str, entries: Iterable[LexiconEntry]) -> list[tuple[object, ...]]:
+    rows: list[tuple[object, ...]] = []
+    for entry in entries:
+        for form in entry.forms():
+            rows.append(
+                (
+                    tenant_id,
+                    form.kind,
+                    form.text,
+                    form.wrong,
+                    form.language,
+                    entry.active,
+                    entry.source,
+                    to_pgvector(ngram_vector(form.form, form.language)),
+                    phonetic_key(form.form, form.language),
+                )
+            )
+    return rows
+
+
+async def upsert_entries(pool: Pool, tenant_id: str, entries: Iterable[LexiconEntry]) -> int:
+    """Write entries (one row per form), idempotently: a second run changes nothing.
+
+    Args:
+        pool: the database pool.
+        tenant_id: the owning tenant's id.
+        entries: the entries; an entry written again with ``active=False`` is switched off.
+
+    Returns:
+        The number of form rows written (inserted or updated).
+    """
+    rows = _rows(tenant_id, entries)
+    if not rows:
+        return 0
+    async with pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+        await cur.executemany(_UPSERT, rows)
+    return len(rows)
+
+
+def _form(row: DictRow) -> LexiconForm:
+    kind: LexiconKind = row["kind"]
+    return LexiconForm(
+        kind=kind,
+        text=row["text"],
+        form=row["wrong"] if row["wrong"] is not None else row["text"],
+        language=row["language"],
+    )
+
+
+class PgLexicon:
+    """One tenant's lexicon, searched in Postgres on every call (no copy in memory).
+
+    Args:
+        pool: the database pool.
+        tenant_id: whose lexicon.
+        ef_search: HNSW candidate list size per query (`DEFAULT_EF_SEARCH`).
+    """
+
+    def __init__(self, pool: Pool, tenant_id: str, *, ef_search: int = DEFAULT_EF_SEARCH) -> None:
+        self._pool = pool
+        self._tenant = tenant_id
+        self._ef_search = ef_search
+        self._iterative: bool | None = None  # whether pgvector knows hnsw.iterative_scan
+
+    @classmethod
+    async def load(
+        cls, pool: Pool, tenant_id: str, *, ef_search: int = DEFAULT_EF_SEARCH
+    ) -> PgLexicon:
+        """A lexicon for ``tenant_id``, checked against the installed pgvector once."""
+        lexicon = cls(pool, tenant_id, ef_search=ef_search)
+        async with pool.connection() as conn:
+            lexicon._iterative = await _supports_iterative_scan(conn)
+        return lexicon
+
+    async def nearest(self, text: str, language: str, k: int) -> list[LexiconHit]:
+        """See `LexiconIndex.nearest`: the HNSW index, ``ef_search`` set for this query."""
+        params = {
+            "q": to_pgvector(ngram_vector(text, language)),
+            "tenant": self._tenant,
+            "language": primary_language(language),
+            "k": k,
+        }
+        async with self._pool.connection() as conn:
+            if self._iterative is None:
+                self._iterative = await _supports_iterative_scan(conn)
+            async with conn.transaction():
+                await conn.execute(
+                    "SELECT set_config('hnsw.ef_search', %s, true)", [str(self._ef_search)]
+                )
+                if self._iterative:
+                    await conn.execute(
+                        "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)"
+                    )
+                rows = await (await conn.execute(_NEAREST, params)).fetchall()
+        hits = [LexiconHit(form=_form(r), similarity=1.0 - float(r["distance"])) for r in rows]
+        # relaxed_order may return neighbours slightly out of order.
+        return sorted(hits, key=lambda h: -h.similarity)
+
+    async def sounding_like(self, key: str, language: str) -> list[LexiconForm]:
+        """See `LexiconIndex.sounding_like`: the (tenant_id, phonetic_key) btree."""
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(_SAME_KEY, [self._tenant, key, primary_language(language)])
+            return [_form(r) for r in await cursor.fetchall()]
+
+
+async def _supports_iterative_scan(conn: AsyncConnection[DictRow]) -> bool:
+    row = await (
+        await conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+    ).fetchone()
+    if row is None:
+        return False
+    major, minor = (int(p) for p in str(row["extversion"]).split(".")[:2])
+    return (major, minor) >= (0, 8)
