@@ -30,7 +30,7 @@ from centralita.db import Pool
 
 # pgvector's default. At 100k forms of one tenant it measured p50 1.4 ms, p95 3.4 ms per
 # query here (tests/integration/test_lexicon_store.py prints it), inside the 10 ms
-# target; the right entry still came first for the misheard probes. Recall against an
+# target, and "Belasques" still found "Velázquez" first among them. Recall against an
 # exact scan is not measured yet: raise it if the benchmark shows misses.
 DEFAULT_EF_SEARCH: Final = 40
 
