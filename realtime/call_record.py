@@ -30,6 +30,9 @@ class TurnMetrics:
     # What the turn waited for the transcript once the end was declared; transcription
     # that started at the first pause (speculative) has mostly run by then.
     stt_ms: float | None = None
+    # Mean word probability of the online transcript: the post-call pipeline
+    # re-transcribes calls whose turns the recogniser was unsure of.
+    stt_confidence: float | None = None
     brain_ms: float | None = None
     tts_first_audio_ms: float | None = None  # synthesis of the first sentence
     voice_to_voice_ms: float | None = None  # end of user speech -> first agent frame sent

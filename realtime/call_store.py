@@ -74,6 +74,7 @@ async def save_call(
                     {
                         "idempotency_key": request.idempotency_key,
                         "agent": request.agent,
+                        "language": record.language,
                         "phone_masked": mask_phone(request.to_number),
                     }
                 ),
@@ -93,7 +94,8 @@ async def _insert_turns(conn: Conn, call_id: str, record: CallRecord) -> None:
         await cur.executemany(
             "INSERT INTO call_turns (call_id, turn_index, user_text, agent_text, "
             "endpointing_ms, stt_ms, brain_ms, tts_first_audio_ms, voice_to_voice_ms, "
-            "sentiment, interrupted) VALUES (%s::uuid, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "sentiment, interrupted, stt_confidence) "
+            "VALUES (%s::uuid, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (call_id, turn_index) DO NOTHING",
             [
                 (
@@ -108,6 +110,7 @@ async def _insert_turns(conn: Conn, call_id: str, record: CallRecord) -> None:
                     t.voice_to_voice_ms,
                     t.sentiment,
                     t.interrupted,
+                    t.stt_confidence,
                 )
                 for t in record.turns
             ],

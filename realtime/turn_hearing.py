@@ -67,6 +67,7 @@ class TurnHearing:
             heard.event.audio, language=self._listening.language, hints=self._listening.hints
         )
         metrics.stt_ms = (time.perf_counter() - started) * 1000
+        metrics.stt_confidence = transcript.confidence if transcript.words else None
         self._record.usage.stt_audio_s += transcript.audio_s
         text = transcript.text.strip()
         if self._corrector is not None and text:

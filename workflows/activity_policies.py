@@ -39,3 +39,18 @@ DIAL_RETRY = RetryPolicy(
 DISPATCH_TIMEOUT = timedelta(minutes=2)
 DISPATCH_HEARTBEAT = timedelta(seconds=10)
 DISPATCH_RETRY = STORE_RETRY
+
+# Post-call steps. Re-transcription runs Whisper with beam search over a whole call:
+# minutes for a long one, heartbeating per utterance, so a killed worker is noticed in
+# 30 s and the step is redone elsewhere. Analysis and storage are seconds of CPU: a
+# worker lost in one of them is noticed within 30 s.
+RETRANSCRIBE_TIMEOUT = timedelta(minutes=20)
+RETRANSCRIBE_HEARTBEAT = timedelta(seconds=30)
+ANALYSIS_TIMEOUT = timedelta(seconds=30)
+POST_CALL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=2),
+    maximum_attempts=10,
+    non_retryable_error_types=["CallNotFound", "RecordingUnreadable"],
+)

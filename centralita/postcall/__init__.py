@@ -1,0 +1,1 @@
+"""After a call: re-transcription of its recording, correction, analysis, storage."""

@@ -1,0 +1,98 @@
+"""Re-transcription of a call's caller channel with a slower, better recogniser setting.
+
+Live turns use greedy decoding and a short encoder window to answer fast. After the
+call there is time: beam search, the full 30 s window, the multilingual model for
+Spanish (a larger CTranslate2 model when one is installed and configured). Word
+timestamps are shifted onto the call's clock, and word probabilities are kept: the
+correction step trusts confident words and questions the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from centralita.postcall.recording import caller_channel, utterances
+from realtime.providers.base import SpeechToText
+from realtime.providers.whisper import ModelSpec, WhisperSTT
+
+OFFLINE_BEAM_SIZE = 5
+
+
+class OfflineWord(BaseModel):
+    """A recognised word on the call's clock (seconds from the recording's start)."""
+
+    text: str
+    start: float
+    end: float
+    probability: float = Field(ge=0.0, le=1.0)
+
+
+class OfflineSegment(BaseModel):
+    """One caller utterance, re-transcribed."""
+
+    start: float
+    end: float
+    text: str
+    words: list[OfflineWord] = Field(default_factory=list)
+
+
+def offline_stt(models: dict[str, ModelSpec] | None = None) -> WhisperSTT:
+    """The recogniser for re-transcription: beam search over the full window.
+
+    Args:
+        models: language to model (a shipped name or a model folder); the default is
+            the live one per language (multilingual base for Spanish).
+    """
+    return WhisperSTT(
+        models=models,
+        beam_size=OFFLINE_BEAM_SIZE,
+        encoder_windows={},  # the full 30 s window: accuracy over speed
+        timeout_s=120.0,
+    )
+
+
+async def retranscribe(
+    recording: Path,
+    language: str,
+    stt: SpeechToText,
+    *,
+    progress: Callable[[int, int], Any] | None = None,
+) -> list[OfflineSegment]:
+    """The caller's utterances in `recording`, re-transcribed, in order.
+
+    Raises:
+        RecordingError: the recording cannot be read.
+        ProviderError: the recogniser failed.
+    """
+    found = await asyncio.to_thread(lambda: utterances(caller_channel(recording)))
+    segments: list[OfflineSegment] = []
+    for index, utterance in enumerate(found):
+        transcript = await stt.transcribe(utterance.audio, language=language)
+        if progress is not None:
+            progress(index + 1, len(found))
+        text = transcript.text.strip()
+        if not text:
+            continue
+        offset = utterance.audio_start_s  # word times are relative to the audio's start
+        segments.append(
+            OfflineSegment(
+                start=utterance.start_s,
+                end=utterance.end_s,
+                text=text,
+                words=[
+                    OfflineWord(
+                        text=w.text,
+                        start=round(offset + w.start, 3),
+                        end=round(offset + w.end, 3),
+                        probability=w.probability,
+                    )
+                    for w in transcript.words
+                ],
+            )
+        )
+    return segments

@@ -1,0 +1,222 @@
+"""The post-call pipeline's reads and writes, each idempotent by the call's id.
+
+A step that runs twice (a retried activity, a worker killed after the commit) writes the
+same rows again instead of adding rows: transcripts and analyses are upserts, a pass's
+corrections are replaced as a set in one transaction, and events insert once by id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from centralita.store.contact_state import Conn
+
+
+@dataclass(frozen=True)
+class StoredCall:
+    """The facts of a stored call the pipeline needs."""
+
+    call_id: str
+    tenant_id: str
+    call_key: str
+    agent: str | None
+    language: str
+    started_at: datetime
+    outcome: str | None
+    recording_path: str | None
+    contact_timezone: str | None
+
+
+@dataclass(frozen=True)
+class StoredTurn:
+    """One online turn: what the caller said (as heard live) and the agent's answer."""
+
+    index: int
+    user_text: str
+    agent_text: str
+    stt_confidence: float | None
+
+
+async def find_call(conn: Conn, call_key: str) -> StoredCall | None:
+    """The call stored under `call_key` (an attempt key or an inbound call id)."""
+    cur = await conn.execute(
+        "SELECT c.id::text AS call_id, c.tenant_id::text AS tenant_id, c.started_at, "
+        "c.outcome, c.recording_path, c.metadata, ct.timezone AS contact_timezone "
+        "FROM calls c LEFT JOIN call_attempts a ON a.id = c.attempt_id "
+        "LEFT JOIN contacts ct ON ct.id = a.contact_id "
+        "WHERE c.metadata->>'idempotency_key' = %s AND c.deleted_at IS NULL",
+        (call_key,),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    metadata: dict[str, Any] = row["metadata"] or {}
+    return StoredCall(
+        call_id=row["call_id"],
+        tenant_id=row["tenant_id"],
+        call_key=call_key,
+        agent=metadata.get("agent"),
+        language=str(metadata.get("language") or "es"),
+        started_at=row["started_at"],
+        outcome=row["outcome"],
+        recording_path=row["recording_path"],
+        contact_timezone=row["contact_timezone"],
+    )
+
+
+async def online_turns(conn: Conn, call_id: str) -> list[StoredTurn]:
+    """The call's turns as the live call stored them, in order."""
+    cur = await conn.execute(
+        "SELECT turn_index, coalesce(user_text, '') AS user_text, "
+        "coalesce(agent_text, '') AS agent_text, stt_confidence "
+        "FROM call_turns WHERE call_id = %s::uuid ORDER BY turn_index",
+        (call_id,),
+    )
+    return [
+        StoredTurn(r["turn_index"], r["user_text"], r["agent_text"], r["stt_confidence"])
+        for r in await cur.fetchall()
+    ]
+
+
+async def save_transcript(
+    conn: Conn, call_id: str, kind: str, language: str, text: str, segments: list[Any]
+) -> None:
+    """Store (or replace) the call's transcript of this kind."""
+    await conn.execute(
+        "INSERT INTO transcripts (call_id, kind, language, text, segments) "
+        "VALUES (%s::uuid, %s, %s, %s, %s) ON CONFLICT (call_id, kind) DO UPDATE SET "
+        "language = EXCLUDED.language, text = EXCLUDED.text, segments = EXCLUDED.segments, "
+        "created_at = now()",
+        (call_id, kind, language, text, Jsonb(segments)),
+    )
+
+
+async def load_transcript(conn: Conn, call_id: str, kind: str) -> list[Any] | None:
+    """The segments of the call's transcript of this kind (None when there is none)."""
+    cur = await conn.execute(
+        "SELECT segments FROM transcripts WHERE call_id = %s::uuid AND kind = %s",
+        (call_id, kind),
+    )
+    row = await cur.fetchone()
+    return None if row is None else list(row["segments"])
+
+
+async def replace_corrections(
+    conn: Conn, call_id: str, pass_: str, rows: list[dict[str, Any]]
+) -> None:
+    """The pass's corrections become exactly `rows` (run it inside a transaction).
+
+    A correction a reviewer reverted stays reverted when the same one is made again.
+    """
+    cur = await conn.execute(
+        "SELECT segment_index, word_start, reverted_at, reverted_by FROM call_corrections "
+        "WHERE call_id = %s::uuid AND pass = %s AND reverted_at IS NOT NULL",
+        (call_id, pass_),
+    )
+    reverted = {(r["segment_index"], r["word_start"]): r for r in await cur.fetchall()}
+    await conn.execute(
+        "DELETE FROM call_corrections WHERE call_id = %s::uuid AND pass = %s", (call_id, pass_)
+    )
+    async with conn.cursor() as insert:
+        await insert.executemany(
+            "INSERT INTO call_corrections (call_id, pass, segment_index, word_start, word_end, "
+            "level, score, before, after, probability, reverted_at, reverted_by) "
+            "VALUES (%s::uuid, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [
+                (
+                    call_id,
+                    pass_,
+                    r["segment_index"],
+                    r["word_start"],
+                    r["word_end"],
+                    r["level"],
+                    r["score"],
+                    r["before"],
+                    r["after"],
+                    r["probability"],
+                    *_reverted(reverted.get((r["segment_index"], r["word_start"])), r),
+                )
+                for r in rows
+            ],
+        )
+
+
+def _reverted(previous: Any, row: dict[str, Any]) -> tuple[Any, Any]:
+    if previous is None:
+        return None, None
+    return previous["reverted_at"], previous["reverted_by"]
+
+
+async def save_analysis(
+    conn: Conn, call_id: str, version: int, summary: dict[str, Any], analysis: dict[str, Any]
+) -> None:
+    """Store (or replace) the call's analysis."""
+    await conn.execute(
+        "INSERT INTO call_analyses (call_id, version, intent, intent_confidence, "
+        "sentiment_trend, success, quality, summary, analysis) "
+        "VALUES (%s::uuid, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (call_id) DO UPDATE SET "
+        "version = EXCLUDED.version, intent = EXCLUDED.intent, "
+        "intent_confidence = EXCLUDED.intent_confidence, "
+        "sentiment_trend = EXCLUDED.sentiment_trend, success = EXCLUDED.success, "
+        "quality = EXCLUDED.quality, summary = EXCLUDED.summary, "
+        "analysis = EXCLUDED.analysis, analysed_at = now()",
+        (
+            call_id,
+            version,
+            summary["intent"],
+            summary["intent_confidence"],
+            summary["sentiment_trend"],
+            summary["success"],
+            summary["quality"],
+            summary["summary"],
+            Jsonb(analysis),
+        ),
+    )
+
+
+async def write_back_extracted(conn: Conn, call_id: str, extracted: dict[str, Any]) -> bool:
+    """Put what the analysis extracted on the call's contact (False: no contact)."""
+    cur = await conn.execute(
+        "UPDATE contacts SET extracted = contacts.extracted || %s, extracted_at = now(), "
+        "updated_at = now() FROM call_attempts a JOIN calls c ON c.attempt_id = a.id "
+        "WHERE c.id = %s::uuid AND contacts.id = a.contact_id",
+        (Jsonb(extracted), call_id),
+    )
+    return cur.rowcount > 0
+
+
+async def save_document(conn: Conn, call_id: str, document: dict[str, Any], checksum: str) -> None:
+    """Store (or replace) the call's metadata document."""
+    await conn.execute(
+        "INSERT INTO call_documents (call_id, document, checksum) VALUES (%s::uuid, %s, %s) "
+        "ON CONFLICT (call_id) DO UPDATE SET document = EXCLUDED.document, "
+        "checksum = EXCLUDED.checksum, updated_at = now()",
+        (call_id, Jsonb(document), checksum),
+    )
+
+
+async def emit_event(
+    conn: Conn, event_id: str, tenant_id: str, kind: str, call_id: str, payload: dict[str, Any]
+) -> bool:
+    """Record a domain event once (False when this id was already recorded)."""
+    cur = await conn.execute(
+        "INSERT INTO domain_events (id, tenant_id, type, call_id, payload) "
+        "VALUES (%s, %s::uuid, %s, %s::uuid, %s) ON CONFLICT (id) DO NOTHING",
+        (event_id, tenant_id, kind, call_id, Jsonb(payload)),
+    )
+    return cur.rowcount > 0
+
+
+async def corrections_of(conn: Conn, call_id: str, pass_: str) -> list[dict[str, Any]]:
+    """The pass's corrections, in transcript order."""
+    cur = await conn.execute(
+        "SELECT segment_index, word_start, word_end, level, score, before, after, probability, "
+        "reverted_at IS NOT NULL AS reverted FROM call_corrections "
+        "WHERE call_id = %s::uuid AND pass = %s ORDER BY segment_index, word_start",
+        (call_id, pass_),
+    )
+    return [dict(r) for r in await cur.fetchall()]
