@@ -25,6 +25,9 @@ async def start_campaign_workflow(services: ApiServices, campaign_id: str) -> No
             CampaignRunInput(
                 campaign_id=campaign_id,
                 use_search_attributes=services.settings.search_attributes,
+                post_call_task_queue=(
+                    services.settings.post_call_task_queue if services.settings.post_call else None
+                ),
             ),
             id=campaign_workflow_id(campaign_id),
             task_queue=services.settings.task_queue,

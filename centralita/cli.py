@@ -66,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     orchestrator = commands.add_parser("orchestrator", help="run the orchestrator worker")
     orchestrator.set_defaults(handler=_orchestrator, component="orchestrator")
 
+    post_call = commands.add_parser("post-call", help="run the post-call worker")
+    post_call.set_defaults(handler=_post_call, component="post-call")
+
     media = commands.add_parser("media", help="run the media worker")
     media.add_argument("--host")
     media.add_argument("--port", type=int)
@@ -112,6 +115,15 @@ def _orchestrator(args: argparse.Namespace, settings: Settings) -> int:
 
     setup_tracing(settings, "orchestrator")
     runtime.run(run_orchestrator(settings))
+    return 0
+
+
+def _post_call(args: argparse.Namespace, settings: Settings) -> int:
+    from centralita.telemetry import setup_tracing
+    from workers.post_call import run_post_call
+
+    setup_tracing(settings, "post-call")
+    runtime.run(run_post_call(settings))
     return 0
 
 

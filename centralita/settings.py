@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,6 +43,17 @@ class Settings(BaseSettings):
         description="The UI of your own Temporal (links in the API and the demo point there).",
     )
     task_queue: str = "centralita-orchestrator"
+    post_call_task_queue: str = Field(
+        default="centralita-post-call",
+        description="Where post-call workflows run (their worker loads Whisper).",
+    )
+    post_call: bool = Field(
+        default=True, description="Start a post-call workflow after every answered call."
+    )
+    post_call_retranscribe: Literal["always", "low_confidence", "never"] = Field(
+        default="always",
+        description="Re-transcribe every recording, only low-confidence ones, or none.",
+    )
     search_attributes: bool = Field(
         default=True,
         description="Tag workflows with CampaignId/ContactId/AttemptNumber/Outcome (the "

@@ -2,9 +2,10 @@
 
 Postgres (pgserver) and Temporal (dev server) start here unless the settings point at
 servers of your own; then migrations run, and the orchestrator worker, the media
-worker and the API start as child processes that are restarted if they die. Ctrl-C (or
-SIGTERM) stops the children first, then Temporal, then Postgres. Data stays under the
-stack's home folder, so the next `dev up` finds everything the last one left.
+worker, the post-call worker and the API start as child processes that are restarted
+if they die. Ctrl-C (or SIGTERM) stops the children first, then Temporal, then
+Postgres. Data stays under the stack's home folder, so the next `dev up` finds
+everything the last one left.
 """
 
 from __future__ import annotations
@@ -179,6 +180,7 @@ class DevStack:
         return [
             Child("orchestrator", [*cli, "orchestrator"], self.logs / "orchestrator.log"),
             Child("media", [*cli, "media"], self.logs / "media.log"),
+            Child("post-call", [*cli, "post-call"], self.logs / "post-call.log"),
             Child("api", [*cli, "api"], self.logs / "api.log"),
         ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, is_cancelled_exception
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.attempts import AttemptActivities
@@ -31,6 +32,12 @@ with workflow.unsafe.imports_passed_through():
         PlaceCall,
         PlacedCall,
     )
+    from workflows.post_call import PostCallWorkflow, post_call_workflow_id
+    from workflows.post_call_models import PostCallInput
+
+
+# Attempts recorded before post-call processing existed replay without the child start.
+POST_CALL_PATCH = "post-call-child"
 
 
 def attempt_workflow_id(campaign_id: str, contact_id: str, attempt_number: int) -> str:
@@ -93,6 +100,12 @@ class CallAttemptWorkflow:
             )
         if attempt.use_search_attributes:
             workflow.upsert_search_attributes([search_attributes.OUTCOME.value_set(outcome)])
+        if (
+            attempt.post_call_task_queue
+            and placed.result.answered_at is not None
+            and workflow.patched(POST_CALL_PATCH)
+        ):
+            await self._start_post_call(attempt.post_call_task_queue, key)
         return AttemptResult(
             attempt_key=key,
             phone=attempt.phone,
@@ -101,6 +114,16 @@ class CallAttemptWorkflow:
             reason=placed.decision.reason,
             contact_state=placed.decision.state,
             extracted=placed.result.extracted,
+        )
+
+    async def _start_post_call(self, task_queue: str, key: str) -> None:
+        """The call's post-call workflow: it outlives this attempt (abandoned, not cancelled)."""
+        await workflow.start_child_workflow(
+            PostCallWorkflow.run,
+            PostCallInput(call_key=key),
+            id=post_call_workflow_id(key),
+            task_queue=task_queue,
+            parent_close_policy=ParentClosePolicy.ABANDON,
         )
 
     async def _place_call_or_failure(self, attempt: AttemptInput, key: str) -> PlacedCall:

@@ -72,6 +72,7 @@ class CampaignWorkflow:
         self._woken = False
         self._last_plan: DispatchPlan | None = None
         self._use_search_attributes = True
+        self._post_call_task_queue: str | None = None
         self._max_history_events = 9_000
         self._recorded_status: CampaignStatus | None = None
         self._next_wake: datetime | None = None
@@ -148,6 +149,7 @@ class CampaignWorkflow:
         """Dispatch until done, cancelled, or time to continue as a new run."""
         self._campaign_id = job.campaign_id
         self._use_search_attributes = job.use_search_attributes
+        self._post_call_task_queue = job.post_call_task_queue
         self._max_history_events = job.max_history_events
         if job.carry is None:
             self._policy = await workflow.execute_activity_method(
@@ -231,6 +233,7 @@ class CampaignWorkflow:
             agent=dispatch.agent,
             variables=dispatch.variables,
             use_search_attributes=self._use_search_attributes,
+            post_call_task_queue=self._post_call_task_queue,
         )
         sa = None
         if self._use_search_attributes:
@@ -346,6 +349,7 @@ class CampaignWorkflow:
         return CampaignRunInput(
             campaign_id=job.campaign_id,
             use_search_attributes=job.use_search_attributes,
+            post_call_task_queue=job.post_call_task_queue,
             max_history_events=job.max_history_events,
             carry=CampaignCarry(
                 policy=self._policy,

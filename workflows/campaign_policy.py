@@ -102,6 +102,9 @@ class CampaignRunInput(BaseModel):
 
     campaign_id: str
     use_search_attributes: bool = True
+    post_call_task_queue: str | None = Field(
+        default=None, description="Start a post-call workflow there after each answered call"
+    )
     max_history_events: int = Field(
         default=9_000,
         ge=200,

@@ -62,6 +62,8 @@ class AttemptInput(BaseModel):
     agent: str | None = None
     variables: dict[str, Any] = Field(default_factory=dict)
     use_search_attributes: bool = True
+    # Where the call's post-call workflow runs (None: no post-call processing).
+    post_call_task_queue: str | None = None
 
 
 class BeginAttempt(BaseModel):

@@ -1,0 +1,72 @@
+"""The post-call worker: PostCallWorkflow and its activities, on their own task queue.
+
+Re-transcription runs Whisper with beam search for minutes per call, so it does not
+share a process with the orchestrator (whose attempts must never wait on it) or with
+the media worker (whose turns must never wait on it). One activity at a time by
+default: two beam searches on two cores would each take twice as long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.post_call import PostCallActivities, activity_methods
+from centralita.db import Pool, database_url, open_pool
+from centralita.postcall.correction_step import CorrectorFactory, tenant_corrector
+from centralita.postcall.retranscription import offline_stt
+from centralita.settings import Settings
+from centralita.temporal import connect_temporal
+from realtime.providers.base import SpeechToText
+from workflows.post_call import PostCallWorkflow
+from workflows.post_call_models import RetranscribePolicy
+
+log = logging.getLogger(__name__)
+
+
+def build_post_call_worker(
+    client: Client,
+    task_queue: str,
+    pool: Pool,
+    *,
+    stt: SpeechToText | None = None,
+    corrector_for: CorrectorFactory = tenant_corrector,
+    retranscribe: RetranscribePolicy = "always",
+    max_concurrent_activities: int = 1,
+) -> Worker:
+    """The post-call worker (shared by the process and the tests)."""
+    activities = PostCallActivities(
+        pool, stt or offline_stt(), corrector_for, retranscribe=retranscribe
+    )
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[PostCallWorkflow],
+        activities=activity_methods(activities),
+        max_concurrent_activities=max_concurrent_activities,
+    )
+
+
+async def run_post_call(settings: Settings) -> None:
+    """Serve the post-call task queue until SIGINT/SIGTERM."""
+    client = await connect_temporal(settings)
+    pool = await open_pool(
+        database_url(settings), min_size=1, max_size=max(2, settings.db_pool_max // 2)
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    worker = build_post_call_worker(
+        client, settings.post_call_task_queue, pool, retranscribe=settings.post_call_retranscribe
+    )
+    log.info("post-call worker serving task queue %r", settings.post_call_task_queue)
+    try:
+        async with worker:
+            await stop.wait()
+    finally:
+        await pool.close()
