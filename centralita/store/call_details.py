@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from centralita.db import Pool
 from centralita.store.contact_state import Conn
@@ -63,6 +63,10 @@ class CallDetail(BaseModel):
     cost: float
     turns: list[CallTurnRow]
     events: list[CallEventRow]
+    # The post-call analysis (centralita.analysis.CallAnalysis as JSON), once it ran.
+    analysis: dict[str, Any] | None = None
+    # The post-call corrections of its transcript, in order (reversible: before/after).
+    corrections: list[dict[str, Any]] = Field(default_factory=list)
 
 
 # The attempt is LEFT JOINed: a call outlives its attempt (ON DELETE SET NULL).
@@ -97,9 +101,29 @@ async def _detail(pool: Pool, condition: str, params: tuple[Any, ...]) -> CallDe
         if row is None:
             return None
         call_id = uuid.UUID(row["id"])
+        analysis, corrections = await post_call_results(conn, call_id)
         return CallDetail(
-            **row, turns=await call_turns(conn, call_id), events=await call_events(conn, call_id)
+            **row,
+            turns=await call_turns(conn, call_id),
+            events=await call_events(conn, call_id),
+            analysis=analysis,
+            corrections=corrections,
         )
+
+
+async def post_call_results(
+    conn: Conn, call_id: uuid.UUID
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The call's post-call analysis (None before it ran) and corrections."""
+    cur = await conn.execute("SELECT analysis FROM call_analyses WHERE call_id = %s", (call_id,))
+    row = await cur.fetchone()
+    cur = await conn.execute(
+        "SELECT pass, segment_index, word_start, word_end, level, score::float8 AS score, "
+        "before, after, reverted_at IS NOT NULL AS reverted FROM call_corrections "
+        "WHERE call_id = %s ORDER BY pass, segment_index, word_start",
+        (call_id,),
+    )
+    return (row["analysis"] if row else None), [dict(r) for r in await cur.fetchall()]
 
 
 async def call_turns(conn: Conn, call_id: uuid.UUID) -> list[CallTurnRow]:

@@ -63,6 +63,8 @@ class ContactRow(BaseModel):
     last_phone_tried: str | None
     next_attempt_at: datetime | None
     callback_at: datetime | None
+    # What post-call analysis extracted from the latest analysed call (promise).
+    extracted: dict[str, Any] = Field(default_factory=dict)
 
 
 _CAMPAIGN_COLUMNS = (
@@ -72,7 +74,7 @@ _CAMPAIGN_COLUMNS = (
 _CONTACT_COLUMNS = (
     "id::text AS id, campaign_id::text AS campaign_id, position, external_id, name, phones, "
     "timezone, recipient_timezone, segment, variables, state, state_reason, outcome, "
-    "attempts_count, last_phone_tried, next_attempt_at, callback_at"
+    "attempts_count, last_phone_tried, next_attempt_at, callback_at, extracted"
 )
 
 
