@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from centralita.analysis import CallAnalysisInput, Turn, analyse_call
+from centralita.analysis import CallAnalysisInput, Summarizer, Turn, analyse_call
 from centralita.db import Pool
 from centralita.postcall import store
 from centralita.postcall.correction_step import CorrectorFactory, correct_segments
@@ -50,6 +50,7 @@ class PostCallActivities:
         stt: the offline recogniser (`centralita.postcall.retranscription.offline_stt`).
         corrector_for: builds the hybrid corrector for a tenant and language.
         retranscribe: the policy for calls whose workflow input does not name one.
+        summarizer: writes the summary (an LLM); None: the extractive summary.
     """
 
     def __init__(
@@ -59,8 +60,10 @@ class PostCallActivities:
         corrector_for: CorrectorFactory,
         *,
         retranscribe: RetranscribePolicy = "always",
+        summarizer: Summarizer | None = None,
     ) -> None:
         self._pool = pool
+        self._summarizer = summarizer
         self._stt = stt
         self._corrector_for = corrector_for
         self._policy: RetranscribePolicy = retranscribe
@@ -183,7 +186,7 @@ class PostCallActivities:
         if call is None:
             raise ApplicationError("the call disappeared", type=CALL_NOT_FOUND, non_retryable=True)
         texts = [str(s["text"]) for s in corrected or []]
-        analysis = await analyse_call(_analysis_input(call, turns, texts))
+        analysis = await analyse_call(_analysis_input(call, turns, texts), self._summarizer)
         extracted = {k: str(v) for k, v in analysis.variables.model_dump().items() if v is not None}
         summary = {
             "intent": analysis.intent.intent.value,

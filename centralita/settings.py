@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     post_call: bool = Field(
         default=True, description="Start a post-call workflow after every answered call."
     )
+    post_call_summary_base_url: str | None = Field(
+        default=None,
+        description="An OpenAI-compatible endpoint for call summaries; unset: extractive.",
+    )
+    post_call_summary_model: str = "gpt-4o-mini"
+    post_call_summary_api_key_env: str = Field(
+        default="OPENAI_API_KEY", description="The environment variable holding its key."
+    )
     post_call_retranscribe: Literal["always", "low_confidence", "never"] = Field(
         default="always",
         description="Re-transcribe every recording, only low-confidence ones, or none.",

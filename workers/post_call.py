@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.post_call import PostCallActivities, activity_methods
+from centralita.analysis import Summarizer
+from centralita.analysis.llm_summary import LlmSummarizer
 from centralita.db import Pool, database_url, open_pool
 from centralita.postcall.correction_step import CorrectorFactory, tenant_corrector
 from centralita.postcall.retranscription import offline_stt
 from centralita.settings import Settings
 from centralita.temporal import connect_temporal
+from realtime.llm.config import LlmEndpoint
 from realtime.providers.base import SpeechToText
 from workflows.post_call import PostCallWorkflow
 from workflows.post_call_models import RetranscribePolicy
@@ -36,11 +40,12 @@ def build_post_call_worker(
     stt: SpeechToText | None = None,
     corrector_for: CorrectorFactory = tenant_corrector,
     retranscribe: RetranscribePolicy = "always",
+    summarizer: Summarizer | None = None,
     max_concurrent_activities: int = 1,
 ) -> Worker:
     """The post-call worker (shared by the process and the tests)."""
     activities = PostCallActivities(
-        pool, stt or offline_stt(), corrector_for, retranscribe=retranscribe
+        pool, stt or offline_stt(), corrector_for, retranscribe=retranscribe, summarizer=summarizer
     )
     return Worker(
         client,
@@ -49,6 +54,18 @@ def build_post_call_worker(
         activities=activity_methods(activities),
         max_concurrent_activities=max_concurrent_activities,
     )
+
+
+def summarizer_for(settings: Settings) -> Summarizer | None:
+    """The LLM summarizer the settings configure (None: summaries stay extractive)."""
+    if not settings.post_call_summary_base_url:
+        return None
+    endpoint = LlmEndpoint(
+        base_url=settings.post_call_summary_base_url,
+        model=settings.post_call_summary_model,
+        api_key=os.environ.get(settings.post_call_summary_api_key_env, "not-needed"),
+    )
+    return LlmSummarizer(endpoint)
 
 
 async def run_post_call(settings: Settings) -> None:
@@ -62,7 +79,11 @@ async def run_post_call(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     worker = build_post_call_worker(
-        client, settings.post_call_task_queue, pool, retranscribe=settings.post_call_retranscribe
+        client,
+        settings.post_call_task_queue,
+        pool,
+        retranscribe=settings.post_call_retranscribe,
+        summarizer=summarizer_for(settings),
     )
     log.info("post-call worker serving task queue %r", settings.post_call_task_queue)
     try:
