@@ -18,6 +18,7 @@ from api.routes import (
     health,
     live,
     opt_outs,
+    reanalysis,
     softphone,
 )
 from api.services import ApiServices, TemporalConnector
@@ -71,6 +72,7 @@ def create_app(
     app.include_router(call_controls.router)
     app.include_router(softphone.router)
     app.include_router(opt_outs.router)
+    app.include_router(reanalysis.router)
     return app
 
 

@@ -17,6 +17,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.post_call import PostCallActivities, activity_methods
+from activities.reanalysis import ReanalysisActivities, reanalysis_activity_methods
 from centralita.analysis import Summarizer
 from centralita.analysis.llm_summary import LlmSummarizer
 from centralita.db import Pool, database_url, open_pool
@@ -28,6 +29,7 @@ from realtime.llm.config import LlmEndpoint
 from realtime.providers.base import SpeechToText
 from workflows.post_call import PostCallWorkflow
 from workflows.post_call_models import RetranscribePolicy
+from workflows.reanalysis import ReanalysisWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +52,12 @@ def build_post_call_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[PostCallWorkflow],
-        activities=activity_methods(activities),
+        # Bulk re-analysis runs here: its children are post-call workflows on this queue.
+        workflows=[PostCallWorkflow, ReanalysisWorkflow],
+        activities=[
+            *activity_methods(activities),
+            *reanalysis_activity_methods(ReanalysisActivities(pool)),
+        ],
         max_concurrent_activities=max_concurrent_activities,
     )
 
