@@ -19,6 +19,7 @@ from api.routes import (
     live,
     opt_outs,
     reanalysis,
+    retention,
     softphone,
 )
 from api.services import ApiServices, TemporalConnector
@@ -73,6 +74,7 @@ def create_app(
     app.include_router(softphone.router)
     app.include_router(opt_outs.router)
     app.include_router(reanalysis.router)
+    app.include_router(retention.router)
     return app
 
 

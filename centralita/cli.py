@@ -69,6 +69,13 @@ def _parser() -> argparse.ArgumentParser:
     post_call = commands.add_parser("post-call", help="run the post-call worker")
     post_call.set_defaults(handler=_post_call, component="post-call")
 
+    purge = commands.add_parser(
+        "purge",
+        help="remove what retention says is due: soft-deleted and expired calls with their "
+        "recordings, old live events (run daily from cron)",
+    )
+    purge.set_defaults(handler=_purge, component="purge")
+
     media = commands.add_parser("media", help="run the media worker")
     media.add_argument("--host")
     media.add_argument("--port", type=int)
@@ -124,6 +131,33 @@ def _post_call(args: argparse.Namespace, settings: Settings) -> int:
 
     setup_tracing(settings, "post-call")
     runtime.run(run_post_call(settings))
+    return 0
+
+
+def _purge(args: argparse.Namespace, settings: Settings) -> int:
+    import psycopg
+
+    from centralita.db import database_url, open_pool
+    from centralita.retention import PurgeReport, RetentionPolicy, purge
+
+    async def run() -> PurgeReport:
+        pool = await open_pool(database_url(settings), min_size=1, max_size=2)
+        try:
+            await pool.wait(timeout=30)
+            return await purge(pool, RetentionPolicy.from_settings(settings))
+        finally:
+            await pool.close()
+
+    try:
+        report = runtime.run(run())
+    except (psycopg.Error, TimeoutError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"purged: {report.deleted_calls_purged} deleted calls, "
+        f"{report.expired_calls_purged} expired calls, "
+        f"{report.recordings_removed} recordings, {report.live_events_pruned} live events"
+    )
     return 0
 
 

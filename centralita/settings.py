@@ -62,6 +62,18 @@ class Settings(BaseSettings):
         default="always",
         description="Re-transcribe every recording, only low-confidence ones, or none.",
     )
+    retention_live_events_days: int = Field(
+        default=30, ge=1, description="Days the granular live call events are kept."
+    )
+    retention_deleted_days: int = Field(
+        default=7,
+        ge=0,
+        description="Days a soft-deleted call (with its recording) stays before the purge "
+        "removes it for good.",
+    )
+    retention_calls_days: int | None = Field(
+        default=None, ge=1, description="Days any call is kept (unset: kept until deleted)."
+    )
     search_attributes: bool = Field(
         default=True,
         description="Tag workflows with CampaignId/ContactId/AttemptNumber/Outcome (the "

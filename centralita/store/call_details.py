@@ -77,7 +77,7 @@ _CALL_SELECT = (
     "c.started_at, c.answered_at, c.ended_at, c.duration_s, c.outcome, "
     "c.disconnection_reason, c.recording_path, c.usage, c.cost::float8 AS cost "
     "FROM calls c LEFT JOIN call_attempts a ON a.id = c.attempt_id "
-    "WHERE c.tenant_id = %s"
+    "WHERE c.tenant_id = %s AND c.deleted_at IS NULL"  # soft-deleted calls are gone
 )
 
 

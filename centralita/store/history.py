@@ -199,7 +199,12 @@ async def list_calls(
 
 def _call_conditions(tenant_id: str, where: CallFilter) -> tuple[list[str], list[Any]]:
     # Column names are constants chosen here; every value is a bound parameter.
-    clauses: list[str] = ["tenant_id = %s"]
+    # An attempt whose call was soft-deleted leaves the log with it (DELETE /calls/{id}).
+    clauses: list[str] = [
+        "tenant_id = %s",
+        "NOT EXISTS (SELECT 1 FROM calls c WHERE c.attempt_id = call_attempts.id "
+        "AND c.deleted_at IS NOT NULL)",
+    ]
     params: list[Any] = [tenant_id]
     equal: list[tuple[str, Any]] = [
         ("campaign_id", where.campaign_id),
