@@ -16,6 +16,8 @@ from api.routes import (
     campaigns,
     contacts,
     health,
+    learning,
+    lexicon,
     live,
     opt_outs,
     reanalysis,
@@ -73,6 +75,8 @@ def create_app(
     app.include_router(call_controls.router)
     app.include_router(softphone.router)
     app.include_router(opt_outs.router)
+    app.include_router(learning.router)
+    app.include_router(lexicon.router)
     app.include_router(reanalysis.router)
     app.include_router(retention.router)
     return app

@@ -1,0 +1,127 @@
+"""The tenant's active lexicon: list it, add entries by hand, switch one off."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from pydantic import BaseModel, Field
+
+from api.deps import Services
+from centralita.correction.lexicon import LexiconEntry, LexiconKind
+from centralita.correction.store import upsert_entries
+from centralita.store import DEFAULT_TENANT_ID
+
+router = APIRouter(prefix="/lexicon", tags=["lexicon"])
+
+
+class LexiconRow(BaseModel):
+    """One active searchable form (an entry's text, an alias, or a pair's wrong form)."""
+
+    id: int
+    kind: LexiconKind
+    text: str
+    wrong: str | None
+    language: str
+    source: str
+    created_at: datetime
+
+
+class LexiconPage(BaseModel):
+    """One page of active rows and how many there are in all."""
+
+    total: int
+    items: list[LexiconRow]
+
+
+class NewEntry(BaseModel):
+    """An entry added by hand (`LexiconEntry` validates it: a pair needs its wrong form)."""
+
+    kind: LexiconKind
+    text: str = Field(min_length=1, max_length=200)
+    wrong: str | None = Field(default=None, max_length=200)
+    aliases: list[str] = Field(default_factory=list, max_length=20)
+    language: str = "es"
+
+
+_COLUMNS = "id, kind, text, wrong, language, source, created_at"
+
+
+@router.get("")
+async def list_lexicon(
+    services: Services,
+    kind: LexiconKind | None = None,
+    language: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> LexiconPage:
+    """The tenant's active rows, oldest first."""
+    where = "tenant_id = %s::uuid AND active AND (%s::text IS NULL OR kind = %s) " + (
+        "AND (%s::text IS NULL OR language = %s)"
+    )
+    params = [DEFAULT_TENANT_ID, kind, kind, language, language]
+    async with services.pool.connection() as conn:
+        cur = await conn.execute(f"SELECT count(*) AS n FROM lexicon_entries WHERE {where}", params)
+        total = await cur.fetchone()
+        cur = await conn.execute(
+            f"SELECT {_COLUMNS} FROM lexicon_entries WHERE {where} ORDER BY id LIMIT %s OFFSET %s",
+            [*params, limit, offset],
+        )
+        rows = [LexiconRow(**r) for r in await cur.fetchall()]
+    return LexiconPage(total=int(total["n"]) if total else 0, items=rows)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={422: {"description": "an invalid entry (nothing is written)"}},
+)
+async def add_entries(entries: list[NewEntry], services: Services) -> list[LexiconRow]:
+    """Add (or reactivate) entries, all or none; returns the rows they wrote."""
+    try:
+        valid = [
+            LexiconEntry(
+                kind=e.kind,
+                text=" ".join(e.text.split()),
+                wrong=e.wrong,
+                aliases=tuple(e.aliases),
+                language=e.language,
+                source="manual",
+            )
+            for e in entries
+        ]
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
+    await upsert_entries(services.pool, DEFAULT_TENANT_ID, valid)
+    rows: list[LexiconRow] = []
+    async with services.pool.connection() as conn:
+        for entry in valid:
+            for form in entry.forms():
+                cur = await conn.execute(
+                    f"SELECT {_COLUMNS} FROM lexicon_entries WHERE tenant_id = %s::uuid "
+                    "AND kind = %s AND text = %s AND wrong IS NOT DISTINCT FROM %s",
+                    (DEFAULT_TENANT_ID, form.kind, form.text, form.wrong),
+                )
+                row = await cur.fetchone()
+                if row is not None:
+                    rows.append(LexiconRow(**row))
+    return rows
+
+
+@router.delete(
+    "/{entry_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={404: {"description": "no such row"}},
+)
+async def deactivate(entry_id: int, services: Services) -> Response:
+    """Switch a row off (kept, so approving or adding it again turns it back on)."""
+    async with services.pool.connection() as conn:
+        cur = await conn.execute(
+            "UPDATE lexicon_entries SET active = false, updated_at = now() "
+            "WHERE id = %s AND tenant_id = %s::uuid",
+            (entry_id, DEFAULT_TENANT_ID),
+        )
+    if cur.rowcount == 0:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"lexicon row {entry_id} not found")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
