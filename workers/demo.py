@@ -116,12 +116,75 @@ async def run_demo(settings: Settings, out: TextIO, *, timeout_s: float = 180.0)
         print("\nDialling (simulated carrier, real Temporal workflows):", file=out)
         contacts = await _follow(api, campaign["id"], out, timeout_s)
         latency = await _latency(api, campaign["id"])
-    _print_summary(contacts, out)
-    print("", file=out)
-    for line in latency_lines(latency):
-        print(line, file=out)
+        _print_summary(contacts, out)
+        print("", file=out)
+        for line in latency_lines(latency):
+            print(line, file=out)
+        await _print_post_call(api, contacts, out, POST_CALL_WAIT_S)
     _print_links(settings, campaign, out)
     return 0
+
+
+# Re-transcription loads Whisper and decodes with beam search: tens of seconds a call.
+POST_CALL_WAIT_S = 120.0
+
+
+async def _print_post_call(
+    api: httpx.AsyncClient, contacts: list[dict[str, Any]], out: TextIO, wait_s: float
+) -> None:
+    """What the post-call worker made of each conversation (it runs after the campaign)."""
+    held: list[tuple[str, str]] = []
+    for contact in contacts:
+        for attempt in contact["attempts"]:
+            found = await api.get(f"/calls/by-attempt/{quote(attempt['attempt_key'])}")
+            if found.status_code == 200:
+                held.append((contact["name"], found.json()["id"]))
+    if not held:
+        return
+    print(
+        "\nAfter the call (re-transcribed, corrected and analysed by the post-call worker):",
+        file=out,
+    )
+    deadline = time.monotonic() + wait_s
+    for name, call_id in held:
+        detail = await _analysed(api, call_id, deadline)
+        if detail is None:
+            print(f"  {name:<18} still being analysed (workflow postcall-...)", file=out)
+            continue
+        for line in post_call_lines(name, detail):
+            print(line, file=out)
+
+
+async def _analysed(api: httpx.AsyncClient, call_id: str, deadline: float) -> dict[str, Any] | None:
+    while True:
+        detail: dict[str, Any] = (await api.get(f"/calls/{call_id}")).json()
+        if detail.get("analysis") is not None or time.monotonic() > deadline:
+            return detail if detail.get("analysis") is not None else None
+        await asyncio.sleep(1.0)
+
+
+def post_call_lines(name: str, detail: dict[str, Any]) -> list[str]:
+    """One conversation's post-call analysis, as the demo prints it.
+
+    Args:
+        name: the contact's name.
+        detail: the body of `GET /calls/{id}` once its `analysis` is there.
+    """
+    analysis = detail["analysis"]
+    promise = analysis["variables"]
+    said = (
+        f" · promised {promise['promised_amount']:,} {promise['promised_currency'] or ''}".rstrip()
+        if promise.get("promised_amount") is not None
+        else ""
+    )
+    if promise.get("promised_date"):
+        said += f" on {promise['promised_date']}"
+    fixed = [c for c in detail["corrections"] if not c["reverted"]]
+    return [
+        f"  {name:<18} {analysis['intent']['intent']}{said} · "
+        f"{_count(len(fixed), 'correction')} · quality {analysis['quality']['score']:.2f}",
+        f"  {'':<18} {analysis['summary']}",
+    ]
 
 
 async def _create_campaign(api: httpx.AsyncClient) -> dict[str, Any]:

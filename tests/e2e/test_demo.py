@@ -214,6 +214,19 @@ def test_prints_latency_percentiles_of_the_conversation(demo_run: DemoRun) -> No
     assert out.index("Summary") < latency.start() < breakdown.start() < out.index("Every workflow")
 
 
+def test_prints_what_the_post_call_worker_made_of_the_conversation(demo_run: DemoRun) -> None:
+    out = demo_run.stdout
+    assert "After the call" in out, out
+    section = out[out.index("After the call") : out.index("Every workflow")]
+    # María's conversation (the one real call) was re-transcribed and analysed in time.
+    maria = re.search(r"María González\s+(\w+)(.*)· quality (\d\.\d\d)", section)
+    assert maria is not None, section
+    # She promised "Doscientos mil pesos, el viernes." (realtime/personas/demo_es.json).
+    assert maria[1] == "payment_promise", section
+    assert "promised 200,000 CLP on 20" in maria[2], section
+    assert 0.0 <= float(maria[3]) <= 1.0
+
+
 def test_rejected_row_is_reported(demo_run: DemoRun) -> None:
     accepted = REJECTED_ROW - 1
     assert f"{accepted} contacts accepted" in demo_run.stdout
