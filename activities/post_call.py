@@ -19,6 +19,7 @@ from temporalio.exceptions import ApplicationError
 
 from centralita.analysis import CallAnalysisInput, Summarizer, Turn, analyse_call
 from centralita.db import Pool
+from centralita.learning.sources import scan_low_confidence, scan_tool_misses
 from centralita.postcall import store
 from centralita.postcall.correction_step import CorrectorFactory, correct_segments
 from centralita.postcall.document import call_document
@@ -177,6 +178,18 @@ class PostCallActivities:
         return Corrected(corrections=len(result.rows), by_level=result.by_level)
 
     @activity.defn
+    async def propose(self, step: StepInput) -> int:
+        """Learning proposals from this call (for review; nothing becomes active here).
+
+        Low-confidence words a correction fixed, and lookups that found nothing; both
+        scans are idempotent. Returns the new sightings recorded.
+        """
+        async with self._pool.connection() as conn, conn.transaction():
+            fixed = await scan_low_confidence(conn, step.call.tenant_id, step.call.call_id)
+            missed = await scan_tool_misses(conn, step.call.tenant_id, step.call.call_id)
+        return fixed + missed
+
+    @activity.defn
     async def analyse(self, step: StepInput) -> Analysed:
         """Analyse the corrected call; store it and put the promise on the contact."""
         async with self._pool.connection() as conn:
@@ -290,6 +303,7 @@ def activity_methods(activities: PostCallActivities) -> list[Callable[..., Any]]
         activities.find_call,
         activities.retranscribe,
         activities.correct,
+        activities.propose,
         activities.analyse,
         activities.document,
         activities.announce,

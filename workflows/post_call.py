@@ -1,9 +1,9 @@
 """PostCallWorkflow: one per call, started by the attempt and outliving it.
 
-Re-transcription, correction, analysis, the metadata document and the `call_analyzed`
-event, each an idempotent activity that stores its own result: a worker killed in the
-middle of the analysis leaves the steps before it done, and the retry redoes only the
-step it was in, writing its rows once.
+Re-transcription, correction, learning proposals (for review), analysis, the metadata
+document and the `call_analyzed` event, each an idempotent activity that stores its own
+result: a worker killed in the middle of the analysis leaves the steps before it done,
+and the retry redoes only the step it was in, writing its rows once.
 """
 
 from __future__ import annotations
@@ -64,6 +64,13 @@ class PostCallWorkflow:
             start_to_close_timeout=ANALYSIS_TIMEOUT,
             retry_policy=POST_CALL_RETRY,
         )
+        self._step = "propose"
+        proposed = await workflow.execute_activity_method(
+            PostCallActivities.propose,
+            step,
+            start_to_close_timeout=ANALYSIS_TIMEOUT,
+            retry_policy=POST_CALL_RETRY,
+        )
         self._step = "analyse"
         analysed = await workflow.execute_activity_method(
             PostCallActivities.analyse,
@@ -91,5 +98,6 @@ class PostCallWorkflow:
             retranscribed=retranscribed,
             corrected=corrected,
             analysed=analysed,
+            proposals=proposed,
             event_id=event_id,
         )

@@ -76,4 +76,5 @@ class PostCallResult(BaseModel):
     retranscribed: Retranscribed
     corrected: Corrected
     analysed: Analysed
+    proposals: int = Field(default=0, description="New learning sightings from this call")
     event_id: str

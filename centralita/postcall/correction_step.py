@@ -78,14 +78,18 @@ async def correct_segments(
 
 
 async def tenant_corrector(pool: Pool, tenant_id: str, language: str) -> SegmentCorrector:
-    """The hybrid corrector over the tenant's lexicon (pgvector) and the L1 dictionary.
+    """The hybrid corrector over the tenant's lexicon (pgvector) and its L1 dictionary.
 
     Imported here rather than at module level: the correction package loads its
     vectors and word lists, which a worker that never corrects should not pay for.
     """
     from centralita.correction.hybrid import HybridCorrector
     from centralita.correction.store import PgLexicon
+    from centralita.learning.dictionary import tenant_dictionary
     from realtime.providers.correction import OnlineCorrector
 
-    corrector: SegmentCorrector = HybridCorrector(PgLexicon(pool, tenant_id), OnlineCorrector())
+    # The defaults, plus the error pairs reviewers approved, minus the ones they blocked.
+    pairs = await tenant_dictionary(pool, tenant_id, language)
+    dictionary = OnlineCorrector(pairs, language=language)
+    corrector: SegmentCorrector = HybridCorrector(PgLexicon(pool, tenant_id), dictionary)
     return corrector
