@@ -317,6 +317,10 @@ def test_sigint_stops_everything(shared_stack: SharedStack, stopped_stack: StopR
     _assert_everything_released(shared_stack.home, shared_stack.ports)
 
 
+def _without_extracted(contacts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in c.items() if k != "extracted"} for c in contacts]
+
+
 def test_restart_on_the_same_home_keeps_campaigns_and_workflows(
     shared_stack: SharedStack, completed_campaign: CompletedCampaign, stopped_stack: StopResult
 ) -> None:
@@ -333,7 +337,11 @@ def test_restart_on_the_same_home_keeps_campaigns_and_workflows(
         assert campaigns[campaign_id]["contacts_total"] == len(SMALL_CAMPAIGN_CONTACTS)
 
         contacts = _contacts(ports.api_url, campaign_id)
-        assert contacts == completed_campaign.contacts
+        # The post-call worker may still have been writing a promise onto a contact when
+        # the first stack stopped: what it had written is kept, the rest is unchanged.
+        assert _without_extracted(contacts) == _without_extracted(completed_campaign.contacts)
+        for before, after in zip(completed_campaign.contacts, contacts, strict=True):
+            assert before["extracted"].items() <= after["extracted"].items()
 
         workflows = wait_campaign_workflows(
             ports.temporal_address, campaign_id, contacts=len(contacts)
