@@ -8,6 +8,9 @@ and the retry redoes only the step it was in, writing its rows once.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -19,6 +22,9 @@ with workflow.unsafe.imports_passed_through():
         RETRANSCRIBE_TIMEOUT,
     )
     from workflows.post_call_models import PostCallInput, PostCallResult, StepInput
+
+
+T = TypeVar("T")
 
 
 def post_call_workflow_id(call_key: str) -> str:
@@ -57,41 +63,11 @@ class PostCallWorkflow:
             heartbeat_timeout=RETRANSCRIBE_HEARTBEAT,
             retry_policy=POST_CALL_RETRY,
         )
-        self._step = "correct"
-        corrected = await workflow.execute_activity_method(
-            PostCallActivities.correct,
-            step,
-            start_to_close_timeout=ANALYSIS_TIMEOUT,
-            retry_policy=POST_CALL_RETRY,
-        )
-        self._step = "propose"
-        proposed = await workflow.execute_activity_method(
-            PostCallActivities.propose,
-            step,
-            start_to_close_timeout=ANALYSIS_TIMEOUT,
-            retry_policy=POST_CALL_RETRY,
-        )
-        self._step = "analyse"
-        analysed = await workflow.execute_activity_method(
-            PostCallActivities.analyse,
-            step,
-            start_to_close_timeout=ANALYSIS_TIMEOUT,
-            retry_policy=POST_CALL_RETRY,
-        )
-        self._step = "document"
-        await workflow.execute_activity_method(
-            PostCallActivities.document,
-            step,
-            start_to_close_timeout=ANALYSIS_TIMEOUT,
-            retry_policy=POST_CALL_RETRY,
-        )
-        self._step = "announce"
-        event_id = await workflow.execute_activity_method(
-            PostCallActivities.announce,
-            step,
-            start_to_close_timeout=ANALYSIS_TIMEOUT,
-            retry_policy=POST_CALL_RETRY,
-        )
+        corrected = await self._quick("correct", PostCallActivities.correct, step)
+        proposed = await self._quick("propose", PostCallActivities.propose, step)
+        analysed = await self._quick("analyse", PostCallActivities.analyse, step)
+        await self._quick("document", PostCallActivities.document, step)
+        event_id = await self._quick("announce", PostCallActivities.announce, step)
         self._step = "done"
         return PostCallResult(
             call_id=call.call_id,
@@ -100,4 +76,19 @@ class PostCallWorkflow:
             analysed=analysed,
             proposals=proposed,
             event_id=event_id,
+        )
+
+    async def _quick(
+        self,
+        name: str,
+        activity: Callable[[PostCallActivities, StepInput], Awaitable[T]],
+        step: StepInput,
+    ) -> T:
+        """One of the short steps (seconds of CPU and a few writes), as the query shows it."""
+        self._step = name
+        return await workflow.execute_activity_method(
+            activity,
+            step,
+            start_to_close_timeout=ANALYSIS_TIMEOUT,
+            retry_policy=POST_CALL_RETRY,
         )

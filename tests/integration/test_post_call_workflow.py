@@ -14,7 +14,7 @@ import signal
 import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -24,12 +24,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from centralita.db import Pool
-from centralita.store import DEFAULT_TENANT_ID
-from realtime.call_record import CallRecord, TurnMetrics
-from realtime.call_store import save_call
 from realtime.providers.whisper import WhisperSTT
+from tests.stored_calls import insert_campaign, store_answered_call
 from workers.post_call import build_post_call_worker
-from workflows.models import CallOutcome, DialRequest, DialResult
 from workflows.post_call import PostCallWorkflow, post_call_workflow_id
 from workflows.post_call_models import PostCallInput, PostCallResult
 
@@ -50,48 +47,9 @@ TURNS = [
 
 async def _seed_call(pool: Pool) -> tuple[str, str, str]:
     """A campaign's contact, its attempt and the stored call: (call key, call id, contact)."""
-    campaign_id, contact_id = str(uuid.uuid4()), str(uuid.uuid4())
-    key = f"campaign-{campaign_id}-contact-{contact_id}-attempt-1"
-    async with pool.connection() as conn:
-        await conn.execute(
-            "INSERT INTO campaigns (id, tenant_id, name, status, workflow_id) "
-            "VALUES (%s, %s, 'post-call', 'running', %s)",
-            (campaign_id, DEFAULT_TENANT_ID, f"campaign-{campaign_id}"),
-        )
-        await conn.execute(
-            "INSERT INTO contacts (id, tenant_id, campaign_id, position, name, phones, timezone) "
-            "VALUES (%s, %s, %s, 0, 'María', %s, 'America/Santiago')",
-            (contact_id, DEFAULT_TENANT_ID, campaign_id, ["+56961234567"]),
-        )
-        await conn.execute(
-            "INSERT INTO call_attempts (attempt_key, tenant_id, campaign_id, contact_id, "
-            "attempt_number, phone, agent, status, started_at) "
-            "VALUES (%s, %s, %s, %s, 1, '+56961234567', 'cobranza-temprana', 'completed', %s)",
-            (key, DEFAULT_TENANT_ID, campaign_id, contact_id, STARTED),
-        )
-    record = CallRecord(call_id=key, language="es")
-    for index, (user, agent) in enumerate(TURNS):
-        record.turns.append(
-            TurnMetrics(index=index, user_text=user, agent_text=agent, stt_confidence=0.9)
-        )
-    request = DialRequest(
-        idempotency_key=key,
-        to_number="+56961234567",
-        campaign_id=campaign_id,
-        contact_id=contact_id,
-        attempt_number=1,
-        agent="cobranza-temprana",
-    )
-    result = DialResult(
-        outcome=CallOutcome.PROMISE_TO_PAY,
-        disconnection_reason="agent",
-        started_at=STARTED,
-        answered_at=STARTED + timedelta(seconds=2),
-        ended_at=STARTED + timedelta(seconds=40),
-        duration_s=38.0,
-    )
-    call_id = await save_call(pool, request, record, result)
-    return key, call_id, contact_id
+    campaign_id = await insert_campaign(pool)
+    stored = await store_answered_call(pool, campaign_id, TURNS, started=STARTED)
+    return stored.key, stored.call_id, stored.contact_id
 
 
 @pytest.fixture
@@ -256,3 +214,22 @@ async def _until(check: Callable[[], bool], timeout_s: float) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError("condition not met")
         await asyncio.sleep(0.2)
+
+
+async def test_new_analyses_get_the_workers_current_version(
+    dev_env: WorkflowEnvironment, pool: Pool
+) -> None:
+    key, call_id, _ = await _seed_call(pool)
+    queue = f"post-call-v4-{uuid.uuid4().hex[:8]}"
+    async with build_post_call_worker(
+        dev_env.client, queue, pool, stt=WhisperSTT(), analysis_version=4
+    ) as current:
+        result = await _run(dev_env, current, key, "v4")
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT version FROM call_analyses WHERE call_id = %s::uuid", (call_id,)
+        )
+        row = await cur.fetchone()
+    assert row is not None
+    assert row["version"] == 4
+    assert result.event_id.endswith("-v4")

@@ -25,12 +25,10 @@ from temporalio.worker import Worker
 
 from centralita.db import Pool
 from centralita.store import DEFAULT_TENANT_ID
-from realtime.call_record import CallRecord, TurnMetrics
-from realtime.call_store import save_call
 from realtime.providers.whisper import WhisperSTT
 from tests.conftest import AppClients, settings_for
+from tests.stored_calls import insert_campaign, store_answered_call
 from workers.post_call import build_post_call_worker
-from workflows.models import CallOutcome, DialRequest, DialResult
 from workflows.reanalysis import ReanalysisWorkflow
 from workflows.reanalysis_models import (
     ReanalysisFilter,
@@ -50,61 +48,22 @@ TURNS = [
 
 async def _store_call(pool: Pool, campaign_id: str, index: int) -> str:
     """A stored, answered call of `campaign_id` analysed at version 1; its id."""
-    contact_id = str(uuid.uuid4())
-    key = f"campaign-{campaign_id}-contact-{contact_id}-attempt-1"
     started = BASE + timedelta(minutes=index)
-    async with pool.connection() as conn:
-        await conn.execute(
-            "INSERT INTO contacts (id, tenant_id, campaign_id, position, name, phones, timezone) "
-            "VALUES (%s, %s, %s, %s, 'María', %s, 'America/Santiago')",
-            (contact_id, DEFAULT_TENANT_ID, campaign_id, index, ["+56961234567"]),
-        )
-        await conn.execute(
-            "INSERT INTO call_attempts (attempt_key, tenant_id, campaign_id, contact_id, "
-            "attempt_number, phone, agent, status, started_at) "
-            "VALUES (%s, %s, %s, %s, 1, '+56961234567', 'cobranza-temprana', 'completed', %s)",
-            (key, DEFAULT_TENANT_ID, campaign_id, contact_id, started),
-        )
-    record = CallRecord(call_id=key, language="es")
-    for turn, (user, agent) in enumerate(TURNS):
-        record.turns.append(
-            TurnMetrics(index=turn, user_text=user, agent_text=agent, stt_confidence=0.9)
-        )
-    request = DialRequest(
-        idempotency_key=key,
-        to_number="+56961234567",
-        campaign_id=campaign_id,
-        contact_id=contact_id,
-        attempt_number=1,
-        agent="cobranza-temprana",
+    stored = await store_answered_call(
+        pool, campaign_id, TURNS, started=started, position=index, duration_s=28.0
     )
-    result = DialResult(
-        outcome=CallOutcome.PROMISE_TO_PAY,
-        disconnection_reason="agent",
-        started_at=started,
-        answered_at=started + timedelta(seconds=2),
-        ended_at=started + timedelta(seconds=30),
-        duration_s=28.0,
-    )
-    call_id = await save_call(pool, request, record, result)
     async with pool.connection() as conn:
         await conn.execute(
             "INSERT INTO call_analyses (call_id, version, intent, intent_confidence, "
             "sentiment_trend, success, quality, summary, analysis, analysed_at) "
             "VALUES (%s, 1, 'other', 0.1, 'flat', NULL, 0.1, 'stale', '{}', %s)",
-            (call_id, BASE),
+            (stored.call_id, BASE),
         )
-    return call_id
+    return stored.call_id
 
 
 async def _campaign(pool: Pool, calls: int) -> tuple[str, list[str]]:
-    campaign_id = str(uuid.uuid4())
-    async with pool.connection() as conn:
-        await conn.execute(
-            "INSERT INTO campaigns (id, tenant_id, name, status, workflow_id) "
-            "VALUES (%s, %s, 'reanalysis', 'completed', %s)",
-            (campaign_id, DEFAULT_TENANT_ID, f"campaign-{campaign_id}"),
-        )
+    campaign_id = await insert_campaign(pool, "reanalysis", "completed")
     return campaign_id, [await _store_call(pool, campaign_id, i) for i in range(calls)]
 
 
