@@ -52,6 +52,8 @@ class PostCallActivities:
         corrector_for: builds the hybrid corrector for a tenant and language.
         retranscribe: the policy for calls whose workflow input does not name one.
         summarizer: writes the summary (an LLM); None: the extractive summary.
+        analysis_version: the version calls get when their workflow names none (the
+            extraction's current version; a re-analysis names its own).
     """
 
     def __init__(
@@ -62,8 +64,10 @@ class PostCallActivities:
         *,
         retranscribe: RetranscribePolicy = "always",
         summarizer: Summarizer | None = None,
+        analysis_version: int = 1,
     ) -> None:
         self._pool = pool
+        self._analysis_version = analysis_version
         self._summarizer = summarizer
         self._stt = stt
         self._corrector_for = corrector_for
@@ -88,6 +92,8 @@ class PostCallActivities:
             call_key=call.call_key,
             language=call.language,
             has_recording=await _exists(call.recording_path),
+            # Decided once here, so every later step (and its retries) stores the same.
+            analysis_version=options.analysis_version or self._analysis_version,
         )
 
     @activity.defn
@@ -213,7 +219,7 @@ class PostCallActivities:
             await store.save_analysis(
                 conn,
                 call.call_id,
-                step.options.analysis_version,
+                step.call.analysis_version,
                 summary,
                 analysis.model_dump(mode="json"),
             )
@@ -237,7 +243,7 @@ class PostCallActivities:
     @activity.defn
     async def announce(self, step: StepInput) -> str:
         """Record the `call_analyzed` event once per call and analysis version; its id."""
-        event_id = f"call_analyzed-{step.call.call_id}-v{step.options.analysis_version}"
+        event_id = f"call_analyzed-{step.call.call_id}-v{step.call.analysis_version}"
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT intent, success, quality, summary FROM call_analyses "

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     post_call_summary_api_key_env: str = Field(
         default="OPENAI_API_KEY", description="The environment variable holding its key."
     )
+    analysis_version: int = Field(
+        default=1,
+        ge=1,
+        description="The version new post-call analyses get; raise it with a re-analysis.",
+    )
     post_call_retranscribe: Literal["always", "low_confidence", "never"] = Field(
         default="always",
         description="Re-transcribe every recording, only low-confidence ones, or none.",

@@ -43,11 +43,17 @@ def build_post_call_worker(
     corrector_for: CorrectorFactory = tenant_corrector,
     retranscribe: RetranscribePolicy = "always",
     summarizer: Summarizer | None = None,
+    analysis_version: int = 1,
     max_concurrent_activities: int = 1,
 ) -> Worker:
     """The post-call worker (shared by the process and the tests)."""
     activities = PostCallActivities(
-        pool, stt or offline_stt(), corrector_for, retranscribe=retranscribe, summarizer=summarizer
+        pool,
+        stt or offline_stt(),
+        corrector_for,
+        retranscribe=retranscribe,
+        summarizer=summarizer,
+        analysis_version=analysis_version,
     )
     return Worker(
         client,
@@ -90,6 +96,7 @@ async def run_post_call(settings: Settings) -> None:
         pool,
         retranscribe=settings.post_call_retranscribe,
         summarizer=summarizer_for(settings),
+        analysis_version=settings.analysis_version,
     )
     log.info("post-call worker serving task queue %r", settings.post_call_task_queue)
     try:

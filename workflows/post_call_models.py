@@ -24,7 +24,9 @@ class PostCallInput(BaseModel):
     # Below this mean word probability of the online transcript, "low_confidence"
     # re-transcribes.
     low_confidence_below: float = Field(default=0.75, ge=0.0, le=1.0)
-    analysis_version: int = Field(default=1, ge=1)
+    analysis_version: int | None = Field(
+        default=None, ge=1, description="None: the post-call worker's current version"
+    )
 
 
 class CallRef(BaseModel):
@@ -35,6 +37,7 @@ class CallRef(BaseModel):
     call_key: str
     language: str
     has_recording: bool
+    analysis_version: int = Field(default=1, ge=1, description="What this run stores")
 
 
 class StepInput(BaseModel):
