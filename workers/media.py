@@ -21,6 +21,7 @@ from fastapi import APIRouter
 
 from centralita.db import Pool, database_url, open_pool
 from centralita.settings import Settings
+from centralita.temporal import connect_temporal
 from realtime.agent_setup import flow_agent_for
 from realtime.call_record import CallRecord
 from realtime.call_store import save_call
@@ -39,6 +40,7 @@ from realtime.server import create_media_app
 from realtime.signalling import signalling_router
 from realtime.softphone_exchange import SoftphoneExchange
 from realtime.webrtc import IceServer, restrict_ice_to_loopback
+from workers.post_call_starter import PostCallStarter
 from workflows.models import DialRequest, DialResult
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,7 @@ def conversation_line(
     *,
     stt: WhisperSTT | None = None,
     live: LiveEvents | None = None,
+    post_call: PostCallStarter | None = None,
 ) -> ConversationLine:
     """The embedded voice stack: faster-whisper, the shipped flows, espeak-ng voices."""
     restrict_ice_to_loopback(settings.webrtc_loopback_only)
@@ -73,6 +76,8 @@ def conversation_line(
                 direction=parties.direction,
                 from_number=parties.from_number,
             )
+            if post_call is not None and parties.direction == "inbound":
+                await post_call.start(request.idempotency_key)
 
     return ConversationLine(
         agent_for=flow_agent_for,
@@ -108,7 +113,12 @@ def media_parts(
 ) -> MediaParts:
     """Softphones first, then the simulated carrier, over one conversation line."""
     live = LiveEvents(pool) if pool is not None else None
-    line = conversation_line(settings, pool, stt=stt, live=live)
+    post_call = (
+        PostCallStarter(lambda: connect_temporal(settings), settings.post_call_task_queue)
+        if pool is not None and settings.post_call
+        else None
+    )
+    line = conversation_line(settings, pool, stt=stt, live=live, post_call=post_call)
     exchange = SoftphoneExchange()
     dialer = SoftphoneDialer(
         exchange,
