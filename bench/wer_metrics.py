@@ -14,13 +14,14 @@ counts as one word: one wrong digit of a RUT is one error, not eight.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
 import jiwer
 from text_to_num import alpha2digit  # type: ignore[import-untyped]  # ships no types
+
+from realtime.providers.correction import normalise as normalise_word
 
 Effect = Literal["helpful", "harmful", "neutral"]
 
@@ -37,9 +38,8 @@ _DIGIT_RUN = re.compile(r"\b(?:(?:%s)\s+)+(?:%s)\b" % (("|".join(_DIGIT_WORDS),)
 
 
 def fold(text: str) -> str:
-    """Lower case without accents ("Ñuñoa" -> "nunoa")."""
-    decomposed = unicodedata.normalize("NFD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    """Lower case without accents ("Ñuñoa" -> "nunoa"), as the correction levels fold."""
+    return normalise_word(text)
 
 
 def normalise(text: str) -> str:

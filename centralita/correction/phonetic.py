@@ -13,10 +13,11 @@ English words get jellyfish's metaphone: the Spanish rules would mangle "Thompso
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Final
 
 import jellyfish
+
+from realtime.providers.correction import normalise
 
 # Letters and digits only: what a key or a fold keeps of a word.
 _NOT_ALNUM: Final = re.compile(r"[^a-z0-9]+")
@@ -50,12 +51,11 @@ _DOUBLES: Final = re.compile(r"(.)\1+")
 
 
 def fold(text: str) -> str:
-    """Lower-case, accent-free text ("Ñuñoa" -> "nunoa"); spacing and punctuation kept."""
-    text = text.casefold()
-    if text.isascii():
-        return text
-    decomposed = unicodedata.normalize("NFD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    """Lower-case, accent-free text ("Ñuñoa" -> "nunoa"); spacing and punctuation kept.
+
+    The level-1 dictionary's own folding: every level compares words the same way.
+    """
+    return normalise(text)
 
 
 def compact(text: str) -> str:
