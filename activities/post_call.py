@@ -168,9 +168,11 @@ class PostCallActivities:
                 OfflineSegment(start=0.0, end=0.0, text=t.user_text) for t in turns if t.user_text
             ]
         )
-        corrector = await self._corrector_for(self._pool, step.call.tenant_id, step.call.language)
-        result = await correct_segments(corrector, segments, step.call.language)
         pass_ = "offline" if offline is not None else "online"
+        async with self._pool.connection() as conn:
+            reverted = await store.reverted_spans(conn, step.call.call_id, pass_)
+        corrector = await self._corrector_for(self._pool, step.call.tenant_id, step.call.language)
+        result = await correct_segments(corrector, segments, step.call.language, reverted)
         async with self._pool.connection() as conn, conn.transaction():
             await store.replace_corrections(conn, step.call.call_id, pass_, result.rows)
             await store.save_transcript(

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from centralita.learning import store
 from centralita.learning.diff import core, word_pairs
 from centralita.learning.models import LOW_PROBABILITY, Candidate, TermKind
+from centralita.postcall.correction_step import rerender_segment
 from centralita.store.contact_state import Conn
 
 # Tools whose failure to find something says the term is unknown to us.
@@ -298,6 +299,8 @@ async def revert_correction(
         call_id=call_id,
         context=row["context"],
     )
+    # The corrected transcript says what was heard there again.
+    await rerender_segment(conn, call_id, row["pass"], row["segment_index"])
     (proposal_id,) = await store.record(conn, tenant_id, [candidate])
     return RevertResult(
         correction_id=correction_id,

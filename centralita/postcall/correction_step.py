@@ -9,12 +9,14 @@ are given a middling probability, so only well-supported corrections apply to th
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from centralita.db import Pool
+from centralita.postcall import store
 from centralita.postcall.retranscription import OfflineSegment
+from centralita.store.contact_state import Conn
 
 # The probability given to a word the live transcript stored without one.
 UNKNOWN_PROBABILITY = 0.6
@@ -41,10 +43,18 @@ class CorrectionOutcome:
 
 
 async def correct_segments(
-    corrector: SegmentCorrector, segments: Sequence[OfflineSegment], language: str
+    corrector: SegmentCorrector,
+    segments: Sequence[OfflineSegment],
+    language: str,
+    reverted: Set[tuple[int, int]] = frozenset(),
 ) -> CorrectionOutcome:
-    """Correct each segment; one row per correction, located by segment and word."""
-    from centralita.correction.hybrid import HeardWord
+    """Correct each segment; one row per correction, located by segment and word.
+
+    A correction a reviewer reverted earlier, made again at the same (segment, first
+    word), stays out of the text: its row is stored (marked reverted by the store),
+    the words stay as heard.
+    """
+    from centralita.correction.hybrid import HeardWord, undo
 
     outcome = CorrectionOutcome()
     levels: Counter[str] = Counter()
@@ -58,7 +68,8 @@ async def correct_segments(
             outcome.texts.append(segment.text)
             continue
         corrected = await corrector.correct(words, language)
-        outcome.texts.append(corrected.text)
+        undone = [c for c in corrected.corrections if (index, c.word_start) in reverted]
+        outcome.texts.append(undo(words, corrected, only=undone) if undone else corrected.text)
         for change in corrected.corrections:
             levels[change.level] += 1
             outcome.rows.append(
@@ -93,3 +104,50 @@ async def tenant_corrector(pool: Pool, tenant_id: str, language: str) -> Segment
     dictionary = OnlineCorrector(pairs, language=language)
     corrector: SegmentCorrector = HybridCorrector(PgLexicon(pool, tenant_id), dictionary)
     return corrector
+
+
+def render(tokens: Sequence[str], corrections: Sequence[dict[str, Any]]) -> str:
+    """A segment's corrected text from its heard words and its stored corrections.
+
+    Reverted corrections leave their words as heard; the others put `after` in place of
+    words [word_start, word_end). This is what the stored data alone can rebuild.
+    """
+    pieces: list[str] = []
+    word = 0
+    for c in sorted(corrections, key=lambda c: int(c["word_start"])):
+        if c.get("reverted") or int(c["word_start"]) < word:
+            continue
+        pieces.extend(tokens[word : int(c["word_start"])])
+        pieces.append(str(c["after"]))
+        word = int(c["word_end"])
+    pieces.extend(tokens[word:])
+    return " ".join(pieces)
+
+
+async def rerender_segment(conn: Conn, call_id: str, pass_: str, segment_index: int) -> str | None:
+    """Rebuild one segment of the call's corrected transcript from the stored data.
+
+    After a reviewer reverts a correction, the corrected transcript says what was heard
+    there again. Returns the segment's new text (None when the call has no such segment).
+    """
+    tokens = await store.heard_tokens(conn, call_id, pass_)
+    segments = await store.load_transcript(conn, call_id, "corrected")
+    if segments is None or not 0 <= segment_index < min(len(tokens), len(segments)):
+        return None
+    mine = [
+        c
+        for c in await store.corrections_of(conn, call_id, pass_)
+        if c["segment_index"] == segment_index
+    ]
+    text = render(tokens[segment_index], mine)
+    segments[segment_index] = {**segments[segment_index], "text": text}
+    cur = await conn.execute(
+        "SELECT language FROM transcripts WHERE call_id = %s::uuid AND kind = 'corrected'",
+        (call_id,),
+    )
+    row = await cur.fetchone()
+    language = str(row["language"]) if row and row["language"] else "es"
+    await store.save_transcript(
+        conn, call_id, "corrected", language, " ".join(s["text"] for s in segments), segments
+    )
+    return text

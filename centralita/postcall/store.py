@@ -220,3 +220,24 @@ async def corrections_of(conn: Conn, call_id: str, pass_: str) -> list[dict[str,
         (call_id, pass_),
     )
     return [dict(r) for r in await cur.fetchall()]
+
+
+async def reverted_spans(conn: Conn, call_id: str, pass_: str) -> set[tuple[int, int]]:
+    """(segment, first word) of the pass's corrections a reviewer reverted."""
+    cur = await conn.execute(
+        "SELECT segment_index, word_start FROM call_corrections "
+        "WHERE call_id = %s::uuid AND pass = %s AND reverted_at IS NOT NULL",
+        (call_id, pass_),
+    )
+    return {(r["segment_index"], r["word_start"]) for r in await cur.fetchall()}
+
+
+async def heard_tokens(conn: Conn, call_id: str, source: str) -> list[list[str]]:
+    """Each segment's words as the corrections' pass (`source`) heard them."""
+    if source == "offline":
+        segments = await load_transcript(conn, call_id, "offline") or []
+        return [
+            [str(w["text"]).strip() for w in s.get("words", [])] or str(s["text"]).split()
+            for s in segments
+        ]
+    return [t.user_text.split() for t in await online_turns(conn, call_id) if t.user_text]

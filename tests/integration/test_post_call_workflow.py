@@ -24,6 +24,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from centralita.db import Pool
+from centralita.learning.sources import revert_correction
+from centralita.store import DEFAULT_TENANT_ID
 from realtime.providers.whisper import WhisperSTT
 from tests.stored_calls import insert_campaign, store_answered_call
 from workers.post_call import build_post_call_worker
@@ -233,3 +235,39 @@ async def test_new_analyses_get_the_workers_current_version(
     assert row is not None
     assert row["version"] == 4
     assert result.event_id.endswith("-v4")
+
+
+async def test_a_reverted_correction_stays_reverted_in_the_text_across_reruns(
+    dev_env: WorkflowEnvironment, worker: Worker, pool: Pool
+) -> None:
+    key, call_id, _ = await _seed_call(pool)
+    await _run(dev_env, worker, key, "before-revert")
+
+    async def state() -> tuple[str, list[bool]]:
+        async with pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT segments FROM transcripts WHERE call_id = %s::uuid AND kind = 'corrected'",
+                (call_id,),
+            )
+            row = await cur.fetchone()
+            cur = await conn.execute(
+                "SELECT reverted_at IS NOT NULL AS reverted FROM call_corrections "
+                "WHERE call_id = %s::uuid",
+                (call_id,),
+            )
+            flags = [r["reverted"] for r in await cur.fetchall()]
+        assert row is not None
+        return row["segments"][1]["text"], flags
+
+    assert await state() == ("Le puedo pagar doscientos mil pesos el viernes.", [False])
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT id FROM call_corrections WHERE call_id = %s::uuid", (call_id,)
+        )
+        row = await cur.fetchone()
+        assert row is not None
+        await revert_correction(conn, DEFAULT_TENANT_ID, call_id, row["id"], "ana")
+    heard = ("Le puedo pagar loscientos mil pesos el viernes.", [True])
+    assert await state() == heard  # the text says what was heard again
+    await _run(dev_env, worker, key, "after-revert")  # e.g. a re-analysis
+    assert await state() == heard  # corrected again, and reverted again
