@@ -1,8 +1,10 @@
-"""What an LLM brain is handed per turn in tests: the words, and no analysis to speak of."""
+"""An LLM brain in tests: what it is handed per turn, and what its stream yields."""
 
 from __future__ import annotations
 
-from realtime.providers.base import BrainTurn
+from collections.abc import AsyncGenerator
+
+from realtime.providers.base import AgentReply, BrainTurn
 from realtime.understanding.model import (
     ContextAdvice,
     Intent,
@@ -22,3 +24,17 @@ def turn(text: str, steering: Steering = Steering.CONTINUE) -> BrainTurn:
         sentiment=SentimentScore(score=0.0, label=Sentiment.NEUTRAL, alert=False),
         advice=ContextAdvice(steering=steering),
     )
+
+
+async def collect(
+    parts: AsyncGenerator[str | AgentReply, None],
+) -> tuple[list[str], list[AgentReply]]:
+    """A brain's stream split into what it said and what it decided, in order."""
+    said: list[str] = []
+    replies: list[AgentReply] = []
+    async for part in parts:
+        if isinstance(part, str):
+            said.append(part)
+        else:
+            replies.append(part)
+    return said, replies

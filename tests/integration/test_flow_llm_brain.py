@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,8 +12,8 @@ import pytest
 from realtime.flows import load_agent
 from realtime.llm.config import LlmConfig, LlmEndpoint
 from realtime.llm.flow_brain import FlowLlmBrain
-from realtime.providers.base import AgentReply, ProviderError
-from tests.brain_turns import turn
+from realtime.providers.base import ProviderError
+from tests.brain_turns import collect, turn
 from tests.fakes.openai_server import FakeOpenAI, Scripted, ScriptedToolCall
 from workflows.models import CallOutcome
 
@@ -40,19 +39,6 @@ def brain_for(base_url: str, **variables: Any) -> FlowLlmBrain:
     return FlowLlmBrain(
         load_agent("cobranza-llm"), {**CONTACT, **variables}, clock=lambda: NOW, config=config
     )
-
-
-async def collect(
-    parts: AsyncGenerator[str | AgentReply, None],
-) -> tuple[list[str], list[AgentReply]]:
-    said: list[str] = []
-    replies: list[AgentReply] = []
-    async for part in parts:
-        if isinstance(part, str):
-            said.append(part)
-        else:
-            replies.append(part)
-    return said, replies
 
 
 def system(request: dict[str, Any]) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -12,11 +11,11 @@ import pytest
 from realtime.flows.tools import ToolContext
 from realtime.llm.brain import APOLOGIES, FILLERS, LlmBrain
 from realtime.llm.config import LlmConfig, LlmEndpoint
-from realtime.providers.base import AgentReply, ProviderError
+from realtime.providers.base import ProviderError
 from realtime.understanding.model import (
     Steering,
 )
-from tests.brain_turns import turn
+from tests.brain_turns import collect, turn
 from tests.fakes.openai_server import FakeOpenAI, Scripted, ScriptedToolCall
 
 pytestmark = pytest.mark.integration
@@ -48,19 +47,6 @@ def brain_for(
         greeting="Hola, ¿hablo con {nombre}?",
     )
     return brain, ctx
-
-
-async def collect(
-    parts: AsyncGenerator[str | AgentReply, None],
-) -> tuple[list[str], list[AgentReply]]:
-    said: list[str] = []
-    replies: list[AgentReply] = []
-    async for part in parts:
-        if isinstance(part, str):
-            said.append(part)
-        else:
-            replies.append(part)
-    return said, replies
 
 
 async def test_the_greeting_is_filled_and_needs_no_model() -> None:
