@@ -119,6 +119,16 @@ async def test_common_words_are_never_replaced(corrector: HybridCorrector, sente
     assert result.corrections == []
 
 
+async def test_a_real_word_outside_the_short_list_is_not_replaced() -> None:
+    # "interesa" sounds like the lexicon's "intereses" and is in no hand-written list;
+    # the language's word frequencies still mark it as a word the caller said.
+    lexicon = InMemoryLexicon.from_entries([LexiconEntry(kind="domain_term", text="intereses")])
+    result = await HybridCorrector(lexicon).correct(heard("No me interesa,", 0.1), "es")
+    assert result.corrections == []
+    misheard = await HybridCorrector(lexicon).correct(heard("los interedes", 0.1), "es")
+    assert misheard.text == "los intereses"  # the same lexicon still fixes a non-word
+
+
 async def test_an_uncommon_look_alike_is_corrected(corrector: HybridCorrector) -> None:
     # The counterpart of the test above: the lexicon does reach words of that shape.
     result = await corrector.correct(heard("la señora pas", probability=0.1), "es")
