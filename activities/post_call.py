@@ -18,13 +18,20 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from centralita.analysis import CallAnalysisInput, Summarizer, Turn, analyse_call
+from centralita.correction.store import domain_terms
 from centralita.db import Pool
+from centralita.events import call_subject, emit
 from centralita.learning.sources import scan_low_confidence, scan_tool_misses
 from centralita.postcall import store
 from centralita.postcall.correction_step import CorrectorFactory, correct_segments
 from centralita.postcall.document import call_document
 from centralita.postcall.recording import RecordingError
-from centralita.postcall.retranscription import OfflineSegment, retranscribe
+from centralita.postcall.retranscription import (
+    MAX_CONTEXT_TERMS,
+    OfflineSegment,
+    call_context,
+    retranscribe,
+)
 from realtime.providers.base import ProviderError, SpeechToText
 from workflows.post_call_models import (
     Analysed,
@@ -115,11 +122,14 @@ class PostCallActivities:
             )
         ):
             return Retranscribed(source="online", segments=len(turns), words=0)
+        terms = await domain_terms(self._pool, call.tenant_id, call.language, MAX_CONTEXT_TERMS)
+        context = call_context(call.language, terms, collection=_is_collection(call.agent))
         try:
             segments = await retranscribe(
                 Path(recording),
                 call.language,
                 self._stt,
+                context=context,
                 progress=lambda done, total: activity.heartbeat(f"{done}/{total}"),
             )
         except RecordingError as exc:
@@ -256,8 +266,14 @@ class PostCallActivities:
             payload: dict[str, Any] = {"call_id": step.call.call_id, "call_key": step.call.call_key}
             if row is not None:
                 payload |= dict(row)
-            await store.emit_event(
-                conn, event_id, step.call.tenant_id, "call_analyzed", step.call.call_id, payload
+            await emit(
+                conn,
+                event_id=event_id,
+                tenant_id=step.call.tenant_id,
+                type="call_analyzed",
+                data=payload,
+                call_id=step.call.call_id,
+                subject=call_subject(step.call.call_key),
             )
         return event_id
 
@@ -279,17 +295,21 @@ def _analysis_input(
             lines.append(Turn(speaker="agent", text=turn.agent_text))
     language = "en" if call.language.startswith("en") else "es"
     zone = _zone(call.contact_timezone) or ZONE_BY_LANGUAGE[language]
-    agent = (call.agent or "").lower()
     return CallAnalysisInput(
         call_id=call.call_id,
         language=language,
         started_at=call.started_at,
         timezone=zone,
         default_currency=CURRENCY_BY_LANGUAGE[language],
-        goal="promise_to_pay" if agent.startswith(COLLECTION_PREFIXES) else None,
+        goal="promise_to_pay" if _is_collection(call.agent) else None,
         outcome=call.outcome,
         turns=lines,
     )
+
+
+def _is_collection(agent: str | None) -> bool:
+    """Whether the agent's calls aim at a promise to pay (by the agent's name)."""
+    return (agent or "").lower().startswith(COLLECTION_PREFIXES)
 
 
 async def _exists(path: str | None) -> bool:

@@ -7,7 +7,9 @@ On the generated set (`bench.wer_set`):
 2. held-out split: online = the media worker's recogniser (`WhisperSTT` as
    `workers.media.live_stt` builds it: greedy, 20 s encoder window, the live domain
    hints) -> ``wer_raw``; then the live dictionary (`OnlineCorrector` with the pairs)
-   -> ``wer_online``; offline = beam search 5, full 30 s window, word timestamps, then
+   -> ``wer_online``; offline = the post-call recogniser (beam 5, full 30 s window,
+   the hallucination guard, the collection context sentence from the lexicon's domain
+   terms), then
    `HybridCorrector` (L1 + L2 + L3 over the set's lexicon and the pairs) ->
    ``wer_offline``. ``harmful_rate`` is the share of offline corrections that left
    fewer words matching the reference (`wer_metrics.classify_change`);
@@ -43,6 +45,7 @@ from bench.wer_metrics import (
     harvest_pairs,
     word_error_rate,
 )
+from centralita.postcall.retranscription import HALLUCINATION_SILENCE_S, call_context
 from realtime.agent_setup import DOMAIN_HINTS
 from realtime.providers.base import Transcript
 from realtime.providers.correction import OnlineCorrector, revert
@@ -90,14 +93,23 @@ def progress(message: str) -> None:
 
 
 async def transcribe_all(
-    stt: WhisperSTT, utterances: Sequence[wer_set.Utterance], label: str
+    stt: WhisperSTT,
+    utterances: Sequence[wer_set.Utterance],
+    label: str,
+    *,
+    context: str | None = None,
 ) -> list[Transcript]:
-    """Transcribe each utterance's cached WAV, reporting progress."""
+    """Transcribe each utterance's cached WAV, reporting progress.
+
+    Online (no ``context``): with the live domain hints, as the media worker does.
+    Offline: with the call's ``context`` and no hints, as the post-call step does.
+    """
     out: list[Transcript] = []
     started = time.perf_counter()
+    hints = None if context is not None else DOMAIN_HINTS["es"]
     for n, u in enumerate(utterances, 1):
         audio = wer_set.read_wav(wer_set.FOLDER / u.wav_name)
-        out.append(await stt.transcribe(audio, language="es", hints=DOMAIN_HINTS["es"]))
+        out.append(await stt.transcribe(audio, language="es", hints=hints, context=context))
         elapsed = time.perf_counter() - started
         progress(f"  {label}: {n}/{len(utterances)} ({elapsed:.0f} s)")
     return out
@@ -109,16 +121,36 @@ def online_stt() -> WhisperSTT:
 
 
 def offline_stt(beam: int) -> WhisperSTT:
-    """The post-call setting: beam search over Whisper's full 30 s window."""
-    return WhisperSTT(beam_size=beam, encoder_windows={}, timeout_s=300.0)
+    """The post-call setting: beam search over Whisper's full 30 s window, the guard."""
+    return WhisperSTT(
+        beam_size=beam,
+        encoder_windows={},
+        timeout_s=300.0,
+        hallucination_silence_s=HALLUCINATION_SILENCE_S,
+    )
+
+
+def offline_context(terms: Sequence[wer_set.LexiconTerm]) -> str | None:
+    """What the post-call step reads before each utterance: a collection call's terms."""
+    domain = [t.text for t in terms if t.kind == "domain_term"]
+    return call_context("es", domain, collection=True)
 
 
 async def training_pairs(
-    train: Sequence[wer_set.Utterance], beam: int, vocabulary: Sequence[str]
+    train: Sequence[wer_set.Utterance],
+    beam: int,
+    vocabulary: Sequence[str],
+    context: str | None,
 ) -> dict[str, str]:
     """Error pairs from the training split (transcripts cached beside the set)."""
     cache = wer_set.FOLDER / TRAIN_CACHE
-    stamp = {"version": wer_set.VERSION, "ids": [u.id for u in train], "beam": beam}
+    stamp = {
+        "version": wer_set.VERSION,
+        "ids": [u.id for u in train],
+        "beam": beam,
+        "context": context,
+        "hallucination_silence_s": HALLUCINATION_SILENCE_S,
+    }
     texts: dict[str, list[str]] | None = None
     if cache.exists():
         cached = json.loads(cache.read_text())
@@ -127,7 +159,7 @@ async def training_pairs(
     if texts is None:
         progress(f"training split: {len(train)} utterances, online and offline")
         live = await transcribe_all(online_stt(), train, "train online")
-        post = await transcribe_all(offline_stt(beam), train, "train offline")
+        post = await transcribe_all(offline_stt(beam), train, "train offline", context=context)
         texts = {"online": [t.text for t in live], "offline": [t.text for t in post]}
         cache.write_text(json.dumps({"stamp": stamp, "texts": texts}, ensure_ascii=False))
     pairs = [(u.text, h) for u, h in zip(train, texts["online"], strict=True)]
@@ -184,12 +216,13 @@ async def measure(limit: int | None, lexicon_size: int, beam: int) -> dict[str, 
     terms = wer_set.lexicon(utterances)
     train = [u for u in utterances if u.split == "train"]
     test = [u for u in utterances if u.split == "test"][:limit]
-    pairs = await training_pairs(train, beam, [t.text for t in terms])
+    context = offline_context(terms)
+    pairs = await training_pairs(train, beam, [t.text for t in terms], context)
     progress(f"{len(pairs)} error pairs learned from {len(train)} training utterances")
 
     progress(f"held-out split: {len(test)} utterances")
     live = await transcribe_all(online_stt(), test, "online")
-    post = await transcribe_all(offline_stt(beam), test, "offline")
+    post = await transcribe_all(offline_stt(beam), test, "offline", context=context)
 
     # (a) online: the live dictionary over the live transcript.
     dictionary = OnlineCorrector(pairs, language="es")
@@ -270,7 +303,10 @@ async def measure(limit: int | None, lexicon_size: int, beam: int) -> dict[str, 
         "error_pairs": len(pairs),
         "lexicon_terms": len(terms),
         "normalisation": "lower case, accents folded, punctuation removed, numbers as digits",
-        "offline_setting": f"whisper base multilingual, beam {beam}, 30 s window",
+        "offline_setting": (
+            f"whisper base multilingual, beam {beam}, 30 s window, hallucination guard "
+            f"{HALLUCINATION_SILENCE_S} s, context {context!r}"
+        ),
         "latency": latency,
         "seconds": round(time.perf_counter() - started, 1),
         "utterances": samples,

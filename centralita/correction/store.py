@@ -174,3 +174,18 @@ async def _supports_iterative_scan(conn: AsyncConnection[DictRow]) -> bool:
         return False
     major, minor = (int(p) for p in str(row["extversion"]).split(".")[:2])
     return (major, minor) >= (0, 8)
+
+
+async def domain_terms(pool: Pool, tenant_id: str, language: str, limit: int) -> list[str]:
+    """The tenant's active domain terms in ``language``, oldest first (seeded ones lead).
+
+    What the offline recogniser reads as the call's context
+    (`centralita.postcall.retranscription.call_context`).
+    """
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT text FROM lexicon_entries WHERE tenant_id = %s AND language = %s "
+            "AND kind = 'domain_term' AND active ORDER BY created_at, id LIMIT %s",
+            [tenant_id, primary_language(language), limit],
+        )
+        return [str(row["text"]) for row in await cursor.fetchall()]

@@ -199,18 +199,6 @@ async def save_document(conn: Conn, call_id: str, document: dict[str, Any], chec
     )
 
 
-async def emit_event(
-    conn: Conn, event_id: str, tenant_id: str, kind: str, call_id: str, payload: dict[str, Any]
-) -> bool:
-    """Record a domain event once (False when this id was already recorded)."""
-    cur = await conn.execute(
-        "INSERT INTO domain_events (id, tenant_id, type, call_id, payload) "
-        "VALUES (%s, %s::uuid, %s, %s::uuid, %s) ON CONFLICT (id) DO NOTHING",
-        (event_id, tenant_id, kind, call_id, Jsonb(payload)),
-    )
-    return cur.rowcount > 0
-
-
 async def corrections_of(conn: Conn, call_id: str, pass_: str) -> list[dict[str, Any]]:
     """The pass's corrections, in transcript order."""
     cur = await conn.execute(

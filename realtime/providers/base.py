@@ -127,13 +127,26 @@ class SpeechToText(Provider, ABC):
     sample_rate = 16_000
 
     async def transcribe(
-        self, audio: Pcm16, *, language: str, hints: list[str] | None = None
+        self,
+        audio: Pcm16,
+        *,
+        language: str,
+        hints: list[str] | None = None,
+        context: str | None = None,
     ) -> Transcript:
-        """Transcribe one utterance; `hints` are domain words to bias towards."""
-        return await self._guarded(lambda: self._transcribe(audio, language, hints or []))
+        """Transcribe one utterance.
+
+        Args:
+            hints: domain words to bias towards.
+            context: a sentence read as what was said just before ("Llamada de cobranza:
+                saldo pendiente, repactación."); providers without such a prompt ignore it.
+        """
+        return await self._guarded(lambda: self._transcribe(audio, language, hints or [], context))
 
     @abstractmethod
-    async def _transcribe(self, audio: Pcm16, language: str, hints: list[str]) -> Transcript:
+    async def _transcribe(
+        self, audio: Pcm16, language: str, hints: list[str], context: str | None
+    ) -> Transcript:
         """The provider's hook. Must not block the event loop."""
 
 

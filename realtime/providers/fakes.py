@@ -74,7 +74,9 @@ class ScriptedSTT(SpeechToText):
         """Queue more answers."""
         self.script.extend(items)
 
-    async def _transcribe(self, audio: Pcm16, language: str, hints: list[str]) -> Transcript:
+    async def _transcribe(
+        self, audio: Pcm16, language: str, hints: list[str], context: str | None
+    ) -> Transcript:
         self.calls.append(STTCall(int(audio.size), language, tuple(hints)))
         if self.delay_s:
             await asyncio.sleep(self.delay_s)

@@ -16,6 +16,7 @@ from centralita.correction import (
     upsert_entries,
 )
 from centralita.correction.phonetic import spanish_key
+from centralita.correction.store import domain_terms
 from centralita.correction.vectors import ngram_vector, to_pgvector
 from centralita.db import Pool
 
@@ -170,3 +171,22 @@ async def test_hnsw_index_serves_nearest_neighbours(pool: Pool) -> None:
         f"L2 pgvector nearest, {len(names)} forms, ef_search 40: p50 {p50 * 1000:.2f} ms, "
         f"p95 {p95 * 1000:.2f} ms"
     )
+
+
+async def test_domain_terms_are_the_tenants_active_ones_in_its_language(pool: Pool) -> None:
+    mine, theirs = await _tenant(pool, "terms"), await _tenant(pool, "other-terms")
+    await upsert_entries(
+        pool,
+        mine,
+        [
+            LexiconEntry(kind="domain_term", text="saldo pendiente"),
+            LexiconEntry(kind="domain_term", text="repactación"),
+            LexiconEntry(kind="domain_term", text="convenio", active=False),
+            LexiconEntry(kind="domain_term", text="payment plan", language="en"),
+            LexiconEntry(kind="person", text="Velázquez"),
+        ],
+    )
+    await upsert_entries(pool, theirs, [LexiconEntry(kind="domain_term", text="finiquito")])
+    assert await domain_terms(pool, mine, "es-CL", 10) == ["saldo pendiente", "repactación"]
+    assert await domain_terms(pool, mine, "es", 1) == ["saldo pendiente"]
+    assert await domain_terms(pool, mine, "en", 10) == ["payment plan"]

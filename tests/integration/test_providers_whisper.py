@@ -123,6 +123,21 @@ async def test_the_same_audio_reads_the_same(stt: WhisperSTT, tts: EspeakTTS) ->
     assert first.text == second.text  # temperature 0: no sampling
 
 
+async def test_a_context_sentence_is_read_not_repeated(tts: EspeakTTS) -> None:
+    offline = WhisperSTT(beam_size=5, encoder_windows={}, hallucination_silence_s=0.5)
+    audio = await tts.synthesize("Le pago el viernes.", language="es")
+    silence = np.zeros(16_000, dtype=np.int16)  # trailing silence invites hallucinations
+    heard = await offline.transcribe(
+        np.concatenate([audio.samples, silence]),
+        language="es",
+        context="Llamada de cobranza: saldo pendiente, repactación",
+    )
+    text = plain(heard.text)
+    assert "viernes" in text, heard.text
+    assert "cobranza" not in text, heard.text
+    assert "repactacion" not in text, heard.text
+
+
 async def test_empty_audio(stt: WhisperSTT) -> None:
     empty = await stt.transcribe(np.zeros(0, dtype=np.int16), language="es")
     assert empty.text == ""
