@@ -54,6 +54,8 @@ class CallParties:
 
 
 CallEnded = Callable[[DialRequest, CallRecord, DialResult, CallParties], Awaitable[None]]
+# (call key, language) -> the call's live dictionary (`realtime.tenant_dictionary`).
+CorrectorLookup = Callable[[str, str], Awaitable[OnlineCorrector]]
 
 
 class CallNotLiveError(LookupError):
@@ -84,6 +86,7 @@ class ConversationLine:
         tts: TextToSpeech,
         bot_tts: TextToSpeech | None = None,
         corrector: OnlineCorrector | None = None,
+        corrector_for: CorrectorLookup | None = None,
         ice_servers: list[IceServer] | None = None,
         rates: Rates | None = None,
         on_call_ended: CallEnded | None = None,
@@ -95,6 +98,7 @@ class ConversationLine:
         self._tts = tts
         self._bot_tts = bot_tts or tts
         self._corrector = corrector
+        self._corrector_for = corrector_for
         self._ice = ice_servers or []
         self._rates = rates or Rates()
         self._on_call_ended = on_call_ended
@@ -221,6 +225,12 @@ class ConversationLine:
                 duration_s=0.0,
             )
 
+    async def _call_corrector(self, call_key: str, setup: AgentSetup) -> OnlineCorrector | None:
+        """The call's live dictionary: its tenant's (`corrector_for`), else the line's."""
+        if self._corrector_for is None:
+            return self._corrector
+        return await self._corrector_for(call_key, setup.config.language)
+
     async def _hold(
         self,
         request: DialRequest,
@@ -239,7 +249,7 @@ class ConversationLine:
                 setup,
                 stt=self._stt,
                 tts=self._tts,
-                corrector=self._corrector,
+                corrector=await self._call_corrector(request.idempotency_key, setup),
                 recorder=recorder,
                 on_event=self._event_sink(request.idempotency_key),
             )

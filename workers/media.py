@@ -39,6 +39,7 @@ from realtime.providers.whisper import WhisperSTT
 from realtime.server import create_media_app
 from realtime.signalling import signalling_router
 from realtime.softphone_exchange import SoftphoneExchange
+from realtime.tenant_dictionary import TenantDictionaries
 from realtime.webrtc import IceServer, restrict_ice_to_loopback
 from workers.post_call_starter import PostCallStarter
 from workflows.models import DialRequest, DialResult
@@ -85,6 +86,8 @@ def conversation_line(
         tts=EspeakTTS(),
         bot_tts=EspeakTTS(speed_wpm=140),  # see tests/e2e/test_conversations.py
         corrector=OnlineCorrector(),
+        # The tenant's approved pairs on top of the defaults, when there is a database.
+        corrector_for=TenantDictionaries(pool).for_call if pool is not None else None,
         ice_servers=[IceServer.model_validate(s) for s in settings.ice_servers],
         rates=Rates.model_validate(settings.rates),
         on_call_ended=store,

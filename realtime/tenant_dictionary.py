@@ -1,0 +1,102 @@
+"""The live L1 dictionary of a call: the defaults plus its tenant's approved pairs.
+
+The post-call corrector and the learning loop put a tenant's known mistakes in the
+lexicon (`lexicon_entries`, kind ``error_pair``: "salvo" -> "saldo" once a reviewer
+approved it). The media worker applies the same pairs live, so a learned fix helps the
+very next call's turns, not only its transcript afterwards.
+
+A call must never wait on this or fail because of it: the dictionaries are cached per
+tenant and language and re-read at most every `refresh_s`, the lookup has a short
+deadline, and any database trouble falls back to the default pairs, with a warning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from centralita.db import Pool
+from centralita.store import DEFAULT_TENANT_ID
+from realtime.providers.correction import OnlineCorrector
+
+log = logging.getLogger(__name__)
+
+REFRESH_S = 30.0
+"""How stale a tenant's dictionary may get: an approval reaches live calls within this."""
+LOOKUP_TIMEOUT_S = 0.5
+
+
+@dataclass
+class _Cached:
+    corrector: OnlineCorrector
+    loaded_at: float
+
+
+class TenantDictionaries:
+    """Live correctors per (tenant, language), loaded from the lexicon and kept fresh.
+
+    Args:
+        pool: the database.
+        refresh_s: re-read a tenant's pairs when its copy is older than this.
+        timeout_s: the most a call start waits for a (re)load before using what it has.
+    """
+
+    def __init__(
+        self, pool: Pool, *, refresh_s: float = REFRESH_S, timeout_s: float = LOOKUP_TIMEOUT_S
+    ) -> None:
+        self._pool = pool
+        self._refresh_s = refresh_s
+        self._timeout_s = timeout_s
+        self._cache: dict[tuple[str, str], _Cached] = {}
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+
+    async def for_call(self, call_key: str, language: str) -> OnlineCorrector:
+        """The corrector for the call of ``call_key`` (its attempt's tenant, else the default)."""
+        primary = language.split("-")[0].lower()
+        try:
+            return await asyncio.wait_for(self._load(call_key, primary), self._timeout_s)
+        except Exception as exc:  # a slow or broken database must not hold a call up
+            log.warning("live dictionary for call %s unavailable: %s", call_key, exc)
+            # Not another tenant's cached pairs: the tenant is what could not be read.
+            return OnlineCorrector(language=primary)
+
+    async def _load(self, call_key: str, language: str) -> OnlineCorrector:
+        tenant = await self._tenant_of(call_key)
+        key = (tenant, language)
+        cached = self._cache.get(key)
+        if cached is not None and time.monotonic() - cached.loaded_at < self._refresh_s:
+            return cached.corrector
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            cached = self._cache.get(key)  # another call may have loaded it meanwhile
+            if cached is not None and time.monotonic() - cached.loaded_at < self._refresh_s:
+                return cached.corrector
+            pairs = await self._pairs(tenant, language)
+            corrector = OnlineCorrector(pairs, language=language)
+            self._cache[key] = _Cached(corrector, time.monotonic())
+            return corrector
+
+    async def _tenant_of(self, call_key: str) -> str:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT tenant_id::text AS tenant_id FROM call_attempts WHERE attempt_key = %s",
+                (call_key,),
+            )
+            row = await cur.fetchone()
+        return str(row["tenant_id"]) if row is not None else DEFAULT_TENANT_ID
+
+    async def _pairs(self, tenant: str, language: str) -> list[tuple[str, str]]:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT wrong, text FROM lexicon_entries WHERE tenant_id = %s::uuid "
+                "AND kind = 'error_pair' AND active AND language = %s AND wrong IS NOT NULL "
+                "ORDER BY id",
+                (tenant, language),
+            )
+            rows = await cur.fetchall()
+        pairs: list[tuple[str, str]] = []
+        for row in rows:
+            if any(ch.isalnum() for ch in str(row["wrong"])):  # OnlineCorrector refuses others
+                pairs.append((str(row["wrong"]), str(row["text"])))
+        return pairs
