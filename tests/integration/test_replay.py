@@ -71,9 +71,13 @@ async def _record(env: WorkflowEnvironment, pool: Pool) -> None:
     ATTEMPT_HISTORY.write_text(json.dumps((await attempt.fetch_history()).to_json_dict()))
 
 
-@pytest.mark.skipif(
+# Marks the tests that (re-)record histories: they run only when asked to.
+records_histories = pytest.mark.skipif(
     os.environ.get("CENTRALITA_RECORD_HISTORIES") != "1", reason="re-recording is deliberate"
 )
+
+
+@records_histories
 async def test_record_histories(time_skipping_env: WorkflowEnvironment, pool: Pool) -> None:
     await _record(time_skipping_env, pool)
     assert CAMPAIGN_HISTORY.exists()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +23,7 @@ from centralita.db import Pool
 from centralita.store import DEFAULT_TENANT_ID
 from centralita.temporal import DATA_CONVERTER
 from realtime.providers.whisper import WhisperSTT
+from tests.integration.test_replay import records_histories
 from tests.stored_calls import insert_campaign, store_answered_call
 from workers.post_call import build_post_call_worker
 from workflows.post_call import PostCallWorkflow, post_call_workflow_id
@@ -81,9 +81,7 @@ async def _record(env: WorkflowEnvironment, pool: Pool) -> None:
     REANALYSIS_HISTORY.write_text(json.dumps((await first_run.fetch_history()).to_json_dict()))
 
 
-@pytest.mark.skipif(
-    os.environ.get("CENTRALITA_RECORD_HISTORIES") != "1", reason="re-recording is deliberate"
-)
+@records_histories
 async def test_record_post_call_histories(dev_env: WorkflowEnvironment, pool: Pool) -> None:
     await _record(dev_env, pool)
     assert POST_CALL_HISTORY.exists()
