@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from centralita.webhooks.retry_schedule import DEFAULT_MAX_ATTEMPTS, parse_schedule
+from centralita.webhooks.ssrf import parse_allow_hosts
 
 
 class Settings(BaseSettings):
@@ -143,6 +147,35 @@ class Settings(BaseSettings):
         "call_per_min (zero when unset).",
     )
 
+    webhook_allow_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts, IPs or CIDRs webhooks may reach although internal (loopback, "
+        'private ranges), e.g. ["127.0.0.1", "localhost"] for local development; none by '
+        "default. Everything else internal is refused at registration and delivery.",
+    )
+    webhook_timeout_s: float = Field(
+        default=10.0, gt=0, le=120, description="HTTP timeout of one webhook attempt."
+    )
+    webhook_schedule: str = Field(
+        default="0s,5s,5m,30m,2h,5h,10h,1d",
+        description="Delays before attempts 1, 2, ... (units s, m, h, d); the last step "
+        "repeats. Each non-zero delay moves by up to ±10% (jitter).",
+    )
+    webhook_max_attempts: int = Field(
+        default=DEFAULT_MAX_ATTEMPTS,
+        ge=1,
+        description="Attempts before a delivery fails (14: the schedule's 7 steps, then 7 "
+        "daily tries, about 7 days 18 h in all); failed deliveries can be replayed.",
+    )
+    webhook_task_queue: str = Field(
+        default="centralita-webhooks", description="Where webhook deliveries run."
+    )
+    webhook_poll_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often the dispatcher reads the event outbox without a NOTIFY.",
+    )
+
     otlp_endpoint: str | None = Field(
         default=None, description="OTLP/HTTP endpoint for traces, e.g. http://localhost:4318."
     )
@@ -157,6 +190,18 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError(f"unknown log level {value!r}")
         return level
+
+    @field_validator("webhook_schedule")
+    @classmethod
+    def _readable_webhook_schedule(cls, value: str) -> str:
+        parse_schedule(value)  # raises ValueError with what is wrong
+        return value
+
+    @field_validator("webhook_allow_hosts")
+    @classmethod
+    def _readable_allow_hosts(cls, value: list[str]) -> list[str]:
+        parse_allow_hosts(value)  # a malformed CIDR is refused at start, not at delivery
+        return value
 
     @field_validator("stt_encoder_windows")
     @classmethod
@@ -194,6 +239,11 @@ class Settings(BaseSettings):
     def temporal_ui_namespace_url(self) -> str:
         """The Temporal UI page of this namespace (workflow links hang off it)."""
         return f"{self.temporal_ui_url}/namespaces/{self.temporal_namespace}"
+
+    @property
+    def webhook_retry_schedule(self) -> tuple[timedelta, ...]:
+        """`webhook_schedule`, parsed."""
+        return parse_schedule(self.webhook_schedule)
 
     @property
     def effective_recordings_dir(self) -> Path:
