@@ -10,11 +10,13 @@ from temporalio.client import Client
 
 from api.live_hub import LiveEventHub
 from api.routes import (
+    analytics,
     call_controls,
     calls,
     campaign_controls,
     campaigns,
     contacts,
+    exports,
     health,
     learning,
     lexicon,
@@ -79,6 +81,8 @@ def create_app(
     app.include_router(lexicon.router)
     app.include_router(reanalysis.router)
     app.include_router(retention.router)
+    app.include_router(analytics.router)
+    app.include_router(exports.router)
     return app
 
 

@@ -93,6 +93,10 @@ async def _forward(services: Services, call_key: str, control: dict[str, Any]) -
     return ControlApplied.model_validate(answer)
 
 
+# Public for other routes that apply a control (POST /conversations/{id}/end).
+forward_control = _forward
+
+
 @router.post("/{call_key}/inject", response_model=ControlApplied, responses=_ERRORS)
 async def inject(call_key: str, body: Inject, services: Services) -> ControlApplied:
     """The agent says `message` now, or takes it as context for the rest of the call."""

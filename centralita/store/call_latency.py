@@ -60,6 +60,7 @@ SELECT EXISTS (SELECT 1 FROM campaigns WHERE id = %(campaign)s AND tenant_id = %
        percentile_cont(0.5) WITHIN GROUP (ORDER BY t.tts_first_audio_ms) AS tts_p50
 FROM call_attempts a
 JOIN calls c ON c.attempt_id = a.id AND c.tenant_id = a.tenant_id
+    AND c.deleted_at IS NULL  -- a soft-deleted call leaves every figure at once
 LEFT JOIN call_turns t ON t.call_id = c.id
 WHERE a.campaign_id = %(campaign)s AND a.tenant_id = %(tenant)s
 """
