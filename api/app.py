@@ -25,6 +25,7 @@ from api.routes import (
     reanalysis,
     retention,
     softphone,
+    webhooks,
 )
 from api.services import ApiServices, TemporalConnector
 from centralita import __version__
@@ -81,6 +82,7 @@ def create_app(
     app.include_router(lexicon.router)
     app.include_router(reanalysis.router)
     app.include_router(retention.router)
+    app.include_router(webhooks.router)
     app.include_router(analytics.router)
     app.include_router(exports.router)
     return app

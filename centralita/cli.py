@@ -69,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     post_call = commands.add_parser("post-call", help="run the post-call worker")
     post_call.set_defaults(handler=_post_call, component="post-call")
 
+    webhooks = commands.add_parser(
+        "webhooks", help="run the webhooks worker (outbox dispatcher and deliveries)"
+    )
+    webhooks.set_defaults(handler=_webhooks, component="webhooks")
+
     purge = commands.add_parser(
         "purge",
         help="remove what retention says is due: soft-deleted and expired calls with their "
@@ -131,6 +136,15 @@ def _post_call(args: argparse.Namespace, settings: Settings) -> int:
 
     setup_tracing(settings, "post-call")
     runtime.run(run_post_call(settings))
+    return 0
+
+
+def _webhooks(args: argparse.Namespace, settings: Settings) -> int:
+    from centralita.telemetry import setup_tracing
+    from workers.webhooks import run_webhooks
+
+    setup_tracing(settings, "webhooks")
+    runtime.run(run_webhooks(settings))
     return 0
 
 

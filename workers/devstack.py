@@ -2,9 +2,9 @@
 
 Postgres (pgserver) and Temporal (dev server) start here unless the settings point at
 servers of your own; then migrations run, and the orchestrator worker, the media
-worker, the post-call worker and the API start as child processes that are restarted
-if they die. Ctrl-C (or SIGTERM) stops the children first, then Temporal, then
-Postgres. Data stays under the stack's home folder, so the next `dev up` finds
+worker, the post-call worker, the webhooks worker and the API start as child processes
+that are restarted if they die. Ctrl-C (or SIGTERM) stops the children first, then
+Temporal, then Postgres. Data stays under the stack's home folder, so the next `dev up` finds
 everything the last one left.
 """
 
@@ -181,6 +181,7 @@ class DevStack:
             Child("orchestrator", [*cli, "orchestrator"], self.logs / "orchestrator.log"),
             Child("media", [*cli, "media"], self.logs / "media.log"),
             Child("post-call", [*cli, "post-call"], self.logs / "post-call.log"),
+            Child("webhooks", [*cli, "webhooks"], self.logs / "webhooks.log"),
             Child("api", [*cli, "api"], self.logs / "api.log"),
         ]
 
@@ -193,6 +194,9 @@ class DevStack:
         env["CENTRALITA_API_PORT"] = str(self.settings.api_port)
         env["CENTRALITA_MEDIA_PORT"] = str(self.settings.media_port)
         env["CENTRALITA_TEMPORAL_UI_PORT"] = str(self.settings.temporal_ui_port)
+        # Local development delivers to receivers on this machine; set the variable to
+        # choose otherwise.
+        env.setdefault("CENTRALITA_WEBHOOK_ALLOW_HOSTS", '["127.0.0.1", "localhost", "::1"]')
         env.setdefault("PYTHONUNBUFFERED", "1")
         return env
 

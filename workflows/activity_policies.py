@@ -54,3 +54,16 @@ POST_CALL_RETRY = RetryPolicy(
     maximum_attempts=10,
     non_retryable_error_types=["CallNotFound", "RecordingUnreadable"],
 )
+
+# Webhook attempts. The HTTP request has its own timeout (the workflow's
+# `attempt_timeout_s`); the margin covers the attempt log's writes around it. The
+# activity heartbeats while it waits, so a worker killed mid-request is noticed within
+# the heartbeat timeout and the attempt is made again (the receiver deduplicates on
+# webhook-id). Tries are unlimited: a database or worker outage delays deliveries, it
+# never drops them; what the receiver answers is a result, not an activity failure.
+WEBHOOK_ATTEMPT_MARGIN = timedelta(seconds=15)
+WEBHOOK_ATTEMPT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+)
