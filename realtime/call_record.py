@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from workflows.models import CallOutcome
@@ -79,6 +79,8 @@ class CallRecord:
     recording_path: str | None = None
     # Told of every event as it happens (live views); a failing one is dropped.
     listeners: list[Callable[[CallEvent], None]] = field(default_factory=list, repr=False)
+    # Turns already reported by a `turn_completed` event (the first this many).
+    turns_completed: int = 0
 
     def event(self, type_: str, **payload: Any) -> CallEvent:
         """Append an event (its sequence number is its position)."""
@@ -91,6 +93,17 @@ class CallRecord:
                 log.exception("call event listener failed; removed")
                 self.listeners.remove(listener)
         return item
+
+    def complete_turns(self) -> None:
+        """A `turn_completed` event for each turn not reported yet, with its figures.
+
+        Call it when those turns' numbers are final: when the next turn begins (until
+        then a barge-in into a reply still playing marks it interrupted) and when the
+        call ends. The events then say exactly what `call_turns` will store.
+        """
+        for turn in self.turns[self.turns_completed :]:
+            self.event("turn_completed", **asdict(turn))
+        self.turns_completed = len(self.turns)
 
     def said(self, speaker: Speaker, text: str) -> None:
         """Add a line to the transcript (only what was actually heard or spoken)."""

@@ -162,6 +162,7 @@ class CallSession:
                         await task
         self.record.usage.call_s = self.record.elapsed_s()
         self._close_recording()
+        self.record.complete_turns()
         self.record.event("call_ended", ended_by=self.record.ended_by)
         return self.record
 
@@ -314,6 +315,7 @@ class CallSession:
             await asyncio.wait_for(self._utterances.join(), LAST_WORDS_S)
 
     async def _turn(self, utterance: Heard | None) -> None:
+        self.record.complete_turns()  # the turns before this one are final now
         metrics = TurnMetrics(index=len(self.record.turns))
         self.record.turns.append(metrics)
         if utterance is None:

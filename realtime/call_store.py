@@ -1,7 +1,9 @@
 """Storing a finished call: its row in `calls`, its turns and its events.
 
 Written by the media worker when a conversation ends, keyed by the attempt's
-idempotency key: a retried dial that joins the same call stores it once.
+idempotency key: a retried dial that joins the same call stores it once. The same
+transaction records the `call_ended` webhook event (once per call key), so subscribers
+hear of a call exactly when it is stored.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from datetime import datetime, timedelta
 from psycopg.types.json import Jsonb
 
 from centralita.db import Pool
+from centralita.events import call_subject, emit, event_id
 from centralita.privacy import mask_phone
 from centralita.store import DEFAULT_TENANT_ID
 from centralita.store.contact_state import Conn
 from realtime.call_record import CallRecord
+from realtime.call_webhook_events import call_ended_data
 from workflows.models import DialRequest, DialResult
 
 log = logging.getLogger(__name__)
@@ -41,8 +45,9 @@ async def save_call(
     """
     async with pool.connection() as conn, conn.transaction():
         cur = await conn.execute(
-            "SELECT id::text AS id, tenant_id::text AS tenant_id FROM call_attempts "
-            "WHERE attempt_key = %s",
+            "SELECT id::text AS id, tenant_id::text AS tenant_id, "
+            "campaign_id::text AS campaign_id, contact_id::text AS contact_id "
+            "FROM call_attempts WHERE attempt_key = %s",
             (request.idempotency_key,),
         )
         attempt = await cur.fetchone()
@@ -86,6 +91,27 @@ async def save_call(
         if row["inserted"]:
             await _insert_turns(conn, call_id, record)
             await _insert_events(conn, call_id, record, result.started_at)
+            data = call_ended_data(
+                call_key=request.idempotency_key,
+                call_id=call_id,
+                record=record,
+                result=result,
+                direction=direction,
+                number=from_number if direction == "inbound" else request.to_number,
+                agent=request.agent,
+                campaign_id=attempt["campaign_id"] if attempt else None,
+                contact_id=attempt["contact_id"] if attempt else None,
+            )
+            await emit(
+                conn,
+                event_id=event_id("call_ended", request.idempotency_key),
+                tenant_id=tenant,
+                type="call_ended",
+                data=data,
+                call_id=call_id,
+                subject=call_subject(request.idempotency_key),
+                occurred_at=result.ended_at,
+            )
     return call_id
 
 

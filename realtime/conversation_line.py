@@ -54,6 +54,8 @@ class CallParties:
 
 
 CallEnded = Callable[[DialRequest, CallRecord, DialResult, CallParties], Awaitable[None]]
+# Told when a call's conversation is about to start, before its first event (webhooks).
+CallOpened = Callable[[DialRequest, CallParties], None]
 # (call key, language) -> the call's live dictionary (`realtime.tenant_dictionary`).
 CorrectorLookup = Callable[[str, str], Awaitable[OnlineCorrector]]
 
@@ -92,6 +94,7 @@ class ConversationLine:
         on_call_ended: CallEnded | None = None,
         recordings_dir: Path | None = None,
         on_event: CallEventSink | None = None,
+        on_call_opened: CallOpened | None = None,
     ) -> None:
         self._agent_for = agent_for
         self._stt = stt
@@ -103,6 +106,7 @@ class ConversationLine:
         self._rates = rates or Rates()
         self._on_call_ended = on_call_ended
         self._on_event = on_event
+        self._on_call_opened = on_call_opened
         self._recordings = recordings_dir
         self.records: dict[str, CallRecord] = {}
         self._live: dict[str, AgentLeg] = {}  # calls under way, by key (for controls)
@@ -242,6 +246,7 @@ class ConversationLine:
         from_number: str | None = None,
     ) -> DialResult:
         recorder = self._recorder_for(request.idempotency_key)
+        self._opened(request, CallParties(direction, from_number))
         self._live[request.idempotency_key] = leg
         try:
             record = await leg.talk(
@@ -272,6 +277,14 @@ class ConversationLine:
             except Exception:  # the attempt's result must not be lost to a storage error
                 log.exception("storing call %s failed", request.idempotency_key)
         return result
+
+    def _opened(self, request: DialRequest, parties: CallParties) -> None:
+        if self._on_call_opened is None:
+            return
+        try:
+            self._on_call_opened(request, parties)
+        except Exception:  # who is told of a call never decides whether it happens
+            log.exception("call %s: on_call_opened failed", request.idempotency_key)
 
     def _recorder_for(self, call_id: str) -> CallRecorder | None:
         if self._recordings is None:

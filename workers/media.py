@@ -25,6 +25,7 @@ from centralita.temporal import connect_temporal
 from realtime.agent_setup import flow_agent_for
 from realtime.call_record import CallRecord
 from realtime.call_store import save_call
+from realtime.call_webhook_events import call_facts
 from realtime.carrier.dial_store import DialStore
 from realtime.carrier.simulated import PersonaBook, SimulatedCarrier, packaged_personas
 from realtime.carrier.softphone_dialer import SoftphoneDialer
@@ -69,6 +70,10 @@ def conversation_line(
         request: DialRequest, record: CallRecord, result: DialResult, parties: CallParties
     ) -> None:
         if pool is not None:
+            if live is not None:
+                # The call's last live events (its last turn_completed) take their
+                # places in the webhook outbox before the call_ended that storing records.
+                await live.flush()
             await save_call(
                 pool,
                 request,
@@ -79,6 +84,12 @@ def conversation_line(
             )
             if post_call is not None and parties.direction == "inbound":
                 await post_call.start(request.idempotency_key)
+
+    def opened(request: DialRequest, parties: CallParties) -> None:
+        if live is not None:
+            live.open_call(
+                request.idempotency_key, call_facts(request, parties.direction, parties.from_number)
+            )
 
     return ConversationLine(
         agent_for=flow_agent_for,
@@ -93,6 +104,7 @@ def conversation_line(
         on_call_ended=store,
         recordings_dir=settings.effective_recordings_dir if settings.record_calls else None,
         on_event=live.publish if live is not None else None,
+        on_call_opened=opened,
     )
 
 
