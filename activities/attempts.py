@@ -12,7 +12,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from centralita.db import Pool
-from centralita.store import attempts, contact_state, opt_outs
+from centralita.store import attempts, call_webhooks, contact_state, opt_outs
 from centralita.store.contact_context import ContactContext, load_contact
 from centralita.store.contact_state import Conn
 from workflows.dial_gate import Action, ContactFacts, Gate, after_attempt, gate
@@ -137,6 +137,7 @@ async def record_result(conn: Conn, record: AttemptRecord) -> ContactDecision:
     ctx = await load_contact(conn, contact_id)
     if ctx is None:
         raise _not_found(f"contact {contact_id}")
+    await _report_promise(conn, record)
     if ctx.state in _FINAL_STATES:
         # Opted out or cancelled while the call ran: the final state stands.
         return ContactDecision(
@@ -148,15 +149,57 @@ async def record_result(conn: Conn, record: AttemptRecord) -> ContactDecision:
     if record.result.outcome is CallOutcome.OPT_OUT:
         phone = ctx.phones[ctx.phone_index] if ctx.phone_index < len(ctx.phones) else ""
         await opt_outs.add(
-            conn, ctx.tenant_id, phone, reason="asked during the call", source="call", at=record.now
+            conn,
+            ctx.tenant_id,
+            phone,
+            reason="asked during the call",
+            source="call",
+            at=record.now,
+            call_key=record.attempt_key,
         )
-    return await apply_gate(
+    applied = await apply_gate(
         conn,
         ctx,
         decision,
         record.now,
         f"{record.attempt_key}:result",
         outcome=record.result.outcome,
+    )
+    if decision.action is Action.WAIT and decision.callback_at is not None:
+        links = await call_webhooks.links_of_attempt(conn, record.attempt_key)
+        if links is not None:
+            await call_webhooks.record_callback(
+                conn,
+                links,
+                callback_at=decision.callback_at,
+                next_attempt_at=decision.not_before,
+                reason=record.result.extracted.get("callback_reason"),
+                source="campaign",
+                occurred_at=record.now,
+            )
+    return applied
+
+
+async def _report_promise(conn: Conn, record: AttemptRecord) -> None:
+    """`promise_registered` for a promise the call's result reports and no tool told of.
+
+    A carrier that held the conversation elsewhere reports the promise only here.
+    """
+    extracted = record.result.extracted
+    promised = extracted.get("promised_amount") or extracted.get("promised_date")
+    if record.result.outcome is not CallOutcome.PROMISE_TO_PAY or not promised:
+        return
+    links = await call_webhooks.links_of_attempt(conn, record.attempt_key)
+    if links is None:
+        return
+    await call_webhooks.record_promise(
+        conn,
+        links,
+        amount=extracted.get("promised_amount"),
+        currency=extracted.get("promised_currency"),
+        pay_date=extracted.get("promised_date"),
+        source="call_result",
+        occurred_at=record.now,
     )
 
 

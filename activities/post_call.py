@@ -17,7 +17,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from centralita.analysis import CallAnalysisInput, Summarizer, Turn, analyse_call
+from centralita.analysis import (
+    CallAnalysisInput,
+    ExtractedVariables,
+    Summarizer,
+    Turn,
+    analyse_call,
+)
 from centralita.correction.store import domain_terms
 from centralita.db import Pool
 from centralita.events import call_subject, emit
@@ -32,6 +38,8 @@ from centralita.postcall.retranscription import (
     call_context,
     retranscribe,
 )
+from centralita.store import call_webhooks
+from centralita.store.contact_state import Conn
 from realtime.providers.base import ProviderError, SpeechToText
 from workflows.post_call_models import (
     Analysed,
@@ -237,6 +245,7 @@ class PostCallActivities:
             )
             if extracted:
                 await store.write_back_extracted(conn, call.call_id, extracted)
+            await _report_promise(conn, call, analysis.variables)
         return Analysed(
             intent=summary["intent"],
             success=summary["success"],
@@ -276,6 +285,24 @@ class PostCallActivities:
                 subject=call_subject(step.call.call_key),
             )
         return event_id
+
+
+async def _report_promise(conn: Conn, call: store.StoredCall, found: ExtractedVariables) -> None:
+    """`promise_registered` for a promise the analysis heard and no in-call tool reported.
+
+    Once per call: a retried or later analysis of the same call records nothing new.
+    """
+    if found.promised_amount is None and found.promised_date is None:
+        return
+    links = await call_webhooks.links_of_call(conn, call.call_id, call.call_key, call.tenant_id)
+    await call_webhooks.record_promise(
+        conn,
+        links,
+        amount=found.promised_amount,
+        currency=found.promised_currency,
+        pay_date=found.promised_date,
+        source="analysis",
+    )
 
 
 def _analysis_input(

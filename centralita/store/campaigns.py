@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from centralita.db import Pool
 from centralita.store import is_uuid
+from centralita.store.campaign_webhooks import record_status_event
 from workflows.campaign_policy import CampaignPolicy
 from workflows.models import CampaignStatus
 
@@ -177,17 +178,26 @@ async def list_contacts(
 
 
 async def set_campaign_status(pool: Pool, campaign_id: str, status: CampaignStatus) -> bool:
-    """Record a status; stamps started/completed times once. False if no such campaign."""
-    async with pool.connection() as conn:
+    """Record a status; stamps started/completed times once. False if no such campaign.
+
+    Starting and completing also record their webhook event, in the same transaction.
+    """
+    async with pool.connection() as conn, conn.transaction():
         cur = await conn.execute(
             "UPDATE campaigns SET status = %s, updated_at = now(), "
             "started_at = CASE WHEN %s = 'running' THEN coalesce(started_at, now()) "
             "ELSE started_at END, "
             "completed_at = CASE WHEN %s IN ('completed', 'cancelled', 'failed') "
             "THEN coalesce(completed_at, now()) ELSE completed_at END "
-            "WHERE id = %s::uuid",
+            "WHERE id = %s::uuid "
+            "RETURNING id::text AS id, tenant_id::text AS tenant_id, name, started_at, "
+            "completed_at",
             (status.value, status.value, status.value, campaign_id),
         )
+        campaign = await cur.fetchone()
+        if campaign is None:
+            return False
+        await record_status_event(conn, dict(campaign), status)
         if status is CampaignStatus.CANCELLED:
             # Every attempt has ended by now (the workflow waited for them): one that
             # still says "dialing" was interrupted before it could record so.
@@ -202,7 +212,7 @@ async def set_campaign_status(pool: Pool, campaign_id: str, status: CampaignStat
                 "AND state IN ('pending', 'retry_scheduled', 'in_progress')",
                 (campaign_id,),
             )
-        return cur.rowcount == 1
+        return True
 
 
 async def _fetch_one(conn: AsyncConnection[DictRow], query: str, params: Sequence[Any]) -> DictRow:

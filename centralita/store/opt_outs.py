@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from centralita.events import call_subject, emit, event_id
 from centralita.store.contact_state import Conn, finish
 from workflows.models import ContactState
 
@@ -20,19 +21,29 @@ class OptOutRow(BaseModel):
 
 
 async def add(
-    conn: Conn, tenant_id: str, phone: str, *, reason: str | None, source: str, at: datetime
+    conn: Conn,
+    tenant_id: str,
+    phone: str,
+    *,
+    reason: str | None,
+    source: str,
+    at: datetime,
+    call_key: str | None = None,
 ) -> list[str]:
     """Record the opt-out and stop every open contact that has no other phone left.
 
     Contacts that still have other phones keep them: the dispatcher and the dial-time
-    check skip the opted-out number. Returns the ids of campaigns whose contacts have
-    this number, so their running workflows can be told at once.
+    check skip the opted-out number. A new opt-out also records the `opt_out` webhook
+    event (in the caller's transaction; `call_key` names the call it was asked in).
+    Returns the ids of campaigns whose contacts have this number, so their running
+    workflows can be told at once.
     """
-    await conn.execute(
+    cur = await conn.execute(
         "INSERT INTO opt_outs (tenant_id, phone, reason, source, created_at) "
         "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (tenant_id, phone) DO NOTHING",
         (tenant_id, phone, reason, source, at),
     )
+    inserted = cur.rowcount == 1
     cur = await conn.execute(
         "SELECT c.id::text AS id, c.campaign_id::text AS campaign_id, "
         "NOT EXISTS (SELECT 1 FROM unnest(c.phones) p WHERE NOT EXISTS "
@@ -54,6 +65,24 @@ async def add(
                 reason=f"opted out ({source})",
                 event_key=f"optout:{phone}:{row['id']}",
             )
+    if inserted:  # an opt-out already on file is no news
+        await emit(
+            conn,
+            # Lifted and asked again later is a new opt-out: its time tells them apart.
+            event_id=event_id("opt_out", tenant_id, phone, at.isoformat()),
+            tenant_id=tenant_id,
+            type="opt_out",
+            data={
+                "phone": phone,
+                "reason": reason,
+                "source": source,
+                "call_key": call_key,
+                "opted_out_at": at.isoformat(),
+                "campaigns_affected": sorted(campaigns),
+            },
+            subject=call_subject(call_key) if call_key else None,
+            occurred_at=at,
+        )
     return sorted(campaigns)
 
 

@@ -83,7 +83,11 @@ async def _counts(pool: Pool, call_id: str) -> dict[str, int]:
             assert row is not None
             counts[table] = int(row["n"])
         cur = await conn.execute(
-            "SELECT count(*) AS n FROM domain_events WHERE call_id = %s::uuid", (call_id,)
+            # The announce step's event (storing the call recorded call_ended, the
+            # analysis a promise: tests/integration/test_event_producers.py).
+            "SELECT count(*) AS n FROM domain_events WHERE call_id = %s::uuid "
+            "AND type = 'call_analyzed'",
+            (call_id,),
         )
         row = await cur.fetchone()
         assert row is not None
@@ -125,7 +129,9 @@ async def test_a_stored_call_is_corrected_analysed_documented_and_announced_once
         )
         document = await cur.fetchone()
         cur = await conn.execute(
-            "SELECT id, type, payload FROM domain_events WHERE call_id = %s::uuid", (call_id,)
+            "SELECT id, type, payload FROM domain_events WHERE call_id = %s::uuid "
+            "AND type = 'call_analyzed'",
+            (call_id,),
         )
         events = [dict(r) for r in await cur.fetchall()]
     assert corrections == [

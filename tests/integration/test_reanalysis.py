@@ -80,7 +80,8 @@ async def _analyses(pool: Pool, call_ids: list[str]) -> dict[str, dict[str, Any]
 async def _events(pool: Pool, call_ids: list[str]) -> list[str]:
     async with pool.connection() as conn:
         cur = await conn.execute(
-            "SELECT id FROM domain_events WHERE call_id = ANY(%s::uuid[]) ORDER BY id",
+            "SELECT id FROM domain_events WHERE call_id = ANY(%s::uuid[]) "
+            "AND type = 'call_analyzed' ORDER BY id",
             (call_ids,),
         )
         return [r["id"] for r in await cur.fetchall()]
