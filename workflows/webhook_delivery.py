@@ -37,10 +37,6 @@ with workflow.unsafe.imports_passed_through():
         QueueView,
     )
 
-# Well below Temporal's 10,240-event limit: a delivery that succeeds at once costs about
-# ten history events, so a busy subject continues as new every few hundred deliveries.
-HISTORY_LIMIT = 4000
-
 
 def ordered_workflow_id(webhook_id: str, subject: str) -> str:
     """The one workflow that delivers `subject`'s events to the endpoint, in order."""
@@ -66,6 +62,7 @@ class WebhookDeliveryWorkflow:
         self._seen: set[str] = set()
         self._current: str | None = None
         self._result = DeliveryRunResult()
+        self._delivered_here = 0  # a new run delivers one before it may continue as new
 
     @workflow.signal
     def enqueue(self, item: QueuedDelivery) -> None:
@@ -86,16 +83,22 @@ class WebhookDeliveryWorkflow:
     @workflow.run
     async def run(self, request: DeliveryRunInput) -> DeliveryRunResult:
         """Deliver the queue (and whatever is signalled in) until idle."""
+        self._result = request.carried.model_copy()
         for item in request.queue:
             self.enqueue(item)
         while await self._has_work(request):
-            if self._history_is_long():
+            if self._delivered_here and self._history_is_long(request.max_history_events):
+                # A delivery that succeeds at once costs about ten events: a busy subject
+                # continues as new every few hundred deliveries, its queue carried over.
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(request.model_copy(update={"queue": self._queue}))
+                workflow.continue_as_new(
+                    request.model_copy(update={"queue": self._queue, "carried": self._result})
+                )
             item = self._queue.pop(0)
             self._current = item.delivery_id
             await self._deliver(item, request)
             self._current = None
+            self._delivered_here += 1
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._result
 
@@ -112,11 +115,9 @@ class WebhookDeliveryWorkflow:
         # timer's firing is in the queue by now.
         return bool(self._queue)
 
-    def _history_is_long(self) -> bool:
+    def _history_is_long(self, limit: int) -> bool:
         info = workflow.info()
-        return info.is_continue_as_new_suggested() or (
-            info.get_current_history_length() > HISTORY_LIMIT
-        )
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() > limit
 
     async def _deliver(self, item: QueuedDelivery, request: DeliveryRunInput) -> None:
         schedule_attempt = 1

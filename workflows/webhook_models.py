@@ -22,6 +22,15 @@ class QueuedDelivery(BaseModel):
     seq: int | None = Field(default=None, description="The event's outbox seq: queue order")
 
 
+class DeliveryRunResult(BaseModel):
+    """How the workflow's deliveries ended."""
+
+    delivered: int = 0
+    failed: int = 0
+    disabled: int = 0
+    skipped: int = Field(default=0, description="Already settled, or deleted, when reached")
+
+
 class DeliveryRunInput(BaseModel):
     """One workflow's deliveries: an ordered queue of one subject to one endpoint, or a
     single delivery (an event without subject, or a replay)."""
@@ -32,26 +41,31 @@ class DeliveryRunInput(BaseModel):
     )
     queue: list[QueuedDelivery] = Field(default_factory=list)
     attempt_timeout_s: float = Field(
-        default=10.0, gt=0, description="The HTTP timeout of one attempt (the activity adds "
-        "its database time on top)"
+        default=10.0,
+        gt=0,
+        description="The HTTP timeout of one attempt (the activity adds its database time on top)",
     )
     heartbeat_timeout_s: float = Field(
-        default=10.0, gt=0, description="A worker silent this long is taken for dead: the "
-        "attempt is made again elsewhere"
+        default=10.0,
+        gt=0,
+        description="A worker silent this long is taken for dead: the "
+        "attempt is made again elsewhere",
     )
     idle_s: float = Field(
-        default=60.0, ge=0, description="How long an ordered workflow waits for its "
-        "subject's next event before ending (the next one starts it again)"
+        default=60.0,
+        ge=0,
+        description="How long an ordered workflow waits for its "
+        "subject's next event before ending (the next one starts it again)",
     )
-
-
-class DeliveryRunResult(BaseModel):
-    """How the workflow's deliveries ended."""
-
-    delivered: int = 0
-    failed: int = 0
-    disabled: int = 0
-    skipped: int = Field(default=0, description="Already settled, or deleted, when reached")
+    max_history_events: int = Field(
+        default=4000,
+        ge=1,
+        description="Continue as new past this many history events "
+        "(well below Temporal's 10,240), carrying the queue",
+    )
+    carried: DeliveryRunResult = Field(
+        default_factory=DeliveryRunResult, description="Counts of the runs before this one"
+    )
 
 
 class QueueView(BaseModel):

@@ -151,17 +151,18 @@ def _secret(given: str | None) -> str:
 async def create_webhook(request: WebhookCreate, services: Services) -> WebhookCreated:
     """Subscribe a URL to events. Keep the `secret` from this response: it is not shown
     again (rotate it to get a new one)."""
-    try:
+    events = _events(request.events)
+    secret = _secret(request.secret)
+    try:  # last: it may ask DNS
         await check_url(request.url, allow_hosts=services.settings.webhook_allow_hosts)
     except UnsafeUrl as exc:
         raise _unprocessable(str(exc)) from exc
-    secret = _secret(request.secret)
     async with services.pool.connection() as conn:
         webhook = await store.create_webhook(
             conn,
             DEFAULT_TENANT_ID,
             url=request.url,
-            events=_events(request.events),
+            events=events,
             description=request.description,
             active=request.active,
             secret=secret,

@@ -15,6 +15,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from centralita.db import Pool
+from centralita.events import call_subject
 from centralita.store import DEFAULT_TENANT_ID
 from centralita.webhooks import store
 from centralita.webhooks.dispatch import Dispatcher
@@ -31,7 +32,11 @@ from tests.integration.webhook_helpers import (
     record_event,
     subscribe,
 )
-from workflows.webhook_delivery import WebhookDeliveryWorkflow, single_workflow_id
+from workflows.webhook_delivery import (
+    WebhookDeliveryWorkflow,
+    ordered_workflow_id,
+    single_workflow_id,
+)
 from workflows.webhook_models import DeliveryRunResult, QueuedDelivery
 
 pytestmark = pytest.mark.integration
@@ -209,3 +214,38 @@ async def test_an_internal_url_is_refused_at_delivery_without_retrying(
     assert attempt["verdict"] == "refused"
     assert "loopback" in attempt["error"]
     assert await _timers(handle) == []
+
+
+async def test_an_ordered_queue_survives_continue_as_new_in_order(
+    time_skipping_env: WorkflowEnvironment,
+    pool: Pool,
+    database_url: str,
+    receiver: WebhookReceiver,
+) -> None:
+    tenant = await new_tenant(pool)
+    webhook, _ = await subscribe(pool, tenant, receiver.url)
+    subject = call_subject("long-call")
+    receiver.script(Reply(503))  # the first one needs a retry
+    async with delivering(time_skipping_env.client, pool, database_url, dispatch=False) as d:
+        queued = []
+        for n in range(3):
+            await record_event(pool, tenant, "turn_completed", subject=subject, data={"n": n})
+            item = await _plan_latest(pool, webhook.id)
+            queued.append(QueuedDelivery(delivery_id=item.delivery_id, seq=item.event_seq))
+        handle = await time_skipping_env.client.start_workflow(
+            WebhookDeliveryWorkflow.run,
+            d.run_input(webhook.id, subject).model_copy(
+                update={"queue": queued[1:], "max_history_events": 1}
+            ),
+            id=ordered_workflow_id(webhook.id, subject),
+            task_queue=d.options.task_queue,
+            start_signal="enqueue",
+            start_signal_args=[queued[0]],  # the earliest, signalled: still first
+        )
+        result = await handle.result()
+    assert result == DeliveryRunResult(delivered=3)
+    # Counted across runs: each run after the first got the previous runs' counts.
+    first_run = time_skipping_env.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
+    last = (await first_run.fetch_history()).events[-1]
+    assert last.HasField("workflow_execution_continued_as_new_event_attributes")
+    assert [r.event["data"]["n"] for r in receiver.received] == [0, 0, 1, 2]
