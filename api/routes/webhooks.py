@@ -55,9 +55,7 @@ class WebhookCreate(BaseModel):
     )
     description: str | None = Field(default=None, max_length=500)
     active: bool = True
-    secret: str | None = Field(
-        default=None, description=f"Unset: generated. Else {_KEY_FORMAT}."
-    )
+    secret: str | None = Field(default=None, description=f"Unset: generated. Else {_KEY_FORMAT}.")
 
 
 class WebhookCreated(Webhook):

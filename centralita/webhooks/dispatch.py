@@ -122,9 +122,7 @@ class Dispatcher:
         options: see `DispatchOptions`.
     """
 
-    def __init__(
-        self, pool: Pool, client: Client, conninfo: str, options: DispatchOptions
-    ) -> None:
+    def __init__(self, pool: Pool, client: Client, conninfo: str, options: DispatchOptions) -> None:
         self._pool = pool
         self._client = client
         self._conninfo = conninfo
@@ -180,9 +178,7 @@ class Dispatcher:
 
     # -- reading ------------------------------------------------------------------------
 
-    async def _read(
-        self, after: int, gaps: Sequence[int]
-    ) -> tuple[list[EventRow], int, int]:
+    async def _read(self, after: int, gaps: Sequence[int]) -> tuple[list[EventRow], int, int]:
         """Events past `after` and any that filled a gap, with the snapshot's xmin/xmax
         (one snapshot: a gap judged over is judged on the same rows)."""
         async with self._pool.connection() as conn, conn.transaction():
