@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 # reported and the stack stops, instead of hiding a crash loop.
 MAX_RESTARTS = 5
 
+# The embedded stack lets webhooks reach receivers on this machine (local development);
+# everywhere else internal addresses are refused unless allow-listed.
+DEV_WEBHOOK_ALLOW_HOSTS = '["127.0.0.1", "localhost", "::1"]'
+
 
 class DevStackError(RuntimeError):
     """The stack could not start (port taken, server failed, already running)."""
@@ -196,7 +200,7 @@ class DevStack:
         env["CENTRALITA_TEMPORAL_UI_PORT"] = str(self.settings.temporal_ui_port)
         # Local development delivers to receivers on this machine; set the variable to
         # choose otherwise.
-        env.setdefault("CENTRALITA_WEBHOOK_ALLOW_HOSTS", '["127.0.0.1", "localhost", "::1"]')
+        env.setdefault("CENTRALITA_WEBHOOK_ALLOW_HOSTS", DEV_WEBHOOK_ALLOW_HOSTS)
         env.setdefault("PYTHONUNBUFFERED", "1")
         return env
 
