@@ -39,13 +39,24 @@ async def test_a_calls_events_arrive_in_order_even_when_the_first_needs_a_retry(
     dev_env: WorkflowEnvironment, pool: Pool, database_url: str
 ) -> None:
     tenant = await new_tenant(pool)
-    async with WebhookReceiver(replies=[Reply(500)]) as crm:
+    # call_started's first attempt is held until call_ended is planned, then fails: the
+    # later event is queued while the earlier one is still being retried.
+    release = asyncio.Event()
+    async with WebhookReceiver(replies=[Reply(500, hold=release)]) as crm:
         webhook, secret = await subscribe(pool, tenant, crm.url)
         crm.secrets.append(secret)
         async with delivering(dev_env.client, pool, database_url):
             subject = call_subject(f"attempt-{uuid.uuid4().hex[:8]}")
             started = await record_event(pool, tenant, "call_started", subject=subject)
+            await crm.wait_for(1)
             ended = await record_event(pool, tenant, "call_ended", subject=subject)
+
+            async def both_planned() -> bool:
+                return len(await deliveries(pool, webhook.id)) == 2
+
+            await until(both_planned)
+            await asyncio.sleep(0.2)  # the signal reaches the workflow
+            release.set()
             got = await crm.wait_for(2)
     assert [(r.webhook_id, r.event["type"]) for r in got] == [
         (started, "call_started"),
