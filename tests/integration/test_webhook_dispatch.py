@@ -108,6 +108,25 @@ async def test_dead_endpoints_do_not_delay_another_endpoints_deliveries(
     )
 
 
+async def test_switching_an_endpoint_off_stops_its_retries(
+    dev_env: WorkflowEnvironment, pool: Pool, database_url: str
+) -> None:
+    tenant = await new_tenant(pool)
+    async with WebhookReceiver(default=Reply(500)) as crm:
+        webhook, _ = await subscribe(pool, tenant, crm.url)
+        async with delivering(dev_env.client, pool, database_url, max_attempts=10):
+            await record_event(pool, tenant, "error")
+            await crm.wait_for(1)
+            async with pool.connection() as conn:
+                await store.set_active(conn, tenant, webhook.id, False, "paused by the CRM team")
+            tried = len(crm.received)
+            await asyncio.sleep(1.5)  # the schedule's next step is 1 s: it would be here
+    assert len(crm.received) == tried
+    [delivery] = await deliveries(pool, webhook.id)
+    assert delivery["status"] == "disabled"
+    assert "paused by the CRM team" in delivery["last_error"]
+
+
 async def test_deliveries_planned_before_a_crash_are_handed_over_after_the_restart(
     dev_env: WorkflowEnvironment, pool: Pool, database_url: str
 ) -> None:
