@@ -385,8 +385,8 @@ async def finish_attempt(
 ) -> None:
     """Complete the attempt's log line and move the delivery to `status`.
 
-    A delivery settled meanwhile (its endpoint switched off) keeps its status unless
-    this attempt delivered it: the receiver got it, and the log says so.
+    A delivery settled meanwhile (its endpoint switched off) keeps its status and its
+    reason unless this attempt delivered it: the receiver got it, and the log says so.
     """
     retry_after_s = outcome.retry_after.total_seconds() if outcome.retry_after else None
     async with conn.transaction():
@@ -409,8 +409,10 @@ async def finish_attempt(
             "UPDATE webhook_deliveries SET "
             "status = CASE WHEN status = 'pending' OR %(status)s = 'delivered' "
             "THEN %(status)s ELSE status END, "
-            "last_status_code = %(code)s, last_error = %(error)s, "
-            "next_attempt_at = %(next)s, "
+            "last_status_code = %(code)s, "
+            "last_error = CASE WHEN status = 'pending' OR %(status)s = 'delivered' "
+            "THEN %(error)s ELSE last_error END, "
+            "next_attempt_at = CASE WHEN status = 'pending' THEN %(next)s END, "
             "delivered_at = CASE WHEN %(status)s = 'delivered' THEN now() "
             "ELSE delivered_at END, updated_at = now() WHERE id = %(id)s::uuid",
             {
