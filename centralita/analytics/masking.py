@@ -86,6 +86,8 @@ def mask_text(text: str, known: Iterable[tuple[str, str]] = ()) -> str:
         known: (kind, value) pairs known to be personal here (a contact's name, values
             the analysis found); names are also masked word by word.
     """
+    # Emails first: a name is often part of one ("ana@..."), and must not split it.
+    text = _EMAIL.sub("[email]", text)
     for kind, value in sorted(known, key=lambda kv: -len(kv[1])):
         value = value.strip()
         if not value:
@@ -95,7 +97,6 @@ def mask_text(text: str, known: Iterable[tuple[str, str]] = ()) -> str:
             for word in value.split():
                 if len(word) >= _MIN_NAME_WORD:
                     text = _replace(text, word, kind)
-    text = _EMAIL.sub("[email]", text)
     text = _NATIONAL_ID.sub("[id]", text)
     return _PHONE.sub("[phone]", text)
 
