@@ -412,7 +412,7 @@ async def finish_attempt(
             "last_status_code = %(code)s, "
             "last_error = CASE WHEN status = 'pending' OR %(status)s = 'delivered' "
             "THEN %(error)s ELSE last_error END, "
-            "next_attempt_at = CASE WHEN status = 'pending' THEN %(next)s END, "
+            "next_attempt_at = CASE WHEN status = 'pending' THEN %(next)s::timestamptz END, "
             "delivered_at = CASE WHEN %(status)s = 'delivered' THEN now() "
             "ELSE delivered_at END, updated_at = now() WHERE id = %(id)s::uuid",
             {

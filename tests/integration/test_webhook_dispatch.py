@@ -93,10 +93,12 @@ async def test_dead_endpoints_do_not_delay_another_endpoints_deliveries(
                     pool, tenant, "turn_completed", subject=subject, data={"n": n}
                 )
                 recorded[event_id] = time.time()
+            await hanging.wait_for(1)
+            await failing.wait_for(1)
             got = await healthy.wait_for(len(recorded))
-            # Every event reached the healthy endpoint while the hanging one still held
-            # its first requests and the failing one was still being retried.
-            assert hanging.received
+            # Every event reached the healthy endpoint while the hanging one had answered
+            # none of its requests and the failing one only failures.
+            assert hanging.answered == 0
             assert failing.received
             never.set()
     assert {r.webhook_id for r in got} == recorded.keys()

@@ -80,6 +80,7 @@ class WebhookReceiver(LoopbackServer):
         super().__init__()
         self.secrets = list(secrets)
         self.received: list[Received] = []
+        self.answered = 0  # requests answered so far (a held one is not, yet)
         self._replies = deque(replies)
         self._default = default or Reply()
         self._arrived = asyncio.Condition()
@@ -117,6 +118,7 @@ class WebhookReceiver(LoopbackServer):
         reply = self._replies.popleft() if self._replies else self._default
         if reply.hold is not None:
             await reply.hold.wait()
+        self.answered += 1
         return Response(reply.body, status_code=reply.status, headers=reply.headers)
 
 
