@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
-APP_SERVICES = ("api", "orchestrator", "media")
+APP_SERVICES = ("api", "orchestrator", "media", "post-call", "webhooks")
 EXPECTED_SERVICES = (
     "temporal",
     "temporal-ui",
