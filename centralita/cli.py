@@ -170,7 +170,9 @@ def _purge(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"purged: {report.deleted_calls_purged} deleted calls, "
         f"{report.expired_calls_purged} expired calls, "
-        f"{report.recordings_removed} recordings, {report.live_events_pruned} live events"
+        f"{report.recordings_removed} recordings, {report.live_events_pruned} live events, "
+        f"{report.webhook_deliveries_pruned} webhook deliveries, "
+        f"{report.domain_events_pruned} dispatched events"
     )
     return 0
 

@@ -6,7 +6,10 @@ the database for `retention_deleted_days`. The purge removes:
 - calls soft-deleted longer ago than `retention_deleted_days`, with their recordings;
 - when `retention_calls_days` is set, every call older than that, with its recording;
 - live call events older than `retention_live_events_days` (the stored call keeps its
-  own copy of its events, so these are only the live feed's).
+  own copy of its events, so these are only the live feed's);
+- webhook deliveries settled (delivered, failed, disabled) longer ago than
+  `retention_webhook_days`, with their attempt log, and the events older than that which
+  the dispatcher has already planned and no unsettled delivery still needs.
 
 A purged call's rows go with it (turns, events, transcripts, corrections, analysis,
 document and domain events cascade), its live events too, and its attempt (kept: the
@@ -47,6 +50,7 @@ class RetentionPolicy(BaseModel):
     deleted_days: int = Field(default=7, ge=0)
     live_events_days: int = Field(default=30, ge=1)
     calls_days: int | None = Field(default=None, ge=1)
+    webhook_days: int = Field(default=30, ge=1)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetentionPolicy:
@@ -55,6 +59,7 @@ class RetentionPolicy(BaseModel):
             deleted_days=settings.retention_deleted_days,
             live_events_days=settings.retention_live_events_days,
             calls_days=settings.retention_calls_days,
+            webhook_days=settings.retention_webhook_days,
         )
 
 
@@ -65,6 +70,8 @@ class PurgeReport(BaseModel):
     expired_calls_purged: int = Field(description="Calls older than retention_calls_days")
     recordings_removed: int
     live_events_pruned: int
+    webhook_deliveries_pruned: int = 0
+    domain_events_pruned: int = 0
     ran_at: datetime
 
 
@@ -108,11 +115,14 @@ async def purge(pool: Pool, policy: RetentionPolicy, *, now: datetime | None = N
             (now - timedelta(days=policy.live_events_days),),
         )
         pruned = cur.rowcount
+    deliveries, events = await _prune_webhook_log(pool, now - timedelta(days=policy.webhook_days))
     report = PurgeReport(
         deleted_calls_purged=deleted,
         expired_calls_purged=expired,
         recordings_removed=removed,
         live_events_pruned=pruned,
+        webhook_deliveries_pruned=deliveries,
+        domain_events_pruned=events,
         ran_at=now,
     )
     log.info("retention purge: %s", report.model_dump(mode="json"))
@@ -151,6 +161,30 @@ async def _delete_rows(conn: Conn, rows: list[DictRow]) -> int:
     await conn.execute("UPDATE call_attempts SET transcript = NULL WHERE id = ANY(%s)", (attempts,))
     cur = await conn.execute("DELETE FROM calls WHERE id = ANY(%s)", (ids,))
     return int(cur.rowcount)
+
+
+async def _prune_webhook_log(pool: Pool, cutoff: datetime) -> tuple[int, int]:
+    """Settled deliveries before `cutoff` (attempts cascade), then events nothing needs.
+
+    An event stays while the dispatcher has not planned it (its seq is past the cursor)
+    or any delivery of it is still pending: removing it would lose that delivery.
+
+    Returns:
+        (deliveries removed, events removed).
+    """
+    async with pool.connection() as conn, conn.transaction():
+        cur = await conn.execute(
+            "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < %s",
+            (cutoff,),
+        )
+        deliveries = int(cur.rowcount)
+        cur = await conn.execute(
+            "DELETE FROM domain_events e WHERE e.created_at < %s "
+            "AND e.seq <= (SELECT coalesce(min(last_seq), 0) FROM webhook_dispatch_cursor) "
+            "AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id)",
+            (cutoff,),
+        )
+        return deliveries, int(cur.rowcount)
 
 
 def _remove_file(path: str) -> int:

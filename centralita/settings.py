@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     retention_calls_days: int | None = Field(
         default=None, ge=1, description="Days any call is kept (unset: kept until deleted)."
     )
+    retention_webhook_days: int = Field(
+        default=30,
+        ge=1,
+        description="Days settled webhook deliveries (with their attempt log) and the "
+        "dispatched events behind them are kept.",
+    )
     search_attributes: bool = Field(
         default=True,
         description="Tag workflows with CampaignId/ContactId/AttemptNumber/Outcome (the "

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from centralita.db import Pool
+from centralita.events import emit, event_id
 from centralita.retention import RetentionPolicy, purge
 from centralita.store import DEFAULT_TENANT_ID
 from tests.conftest import AppClients, free_port, settings_for
@@ -179,6 +180,8 @@ async def test_the_purge_removes_exactly_what_is_due_and_a_second_one_nothing(
         "expired_calls_purged": 0,
         "recordings_removed": 0,
         "live_events_pruned": 0,
+        "webhook_deliveries_pruned": 0,
+        "domain_events_pruned": 0,
     }
     # A week later the other deleted call is due too, and only it.
     later = await purge(pool, policy, now=NOW + timedelta(days=2))
@@ -255,3 +258,63 @@ async def test_a_deleted_call_is_gone_from_the_api_and_purged_by_the_api_and_the
     assert cli.returncode == 0
     assert "purged: 1 deleted calls" in out.decode()
     assert await _state(pool, bystander) == GONE
+
+
+async def _event(pool: Pool, name: str, age_days: int) -> tuple[str, int]:
+    """A campaign-less event recorded `age_days` before NOW: (id, seq)."""
+    async with pool.connection() as conn:
+        await emit(
+            conn,
+            event_id=event_id("retention-test", name),
+            tenant_id=DEFAULT_TENANT_ID,
+            type="opt_out",
+            data={"name": name},
+        )
+        cur = await conn.execute(
+            "UPDATE domain_events SET created_at = %s WHERE id = %s RETURNING seq",
+            (NOW - timedelta(days=age_days), event_id("retention-test", name)),
+        )
+        row = await cur.fetchone()
+    assert row is not None
+    return event_id("retention-test", name), int(row["seq"])
+
+
+async def test_settled_webhook_deliveries_and_dispatched_events_age_out(pool: Pool) -> None:
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "INSERT INTO webhooks (tenant_id, url, secret) "
+            "VALUES (%s, 'http://127.0.0.1:9/h', 'whsec_x') RETURNING id",
+            (DEFAULT_TENANT_ID,),
+        )
+        row = await cur.fetchone()
+    assert row is not None
+    webhook = row["id"]
+    delivered = await _event(pool, "delivered-long-ago", 40)
+    pending = await _event(pool, "still-retrying", 40)
+    unplanned = await _event(pool, "past-the-cursor", 40)
+    recent = await _event(pool, "recent", 3)
+    async with pool.connection() as conn:
+        for (eid, seq), status in ((delivered, "delivered"), (pending, "pending")):
+            await conn.execute(
+                "INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, payload, "
+                "status, event_seq, created_at) VALUES (%s, %s, 'opt_out', '{}', %s, %s, %s)",
+                (webhook, eid, status, seq, NOW - timedelta(days=40)),
+            )
+        await conn.execute(
+            "INSERT INTO webhook_dispatch_cursor (name, last_seq) VALUES ('retention-test', %s) "
+            "ON CONFLICT (name) DO UPDATE SET last_seq = EXCLUDED.last_seq",
+            (unplanned[1] - 1,),
+        )
+
+    report = await purge(pool, RetentionPolicy(webhook_days=30), now=NOW)
+
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT event_id FROM webhook_deliveries")
+        deliveries = {r["event_id"] for r in await cur.fetchall()}
+        cur = await conn.execute("SELECT id FROM domain_events WHERE id LIKE 'evt_%%'")
+        events = {r["id"] for r in await cur.fetchall()}
+        await conn.execute("DELETE FROM webhook_dispatch_cursor WHERE name = 'retention-test'")
+    assert report.webhook_deliveries_pruned == 1
+    assert deliveries == {pending[0]}  # a delivery still retrying is never cut short
+    assert delivered[0] not in events
+    assert {pending[0], unplanned[0], recent[0]} <= events  # needed, unplanned, young
