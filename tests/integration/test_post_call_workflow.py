@@ -84,7 +84,7 @@ async def _counts(pool: Pool, call_id: str) -> dict[str, int]:
             counts[table] = int(row["n"])
         cur = await conn.execute(
             # The announce step's event (storing the call recorded call_ended, the
-            # analysis a promise: tests/integration/test_event_producers.py).
+            # analysis a promise: tests/integration/test_event_producers_stores.py).
             "SELECT count(*) AS n FROM domain_events WHERE call_id = %s::uuid "
             "AND type = 'call_analyzed'",
             (call_id,),
