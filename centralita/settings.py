@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from centralita.webhooks.retry_schedule import DEFAULT_MAX_ATTEMPTS, parse_schedule
@@ -104,6 +104,30 @@ class Settings(BaseSettings):
         default=10 * 1024 * 1024, ge=1024, description="Largest campaign request (JSON or CSV)."
     )
     max_contacts_per_campaign: int = Field(default=100_000, ge=1)
+    max_request_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body on every route but campaign creation, which "
+        "takes up to max_upload_bytes (413 above either).",
+    )
+
+    admin_api_key: SecretStr | None = Field(
+        default=None,
+        description="The key for /admin (tenants and their API keys), at least 24 "
+        "characters; unset: the admin API is off (the CLI still manages keys).",
+    )
+    campaign_create_per_minute: float = Field(
+        default=30.0, gt=0, description="Campaigns a tenant may create a minute (refill)."
+    )
+    campaign_create_burst: int = Field(
+        default=30, ge=1, description="Campaigns a tenant may create at once (bucket size)."
+    )
+    csv_upload_per_minute: float = Field(
+        default=10.0, gt=0, description="CSV uploads a tenant may send a minute (refill)."
+    )
+    csv_upload_burst: int = Field(
+        default=10, ge=1, description="CSV uploads a tenant may send at once (bucket size)."
+    )
 
     carrier_url: str | None = Field(
         default=None,
@@ -196,6 +220,13 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError(f"unknown log level {value!r}")
         return level
+
+    @field_validator("admin_api_key")
+    @classmethod
+    def _long_admin_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 24:
+            raise ValueError("admin_api_key must be at least 24 characters")
+        return value
 
     @field_validator("webhook_schedule")
     @classmethod
