@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from importlib import resources
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import httpx
 from fastapi import APIRouter, HTTPException, Query, Request, status
@@ -44,6 +45,16 @@ async def _json_body(request: Request) -> Any:
         ) from exc
 
 
+def _segment(value: str) -> str:
+    """`value` as one path segment of the media worker's URL.
+
+    Percent-encoded: a `/` or `..` in it cannot reach another route there, and control
+    characters (which httpx refuses in a URL) come out as a 404 from the media worker
+    instead of a 500 here.
+    """
+    return quote(value, safe="")
+
+
 async def _relay(
     services: Services, method: str, path: str, *, body: Any = None, params: Any = None
 ) -> Response:
@@ -75,17 +86,19 @@ async def next_call(
     number: str, services: Services, wait: Annotated[float, Query(ge=0, le=30)] = 20
 ) -> Response:
     """Hold `number`: the agent's offer when a campaign dials it (long poll, relayed)."""
-    return await _relay(services, "GET", f"/softphones/{number}/calls/next", params={"wait": wait})
+    return await _relay(
+        services, "GET", f"/softphones/{_segment(number)}/calls/next", params={"wait": wait}
+    )
 
 
 @router.post("/softphone/calls/{call_id}/answer", responses={204: {}, 404: {}, 502: {}})
 async def answer_call(call_id: str, request: Request, services: Services) -> Response:
     """Pick up a received call with the page's SDP answer (relayed)."""
     body = await _json_body(request)
-    return await _relay(services, "POST", f"/calls/{call_id}/answer", body=body)
+    return await _relay(services, "POST", f"/calls/{_segment(call_id)}/answer", body=body)
 
 
 @router.post("/softphone/calls/{call_id}/hangup", responses={204: {}, 404: {}, 502: {}})
 async def hang_up(call_id: str, services: Services) -> Response:
     """Hang up a call the page made (relayed)."""
-    return await _relay(services, "DELETE", f"/calls/{call_id}")
+    return await _relay(services, "DELETE", f"/calls/{_segment(call_id)}")
