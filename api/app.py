@@ -16,6 +16,7 @@ from api.routes import (
     campaign_controls,
     campaigns,
     contacts,
+    dashboard,
     exports,
     health,
     learning,
@@ -77,6 +78,7 @@ def create_app(
     app.include_router(live.router)
     app.include_router(call_controls.router)
     app.include_router(softphone.router)
+    app.include_router(dashboard.router)
     app.include_router(opt_outs.router)
     app.include_router(learning.router)
     app.include_router(lexicon.router)
