@@ -19,6 +19,7 @@ from centralita.db import Pool
 from centralita.store import campaigns as campaign_store
 from centralita.store.contact_context import ContactContext, load_due
 from centralita.store.contact_state import Conn
+from centralita.tenants_calls import call_key_tenant
 from workflows.calling_rules import campaign_day, new_contacts_allowed, next_slot
 from workflows.campaign_policy import (
     CampaignPolicy,
@@ -95,12 +96,20 @@ class CampaignActivities:
 
     @activity.defn
     async def broadcast_opt_out(self, signal: OptOutSignal) -> None:
-        """Tell every running campaign with this number to stop calling it now."""
-        await signal_opt_out(activity.client(), self._pool, signal.phone)
+        """Tell every running campaign of the tenant with this number to stop calling it now.
+
+        The tenant is the calling attempt's: its workflow id is the attempt key.
+        """
+        async with self._pool.connection() as conn:
+            tenant = await call_key_tenant(conn, activity.info().workflow_id or "")
+        await signal_opt_out(activity.client(), self._pool, signal.phone, tenant_id=tenant)
 
 
-async def signal_opt_out(client: Client, pool: Pool, phone: str) -> None:
-    """Signal the campaigns that have a contact with `phone` (running ones take it)."""
+async def signal_opt_out(client: Client, pool: Pool, phone: str, *, tenant_id: str) -> None:
+    """Signal the tenant's campaigns that have a contact with `phone` (running ones take it).
+
+    An opt-out is the tenant's own: another tenant's campaigns keep calling the number.
+    """
     from workflows.campaign import CampaignWorkflow, campaign_workflow_id
 
     async with pool.connection() as conn:
@@ -109,8 +118,8 @@ async def signal_opt_out(client: Client, pool: Pool, phone: str) -> None:
             # them final, and their call may still be ringing.
             "SELECT DISTINCT c.campaign_id::text AS id FROM contacts c "
             "JOIN campaigns k ON k.id = c.campaign_id WHERE c.phones @> ARRAY[%s] "
-            "AND k.status IN ('created', 'running', 'paused')",
-            (phone,),
+            "AND k.tenant_id = %s AND k.status IN ('created', 'running', 'paused')",
+            (phone, tenant_id),
         )
         ids = [r["id"] for r in await cur.fetchall()]
 

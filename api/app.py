@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from temporalio.client import Client
 
+from api.auth import authenticate, document_public_routes
+from api.limits import upload_body_limit
 from api.live_hub import LiveEventHub
 from api.routes import (
+    admin,
     analytics,
     call_controls,
     calls,
@@ -69,9 +72,12 @@ def create_app(
         version=__version__,
         summary="Open-source AI voice call center: campaigns, calls, agents.",
         lifespan=lifespan,
+        # Every route needs an API key but the public ones (api/auth.py).
+        dependencies=[Depends(authenticate)],
+        max_body_size=settings.max_request_bytes,  # campaigns take more (api/limits.py)
     )
     app.include_router(health.router)
-    app.include_router(campaigns.router)
+    app.include_router(campaigns.router, max_body_size=upload_body_limit(settings))
     app.include_router(campaign_controls.router)
     app.include_router(contacts.router)
     app.include_router(calls.router)
@@ -87,6 +93,8 @@ def create_app(
     app.include_router(webhooks.router)
     app.include_router(analytics.router)
     app.include_router(exports.router)
+    app.include_router(admin.router)
+    document_public_routes(app)
     return app
 
 

@@ -60,14 +60,17 @@ async def read_campaign_request(request: Request, settings: Settings) -> Campaig
     Raises:
         HTTPException: 413 too large, 415 other content type, 422 malformed.
     """
-    declared = int(request.headers.get("content-length") or 0)
-    if declared > settings.max_upload_bytes:
-        raise _too_large(f"request over {settings.max_upload_bytes} bytes")
+    # The whole body is bounded before this reads it (`max_body_size` on the campaigns
+    # router: max_upload_bytes and room for a multipart envelope, api/limits.py); here
+    # the JSON itself and the CSV file get their own, clearer checks.
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
         body = await request.body()
         if len(body) > settings.max_upload_bytes:
-            raise _too_large(f"request over {settings.max_upload_bytes} bytes")
+            raise _too_large(
+                f"the request is over the limit of {settings.max_upload_bytes} bytes "
+                "(max_upload_bytes)"
+            )
         try:
             campaign = CampaignCreate.model_validate_json(body)
         except ValidationError as exc:
@@ -93,7 +96,10 @@ async def _read_multipart(request: Request, settings: Settings) -> CampaignCreat
         raise _unprocessable("multipart upload needs a CSV file in the `file` field")
     data = await upload.read(settings.max_upload_bytes + 1)
     if len(data) > settings.max_upload_bytes:
-        raise _too_large(f"CSV over {settings.max_upload_bytes} bytes")
+        raise _too_large(
+            f"the CSV file is over the limit of {settings.max_upload_bytes} bytes "
+            "(max_upload_bytes); split it into several campaigns"
+        )
     try:
         parsed = parse_contacts_csv(data, max_rows=settings.max_contacts_per_campaign)
     except CsvTooLargeError as exc:

@@ -19,6 +19,7 @@ from typing import Any
 
 from api.live_hub import LiveEventHub
 from centralita.db import Pool
+from centralita.tenants_calls import call_key_tenant_sql
 
 _BATCH = 500
 
@@ -59,17 +60,26 @@ async def events_after(pool: Pool, call_key: str, after_id: int) -> list[LiveEve
     return [LiveEvent(**row) for row in rows]
 
 
-async def live_calls(pool: Pool, *, within_hours: float = 12.0) -> list[dict[str, Any]]:
-    """Calls that started (in the last `within_hours`) and have not ended."""
+async def live_calls(
+    pool: Pool,
+    tenant_id: str,
+    *,
+    limit: int = 100,
+    offset: int = 0,
+    within_hours: float = 12.0,
+) -> list[dict[str, Any]]:
+    """The tenant's calls that started (in the last `within_hours`) and have not ended,
+    newest first (`centralita.tenants_calls` says whose call a key is)."""
     async with pool.connection() as conn:
         cur = await conn.execute(
             "SELECT s.call_key, s.created_at AS started_at, s.payload AS started "
             "FROM live_call_events s WHERE s.type = 'call_started' "
-            "AND s.created_at > now() - make_interval(secs => %s) "
+            "AND s.created_at > now() - make_interval(secs => %(secs)s) "
             "AND NOT EXISTS (SELECT 1 FROM live_call_events e "
             "  WHERE e.call_key = s.call_key AND e.type = 'call_ended') "
-            "ORDER BY s.created_at DESC",
-            (within_hours * 3600,),
+            f"AND {call_key_tenant_sql('s.call_key')} = %(tenant)s::uuid "
+            "ORDER BY s.created_at DESC, s.id DESC LIMIT %(limit)s OFFSET %(offset)s",
+            {"secs": within_hours * 3600, "tenant": tenant_id, "limit": limit, "offset": offset},
         )
         return [dict(row) for row in await cur.fetchall()]
 

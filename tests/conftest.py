@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -29,7 +30,9 @@ from api.app import create_app
 from centralita.db import Pool, open_pool
 from centralita.migrate import migrate
 from centralita.settings import Settings
+from centralita.store import DEFAULT_TENANT_ID
 from centralita.temporal import DATA_CONVERTER, temporal_plugins
+from centralita.tenants import create_key
 from realtime.carrier.dialer import Dialer
 from realtime.carrier.simulated import Persona, SimulatedCarrier
 from workers.embedded_postgres import EmbeddedPostgres
@@ -196,6 +199,20 @@ def orchestrator_worker(client: Client, queue: str, pool: Pool, carrier: Dialer)
 # -- API -------------------------------------------------------------------------------
 
 
+async def api_key_for(database_url: str, tenant_id: str = DEFAULT_TENANT_ID) -> str:
+    """A fresh API key of the tenant (the default one unless told), its plaintext."""
+    async with await psycopg.AsyncConnection.connect(
+        database_url, autocommit=True, row_factory=dict_row
+    ) as conn:
+        created = await create_key(conn, tenant_id, "tests")
+    return created.key
+
+
+def bearer(key: str) -> dict[str, str]:
+    """The Authorization header that presents `key`."""
+    return {"Authorization": f"Bearer {key}"}
+
+
 class AppClients:
     """HTTP clients on the real app, lifespan included, closed together."""
 
@@ -203,14 +220,27 @@ class AppClients:
         self._stack = contextlib.AsyncExitStack()
 
     async def open(
-        self, settings: Settings, temporal_client: Client | None = None
+        self,
+        settings: Settings,
+        temporal_client: Client | None = None,
+        *,
+        tenant_id: str | None = DEFAULT_TENANT_ID,
     ) -> httpx.AsyncClient:
-        """An in-process client on an app built with `settings`."""
+        """An in-process client on an app built with `settings`.
+
+        The client presents a fresh key of `tenant_id` (the default tenant, where every
+        test's rows live unless it says otherwise) on every request; None: no key. An
+        app whose database is down gets no key (only public routes answer it anyway).
+        """
         app = create_app(settings, temporal_client=temporal_client)
         await self._stack.enter_async_context(app.router.lifespan_context(app))
+        headers: dict[str, str] = {}
+        if tenant_id is not None and settings.database_url:
+            with contextlib.suppress(psycopg.OperationalError):
+                headers = bearer(await api_key_for(settings.database_url, tenant_id))
         transport = httpx.ASGITransport(app=app)
         return await self._stack.enter_async_context(
-            httpx.AsyncClient(transport=transport, base_url="http://api")
+            httpx.AsyncClient(transport=transport, base_url="http://api", headers=headers)
         )
 
     async def aclose(self) -> None:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Body, HTTPException, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from api.auth import TenantId
 from api.deps import Services
 from api.routes.call_controls import Who, forward_control
 from centralita.analytics import campaign_stats, conversation, ending, summary
@@ -21,7 +22,7 @@ from centralita.analytics.campaign_stats import CampaignStats
 from centralita.analytics.conversation import ConversationMetrics
 from centralita.analytics.cursor import BadCursorError, Cursor
 from centralita.analytics.summary import MetricsSummary
-from centralita.store import DEFAULT_TENANT_ID
+from centralita.tenants_calls import owns_call_key
 
 router = APIRouter(tags=["analytics"])
 
@@ -40,10 +41,12 @@ class ConversationEnd(BaseModel):
 
 
 @router.get("/conversations/{ref}/metrics", response_model=ConversationMetrics, responses=_NO_CALL)
-async def get_conversation_metrics(ref: str, services: Services) -> ConversationMetrics:
+async def get_conversation_metrics(
+    ref: str, services: Services, tenant: TenantId
+) -> ConversationMetrics:
     """Turns, average latencies (STT, brain, first TTS audio, voice-to-voice), average
     sentiment, interruptions, tool calls, duration and outcome of a stored call."""
-    found = await conversation.conversation_metrics(services.pool, DEFAULT_TENANT_ID, ref)
+    found = await conversation.conversation_metrics(services.pool, tenant, ref)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no call stored as {ref!r}")
     return found
@@ -61,6 +64,7 @@ async def get_conversation_metrics(ref: str, services: Services) -> Conversation
 async def end_conversation(
     ref: str,
     services: Services,
+    tenant: TenantId,
     body: Annotated[Who | None, Body()] = None,
     wait_s: Annotated[
         float, Query(ge=0, le=60, description="How long to wait for the stored call.")
@@ -70,10 +74,13 @@ async def end_conversation(
     metrics once the media worker has stored it; a call already over just answers its
     metrics. The `call_ended` event is recorded when the call is stored, not here."""
     pool = services.pool
-    stored = await conversation.conversation_metrics(pool, DEFAULT_TENANT_ID, ref)
+    stored = await conversation.conversation_metrics(pool, tenant, ref)
     if stored is not None:
         return ConversationEnd(id=ref, state="already_ended", metrics=stored)
-    state = await ending.call_state(pool, DEFAULT_TENANT_ID, ref)
+    # Live events carry only the key: whose call it is comes from the data.
+    if not await owns_call_key(pool, tenant, ref):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no call {ref!r}")
+    state = await ending.call_state(pool, tenant, ref)
     if not (state.under_way or state.ending):
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, detail=f"no call under way or stored as {ref!r}"
@@ -87,7 +94,7 @@ async def end_conversation(
             if exc.status_code != status.HTTP_404_NOT_FOUND:
                 raise  # the media worker is unreachable: say so (502)
             # Not under way after all: it ended a moment ago and may be being stored.
-    metrics = await ending.wait_for_metrics(pool, DEFAULT_TENANT_ID, ref, wait_s)
+    metrics = await ending.wait_for_metrics(pool, tenant, ref, wait_s)
     if metrics is not None:
         return ConversationEnd(
             id=ref, state="ended" if hung_up else "already_ended", metrics=metrics
@@ -108,6 +115,7 @@ async def end_conversation(
 )
 async def get_metrics_summary(
     services: Services,
+    tenant: TenantId,
     limit: Annotated[int, Query(ge=1, le=500, description="How many calls.")] = 50,
     cursor: Annotated[
         str | None, Query(description="`next_cursor` of the previous page (older calls).")
@@ -119,9 +127,7 @@ async def get_metrics_summary(
         before = Cursor.decode(cursor) if cursor else None
     except BadCursorError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
-    return await summary.metrics_summary(
-        services.pool, DEFAULT_TENANT_ID, limit=limit, before=before
-    )
+    return await summary.metrics_summary(services.pool, tenant, limit=limit, before=before)
 
 
 @router.get(
@@ -129,11 +135,13 @@ async def get_metrics_summary(
     response_model=CampaignStats,
     responses={404: {"description": "no such campaign"}},
 )
-async def get_campaign_stats(campaign_id: str, services: Services) -> CampaignStats:
+async def get_campaign_stats(
+    campaign_id: str, services: Services, tenant: TenantId
+) -> CampaignStats:
     """Answer and promise rates, amounts promised by currency, average duration, cost and
     outcomes, overall, by day and by hour on the campaign's clock; calls per active
     hour; tool success and latency; turn latency; and the tenant's learning metrics."""
-    found = await campaign_stats.campaign_stats(services.pool, DEFAULT_TENANT_ID, campaign_id)
+    found = await campaign_stats.campaign_stats(services.pool, tenant, campaign_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"campaign {campaign_id} not found")
     return found

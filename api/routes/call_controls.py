@@ -13,7 +13,9 @@ import httpx
 from fastapi import APIRouter, Body, HTTPException, status
 from pydantic import BaseModel, Field
 
+from api.auth import TenantId
 from api.deps import Services
+from centralita.tenants_calls import owns_call_key
 
 router = APIRouter(prefix="/calls", tags=["live"])
 
@@ -88,18 +90,28 @@ def _detail(response: httpx.Response) -> str:
         return response.text[:200]
 
 
+async def _owned(services: Services, tenant: str, call_key: str) -> None:
+    # Before anything reaches the media worker: another tenant's call is not there.
+    if not await owns_call_key(services.pool, tenant, call_key):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call {call_key!r} under way")
+
+
 async def _forward(services: Services, call_key: str, control: dict[str, Any]) -> ControlApplied:
     answer = await _post(services, call_key, "control", control, status.HTTP_200_OK)
     return ControlApplied.model_validate(answer)
 
 
-# Public for other routes that apply a control (POST /conversations/{id}/end).
+# Public for other routes that apply a control (POST /conversations/{id}/end); they
+# check the call is the caller's tenant's first.
 forward_control = _forward
 
 
 @router.post("/{call_key}/inject", response_model=ControlApplied, responses=_ERRORS)
-async def inject(call_key: str, body: Inject, services: Services) -> ControlApplied:
+async def inject(
+    call_key: str, body: Inject, services: Services, tenant: TenantId
+) -> ControlApplied:
     """The agent says `message` now, or takes it as context for the rest of the call."""
+    await _owned(services, tenant, call_key)
     return await _forward(
         services, call_key, {"action": body.type, "message": body.message, "by": body.by}
     )
@@ -107,9 +119,13 @@ async def inject(call_key: str, body: Inject, services: Services) -> ControlAppl
 
 def _simple(action: str, summary: str) -> None:
     async def handler(
-        call_key: str, services: Services, body: Annotated[Who | None, Body()] = None
+        call_key: str,
+        services: Services,
+        tenant: TenantId,
+        body: Annotated[Who | None, Body()] = None,
     ) -> ControlApplied:
         who = body or Who()
+        await _owned(services, tenant, call_key)
         return await _forward(services, call_key, {"action": action, "by": who.by})
 
     handler.__doc__ = summary
@@ -132,7 +148,10 @@ _simple("end", "Hang the call up.")
     responses={**_ERRORS, 409: {"description": "someone took the call over already"}},
 )
 async def takeover(
-    call_key: str, services: Services, body: Annotated[Takeover | None, Body()] = None
+    call_key: str,
+    services: Services,
+    tenant: TenantId,
+    body: Annotated[Takeover | None, Body()] = None,
 ) -> TakenOver:
     """A human takes the call: the agent goes quiet and stops answering.
 
@@ -141,6 +160,7 @@ async def takeover(
     the agent only goes quiet (someone answers the caller by other means).
     """
     who = body or Takeover()
+    await _owned(services, tenant, call_key)
     if who.sdp is None:
         applied = await _forward(services, call_key, {"action": "takeover", "by": who.by})
         return TakenOver(**applied.model_dump())

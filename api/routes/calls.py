@@ -10,9 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel
 
+from api.auth import TenantId
 from api.deps import Services
 from api.live_stream import live_calls
-from centralita.store import DEFAULT_TENANT_ID, call_details, history
+from centralita.store import call_details, history
 from centralita.store.call_details import CallDetail
 from centralita.store.history import AttemptStatus, CallFilter, CallRow
 from workflows.models import CallOutcome
@@ -41,6 +42,7 @@ _BOUND_HELP = (
 )
 async def list_calls(
     services: Services,
+    tenant: TenantId,
     live: Annotated[
         bool, Query(description="Calls in progress instead of the attempt log")
     ] = False,
@@ -56,9 +58,10 @@ async def list_calls(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[CallRow] | list[LiveCall]:
     """Call attempts, newest first, filtered on any combination of the parameters;
-    with `live=true`, the calls in progress now (inbound ones included)."""
+    with `live=true`, the calls in progress now (inbound ones included), newest first."""
     if live:
-        return [LiveCall(**row) for row in await live_calls(services.pool)]
+        rows = await live_calls(services.pool, tenant, limit=limit, offset=offset)
+        return [LiveCall(**row) for row in rows]
     where = CallFilter(
         campaign_id=campaign_id,
         contact_id=contact_id,
@@ -71,9 +74,7 @@ async def list_calls(
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, detail="date_from is after date_to"
         )
-    return await history.list_calls(
-        services.pool, DEFAULT_TENANT_ID, where, limit=limit, offset=offset
-    )
+    return await history.list_calls(services.pool, tenant, where, limit=limit, offset=offset)
 
 
 @router.get(
@@ -81,12 +82,12 @@ async def list_calls(
     response_model=CallDetail,
     responses={404: {"description": "no such attempt, or it held no conversation"}},
 )
-async def get_call_by_attempt(attempt_key: str, services: Services) -> CallDetail:
+async def get_call_by_attempt(attempt_key: str, services: Services, tenant: TenantId) -> CallDetail:
     """The conversation an attempt held (`attempt_key` as listed by `GET /calls`).
 
     Only answered calls the agent talked in are stored; other attempts answer 404.
     """
-    found = await call_details.call_detail_by_attempt(services.pool, DEFAULT_TENANT_ID, attempt_key)
+    found = await call_details.call_detail_by_attempt(services.pool, tenant, attempt_key)
     if found is None:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, detail=f"no call stored for attempt {attempt_key}"
@@ -99,10 +100,10 @@ async def get_call_by_attempt(attempt_key: str, services: Services) -> CallDetai
     response_model=CallDetail,
     responses={404: {"description": "no such call"}, 422: {"description": "not a UUID"}},
 )
-async def get_call(call_id: uuid.UUID, services: Services) -> CallDetail:
+async def get_call(call_id: uuid.UUID, services: Services, tenant: TenantId) -> CallDetail:
     """A stored conversation: its outcome, usage and cost, its turns with their latencies
     (milliseconds, in spoken order) and its events (in sequence order)."""
-    found = await call_details.call_detail(services.pool, DEFAULT_TENANT_ID, call_id)
+    found = await call_details.call_detail(services.pool, tenant, call_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"call {call_id} not found")
     return found

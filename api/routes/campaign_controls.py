@@ -7,6 +7,7 @@ from pydantic import ValidationError
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.auth import TenantId
 from api.deps import Services
 from api.routes.campaigns import campaign_view
 from api.schemas import CampaignOut, PolicyPatch
@@ -33,8 +34,8 @@ def _not_running(campaign_id: str) -> HTTPException:
     )
 
 
-async def _signal(services: ApiServices, campaign_id: str, name: str) -> CampaignOut:
-    await campaign_view(services, campaign_id)  # 404 before touching Temporal
+async def _signal(services: ApiServices, tenant: str, campaign_id: str, name: str) -> CampaignOut:
+    await campaign_view(services, tenant, campaign_id)  # 404 before touching Temporal
     try:
         handle = await campaign_handle(services, campaign_id)
         await handle.signal(name)
@@ -44,18 +45,18 @@ async def _signal(services: ApiServices, campaign_id: str, name: str) -> Campaig
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise _not_running(campaign_id) from exc
         raise
-    return await campaign_view(services, campaign_id)
+    return await campaign_view(services, tenant, campaign_id)
 
 
 @router.post("/{campaign_id}/start", response_model=CampaignOut, responses=_CONTROL_RESPONSES)
-async def start_campaign(campaign_id: str, services: Services) -> CampaignOut:
+async def start_campaign(campaign_id: str, services: Services, tenant: TenantId) -> CampaignOut:
     """Start the campaign's workflow if it is not running yet (idempotent)."""
-    await campaign_view(services, campaign_id)
+    await campaign_view(services, tenant, campaign_id)
     try:
         await start_campaign_workflow(services, campaign_id)
     except TemporalUnavailableError as exc:
         raise _unavailable(exc) from exc
-    return await campaign_view(services, campaign_id)
+    return await campaign_view(services, tenant, campaign_id)
 
 
 @router.post(
@@ -64,9 +65,9 @@ async def start_campaign(campaign_id: str, services: Services) -> CampaignOut:
     status_code=status.HTTP_202_ACCEPTED,
     responses=_CONTROL_RESPONSES,
 )
-async def pause_campaign(campaign_id: str, services: Services) -> CampaignOut:
+async def pause_campaign(campaign_id: str, services: Services, tenant: TenantId) -> CampaignOut:
     """Stop starting calls; calls in progress finish. The status follows within seconds."""
-    return await _signal(services, campaign_id, CampaignWorkflow.pause.__name__)
+    return await _signal(services, tenant, campaign_id, CampaignWorkflow.pause.__name__)
 
 
 @router.post(
@@ -75,9 +76,9 @@ async def pause_campaign(campaign_id: str, services: Services) -> CampaignOut:
     status_code=status.HTTP_202_ACCEPTED,
     responses=_CONTROL_RESPONSES,
 )
-async def resume_campaign(campaign_id: str, services: Services) -> CampaignOut:
+async def resume_campaign(campaign_id: str, services: Services, tenant: TenantId) -> CampaignOut:
     """Start calling again."""
-    return await _signal(services, campaign_id, CampaignWorkflow.resume.__name__)
+    return await _signal(services, tenant, campaign_id, CampaignWorkflow.resume.__name__)
 
 
 @router.post(
@@ -86,9 +87,9 @@ async def resume_campaign(campaign_id: str, services: Services) -> CampaignOut:
     status_code=status.HTTP_202_ACCEPTED,
     responses=_CONTROL_RESPONSES,
 )
-async def cancel_campaign(campaign_id: str, services: Services) -> CampaignOut:
+async def cancel_campaign(campaign_id: str, services: Services, tenant: TenantId) -> CampaignOut:
     """End the campaign: calls in progress are cancelled and nobody else is called."""
-    return await _signal(services, campaign_id, CampaignWorkflow.cancel.__name__)
+    return await _signal(services, tenant, campaign_id, CampaignWorkflow.cancel.__name__)
 
 
 @router.patch(
@@ -96,13 +97,15 @@ async def cancel_campaign(campaign_id: str, services: Services) -> CampaignOut:
     response_model=CampaignOut,
     responses={**_CONTROL_RESPONSES, 422: {"description": "the edited policy is invalid"}},
 )
-async def edit_campaign(campaign_id: str, patch: PolicyPatch, services: Services) -> CampaignOut:
+async def edit_campaign(
+    campaign_id: str, patch: PolicyPatch, services: Services, tenant: TenantId
+) -> CampaignOut:
     """Edit schedule, caps and retry rules of a running campaign.
 
     The change goes through a workflow update: validated, stored, and effective from
     the campaign's next decision.
     """
-    current = await campaign_view(services, campaign_id)
+    current = await campaign_view(services, tenant, campaign_id)
     try:
         policy = patch.apply(current.policy)
     except ValidationError as exc:
@@ -121,4 +124,4 @@ async def edit_campaign(campaign_id: str, patch: PolicyPatch, services: Services
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise _not_running(campaign_id) from exc
         raise
-    return await campaign_view(services, campaign_id)
+    return await campaign_view(services, tenant, campaign_id)

@@ -6,14 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
+from api.auth import TenantId
 from api.campaign_intake import OPENAPI_REQUEST_BODY, read_campaign_request
 from api.campaign_views import campaign_views
 from api.contact_rows import validate_rows
 from api.deps import Services
+from api.limits import RATE_LIMITED, campaign_rule, csv_upload_rule, take_or_429
 from api.schemas import CampaignCreated, CampaignOut, ContactOut
 from api.services import ApiServices, TemporalUnavailableError
 from api.workflow_control import start_campaign_workflow
-from centralita.store import DEFAULT_TENANT_ID, attempts, call_latency, campaigns
+from centralita.store import attempts, call_latency, campaigns
 from centralita.store.call_latency import CampaignLatency
 from workflows.campaign import campaign_workflow_id
 
@@ -32,9 +34,12 @@ Offset = Annotated[int, Query(ge=0)]
         413: {"description": "request, CSV or contact count over the limits"},
         415: {"description": "neither JSON nor multipart"},
         422: {"description": "no valid contact, or a malformed request"},
+        **RATE_LIMITED,
     },
 )
-async def create_campaign(request: Request, services: Services) -> CampaignCreated:
+async def create_campaign(
+    request: Request, services: Services, tenant: TenantId
+) -> CampaignCreated:
     """Store a campaign and its valid contacts, then start its workflow.
 
     Send JSON with `contacts` inline, or multipart with a CSV `file` (columns map to
@@ -42,7 +47,15 @@ async def create_campaign(request: Request, services: Services) -> CampaignCreat
     validation come back in `rejected` with their row number; the rest are stored. If
     Temporal is unreachable the campaign is still stored and
     `POST /campaigns/{id}/start` starts it later.
+
+    Each tenant may create `campaign_create_burst` campaigns at once and
+    `campaign_create_per_minute` a minute, and CSV uploads count against their own,
+    smaller rate too; past either the answer is 429 with `Retry-After`.
     """
+    # Before the body is read: a refused request costs no parsing.
+    await take_or_429(services, tenant, campaign_rule(services.settings))
+    if request.headers.get("content-type", "").lower().startswith("multipart/"):
+        await take_or_429(services, tenant, csv_upload_rule(services.settings))
     body = await read_campaign_request(request, services.settings)
     policy = body.effective_policy()
     accepted, rejected = validate_rows(body.contacts, body.default_region, policy.schedule.timezone)
@@ -53,7 +66,7 @@ async def create_campaign(request: Request, services: Services) -> CampaignCreat
         )
     row = await campaigns.create_campaign(
         services.pool,
-        tenant_id=DEFAULT_TENANT_ID,
+        tenant_id=tenant,
         name=body.name,
         timezone=policy.schedule.timezone,
         policy=policy,
@@ -68,7 +81,7 @@ async def create_campaign(request: Request, services: Services) -> CampaignCreat
         except TemporalUnavailableError as exc:
             start_error = str(exc)
     return CampaignCreated(
-        campaign=await campaign_view(services, row.id),
+        campaign=await campaign_view(services, tenant, row.id),
         accepted=len(accepted),
         rejected=rejected,
         started=started,
@@ -78,48 +91,52 @@ async def create_campaign(request: Request, services: Services) -> CampaignCreat
 
 @router.get("", response_model=list[CampaignOut])
 async def list_campaigns(
-    services: Services, limit: Limit = 50, offset: Offset = 0
+    services: Services, tenant: TenantId, limit: Limit = 50, offset: Offset = 0
 ) -> list[CampaignOut]:
     """Campaigns, newest first."""
-    rows = await campaigns.list_campaigns(
-        services.pool, DEFAULT_TENANT_ID, limit=limit, offset=offset
-    )
+    rows = await campaigns.list_campaigns(services.pool, tenant, limit=limit, offset=offset)
     return await campaign_views(services, rows)
 
 
 @router.get("/{campaign_id}", response_model=CampaignOut, responses={404: {}})
-async def get_campaign(campaign_id: str, services: Services) -> CampaignOut:
+async def get_campaign(campaign_id: str, services: Services, tenant: TenantId) -> CampaignOut:
     """State, contacts by state, attempts by outcome, next dial slot, today's quota use."""
-    return await campaign_view(services, campaign_id)
+    return await campaign_view(services, tenant, campaign_id)
 
 
 @router.get("/{campaign_id}/contacts", response_model=list[ContactOut], responses={404: {}})
 async def list_campaign_contacts(
-    campaign_id: str, services: Services, limit: Limit = 100, offset: Offset = 0
+    campaign_id: str,
+    services: Services,
+    tenant: TenantId,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[ContactOut]:
     """The campaign's contacts in upload order, each with its attempt history."""
-    await campaign_view(services, campaign_id)
+    await campaign_view(services, tenant, campaign_id)  # 404 for another tenant's
     contacts = await campaigns.list_contacts(services.pool, campaign_id, limit=limit, offset=offset)
     history = await attempts.attempts_for_contacts(services.pool, [c.id for c in contacts])
     return [ContactOut(**c.model_dump(), attempts=history[c.id]) for c in contacts]
 
 
 @router.get("/{campaign_id}/latency", response_model=CampaignLatency, responses={404: {}})
-async def get_campaign_latency(campaign_id: str, services: Services) -> CampaignLatency:
+async def get_campaign_latency(
+    campaign_id: str, services: Services, tenant: TenantId
+) -> CampaignLatency:
     """Voice-to-voice latency (p50, p95, max) and the median of each part of a turn
     (endpointing, STT, brain, first TTS audio) over every turn of the campaign's calls.
 
     A campaign with no conversation yet answers counts 0 and null figures.
     """
-    found = await call_latency.campaign_latency(services.pool, DEFAULT_TENANT_ID, campaign_id)
+    found = await call_latency.campaign_latency(services.pool, tenant, campaign_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"campaign {campaign_id} not found")
     return found
 
 
-async def campaign_view(services: ApiServices, campaign_id: str) -> CampaignOut:
-    """One campaign's view, or 404."""
-    row = await campaigns.get_campaign(services.pool, DEFAULT_TENANT_ID, campaign_id)
+async def campaign_view(services: ApiServices, tenant_id: str, campaign_id: str) -> CampaignOut:
+    """One of the tenant's campaigns as a view, or 404 (another tenant's too)."""
+    row = await campaigns.get_campaign(services.pool, tenant_id, campaign_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"campaign {campaign_id} not found")
     return (await campaign_views(services, [row]))[0]

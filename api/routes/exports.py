@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import StreamingResponse
 
+from api.auth import LinkTenantId, TenantId
 from api.deps import Services
 from api.routes.calls import parse_bound
 from centralita.analytics.cursor import BadCursorError, Cursor
@@ -25,7 +26,6 @@ from centralita.analytics.exports import (
     export_page,
     export_pages,
 )
-from centralita.store import DEFAULT_TENANT_ID
 from workflows.models import CallOutcome
 
 router = APIRouter(prefix="/exports", tags=["exports"])
@@ -94,6 +94,7 @@ def _bound(name: str, value: str | None, *, end: bool) -> datetime | None:
 )
 async def export_calls_csv(
     services: Services,
+    tenant: LinkTenantId,
     campaign_id: CampaignId = None,
     date_from: DateFrom = None,
     date_to: DateTo = None,
@@ -102,9 +103,12 @@ async def export_calls_csv(
     unmask: Unmask = False,
 ) -> StreamingResponse:
     """Every matching call with its results as CSV (columns as in `calls.json` items),
-    oldest first, streamed a page at a time: any size, never held whole in memory."""
+    oldest first, streamed a page at a time: any size, never held whole in memory.
+
+    A plain download link cannot send headers: the key may come as `?access_token=`.
+    """
     where = _filter(campaign_id, date_from, date_to, outcome, direction)
-    pages = export_pages(services.pool, DEFAULT_TENANT_ID, where, unmask=unmask)
+    pages = export_pages(services.pool, tenant, where, unmask=unmask)
     return StreamingResponse(
         csv_chunks(pages),
         media_type="text/csv; charset=utf-8",
@@ -115,6 +119,7 @@ async def export_calls_csv(
 @router.get("/calls.json", response_model=ExportPage, responses=_ERRORS)
 async def export_calls_json(
     services: Services,
+    tenant: TenantId,
     campaign_id: CampaignId = None,
     date_from: DateFrom = None,
     date_to: DateTo = None,
@@ -131,6 +136,4 @@ async def export_calls_json(
         after = Cursor.decode(cursor) if cursor else None
     except BadCursorError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
-    return await export_page(
-        services.pool, DEFAULT_TENANT_ID, where, limit=limit, after=after, unmask=unmask
-    )
+    return await export_page(services.pool, tenant, where, limit=limit, after=after, unmask=unmask)

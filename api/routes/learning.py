@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
+from api.auth import TenantId
 from api.deps import Services
 from centralita.learning import metrics, review, sources, store
 from centralita.learning.models import (
@@ -19,7 +20,6 @@ from centralita.learning.models import (
     ProposalSource,
     ProposalStatus,
 )
-from centralita.store import DEFAULT_TENANT_ID
 
 router = APIRouter(tags=["learning"])
 
@@ -51,11 +51,11 @@ class ScanResult(BaseModel):
 
 
 async def _decide(
-    services: Services, proposal_id: int, action: str, reviewer: str | None
+    services: Services, tenant: str, proposal_id: int, action: str, reviewer: str | None
 ) -> Proposal:
     decide = review.approve if action == "approve" else review.reject
     try:
-        return await decide(services.pool, DEFAULT_TENANT_ID, proposal_id, reviewer)
+        return await decide(services.pool, tenant, proposal_id, reviewer)
     except review.ProposalNotFoundError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from exc
     except review.ReviewConflictError as exc:
@@ -67,6 +67,7 @@ async def _decide(
 @router.get("/learning/proposals", response_model=ProposalPage)
 async def list_proposals(
     services: Services,
+    tenant: TenantId,
     status_: Annotated[ProposalStatus | None, Query(alias="status")] = None,
     source: ProposalSource | None = None,
     kind: ProposalKind | None = None,
@@ -77,7 +78,7 @@ async def list_proposals(
     async with services.pool.connection() as conn:
         return await store.page(
             conn,
-            DEFAULT_TENANT_ID,
+            tenant,
             status=status_,
             source=source,
             kind=kind,
@@ -88,25 +89,29 @@ async def list_proposals(
 
 @router.post("/learning/proposals/{proposal_id}/approve", responses={**_NOT_FOUND, **_DECIDED})
 async def approve_proposal(
-    proposal_id: int, services: Services, body: Review | None = None
+    proposal_id: int, services: Services, tenant: TenantId, body: Review | None = None
 ) -> Proposal:
     """Approve: the entry becomes active (a pair, a term, or a block of a correction)."""
-    return await _decide(services, proposal_id, "approve", body.reviewer if body else None)
+    reviewer = body.reviewer if body else None
+    return await _decide(services, tenant, proposal_id, "approve", reviewer)
 
 
 @router.post("/learning/proposals/{proposal_id}/reject", responses={**_NOT_FOUND, **_DECIDED})
 async def reject_proposal(
-    proposal_id: int, services: Services, body: Review | None = None
+    proposal_id: int, services: Services, tenant: TenantId, body: Review | None = None
 ) -> Proposal:
     """Reject: nothing becomes active; new sightings are still counted."""
-    return await _decide(services, proposal_id, "reject", body.reviewer if body else None)
+    reviewer = body.reviewer if body else None
+    return await _decide(services, tenant, proposal_id, "reject", reviewer)
 
 
 @router.patch("/learning/proposals/{proposal_id}", responses={**_NOT_FOUND, **_DECIDED})
-async def edit_proposal(proposal_id: int, change: ProposalEdit, services: Services) -> Proposal:
+async def edit_proposal(
+    proposal_id: int, change: ProposalEdit, services: Services, tenant: TenantId
+) -> Proposal:
     """Edit a pending proposal's kind, term kind, wrong or right before deciding on it."""
     try:
-        return await review.edit(services.pool, DEFAULT_TENANT_ID, proposal_id, change)
+        return await review.edit(services.pool, tenant, proposal_id, change)
     except review.ProposalNotFoundError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from exc
     except review.ReviewConflictError as exc:
@@ -116,20 +121,20 @@ async def edit_proposal(proposal_id: int, change: ProposalEdit, services: Servic
 
 
 @router.post("/learning/scan")
-async def scan(services: Services) -> ScanResult:
+async def scan(services: Services, tenant: TenantId) -> ScanResult:
     """Look through stored calls for low-confidence words corrections fixed and for
     lookups that found nothing; count them into proposals (idempotent)."""
     async with services.pool.connection() as conn, conn.transaction():
-        low = await sources.scan_low_confidence(conn, DEFAULT_TENANT_ID)
-        misses = await sources.scan_tool_misses(conn, DEFAULT_TENANT_ID)
+        low = await sources.scan_low_confidence(conn, tenant)
+        misses = await sources.scan_tool_misses(conn, tenant)
     return ScanResult(low_confidence_fixed=low, tool_miss=misses)
 
 
 @router.get("/learning/metrics")
-async def learning_metrics(services: Services) -> metrics.LearningMetrics:
+async def learning_metrics(services: Services, tenant: TenantId) -> metrics.LearningMetrics:
     """Learned per ISO week, what still fails, and the precision of active entries."""
     async with services.pool.connection() as conn:
-        return await metrics.learning_metrics(conn, DEFAULT_TENANT_ID)
+        return await metrics.learning_metrics(conn, tenant)
 
 
 @router.post(
@@ -138,13 +143,13 @@ async def learning_metrics(services: Services) -> metrics.LearningMetrics:
     responses={404: {"description": "no such call or corrected segment"}},
 )
 async def edit_transcript(
-    call_id: uuid.UUID, edit: TranscriptEdit, services: Services
+    call_id: uuid.UUID, edit: TranscriptEdit, services: Services, tenant: TenantId
 ) -> sources.EditResult:
     """Store a human's edit of a corrected segment; each changed word pair is proposed."""
     try:
         async with services.pool.connection() as conn, conn.transaction():
             return await sources.propose_from_edit(
-                conn, DEFAULT_TENANT_ID, str(call_id), edit.segment_index, edit.text, edit.editor
+                conn, tenant, str(call_id), edit.segment_index, edit.text, edit.editor
             )
     except sources.NotFoundError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from exc
@@ -155,14 +160,18 @@ async def edit_transcript(
     responses={404: {"description": "no such correction in this call"}},
 )
 async def revert_correction(
-    call_id: uuid.UUID, correction_id: int, services: Services, body: Review | None = None
+    call_id: uuid.UUID,
+    correction_id: int,
+    services: Services,
+    tenant: TenantId,
+    body: Review | None = None,
 ) -> sources.RevertResult:
     """Mark a correction reverted (its before/after stay stored) and propose blocking it."""
     try:
         async with services.pool.connection() as conn, conn.transaction():
             return await sources.revert_correction(
                 conn,
-                DEFAULT_TENANT_ID,
+                tenant,
                 str(call_id),
                 correction_id,
                 body.reviewer if body else None,

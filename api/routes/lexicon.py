@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
 
+from api.auth import TenantId
 from api.deps import Services
 from centralita.correction.lexicon import LexiconEntry, LexiconKind
 from centralita.correction.store import upsert_entries
-from centralita.store import DEFAULT_TENANT_ID
 
 router = APIRouter(prefix="/lexicon", tags=["lexicon"])
 
@@ -51,6 +51,7 @@ _COLUMNS = "id, kind, text, wrong, language, source, created_at"
 @router.get("")
 async def list_lexicon(
     services: Services,
+    tenant: TenantId,
     kind: LexiconKind | None = None,
     language: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -60,7 +61,7 @@ async def list_lexicon(
     where = "tenant_id = %s::uuid AND active AND (%s::text IS NULL OR kind = %s) " + (
         "AND (%s::text IS NULL OR language = %s)"
     )
-    params = [DEFAULT_TENANT_ID, kind, kind, language, language]
+    params = [tenant, kind, kind, language, language]
     async with services.pool.connection() as conn:
         cur = await conn.execute(f"SELECT count(*) AS n FROM lexicon_entries WHERE {where}", params)
         total = await cur.fetchone()
@@ -77,7 +78,9 @@ async def list_lexicon(
     status_code=status.HTTP_201_CREATED,
     responses={422: {"description": "an invalid entry (nothing is written)"}},
 )
-async def add_entries(entries: list[NewEntry], services: Services) -> list[LexiconRow]:
+async def add_entries(
+    entries: list[NewEntry], services: Services, tenant: TenantId
+) -> list[LexiconRow]:
     """Add (or reactivate) entries, all or none; returns the rows they wrote."""
     try:
         valid = [
@@ -93,7 +96,7 @@ async def add_entries(entries: list[NewEntry], services: Services) -> list[Lexic
         ]
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
-    await upsert_entries(services.pool, DEFAULT_TENANT_ID, valid)
+    await upsert_entries(services.pool, tenant, valid)
     rows: list[LexiconRow] = []
     async with services.pool.connection() as conn:
         for entry in valid:
@@ -101,7 +104,7 @@ async def add_entries(entries: list[NewEntry], services: Services) -> list[Lexic
                 cur = await conn.execute(
                     f"SELECT {_COLUMNS} FROM lexicon_entries WHERE tenant_id = %s::uuid "
                     "AND kind = %s AND text = %s AND wrong IS NOT DISTINCT FROM %s",
-                    (DEFAULT_TENANT_ID, form.kind, form.text, form.wrong),
+                    (tenant, form.kind, form.text, form.wrong),
                 )
                 row = await cur.fetchone()
                 if row is not None:
@@ -114,13 +117,13 @@ async def add_entries(entries: list[NewEntry], services: Services) -> list[Lexic
     status_code=status.HTTP_204_NO_CONTENT,
     responses={404: {"description": "no such row"}},
 )
-async def deactivate(entry_id: int, services: Services) -> Response:
+async def deactivate(entry_id: int, services: Services, tenant: TenantId) -> Response:
     """Switch a row off (kept, so approving or adding it again turns it back on)."""
     async with services.pool.connection() as conn:
         cur = await conn.execute(
             "UPDATE lexicon_entries SET active = false, updated_at = now() "
             "WHERE id = %s AND tenant_id = %s::uuid",
-            (entry_id, DEFAULT_TENANT_ID),
+            (entry_id, tenant),
         )
     if cur.rowcount == 0:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"lexicon row {entry_id} not found")

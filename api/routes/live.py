@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, HTTPException, Query, status
 from fastapi.responses import StreamingResponse
 
+from api.auth import LinkTenantId
 from api.deps import Services
 from api.live_stream import stream_call_events
+from centralita.tenants_calls import owns_call_key
 
 router = APIRouter(prefix="/calls", tags=["live"])
 
@@ -16,11 +18,15 @@ router = APIRouter(prefix="/calls", tags=["live"])
 @router.get(
     "/{call_key}/events",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "the call's events"}},
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "the call's events"},
+        404: {"description": "another tenant's call"},
+    },
 )
 async def call_events(
     call_key: str,
     services: Services,
+    tenant: LinkTenantId,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     after: Annotated[int | None, Query(ge=0, description="Resume after this event id")] = None,
 ) -> StreamingResponse:
@@ -29,7 +35,11 @@ async def call_events(
     reconnects with `Last-Event-ID` (or `?after=`) gets every event after that one,
     none lost and none twice. The stream ends after `call_ended`; for a call that has
     not started yet it waits for it.
+
+    EventSource cannot send headers: the key may come as `?access_token=` here.
     """
+    if not await owns_call_key(services.pool, tenant, call_key):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no call {call_key!r}")
     resume = after if after is not None else _event_id(last_event_id)
     frames = stream_call_events(services.pool, services.live, call_key, resume)
     return StreamingResponse(

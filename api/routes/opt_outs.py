@@ -11,11 +11,12 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field, field_validator
 
 from activities.campaigns import signal_opt_out
+from api.auth import TenantId
 from api.contact_rows import to_e164
 from api.deps import Services
 from api.services import ApiServices, TemporalUnavailableError
 from centralita.privacy import mask_phone
-from centralita.store import DEFAULT_TENANT_ID, opt_outs
+from centralita.store import opt_outs
 from centralita.store.opt_outs import OptOutRow
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ class OptOutCreated(OptOutRow):
     },
 )
 async def create_opt_out(
-    body: OptOutCreate, services: Services, response: Response
+    body: OptOutCreate, services: Services, tenant: TenantId, response: Response
 ) -> OptOutCreated:
     """Stop calling a number in every campaign, now.
 
@@ -77,15 +78,15 @@ async def create_opt_out(
     """
     phone = _e164_or_422(body.phone, body.default_region)
     async with services.pool.connection() as conn, conn.transaction():
-        existing = await opt_outs.get(conn, DEFAULT_TENANT_ID, phone)
+        existing = await opt_outs.get(conn, tenant, phone)
         affected = await opt_outs.add(
-            conn, DEFAULT_TENANT_ID, phone, reason=body.reason, source="api", at=datetime.now(UTC)
+            conn, tenant, phone, reason=body.reason, source="api", at=datetime.now(UTC)
         )
-        stored = await opt_outs.get(conn, DEFAULT_TENANT_ID, phone)
+        stored = await opt_outs.get(conn, tenant, phone)
     assert stored is not None  # inserted or already there, in the same transaction
     if existing is not None:
         response.status_code = status.HTTP_200_OK
-    signal_error = await _signal(services, phone)
+    signal_error = await _signal(services, tenant, phone)
     return OptOutCreated(
         **stored.model_dump(),
         campaigns_affected=affected,
@@ -102,6 +103,7 @@ async def create_opt_out(
 async def delete_opt_out(
     phone: str,
     services: Services,
+    tenant: TenantId,
     default_region: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
 ) -> Response:
     """Lift an opt-out; contacts it already stopped stay stopped.
@@ -111,7 +113,7 @@ async def delete_opt_out(
     """
     e164 = _e164_or_422(_with_plus(phone, default_region), default_region)
     async with services.pool.connection() as conn:
-        removed = await opt_outs.remove(conn, DEFAULT_TENANT_ID, e164)
+        removed = await opt_outs.remove(conn, tenant, e164)
     if not removed:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"{e164} is not opted out")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -120,12 +122,13 @@ async def delete_opt_out(
 @router.get("", response_model=list[OptOutRow])
 async def list_opt_outs(
     services: Services,
+    tenant: TenantId,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[OptOutRow]:
     """Opted-out numbers, newest first."""
     async with services.pool.connection() as conn:
-        return await opt_outs.list_all(conn, DEFAULT_TENANT_ID, limit=limit, offset=offset)
+        return await opt_outs.list_all(conn, tenant, limit=limit, offset=offset)
 
 
 def _e164_or_422(raw: str, region: str | None) -> str:
@@ -144,12 +147,13 @@ def _with_plus(raw: str, region: str | None) -> str:
     return f"+{raw}"
 
 
-async def _signal(services: ApiServices, phone: str) -> str | None:
-    """Tell running campaigns; the error as text when that could not be done."""
+async def _signal(services: ApiServices, tenant: str, phone: str) -> str | None:
+    """Tell the tenant's running campaigns; the error as text when that could not be done."""
     try:
         client = await services.temporal.get()
         await asyncio.wait_for(
-            signal_opt_out(client, services.pool, phone), timeout=SIGNAL_TIMEOUT_S
+            signal_opt_out(client, services.pool, phone, tenant_id=tenant),
+            timeout=SIGNAL_TIMEOUT_S,
         )
     except (TemporalUnavailableError, TimeoutError) as exc:
         log.warning("opt-out of %s stored but not signalled: %s", mask_phone(phone), exc)

@@ -15,10 +15,10 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.auth import TenantId
 from api.deps import Services
 from api.routes.calls import parse_bound
 from api.services import TemporalUnavailableError
-from centralita.store import DEFAULT_TENANT_ID
 from workflows.post_call_models import RetranscribePolicy
 from workflows.reanalysis import ReanalysisWorkflow
 from workflows.reanalysis_models import ReanalysisFilter, ReanalysisInput, ReanalysisProgress
@@ -53,15 +53,21 @@ class ReanalysisStarted(BaseModel):
     id: str
 
 
-def reanalysis_workflow_id(reanalysis_id: str) -> str:
-    """The workflow behind the re-analysis `reanalysis_id`."""
-    return f"reanalysis-{reanalysis_id}"
+def reanalysis_workflow_id(tenant_id: str, reanalysis_id: str) -> str:
+    """The workflow behind the tenant's re-analysis `reanalysis_id`.
+
+    The tenant is part of the id: tenants choose (or derive) ids independently, and one
+    tenant's id must neither start nor find another's. (Re-analyses started before
+    tenants had keys ran as `reanalysis-{id}`; they finish, but this API no longer
+    finds them.)
+    """
+    return f"reanalysis-{tenant_id}-{reanalysis_id}"
 
 
-def _filter(request: ReanalysisRequest) -> ReanalysisFilter:
+def _filter(tenant: str, request: ReanalysisRequest) -> ReanalysisFilter:
     try:
         return ReanalysisFilter(
-            tenant_id=DEFAULT_TENANT_ID,
+            tenant_id=tenant,
             campaign_id=str(request.campaign_id) if request.campaign_id else None,
             started_from=parse_bound(request.date_from, end=False) if request.date_from else None,
             started_before=parse_bound(request.date_to, end=True) if request.date_to else None,
@@ -77,7 +83,9 @@ def _filter(request: ReanalysisRequest) -> ReanalysisFilter:
     response_model=ReanalysisStarted,
     responses={422: {"description": "bad filter"}, 503: {"description": "Temporal is down"}},
 )
-async def start_reanalysis(request: ReanalysisRequest, services: Services) -> ReanalysisStarted:
+async def start_reanalysis(
+    request: ReanalysisRequest, services: Services, tenant: TenantId
+) -> ReanalysisStarted:
     """Start re-running correction and analysis over the calls the filter selects.
 
     Idempotent: the same id (given, or derived from the same request) while it runs or
@@ -85,7 +93,7 @@ async def start_reanalysis(request: ReanalysisRequest, services: Services) -> Re
     starts again and does only the calls not yet at its version.
     """
     job = ReanalysisInput(
-        filter=_filter(request),
+        filter=_filter(tenant, request),
         analysis_version=request.analysis_version,
         retranscribe=request.retranscribe,
         concurrency=request.concurrency,
@@ -97,7 +105,7 @@ async def start_reanalysis(request: ReanalysisRequest, services: Services) -> Re
             await client.start_workflow(
                 ReanalysisWorkflow.run,
                 job,
-                id=reanalysis_workflow_id(reanalysis_id),
+                id=reanalysis_workflow_id(tenant, reanalysis_id),
                 task_queue=services.settings.post_call_task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             )
@@ -111,12 +119,14 @@ async def start_reanalysis(request: ReanalysisRequest, services: Services) -> Re
     response_model=ReanalysisProgress,
     responses={404: {"description": "no such re-analysis"}, 503: {"description": "Temporal"}},
 )
-async def get_reanalysis(reanalysis_id: str, services: Services) -> ReanalysisProgress:
+async def get_reanalysis(
+    reanalysis_id: str, services: Services, tenant: TenantId
+) -> ReanalysisProgress:
     """Its progress: total, done, skipped (already at the version), failed, cursor."""
     try:
         client = await services.temporal.get()
         handle = client.get_workflow_handle_for(
-            ReanalysisWorkflow.run, reanalysis_workflow_id(reanalysis_id)
+            ReanalysisWorkflow.run, reanalysis_workflow_id(tenant, reanalysis_id)
         )
         described = await handle.describe()
         if described.status == WorkflowExecutionStatus.COMPLETED:

@@ -17,10 +17,11 @@ from pydantic import BaseModel, Field
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from api.auth import TenantId
 from api.deps import Services
 from api.services import TemporalUnavailableError
 from centralita.events import EVENT_TYPES
-from centralita.store import DEFAULT_TENANT_ID, is_uuid
+from centralita.store import is_uuid
 from centralita.webhooks import store
 from centralita.webhooks.delivery import UnsignableDeliveryError, logged_attempt
 from centralita.webhooks.models import (
@@ -146,7 +147,9 @@ def _secret(given: str | None) -> str:
     response_model=WebhookCreated,
     responses={422: {"description": "bad or refused URL (SSRF), unknown event, bad secret"}},
 )
-async def create_webhook(request: WebhookCreate, services: Services) -> WebhookCreated:
+async def create_webhook(
+    request: WebhookCreate, services: Services, tenant: TenantId
+) -> WebhookCreated:
     """Subscribe a URL to events. Keep the `secret` from this response: it is not shown
     again (rotate it to get a new one)."""
     events = _events(request.events)
@@ -158,7 +161,7 @@ async def create_webhook(request: WebhookCreate, services: Services) -> WebhookC
     async with services.pool.connection() as conn:
         webhook = await store.create_webhook(
             conn,
-            DEFAULT_TENANT_ID,
+            tenant,
             url=request.url,
             events=events,
             description=request.description,
@@ -171,35 +174,36 @@ async def create_webhook(request: WebhookCreate, services: Services) -> WebhookC
 @router.get("", response_model=WebhookPage)
 async def list_webhooks(
     services: Services,
+    tenant: TenantId,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> WebhookPage:
     """Subscriptions, oldest first (secrets are never listed)."""
     async with services.pool.connection() as conn:
-        return await store.list_webhooks(conn, DEFAULT_TENANT_ID, limit=limit, offset=offset)
+        return await store.list_webhooks(conn, tenant, limit=limit, offset=offset)
 
 
 @router.get("/{webhook_id}", response_model=Webhook, responses=_NOT_FOUND)
-async def get_webhook(webhook_id: str, services: Services) -> Webhook:
+async def get_webhook(webhook_id: str, services: Services, tenant: TenantId) -> Webhook:
     """One subscription."""
     _check_id(webhook_id, "webhook")
     async with services.pool.connection() as conn:
-        return _found(await store.get_webhook(conn, DEFAULT_TENANT_ID, webhook_id), webhook_id)
+        return _found(await store.get_webhook(conn, tenant, webhook_id), webhook_id)
 
 
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_NOT_FOUND)
-async def delete_webhook(webhook_id: str, services: Services) -> Response:
+async def delete_webhook(webhook_id: str, services: Services, tenant: TenantId) -> Response:
     """Remove a subscription with its deliveries and their log; pending ones stop."""
     _check_id(webhook_id, "webhook")
     async with services.pool.connection() as conn:
-        if not await store.delete_webhook(conn, DEFAULT_TENANT_ID, webhook_id):
+        if not await store.delete_webhook(conn, tenant, webhook_id):
             raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no webhook {webhook_id}")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.patch("/{webhook_id}/toggle", response_model=Webhook, responses=_NOT_FOUND)
 async def toggle_webhook(
-    webhook_id: str, services: Services, body: Toggle | None = None
+    webhook_id: str, services: Services, tenant: TenantId, body: Toggle | None = None
 ) -> Webhook:
     """Switch a subscription off (its pending deliveries are settled as 'disabled') or on
     (new events flow again; replay what was missed)."""
@@ -207,14 +211,14 @@ async def toggle_webhook(
     active = body.active if body else None
     async with services.pool.connection() as conn:
         webhook = await store.set_active(
-            conn, DEFAULT_TENANT_ID, webhook_id, active, "switched off through the API"
+            conn, tenant, webhook_id, active, "switched off through the API"
         )
     return _found(webhook, webhook_id)
 
 
 @router.post("/{webhook_id}/rotate-secret", response_model=SecretRotated, responses=_NOT_FOUND)
 async def rotate_secret(
-    webhook_id: str, services: Services, body: Rotation | None = None
+    webhook_id: str, services: Services, tenant: TenantId, body: Rotation | None = None
 ) -> SecretRotated:
     """A new secret, shown once. The previous one keeps signing beside it (two
     signatures in `webhook-signature`) for `overlap_s`, so receivers can switch over."""
@@ -223,13 +227,13 @@ async def rotate_secret(
     secret = _secret(rotation.secret)
     async with services.pool.connection() as conn:
         webhook = await store.rotate_secret(
-            conn, DEFAULT_TENANT_ID, webhook_id, secret, timedelta(seconds=rotation.overlap_s)
+            conn, tenant, webhook_id, secret, timedelta(seconds=rotation.overlap_s)
         )
     return SecretRotated(secret=secret, webhook=_found(webhook, webhook_id))
 
 
 @router.post("/{webhook_id}/test", response_model=TestSent, responses=_NOT_FOUND)
-async def test_webhook(webhook_id: str, services: Services) -> TestSent:
+async def test_webhook(webhook_id: str, services: Services, tenant: TenantId) -> TestSent:
     """Send a signed `webhook_test` event now, once, and report what the endpoint said.
 
     The attempt is logged among the deliveries; it is not retried, and a 410 here does
@@ -239,7 +243,7 @@ async def test_webhook(webhook_id: str, services: Services) -> TestSent:
     now = datetime.now(UTC)
     event_id = f"evt_test_{uuid.uuid4().hex}"
     async with services.pool.connection() as conn:
-        _found(await store.get_webhook(conn, DEFAULT_TENANT_ID, webhook_id), webhook_id)
+        _found(await store.get_webhook(conn, tenant, webhook_id), webhook_id)
         delivery_id = await store.record_test_delivery(
             conn,
             webhook_id,
@@ -281,6 +285,7 @@ async def test_webhook(webhook_id: str, services: Services) -> TestSent:
 async def list_deliveries(
     webhook_id: str,
     services: Services,
+    tenant: TenantId,
     status_: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -289,9 +294,9 @@ async def list_deliveries(
     latency, error, Retry-After asked)."""
     _check_id(webhook_id, "webhook")
     async with services.pool.connection() as conn:
-        _found(await store.get_webhook(conn, DEFAULT_TENANT_ID, webhook_id), webhook_id)
+        _found(await store.get_webhook(conn, tenant, webhook_id), webhook_id)
         return await store.list_deliveries(
-            conn, DEFAULT_TENANT_ID, webhook_id, status=status_, limit=limit, offset=offset
+            conn, tenant, webhook_id, status=status_, limit=limit, offset=offset
         )
 
 
@@ -305,19 +310,19 @@ async def list_deliveries(
         503: {"description": "Temporal is down"},
     },
 )
-async def replay_delivery(delivery_id: str, services: Services) -> Delivery:
+async def replay_delivery(delivery_id: str, services: Services, tenant: TenantId) -> Delivery:
     """Deliver a settled delivery again, with the same `webhook-id` (receivers that saw
     it deduplicate) and a fresh run of the retry schedule."""
     _check_id(delivery_id, "delivery")
     async with services.pool.connection() as conn:
         try:
-            started = await store.start_replay(conn, DEFAULT_TENANT_ID, delivery_id)
+            started = await store.start_replay(conn, tenant, delivery_id)
         except store.DeliveryConflictError as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
         if started is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no delivery {delivery_id}")
         replay, previous = started
-        delivery = await store.get_delivery(conn, DEFAULT_TENANT_ID, delivery_id)
+        delivery = await store.get_delivery(conn, tenant, delivery_id)
     assert delivery is not None
     try:
         await _start_replay(services, delivery, replay)

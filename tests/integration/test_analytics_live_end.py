@@ -24,7 +24,7 @@ from centralita.store import DEFAULT_TENANT_ID
 from realtime.conversation_line import ConversationLine
 from realtime.softphone.script import BotLine, BotScript
 from tests.analytics_seed import insert_campaign
-from tests.conftest import settings_for
+from tests.conftest import api_key_for, bearer, settings_for
 from tests.e2e.lines import MediaWorker, after_the_first_exchange, maria_calls
 from workers.media import conversation_line
 
@@ -63,7 +63,11 @@ async def test_end_hangs_up_and_answers_the_final_metrics(
         app = create_app(settings_for(database_url, "127.0.0.1:1", carrier_url=media.origin))
         async with (
             app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as api,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app),
+                base_url="http://api",
+                headers=bearer(await api_key_for(database_url)),
+            ) as api,
         ):
             call = asyncio.create_task(line.converse(request, script, datetime.now(UTC)))
             await after_the_first_exchange(line, key)

@@ -32,7 +32,7 @@ from tests.analytics_seed import (
     insert_campaign,
     seed,
 )
-from tests.conftest import AppClients, settings_for
+from tests.conftest import AppClients, api_key_for, settings_for
 
 pytestmark = pytest.mark.integration
 
@@ -328,7 +328,7 @@ async def test_json_cursor_walk_returns_every_row_once(api: httpx.AsyncClient, d
     assert [k[0] for k in keys] == sorted(k[0] for k in keys)
 
 
-async def _asgi_get(app: Any, path: str) -> list[dict[str, Any]]:
+async def _asgi_get(app: Any, path: str, key: str) -> list[dict[str, Any]]:
     """The ASGI messages the app sends for GET `path` (httpx's in-process transport
     joins the body, so the messages are collected here to see how it was sent)."""
     sent: list[dict[str, Any]] = []
@@ -347,7 +347,8 @@ async def _asgi_get(app: Any, path: str) -> list[dict[str, Any]]:
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
         "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "",
-        "query_string": b"", "headers": [(b"host", b"api")], "server": ("api", 80),
+        "query_string": b"", "server": ("api", 80),
+        "headers": [(b"host", b"api"), (b"authorization", f"Bearer {key}".encode())],
         "client": ("127.0.0.1", 50000),
     }  # fmt: skip
     try:
@@ -360,7 +361,7 @@ async def _asgi_get(app: Any, path: str) -> list[dict[str, Any]]:
 async def test_csv_streams_in_pages(database_url: str, data: Data) -> None:
     app = create_app(settings_for(database_url, "127.0.0.1:1"))
     async with app.router.lifespan_context(app):
-        sent = await _asgi_get(app, "/exports/calls.csv")
+        sent = await _asgi_get(app, "/exports/calls.csv", await api_key_for(database_url))
     start, bodies = sent[0], [m for m in sent[1:] if m.get("body")]
     assert start["status"] == 200
     assert b"content-length" not in dict(start["headers"])  # sent as it is made

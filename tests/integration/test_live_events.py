@@ -20,7 +20,7 @@ from api.app import create_app
 from centralita.db import Pool
 from realtime.call_record import CallRecord
 from realtime.live_events import CHANNEL, LiveEvents
-from tests.conftest import settings_for
+from tests.conftest import api_key_for, bearer, settings_for
 from tests.fakes.loopback import LoopbackServer
 
 pytestmark = pytest.mark.integration
@@ -42,7 +42,11 @@ class ApiServer(LoopbackServer):
 async def api(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     async with (
         ApiServer(database_url) as server,
-        httpx.AsyncClient(base_url=server.base_url, timeout=10) as client,
+        httpx.AsyncClient(
+            base_url=server.base_url,
+            timeout=10,
+            headers=bearer(await api_key_for(database_url)),
+        ) as client,
     ):
         yield client
 
