@@ -29,7 +29,7 @@ export function adoptKeyFromUrl() {
 /** An API answer other than 2xx, or an API that could not be reached (status 0). */
 export class ApiError extends Error {
   constructor(status, detail) {
-    super(status === 401 ? `the API needs a valid key (401): paste one in the key field. ${detail}`
+    super(status === 401 ? `401: ${detail}. Paste a key in the key field above.`
       : status === 0 ? detail : `${status}: ${detail}`);
     this.status = status;
   }

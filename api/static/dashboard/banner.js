@@ -16,6 +16,7 @@ function render() {
                       onclick: () => clear(source) }, "×"))),
   );
   banner.hidden = problems.size === 0;
+  $("api-key").classList.toggle("wanted", problems.has(KEY));
 }
 
 /** Show that `source` failed with `error` (an ApiError, an Error or a message). */
@@ -29,14 +30,23 @@ export function clear(source) {
   if (problems.delete(source)) render();
 }
 
+// A missing or refused key fails every request alike: one line says so, not one per source.
+const KEY = "API key";
+
 /** Run `action`; a failure goes to the banner under `source`. True when it succeeded. */
 export async function attempt(source, action) {
   try {
     await action();
     clear(source);
+    clear(KEY);  // any answer at all means the key (or the lack of one) is accepted
     return true;
   } catch (err) {
-    report(source, err);
+    if (err.status === 401) {
+      clear(source);
+      report(KEY, err);
+    } else {
+      report(source, err);
+    }
     return false;
   }
 }

@@ -19,11 +19,12 @@ let timer = null;
 let running = false;
 
 async function refreshFast() {
-  await Promise.all([
+  const answered = await Promise.all([
     attempt("Campaigns", refreshCampaigns),
     attempt("Live calls", refreshLiveCalls),
   ]);
-  $("freshness").textContent = `updated ${new Date().toLocaleTimeString()}`;
+  const at = new Date().toLocaleTimeString();
+  $("freshness").textContent = answered.every(Boolean) ? `updated ${at}` : `refresh failed ${at}`;
 }
 
 async function refreshSlow() {
