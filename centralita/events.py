@@ -16,6 +16,7 @@ from typing import Any, Final, Literal, get_args
 from psycopg.types.json import Jsonb
 
 from centralita.store.contact_state import Conn
+from centralita.tracing_links import with_trace_context, without_trace_context
 
 EventType = Literal[
     "call_started",
@@ -89,7 +90,9 @@ async def emit(
             call_id,
             campaign_id,
             subject,
-            Jsonb(data),
+            # Under tracing, the producer's span travels with the row for the webhook
+            # attempts to link to (`centralita.tracing_links`); `envelope` drops it.
+            Jsonb(with_trace_context(data)),
             occurred_at or datetime.now(UTC),
         ),
     )
@@ -104,5 +107,5 @@ def envelope(type: str, occurred_at: datetime, data: dict[str, Any]) -> dict[str
     return {
         "type": type,
         "timestamp": occurred_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "data": data,
+        "data": without_trace_context(data),
     }

@@ -34,6 +34,14 @@ DATA_CONVERTER = pydantic_data_converter
 
 
 def temporal_plugins() -> list[Plugin]:
-    """The client plugins every Centralita client carries (tracing)."""
+    """The client plugins every Centralita client carries (tracing).
+
+    The plugin is a worker plugin too: every `Worker` built on the client gets its
+    interceptors. With `add_temporal_spans` each start and run of a workflow, child and
+    activity is a span (`StartWorkflow:CampaignWorkflow`, `RunWorkflow:...`,
+    `RunActivity:place_call`...), so a call's trace shows the whole chain from the API's
+    request, not only the spans our own code makes; without it the plugin would only
+    carry the context in headers.
+    """
     replay_safe_provider()  # the plugin needs one installed before any worker starts
-    return [OpenTelemetryPlugin()]
+    return [OpenTelemetryPlugin(add_temporal_spans=True)]
