@@ -22,6 +22,8 @@ import httpx
 from temporalio import activity
 
 from centralita.db import Pool
+from centralita.tracing_http import client_span, record_response
+from centralita.tracing_links import trace_link
 from centralita.webhooks import store
 from centralita.webhooks.delivery import UnsignableDeliveryError, logged_attempt
 from centralita.webhooks.models import DeliveryStatus
@@ -101,13 +103,7 @@ class WebhookActivities:
 
     async def _attempt(self, target: store.AttemptTarget, request: AttemptInput) -> AttemptResult:
         try:
-            number, outcome = await logged_attempt(
-                self._pool,
-                target,
-                timeout_s=self._timeout_s,
-                allow_hosts=self._allow_hosts,
-                client=self._client,
-            )
+            number, outcome = await self._traced_attempt(target)
         except UnsignableDeliveryError as exc:  # retrying cannot help
             async with self._pool.connection() as conn:
                 await store.settle(conn, target.delivery_id, "failed", f"cannot sign: {exc}")
@@ -143,6 +139,39 @@ class WebhookActivities:
             status_code=outcome.status_code,
             retry_in_s=retry_in.total_seconds() if retry_in is not None else None,
         )
+
+    async def _traced_attempt(self, target: store.AttemptTarget) -> tuple[int, AttemptOutcome]:
+        """The logged attempt, as a client span linked to the span that recorded its event.
+
+        Linked, not parented: the attempt runs in its delivery workflow's trace, begun by
+        the outbox dispatcher (`centralita.tracing_links` says why).
+        """
+        link = trace_link(target.payload)
+        attributes: dict[str, str | int] = {
+            "centralita.webhook_id": target.webhook_id,
+            "centralita.delivery_id": target.delivery_id,
+            "centralita.event_id": target.event_id,
+            "centralita.event_type": target.event_type,
+        }
+        for field in ("call_key", "campaign_id"):
+            value = target.payload.get(field)
+            if isinstance(value, str) and value:
+                attributes[f"centralita.{field}"] = value
+        with client_span(
+            "POST", target.url, attributes=attributes, links=[link] if link else []
+        ) as (span, _):
+            number, outcome = await logged_attempt(
+                self._pool,
+                target,
+                timeout_s=self._timeout_s,
+                allow_hosts=self._allow_hosts,
+                client=self._client,
+            )
+            span.set_attribute("centralita.webhook.attempt", number)
+            span.set_attribute("centralita.webhook.verdict", outcome.verdict)
+            no_reply = "no_response" if outcome.status_code is None else None
+            record_response(span, outcome.status_code, no_reply)
+        return number, outcome
 
     def _judge(
         self, outcome: AttemptOutcome, request: AttemptInput

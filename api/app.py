@@ -35,6 +35,7 @@ from api.services import ApiServices, TemporalConnector
 from centralita import __version__
 from centralita.db import database_url, open_pool
 from centralita.settings import Settings, get_settings
+from centralita.telemetry import instrument_http_app
 
 
 def create_app(
@@ -95,6 +96,9 @@ def create_app(
     app.include_router(exports.router)
     app.include_router(admin.router)
     document_public_routes(app)
+    # A server span per request, continuing the caller's trace; the campaign workflow
+    # a request starts is its child (the Temporal plugin carries the context).
+    instrument_http_app(app)
     return app
 
 

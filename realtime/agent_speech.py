@@ -17,6 +17,7 @@ from collections.abc import AsyncGenerator
 
 from realtime.audio.playback import AgentVoiceTrack
 from realtime.call_record import CallRecord, TurnMetrics
+from realtime.call_tracing import stage
 from realtime.providers.base import ProviderError, SpeechAudio, TextToSpeech
 
 _CUTTABLE_LINES = 50  # only the latest queued lines can still be cut by a barge-in
@@ -66,14 +67,15 @@ class AgentSpeech:
         if self.muted:
             return False  # not played, so not in the transcript
         started = time.perf_counter()
-        pieces, first = await self._open(sentence)
-        self._record.usage.tts_characters += first.characters
-        utterance_id = uuid.uuid4().hex
-        first_frame = self.voice.enqueue(
-            first.samples, first.sample_rate, utterance_id, sentence, more_coming=True
-        )
-        if first_of is not None:
-            first_of.tts_first_audio_ms = (time.perf_counter() - started) * 1000
+        with stage("tts", first_of, "tts_first_audio_ms"):  # the turn's first sentence only
+            pieces, first = await self._open(sentence)
+            self._record.usage.tts_characters += first.characters
+            utterance_id = uuid.uuid4().hex
+            first_frame = self.voice.enqueue(
+                first.samples, first.sample_rate, utterance_id, sentence, more_coming=True
+            )
+            if first_of is not None:
+                first_of.tts_first_audio_ms = (time.perf_counter() - started) * 1000
         self._record.said("agent", sentence)
         # Live views show the line when it is queued; a barge-in's `interruption` event
         # then says how much of it was heard.

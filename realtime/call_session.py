@@ -37,6 +37,7 @@ from realtime.audio.vad import (
     VadEvent,
 )
 from realtime.call_record import CallRecord, TurnMetrics
+from realtime.call_tracing import end_stage, stage, start_stage, turn_span
 from realtime.early_transcripts import EarlyTranscripts, early_ms
 from realtime.providers.base import (
     AgentBrain,
@@ -318,22 +319,32 @@ class CallSession:
         self.record.complete_turns()  # the turns before this one are final now
         metrics = TurnMetrics(index=len(self.record.turns))
         self.record.turns.append(metrics)
-        if utterance is None:
-            self._silences += 1
-            text = ""
-        else:
-            self._silences = 0
-            metrics.endpointing_ms = utterance.event.endpointing_ms
-            text = await self._hearing.transcribe(
-                utterance, metrics, call_over=self._ended.is_set()
-            )
+        with turn_span(self.record.call_id, metrics) as span:
+            if utterance is None:
+                self._silences += 1
+                span.set_attribute("centralita.turn.silence", True)
+            else:
+                self._silences = 0
+                metrics.endpointing_ms = utterance.event.endpointing_ms
+            if not await self._answer_turn(utterance, metrics):
+                span.set_attribute("centralita.turn.discarded", True)  # nothing was said
+
+    async def _answer_turn(self, utterance: Heard | None, metrics: TurnMetrics) -> bool:
+        """Hear, understand and answer the turn; False when nothing was said after all."""
+        text = ""
+        if utterance is not None:
+            with stage("stt", metrics, "stt_ms"):
+                text = await self._hearing.transcribe(
+                    utterance, metrics, call_over=self._ended.is_set()
+                )
             if not text:
                 self.record.turns.pop()
-                return
+                return False
         turn = self._hearing.understand(text, metrics, silence=utterance is None)
         if self._supervision.taken_over:
-            return  # the human answers; the transcript and analysis go on
+            return True  # the human answers; the transcript and analysis go on
         await self._converse(self._brain.stream(turn), turn=metrics, heard_at=utterance)
+        return True
 
     # -- speaking --------------------------------------------------------------------------
 
@@ -361,11 +372,13 @@ class CallSession:
         self._ending = None
         self._speech.new_turn()
         started = time.perf_counter()
+        brain = start_stage("brain", turn)  # until the brain's first words
         spoken: list[str] = []
         try:
             async for part in parts:
                 if turn is not None and turn.brain_ms is None:
                     turn.brain_ms = (time.perf_counter() - started) * 1000
+                    end_stage(brain, turn, "brain_ms")
                 if isinstance(part, AgentReply):
                     self._apply(part)
                     if part.end_call or part.transfer:
@@ -378,6 +391,7 @@ class CallSession:
                     if await self._speech.say(sentence, None if spoken else turn, ended):
                         spoken.append(sentence)
         finally:
+            end_stage(brain, turn, "brain_ms")  # a brain that never answered
             if turn is not None:
                 turn.agent_text = " ".join(spoken)
             await parts.aclose()  # a barge-in stops the brain's stream too

@@ -24,6 +24,7 @@ from realtime.agent_setup import AgentSetup
 from realtime.audio.recorder import CallRecorder, RecorderError
 from realtime.call_record import CallEvent, CallRecord
 from realtime.call_session import CallSession
+from realtime.call_tracing import call_ended, call_span
 from realtime.flows.loader import AgentNotFoundError
 from realtime.flows.schema import FlowDefinitionError
 from realtime.flows.templates import VariableError
@@ -245,11 +246,36 @@ class ConversationLine:
         direction: str,
         from_number: str | None = None,
     ) -> DialResult:
+        # The call's span holds the conversation and its storing (and, for an inbound
+        # call, the start of its post-call workflow), so all of them share its trace.
+        with call_span(request, direction) as span:
+            record = await self._talk(request, leg, setup, CallParties(direction, from_number))
+            answered = datetime.now(UTC) - timedelta(seconds=record.usage.call_s)
+            self.records[request.idempotency_key] = record
+            result = _result(record, started, max(answered, started), self._rates)
+            call_ended(span, record, result)
+            if self._on_call_ended is not None:
+                try:
+                    await self._on_call_ended(
+                        request, record, result, CallParties(direction, from_number)
+                    )
+                except Exception:  # the attempt's result must not be lost to a storage error
+                    log.exception("storing call %s failed", request.idempotency_key)
+        return result
+
+    async def _talk(
+        self,
+        request: DialRequest,
+        leg: AgentLeg,
+        setup: AgentSetup,
+        parties: CallParties,
+    ) -> CallRecord:
+        """The conversation itself, on `leg`, recorded if calls are; its record."""
         recorder = self._recorder_for(request.idempotency_key)
-        self._opened(request, CallParties(direction, from_number))
+        self._opened(request, parties)
         self._live[request.idempotency_key] = leg
         try:
-            record = await leg.talk(
+            return await leg.talk(
                 request.idempotency_key,
                 setup,
                 stt=self._stt,
@@ -266,17 +292,6 @@ class ConversationLine:
             if recorder is not None and not recorder.closed:
                 with contextlib.suppress(Exception):
                     recorder.close()
-        answered = datetime.now(UTC) - timedelta(seconds=record.usage.call_s)
-        self.records[request.idempotency_key] = record
-        result = _result(record, started, max(answered, started), self._rates)
-        if self._on_call_ended is not None:
-            try:
-                await self._on_call_ended(
-                    request, record, result, CallParties(direction, from_number)
-                )
-            except Exception:  # the attempt's result must not be lost to a storage error
-                log.exception("storing call %s failed", request.idempotency_key)
-        return result
 
     def _opened(self, request: DialRequest, parties: CallParties) -> None:
         if self._on_call_opened is None:

@@ -26,11 +26,13 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 import psycopg
+from opentelemetry import context as otel_context
 from psycopg.types.json import Jsonb
 
 from centralita.db import Pool
 from centralita.events import call_subject, emit
 from centralita.store.contact_state import Conn
+from centralita.telemetry import detached
 from realtime.call_record import CallEvent
 from realtime.call_webhook_events import (
     CallFacts,
@@ -59,6 +61,8 @@ class _Pending:
     event: CallEvent
     # The media worker's clock when it happened: a webhook event's occurred_at.
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # The call's trace where it happened: the webhook event it becomes links back there.
+    trace: otel_context.Context = field(default_factory=otel_context.get_current)
 
 
 class LiveEvents:
@@ -83,7 +87,10 @@ class LiveEvents:
         """Begin flushing in the background (idempotent)."""
         if self._task is None:
             self._closing = False
-            self._task = asyncio.create_task(self._run(), name="live-events")
+            # Started by the first call's first event, it serves every call after it:
+            # outside that call's trace (see `_record_webhook_events` for each event's).
+            with detached():
+                self._task = asyncio.create_task(self._run(), name="live-events")
 
     def open_call(self, call_key: str, facts: CallFacts) -> None:
         """Who the call of `call_key` is with (its webhook events carry it)."""
@@ -179,15 +186,19 @@ class LiveEvents:
                 for p in carried:
                     call = calls[p.call_key]
                     for out in webhook_events(call, p.event):
-                        await emit(
-                            conn,
-                            event_id=out.id,
-                            tenant_id=call.tenant_id,
-                            type=out.type,
-                            data=out.data,
-                            subject=call_subject(p.call_key),
-                            occurred_at=p.at,
-                        )
+                        token = otel_context.attach(p.trace)  # recorded in the call's trace
+                        try:
+                            await emit(
+                                conn,
+                                event_id=out.id,
+                                tenant_id=call.tenant_id,
+                                type=out.type,
+                                data=out.data,
+                                subject=call_subject(p.call_key),
+                                occurred_at=p.at,
+                            )
+                        finally:
+                            otel_context.detach(token)
         except psycopg.OperationalError:
             raise
         except Exception:  # no phone numbers in the log: only how many were lost

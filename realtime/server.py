@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from centralita import __version__
+from centralita.telemetry import instrument_http_app
 from realtime.carrier.dial_store import DialStore
 from realtime.carrier.dialer import Dialer
 from realtime.carrier.http_service import carrier_router
@@ -44,4 +45,7 @@ def create_media_app(
         app.include_router(carrier_router(carrier, store=dial_store))
     if signalling is not None:
         app.include_router(signalling)
+    # The dial activity's `traceparent` makes each carrier request, and the call it
+    # places, part of the campaign's trace; an inbound offer starts a trace of its own.
+    instrument_http_app(app)
     return app

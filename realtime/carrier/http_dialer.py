@@ -15,11 +15,16 @@ import httpx
 import pydantic
 from temporalio import activity
 
+from centralita.tracing_http import client_span, record_response
 from realtime.carrier.carrier_calls import INVALID_DIAL_REQUEST, CallStatus
 from realtime.carrier.dialer import InvalidDialRequestError
 from workflows.models import DialRequest, DialResult
 
 log = logging.getLogger(__name__)
+
+# The carrier service's routes, as client spans name them.
+_CALLS = "/carrier/calls"
+_CALL = "/carrier/calls/{key}"
 
 
 class CarrierUnavailableError(RuntimeError):
@@ -92,30 +97,45 @@ class HttpDialer:
 
     async def _place(self, request: DialRequest) -> CallStatus:
         body = request.model_dump(mode="json")
-        return await self._call("POST", self._calls_url, json=body)
+        key = request.idempotency_key
+        return await self._call("POST", self._calls_url, key, json=body)
 
     async def _poll(self, key: str) -> CallStatus:
         params = {"wait": self._long_poll} if self._long_poll > 0 else None
         limit_s = self._timeout + self._long_poll
-        return await self._call("GET", self._url(key), params=params, limit_s=limit_s)
+        return await self._call("GET", self._url(key), key, params=params, limit_s=limit_s)
 
     async def _call(
         self,
         method: str,
         url: str,
+        key: str,
         *,
         json: object = None,
         params: dict[str, float] | None = None,
         limit_s: float | None = None,
     ) -> CallStatus:
-        try:
-            reply = await self._client.request(
-                method, url, json=json, params=params, timeout=limit_s or self._timeout
-            )
-        except httpx.HTTPError as exc:
-            # Without the httpx/httpcore chain: its tracebacks made the activity's failure
-            # too big for Temporal, which then showed no reason at all.
-            raise CarrierUnavailableError(f"carrier unreachable: {exc!r}") from None
+        # The request carries the dial's trace (W3C `traceparent`): the call the media
+        # worker places under it joins the trace of the campaign that dialled.
+        template = _CALLS if method == "POST" else _CALL
+        with client_span(
+            method, url, template=template, attributes={"centralita.call_key": key}
+        ) as (span, headers):
+            try:
+                reply = await self._client.request(
+                    method,
+                    url,
+                    json=json,
+                    params=params,
+                    headers=headers,
+                    timeout=limit_s or self._timeout,
+                )
+            except httpx.HTTPError as exc:
+                record_response(span, None, type(exc).__name__)
+                # Without the httpx/httpcore chain: its tracebacks made the activity's
+                # failure too big for Temporal, which then showed no reason at all.
+                raise CarrierUnavailableError(f"carrier unreachable: {exc!r}") from None
+            record_response(span, reply.status_code)
         _raise_for_status(reply)
         try:
             return CallStatus.model_validate_json(reply.content)
@@ -130,9 +150,16 @@ class HttpDialer:
         await asyncio.shield(task)
 
     async def _send_hang_up(self, key: str) -> None:
+        url = self._url(key)
         try:
-            async with asyncio.timeout(self._hang_up_timeout):
-                reply = await self._client.delete(self._url(key), timeout=self._hang_up_timeout)
+            with client_span(
+                "DELETE", url, template=_CALL, attributes={"centralita.call_key": key}
+            ) as (span, headers):
+                async with asyncio.timeout(self._hang_up_timeout):
+                    reply = await self._client.delete(
+                        url, headers=headers, timeout=self._hang_up_timeout
+                    )
+                record_response(span, reply.status_code)
             reply.raise_for_status()
         except (httpx.HTTPError, TimeoutError) as exc:
             # Best effort: the call still ends by itself, and its result is never used.
