@@ -22,13 +22,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 # Re-exported: the profiles live in their own module, with their sources.
 from workflows.jurisdictions import PROFILES as PROFILES
@@ -48,16 +48,41 @@ _UNANSWERED = frozenset({CallOutcome.NO_ANSWER, CallOutcome.BUSY, CallOutcome.VO
 _NOT_A_CONVERSATION = _UNANSWERED | {CallOutcome.FAILED}
 
 
+def _wall_clock(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError(
+            "a time of day is read in the campaign's time zone: give it without a UTC "
+            "offset (e.g. 09:00)"
+        )
+    return value
+
+
+# A time of day on the campaign's wall clock. Refused with an offset at the door (it
+# would fail every later decision, `_clock`). JSON Schema's "time" format is RFC 3339's
+# full-time, offset required, so the schema states the offset-free form as a pattern.
+WallClockTime = Annotated[
+    time,
+    AfterValidator(_wall_clock),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$",
+            "examples": ["09:00", "20:30:00"],
+        }
+    ),
+]
+
+
 class CampaignSchedule(BaseModel):
     """The campaign's own calling rules, in the campaign's time zone."""
 
     model_config = ConfigDict(extra="forbid")
 
     timezone: str = "UTC"
-    batch_slots: list[time] = Field(
+    batch_slots: list[WallClockTime] = Field(
         default_factory=lambda: [time(9, 0), time(12, 0), time(15, 0)], min_length=1
     )
-    window_end: time = Field(
+    window_end: WallClockTime = Field(
         default=time(20, 0), description="No call starts at or after this (00:00: midnight)."
     )
     weekdays: frozenset[int] = frozenset({0, 1, 2, 3, 4, 5})
