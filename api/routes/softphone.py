@@ -24,6 +24,28 @@ router = APIRouter(tags=["softphone"])
 _RELAY_TIMEOUT_S = 40.0  # above the longest long poll (wait <= 30 s)
 
 
+def _json_body_schema(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    # The bodies are relayed as they come (the media worker validates them), so they are
+    # read by hand; this states in the OpenAPI schema what the media worker expects.
+    schema = {"type": "object", "required": required, "properties": properties}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+_SDP = {"type": "string", "description": "The session description."}
+_OFFER_BODY = _json_body_schema(
+    ["to_number", "from_number", "sdp"],
+    {
+        "to_number": {"type": "string", "description": "The agent's number, E.164."},
+        "from_number": {"type": "string", "description": "Who calls."},
+        "sdp": _SDP,
+        "type": {"type": "string", "enum": ["offer"]},
+    },
+)
+_ANSWER_BODY = _json_body_schema(
+    ["sdp", "type"], {"sdp": _SDP, "type": {"type": "string", "enum": ["answer"]}}
+)
+
+
 @router.get("/softphone", response_class=HTMLResponse, include_in_schema=False)
 async def page() -> HTMLResponse:
     """The softphone page."""
@@ -75,7 +97,11 @@ async def _relay(
     )
 
 
-@router.post("/softphone/calls", responses={201: {}, 404: {}, 409: {}, 422: {}, 502: {}})
+@router.post(
+    "/softphone/calls",
+    responses={201: {}, 404: {}, 409: {}, 422: {}, 502: {}},
+    openapi_extra=_OFFER_BODY,
+)
 async def call_agent(request: Request, services: Services) -> Response:
     """Call an agent's number: `{to_number, from_number, sdp, type: "offer"}` (relayed)."""
     return await _relay(services, "POST", "/calls/inbound", body=await _json_body(request))
@@ -91,7 +117,11 @@ async def next_call(
     )
 
 
-@router.post("/softphone/calls/{call_id}/answer", responses={204: {}, 404: {}, 502: {}})
+@router.post(
+    "/softphone/calls/{call_id}/answer",
+    responses={204: {}, 404: {}, 502: {}},
+    openapi_extra=_ANSWER_BODY,
+)
 async def answer_call(call_id: str, request: Request, services: Services) -> Response:
     """Pick up a received call with the page's SDP answer (relayed)."""
     body = await _json_body(request)
