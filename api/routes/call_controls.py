@@ -8,6 +8,7 @@ a `control` event (who and when) on the call's live events.
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 import httpx
 from fastapi import APIRouter, Body, HTTPException, status
@@ -65,7 +66,10 @@ async def _post(
     services: Services, call_key: str, path: str, body: dict[str, Any], ok: int
 ) -> dict[str, Any]:
     """POST to the media worker's `/live-calls/{call_key}/{path}`; its JSON answer."""
-    url = f"{services.settings.effective_carrier_url}/live-calls/{call_key}/{path}"
+    # One percent-encoded path segment: a key with `/`, `..` or control characters
+    # cannot address another route of the media worker (or make httpx refuse the URL).
+    key = quote(call_key, safe="")
+    url = f"{services.settings.effective_carrier_url}/live-calls/{key}/{path}"
     try:
         async with httpx.AsyncClient(timeout=15.0) as client:
             response = await client.post(url, json=body)
