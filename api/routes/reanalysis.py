@@ -117,7 +117,10 @@ async def start_reanalysis(
 @router.get(
     "/{reanalysis_id}",
     response_model=ReanalysisProgress,
-    responses={404: {"description": "no such re-analysis"}, 503: {"description": "Temporal"}},
+    responses={
+        404: {"description": "no such re-analysis"},
+        503: {"description": "Temporal is down, or no worker answered the progress query"},
+    },
 )
 async def get_reanalysis(
     reanalysis_id: str, services: Services, tenant: TenantId
@@ -143,7 +146,12 @@ async def get_reanalysis(
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND, detail=f"no re-analysis {reanalysis_id}"
             ) from exc
-        raise
+        # No worker answered the progress query in time (or Temporal failed it): the
+        # re-analysis exists, its progress cannot be read now.
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail=f"the progress of re-analysis {reanalysis_id} cannot be read now: {exc}",
+        ) from exc
 
 
 def _derived_id(job: ReanalysisInput) -> str:
