@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, HTTPException, status
 from pydantic import ValidationError
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import TenantId
@@ -17,10 +19,14 @@ from workflows.campaign import CampaignWorkflow
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 
+# How long a policy edit waits for the campaign's worker to take it: without a worker
+# the update would wait for one as long as the client does.
+UPDATE_TIMEOUT = timedelta(seconds=10)
+
 _CONTROL_RESPONSES: dict[int | str, dict[str, str]] = {
     404: {"description": "no such campaign"},
     409: {"description": "the campaign's workflow is not running"},
-    503: {"description": "Temporal is unreachable"},
+    503: {"description": "Temporal is unreachable (or, for an edit, no worker took it)"},
 }
 
 
@@ -115,9 +121,17 @@ async def edit_campaign(
         ) from exc
     try:
         handle = await campaign_handle(services, campaign_id)
-        await handle.execute_update(CampaignWorkflow.update_policy, policy)
+        await handle.execute_update(
+            CampaignWorkflow.update_policy, policy, rpc_timeout=UPDATE_TIMEOUT
+        )
     except TemporalUnavailableError as exc:
         raise _unavailable(exc) from exc
+    except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail=f"no worker took the change within {UPDATE_TIMEOUT.total_seconds():g} s "
+            "(is the orchestrator running?); it may still apply when one does",
+        ) from exc
     except WorkflowUpdateFailedError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc.cause or exc)) from exc
     except RPCError as exc:
