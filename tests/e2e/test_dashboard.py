@@ -35,6 +35,7 @@ from playwright.async_api import (
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from centralita import tenants
 from centralita.db import Pool
 from centralita.store import DEFAULT_TENANT_ID
 from realtime.carrier.simulated import Persona, PersonaStep, SimulatedCarrier
@@ -107,15 +108,7 @@ async def queue(dev_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="module")
 async def api_key(pool: Pool) -> str:
-    """A key of the default tenant, for the page's `?key=`.
-
-    Where the API checks keys (centralita/tenants.py), a real one; the page must send
-    it either way, and the test checks that it does.
-    """
-    try:
-        from centralita import tenants
-    except ImportError:  # an API without keys takes any
-        return "ctk_000000000000_dashboard-test-key-dashboard-test-key-dashbo"
+    """A key of the default tenant, for the page's `?key=` or its key field."""
     async with pool.connection() as conn:
         created = await tenants.create_key(conn, DEFAULT_TENANT_ID, "dashboard e2e")
     return created.key
@@ -272,26 +265,31 @@ async def test_a_campaign_is_watched_paused_resumed_and_cancelled_from_the_dashb
     assert SCREENSHOT.stat().st_size > 20_000
 
 
+async def _unstarted_campaign(origin: str, api_key: str, name: str) -> str:
+    """A campaign created through the API at `origin`, its workflow not started."""
+    async with httpx.AsyncClient(
+        base_url=origin, headers={"Authorization": f"Bearer {api_key}"}
+    ) as http:
+        created = await http.post(
+            "/campaigns",
+            json={
+                "name": name,
+                "start": False,
+                "policy": KEEP_CALLING,
+                "contacts": [{"name": "c", "phone": "+56962000009"}],
+            },
+        )
+    assert created.status_code == 201, created.text
+    return str(created.json()["campaign"]["id"])
+
+
 async def test_a_failed_control_shows_in_the_banner(
     browser: Browser, database_url: str, api_key: str
 ) -> None:
     # Temporal is unreachable from this API: starting a campaign answers 503.
     settings = settings_for(database_url, "127.0.0.1:1")
     async with App(create_app(settings)) as api:
-        async with httpx.AsyncClient(
-            base_url=api.origin, headers={"Authorization": f"Bearer {api_key}"}
-        ) as http:
-            created = await http.post(
-                "/campaigns",
-                json={
-                    "name": "not started",
-                    "start": False,
-                    "policy": KEEP_CALLING,
-                    "contacts": [{"name": "c", "phone": "+56962000009"}],
-                },
-            )
-        assert created.status_code == 201, created.text
-        campaign_id = created.json()["campaign"]["id"]
+        campaign_id = await _unstarted_campaign(api.origin, api_key, "not started")
         page, errors = await _open(browser, f"{api.origin}/dashboard?key={api_key}")
         row = page.locator(f'#campaigns tr[data-campaign-id="{campaign_id}"]')
         await expect(row.locator('[data-field="status"]')).to_have_text("created")
@@ -304,6 +302,40 @@ async def test_a_failed_control_shows_in_the_banner(
         await expect(row.locator('button[data-action="start"]')).to_be_enabled()  # try again
         await page.close()
     assert errors == [f"POST 503 /campaigns/{campaign_id}/start"]
+
+
+async def test_without_a_key_the_page_asks_for_one_and_takes_it_from_its_field(
+    browser: Browser, database_url: str, api_key: str
+) -> None:
+    settings = settings_for(database_url, "127.0.0.1:1")
+    async with App(create_app(settings)) as api:
+        campaign_id = await _unstarted_campaign(api.origin, api_key, "seen with a key")
+        page, errors = await _open(browser, f"{api.origin}/dashboard")
+        row = page.locator(f'#campaigns tr[data-campaign-id="{campaign_id}"]')
+        banner = page.locator("#banner")
+        # One line for the key, not one per panel; the key field is pointed out.
+        await expect(banner.locator(".problem")).to_have_count(1, timeout=10_000)
+        await expect(banner).to_contain_text("401")
+        await expect(banner).to_contain_text("Paste a key")
+        await expect(page.locator("#api-key")).to_have_class("wanted")
+        assert await page.locator("#campaigns tbody tr").count() == 0
+
+        await page.fill("#api-key", api_key)
+        await page.click('#key-form button[type="submit"]')
+        await expect(banner).to_be_hidden(timeout=10_000)
+        await expect(row).to_be_attached()
+        await expect(page.locator("#api-key")).not_to_have_class("wanted")
+        assert await page.evaluate("localStorage.getItem('centralita.apiKey')") == api_key
+        await page.reload()  # kept in the browser: no key in the address needed
+        await expect(row).to_be_attached()
+        await expect(banner).to_be_hidden()
+
+        await page.click("#forget-key")
+        assert await page.evaluate("localStorage.getItem('centralita.apiKey')") is None
+        await page.close()
+    # Only the requests sent before the key was given were refused.
+    assert errors
+    assert all(" 401 " in e for e in errors), errors
 
 
 CALL_KEY = "dashboard-call-1"
