@@ -148,6 +148,7 @@ class DevStack:
         return {
             "API": s.api_url,
             "OpenAPI docs": f"{s.api_url}/docs",
+            "Dashboard": f"{s.api_url}/dashboard",
             "Temporal UI": ui,
             "Temporal": self.temporal_address,
             "Media worker": f"http://{s.media_host}:{s.media_port}",
