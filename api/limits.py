@@ -25,7 +25,9 @@ from centralita.tenants_rate import BucketRule, take
 MULTIPART_ALLOWANCE_BYTES = 64 * 1024
 
 PageLimit = Annotated[int, Query(ge=1, le=500, description="At most this many items.")]
-PageOffset = Annotated[int, Query(ge=0, description="Skip this many items.")]
+# Postgres reads OFFSET as a bigint: a larger one would fail there (a 500); a 422 here.
+MAX_OFFSET = 2**63 - 1
+PageOffset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Skip this many items.")]
 
 RATE_LIMITED: dict[int | str, dict[str, Any]] = {
     429: {

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from api.auth import TenantId
 from api.deps import Services
+from api.limits import PageOffset
 from api.live_stream import live_calls
 from centralita.store import call_details, history
 from centralita.store.call_details import CallDetail
@@ -55,7 +56,7 @@ async def list_calls(
         str | None, Query(description=f"Inclusive (a date covers its whole day). {_BOUND_HELP}")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: PageOffset = 0,
 ) -> list[CallRow] | list[LiveCall]:
     """Call attempts, newest first, filtered on any combination of the parameters;
     with `live=true`, the calls in progress now (inbound ones included), newest first."""

@@ -11,7 +11,7 @@ from api.campaign_intake import OPENAPI_REQUEST_BODY, read_campaign_request
 from api.campaign_views import campaign_views
 from api.contact_rows import validate_rows
 from api.deps import Services
-from api.limits import RATE_LIMITED, campaign_rule, csv_upload_rule, take_or_429
+from api.limits import RATE_LIMITED, PageOffset, campaign_rule, csv_upload_rule, take_or_429
 from api.schemas import CampaignCreated, CampaignOut, ContactOut
 from api.services import ApiServices, TemporalUnavailableError
 from api.workflow_control import start_campaign_workflow
@@ -22,7 +22,7 @@ from workflows.campaign import campaign_workflow_id
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = PageOffset
 
 
 @router.post(

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import TenantId
 from api.deps import Services
+from api.limits import PageOffset
 from centralita.learning import metrics, review, sources, store
 from centralita.learning.models import (
     Proposal,
@@ -72,7 +73,7 @@ async def list_proposals(
     source: ProposalSource | None = None,
     kind: ProposalKind | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: PageOffset = 0,
 ) -> ProposalPage:
     """Proposals, most sighted first, with their evidence (occurrences, calls, examples)."""
     async with services.pool.connection() as conn:

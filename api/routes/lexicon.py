@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import TenantId
 from api.deps import Services
+from api.limits import PageOffset
 from centralita.correction.lexicon import LexiconEntry, LexiconKind
 from centralita.correction.store import upsert_entries
 
@@ -55,7 +56,7 @@ async def list_lexicon(
     kind: LexiconKind | None = None,
     language: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: PageOffset = 0,
 ) -> LexiconPage:
     """The tenant's active rows, oldest first."""
     where = "tenant_id = %s::uuid AND active AND (%s::text IS NULL OR kind = %s) " + (

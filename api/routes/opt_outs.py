@@ -14,6 +14,7 @@ from activities.campaigns import signal_opt_out
 from api.auth import TenantId
 from api.contact_rows import to_e164
 from api.deps import Services
+from api.limits import PageOffset
 from api.services import ApiServices, TemporalUnavailableError
 from centralita.privacy import mask_phone
 from centralita.store import opt_outs
@@ -124,7 +125,7 @@ async def list_opt_outs(
     services: Services,
     tenant: TenantId,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: PageOffset = 0,
 ) -> list[OptOutRow]:
     """Opted-out numbers, newest first."""
     async with services.pool.connection() as conn:

@@ -19,6 +19,7 @@ from temporalio.service import RPCError
 
 from api.auth import TenantId
 from api.deps import Services
+from api.limits import PageOffset
 from api.services import TemporalUnavailableError
 from centralita.events import EVENT_TYPES
 from centralita.store import is_uuid
@@ -176,7 +177,7 @@ async def list_webhooks(
     services: Services,
     tenant: TenantId,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: PageOffset = 0,
 ) -> WebhookPage:
     """Subscriptions, oldest first (secrets are never listed)."""
     async with services.pool.connection() as conn:
@@ -288,7 +289,7 @@ async def list_deliveries(
     tenant: TenantId,
     status_: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: PageOffset = 0,
 ) -> DeliveryPage:
     """A subscription's deliveries, newest first, each with every attempt (status code,
     latency, error, Retry-After asked)."""
