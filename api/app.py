@@ -11,6 +11,7 @@ from temporalio.client import Client
 from api.auth import authenticate, document_public_routes
 from api.limits import upload_body_limit
 from api.live_hub import LiveEventHub
+from api.openapi_errors import document_error_bodies
 from api.routes import (
     admin,
     analytics,
@@ -96,6 +97,7 @@ def create_app(
     app.include_router(exports.router)
     app.include_router(admin.router)
     document_public_routes(app)
+    document_error_bodies(app)  # after: it reads which operations are public
     # A server span per request, continuing the caller's trace; the campaign workflow
     # a request starts is its child (the Temporal plugin carries the context).
     instrument_http_app(app)
