@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from centralita import runtime
 from centralita.logs import setup_logging
 from centralita.settings import Settings, get_settings
+from centralita.tenants_cli import add_commands as add_tenant_commands
 
 if TYPE_CHECKING:
     from workers.devstack import DevStack
@@ -85,6 +86,8 @@ def _parser() -> argparse.ArgumentParser:
     media.add_argument("--host")
     media.add_argument("--port", type=int)
     media.set_defaults(handler=_media, component="media")
+
+    add_tenant_commands(commands)  # tenants create|list, keys create|list|revoke
     return parser
 
 
@@ -216,7 +219,9 @@ async def _run_stack(settings: Settings, demo: argparse.Namespace | None) -> int
     code = 0
     try:
         if demo is not None:
-            code = await _demo_or_stop(run_demo(settings, sys.stdout, timeout_s=demo.timeout), stop)
+            code = await _demo_or_stop(
+                run_demo(settings, sys.stdout, timeout_s=demo.timeout, api_key=stack.api_key), stop
+            )
             if code != 0 or not demo.keep or stop.is_set():
                 return code
             print("\n--keep: the stack stays up; Ctrl-C stops it.", flush=True)
@@ -249,6 +254,11 @@ def _print_urls(stack: DevStack) -> None:
     print("\nCentralita is up:")
     for name, url in stack.urls().items():
         print(f"  {name:<13} {url}")
+    print(f"  {'API key':<13} {stack.api_key}  (kept in {stack.api_key_file})")
+    print(
+        f'  {"Try it":<13} curl -H "Authorization: Bearer $(cat {stack.api_key_file})" '
+        f"{stack.settings.api_url}/campaigns"
+    )
     print(
         "  Workflows     "
         f"{sys.executable.rsplit('/', 1)[0]}/temporal workflow list "

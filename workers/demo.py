@@ -16,6 +16,7 @@ import httpx
 
 from centralita.privacy import mask_phone
 from centralita.settings import Settings
+from centralita.tenants_dev import dev_key_path, read_dev_key
 
 # Personas behind these numbers live in realtime/personas/demo_es.json.
 DEMO_CONTACTS: list[dict[str, Any]] = [
@@ -98,13 +99,26 @@ class DemoError(RuntimeError):
     """The demo campaign could not be created or did not finish in time."""
 
 
-async def run_demo(settings: Settings, out: TextIO, *, timeout_s: float = 180.0) -> int:
+async def run_demo(
+    settings: Settings, out: TextIO, *, timeout_s: float = 180.0, api_key: str | None = None
+) -> int:
     """Create the demo campaign via the API, follow it to the end, print the summary.
+
+    Args:
+        api_key: the key to call the API with; unset: the stack's development key,
+            read from `HOME/dev-api-key`.
 
     Returns:
         The process exit code (0 when the campaign completed).
+
+    Raises:
+        DemoError: no key, the campaign could not be created, or it did not finish.
     """
-    async with httpx.AsyncClient(base_url=settings.api_url, timeout=30.0) as api:
+    key = api_key or read_dev_key(settings.home.resolve())
+    if key is None:
+        raise DemoError(f"no API key: {dev_key_path(settings.home.resolve())} is missing")
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=settings.api_url, timeout=30.0, headers=headers) as api:
         created = await _create_campaign(api)
         campaign = created["campaign"]
         print(f"\nCampaign {campaign['name']!r} created: {campaign['id']}", file=out)

@@ -26,6 +26,7 @@ import httpx
 
 from centralita.migrate import migrate
 from centralita.settings import Settings
+from centralita.tenants_dev import dev_key_path, ensure_dev_key
 from workers.embedded_postgres import EmbeddedPostgres
 from workers.embedded_temporal import EmbeddedServerError, EmbeddedTemporal
 
@@ -63,6 +64,7 @@ class DevStack:
     children: list[Child] = field(default_factory=list)
     database_url: str = ""
     temporal_address: str = ""
+    api_key: str = ""  # the default tenant's development key (also in HOME/dev-api-key)
     _postgres: EmbeddedPostgres | None = None
     _temporal: EmbeddedTemporal | None = None
     _lock_file: IO[str] | None = None
@@ -71,6 +73,11 @@ class DevStack:
     def home(self) -> Path:
         """The stack's state folder, absolute."""
         return self.settings.home.resolve()
+
+    @property
+    def api_key_file(self) -> Path:
+        """Where the development key is kept (mode 0600)."""
+        return dev_key_path(self.home)
 
     @property
     def logs(self) -> Path:
@@ -90,6 +97,7 @@ class DevStack:
             self._check_ports_free()
             await self._start_postgres()
             await asyncio.to_thread(migrate, self.database_url)
+            self.api_key = await ensure_dev_key(self.database_url, self.home)
             await self._start_temporal()
             for child in self._child_specs():
                 await self._spawn(child)

@@ -27,7 +27,8 @@ from typing import IO, Any
 import httpx
 import psutil
 
-from tests.conftest import free_port
+from centralita.tenants_dev import dev_key_path, read_dev_key
+from tests.conftest import bearer, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPORAL_CLI = Path(sys.executable).parent / "temporal"
@@ -377,8 +378,23 @@ def port_is_free(port: int) -> bool:
 # -- the API and the Temporal CLI ----------------------------------------------------
 
 
-def create_campaign(api_url: str, name: str) -> dict[str, Any]:
-    """`POST /campaigns` with the two-persona campaign; return the created campaign."""
+def dev_key_headers(home: Path) -> dict[str, str]:
+    """The Authorization header with the stack's development key (`HOME/dev-api-key`).
+
+    Raises:
+        AssertionError: the stack wrote no key.
+    """
+    key = read_dev_key(home.resolve())
+    assert key is not None, f"no development key at {dev_key_path(home.resolve())}"
+    return bearer(key)
+
+
+def create_campaign(api_url: str, name: str, headers: dict[str, str]) -> dict[str, Any]:
+    """`POST /campaigns` with the two-persona campaign; return the created campaign.
+
+    Args:
+        headers: the key to call with (`dev_key_headers`).
+    """
     response = httpx.post(
         f"{api_url}/campaigns",
         json={
@@ -386,6 +402,7 @@ def create_campaign(api_url: str, name: str) -> dict[str, Any]:
             "policy": SMALL_CAMPAIGN_POLICY,
             "contacts": SMALL_CAMPAIGN_CONTACTS,
         },
+        headers=headers,
         timeout=30.0,
     )
     assert response.status_code == 201, response.text
@@ -397,7 +414,12 @@ def create_campaign(api_url: str, name: str) -> dict[str, Any]:
 
 
 def wait_campaign_status(
-    api_url: str, campaign_id: str, status: str = "completed", *, timeout_s: float = 90.0
+    api_url: str,
+    campaign_id: str,
+    status: str = "completed",
+    *,
+    headers: dict[str, str],
+    timeout_s: float = 90.0,
 ) -> dict[str, Any]:
     """Poll `GET /campaigns/{id}` until it reports `status`; return the campaign.
 
@@ -406,7 +428,7 @@ def wait_campaign_status(
     """
     deadline = time.monotonic() + timeout_s
     campaign: dict[str, Any] = {}
-    with httpx.Client(base_url=api_url, timeout=10.0) as http:
+    with httpx.Client(base_url=api_url, timeout=10.0, headers=headers) as http:
         while time.monotonic() < deadline:
             response = http.get(f"/campaigns/{campaign_id}")
             assert response.status_code == 200, response.text

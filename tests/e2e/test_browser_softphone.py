@@ -37,7 +37,7 @@ from realtime.server import create_media_app
 from realtime.signalling import signalling_router
 from realtime.softphone_exchange import SoftphoneExchange
 from realtime.webrtc import restrict_ice_to_loopback
-from tests.conftest import settings_for
+from tests.conftest import api_key_for, settings_for
 from tests.e2e.lines import (
     MediaWorker,
     after_the_first_exchange,
@@ -134,7 +134,7 @@ async def test_a_browser_calls_the_agent_and_sees_the_live_transcript(
             browser = await _chromium(playwright, wav)
             try:
                 page = await browser.new_page()
-                await page.goto(f"{api.origin}/softphone")
+                await page.goto(f"{api.origin}/softphone?key={await api_key_for(database_url)}")
                 await page.fill("#to", AGENT_NUMBER)
                 await page.click("#call")
                 # The greeting, the caller's line, then the agent's reply, all live.
@@ -193,7 +193,7 @@ async def test_a_supervisor_watches_a_call_in_the_browser_and_takes_it_over(
             browser = await _chromium(playwright, wav)
             try:
                 page = await browser.new_page()
-                await page.goto(f"{api.origin}/softphone")
+                await page.goto(f"{api.origin}/softphone?key={await api_key_for(database_url)}")
                 await page.fill("#watch-id", key)
                 await page.click("#watch")
                 await page.locator("#transcript li.user").first.wait_for(timeout=20_000)

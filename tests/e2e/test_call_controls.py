@@ -19,7 +19,7 @@ import pytest_asyncio
 from api.app import create_app
 from realtime.conversation_line import ConversationLine
 from realtime.softphone.script import BotLine, BotScript
-from tests.conftest import settings_for
+from tests.conftest import api_key_for, bearer, settings_for
 from tests.e2e.lines import MediaWorker, after_the_first_exchange, loopback_line, maria_calls, until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
@@ -46,7 +46,11 @@ async def test_inject_mute_unmute_end_reach_the_call(
         app = create_app(settings_for(database_url, "127.0.0.1:1", carrier_url=media.origin))
         async with (
             app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as api,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app),
+                base_url="http://api",
+                headers=bearer(await api_key_for(database_url)),
+            ) as api,
         ):
             call = asyncio.create_task(line.converse(request, script, datetime.now(UTC)))
             session = await after_the_first_exchange(line, KEY)

@@ -17,7 +17,14 @@ import httpx
 import phonenumbers
 import pytest
 
-from tests.e2e.stack import CliProcess, StackPorts, port_is_free, postgres_processes, stack_env
+from tests.e2e.stack import (
+    CliProcess,
+    StackPorts,
+    dev_key_headers,
+    port_is_free,
+    postgres_processes,
+    stack_env,
+)
 from workers.demo import DEMO_CONTACTS
 
 pytestmark = pytest.mark.e2e
@@ -265,7 +272,12 @@ def test_keep_leaves_the_stack_up_until_sigint(tmp_path: Path) -> None:
         assert cli.alive, cli.describe()
         ready = httpx.get(f"{ports.api_url}/health/ready", timeout=10.0)
         assert ready.status_code == 200, ready.text
-        campaign = httpx.get(f"{ports.api_url}/campaigns/{created['id']}", timeout=10.0)
+        # The demo called the API with the stack's development key; so does this.
+        campaign = httpx.get(
+            f"{ports.api_url}/campaigns/{created['id']}",
+            headers=dev_key_headers(home),
+            timeout=10.0,
+        )
         assert campaign.status_code == 200, campaign.text
         assert campaign.json()["status"] == "completed"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import stat
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from tests.e2e.stack import (
     CliProcess,
     StackPorts,
     create_campaign,
+    dev_key_headers,
     is_listening,
     port_is_free,
     postgres_processes,
@@ -66,6 +68,7 @@ class CompletedCampaign:
 
     campaign: dict[str, Any]
     contacts: list[dict[str, Any]]
+    key: dict[str, str]  # the Authorization header it was created with
 
 
 @dataclass(frozen=True)
@@ -77,9 +80,11 @@ class StopResult:
     output: str
 
 
-def _contacts(api_url: str, campaign_id: str) -> list[dict[str, Any]]:
+def _contacts(api_url: str, campaign_id: str, headers: dict[str, str]) -> list[dict[str, Any]]:
     """`GET /campaigns/{id}/contacts`, asserting it answers 200."""
-    response = httpx.get(f"{api_url}/campaigns/{campaign_id}/contacts", timeout=10.0)
+    response = httpx.get(
+        f"{api_url}/campaigns/{campaign_id}/contacts", headers=headers, timeout=10.0
+    )
     assert response.status_code == 200, response.text
     contacts: list[dict[str, Any]] = response.json()
     return contacts
@@ -116,10 +121,11 @@ def stack(shared_stack: SharedStack) -> SharedStack:
 @pytest.fixture(scope="module")
 def completed_campaign(shared_stack: SharedStack) -> CompletedCampaign:
     """The two-persona campaign, created through the API and polled until completed."""
-    api = shared_stack.ports.api_url
-    created = create_campaign(api, f"e2e devstack {uuid.uuid4().hex[:6]}")
-    campaign = wait_campaign_status(api, created["id"], "completed", timeout_s=90)
-    return CompletedCampaign(campaign=campaign, contacts=_contacts(api, created["id"]))
+    api, key = shared_stack.ports.api_url, dev_key_headers(shared_stack.home)
+    created = create_campaign(api, f"e2e devstack {uuid.uuid4().hex[:6]}", key)
+    campaign = wait_campaign_status(api, created["id"], "completed", headers=key, timeout_s=90)
+    contacts = _contacts(api, created["id"], key)
+    return CompletedCampaign(campaign=campaign, contacts=contacts, key=key)
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +157,19 @@ def test_prints_the_urls_of_this_stack(stack: SharedStack) -> None:
     assert stack.ports.temporal_ui_url in out
     assert stack.ports.temporal_address in out
     assert f"http://127.0.0.1:{stack.ports.media}" in out
+
+
+def test_prints_a_dev_key_kept_private_that_the_api_takes(stack: SharedStack) -> None:
+    key_file = stack.home.resolve() / "dev-api-key"
+    key = key_file.read_text().strip()
+    assert key.startswith("ctk_")
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    out = stack.cli.stdout
+    assert key in out
+    assert f"$(cat {key_file})" in out  # the curl line to copy
+    url = f"{stack.ports.api_url}/campaigns"
+    assert httpx.get(url, timeout=10.0).status_code == 401
+    assert httpx.get(url, headers=dev_key_headers(stack.home), timeout=10.0).status_code == 200
 
 
 def test_temporal_ui_answers_on_its_port(stack: SharedStack) -> None:
@@ -283,8 +302,9 @@ def test_dev_up_uses_configured_servers_instead_of_embedded_ones(
             assert not is_listening(ports.temporal), "something serves the Temporal port"
             assert not is_listening(ports.temporal_ui), "something serves the Temporal UI port"
 
-            created = create_campaign(ports.api_url, "e2e external servers")
-            campaign = wait_campaign_status(ports.api_url, created["id"], "completed")
+            key = dev_key_headers(home)
+            created = create_campaign(ports.api_url, "e2e external servers", key)
+            campaign = wait_campaign_status(ports.api_url, created["id"], "completed", headers=key)
 
             # The campaign lives in the configured database and ran on the configured Temporal.
             with psycopg.connect(database_url) as conn:
@@ -329,14 +349,17 @@ def test_restart_on_the_same_home_keeps_campaigns_and_workflows(
     with CliProcess(["dev", "up"], shared_stack.env, shared_stack.logs) as cli:
         cli.wait_ready(ports.api_url)
 
-        listed = httpx.get(f"{ports.api_url}/campaigns", timeout=10.0)
+        # The restarted stack keeps the key it printed the first time.
+        key = dev_key_headers(shared_stack.home)
+        assert key == completed_campaign.key
+        listed = httpx.get(f"{ports.api_url}/campaigns", headers=key, timeout=10.0)
         assert listed.status_code == 200, listed.text
         campaigns = {c["id"]: c for c in listed.json()}
         assert campaign_id in campaigns, campaigns
         assert campaigns[campaign_id]["status"] == "completed"
         assert campaigns[campaign_id]["contacts_total"] == len(SMALL_CAMPAIGN_CONTACTS)
 
-        contacts = _contacts(ports.api_url, campaign_id)
+        contacts = _contacts(ports.api_url, campaign_id, key)
         # The post-call worker may still have been writing a promise onto a contact when
         # the first stack stopped: what it had written is kept, the rest is unchanged.
         assert _without_extracted(contacts) == _without_extracted(completed_campaign.contacts)

@@ -25,7 +25,7 @@ from realtime.providers.espeak import EspeakTTS
 from realtime.softphone.bot import BotSoftphone
 from realtime.softphone.script import BotLine, BotScript
 from realtime.webrtc import SessionDescription, new_peer_connection
-from tests.conftest import settings_for
+from tests.conftest import api_key_for, bearer, settings_for
 from tests.e2e.lines import (
     MediaWorker,
     after_the_first_exchange,
@@ -73,7 +73,11 @@ async def test_a_supervisor_takes_the_call_over_and_hands_it_back(
         app = create_app(settings_for(database_url, "127.0.0.1:1", carrier_url=media.origin))
         async with (
             app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as api,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app),
+                base_url="http://api",
+                headers=bearer(await api_key_for(database_url)),
+            ) as api,
         ):
             call = asyncio.create_task(line.converse(request, caller, datetime.now(UTC)))
             session = await after_the_first_exchange(line, KEY)
