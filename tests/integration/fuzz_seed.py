@@ -1,0 +1,125 @@
+"""Rows for the OpenAPI fuzz test to find: so generated path parameters hit existing
+resources too, not only 404s.
+
+Stored calls come from the analytics seeds (as the media worker and the post-call
+pipeline store them), with a corrected transcript and a correction on one of them, and a
+spare API key to revoke; a campaign with contacts, webhooks with a delivery, an opt-out,
+a lexicon entry, learning proposals (from a human edit) and a re-analysis are made
+through the API itself, as the default tenant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import httpx
+from psycopg.types.json import Jsonb
+
+from centralita.db import Pool
+from centralita.store import DEFAULT_TENANT_ID
+from centralita.tenants import create_key
+from tests.analytics_seed import seed
+
+# A corrected transcript for one stored call, with one correction in it: what human
+# edits, reverts and the learning proposals they make need to exist.
+SEGMENTS = ["me llamó el banco zur", "pagaré el viernes"]
+
+
+@dataclass
+class Seeded:
+    """Existing ids, by path parameter name; `victims` are for DELETE operations, so
+    deleting one does not take the resource away from every later operation."""
+
+    ids: dict[str, list[str]] = field(default_factory=dict)
+    victims: dict[str, list[str]] = field(default_factory=dict)
+
+    def values(self, method: str, name: str) -> list[str]:
+        """Existing values for parameter `name` of a `method` operation."""
+        if method.upper() == "DELETE" and name in self.victims:
+            return self.victims[name]
+        return self.ids.get(name, [])
+
+
+async def _corrected_transcript(pool: Pool, call_id: str) -> int:
+    """The call's corrected transcript and one correction in it; the correction's id."""
+    async with pool.connection() as conn:
+        await conn.execute(
+            "INSERT INTO transcripts (call_id, kind, language, text, segments) "
+            "VALUES (%s, 'corrected', 'es', %s, %s)",
+            (call_id, " ".join(SEGMENTS), Jsonb([{"text": t} for t in SEGMENTS])),
+        )
+        cur = await conn.execute(
+            "INSERT INTO call_corrections (call_id, pass, segment_index, word_start, word_end, "
+            "level, score, before, after) "
+            "VALUES (%s, 'offline', 0, 4, 5, 'L1', 0.9, 'zur', 'sur') RETURNING id",
+            (call_id,),
+        )
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row["id"])
+
+
+def _ok(response: httpx.Response) -> dict[str, object]:
+    assert response.is_success, f"{response.request.url}: {response.status_code} {response.text}"
+    body: dict[str, object] = response.json()
+    return body
+
+
+async def seed_world(pool: Pool, api: httpx.AsyncClient, webhook_url: str) -> Seeded:
+    """Store what the fuzz test's operations can find; their ids by parameter name."""
+    world = await seed(pool)
+    stored = [s for s in world.seeds if s.call_id is not None and not s.deleted]
+    keys = [s.call_key for s in stored if s.call_key]
+    calls = [s.call_id for s in stored if s.call_id]
+    created = _ok(
+        await api.post(
+            "/campaigns",
+            json={
+                "name": "fuzz",
+                "default_region": "CL",
+                "contacts": [
+                    {"name": "Ana", "phone": "+56961234567"},
+                    {"name": "Luis", "phone": "+56987654321"},
+                ],
+            },
+        )
+    )
+    campaign = created["campaign"]
+    assert isinstance(campaign, dict)
+    contacts = (await api.get(f"/campaigns/{campaign['id']}/contacts")).json()
+    hooks = [_ok(await api.post("/webhooks", json={"url": webhook_url})) for _ in range(2)]
+    test = _ok(await api.post(f"/webhooks/{hooks[0]['id']}/test"))
+    _ok(await api.post("/opt-outs", json={"phone": "+56971234567"}))
+    lexicon = (await api.post("/lexicon", json=[{"kind": "company", "text": "Banco Sur"}])).json()
+    reanalysis = _ok(await api.post("/reanalyses", json={"analysis_version": 2}))
+    correction = await _corrected_transcript(pool, calls[0])
+    edit = {"segment_index": 1, "text": "pagaré el jueves"}
+    _ok(await api.post(f"/calls/{calls[0]}/transcript-edits", json=edit))
+    proposals = (await api.get("/learning/proposals")).json()["items"]
+    async with pool.connection() as conn:
+        spare_key = await create_key(conn, DEFAULT_TENANT_ID, "fuzz: to be revoked")
+    return Seeded(
+        ids={
+            "campaign_id": [str(campaign["id"]), world.campaign_a],
+            "contact_id": [c["id"] for c in contacts],
+            # calls[0] holds the corrected transcript: first, with its correction.
+            "call_id": [calls[0], calls[2]],
+            "call_key": keys,
+            "attempt_key": keys,
+            "ref": keys[:1] + calls[:1],
+            "webhook_id": [str(hooks[0]["id"])],
+            "delivery_id": [str(test["delivery_id"])],
+            "phone": ["+56971234567"],
+            "entry_id": [str(row["id"]) for row in lexicon],
+            "reanalysis_id": [str(reanalysis["id"])],
+            "correction_id": [str(correction)],
+            "proposal_id": [str(p["id"]) for p in proposals],
+            # The tenant the fuzz test's key belongs to (its keys are listed, added to).
+            "tenant_id": [DEFAULT_TENANT_ID],
+        },
+        victims={
+            "call_id": calls[1:2],
+            "webhook_id": [str(hooks[1]["id"])],
+            "key_id": [spare_key.id],  # never the key the fuzz test itself sends
+        },
+    )
