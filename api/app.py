@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI
 from temporalio.client import Client
 
 from api.auth import authenticate, document_public_routes
+from api.data_errors import refuse_unstorable_values
 from api.limits import upload_body_limit
 from api.live_hub import LiveEventHub
 from api.openapi_errors import document_error_bodies
@@ -96,6 +97,7 @@ def create_app(
     app.include_router(analytics.router)
     app.include_router(exports.router)
     app.include_router(admin.router)
+    refuse_unstorable_values(app)
     document_public_routes(app)
     document_error_bodies(app)  # after: it reads which operations are public
     # A server span per request, continuing the caller's trace; the campaign workflow

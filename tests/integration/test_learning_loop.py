@@ -448,6 +448,18 @@ async def test_a_reverted_correction_is_blocked_once_approved(
     assert wrong_call.status_code == 404
 
 
+async def test_a_value_postgres_cannot_store_is_a_422_not_a_500(
+    api: httpx.AsyncClient, seed: Seed
+) -> None:
+    # Found by the OpenAPI fuzz test: a NUL byte passes validation and fails in Postgres.
+    correction = seed.corrections[("a", 0, 3)]
+    refused = await api.post(
+        f"/calls/{seed.calls['a']}/corrections/{correction}/revert", json={"reviewer": "a\x00b"}
+    )
+    assert refused.status_code == 422, refused.text
+    assert "NUL" in refused.json()["detail"]
+
+
 # -- lexicon ---------------------------------------------------------------------------------
 
 
