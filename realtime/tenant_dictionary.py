@@ -2,8 +2,9 @@
 
 The post-call corrector and the learning loop put a tenant's known mistakes in the
 lexicon (`lexicon_entries`, kind ``error_pair``: "salvo" -> "saldo" once a reviewer
-approved it). The media worker applies the same pairs live, so a learned fix helps the
-very next call's turns, not only its transcript afterwards.
+approved it; an approved block stops a pair). The media worker applies the same pairs
+as the post-call L1 (`centralita.learning.dictionary.tenant_dictionary`) live, so a
+learned fix helps the very next call's turns, not only its transcript afterwards.
 
 A call must never wait on this or fail because of it: the dictionaries are cached per
 tenant and language and re-read at most every `refresh_s`, the lookup has a short
@@ -18,6 +19,7 @@ import time
 from dataclasses import dataclass
 
 from centralita.db import Pool
+from centralita.learning.dictionary import tenant_dictionary
 from centralita.store import DEFAULT_TENANT_ID
 from realtime.providers.correction import OnlineCorrector
 
@@ -72,7 +74,7 @@ class TenantDictionaries:
             cached = self._cache.get(key)  # another call may have loaded it meanwhile
             if cached is not None and time.monotonic() - cached.loaded_at < self._refresh_s:
                 return cached.corrector
-            pairs = await self._pairs(tenant, language)
+            pairs = await tenant_dictionary(self._pool, tenant, language)
             corrector = OnlineCorrector(pairs, language=language)
             self._cache[key] = _Cached(corrector, time.monotonic())
             return corrector
@@ -85,18 +87,3 @@ class TenantDictionaries:
             )
             row = await cur.fetchone()
         return str(row["tenant_id"]) if row is not None else DEFAULT_TENANT_ID
-
-    async def _pairs(self, tenant: str, language: str) -> list[tuple[str, str]]:
-        async with self._pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT wrong, text FROM lexicon_entries WHERE tenant_id = %s::uuid "
-                "AND kind = 'error_pair' AND active AND language = %s AND wrong IS NOT NULL "
-                "ORDER BY id",
-                (tenant, language),
-            )
-            rows = await cur.fetchall()
-        pairs: list[tuple[str, str]] = []
-        for row in rows:
-            if any(ch.isalnum() for ch in str(row["wrong"])):  # OnlineCorrector refuses others
-                pairs.append((str(row["wrong"]), str(row["text"])))
-        return pairs

@@ -123,3 +123,18 @@ async def test_the_media_workers_line_corrects_each_call_with_its_tenants_pairs(
     corrector = await line._call_corrector(key, flow_agent_for(request))
     assert corrector is not None
     assert corrector.correct("por vizún").text == "por Bizum"
+
+
+async def test_an_approved_block_stops_a_pair_live(pool: Pool) -> None:
+    tenant, key = await _attempt_of_new_tenant(pool)
+    await upsert_entries(pool, tenant, [_pair("Peres", "Pérez")])
+    assert (await TenantDictionaries(pool).for_call(key, "es")).correct("Peres").text == "Pérez"
+    async with pool.connection() as conn:
+        await conn.execute(
+            'INSERT INTO lexicon_proposals (tenant_id, kind, wrong, "right", language, status, '
+            "source) VALUES (%s, 'block', 'Peres', 'Pérez', 'es', 'approved', "
+            "'reverted_correction')",
+            (tenant,),
+        )
+    blocked = await TenantDictionaries(pool).for_call(key, "es")
+    assert blocked.correct("Peres").text == "Peres"
