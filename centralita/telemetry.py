@@ -133,15 +133,27 @@ def setup_tracing(settings: Settings, component: str) -> None:
     resource = Resource.create({"service.name": f"{settings.service_name}-{component}"})
     replay_safe_provider(resource)
     instrument_database()
-    if settings.otlp_endpoint:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        exporter = OTLPSpanExporter(
-            endpoint=settings.otlp_endpoint.rstrip("/") + "/v1/traces",
-            headers=settings.otlp_headers,
-        )
-        export_spans(BatchSpanProcessor(exporter))
+    processor = otlp_processor(settings)
+    if processor is not None:
+        export_spans(processor)
         log.info("exporting traces to %s", settings.otlp_endpoint)
+
+
+def otlp_processor(settings: Settings) -> SpanProcessor | None:
+    """Batched OTLP/HTTP export to `otlp_endpoint` with `otlp_headers` (None: not set).
+
+    The endpoint is the collector's base URL (`http://otel-collector:4318`); traces go
+    to its `/v1/traces`. Headers carry what a hosted backend asks for (an API key).
+    """
+    if not settings.otlp_endpoint:
+        return None
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    exporter = OTLPSpanExporter(
+        endpoint=settings.otlp_endpoint.rstrip("/") + "/v1/traces",
+        headers=settings.otlp_headers,
+    )
+    return BatchSpanProcessor(exporter)
 
 
 def instrument_database() -> None:
