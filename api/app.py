@@ -15,6 +15,7 @@ from api.live_hub import LiveEventHub
 from api.openapi_errors import document_error_bodies
 from api.routes import (
     admin,
+    agents,
     analytics,
     call_controls,
     calls,
@@ -96,6 +97,7 @@ def create_app(
     app.include_router(webhooks.router)
     app.include_router(analytics.router)
     app.include_router(exports.router)
+    app.include_router(agents.router)
     app.include_router(admin.router)
     refuse_unstorable_values(app)
     document_public_routes(app)

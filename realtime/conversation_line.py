@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import inspect
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -39,7 +40,9 @@ from workflows.models import CallOutcome, DialRequest, DialResult
 
 log = logging.getLogger(__name__)
 
-SetupFactory = Callable[[DialRequest], AgentSetup]
+# The call's agent: at once (the shipped flows), or looked up first (a tenant's stored
+# agent, `realtime.agent_lookup`), before the far end is offered the call.
+SetupFactory = Callable[[DialRequest], AgentSetup | Awaitable[AgentSetup]]
 # Told of every event of every call as it happens, with the call's key (live views).
 CallEventSink = Callable[[str, CallEvent], None]
 # Delivers the agent's SDP offer to the called side and returns its answer.
@@ -173,7 +176,7 @@ class ConversationLine:
         Raises:
             Whatever `far_end` raises when the call is not answered (the caller maps it).
         """
-        setup = self._setup(request, started)
+        setup = await self._setup(request, started)
         if isinstance(setup, DialResult):
             return setup
         leg = AgentLeg(self._ice)
@@ -193,7 +196,7 @@ class ConversationLine:
             ValueError: the offer is not a usable SDP offer.
         """
         started = datetime.now(UTC)
-        setup = self._setup(request, started)
+        setup = await self._setup(request, started)
         if isinstance(setup, DialResult):
             raise InboundRefusedError(setup.disconnection_reason)
         leg = AgentLeg(self._ice)
@@ -214,10 +217,11 @@ class ConversationLine:
         task = asyncio.create_task(hold(), name=f"inbound-{request.idempotency_key}")
         return answer, leg, task
 
-    def _setup(self, request: DialRequest, started: datetime) -> AgentSetup | DialResult:
+    async def _setup(self, request: DialRequest, started: datetime) -> AgentSetup | DialResult:
         """The agent for `request`, or the failed call to report when none can hold it."""
         try:
-            return self._agent_for(request)
+            made = self._agent_for(request)
+            return await made if inspect.isawaitable(made) else made
         except (AgentNotFoundError, FlowDefinitionError, VariableError) as exc:
             # No agent can hold this call (unknown agent, missing variables): a failed
             # call, recorded at once, instead of a dial retried for hours.

@@ -22,6 +22,7 @@ from fastapi import APIRouter
 from centralita.db import Pool, database_url, open_pool
 from centralita.settings import Settings
 from centralita.temporal import connect_temporal
+from realtime.agent_lookup import TenantAgents
 from realtime.agent_setup import flow_agent_for
 from realtime.call_record import CallRecord
 from realtime.call_store import save_call
@@ -92,7 +93,8 @@ def conversation_line(
             )
 
     return ConversationLine(
-        agent_for=flow_agent_for,
+        # The call's tenant's stored agent, else the shipped one, when there is a database.
+        agent_for=TenantAgents(pool).setup_for_call if pool is not None else flow_agent_for,
         stt=stt or live_stt(settings),
         tts=EspeakTTS(),
         bot_tts=EspeakTTS(speed_wpm=140),  # see tests/e2e/test_conversations.py

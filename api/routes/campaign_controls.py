@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.agent_names import check_agent_names
 from api.auth import TenantId
 from api.deps import Services
 from api.routes.campaigns import campaign_view
@@ -119,6 +120,7 @@ async def edit_campaign(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             detail=exc.errors(include_url=False, include_context=False, include_input=False),
         ) from exc
+    await check_agent_names(services.pool, tenant, policy)
     try:
         handle = await campaign_handle(services, campaign_id)
         await handle.execute_update(

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
+from api.agent_names import check_agent_names
 from api.auth import TenantId
 from api.campaign_intake import OPENAPI_REQUEST_BODY, read_campaign_request
 from api.campaign_views import campaign_views
@@ -33,7 +34,7 @@ Offset = PageOffset
     responses={
         413: {"description": "request, CSV or contact count over the limits"},
         415: {"description": "neither JSON nor multipart"},
-        422: {"description": "no valid contact, or a malformed request"},
+        422: {"description": "no valid contact, an unknown agent, or a malformed request"},
         **RATE_LIMITED,
     },
 )
@@ -58,6 +59,7 @@ async def create_campaign(
         await take_or_429(services, tenant, csv_upload_rule(services.settings))
     body = await read_campaign_request(request, services.settings)
     policy = body.effective_policy()
+    await check_agent_names(services.pool, tenant, policy)
     accepted, rejected = validate_rows(body.contacts, body.default_region, policy.schedule.timezone)
     if not accepted:
         raise HTTPException(

@@ -26,6 +26,7 @@ from api.deps import Services
 from centralita.db import Pool
 from centralita.settings import Settings
 from centralita.store import DEFAULT_TENANT_ID
+from realtime.flows.loader import load_any_agent
 from tests.conftest import AppClients, bearer, settings_for, task_queue
 from tests.integration.tenant_helpers import ADMIN_KEY, Route, app_routes, new_tenant
 from tests.stored_calls import insert_campaign, store_answered_call
@@ -36,6 +37,8 @@ pytestmark = pytest.mark.integration
 A_CAMPAIGN_NAME = "campaña-solo-de-A"
 A_LEXICON_TEXT = "Patagonia Solo De A"
 A_PROPOSAL_RIGHT = "propuesta-solo-de-A"
+A_AGENT = "agente-solo-de-a"  # a flow of A's; B may store its own of the same name
+A_AGENT_LINE = "Hola, habla el agente solo de A."
 A_PHONE = "+56961234567"  # the stored call's contact; A opted it out too
 A_OPEN_PHONE = "+56987650000"  # a contact of A still to be called
 B_PHONE = "+56911110000"  # what B opts out in the walk (its own row: B may delete it)
@@ -50,6 +53,9 @@ NOT_TENANT_RESOURCES: dict[tuple[str, str], str] = {
 # Routes only the admin key may call: tenant B is refused outright.
 ADMIN_ONLY_PREFIXES = ("/admin/",)
 ADMIN_ONLY = {("POST", "/retention/purge")}
+# Routes whose path names a resource in the caller's own namespace: B's request acts on
+# B's resource of that name (B's PUT stores B's own agent, A's stays as it was).
+CALLERS_OWN: dict[tuple[str, str], set[int]] = {("PUT", "/agents/{agent_name}"): {201}}
 
 
 @dataclass
@@ -68,6 +74,7 @@ class TenantA:
     correction_id: int = 0
     reanalysis_id: str = "walk-of-tenant-a"
     key_id: str = ""
+    agent_name: str = A_AGENT
     markers: set[str] = field(default_factory=set)
 
     def values(self, param: str) -> list[str]:
@@ -88,6 +95,7 @@ class TenantA:
             "reanalysis_id": [self.reanalysis_id],
             "tenant_id": [DEFAULT_TENANT_ID],
             "key_id": [self.key_id],
+            "agent_name": [self.agent_name],
         }
         assert param in by_name, f"teach the walk what tenant A's {param!r} is"
         return by_name[param]
@@ -111,11 +119,22 @@ def _bodies(a: TenantA) -> dict[tuple[str, str], Any]:
         ("POST", "/reanalyses"): {"analysis_version": 2, "campaign_id": a.campaign_id},
         ("POST", "/webhooks"): {"url": "http://127.0.0.1:9/hook"},
         ("POST", "/admin/tenants"): {"name": "walked"},
+        ("PUT", "/agents/{agent_name}"): _flow(a.agent_name, "Hola, habla el agente de B."),
     }
+
+
+def _flow(name: str, first_line: str) -> dict[str, Any]:
+    """A copy of the shipped default flow under `name`, opening with `first_line`."""
+    data = load_any_agent("cobranza-temprana").model_dump(mode="json", exclude_defaults=True)
+    data["name"] = name
+    next(n for n in data["nodes"] if n["id"] == data["start"])["say"] = [first_line]
+    return data
 
 
 def _expected_statuses(route: Route) -> set[int] | None:
     """What tenant B must be answered; None: any status, but nothing of A's in it."""
+    if (route.method, route.path) in CALLERS_OWN:
+        return CALLERS_OWN[(route.method, route.path)]
     if route.path.startswith(ADMIN_ONLY_PREFIXES) or (route.method, route.path) in ADMIN_ONLY:
         return {403}
     if route.params:
@@ -188,6 +207,8 @@ async def _seed_tenant_a(pool: Pool, a_api: httpx.AsyncClient, admin: httpx.Asyn
         "/reanalyses", json={"id": a.reanalysis_id, "analysis_version": 2}
     )
     assert started_reanalysis.status_code == 202, started_reanalysis.text
+    agent = await a_api.put(f"/agents/{A_AGENT}", json=_flow(A_AGENT, A_AGENT_LINE))
+    assert agent.status_code == 201, agent.text
     [key] = (await admin.get(f"/admin/tenants/{DEFAULT_TENANT_ID}/api-keys")).json()[:1]
     a.key_id = key["id"]
 
@@ -202,6 +223,8 @@ async def _seed_tenant_a(pool: Pool, a_api: httpx.AsyncClient, admin: httpx.Asyn
         A_CAMPAIGN_NAME,
         A_LEXICON_TEXT,
         A_PROPOSAL_RIGHT,
+        A_AGENT,
+        A_AGENT_LINE,
         "A's own",
     }
     return a
@@ -276,7 +299,8 @@ async def test_another_tenants_ids_answer_404_on_every_route(
                  "/exports/calls.json", "/exports/calls.csv",
                  f"/webhooks/{a.webhook_id}/deliveries", f"/campaigns/{a.campaign_id}/contacts",
                  f"/contacts/{a.contact_id}", f"/calls/by-attempt/{a.ended_key}",
-                 f"/conversations/{a.ended_key}/metrics"):  # fmt: skip
+                 f"/conversations/{a.ended_key}/metrics",
+                 "/agents", f"/agents/{A_AGENT}"):  # fmt: skip
         own = await a_api.get(path)
         assert own.status_code == 200, (path, own.text)
         assert any(m in own.text for m in a.markers), f"A does not see its own rows at {path}"
@@ -290,6 +314,7 @@ async def test_another_tenants_ids_answer_404_on_every_route(
     assert (await a_api.get(f"/campaigns/{a.campaign_id}")).json()["status"] == "running"
     assert (await a_api.get(f"/calls/{a.call_id}")).status_code == 200
     assert (await a_api.get(f"/webhooks/{a.webhook_id}")).json()["active"] is True
+    assert A_AGENT_LINE in (await a_api.get(f"/agents/{A_AGENT}")).text
     lexicon = (await a_api.get("/lexicon")).json()["items"]
     assert [row["text"] for row in lexicon] == [A_LEXICON_TEXT]
     proposals = (await a_api.get("/learning/proposals")).json()["items"]

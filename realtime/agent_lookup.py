@@ -1,0 +1,106 @@
+"""Which agent definition a call gets: its tenant's stored agent, else the shipped one.
+
+The call's tenant comes from the data (`centralita.tenants_calls`: its attempt row, the
+campaign its key names, else the default tenant), then the tenant's agent of the name
+the dial request gives (`agents` table), else the shipped agent of that name.
+
+A call must never wait on this long nor fail because of it: definitions are cached per
+(tenant, name) for `refresh_s` (an edit reaches calls within that), the lookup has a
+short deadline, and a slow or broken database falls back to the shipped agent, with a
+warning. Only a name that nobody has fails the call (`AgentNotFoundError`), as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from centralita.db import Pool
+from centralita.tenants_calls import call_key_tenant
+from realtime.agent_setup import DEFAULT_AGENT, AgentSetup, setup_for
+from realtime.flows.loader import AnyAgentDefinition, load_any_agent
+from realtime.flows.repository import load_tenant_agent
+from workflows.models import DialRequest
+
+log = logging.getLogger(__name__)
+
+REFRESH_S = 30.0
+"""How stale a tenant's agent may get: an edit through the API reaches calls within this."""
+LOOKUP_TIMEOUT_S = 0.5
+
+
+@dataclass
+class _Cached:
+    definition: AnyAgentDefinition | None  # None: the tenant has none of that name
+    loaded_at: float
+
+
+class TenantAgents:
+    """Agent definitions per (tenant, name), read from the `agents` table and kept fresh.
+
+    Args:
+        pool: the database.
+        refresh_s: re-read a tenant's agent when its copy is older than this.
+        timeout_s: the most a call start waits for a (re)load before using the shipped one.
+    """
+
+    def __init__(
+        self, pool: Pool, *, refresh_s: float = REFRESH_S, timeout_s: float = LOOKUP_TIMEOUT_S
+    ) -> None:
+        self._pool = pool
+        self._refresh_s = refresh_s
+        self._timeout_s = timeout_s
+        self._cache: dict[tuple[str, str], _Cached] = {}
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+
+    async def setup_for_call(self, request: DialRequest) -> AgentSetup:
+        """The call's brain and session settings (a `SetupFactory` for `ConversationLine`).
+
+        Raises:
+            realtime.flows.loader.AgentNotFoundError: neither the tenant nor the package
+                has an agent of that name.
+            realtime.flows.templates.VariableError: see `realtime.agent_setup.setup_for`.
+        """
+        return setup_for(await self.definition_for(request), request)
+
+    async def definition_for(self, request: DialRequest) -> AnyAgentDefinition:
+        """The tenant's agent named by `request` (or the default), else the shipped one.
+
+        Raises:
+            realtime.flows.loader.AgentNotFoundError: no agent of that name at all.
+        """
+        name = request.agent or DEFAULT_AGENT
+        try:
+            found = await asyncio.wait_for(
+                self._load(request.idempotency_key, name), self._timeout_s
+            )
+        except Exception as exc:  # a slow or broken database (or row) must not fail a call
+            log.warning(
+                "call %s: tenant agent %r unavailable, using the shipped one: %s",
+                request.idempotency_key,
+                name,
+                exc,
+            )
+            found = None
+        return found if found is not None else load_any_agent(name)
+
+    async def _load(self, call_key: str, name: str) -> AnyAgentDefinition | None:
+        async with self._pool.connection() as conn:
+            tenant = await call_key_tenant(conn, call_key)
+        key = (tenant, name)
+        if (fresh := self._fresh(key)) is not None:
+            return fresh.definition
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            if (fresh := self._fresh(key)) is not None:  # loaded meanwhile by another call
+                return fresh.definition
+            definition = await load_tenant_agent(self._pool, tenant, name)
+            self._cache[key] = _Cached(definition, time.monotonic())
+            return definition
+
+    def _fresh(self, key: tuple[str, str]) -> _Cached | None:
+        cached = self._cache.get(key)
+        if cached is not None and time.monotonic() - cached.loaded_at < self._refresh_s:
+            return cached
+        return None
