@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
+import threading
 from collections.abc import Iterator, Sequence
+from types import FrameType
 from typing import TYPE_CHECKING
 
 from opentelemetry import context as otel_context
@@ -136,7 +139,26 @@ def setup_tracing(settings: Settings, component: str) -> None:
     processor = otlp_processor(settings)
     if processor is not None:
         export_spans(processor)
+        _flush_when_terminated()
         log.info("exporting traces to %s", settings.otlp_endpoint)
+
+
+def _flush_when_terminated() -> None:
+    """Let SIGTERM end the process through `SystemExit`, so exit handlers flush spans.
+
+    The SDK flushes its batch at interpreter exit, which SIGTERM's default action skips;
+    uvicorn re-raises the SIGTERM it handled once its graceful shutdown is over, so the
+    API and the media worker would lose their last few seconds of spans at every stop.
+    Only when nobody handles SIGTERM yet (workers install their own while running).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _exit_terminated)
+
+
+def _exit_terminated(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # the shell's code for "killed by SIGTERM"
 
 
 def otlp_processor(settings: Settings) -> SpanProcessor | None:

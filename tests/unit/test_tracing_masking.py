@@ -17,7 +17,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from centralita.events import envelope
 from centralita.logs import PersonalDataFilter, install_masking, masking_installed
-from centralita.telemetry import detached, tracer
+from centralita.telemetry import detached, replay_safe_provider, tracer
 from centralita.tracing_links import TRACE_KEY, trace_link, with_trace_context
 from realtime.call_record import TurnMetrics
 from realtime.call_tracing import stage, turn_span
@@ -223,3 +223,25 @@ def test_masking_installs_once_and_the_filter_works_on_its_own() -> None:
 
 def test_no_trace_context_is_left_attached() -> None:
     assert otel_context.get_current() == otel_context.Context()
+
+
+def test_only_an_evicted_workflows_detach_error_is_silenced() -> None:
+    logger = logging.getLogger("opentelemetry.context")
+    assert replay_safe_provider()  # installs the filter with the provider
+
+    def failed_detach(context: BaseException | None) -> logging.LogRecord:
+        error = ValueError("token was created in a different Context")
+        error.__context__ = context
+        return logger.makeRecord(
+            logger.name,
+            logging.ERROR,
+            __file__,
+            1,
+            "Failed to detach context",
+            (),
+            (ValueError, error, None),
+        )
+
+    assert not logger.filter(failed_detach(GeneratorExit()))  # a coroutine being closed
+    assert logger.filter(failed_detach(None))  # anything else is still reported
+    assert logger.filter(failed_detach(RuntimeError("elsewhere")))
