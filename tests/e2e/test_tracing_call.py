@@ -103,7 +103,6 @@ async def test_a_call_is_one_trace_from_the_campaign_request_to_its_webhooks(
         media = _MediaWorker(
             create_media_app(parts.dialer, signalling=parts.signalling, dial_store=DialStore(pool))
         )
-        dialer = HttpDialer("http://127.0.0.1:1")  # replaced once the media worker listens
         try:
             async with contextlib.AsyncExitStack() as stack:
                 await stack.enter_async_context(receiver)
@@ -111,6 +110,7 @@ async def test_a_call_is_one_trace_from_the_campaign_request_to_its_webhooks(
                 await stack.enter_async_context(delivering(dev_env.client, pool, database_url))
                 await stack.enter_async_context(media)
                 dialer = HttpDialer(media.origin, poll_interval=0.05)
+                stack.push_async_callback(dialer.aclose)
                 await stack.enter_async_context(
                     orchestrator_worker(dev_env.client, orchestrator_queue, pool, dialer)
                 )
@@ -133,7 +133,6 @@ async def test_a_call_is_one_trace_from_the_campaign_request_to_its_webhooks(
                 facts["memo"] = await memo.memo()
                 facts["search_attributes"] = memo.typed_search_attributes
         finally:
-            await dialer.aclose()
             if parts.live is not None:
                 await parts.live.close()
             restrict_ice_to_loopback(False)
