@@ -18,11 +18,19 @@ from psycopg.types.json import Jsonb
 from centralita.db import Pool
 from centralita.store import DEFAULT_TENANT_ID
 from centralita.tenants import create_key
+from realtime.flows.loader import load_any_agent
 from tests.analytics_seed import seed
 
 # A corrected transcript for one stored call, with one correction in it: what human
 # edits, reverts and the learning proposals they make need to exist.
 SEGMENTS = ["me llamó el banco zur", "pagaré el viernes"]
+FUZZ_AGENT = "fuzz-agente"  # the tenant's own flow agent (PUT replaces it with itself)
+
+
+def fuzz_agent(name: str = FUZZ_AGENT) -> dict[str, object]:
+    """A valid flow agent called `name`: the shipped default flow, renamed."""
+    data = load_any_agent("cobranza-temprana").model_dump(mode="json", exclude_defaults=True)
+    return {**data, "name": name}
 
 
 @dataclass
@@ -96,6 +104,8 @@ async def seed_world(pool: Pool, api: httpx.AsyncClient, webhook_url: str) -> Se
     edit = {"segment_index": 1, "text": "pagaré el jueves"}
     _ok(await api.post(f"/calls/{calls[0]}/transcript-edits", json=edit))
     proposals = (await api.get("/learning/proposals")).json()["items"]
+    for agent in (FUZZ_AGENT, "fuzz-borrable"):
+        _ok(await api.put(f"/agents/{agent}", json=fuzz_agent(agent)))
     async with pool.connection() as conn:
         spare_key = await create_key(conn, DEFAULT_TENANT_ID, "fuzz: to be revoked")
     return Seeded(
@@ -116,10 +126,12 @@ async def seed_world(pool: Pool, api: httpx.AsyncClient, webhook_url: str) -> Se
             "proposal_id": [str(p["id"]) for p in proposals],
             # The tenant the fuzz test's key belongs to (its keys are listed, added to).
             "tenant_id": [DEFAULT_TENANT_ID],
+            "agent_name": [FUZZ_AGENT, "cobranza-temprana"],  # the tenant's, a shipped one
         },
         victims={
             "call_id": calls[1:2],
             "webhook_id": [str(hooks[1]["id"])],
             "key_id": [spare_key.id],  # never the key the fuzz test itself sends
+            "agent_name": ["fuzz-borrable"],
         },
     )

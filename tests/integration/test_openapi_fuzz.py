@@ -36,7 +36,7 @@ from api.routes import campaign_controls, reanalysis
 from centralita.db import Pool
 from centralita.settings import Settings
 from tests.conftest import AppClients, api_key_for, bearer, free_port, settings_for
-from tests.integration.fuzz_seed import Seeded, seed_world
+from tests.integration.fuzz_seed import Seeded, fuzz_agent, seed_world
 
 pytestmark = pytest.mark.integration
 
@@ -102,6 +102,7 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/opt-outs"): {"phone": "+56922334455"},
     ("POST", "/calls/{call_id}/transcript-edits"): {"segment_index": 0, "text": "el banco sur"},
     ("PATCH", "/learning/proposals/{proposal_id}"): {"right": "jueves"},
+    ("PUT", "/agents/{agent_name}"): fuzz_agent(),
 }
 
 # Status counts per operation, for the last test.

@@ -309,4 +309,5 @@ async def test_upsert_agent_writes_by_name() -> None:
     sql, params = pool.calls[0]
     assert "ON CONFLICT (tenant_id, name) DO UPDATE" in sql
     assert params[:3] == (TENANT, "mini", "es-CL")
-    assert parse_agent_data(params[3].obj) == agent
+    assert params[3] == "flow"
+    assert parse_agent_data(params[4].obj) == agent
