@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 from typing import Final
 
-from centralita.privacy import mask_phone
+from centralita.privacy import mask_national_id, mask_phone
 
 __all__ = [
     "mask_email",
@@ -50,20 +50,6 @@ def mask_email(address: str) -> str:
     if not at:
         return "*" * len(address)
     return f"{local[:1]}***@{domain}"
-
-
-def mask_national_id(value: str) -> str:
-    """Letters and digits starred but the last two, separators kept:
-    `12.345.678-5` -> `**.***.**8-5`."""
-    keep = 2
-    out: list[str] = []
-    for ch in reversed(value):
-        if ch.isalnum():
-            out.append(ch if keep > 0 else "*")
-            keep -= 1
-        else:
-            out.append(ch)
-    return "".join(reversed(out))
 
 
 def mask_identifier(value: str) -> str:
