@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from dataclasses import dataclass
 
 from centralita.db import Pool
 from centralita.tenants_calls import call_key_tenant
 from realtime.agent_setup import DEFAULT_AGENT, AgentSetup, setup_for
 from realtime.flows.loader import AnyAgentDefinition, load_any_agent
 from realtime.flows.repository import load_tenant_agent
+from realtime.fresh_cache import FreshCache
 from workflows.models import DialRequest
 
 log = logging.getLogger(__name__)
@@ -29,12 +28,6 @@ log = logging.getLogger(__name__)
 REFRESH_S = 30.0
 """How stale a tenant's agent may get: an edit through the API reaches calls within this."""
 LOOKUP_TIMEOUT_S = 0.5
-
-
-@dataclass
-class _Cached:
-    definition: AnyAgentDefinition | None  # None: the tenant has none of that name
-    loaded_at: float
 
 
 class TenantAgents:
@@ -50,10 +43,9 @@ class TenantAgents:
         self, pool: Pool, *, refresh_s: float = REFRESH_S, timeout_s: float = LOOKUP_TIMEOUT_S
     ) -> None:
         self._pool = pool
-        self._refresh_s = refresh_s
         self._timeout_s = timeout_s
-        self._cache: dict[tuple[str, str], _Cached] = {}
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        # None: the tenant has no agent of that name (the shipped one is meant).
+        self._cache: FreshCache[tuple[str, str], AnyAgentDefinition | None] = FreshCache(refresh_s)
 
     async def setup_for_call(self, request: DialRequest) -> AgentSetup:
         """The call's brain and session settings (a `SetupFactory` for `ConversationLine`).
@@ -89,18 +81,6 @@ class TenantAgents:
     async def _load(self, call_key: str, name: str) -> AnyAgentDefinition | None:
         async with self._pool.connection() as conn:
             tenant = await call_key_tenant(conn, call_key)
-        key = (tenant, name)
-        if (fresh := self._fresh(key)) is not None:
-            return fresh.definition
-        async with self._locks.setdefault(key, asyncio.Lock()):
-            if (fresh := self._fresh(key)) is not None:  # loaded meanwhile by another call
-                return fresh.definition
-            definition = await load_tenant_agent(self._pool, tenant, name)
-            self._cache[key] = _Cached(definition, time.monotonic())
-            return definition
-
-    def _fresh(self, key: tuple[str, str]) -> _Cached | None:
-        cached = self._cache.get(key)
-        if cached is not None and time.monotonic() - cached.loaded_at < self._refresh_s:
-            return cached
-        return None
+        return await self._cache.get(
+            (tenant, name), lambda: load_tenant_agent(self._pool, tenant, name)
+        )

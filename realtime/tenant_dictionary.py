@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from dataclasses import dataclass
 
 from centralita.db import Pool
 from centralita.learning.dictionary import tenant_dictionary
-from centralita.store import DEFAULT_TENANT_ID
+from centralita.tenants_calls import call_key_tenant
+from realtime.fresh_cache import FreshCache
 from realtime.providers.correction import OnlineCorrector
 
 log = logging.getLogger(__name__)
@@ -28,12 +27,6 @@ log = logging.getLogger(__name__)
 REFRESH_S = 30.0
 """How stale a tenant's dictionary may get: an approval reaches live calls within this."""
 LOOKUP_TIMEOUT_S = 0.5
-
-
-@dataclass
-class _Cached:
-    corrector: OnlineCorrector
-    loaded_at: float
 
 
 class TenantDictionaries:
@@ -49,13 +42,11 @@ class TenantDictionaries:
         self, pool: Pool, *, refresh_s: float = REFRESH_S, timeout_s: float = LOOKUP_TIMEOUT_S
     ) -> None:
         self._pool = pool
-        self._refresh_s = refresh_s
         self._timeout_s = timeout_s
-        self._cache: dict[tuple[str, str], _Cached] = {}
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._cache: FreshCache[tuple[str, str], OnlineCorrector] = FreshCache(refresh_s)
 
     async def for_call(self, call_key: str, language: str) -> OnlineCorrector:
-        """The corrector for the call of ``call_key`` (its attempt's tenant, else the default)."""
+        """The corrector for the call of ``call_key`` (its tenant: `call_key_tenant`)."""
         primary = language.split("-")[0].lower()
         try:
             return await asyncio.wait_for(self._load(call_key, primary), self._timeout_s)
@@ -65,25 +56,11 @@ class TenantDictionaries:
             return OnlineCorrector(language=primary)
 
     async def _load(self, call_key: str, language: str) -> OnlineCorrector:
-        tenant = await self._tenant_of(call_key)
-        key = (tenant, language)
-        cached = self._cache.get(key)
-        if cached is not None and time.monotonic() - cached.loaded_at < self._refresh_s:
-            return cached.corrector
-        async with self._locks.setdefault(key, asyncio.Lock()):
-            cached = self._cache.get(key)  # another call may have loaded it meanwhile
-            if cached is not None and time.monotonic() - cached.loaded_at < self._refresh_s:
-                return cached.corrector
-            pairs = await tenant_dictionary(self._pool, tenant, language)
-            corrector = OnlineCorrector(pairs, language=language)
-            self._cache[key] = _Cached(corrector, time.monotonic())
-            return corrector
-
-    async def _tenant_of(self, call_key: str) -> str:
         async with self._pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT tenant_id::text AS tenant_id FROM call_attempts WHERE attempt_key = %s",
-                (call_key,),
-            )
-            row = await cur.fetchone()
-        return str(row["tenant_id"]) if row is not None else DEFAULT_TENANT_ID
+            tenant = await call_key_tenant(conn, call_key)
+
+        async def load() -> OnlineCorrector:
+            pairs = await tenant_dictionary(self._pool, tenant, language)
+            return OnlineCorrector(pairs, language=language)
+
+        return await self._cache.get((tenant, language), load)
