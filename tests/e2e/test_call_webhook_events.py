@@ -8,7 +8,6 @@ flow. What a subscriber would receive is read back from the outbox.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -16,19 +15,18 @@ import pytest
 
 from centralita.db import Pool
 from centralita.events import call_subject
-from centralita.store import DEFAULT_TENANT_ID
 from realtime.live_events import LiveEvents
 from realtime.providers.whisper import WhisperSTT
 from realtime.softphone.script import BotLine, BotScript
 from realtime.webrtc import restrict_ice_to_loopback
 from tests.conftest import settings_for
+from tests.integration.event_helpers import AGENT, dialling_attempt
 from tests.stored_calls import PHONE, insert_campaign
 from workers.media import conversation_line
 from workflows.models import CallOutcome, DialRequest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
-AGENT = "cobranza-temprana"
 DEBTOR = {"nombre": "María", "monto_total": 200000, "fecha_limite": "2026-11-30"}
 
 
@@ -42,19 +40,7 @@ async def live(pool: Pool) -> AsyncIterator[LiveEvents]:
 async def _dialled(pool: Pool) -> DialRequest:
     """A campaign's contact with an attempt being dialled, as the call activity leaves it."""
     campaign_id = await insert_campaign(pool, "webhooks e2e")
-    contact_id = str(uuid.uuid4())
-    key = f"campaign-{campaign_id}-contact-{contact_id}-attempt-1"
-    async with pool.connection() as conn:
-        await conn.execute(
-            "INSERT INTO contacts (id, tenant_id, campaign_id, position, name, phones) "
-            "VALUES (%s, %s, %s, 0, 'María', %s)",
-            (contact_id, DEFAULT_TENANT_ID, campaign_id, [PHONE]),
-        )
-        await conn.execute(
-            "INSERT INTO call_attempts (attempt_key, tenant_id, campaign_id, contact_id, "
-            "attempt_number, phone, agent, status) VALUES (%s, %s, %s, %s, 1, %s, %s, 'dialing')",
-            (key, DEFAULT_TENANT_ID, campaign_id, contact_id, PHONE, AGENT),
-        )
+    key, contact_id = await dialling_attempt(pool, campaign_id)
     return DialRequest(
         idempotency_key=key,
         to_number=PHONE,
