@@ -68,8 +68,8 @@ async def list_calls(
         contact_id=contact_id,
         outcome=outcome,
         status=status_,
-        started_from=_bound("date_from", date_from, end=False),
-        started_before=_bound("date_to", date_to, end=True),
+        started_from=query_bound("date_from", date_from, end=False),
+        started_before=query_bound("date_to", date_to, end=True),
     )
     if where.started_from and where.started_before and where.started_from >= where.started_before:
         raise HTTPException(
@@ -132,7 +132,8 @@ def parse_bound(value: str, *, end: bool) -> datetime:
     return instant + timedelta(microseconds=1) if end else instant
 
 
-def _bound(name: str, value: str | None, *, end: bool) -> datetime | None:
+def query_bound(name: str, value: str | None, *, end: bool) -> datetime | None:
+    """The query parameter `name` read by `parse_bound`; 422 naming it when unreadable."""
     if value is None:
         return None
     try:

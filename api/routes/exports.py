@@ -8,7 +8,6 @@ response schema in the OpenAPI document, and `calls.csv` is a plain link to down
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -16,7 +15,7 @@ from fastapi.responses import StreamingResponse
 
 from api.auth import LinkTenantId, TenantId
 from api.deps import Services
-from api.routes.calls import parse_bound
+from api.routes.calls import query_bound
 from centralita.analytics.cursor import BadCursorError, Cursor
 from centralita.analytics.export_csv import csv_chunks
 from centralita.analytics.exports import (
@@ -60,8 +59,8 @@ def _filter(
 ) -> ExportFilter:
     where = ExportFilter(
         campaign_id=campaign_id,
-        started_from=_bound("date_from", date_from, end=False),
-        started_before=_bound("date_to", date_to, end=True),
+        started_from=query_bound("date_from", date_from, end=False),
+        started_before=query_bound("date_to", date_to, end=True),
         outcome=outcome,
         direction=direction,
     )
@@ -70,18 +69,6 @@ def _filter(
             status.HTTP_422_UNPROCESSABLE_CONTENT, detail="date_from is after date_to"
         )
     return where
-
-
-def _bound(name: str, value: str | None, *, end: bool) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return parse_bound(value, end=end)
-    except ValueError as exc:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail=f"{name}: {value!r} is not an ISO date or datetime",
-        ) from exc
 
 
 @router.get(
