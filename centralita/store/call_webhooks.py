@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from centralita.events import call_subject, emit, event_id
+from centralita.events import EventType, call_subject, emit, event_id
 from centralita.store.contact_state import Conn
 
 
@@ -94,23 +94,9 @@ async def record_promise(
     occurred_at: datetime | None = None,
 ) -> bool:
     """`promise_registered` for a promise no tool reported (False: told already)."""
-    if await tool_reported(conn, links.call_id, "register_promise"):
-        return False
-    data = links.base() | {
-        "amount": amount,
-        "currency": currency,
-        "pay_date": pay_date,
-        "source": source,
-    }
-    return await emit(
-        conn,
-        event_id=event_id("promise_registered", links.call_key),
-        tenant_id=links.tenant_id,
-        type="promise_registered",
-        data=data,
-        call_id=links.call_id,
-        subject=call_subject(links.call_key),
-        occurred_at=occurred_at,
+    data = {"amount": amount, "currency": currency, "pay_date": pay_date, "source": source}
+    return await _record_unreported(
+        conn, links, "promise_registered", "register_promise", data, occurred_at
     )
 
 
@@ -125,20 +111,34 @@ async def record_callback(
     occurred_at: datetime | None = None,
 ) -> bool:
     """`callback_scheduled` for a callback no tool reported (False: told already)."""
-    if await tool_reported(conn, links.call_id, "schedule_callback"):
-        return False
-    data = links.base() | {
+    data = {
         "callback_at": callback_at.isoformat(),
         "reason": reason,
         "next_attempt_at": next_attempt_at.isoformat() if next_attempt_at else None,
         "source": source,
     }
+    return await _record_unreported(
+        conn, links, "callback_scheduled", "schedule_callback", data, occurred_at
+    )
+
+
+async def _record_unreported(
+    conn: Conn,
+    links: CallLinks,
+    type_: EventType,
+    tool: str,
+    data: dict[str, Any],
+    occurred_at: datetime | None,
+) -> bool:
+    """Record `type_` once per call unless the in-call `tool` already reported it."""
+    if await tool_reported(conn, links.call_id, tool):
+        return False
     return await emit(
         conn,
-        event_id=event_id("callback_scheduled", links.call_key),
+        event_id=event_id(type_, links.call_key),
         tenant_id=links.tenant_id,
-        type="callback_scheduled",
-        data=data,
+        type=type_,
+        data=links.base() | data,
         call_id=links.call_id,
         subject=call_subject(links.call_key),
         occurred_at=occurred_at,
