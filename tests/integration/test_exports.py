@@ -203,8 +203,8 @@ async def test_personal_fields_are_masked_by_default(api: httpx.AsyncClient, dat
         assert secret not in text, secret
     rows = {row_id(r): r for r in parse_csv(text)}
     maria = rows[by_label(data, "s1-promise-clp")]
-    # A masked number is no number: a spreadsheet must not run "+56*****4567" either.
-    assert maria["phone"] == "'+56*****4567"
+    # Masked or not, a phone is written as it is: digits and stars run nothing.
+    assert maria["phone"] == "+56*****4567"
     assert maria["contact_name"] == "M**** P****"
     assert maria["national_id"] == "**.***.**8-5"
     assert maria["email"] == "m***@example.com"
@@ -239,6 +239,8 @@ async def test_csv_cells_never_run_as_formulas(api: httpx.AsyncClient, data: Dat
         assert named.startswith("'="), named
     rows = await get_csv(api, unmask="true", campaign_id=data.bulk_campaign)
     assert rows[0]["phone"] == "+56900000000"  # a phone number is data, left exact
+    masked = await get_csv(api, campaign_id=data.bulk_campaign)
+    assert masked[0]["phone"] == "+56*****0000"  # and so is a masked one: same prefix
 
 
 # -- filters -----------------------------------------------------------------------------
