@@ -25,6 +25,7 @@ from aiortc.mediastreams import MediaStreamError
 from av.frame import Frame
 from av.packet import Packet
 
+from centralita.tasks import cancelling_me, stop_tasks
 from realtime.agent_speech import AgentSpeech
 from realtime.audio.frames import FRAME_MS, InboundResampler, Pcm16
 from realtime.audio.playback import AgentVoiceTrack
@@ -56,6 +57,8 @@ log = logging.getLogger(__name__)
 
 # How long a call that the caller hung up may still take to understand their last words.
 LAST_WORDS_S = 8.0
+# How long the parts of an ended call (listener, turns, reply) get to stop.
+STOP_PARTS_S = 2.0
 
 
 @dataclass
@@ -140,32 +143,46 @@ class CallSession:
     # -- the call ----------------------------------------------------------------------
 
     async def run(self, inbound: MediaStreamTrack) -> CallRecord:
-        """Hold the conversation until either side ends it (or a limit is reached)."""
+        """Hold the conversation until either side ends it (or a limit is reached).
+
+        This task only supervises: the greeting, the listener and the turns run in tasks
+        of their own, and the maximum duration is a timer on the loop, so no part of the
+        conversation (a brain that never answers, a turn stuck on a provider) can keep
+        the call up past its limit. Once the call is over, each part gets a bounded time
+        to stop; one that ignores its cancellation is left behind, never waited for.
+        """
         self.record.event("call_started", language=self.config.language)
         self._last_activity = time.monotonic()
-        listener = asyncio.create_task(self._listen(inbound))
-        turns = asyncio.create_task(self._take_turns())
+        loop = asyncio.get_running_loop()
+        deadline = loop.call_later(self.config.max_duration_s, self._end, "max_duration")
+        listener = asyncio.create_task(self._listen(inbound), name=f"listen-{self.record.call_id}")
+        turns = asyncio.create_task(self._take_turns(), name=f"turns-{self.record.call_id}")
+        greeting = asyncio.create_task(self._greet(), name=f"greet-{self.record.call_id}")
         try:
-            await self._converse(self._brain.start_stream(), turn=None)
-            await asyncio.wait_for(self._ended.wait(), self.config.max_duration_s)
-        except TimeoutError:
-            self._end("max_duration")
-        except ProviderError as exc:
-            self.record.event("error", where="brain", detail=str(exc))
-            self._end("error")
-        finally:
+            await self._ended.wait()
             if self.record.ended_by == "remote_hangup":
                 await self._hear_the_last_words()
-            for task in (listener, turns, self._speaking):
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, MediaStreamError):
-                        await task
+        finally:
+            deadline.cancel()
+            await stop_tasks(
+                (listener, turns, greeting, self._speaking),
+                timeout_s=STOP_PARTS_S,
+                what=f"call {self.record.call_id}",
+                expected=(MediaStreamError,),
+            )
         self.record.usage.call_s = self.record.elapsed_s()
         self._close_recording()
         self.record.complete_turns()
         self.record.event("call_ended", ended_by=self.record.ended_by)
         return self.record
+
+    async def _greet(self) -> None:
+        """The agent's opening line (it may end the call at once, e.g. a voicemail)."""
+        try:
+            await self._converse(self._brain.start_stream(), turn=None)
+        except ProviderError as exc:
+            self.record.event("error", where="brain", detail=str(exc))
+            self._end("error")
 
     def _close_recording(self) -> None:
         self._voice.on_chunk = None
@@ -334,9 +351,7 @@ class CallSession:
         text = ""
         if utterance is not None:
             with stage("stt", metrics, "stt_ms"):
-                text = await self._hearing.transcribe(
-                    utterance, metrics, call_over=self._ended.is_set()
-                )
+                text = await self._hearing.transcribe(utterance, metrics)
             if not text:
                 self.record.turns.pop()
                 return False
@@ -357,8 +372,12 @@ class CallSession:
     ) -> None:
         """Say and apply the brain's reply as it streams; a barge-in cancels the rest."""
         self._speaking = asyncio.create_task(self._answer(parts, turn, heard_at))
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await self._speaking
+        except asyncio.CancelledError:
+            if cancelling_me():
+                raise  # the call is over: this turn must stop, not carry on
+            # Otherwise only the reply was cancelled (a barge-in): the turn goes on.
         self._last_activity = time.monotonic()
         if self._ending is not None:
             self._end(self._ending)

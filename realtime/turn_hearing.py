@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from centralita.tasks import cancelling_me
 from realtime.audio.vad import UtteranceEnded
 from realtime.call_record import CallRecord, TurnMetrics
 from realtime.providers.base import BrainTurn, ProviderError, SpeechToText, Transcript
@@ -60,10 +61,10 @@ class TurnHearing:
         self._corrector = corrector
         self._context = ConversationContext()
 
-    async def transcribe(self, heard: Heard, metrics: TurnMetrics, *, call_over: bool) -> str:
+    async def transcribe(self, heard: Heard, metrics: TurnMetrics) -> str:
         """The utterance's corrected text ('' when nothing was said), logged as heard."""
         started = time.perf_counter()
-        transcript = await self._early_transcript(heard, call_over) or await self._stt.transcribe(
+        transcript = await self._early_transcript(heard) or await self._stt.transcribe(
             heard.event.audio, language=self._listening.language, hints=self._listening.hints
         )
         metrics.stt_ms = (time.perf_counter() - started) * 1000
@@ -107,12 +108,12 @@ class TurnHearing:
         )
 
     @staticmethod
-    async def _early_transcript(heard: Heard, call_over: bool) -> Transcript | None:
+    async def _early_transcript(heard: Heard) -> Transcript | None:
         if heard.early is None:
             return None
         try:
             return await heard.early
         except (ProviderError, asyncio.CancelledError) as exc:
-            if isinstance(exc, asyncio.CancelledError) and call_over:
-                raise
+            if isinstance(exc, asyncio.CancelledError) and cancelling_me():
+                raise  # the turn itself is being stopped, not just the early transcript
             return None  # transcribe again, from the final audio
