@@ -22,6 +22,7 @@ import httpx
 from temporalio import activity
 
 from centralita.db import Pool
+from centralita.tasks import stop_tasks
 from centralita.tracing_http import client_span, record_response
 from centralita.tracing_links import trace_link
 from centralita.webhooks import store
@@ -219,9 +220,7 @@ async def _heartbeating() -> AsyncIterator[None]:
     try:
         yield
     finally:
-        beating.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await beating
+        await stop_tasks((beating,), what="the heartbeat")
 
 
 def activity_methods(activities: WebhookActivities) -> list[Callable[..., Any]]:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 import psycopg
 
+from centralita.tasks import stop_tasks
 from realtime.live_events import CHANNEL
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,5 @@ class LiveEventHub:
     async def close(self) -> None:
         """Stop listening (the API is shutting down)."""
         if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+            await stop_tasks((self._reader,), what="the live events reader")
         self._listening.clear()

@@ -44,6 +44,7 @@ from bench.conversations import (
 from bench.report import report
 from bench.stats import least_squares_slope, max_level_within, p50_p95, worst_p95
 from centralita import runtime
+from centralita.tasks import stop_tasks
 from realtime.providers.espeak import EspeakTTS
 from realtime.providers.whisper import WhisperSTT
 from realtime.softphone.script import BotLine, BotScript
@@ -79,9 +80,7 @@ async def running(work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_tasks((task,), what="background work")
 
 
 @contextlib.asynccontextmanager

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import signal
 import sys
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from centralita import runtime
 from centralita.logs import setup_logging
 from centralita.settings import Settings, get_settings
+from centralita.tasks import stop_tasks
 from centralita.tenants_cli import add_commands as add_tenant_commands
 
 if TYPE_CHECKING:
@@ -244,9 +244,7 @@ async def _demo_or_stop(demo: Coroutine[Any, Any, int], stop: asyncio.Event) -> 
     stop_task.cancel()
     if demo_task in done:
         return demo_task.result()
-    demo_task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await demo_task
+    await stop_tasks((demo_task,), what="the demo")
     return 130
 
 

@@ -17,7 +17,6 @@ A barge-in closes the stream: the HTTP request is cancelled with it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
@@ -26,6 +25,7 @@ from typing import Any
 
 import openai
 
+from centralita.tasks import stop_tasks
 from realtime.flows.tools import ToolContext, run_tool, tool_schemas
 from realtime.llm.config import LlmConfig, LlmEndpoint
 from realtime.llm.prompt import fill, system_prompt
@@ -266,9 +266,7 @@ class LlmBrain(AgentBrain):
                 yield rest
             done.tool_calls = deltas.finish()
         finally:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await pump
+            await stop_tasks((pump,), what="the LLM stream")
 
     async def _pump(self, endpoint: LlmEndpoint, system: str, queue: asyncio.Queue[Any]) -> None:
         """Read the HTTP stream into `queue`: chunks, then `_END` or the exception."""

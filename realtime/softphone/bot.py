@@ -19,6 +19,7 @@ import numpy as np
 from aiortc import MediaStreamTrack, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError
 
+from centralita.tasks import cancelling_me, stop_tasks
 from realtime.audio.frames import InboundResampler
 from realtime.audio.playback import AgentVoiceTrack
 from realtime.providers.base import TextToSpeech
@@ -124,8 +125,13 @@ class BotSoftphone:
         """Wait for the conversation to end (the bot hung up or the line dropped)."""
         await self._joined.wait()
         assert self._task is not None
-        with contextlib.suppress(asyncio.CancelledError, MediaStreamError):
+        try:
             await self._task
+        except MediaStreamError:
+            pass  # the line dropped
+        except asyncio.CancelledError:
+            if cancelling_me():
+                raise
         return self.report
 
     async def _converse(self, track: MediaStreamTrack) -> None:
@@ -140,9 +146,7 @@ class BotSoftphone:
                 mark = await self._say(line)
             await asyncio.sleep(self.script.linger_s)
         finally:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, MediaStreamError):
-                await listener
+            await stop_tasks((listener,), what="the bot's ear", expected=(MediaStreamError,))
             if self._pc is not None:
                 await self._pc.close()
 
