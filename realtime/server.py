@@ -8,6 +8,7 @@ activity posts calls to.
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
+from pydantic import SecretStr
 
 from centralita import __version__
 from centralita.telemetry import instrument_http_app
@@ -21,6 +22,7 @@ def create_media_app(
     *,
     signalling: APIRouter | None = None,
     dial_store: DialStore | None = None,
+    admin_api_key: SecretStr | None = None,
 ) -> FastAPI:
     """The media worker's ASGI app.
 
@@ -30,6 +32,8 @@ def create_media_app(
         signalling: the SDP offer/answer routes (`realtime.signalling.signalling_router`).
         dial_store: keeps the carrier's calls and dial log in the database, so they
             outlive this process; without one they live in memory only.
+        admin_api_key: the key that reads the carrier's dial log (every tenant's calls);
+            without one the dial log answers 403.
     """
     app = FastAPI(title="Centralita media worker", version=__version__)
 
@@ -42,7 +46,7 @@ def create_media_app(
         return {"status": "ok", "component": "media"}
 
     if carrier is not None:
-        app.include_router(carrier_router(carrier, store=dial_store))
+        app.include_router(carrier_router(carrier, store=dial_store, admin_key=admin_api_key))
     if signalling is not None:
         app.include_router(signalling)
     # The dial activity's `traceparent` makes each carrier request, and the call it

@@ -163,7 +163,12 @@ async def run_media(
     line_stt = live_stt(settings)
     parts = media_parts(settings, pool, stt=line_stt)
     config = uvicorn.Config(
-        create_media_app(parts.dialer, signalling=parts.signalling, dial_store=DialStore(pool)),
+        create_media_app(
+            parts.dialer,
+            signalling=parts.signalling,
+            dial_store=DialStore(pool),
+            admin_api_key=settings.admin_api_key,
+        ),
         host=host or settings.media_host,
         port=port or settings.media_port,
         log_level=settings.log_level.lower(),

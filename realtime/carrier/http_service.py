@@ -13,7 +13,10 @@ Contract (all bodies JSON):
   ``wait`` the reply is held up to S seconds until the call ends (a long poll).
 - ``DELETE /carrier/calls/{key}``: hang up; idempotent. An unknown key is remembered as
   hung up, so a POST that arrives after its own DELETE never rings.
-- ``GET /carrier/dial-log``: the calls that rang, in dial order.
+- ``GET /carrier/dial-log``: the calls that rang, in dial order, every campaign's and
+  tenant's, their numbers masked (``+56*****4567``). It needs the admin key
+  (``Authorization: Bearer <CENTRALITA_ADMIN_API_KEY>``): 401 without it (or with
+  another), 403 while no admin key is configured.
 - Any of them answers 503 when the durable store (below) cannot be read or written; the
   dialer retries.
 
@@ -39,9 +42,13 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Response, status
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import SecretStr
 
+from centralita.auth_keys import secret_matches
+from centralita.privacy import mask_phone
 from realtime.carrier.carrier_calls import (
     CARRIER_ERROR as CARRIER_ERROR,  # part of this service's contract
 )
@@ -63,7 +70,11 @@ log = logging.getLogger(__name__)
 
 
 def carrier_router(
-    carrier: Dialer, *, keep_finished: int = 100_000, store: DialStore | None = None
+    carrier: Dialer,
+    *,
+    keep_finished: int = 100_000,
+    store: DialStore | None = None,
+    admin_key: SecretStr | None = None,
 ) -> APIRouter:
     """The `/carrier` routes over `carrier` (a `SimulatedCarrier` in dev and tests).
 
@@ -73,6 +84,8 @@ def carrier_router(
             log's reply).
         store: keeps calls and the dial log durably (the media worker's database);
             without one they live in this process only.
+        admin_key: the only key that reads the dial log (`admin_api_key`); without one
+            the dial log answers 403.
 
     Returns:
         A router to include in the media app; its lifespan hangs up calls still running
@@ -133,13 +146,26 @@ def carrier_router(
         except DialStoreError as exc:
             raise _unavailable(exc, "could not hang up", key) from exc
 
-    @router.get("/dial-log")
-    async def dial_log() -> list[DialLogEntry]:
-        """The calls that rang, in dial order."""
+    @router.get(
+        "/dial-log",
+        responses={
+            401: {"description": "no key, or not the admin key"},
+            403: {"description": "no admin key is configured"},
+        },
+    )
+    async def dial_log(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> list[DialLogEntry]:
+        """The calls that rang, in dial order, numbers masked; the admin key only.
+
+        Every tenant's calls are here, so no tenant's key would do.
+        """
+        _require_admin(admin_key, credentials)
         try:
-            return await calls.dial_log()
+            entries = await calls.dial_log()
         except DialStoreError as exc:
             raise _unavailable(exc, "could not read the dial log", None) from exc
+        return [e.model_copy(update={"to_number": mask_phone(e.to_number)}) for e in entries]
 
     return router
 
@@ -152,6 +178,32 @@ async def _known(calls: CarrierCalls, key: str) -> Call:
     if call is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call {key!r}")
     return call
+
+
+_bearer = HTTPBearer(auto_error=False, scheme_name="AdminKey")
+
+
+def _require_admin(
+    admin_key: SecretStr | None, credentials: HTTPAuthorizationCredentials | None
+) -> None:
+    """Let only the admin key through, as the API's admin routes do.
+
+    Raises:
+        HTTPException: 403 while no admin key is configured; 401 (with a Bearer
+            challenge) without a key or with another one.
+    """
+    if admin_key is None:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "the dial log is off: set CENTRALITA_ADMIN_API_KEY and present it as a Bearer key",
+        )
+    presented = credentials.credentials if credentials is not None else ""
+    if not presented or not secret_matches(admin_key.get_secret_value(), presented):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "the dial log needs the admin key (Authorization: Bearer <admin key>)",
+            headers={"WWW-Authenticate": 'Bearer realm="centralita-media"'},
+        )
 
 
 def _unavailable(exc: DialStoreError, what: str, key: str | None) -> HTTPException:

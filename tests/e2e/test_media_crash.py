@@ -41,6 +41,8 @@ from centralita.store.campaigns import NewContact, create_campaign
 from tests.conftest import free_port
 from tests.e2e.stack import CliProcess
 from tests.e2e.test_crash_recovery import (
+    MEDIA_ADMIN,
+    MEDIA_ADMIN_KEY,
     campaign_policy,
     fetch,
     kill_hard,
@@ -123,6 +125,7 @@ async def media_workers(tmp_path: Path, database_url: str) -> AsyncIterator[Medi
         CENTRALITA_CARRIER_PERSONAS=str(personas_file),
         CENTRALITA_MEDIA_HOST="127.0.0.1",
         CENTRALITA_MEDIA_PORT=str(port),
+        CENTRALITA_ADMIN_API_KEY=MEDIA_ADMIN_KEY,
     )
     workers = MediaWorkers(env, port, tmp_path / "logs")
     try:
@@ -231,7 +234,7 @@ async def test_media_worker_killed_mid_call_retries_the_attempt_once(
             restarted_s = (datetime.now(UTC) - killed_at).total_seconds()
             noticed = await noticing
             result = await asyncio.wait_for(handle.result(), RECOVERY_TIMEOUT_S)
-            dial_log = (await http.get("/carrier/dial-log")).json()
+            dial_log = (await http.get("/carrier/dial-log", headers=MEDIA_ADMIN)).json()
     finally:
         with contextlib.suppress(Exception):
             await handle.terminate("media crash test ended")

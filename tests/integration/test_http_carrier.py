@@ -19,10 +19,12 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from pydantic import SecretStr
 from temporalio.activity import ActivityCancellationDetails
 from temporalio.testing import ActivityEnvironment
 
 from activities.dialing import dial_with_heartbeats
+from centralita.privacy import mask_phone
 from centralita.settings import Settings
 from realtime.carrier.dialer import InvalidDialRequestError
 from realtime.carrier.http_dialer import CarrierUnavailableError, HttpDialer
@@ -37,6 +39,9 @@ pytestmark = pytest.mark.integration
 
 SCRIPTED = "+56911111111"
 SLOW = "+56922222222"
+# The dial log holds every tenant's numbers: only the admin key reads it.
+ADMIN_KEY = "media-admin-key-0123456789abcdef"
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 PERSONAS = [
     Persona(
@@ -127,7 +132,7 @@ class Media:
 
     async def dial_log(self) -> list[dict[str, Any]]:
         """The service's dial log, as JSON."""
-        reply = await self.http.get(f"{self.url}/carrier/dial-log")
+        reply = await self.http.get(f"{self.url}/carrier/dial-log", headers=ADMIN)
         reply.raise_for_status()
         log: list[dict[str, Any]] = reply.json()
         return log
@@ -155,7 +160,8 @@ class Media:
 @pytest.fixture
 async def media() -> AsyncIterator[Media]:
     carrier = SimulatedCarrier(PERSONAS)
-    async with serving(create_media_app(carrier)) as url, httpx.AsyncClient() as http:
+    app = create_media_app(carrier, admin_api_key=SecretStr(ADMIN_KEY))
+    async with serving(app) as url, httpx.AsyncClient() as http:
         yield Media(url=url, carrier=carrier, http=http)
 
 
@@ -195,7 +201,7 @@ async def test_outcomes_follow_the_script_by_attempt_number(
     log = await media.dial_log()
     assert [
         (e["idempotency_key"], e["to_number"], e["attempt_number"], e["campaign_id"]) for e in log
-    ] == [(r.idempotency_key, SCRIPTED, r.attempt_number, "c1") for r in requests]
+    ] == [(r.idempotency_key, mask_phone(SCRIPTED), r.attempt_number, "c1") for r in requests]
     assert all(e["contact_id"] == f"contact-{SCRIPTED}" for e in log)
     assert [e["at"] for e in log] == sorted(e["at"] for e in log)
     # The service's log and the carrier's own agree.
@@ -505,7 +511,8 @@ async def test_lost_call_is_unavailable() -> None:
 
 async def test_finished_calls_kept_are_bounded() -> None:
     app = FastAPI()
-    app.include_router(carrier_router(SimulatedCarrier(PERSONAS, time_scale=0), keep_finished=2))
+    carrier = SimulatedCarrier(PERSONAS, time_scale=0)
+    app.include_router(carrier_router(carrier, keep_finished=2, admin_key=SecretStr(ADMIN_KEY)))
     async with serving(app) as url, httpx.AsyncClient() as http:
         dialer = HttpDialer(url, client=http, poll_interval=0.01)
         for key in ("a", "b", "c"):
@@ -513,7 +520,7 @@ async def test_finished_calls_kept_are_bounded() -> None:
 
         assert (await http.get(f"{url}/carrier/calls/a")).status_code == 404
         assert (await http.get(f"{url}/carrier/calls/c")).status_code == 200
-        log = (await http.get(f"{url}/carrier/dial-log")).json()
+        log = (await http.get(f"{url}/carrier/dial-log", headers=ADMIN)).json()
         assert [e["idempotency_key"] for e in log] == ["b", "c"]
 
 
@@ -543,3 +550,45 @@ async def test_media_app_without_a_carrier_serves_health_only() -> None:
     async with serving(create_media_app()) as url, httpx.AsyncClient() as http:
         assert (await http.get(f"{url}/health")).status_code == 200
         assert (await http.get(f"{url}/carrier/dial-log")).status_code == 404
+
+
+# -- the dial log is the admin's, masked ------------------------------------------------
+
+
+async def test_the_dial_log_needs_the_admin_key_and_masks_every_number(
+    media: Media, dialer: HttpDialer
+) -> None:
+    # Ids as a campaign's (no number in them), so the number can only show as dialled.
+    await dialer.dial(
+        _request(SCRIPTED, key="campaign-c1-contact-k1-attempt-1").model_copy(
+            update={"contact_id": "k1"}
+        )
+    )
+    url = f"{media.url}/carrier/dial-log"
+    for refused in (
+        {},
+        {"Authorization": "Bearer not-the-admin-key-at-all-0123"},
+        {"Authorization": f"Basic {ADMIN_KEY}"},
+        {"Authorization": "Bearer ctk_0123456789ab_" + "x" * 43},  # a tenant's key: no
+    ):
+        reply = await media.http.get(url, headers=refused)
+        assert reply.status_code == 401, (refused, reply.text)
+        assert reply.headers["www-authenticate"].startswith("Bearer")
+        assert SCRIPTED not in reply.text
+
+    reply = await media.http.get(url, headers=ADMIN)
+    assert reply.status_code == 200, reply.text
+    assert [e["to_number"] for e in reply.json()] == ["+56*****1111"]
+    assert SCRIPTED not in reply.text
+    assert SCRIPTED[3:] not in reply.text
+
+
+async def test_without_an_admin_key_the_dial_log_is_off() -> None:
+    carrier = SimulatedCarrier(PERSONAS, time_scale=0)
+    async with serving(create_media_app(carrier)) as url, httpx.AsyncClient() as http:
+        dialer = HttpDialer(url, client=http, poll_interval=0.01)
+        await dialer.dial(_request(SCRIPTED))
+        for headers in ({}, ADMIN):
+            reply = await http.get(f"{url}/carrier/dial-log", headers=headers)
+            assert reply.status_code == 403, reply.text
+            assert "CENTRALITA_ADMIN_API_KEY" in reply.json()["detail"]
