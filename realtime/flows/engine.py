@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from realtime.flows.conditions import unmet_conditions
+from realtime.flows.phrases import DEFAULT_PHRASES, DEFAULT_SLOT_ASKS
 from realtime.flows.schema import BACK, AgentDefinition, Node, SlotSpec, ToolSpec, Transition
 from realtime.flows.templates import Renderer, base_language, referenced_names, split_sentences
 from realtime.flows.tools import ToolContext, run_tool
@@ -38,42 +39,6 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 CRITICAL_SLOTS = ("amount", "pay_date", "callback_at")
-
-_PHRASES: dict[str, dict[str, list[str]]] = {
-    "es": {
-        "still_there": ["¿Sigue ahí?", "¿Me escucha?", "¿Aló? ¿Me escucha bien?"],
-        "not_understood": ["Disculpe, no le entendí bien.", "Perdone, no logré entenderle."],
-        "clarify": ["¿Me confirma {heard}?", "Para estar seguros, ¿dijo {heard}?"],
-        "clarify_again": ["Disculpe. ¿Me lo puede repetir, por favor?"],
-        "tool_failed": ["Disculpe, no pude registrar eso."],
-        "goodbye": ["Gracias por su tiempo. Que tenga un buen día."],
-    },
-    "en": {
-        "still_there": ["Are you still there?", "Can you hear me?", "Hello? Can you hear me?"],
-        "not_understood": ["Sorry, I didn't quite catch that.", "Sorry, I didn't understand."],
-        "clarify": ["Just to confirm, {heard}?", "Did you say {heard}?"],
-        "clarify_again": ["Sorry about that. Could you say it again, please?"],
-        "tool_failed": ["Sorry, I couldn't record that."],
-        "goodbye": ["Thank you for your time. Have a good day."],
-    },
-}
-_SLOT_ASKS: dict[str, dict[str, str]] = {
-    "es": {
-        "amount": "¿Qué monto podría pagar?",
-        "currency": "¿En qué moneda?",
-        "pay_date": "¿Qué día podría hacer el pago?",
-        "callback_at": "¿Qué día y a qué hora le acomoda que lo llamemos?",
-        "national_id": "¿Me indica los últimos dígitos de su documento?",
-    },
-    "en": {
-        "amount": "How much could you pay?",
-        "currency": "In which currency?",
-        "pay_date": "What day could you make the payment?",
-        "callback_at": "What day and time would suit you for a call back?",
-        "national_id": "Could you tell me the last digits of your ID number?",
-    },
-}
-
 
 class FlowError(RuntimeError):
     """The flow reached a state validation should have made impossible (a defect)."""
@@ -297,7 +262,7 @@ class FlowBrain(AgentBrain):
             self._guard(node, text)
             out.say.extend(split_sentences(self._renderer.render(text, self._slots)))
         else:
-            out.say.append(_SLOT_ASKS[self._lang][slot.name])
+            out.say.append(DEFAULT_SLOT_ASKS[self._lang][slot.name])
 
     async def _unexpected_turn(self, understanding: Understanding, out: _Out, simple: bool) -> None:
         node = self._current()
@@ -481,7 +446,7 @@ class FlowBrain(AgentBrain):
 
     def _phrase(self, kind: str) -> str:
         custom: list[str] = getattr(self.definition.phrases, kind)
-        options = custom or _PHRASES[self._lang][kind]
+        options = custom or DEFAULT_PHRASES[self._lang][kind]
         text = options[self._phrase_uses[kind] % len(options)]
         self._phrase_uses[kind] += 1
         return text

@@ -8,9 +8,12 @@ opt-out wins over anything else said in the same breath), `global_transitions` a
 
 Identity is a property of the graph, checked here and not left to the author's care:
 the nodes the conversation can be in before a transition marked `verify_identity` must
-be marked `before_identity`, and no template spoken in them may use a `sensitive`
-variable (the debt amount, the due date). Validation reports every problem at once,
-each with its path (`nodes[saludo].transitions[1].to`).
+be marked `before_identity`, and nothing a node so marked can say may tell a third
+party that the call is about a debt: no `sensitive` variable (the amount, the due
+date), no collection word ("cobranza", "su deuda", "a payment"; see
+`realtime/flows/disclosure.py`), in any of its lines, slot questions, fallbacks or LLM
+instructions, nor in the engine's phrases, which are said anywhere. Validation reports
+every problem at once, each with its path (`nodes[saludo].transitions[1].to`).
 """
 
 from __future__ import annotations
@@ -20,8 +23,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from realtime.flows.disclosure import WHY, collection_words
 from realtime.flows.llm_mode import FlowLlmSpec
-from realtime.flows.templates import BUILTINS, SLOT_NAMES, TemplateError, referenced_names
+from realtime.flows.phrases import DEFAULT_SLOT_ASKS
+from realtime.flows.templates import (
+    BUILTINS,
+    SLOT_NAMES,
+    TemplateError,
+    base_language,
+    fallback_text,
+    placeholders,
+    referenced_names,
+)
 from realtime.flows.tools import TOOLS, ToolName
 from realtime.understanding.model import Intent
 from workflows.models import CallOutcome
@@ -356,29 +369,105 @@ def validate_definition(definition: AgentDefinition) -> list[str]:
     # Identity: what can be said before a verify_identity transition.
     early = _walk(definition, ids, before_identity=True)
     for node in definition.nodes:
-        if node.id not in early:
-            continue
-        base = f"nodes[{node.id}]"
-        if not node.before_identity:
+        if node.id in early and not node.before_identity:
             route = " -> ".join(early[node.id])
             problems.append(
-                f"{base}: reachable before identity is verified ({route}) "
+                f"nodes[{node.id}]: reachable before identity is verified ({route}) "
                 "but not marked before_identity"
             )
-            continue
-        for sub, text in node.templates():
+    # A node marked before_identity may be said to anyone, reachable so or not yet.
+    for node in definition.nodes:
+        if node.before_identity:
+            problems.extend(_disclosures(definition, node, sensitive))
+    if definition.llm is not None and (words := collection_words(definition.description)):
+        problems.append(
+            f"description: says {_listed(words)}, and it is in every LLM prompt, before "
+            f"identity is verified too ({WHY}; say it in the instructions of a later node)"
+        )
+    # The engine's phrases can be said in any node, before identity too.
+    for kind, lines in definition.phrases.model_dump().items():
+        for i, text in enumerate(lines):
+            if words := collection_words(text):
+                problems.append(
+                    f"phrases.{kind}[{i}]: says {_listed(words)}, and phrases are said before "
+                    f"identity is verified too ({WHY})"
+                )
+    for key, group in (
+        ("interrupts", definition.interrupts),
+        ("global_transitions", definition.global_transitions),
+    ):
+        for i, t in enumerate(group):
+            if not (t.verify_identity or t.when.verified is True):
+                problems.extend(_tool_disclosures(f"{key}[{i}].tools", t.tools, sensitive))
+    if definition.llm and "lookup_customer" in (definition.llm.tools or []):
+        # Identity is the graph's: only a verify_identity transition may reveal the debt.
+        problems.append("llm.tools: lookup_customer is not offered to a flow (verify_identity)")
+    return problems
+
+
+def _disclosures(definition: AgentDefinition, node: Node, sensitive: set[str]) -> list[str]:
+    """What `node` (said before identity is verified) would tell a third party."""
+    base = f"nodes[{node.id}]"
+    specs = {v.name: v for v in definition.variables}
+    problems: list[str] = []
+    for sub, text in node.templates():
+        path = f"{base}.{sub}"
+        try:
+            chains = placeholders(text)
+        except TemplateError:
+            continue  # reported above
+        used = {name for chain in chains for name in chain} & sensitive
+        if used:
+            problems.append(
+                f"{path}: uses sensitive {', '.join(sorted(used))} before identity is verified"
+            )
+        if words := collection_words(text):
+            problems.append(f"{path}: says {_listed(words)} before identity is verified ({WHY})")
+        # A chain with a sensitive name is refused above; the others may fall back.
+        for name in dict.fromkeys(c[-1] for c in chains if not set(c) & sensitive):
+            spoken = fallback_text(name, specs, definition.language)
+            if words := collection_words(spoken):
+                problems.append(
+                    f"{path}: {{{name}}} falls back to {spoken!r}, which says {_listed(words)} "
+                    f"before identity is verified ({WHY})"
+                )
+    lang = base_language(definition.language)
+    for slot in node.slots:
+        if slot.required and not slot.ask:
+            default = DEFAULT_SLOT_ASKS[lang][slot.name]
+            if words := collection_words(default):
+                problems.append(
+                    f"{base}.slots[{slot.name}]: has no ask, and the engine's question "
+                    f"{default!r} says {_listed(words)} before identity is verified ({WHY})"
+                )
+    problems.extend(_tool_disclosures(f"{base}.on_enter", node.on_enter, sensitive))
+    for i, t in enumerate(node.transitions):
+        if not (t.verify_identity or t.when.verified is True):
+            problems.extend(_tool_disclosures(f"{base}.transitions[{i}].tools", t.tools, sensitive))
+    return problems
+
+
+def _listed(words: list[str]) -> str:
+    return ", ".join(repr(word) for word in words)
+
+
+def _tool_disclosures(path: str, tools: list[ToolSpec], sensitive: set[str]) -> list[str]:
+    """Tools run before identity is verified may not be handed the debt (a payment link
+    with the amount would reach whoever holds the phone)."""
+    problems: list[str] = []
+    for i, tool in enumerate(tools):
+        for arg, value in tool.arguments.items():
+            if not isinstance(value, str):
+                continue
             try:
-                used = referenced_names(text) & sensitive
+                used = referenced_names(value) & sensitive
             except TemplateError:
                 continue  # reported above
             if used:
                 problems.append(
-                    f"{base}.{sub}: uses sensitive {', '.join(sorted(used))} before identity "
-                    "is verified"
+                    f"{path}[{i}].arguments.{arg}: gives {tool.name} sensitive "
+                    f"{', '.join(sorted(used))} before identity is verified"
                 )
-    if definition.llm and "lookup_customer" in (definition.llm.tools or []):
-        # Identity is the graph's: only a verify_identity transition may reveal the debt.
-        problems.append("llm.tools: lookup_customer is not offered to a flow (verify_identity)")
     return problems
 
 

@@ -312,10 +312,7 @@ class Renderer:
         return str(value)
 
     def _fallback(self, name: str) -> str:
-        spec = self._specs.get(name)
-        if spec is not None and spec.fallback is not None:
-            return spec.fallback
-        return _NEUTRAL[self.lang].get(self._kind(name), "")
+        return fallback_text(name, self._specs, self.lang)
 
     def render(self, template: str, slots: Mapping[str, Any] | None = None) -> str:
         """The template with every placeholder spoken."""
@@ -363,6 +360,22 @@ class Renderer:
             spoken = format_datetime(slots["callback_at"], self.lang, today=today)
             parts.append(spoken if self.lang == "es" else f"on {spoken}")
         return " ".join(parts)
+
+
+def fallback_text(name: str, specs: Mapping[str, VariableSpec], language: str) -> str:
+    """What a placeholder ending in `name` says when nothing in its chain is present.
+
+    The variable's own `fallback`, else a neutral phrase for its kind ("el monto
+    pendiente"), else nothing.
+    """
+    spec = specs.get(name)
+    if spec is not None and spec.fallback is not None:
+        return spec.fallback
+    if name.startswith("slots."):
+        kind = _SLOT_KINDS.get(name.removeprefix("slots."), "text")
+    else:
+        kind = spec.kind if spec else "text"
+    return _NEUTRAL[base_language(language)].get(kind, "")
 
 
 def split_sentences(text: str) -> list[str]:

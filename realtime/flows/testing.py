@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
+from realtime.flows.disclosure import collection_words
 from realtime.flows.engine import FlowBrain
 from realtime.providers.base import AgentReply, BrainTurn
 from realtime.understanding.model import (
@@ -89,8 +90,11 @@ def spoken(replies: list[AgentReply]) -> str:
 
 
 def assert_no_debt_details(replies: list[AgentReply], words: Sequence[str]) -> None:
-    """Fail if any sentence of any reply says one of `words` (amounts, due dates)."""
+    """Fail if any sentence of any reply says one of `words` (amounts, due dates) or a
+    collection word ("cobranza", "your payment": what the call is about)."""
     for reply in replies:
         for sentence in reply.say:
             for word in words:
                 assert word not in sentence, f"{word!r} disclosed in {sentence!r}"
+            said = collection_words(sentence)
+            assert not said, f"{', '.join(said)} disclosed in {sentence!r}"

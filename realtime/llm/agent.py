@@ -20,11 +20,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from string import Formatter
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
-from realtime.flows.schema import VariableSpec
+from realtime.flows.disclosure import WHY, collection_words
+from realtime.flows.schema import FlowDefinitionError, VariableSpec
 from realtime.flows.tools import ToolContext, ToolName
 from realtime.llm.brain import ClientFactory, LlmBrain, default_client
 from realtime.llm.config import LlmConfig, LlmModelSpec
@@ -80,6 +82,13 @@ class LlmAgentDefinition(BaseModel):
     tools: list[ToolName] | None = Field(default=None, description="Allowed tools (all if null)")
     voice: ElevenLabsVoiceSpec | None = Field(default=None, description="Else espeak-ng")
 
+    @model_validator(mode="after")
+    def _check_greeting(self) -> LlmAgentDefinition:
+        problems = greeting_problems(self)
+        if problems:
+            raise FlowDefinitionError(self.name, problems)
+        return self
+
     def config(self, environ: Mapping[str, str] | None = None) -> LlmConfig:
         """The brain's configuration, keys read from ``environ`` (the process's)."""
         env = os.environ if environ is None else environ
@@ -108,3 +117,32 @@ class LlmAgentDefinition(BaseModel):
             greeting=self.greeting,
             client_factory=client_factory,
         )
+
+
+def greeting_problems(definition: LlmAgentDefinition) -> list[str]:
+    """What the greeting would tell whoever answered, before anyone proved who they are.
+
+    The same rule as a flow's `before_identity` nodes (`realtime/flows/schema.py`): no
+    sensitive variable and no collection word. Its fields are read as `fill` reads them.
+    """
+    if definition.greeting is None:
+        return []
+    try:
+        fields = {name for _, name, _, _ in Formatter().parse(definition.greeting) if name}
+    except ValueError as exc:
+        return [f"greeting: {exc}"]
+    problems: list[str] = []
+    sensitive = {
+        key
+        for v in definition.variables
+        if v.sensitive
+        for key in (v.name, *v.aliases)
+        if key in fields
+    }
+    if sensitive:
+        names = ", ".join(sorted(sensitive))
+        problems.append(f"greeting: uses sensitive {names} before identity is verified")
+    if words := collection_words(definition.greeting):
+        listed = ", ".join(repr(w) for w in words)
+        problems.append(f"greeting: says {listed} before identity is verified ({WHY})")
+    return problems

@@ -54,7 +54,8 @@ def prompt(flow: GuidedFlow, steering: Steering = Steering.CONTINUE) -> str:
 async def test_the_greeting_step_prompt_has_its_instructions_and_no_debt() -> None:
     flow = await started()
     text = prompt(flow)
-    assert "Eres Sofía, asistente virtual de cobranza de Banco Sur." in text
+    # The description is in every prompt, before identity too: who, never what about.
+    assert text.startswith("Eres Sofía, asistente virtual de Banco Sur. Tono cordial")
     assert "Paso actual de la conversación: saludo." in text
     assert "Confirma que hablas con María." in text
     assert "- nombre: María" in text

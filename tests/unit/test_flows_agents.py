@@ -141,6 +141,14 @@ async def test_nothing_is_disclosed_before_identity_whatever_is_said(agent: str)
 
 
 @pytest.mark.parametrize("agent", AGENTS)
+async def test_without_a_company_the_fallback_is_neutral_too(agent: str) -> None:
+    # The company's fallback is said to whoever answers: "your lender" says it is a debt.
+    for script in ([], [turn(I.WRONG_PERSON)], [turn(I.VOICEMAIL)]):
+        replies = await run(brain(agent, empresa=""), *script)
+        assert_no_debt_details(replies, DEBT_WORDS)
+
+
+@pytest.mark.parametrize("agent", AGENTS)
 async def test_branches(agent: str) -> None:
     at = datetime(2025, 3, 11, 16, 0, tzinfo=NEW_YORK)
     cases: list[tuple[list[BrainTurn], CallOutcome | None, bool]] = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -155,6 +156,143 @@ def test_global_transitions_count_as_reachable_before_identity() -> None:
     data = broken(global_transitions=[{"intent": "dispute", "to": "revelar"}])
     assert any("nodes[revelar]: reachable before identity" in p for p in problems_of(data))
     data["global_transitions"][0]["when"] = {"verified": True}
+    assert parse_agent_data(data)
+
+
+# -- what a node said before identity may not tell a third party ------------------------
+
+WHY = "(a third party would learn the call is about a debt)"
+
+
+def _leak_in_say(data: dict[str, Any]) -> None:
+    data["nodes"][0]["say"] = ["Le llamamos del área de Cobranza. ¿Hablo con {nombre}?"]
+
+
+def _leak_in_simple(data: dict[str, Any]) -> None:
+    data["nodes"][0]["simple"] = ["¿Es usted {nombre}? Es por su deuda."]
+
+
+def _leak_in_a_slot_question(data: dict[str, Any]) -> None:
+    data["nodes"][0]["slots"] = [
+        {"name": "national_id", "ask": ["Para hablar de su cuota vencida, ¿su RUT?"]}
+    ]
+
+
+def _leak_in_llm_instructions(data: dict[str, Any]) -> None:
+    data["nodes"][0]["instructions"] = "Dile a {nombre} que llamas por un pago atrasado."
+
+
+def _leak_in_a_fallback(data: dict[str, Any]) -> None:
+    data["variables"].append({"name": "empresa", "fallback": "Cobranzas del Sur"})
+    data["nodes"][0]["say"] = ["Le llama Sofía, de {empresa}. ¿Hablo con {nombre}?"]
+
+
+def _leak_in_a_neutral_fallback(data: dict[str, Any]) -> None:
+    data["nodes"][0]["say"] = ["¿Hablo con {nombre}? Es sobre {slots.amount}."]
+
+
+def _leak_in_the_engine_s_question(data: dict[str, Any]) -> None:
+    data["nodes"][0]["slots"] = [{"name": "amount", "required": True}]
+
+
+def _leak_in_the_voicemail_node(data: dict[str, Any]) -> None:
+    data["nodes"].append(
+        {"id": "buzon", "before_identity": True, "end": True,
+         "say": ["Llamamos por el saldo impago de su tarjeta."]}
+    )  # fmt: skip
+    data["special"] = {"voicemail": "buzon"}
+
+
+def _leak_in_a_node_marked_but_not_reached_yet(data: dict[str, Any]) -> None:
+    data["nodes"][2]["say"] = ["Recuerde que su pago está atrasado. Adiós."]
+
+
+def _leak_in_english(data: dict[str, Any]) -> None:
+    data["language"] = "en-US"
+    data["nodes"][0]["say"] = ["Hi, this is the collections team. Are you {nombre}?"]
+
+
+def _leak_in_phrases(data: dict[str, Any]) -> None:
+    data["phrases"] = {"tool_failed": ["No pude registrar su compromiso de pago."]}
+
+
+def _leak_in_the_llm_description(data: dict[str, Any]) -> None:
+    data["llm"] = {"model": {"base_url": "http://127.0.0.1:11434/v1", "model": "m"}}
+    data["description"] = "Eres Sofía, ejecutiva de cobranzas. Tono amable."
+
+
+@pytest.mark.parametrize(
+    ("leak", "problem"),
+    [
+        (_leak_in_say, f"nodes[saludo].say[0]: says 'cobranza' before identity is verified {WHY}"),
+        (_leak_in_simple,
+         f"nodes[saludo].simple[0]: says 'deuda' before identity is verified {WHY}"),
+        (_leak_in_a_slot_question,
+         "nodes[saludo].slots[national_id].ask[0]: says 'cuota', 'vencida' before identity "
+         f"is verified {WHY}"),
+        (_leak_in_llm_instructions,
+         f"nodes[saludo].instructions: says 'pago', 'atrasado' before identity is verified {WHY}"),
+        (_leak_in_a_fallback,
+         "nodes[saludo].say[0]: {empresa} falls back to 'Cobranzas del Sur', which says "
+         f"'cobranzas' before identity is verified {WHY}"),
+        (_leak_in_a_neutral_fallback,
+         "nodes[saludo].say[0]: {slots.amount} falls back to 'el monto pendiente', which says "
+         f"'monto' before identity is verified {WHY}"),
+        (_leak_in_the_engine_s_question,
+         "nodes[saludo].slots[amount]: has no ask, and the engine's question '¿Qué monto "
+         f"podría pagar?' says 'monto', 'pagar' before identity is verified {WHY}"),
+        (_leak_in_the_voicemail_node,
+         f"nodes[buzon].say[0]: says 'saldo', 'impago' before identity is verified {WHY}"),
+        (_leak_in_a_node_marked_but_not_reached_yet,
+         f"nodes[fin].say[0]: says 'pago', 'atrasado' before identity is verified {WHY}"),
+        (_leak_in_english,
+         f"nodes[saludo].say[0]: says 'collections' before identity is verified {WHY}"),
+        (_leak_in_phrases,
+         "phrases.tool_failed[0]: says 'pago', and phrases are said before identity is "
+         "verified too (a third party would learn the call is about a debt)"),
+        (_leak_in_the_llm_description,
+         "description: says 'cobranzas', and it is in every LLM prompt, before identity is "
+         "verified too (a third party would learn the call is about a debt; say it in the "
+         "instructions of a later node)"),
+    ],
+)  # fmt: skip
+def test_collection_words_before_identity_are_refused(
+    leak: Callable[[dict[str, Any]], None], problem: str
+) -> None:
+    data = broken()
+    leak(data)
+    assert problems_of(data) == [problem]
+
+
+def test_a_payment_link_before_identity_may_not_carry_the_debt() -> None:
+    data = broken()
+    data["nodes"][0]["on_enter"] = [
+        {"name": "send_payment_link", "arguments": {"amount": "{monto_total}"}}
+    ]
+    assert problems_of(data) == [
+        "nodes[saludo].on_enter[0].arguments.amount: gives send_payment_link sensitive "
+        "monto_total before identity is verified"
+    ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Le llamamos de {nombre} por un asunto personal. Gracias.",
+        "Hello, this is a call about a personal business matter.",
+        "Le habla Sofía Mora, asistente virtual.",  # a surname, not "en mora"
+        "¿Me indica los últimos cuatro dígitos de su RUT?",
+    ],
+)
+def test_neutral_lines_pass(line: str) -> None:
+    data = broken()
+    data["nodes"][0]["say"] = [line]
+    assert parse_agent_data(data)
+
+
+def test_after_identity_the_debt_may_be_named() -> None:
+    data = broken()
+    data["nodes"][1]["say"] = ["Le llamamos de cobranza: su cuota de {monto_total} venció."]
     assert parse_agent_data(data)
 
 

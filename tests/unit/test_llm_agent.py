@@ -82,6 +82,28 @@ def test_a_call_without_the_key_or_a_required_variable_is_not_placed(
     assert llm_brain(agent, {"name": "María"}, clock) is not None  # an alias counts
 
 
+@pytest.mark.parametrize(
+    ("greeting", "problem"),
+    [
+        ("Hola, le habla Sofía, de cobranzas de {empresa}. ¿Hablo con {nombre}?",
+         "greeting: says 'cobranzas' before identity is verified"),
+        ("Hi {nombre}, this is about your overdue balance.",
+         "greeting: says 'overdue', 'balance' before identity is verified"),
+        ("Hola {nombre}, le llamo por los {monto} pesos.",
+         "greeting: uses sensitive monto before identity is verified"),  # an alias counts
+    ],
+)  # fmt: skip
+def test_the_greeting_says_nothing_about_the_debt(greeting: str, problem: str) -> None:
+    variables = [
+        *AGENT["variables"],
+        {"name": "monto_total", "sensitive": True, "aliases": ["monto"]},
+    ]
+    with pytest.raises(FlowDefinitionError) as err:
+        parse_any_agent_data({**AGENT, "variables": variables, "greeting": greeting})
+    (found,) = err.value.problems
+    assert found.startswith(problem)
+
+
 def test_the_readme_example_parses() -> None:
     from pathlib import Path
 
