@@ -323,11 +323,27 @@ def recording_name(call_id: str) -> str:
     return f"{readable}-{digest}.wav"
 
 
+# Who ended a call without an outcome and still finished the conversation: the agent
+# closing it (a flow's end node, an LLM's `end_call`) or handing it to a person.
+_FINISHED_BY = frozenset({"agent", "transfer"})
+
+
+def undecided_outcome(ended_by: str | None) -> CallOutcome:
+    """The outcome of a conversation that ended with none decided.
+
+    Finished by the agent, it is `completed`. Ended any other way (the caller hung up,
+    the line dropped, the maximum duration, an error, a supervisor's hang-up) nothing
+    was settled: `no_decision`, which the retry rules call again, instead of closing the
+    contact of a person who was about to promise, dispute or say it is the wrong number.
+    """
+    return CallOutcome.COMPLETED if ended_by in _FINISHED_BY else CallOutcome.NO_DECISION
+
+
 def _result(record: CallRecord, started: datetime, answered: datetime, rates: Rates) -> DialResult:
     ended = answered + timedelta(seconds=record.usage.call_s)
     cost, breakdown = price(record.usage, rates)
     return DialResult(
-        outcome=record.outcome or CallOutcome.COMPLETED,
+        outcome=record.outcome or undecided_outcome(record.ended_by),
         disconnection_reason=record.ended_by or "ended",
         started_at=started,
         answered_at=answered,

@@ -99,6 +99,11 @@ class ContactCaps(BaseModel):
     no_answer_days_to_exclude: int = Field(
         default=3, ge=1, description="Exclude after unanswered calls on this many distinct days."
     )
+    no_decision_to_exclude: int = Field(
+        default=3,
+        ge=1,
+        description="Exclude after this many conversations that ended with no decision.",
+    )
     max_attempts: int = Field(default=15, ge=1, description="Attempts overall, at most.")
 
 

@@ -126,6 +126,7 @@ def after_attempt(
         phone_index=facts.phone_index,
         phone_count=len(facts.phones),
         policy=policy,
+        no_decisions=sum(1 for a in facts.history if a.outcome is CallOutcome.NO_DECISION),
     )
     if step.final_state is not None:
         return Gate(Action.FINISH, step.reason, final_state=step.final_state)

@@ -22,6 +22,9 @@ class CallOutcome(StrEnum):
     WRONG_PERSON = "wrong_person"
     OPT_OUT = "opt_out"
     DISPUTED = "disputed"
+    # A person answered, but the conversation ended before anything was decided (they
+    # hung up, the line dropped, the call hit its limit): retried, never closed as done.
+    NO_DECISION = "no_decision"
     VOICEMAIL = "voicemail"
     NO_ANSWER = "no_answer"
     BUSY = "busy"

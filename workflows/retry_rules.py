@@ -43,6 +43,25 @@ class NextStep:
     callback: bool = False
 
 
+def _no_decision_step(
+    no_decisions: int, out_of_attempts: bool, phone_index: int, policy: CampaignPolicy
+) -> NextStep:
+    # Someone answered and nothing was settled: the same phone reaches them, so call it
+    # again, until they have cut the conversation short often enough to mean "no".
+    cap = policy.caps.no_decision_to_exclude
+    if no_decisions >= cap:
+        why = f"{no_decisions} conversations ended with no decision (cap {cap})"
+        return NextStep(ContactState.EXCLUDED, why, phone_index=phone_index)
+    if out_of_attempts:
+        return NextStep(ContactState.EXCLUDED, "max attempts reached", phone_index=phone_index)
+    return NextStep(
+        final_state=None,
+        reason="the conversation ended with no decision; retry later",
+        delay_seconds=policy.retry.no_decision_seconds,
+        phone_index=phone_index,
+    )
+
+
 def _unreached_delay(outcome: CallOutcome, policy: CampaignPolicy) -> int:
     delays = {
         CallOutcome.NO_ANSWER: policy.retry.no_answer_seconds,
@@ -59,13 +78,16 @@ def next_step(
     phone_index: int,
     phone_count: int,
     policy: CampaignPolicy,
+    no_decisions: int = 0,
 ) -> NextStep:
     """Decide what follows an attempt that ended with `outcome`.
 
     A failed call (the carrier could not connect that number) moves on to the contact's
     next phone; when every phone failed the contact is `failed`. An unanswered call
     retries the same phone after the outcome's delay. A callback request is honoured
-    at the time the person asked (the caller resolves that time).
+    at the time the person asked (the caller resolves that time). A conversation that
+    ended with no decision retries the same phone, up to the campaign's cap of such
+    conversations.
 
     Args:
         outcome: how the attempt ended.
@@ -73,6 +95,8 @@ def next_step(
         phone_index: index of the phone this attempt used.
         phone_count: how many phones the contact has.
         policy: the campaign's caps and delays.
+        no_decisions: conversations of this contact that ended with no decision, this
+            one included.
     """
     if outcome in FINAL_OUTCOMES:
         return NextStep(
@@ -83,6 +107,8 @@ def next_step(
         return NextStep(
             final_state=None, reason="callback requested", phone_index=phone_index, callback=True
         )
+    if outcome is CallOutcome.NO_DECISION:
+        return _no_decision_step(no_decisions, out_of_attempts, phone_index, policy)
     if outcome is CallOutcome.FAILED:
         if phone_index + 1 >= phone_count:
             return NextStep(ContactState.FAILED, "every phone failed", phone_index=phone_index)

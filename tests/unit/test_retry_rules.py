@@ -16,17 +16,20 @@ pytestmark = pytest.mark.unit
 # Distinct delays, so a test can tell which one a step used.
 RETRY = 3600
 FAILURE_RETRY = 1800
+NO_DECISION_RETRY = 5400
+NO_DECISION_CAP = 2
 
 
 def _policy(max_attempts: int, retry: int = RETRY, failure: int = FAILURE_RETRY) -> CampaignPolicy:
     return CampaignPolicy.model_validate(
         {
-            "caps": {"max_attempts": max_attempts},
+            "caps": {"max_attempts": max_attempts, "no_decision_to_exclude": NO_DECISION_CAP},
             "retry": {
                 "no_answer_seconds": retry,
                 "busy_seconds": retry,
                 "voicemail_seconds": retry,
                 "failure_seconds": failure,
+                "no_decision_seconds": NO_DECISION_RETRY,
             },
         }
     )
@@ -49,6 +52,7 @@ class Case(NamedTuple):
     phone_index: int
     phone_count: int
     expected: Expected
+    no_decisions: int = 0
 
 
 def _done(state: ContactState, phone_index: int = 0) -> Expected:
@@ -110,11 +114,21 @@ _FAILED_CASES = [
     ("attempts-reached-phones-left", Case(_FAILED, 3, 1, 3, _done(ContactState.FAILED, 1))),
 ]
 
+# Hung up before any decision: the same phone again, until the cap of such conversations.
+_UNDECIDED = CallOutcome.NO_DECISION
+_NO_DECISION_CASES = [
+    ("first", Case(_UNDECIDED, 1, 0, 2, _again(NO_DECISION_RETRY, 0), no_decisions=1)),
+    ("same-phone", Case(_UNDECIDED, 2, 1, 3, _again(NO_DECISION_RETRY, 1), no_decisions=1)),
+    ("cap", Case(_UNDECIDED, 2, 0, 1, _done(ContactState.EXCLUDED, 0), no_decisions=2)),
+    ("attempts-reached", Case(_UNDECIDED, 3, 0, 1, _done(ContactState.EXCLUDED), no_decisions=1)),
+]
+
 CASES: list[tuple[str, Case]] = [
     *((f"{o.value}-attempt{a}", c) for o, a, c in _FINAL_CASES),
     *((f"{o.value}-{label}", c) for o, label, c in _UNREACHED_CASES),
     *((f"failed-{label}", c) for label, c in _FAILED_CASES),
     *((f"callback-{label}", c) for label, c in _CALLBACK_CASES),
+    *((f"no-decision-{label}", c) for label, c in _NO_DECISION_CASES),
 ]
 
 
@@ -126,6 +140,7 @@ def test_next_step_table(case: Case) -> None:
         phone_index=case.phone_index,
         phone_count=case.phone_count,
         policy=POLICY,
+        no_decisions=case.no_decisions,
     )
     assert _shape(step) == case.expected
     assert step.reason
@@ -139,7 +154,7 @@ def test_every_outcome_has_exactly_one_rule() -> None:
     """A new CallOutcome must be given a rule here, or this test fails."""
     final = set(FINAL_OUTCOMES)
     unreached = set(UNREACHED_OUTCOMES)
-    special = {CallOutcome.FAILED, CallOutcome.CALLBACK_REQUESTED}
+    special = {CallOutcome.FAILED, CallOutcome.CALLBACK_REQUESTED, CallOutcome.NO_DECISION}
     assert final | unreached | special == set(CallOutcome)
     assert not final & unreached
     assert not (final | unreached) & special
@@ -177,7 +192,7 @@ def test_invariants_over_all_inputs(max_attempts: int) -> None:
                 assert outcome is CallOutcome.CALLBACK_REQUESTED, context
             elif step.final_state is None:
                 assert attempts < max_attempts, context
-                assert step.delay_seconds in {RETRY, FAILURE_RETRY}, context
+                assert step.delay_seconds in {RETRY, FAILURE_RETRY, NO_DECISION_RETRY}, context
             else:
                 assert step.final_state in allowed_final, context
 
@@ -202,6 +217,7 @@ def test_a_contact_that_always_gets_the_same_outcome_stops_within_the_cap(
             phone_index=phone_index,
             phone_count=phone_count,
             policy=POLICY,
+            no_decisions=attempts if outcome is CallOutcome.NO_DECISION else 0,
         )
         if step.final_state is not None:
             break
@@ -214,6 +230,9 @@ def test_a_contact_that_always_gets_the_same_outcome_stops_within_the_cap(
         assert step.final_state is ContactState.FAILED
     elif outcome in UNREACHED_OUTCOMES:
         assert phones_used == [0] * MAX_ATTEMPTS
+        assert step.final_state is ContactState.EXCLUDED
+    elif outcome is CallOutcome.NO_DECISION:
+        assert phones_used == [0] * NO_DECISION_CAP
         assert step.final_state is ContactState.EXCLUDED
     else:
         assert phones_used == [0]
