@@ -17,8 +17,8 @@ import logging
 
 from centralita.db import Pool
 from centralita.tenants_calls import call_key_tenant
-from realtime.agent_setup import DEFAULT_AGENT, AgentSetup, setup_for
-from realtime.flows.loader import AnyAgentDefinition, load_any_agent
+from realtime.agent_setup import AgentSetup, setup_for
+from realtime.flows.loader import DEFAULT_AGENT, AnyAgentDefinition, load_any_agent
 from realtime.flows.repository import load_tenant_agent
 from realtime.fresh_cache import FreshCache
 from workflows.models import DialRequest

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from realtime.call_session import SessionConfig
 from realtime.flows.engine import FlowBrain
-from realtime.flows.loader import AnyAgentDefinition, load_any_agent
+from realtime.flows.loader import DEFAULT_AGENT, AnyAgentDefinition, load_any_agent
 from realtime.flows.schema import AgentDefinition
 from realtime.flows.templates import VariableError
 from realtime.llm.agent import LlmAgentDefinition
@@ -24,7 +24,6 @@ from realtime.llm.flow_brain import FlowLlmBrain
 from realtime.providers.base import AgentBrain, TextToSpeech
 from workflows.models import DialRequest
 
-DEFAULT_AGENT = "cobranza-temprana"
 # Where a flow's language does not name a zone, the call is in the agent's usual market.
 ZONE_BY_LANGUAGE = {"es-CL": "America/Santiago", "es-ES": "Europe/Madrid", "es": "America/Santiago"}
 # Words the recogniser should favour on collections calls (faster-whisper hotwords): the

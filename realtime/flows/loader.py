@@ -16,6 +16,9 @@ from realtime.llm.agent import LlmAgentDefinition
 
 AnyAgentDefinition = AgentDefinition | LlmAgentDefinition
 
+DEFAULT_AGENT = "cobranza-temprana"
+"""The agent of a call whose campaign names none (by segment or as its default_agent)."""
+
 _SHIPPED_PACKAGE = "realtime"
 _SHIPPED_FOLDER = "agents"
 

@@ -179,24 +179,35 @@ def format_number(value: Decimal | int | float, language: str) -> str:
 # -- the contact's variables -----------------------------------------------------------
 
 
-def _parse(spec: VariableSpec, raw: Any) -> Any:
+def find_variable(spec: VariableSpec, raw: Mapping[str, Any]) -> tuple[str, Any] | None:
+    """The key and value the contact carries `spec` under: its name, else the first alias.
+
+    A blank value counts as absent. None when the contact has none.
+    """
+    for key in (spec.name, *spec.aliases):
+        candidate = raw.get(key)
+        if candidate is not None and str(candidate).strip() != "":
+            return key, candidate
+    return None
+
+
+def read_variable(spec: VariableSpec, raw: Any) -> Any:
+    """A contact's value read as `spec`'s kind (an amount as `Decimal`, a date as `date`...).
+
+    The one reader of contact variables: calls use it through `bind_variables`, and
+    campaign creation uses it to refuse, per row, values a call could not read.
+
+    Raises:
+        ValueError: the value cannot be read as that kind.
+    """
     kind = spec.kind
     if kind in ("money", "number"):
         if isinstance(raw, bool):
             raise ValueError("a boolean is not an amount")
-        if isinstance(raw, int | float | Decimal):
-            return Decimal(str(raw))
-        text = str(raw).strip().replace(" ", "").replace("$", "")
-        if re.fullmatch(r"\d{1,3}(\.\d{3})+", text):  # "200.000": Chilean grouping
-            text = text.replace(".", "")
-        elif re.fullmatch(r"\d{1,3}(\.\d{3})*,\d{1,2}", text):  # "1.250,50"
-            text = text.replace(".", "").replace(",", ".")
-        else:
-            text = text.replace(",", "")
-        try:
-            return Decimal(text)
-        except InvalidOperation as exc:
-            raise ValueError(f"cannot read {raw!r} as an amount") from exc
+        value = Decimal(str(raw)) if isinstance(raw, int | float | Decimal) else _read_amount(raw)
+        if not value.is_finite():  # NaN and Infinity parse, but nobody owes them
+            raise ValueError(f"cannot read {raw!r} as an amount")
+        return value
     if kind == "date":
         if isinstance(raw, datetime):
             return raw.date()
@@ -209,6 +220,20 @@ def _parse(spec: VariableSpec, raw: Any) -> Any:
             raise ValueError(f"{raw!r} has no time zone")
         return moment
     return str(raw).strip()
+
+
+def _read_amount(raw: Any) -> Decimal:
+    text = str(raw).strip().replace(" ", "").replace("$", "")
+    if re.fullmatch(r"\d{1,3}(\.\d{3})+", text):  # "200.000": Chilean grouping
+        text = text.replace(".", "")
+    elif re.fullmatch(r"(\d{1,3}(\.\d{3})+|\d+),\d{1,2}", text):  # "1.250,50", "1250,50"
+        text = text.replace(".", "").replace(",", ".")
+    else:
+        text = text.replace(",", "")
+    try:
+        return Decimal(text)
+    except InvalidOperation as exc:
+        raise ValueError(f"cannot read {raw!r} as an amount") from exc
 
 
 def bind_variables(definition: AgentDefinition, raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -224,18 +249,13 @@ def bind_variables(definition: AgentDefinition, raw: Mapping[str, Any]) -> dict[
     missing: list[str] = []
     problems: list[str] = []
     for spec in definition.variables:
-        value = None
-        for key in (spec.name, *spec.aliases):
-            candidate = raw.get(key)
-            if candidate is not None and str(candidate).strip() != "":
-                value = candidate
-                break
-        if value is None:
+        found = find_variable(spec, raw)
+        if found is None:
             if spec.required:
                 missing.append(spec.name)
             continue
         try:
-            values[spec.name] = _parse(spec, value)
+            values[spec.name] = read_variable(spec, found[1])
         except ValueError as exc:
             problems.append(f"variable {spec.name!r} ({spec.kind}): {exc}")
     if missing:
