@@ -2,7 +2,8 @@
 
 Both arrive at `POST /campaigns`; the content type decides. Size limits are enforced
 before anything is parsed (413), and every CSV line that cannot become a row is
-carried through as a rejected row with its number, never dropped.
+carried through as a rejected row with its number, never dropped. CSV rows travel as
+`NumberedRow`s, so that every answer about them names the file's line.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from fastapi import HTTPException, Request, status
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile  # what request.form() yields
 
-from api.contact_rows import InvalidRow
-from api.csv_contacts import CsvError, CsvRowError, CsvTooLargeError, parse_contacts_csv
+from api.contact_rows import InvalidRow, NumberedRow
+from api.csv_contacts import CsvError, CsvRowError, CsvTooLargeError, read_contacts_csv
 from api.schemas import CampaignCreate
 from centralita.settings import Settings
 
@@ -101,7 +102,7 @@ async def _read_multipart(request: Request, settings: Settings) -> CampaignCreat
             "(max_upload_bytes); split it into several campaigns"
         )
     try:
-        parsed = parse_contacts_csv(data, max_rows=settings.max_contacts_per_campaign)
+        records = read_contacts_csv(data, max_rows=settings.max_contacts_per_campaign)
     except CsvTooLargeError as exc:
         raise _too_large(str(exc)) from exc
     except CsvError as exc:
@@ -111,7 +112,12 @@ async def _read_multipart(request: Request, settings: Settings) -> CampaignCreat
     try:
         if isinstance(policy, str) and policy.strip():
             fields["policy"] = json.loads(policy)
-        rows = [InvalidRow(r.reason) if isinstance(r, CsvRowError) else r for r in parsed]
+        rows = [
+            NumberedRow(
+                r.line, InvalidRow(r.row.reason) if isinstance(r.row, CsvRowError) else r.row
+            )
+            for r in records
+        ]
         return CampaignCreate.model_validate({**fields, "contacts": rows})
     except json.JSONDecodeError as exc:
         raise _unprocessable(f"`policy` is not JSON: {exc}") from exc

@@ -12,10 +12,11 @@ Rules:
 - A header row is required and must name a name column and a phone column.
 - Headers are matched case- and accent-insensitively against the aliases below; every
   other column becomes a dynamic variable keyed by its header as written.
-- Row numbers are 1-based data rows (the header is not counted) and line up with the
-  position of each entry in the returned list, hence with `validate_rows` numbering.
-  Fully blank lines (no cell with text, e.g. `;;;` from Excel) are skipped and not
-  counted: they are spreadsheet padding, not contacts.
+- Rows are numbered by the line of the file they start on, as an editor shows it: the
+  header is line 1 (when it is the first line), and fully blank lines (no cell with
+  text, e.g. `;;;` from Excel) are skipped as spreadsheet padding but still counted,
+  as are the extra lines of a quoted cell that spans several. So "line 7" is the
+  seventh line of the file whatever came before it.
 """
 
 from __future__ import annotations
@@ -76,8 +77,16 @@ class CsvTooLargeError(CsvError):
 class CsvRowError:
     """A data row that could not become a contact row (reported, never dropped)."""
 
-    row: int
+    line: int
     reason: str
+
+
+@dataclass(frozen=True)
+class CsvRecord:
+    """One data row of the file and the line it starts on."""
+
+    line: int
+    row: dict[str, Any] | CsvRowError
 
 
 @dataclass(frozen=True)
@@ -91,16 +100,21 @@ class _Layout:
 
 
 def parse_contacts_csv(data: bytes, *, max_rows: int) -> list[dict[str, Any] | CsvRowError]:
-    """Parse an uploaded CSV into contact row dicts, one entry per data row.
+    """The rows of `read_contacts_csv`, without their line numbers."""
+    return [record.row for record in read_contacts_csv(data, max_rows=max_rows)]
+
+
+def read_contacts_csv(data: bytes, *, max_rows: int) -> list[CsvRecord]:
+    """Parse an uploaded CSV into contact row dicts, one record per data row.
 
     Args:
         data: the raw upload.
         max_rows: the most data rows accepted.
 
     Returns:
-        Entry `i` is data row `i + 1`: a dict with the keys `ContactIn` takes (only
-        those with a value; `variables` holds every unmapped non-empty cell as a
-        string), or a `CsvRowError` for a row that cannot be mapped.
+        Each data row in file order with the line it starts on: a dict with the keys
+        `ContactIn` takes (only those with a value; `variables` holds every unmapped
+        non-empty cell as a string), or a `CsvRowError` for a row that cannot be mapped.
 
     Raises:
         CsvTooLargeError: more than `max_rows` data rows.
@@ -110,15 +124,15 @@ def parse_contacts_csv(data: bytes, *, max_rows: int) -> list[dict[str, Any] | C
     text = decode_csv_bytes(data)
     delimiter = sniff_delimiter(text)
     records = _records(text, delimiter)
-    header = next(records, None)
-    if header is None:
+    first = next(records, None)
+    if first is None:
         raise CsvError("the file is empty; a header row is required")
-    layout = _layout(header)
-    parsed: list[dict[str, Any] | CsvRowError] = []
-    for cells in records:
+    layout = _layout(first[1])
+    parsed: list[CsvRecord] = []
+    for line, cells in records:
         if len(parsed) == max_rows:
             raise CsvTooLargeError(max_rows)
-        parsed.append(_row(layout, cells, len(parsed) + 1))
+        parsed.append(CsvRecord(line, _row(layout, cells, line)))
     return parsed
 
 
@@ -194,13 +208,19 @@ def _looks_binary(text: str) -> bool:
     return controls > max(1, len(text) * _BINARY_CONTROL_SHARE)
 
 
-def _records(text: str, delimiter: str) -> Iterator[list[str]]:
-    """CSV records with fully blank ones left out (quoted newlines stay inside cells)."""
+def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """CSV records with the line each starts on; fully blank ones left out.
+
+    Quoted newlines stay inside cells; the reader's `line_num` counts physical lines
+    (blank ones too), so a record starts on the line after the previous one ended.
+    """
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    ended = 0
     try:
         for cells in reader:
+            start, ended = ended + 1, reader.line_num
             if any(cell.strip() for cell in cells):
-                yield cells
+                yield start, cells
     except csv.Error as exc:
         raise CsvError(f"malformed CSV near line {reader.line_num}: {exc}") from exc
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from api.contact_rows import RejectedRow, check_timezone
+from api.contact_rows import RejectedRow, RowWarning, check_region, check_timezone
 from centralita.store.attempts import AttemptRow
 from centralita.store.campaigns import CampaignRow, ContactRow
 from workflows.campaign_policy import CampaignPolicy
@@ -42,7 +42,7 @@ class CampaignCreate(BaseModel):
     @field_validator("default_region")
     @classmethod
     def _upper_region(cls, value: str | None) -> str | None:
-        return value.upper() if value else None
+        return check_region(value) if value else None
 
     def effective_policy(self) -> CampaignPolicy:
         """The policy, with the top-level time zone applied to its schedule."""
@@ -91,6 +91,11 @@ class CampaignCreated(BaseModel):
     campaign: CampaignOut
     accepted: int
     rejected: list[RejectedRow]
+    warnings: list[RowWarning] = Field(
+        default_factory=list,
+        description="Stored rows that their agent will probably not be able to call "
+        "(a required variable missing), with why.",
+    )
     started: bool
     start_error: str | None = None
 

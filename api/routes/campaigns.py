@@ -10,6 +10,7 @@ from api.agent_names import check_agent_names
 from api.auth import TenantId
 from api.campaign_intake import OPENAPI_REQUEST_BODY, read_campaign_request
 from api.campaign_views import campaign_views
+from api.contact_agents import contact_agents
 from api.contact_rows import validate_rows
 from api.deps import Services
 from api.limits import RATE_LIMITED, PageOffset, campaign_rule, csv_upload_rule, take_or_429
@@ -45,7 +46,11 @@ async def create_campaign(
 
     Send JSON with `contacts` inline, or multipart with a CSV `file` (columns map to
     contact fields; every other column becomes a dynamic variable). Rows that fail
-    validation come back in `rejected` with their row number; the rest are stored. If
+    validation come back in `rejected` with their row number (a CSV file's line
+    number); the rest are stored. A row is refused when it repeats an earlier row's
+    first phone or external id, when its segment has no agent, or when its agent
+    could not read one of its typed variables (an amount, a date); a stored row whose
+    agent needs a variable it lacks comes back in `warnings`. If
     Temporal is unreachable the campaign is still stored and
     `POST /campaigns/{id}/start` starts it later.
 
@@ -60,7 +65,10 @@ async def create_campaign(
     body = await read_campaign_request(request, services.settings)
     policy = body.effective_policy()
     await check_agent_names(services.pool, tenant, policy)
-    accepted, rejected = validate_rows(body.contacts, body.default_region, policy.schedule.timezone)
+    agents = await contact_agents(services.pool, tenant, policy)
+    accepted, rejected, warnings = validate_rows(
+        body.contacts, body.default_region, policy.schedule.timezone, check=agents.check
+    )
     if not accepted:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -86,6 +94,7 @@ async def create_campaign(
         campaign=await campaign_view(services, tenant, row.id),
         accepted=len(accepted),
         rejected=rejected,
+        warnings=warnings,
         started=started,
         start_error=start_error,
     )

@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 
-from api.contact_rows import validate_rows
+from api.contact_rows import InvalidRow, NumberedRow, validate_rows
 from api.csv_contacts import (
     CsvError,
     CsvRowError,
     CsvTooLargeError,
     normalize_header,
     parse_contacts_csv,
+    read_contacts_csv,
     sniff_delimiter,
 )
 
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.unit
 
 MARIA = "+56961234567"
 JUAN = "+56972345678"
+CARMEN = "+34612345678"
 
 
 def parse(text: str, *, max_rows: int = 100, encoding: str = "utf-8") -> list[Any]:
@@ -248,7 +250,7 @@ def test_a_blank_first_phone_lets_the_next_one_lead() -> None:
 def test_a_row_with_no_phone_reaches_validation_without_one() -> None:
     rows = parse("name,phone\nAna,\n")
     assert rows == [{"name": "Ana"}]
-    accepted, rejected = validate_rows(rows, None)
+    accepted, rejected, _ = validate_rows(rows, None)
     assert accepted == []
     assert "phone" in rejected[0].reason
 
@@ -259,7 +261,7 @@ def test_a_row_with_no_phone_reaches_validation_without_one() -> None:
 def test_ragged_row_is_reported_with_its_number_and_others_kept() -> None:
     text = f"name,phone\nAna,{MARIA}\nJuan,{JUAN},extra\nLuis,{JUAN}\n"
     rows = parse(text)
-    assert rows[1] == CsvRowError(2, "3 cells but the header has 2 columns")
+    assert rows[1] == CsvRowError(3, "3 cells but the header has 2 columns")
     assert [r["name"] for r in rows if isinstance(r, dict)] == ["Ana", "Luis"]
 
 
@@ -273,25 +275,52 @@ def test_short_rows_are_padded() -> None:
 
 def test_a_value_under_a_blank_header_is_reported() -> None:
     rows = parse(f"name,,phone\nAna,?,{MARIA}\nJuan,,{JUAN}\n")
-    assert rows[0] == CsvRowError(1, "a value in column 2, which has no header")
+    assert rows[0] == CsvRowError(2, "a value in column 2, which has no header")
     assert rows[1] == {"name": "Juan", "phone": JUAN}
 
 
-def test_blank_lines_are_skipped_and_not_counted() -> None:
+def test_blank_lines_are_skipped_but_counted() -> None:
     text = f"name;phone\n\nAna;{MARIA}\n;;\n   \nJuan;{JUAN};x\n"
-    rows = parse(text)
-    assert len(rows) == 2
-    assert rows[1] == CsvRowError(2, "3 cells but the header has 2 columns")
+    records = read_contacts_csv(text.encode(), max_rows=10)
+    assert [r.line for r in records] == [3, 6]
+    assert records[1].row == CsvRowError(6, "3 cells but the header has 2 columns")
 
 
-def test_row_numbers_line_up_with_validate_rows() -> None:
-    text = f"name,phone\nAna,{MARIA}\nBad,123\nJuan,{JUAN},x\nLuis,{JUAN}\n"
-    rows = parse(text)
-    dicts = [r if isinstance(r, dict) else {"broken": True} for r in rows]
-    _, rejected = validate_rows(dicts, None)
-    assert [r.row for r in rejected] == [2, 3]
-    assert isinstance(rows[2], CsvRowError)
-    assert rows[2].row == 3
+def test_rejections_name_the_file_line_through_validate_rows() -> None:
+    text = f"name,phone\nAna,{MARIA}\n\nBad,123\nJuan,{JUAN},x\n\n\nLuis,{CARMEN}\n"
+    records = read_contacts_csv(text.encode(), max_rows=10)
+    rows = [
+        NumberedRow(r.line, InvalidRow(r.row.reason) if isinstance(r.row, CsvRowError) else r.row)
+        for r in records
+    ]
+    accepted, rejected, _ = validate_rows(rows, None)
+    assert [c.name for c in accepted] == ["Ana", "Luis"]
+    assert [r.row for r in rejected] == [4, 5]
+
+
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [
+        pytest.param(f"name,phone\nAna,{MARIA}\nLuis,{JUAN}\n", [2, 3], id="plain"),
+        pytest.param(f"name,phone\r\n\r\nAna,{MARIA}\r\n\r\nLuis,{JUAN}\r\n", [3, 5], id="crlf"),
+        pytest.param(f"name;phone\n;;\n;;\nAna;{MARIA}\n", [4], id="excel-padding"),
+        pytest.param(
+            f'name,phone,nota\nAna,{MARIA},"uno\ndos\ntres"\nLuis,{JUAN},x\n',
+            [2, 5],
+            id="quoted-cell-spans-three-lines",
+        ),
+        pytest.param(f"\nname,phone\nAna,{MARIA}\n", [3], id="blank-line-before-header"),
+        pytest.param(f"name,phone\nAna,{MARIA}", [2], id="no-final-newline"),
+    ],
+)
+def test_each_row_is_numbered_by_the_file_line_it_starts_on(text: str, lines: list[int]) -> None:
+    assert [r.line for r in read_contacts_csv(text.encode(), max_rows=10)] == lines
+
+
+def test_parse_keeps_the_rows_of_read_in_order() -> None:
+    text = f"name,phone\n\nAna,{MARIA}\nJuan,{JUAN},x\n"
+    records = read_contacts_csv(text.encode(), max_rows=10)
+    assert parse(text) == [r.row for r in records]
 
 
 def test_more_rows_than_allowed_is_too_large() -> None:
