@@ -6,6 +6,8 @@ the activities here are what a workflow asks for when that activity could not.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from temporalio import activity
@@ -13,8 +15,9 @@ from temporalio.exceptions import ApplicationError
 
 from centralita.db import Pool
 from centralita.store import attempts, call_webhooks, contact_state, opt_outs
-from centralita.store.contact_context import ContactContext, load_contact
+from centralita.store.contact_context import ContactContext, StoredPolicyError, load_contact
 from centralita.store.contact_state import Conn
+from workflows.campaign_policy import INVALID_POLICY
 from workflows.dial_gate import Action, ContactFacts, Gate, after_attempt, gate
 from workflows.models import (
     AttemptCancel,
@@ -31,6 +34,19 @@ _FINAL_STATES = {"done", "excluded", "failed", "opted_out", "cancelled"}
 
 def _not_found(what: str) -> ApplicationError:
     return ApplicationError(f"{what} not found", type="NotFound", non_retryable=True)
+
+
+@contextmanager
+def stored_policy_must_be_valid() -> Iterator[None]:
+    """Fail the activity for good when the campaign's stored policy is not valid.
+
+    Every retry would read the same row and fail the same way: a retried failure would
+    keep an attempt (and its campaign) busy forever instead of ending it with the reason.
+    """
+    try:
+        yield
+    except StoredPolicyError as exc:
+        raise ApplicationError(str(exc), type=INVALID_POLICY, non_retryable=True) from exc
 
 
 def facts_of(ctx: ContactContext) -> ContactFacts:
@@ -212,12 +228,17 @@ class AttemptActivities:
     @activity.defn
     async def finish_attempt(self, record: AttemptRecord) -> ContactDecision:
         """Store a result the workflow decided itself (a dial that could not be placed)."""
-        async with self._pool.connection() as conn, conn.transaction():
-            return await record_result(conn, record)
+        with stored_policy_must_be_valid():
+            async with self._pool.connection() as conn, conn.transaction():
+                return await record_result(conn, record)
 
     @activity.defn
     async def cancel_attempt(self, cancel: AttemptCancel) -> None:
         """Record that an attempt was cancelled mid-call (opt-out, campaign cancelled)."""
+        with stored_policy_must_be_valid():
+            await self._cancel_attempt(cancel)
+
+    async def _cancel_attempt(self, cancel: AttemptCancel) -> None:
         async with self._pool.connection() as conn, conn.transaction():
             await conn.execute(
                 "UPDATE call_attempts SET status = 'cancelled', ended_at = %s, "

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from opentelemetry import trace
 from temporalio import activity
 
-from activities.attempts import record_begin, record_result
+from activities.attempts import record_begin, record_result, stored_policy_must_be_valid
 from activities.dialing import HEARTBEAT_EVERY, dial_with_heartbeats
 from centralita.db import Pool
 from realtime.carrier.dialer import Dialer
@@ -60,8 +60,9 @@ class CallActivities:
                 "centralita.attempt_number": placed.begin.attempt_number,
             }
         )
-        async with self._pool.connection() as conn, conn.transaction():
-            begun = await record_begin(conn, placed.begin)
+        with stored_policy_must_be_valid():
+            async with self._pool.connection() as conn, conn.transaction():
+                begun = await record_begin(conn, placed.begin)
         if not begun.proceed:
             return PlacedCall(proceed=False, reason=begun.reason)
         result: DialResult = await dial_with_heartbeats(
@@ -72,6 +73,7 @@ class CallActivities:
             result=result,
             now=ended_at_workflow_time(placed, tried_since),
         )
-        async with self._pool.connection() as conn, conn.transaction():
-            decision = await record_result(conn, record)
+        with stored_policy_must_be_valid():
+            async with self._pool.connection() as conn, conn.transaction():
+                decision = await record_result(conn, record)
         return PlacedCall(proceed=True, reason=decision.reason, result=result, decision=decision)

@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from psycopg.types.json import Jsonb
+from pydantic import ValidationError
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
@@ -22,6 +23,7 @@ from centralita.store.contact_state import Conn
 from centralita.tenants_calls import call_key_tenant
 from workflows.calling_rules import campaign_day, new_contacts_allowed, next_slot
 from workflows.campaign_policy import (
+    INVALID_POLICY,
     CampaignPolicy,
     CampaignStatusChange,
     DispatchJob,
@@ -29,6 +31,8 @@ from workflows.campaign_policy import (
     DispatchRequest,
     OptOutSignal,
     PolicyStored,
+    policy_problems,
+    read_stored_policy,
 )
 from workflows.dial_gate import Action, gate
 
@@ -42,6 +46,14 @@ MAX_ROUNDS = 10
 
 def _not_found(what: str) -> ApplicationError:
     return ApplicationError(f"{what} not found", type="NotFound", non_retryable=True)
+
+
+def _invalid_policy(message: str) -> ApplicationError:
+    return ApplicationError(message, type=INVALID_POLICY, non_retryable=True)
+
+
+def _problem(exc: Exception) -> str:
+    return policy_problems(exc) if isinstance(exc, ValidationError) else str(exc)
 
 
 class CampaignActivities:
@@ -60,7 +72,12 @@ class CampaignActivities:
             row = await cur.fetchone()
         if row is None:
             raise _not_found(f"campaign {campaign_id}")
-        return CampaignPolicy.model_validate(row["policy"])
+        policy, problem = read_stored_policy(row["policy"])
+        if policy is None:
+            raise _invalid_policy(
+                f"campaign {campaign_id}: its stored policy is invalid: {problem}"
+            )
+        return policy
 
     @activity.defn
     async def store_policy(self, stored: PolicyStored) -> None:
@@ -91,8 +108,15 @@ class CampaignActivities:
         and the batch slots. Every contact that is not dialled gets the moment it next
         becomes due, so it is not looked at again before then.
         """
-        async with self._pool.connection() as conn:
-            return await _plan(conn, request)
+        try:
+            async with self._pool.connection() as conn:
+                return await _plan(conn, request)
+        except (ValueError, OverflowError) as exc:
+            # The calling rules (and a contact's stored policy, read with it) raise these
+            # only for rules that cannot be applied: every retry would fail alike.
+            raise _invalid_policy(
+                f"campaign {request.campaign_id}: its rules cannot be applied: {_problem(exc)}"
+            ) from exc
 
     @activity.defn
     async def broadcast_opt_out(self, signal: OptOutSignal) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 from typing import Any
 
@@ -59,7 +60,14 @@ class CampaignOut(BaseModel):
     name: str
     status: str
     timezone: str
-    policy: CampaignPolicy
+    policy: CampaignPolicy | None = Field(
+        description="Null when the stored policy is not valid (see policy_error)."
+    )
+    policy_error: str | None = Field(
+        default=None,
+        description="What is wrong with the stored policy (a row stored before a check "
+        "existed): each invalid field and why. Null when it is valid.",
+    )
     workflow_id: str | None
     temporal_ui_url: str | None
     created_at: datetime
@@ -115,13 +123,20 @@ class PolicyPatch(BaseModel):
     segment_agents: dict[str, str] | None = None
     default_agent: str | None = None
 
-    def apply(self, current: CampaignPolicy) -> CampaignPolicy:
+    def apply(self, current: CampaignPolicy | dict[str, Any]) -> CampaignPolicy:
         """The current policy with this patch merged in (nested models field by field).
+
+        `current` may be a stored policy that is not valid (as JSON): an edit that mends
+        every bad field gives a valid policy, one that does not is refused.
 
         Raises:
             pydantic.ValidationError: the result is not a valid policy.
         """
-        merged = current.model_dump(mode="json")
+        merged = (
+            current.model_dump(mode="json")
+            if isinstance(current, CampaignPolicy)
+            else copy.deepcopy(current)
+        )
         for key, value in self.model_dump(exclude_unset=True).items():
             if (
                 isinstance(value, dict)

@@ -11,13 +11,15 @@ from datetime import timedelta
 from temporalio.common import RetryPolicy
 
 # Database writes are small idempotent upserts: a try that takes 10 s is a dead worker
-# or a stuck database, and the retry (with backoff) rides out a Postgres restart.
+# or a stuck database, and the retry (with backoff) rides out a Postgres restart. A
+# campaign policy that cannot be applied ("InvalidPolicy", campaign_policy.INVALID_POLICY)
+# would fail every retry the same way.
 STORE_TIMEOUT = timedelta(seconds=10)
 STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=30),
-    non_retryable_error_types=["NotFound", "InvalidData"],
+    non_retryable_error_types=["NotFound", "InvalidData", "InvalidPolicy"],
 )
 
 # A dial carries its idempotency key, so a retry after a dropped worker re-joins the
@@ -31,7 +33,7 @@ DIAL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=30),
-    non_retryable_error_types=["InvalidDialRequest"],
+    non_retryable_error_types=["InvalidDialRequest", "InvalidPolicy"],
 )
 
 # Choosing due contacts reads the campaign's contacts and their histories; it

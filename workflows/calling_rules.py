@@ -28,7 +28,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 
 # Re-exported: the profiles live in their own module, with their sources.
 from workflows.jurisdictions import PROFILES as PROFILES
@@ -73,38 +82,122 @@ WallClockTime = Annotated[
 ]
 
 
+def _known_zone(name: str) -> str:
+    _zone(name)
+    return name
+
+
+def _no_repeats(value: object) -> object:
+    # A set would swallow a repeated item silently, and a repeat is a typo more often
+    # than not ("[1, 1]" for "[1, 2]"): refuse it before it becomes a set.
+    if isinstance(value, list | tuple):
+        repeated = sorted({str(v) for v in value if value.count(v) > 1})
+        if repeated:
+            raise ValueError(f"each item may appear once; repeated: {', '.join(repeated)}")
+    return value
+
+
+def _hhmm(clock: time) -> str:
+    return clock.isoformat("minutes" if not (clock.second or clock.microsecond) else "auto")
+
+
+def _distinct_slots(slots: list[time]) -> list[time]:
+    # Compared as times, not as typed: "09:00" and "09:00:00" are one slot.
+    repeated = sorted({slot for slot in slots if slots.count(slot) > 1})
+    if repeated:
+        listed = ", ".join(_hhmm(slot) for slot in repeated)
+        raise ValueError(f"each slot may appear once; repeated: {listed}")
+    return slots
+
+
+def _holiday_calendar(country: str | None) -> str | None:
+    if country is None:
+        return None
+    code = country.strip().upper()
+    if code not in holidays.list_supported_countries():
+        raise ValueError(
+            f"no public-holiday calendar for country {country!r}: give an ISO 3166 code "
+            "the `holidays` library knows (e.g. CL, ES, US), or null for none"
+        )
+    return code
+
+
+# Monday=0 ... Sunday=6, as `date.weekday()` counts.
+Weekday = Annotated[int, Field(ge=0, le=6)]
+IanaZone = Annotated[
+    str,
+    AfterValidator(_known_zone),
+    WithJsonSchema({"type": "string", "minLength": 1, "examples": ["America/Santiago"]}),
+]
+
+
 class CampaignSchedule(BaseModel):
-    """The campaign's own calling rules, in the campaign's time zone."""
+    """The campaign's own calling rules, in the campaign's time zone.
+
+    Checked whole here, once, for every way a schedule arrives (creation, CSV upload,
+    edits, the campaign workflow's update validator): a schedule that cannot be
+    applied must be refused before it is stored, never fail the decisions made later.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    timezone: str = "UTC"
-    batch_slots: list[WallClockTime] = Field(
-        default_factory=lambda: [time(9, 0), time(12, 0), time(15, 0)], min_length=1
+    timezone: IanaZone = Field(default="UTC", description="IANA time zone, e.g. America/Santiago.")
+    batch_slots: Annotated[list[WallClockTime], AfterValidator(_distinct_slots)] = Field(
+        default_factory=lambda: [time(9, 0), time(12, 0), time(15, 0)],
+        min_length=1,
+        max_length=96,
+        description="Times of day new contacts are admitted; the first opens the window.",
     )
     window_end: WallClockTime = Field(
-        default=time(20, 0), description="No call starts at or after this (00:00: midnight)."
+        default=time(20, 0),
+        description="No call starts at or after this (00:00: midnight); after every slot.",
     )
-    weekdays: frozenset[int] = frozenset({0, 1, 2, 3, 4, 5})
-    holiday_country: str | None = None
-    daily_quota: int = Field(default=60, ge=1, description="New contacts admitted per day.")
+    weekdays: Annotated[frozenset[Weekday], BeforeValidator(_no_repeats)] = Field(
+        default=frozenset({0, 1, 2, 3, 4, 5}),
+        min_length=1,
+        description="Days calls may start, Monday=0 ... Sunday=6, each once.",
+    )
+    holiday_country: Annotated[str | None, AfterValidator(_holiday_calendar)] = Field(
+        default=None, description="ISO country whose public holidays are skipped (e.g. CL)."
+    )
+    daily_quota: int = Field(
+        default=60, ge=1, le=10_000_000, description="New contacts admitted per day."
+    )
+
+    @field_validator("window_end")
+    @classmethod
+    def _after_every_slot(cls, end: time, info: ValidationInfo) -> time:
+        # An end of 00:00 is midnight: the window runs to the end of the day.
+        slots: list[time] = info.data.get("batch_slots") or []
+        late = sorted(slot for slot in slots if end != time(0) and slot >= end)
+        if late:
+            raise ValueError(
+                f"window_end {_hhmm(end)} must come after every batch slot (the window "
+                f"runs from the first slot to window_end); not after "
+                f"{', '.join(_hhmm(slot) for slot in late)}"
+            )
+        return end
 
 
 class ContactCaps(BaseModel):
-    """Per-contact limits."""
+    """Per-contact limits (bounded: a count past these is a typo, not a rule)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    calls_per_day: int = Field(default=3, ge=1, description="Per recipient-local day.")
+    calls_per_day: int = Field(default=3, ge=1, le=10_000, description="Per recipient-local day.")
     no_answer_days_to_exclude: int = Field(
-        default=3, ge=1, description="Exclude after unanswered calls on this many distinct days."
+        default=3,
+        ge=1,
+        le=10_000,
+        description="Exclude after unanswered calls on this many distinct days.",
     )
     no_decision_to_exclude: int = Field(
         default=3,
         ge=1,
+        le=10_000,
         description="Exclude after this many conversations that ended with no decision.",
     )
-    max_attempts: int = Field(default=15, ge=1, description="Attempts overall, at most.")
+    max_attempts: int = Field(default=15, ge=1, le=10_000, description="Attempts overall, at most.")
 
 
 class AttemptFact(BaseModel):

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ChildWorkflowError
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from activities.attempts import AttemptActivities
@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.attempt import CallAttemptWorkflow, attempt_memo, attempt_workflow_id
     from workflows.campaign_policy import (
+        INVALID_POLICY,
         MAX_HISTORY_BYTES,
         CampaignCarry,
         CampaignPolicy,
@@ -50,6 +51,17 @@ with workflow.unsafe.imports_passed_through():
 # While waiting for nothing in particular, look again at least this often (a new
 # contact's slot, an edited policy) so that a lost wake-up costs minutes, not days.
 MAX_SLEEP = timedelta(hours=6)
+# Runs from before it ended a campaign whose policy cannot be applied (their activities
+# retried that forever, so no such failure is in their histories).
+INVALID_POLICY_ENDS_PATCH = "invalid-policy-ends-campaign"
+
+
+def _invalid_policy(exc: ActivityError) -> ApplicationError | None:
+    """The activity's failure when it says the campaign's policy cannot be applied."""
+    cause = exc.cause
+    if isinstance(cause, ApplicationError) and cause.type == INVALID_POLICY:
+        return cause
+    return None
 
 
 def campaign_workflow_id(campaign_id: str) -> str:
@@ -152,12 +164,16 @@ class CampaignWorkflow:
         self._post_call_task_queue = job.post_call_task_queue
         self._max_history_events = job.max_history_events
         if job.carry is None:
-            self._policy = await workflow.execute_activity_method(
-                CampaignActivities.load_policy,
-                job.campaign_id,
-                start_to_close_timeout=STORE_TIMEOUT,
-                retry_policy=STORE_RETRY,
-            )
+            try:
+                self._policy = await workflow.execute_activity_method(
+                    CampaignActivities.load_policy,
+                    job.campaign_id,
+                    start_to_close_timeout=STORE_TIMEOUT,
+                    retry_policy=STORE_RETRY,
+                )
+            except ActivityError as exc:
+                await self._fail_on_invalid_policy(exc)
+                raise
             await self._set_status(CampaignStatus.RUNNING)
         else:
             self._policy = job.carry.policy
@@ -177,7 +193,11 @@ class CampaignWorkflow:
             # look must still wake the sleep that follows.
             self._woken = False
             if self._worth_dispatching():
-                plan = await self._dispatch()
+                try:
+                    plan = await self._dispatch()
+                except ActivityError as exc:
+                    await self._fail_on_invalid_policy(exc)
+                    raise
                 self._next_wake, self._timer_fired = plan.wake_at, False
                 if plan.remaining == 0 and not self._active:
                     await self._set_status(CampaignStatus.COMPLETED)
@@ -315,12 +335,32 @@ class CampaignWorkflow:
         await workflow.wait_condition(lambda: not self._active)
 
     async def _finish_cancelled(self) -> CampaignResult:
-        for _, task in list(self._active.values()):
-            task.cancel()
-        await workflow.wait_condition(lambda: not self._active)
+        await self._stop_calls()
         await self._set_status(CampaignStatus.CANCELLED)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._result(CampaignStatus.CANCELLED)
+
+    async def _stop_calls(self) -> None:
+        for _, task in list(self._active.values()):
+            task.cancel()
+        await workflow.wait_condition(lambda: not self._active)
+
+    async def _fail_on_invalid_policy(self, exc: ActivityError) -> None:
+        """End the campaign as failed, with the reason, when its policy cannot be applied.
+
+        Raises:
+            ApplicationError: the activity's own (non-retryable, InvalidPolicy), which
+                fails this run with the reason in Temporal; the stored status is failed.
+                Returns (the caller re-raises `exc`) for any other failure.
+        """
+        cause = _invalid_policy(exc)
+        if cause is None or not workflow.patched(INVALID_POLICY_ENDS_PATCH):
+            return
+        workflow.logger.warning("campaign %s failed: %s", self._campaign_id, cause.message)
+        await self._stop_calls()
+        await self._set_status(CampaignStatus.FAILED)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        raise ApplicationError(cause.message, type=INVALID_POLICY, non_retryable=True) from exc
 
     # -- helpers ---------------------------------------------------------------------
 

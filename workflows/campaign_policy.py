@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from workflows.calling_rules import (
     PROFILES,
@@ -14,16 +15,28 @@ from workflows.calling_rules import (
 )
 from workflows.models import CampaignStatus
 
+# Delays and quiet periods are added to dates: past a year they are a typo, and far
+# enough past one the addition overflows and every later decision fails.
+MAX_DELAY_SECONDS = 366 * 24 * 3600
+MAX_QUIET_DAYS = 366
+
+# The ApplicationError type of a policy that cannot be applied (stored invalid, or rules
+# that fail when applied): not retried, since a retry would fail the same way forever.
+INVALID_POLICY = "InvalidPolicy"
+
 
 class RetryDelays(BaseModel):
-    """How long to wait before calling again, by what happened."""
+    """How long to wait before calling again, by what happened (at most a year)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    no_answer_seconds: int = Field(default=3600, ge=0)
-    busy_seconds: int = Field(default=3600, ge=0)
-    voicemail_seconds: int = Field(default=7200, ge=0)
-    failure_seconds: int = Field(default=1800, ge=0)
+    no_answer_seconds: int = Field(default=3600, ge=0, le=MAX_DELAY_SECONDS)
+    busy_seconds: int = Field(default=3600, ge=0, le=MAX_DELAY_SECONDS)
+    voicemail_seconds: int = Field(default=7200, ge=0, le=MAX_DELAY_SECONDS)
+    failure_seconds: int = Field(default=1800, ge=0, le=MAX_DELAY_SECONDS)
+    # The person answered and hung up (or the call was cut) before anything was decided:
+    # later the same day, not within the hour (they may have been busy, or upset).
+    no_decision_seconds: int = Field(default=7200, ge=0, le=MAX_DELAY_SECONDS)
 
 
 class CampaignPolicy(BaseModel):
@@ -35,10 +48,10 @@ class CampaignPolicy(BaseModel):
     schedule: CampaignSchedule = Field(default_factory=CampaignSchedule)
     profile: str = Field(default="default", description="Jurisdiction profile (see PROFILES).")
     max_attempts_per_7_days: int | None = Field(
-        default=None, ge=1, description="Override of the profile's weekly cap."
+        default=None, ge=1, le=10_000, description="Override of the profile's weekly cap."
     )
     quiet_days_after_conversation: int | None = Field(
-        default=None, ge=0, description="Override of the profile's quiet days."
+        default=None, ge=0, le=MAX_QUIET_DAYS, description="Override of the profile's quiet days."
     )
     caps: ContactCaps = Field(default_factory=ContactCaps)
     retry: RetryDelays = Field(default_factory=RetryDelays)
@@ -70,6 +83,34 @@ class CampaignPolicy(BaseModel):
         if segment is not None and segment in self.segment_agents:
             return self.segment_agents[segment]
         return self.default_agent
+
+
+def policy_problems(error: ValidationError) -> str:
+    """One line naming each invalid field of a policy and what is wrong with it.
+
+    For people and logs: `schedule.weekdays.0: Input should be less than or equal to 6
+    (got 9); schedule.holiday_country: ...`.
+    """
+    parts = []
+    for problem in error.errors(include_url=False, include_context=False):
+        where = ".".join(str(part) for part in problem["loc"]) or "policy"
+        got = problem.get("input")
+        shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+        parts.append(f"{where}: {problem['msg']}{shown}")
+    return "; ".join(parts)
+
+
+def read_stored_policy(stored: Any) -> tuple[CampaignPolicy | None, str | None]:
+    """A stored policy, or None and why it is not a valid one.
+
+    Every policy is checked before it is stored, but rows stored before a check existed
+    (or edited by hand) can still hold one that is not: whoever reads them must be able
+    to show the row, with its problem, instead of failing.
+    """
+    try:
+        return CampaignPolicy.model_validate(stored), None
+    except ValidationError as exc:
+        return None, policy_problems(exc)
 
 
 class CampaignCarry(BaseModel):

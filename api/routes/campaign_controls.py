@@ -12,7 +12,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.agent_names import check_agent_names
 from api.auth import TenantId
 from api.deps import Services
-from api.routes.campaigns import campaign_view
+from api.routes.campaigns import campaign_row, campaign_view
 from api.schemas import CampaignOut, PolicyPatch
 from api.services import ApiServices, TemporalUnavailableError
 from api.workflow_control import campaign_handle, start_campaign_workflow
@@ -112,9 +112,12 @@ async def edit_campaign(
     The change goes through a workflow update: validated, stored, and effective from
     the campaign's next decision.
     """
-    current = await campaign_view(services, tenant, campaign_id)
+    current = await campaign_row(services, tenant, campaign_id)
     try:
-        policy = patch.apply(current.policy)
+        # A stored policy that is not valid is edited as stored: the edit must mend it.
+        policy = patch.apply(
+            current.policy if current.policy is not None else current.stored_policy
+        )
     except ValidationError as exc:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,

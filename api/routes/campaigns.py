@@ -19,6 +19,7 @@ from api.services import ApiServices, TemporalUnavailableError
 from api.workflow_control import start_campaign_workflow
 from centralita.store import attempts, call_latency, campaigns
 from centralita.store.call_latency import CampaignLatency
+from centralita.store.campaigns import CampaignRow
 from workflows.campaign import campaign_workflow_id
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
@@ -145,9 +146,15 @@ async def get_campaign_latency(
     return found
 
 
-async def campaign_view(services: ApiServices, tenant_id: str, campaign_id: str) -> CampaignOut:
-    """One of the tenant's campaigns as a view, or 404 (another tenant's too)."""
+async def campaign_row(services: ApiServices, tenant_id: str, campaign_id: str) -> CampaignRow:
+    """One of the tenant's campaigns as stored, or 404 (another tenant's too)."""
     row = await campaigns.get_campaign(services.pool, tenant_id, campaign_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"campaign {campaign_id} not found")
+    return row
+
+
+async def campaign_view(services: ApiServices, tenant_id: str, campaign_id: str) -> CampaignOut:
+    """One of the tenant's campaigns as a view, or 404 (another tenant's too)."""
+    row = await campaign_row(services, tenant_id, campaign_id)
     return (await campaign_views(services, [row]))[0]

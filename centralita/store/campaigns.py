@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from centralita.db import Pool
 from centralita.store import is_uuid
 from centralita.store.campaign_webhooks import record_status_event
-from workflows.campaign_policy import CampaignPolicy
+from workflows.campaign_policy import CampaignPolicy, read_stored_policy
 from workflows.models import CampaignStatus
 
 
@@ -31,17 +31,37 @@ class NewContact(BaseModel):
 
 
 class CampaignRow(BaseModel):
-    """A campaign as stored."""
+    """A campaign as stored.
+
+    A stored policy that is not valid (a row saved before a check existed, or edited by
+    hand) does not make the row unreadable: `policy` is None and `policy_error` says
+    what is wrong, so one such row never hides the others.
+    """
 
     id: str
     name: str
     status: CampaignStatus
     timezone: str
-    policy: CampaignPolicy
+    policy: CampaignPolicy | None
+    policy_error: str | None = None
+    # The policy as stored, valid or not (an edit is applied to it). Not shown.
+    stored_policy: dict[str, Any] = Field(default_factory=dict, exclude=True)
     workflow_id: str | None
     created_at: datetime
     started_at: datetime | None
     completed_at: datetime | None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tolerate_a_bad_policy(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping) or "stored_policy" in data:
+            return data
+        raw = data.get("policy")
+        if isinstance(raw, CampaignPolicy):
+            return {**data, "stored_policy": raw.model_dump(mode="json")}
+        policy, problem = read_stored_policy(raw)
+        stored = raw if isinstance(raw, dict) else {}
+        return {**data, "policy": policy, "policy_error": problem, "stored_policy": stored}
 
 
 class ContactRow(BaseModel):

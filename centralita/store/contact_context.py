@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from centralita.store.contact_state import Conn
 from workflows.calling_rules import AttemptFact
-from workflows.campaign_policy import CampaignPolicy
+from workflows.campaign_policy import CampaignPolicy, read_stored_policy
 
 # Contacts in these states may still be called.
 OPEN_STATES = ("pending", "retry_scheduled", "in_progress")
@@ -66,17 +66,38 @@ class ContactContext(BaseModel):
         return None
 
 
+class StoredPolicyError(ValueError):
+    """The contact's campaign has a stored policy that is not valid (see its message)."""
+
+
+def _context(row: dict[str, Any]) -> ContactContext:
+    policy, problem = read_stored_policy(row["policy"])
+    if policy is None:
+        raise StoredPolicyError(
+            f"campaign {row['campaign_id']}: its stored policy is invalid: {problem}"
+        )
+    return ContactContext.model_validate({**row, "policy": policy})
+
+
 async def load_contact(conn: Conn, contact_id: str) -> ContactContext | None:
-    """One contact's context, or None."""
+    """One contact's context, or None.
+
+    Raises:
+        StoredPolicyError: its campaign's stored policy is not valid.
+    """
     cur = await conn.execute(_SELECT + " WHERE c.id = %s::uuid", (contact_id,))
     row = await cur.fetchone()
-    return ContactContext.model_validate(row) if row else None
+    return _context(row) if row else None
 
 
 async def load_due(
     conn: Conn, campaign_id: str, now: datetime, exclude: list[str], limit: int
 ) -> list[ContactContext]:
-    """Contacts that may be due now: admitted retries first (by due time), then new ones."""
+    """Contacts that may be due now: admitted retries first (by due time), then new ones.
+
+    Raises:
+        StoredPolicyError: the campaign's stored policy is not valid.
+    """
     cur = await conn.execute(
         _SELECT + " WHERE c.campaign_id = %s::uuid AND c.state IN ('pending', 'retry_scheduled') "
         "AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= %s) "
@@ -84,4 +105,4 @@ async def load_due(
         "ORDER BY (c.admitted_at IS NULL), c.next_attempt_at NULLS LAST, c.position LIMIT %s",
         (campaign_id, now, exclude, limit),
     )
-    return [ContactContext.model_validate(r) for r in await cur.fetchall()]
+    return [_context(r) for r in await cur.fetchall()]
