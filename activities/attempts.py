@@ -160,7 +160,12 @@ async def record_result(conn: Conn, record: AttemptRecord) -> ContactDecision:
             contact_id=contact_id, state=ContactState(ctx.state), reason="already final"
         )
     decision = after_attempt(
-        record.result.outcome, record.result.extracted, facts_of(ctx), ctx.policy, record.now
+        record.result.outcome,
+        record.result.extracted,
+        facts_of(ctx),
+        ctx.policy,
+        record.now,
+        disconnection_reason=record.result.disconnection_reason,
     )
     if record.result.outcome is CallOutcome.OPT_OUT:
         phone = ctx.phones[ctx.phone_index] if ctx.phone_index < len(ctx.phones) else ""

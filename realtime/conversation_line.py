@@ -36,7 +36,7 @@ from realtime.providers.correction import OnlineCorrector
 from realtime.softphone.bot import BotReport, BotSoftphone
 from realtime.softphone.script import BotScript
 from realtime.webrtc import IceServer, SessionDescription, new_peer_connection
-from workflows.models import CallOutcome, DialRequest, DialResult
+from workflows.models import AGENT_ERROR, CallOutcome, DialRequest, DialResult
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +228,7 @@ class ConversationLine:
             log.warning("call %s not placed: %s", request.idempotency_key, exc)
             return DialResult(
                 outcome=CallOutcome.FAILED,
-                disconnection_reason=f"agent_error: {exc}"[:200],
+                disconnection_reason=f"{AGENT_ERROR}: {exc}"[:200],
                 started_at=started,
                 ended_at=max(datetime.now(UTC), started),
                 duration_s=0.0,

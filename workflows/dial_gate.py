@@ -24,6 +24,10 @@ from workflows.retry_rules import next_step
 
 # Without a time from the person, a callback is tried after this long.
 DEFAULT_CALLBACK_DELAY = timedelta(hours=2)
+# A callback asked for further ahead is a mishearing (or a joke): it is kept this far
+# ahead at most. Unbounded, a date near year 9999 overflowed every later step, and the
+# call's result could never be stored.
+MAX_CALLBACK_AHEAD = timedelta(days=366)
 
 
 class Action(StrEnum):
@@ -97,7 +101,11 @@ def gate(facts: ContactFacts, policy: CampaignPolicy, now: datetime) -> Gate:
 
 
 def callback_time(extracted: dict[str, Any], now: datetime) -> datetime:
-    """When the person asked to be called back: an ISO time, minutes from now, or a default."""
+    """When the person asked to be called back: an ISO time, minutes from now, or a default.
+
+    Never before `now`, never more than `MAX_CALLBACK_AHEAD` after it.
+    """
+    latest = now + MAX_CALLBACK_AHEAD
     raw = extracted.get("callback_at")
     if isinstance(raw, str):
         try:
@@ -105,10 +113,11 @@ def callback_time(extracted: dict[str, Any], now: datetime) -> datetime:
         except ValueError:
             asked = None
         if asked is not None and asked.tzinfo is not None:
-            return max(asked, now)
+            return min(max(asked, now), latest)
     minutes = extracted.get("callback_in_minutes")
-    if isinstance(minutes, int | float) and minutes >= 0:
-        return now + timedelta(minutes=minutes)
+    if isinstance(minutes, int | float) and not isinstance(minutes, bool) and minutes >= 0:
+        ahead = MAX_CALLBACK_AHEAD.total_seconds() / 60
+        return latest if minutes >= ahead else now + timedelta(minutes=minutes)
     return now + DEFAULT_CALLBACK_DELAY
 
 
@@ -118,6 +127,7 @@ def after_attempt(
     facts: ContactFacts,
     policy: CampaignPolicy,
     now: datetime,
+    disconnection_reason: str = "",
 ) -> Gate:
     """Schedule what follows an attempt (`facts.history` includes it)."""
     step = next_step(
@@ -127,6 +137,7 @@ def after_attempt(
         phone_count=len(facts.phones),
         policy=policy,
         no_decisions=sum(1 for a in facts.history if a.outcome is CallOutcome.NO_DECISION),
+        disconnection_reason=disconnection_reason,
     )
     if step.final_state is not None:
         return Gate(Action.FINISH, step.reason, final_state=step.final_state)

@@ -31,6 +31,12 @@ class CallOutcome(StrEnum):
     FAILED = "failed"
 
 
+# A failed call's disconnection reason starts with this when no agent could hold the
+# call (unknown agent, a variable it cannot read): it never rang, and no other phone of
+# the contact would fare better.
+AGENT_ERROR = "agent_error"
+
+
 class ContactState(StrEnum):
     """Where a contact stands in its campaign."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from workflows.campaign_policy import CampaignPolicy
-from workflows.models import CallOutcome, ContactState
+from workflows.models import AGENT_ERROR, CallOutcome, ContactState
 
 # A person was reached and the conversation settled the contact: never call again.
 FINAL_OUTCOMES: dict[CallOutcome, ContactState] = {
@@ -79,6 +79,7 @@ def next_step(
     phone_count: int,
     policy: CampaignPolicy,
     no_decisions: int = 0,
+    disconnection_reason: str = "",
 ) -> NextStep:
     """Decide what follows an attempt that ended with `outcome`.
 
@@ -97,6 +98,8 @@ def next_step(
         policy: the campaign's caps and delays.
         no_decisions: conversations of this contact that ended with no decision, this
             one included.
+        disconnection_reason: how the call ended; a failed call whose agent could not
+            hold it (`agent_error: ...`) fails the contact at once, with that reason.
     """
     if outcome in FINAL_OUTCOMES:
         return NextStep(
@@ -109,6 +112,10 @@ def next_step(
         )
     if outcome is CallOutcome.NO_DECISION:
         return _no_decision_step(no_decisions, out_of_attempts, phone_index, policy)
+    if outcome is CallOutcome.FAILED and disconnection_reason.startswith(AGENT_ERROR):
+        # The call never rang: the agent cannot read this contact. Another phone (or a
+        # retry) would fail the same way, so say why now instead of "every phone failed".
+        return NextStep(ContactState.FAILED, disconnection_reason, phone_index=phone_index)
     if outcome is CallOutcome.FAILED:
         if phone_index + 1 >= phone_count:
             return NextStep(ContactState.FAILED, "every phone failed", phone_index=phone_index)

@@ -76,3 +76,25 @@ def test_the_third_undecided_conversation_excludes_the_contact() -> None:
     assert gate.action is Action.FINISH
     assert gate.final_state is ContactState.EXCLUDED
     assert "no decision" in gate.reason
+
+
+def test_a_call_no_agent_could_hold_fails_the_contact_at_once_with_the_reason() -> None:
+    reason = "agent_error: variable 'fecha_limite' is required"
+    facts = _facts(CallOutcome.FAILED)
+
+    gate = after_attempt(CallOutcome.FAILED, {}, facts, POLICY, NOW, disconnection_reason=reason)
+
+    assert gate.action is Action.FINISH
+    assert gate.final_state is ContactState.FAILED
+    assert gate.reason == reason  # not "call failed; trying phone 2 of 2"
+
+
+def test_a_carrier_failure_still_moves_to_the_next_phone() -> None:
+    facts = _facts(CallOutcome.FAILED)
+
+    gate = after_attempt(
+        CallOutcome.FAILED, {}, facts, POLICY, NOW, disconnection_reason="dial_failed"
+    )
+
+    assert gate.action is Action.WAIT
+    assert gate.phone_index == 1
