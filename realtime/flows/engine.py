@@ -33,12 +33,14 @@ from realtime.flows.tools import ToolContext, run_tool
 from realtime.providers.base import AgentBrain, AgentReply, BrainTurn, ToolCall
 from realtime.understanding.dates import on_day
 from realtime.understanding.model import Intent, Steering, Understanding
+from realtime.understanding.nlu import answer_expected
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
 CRITICAL_SLOTS = ("amount", "pay_date", "callback_at")
+
 
 class FlowError(RuntimeError):
     """The flow reached a state validation should have made impossible (a defect)."""
@@ -155,7 +157,7 @@ class FlowBrain(AgentBrain):
             await self._on_silence(out, simple)
             return self._reply(out)
         self._silences = 0
-        understanding = turn.understanding
+        understanding = self._as_answer(turn.understanding)
         intents = [understanding.intent, *understanding.also]
         special = self.definition.special
 
@@ -185,6 +187,34 @@ class FlowBrain(AgentBrain):
         return self._reply(out)
 
     # -- turn handling -------------------------------------------------------------
+
+    def _expected_slots(self) -> list[str]:
+        """What the agent's last words asked for: a clarification's values; else the
+        node's slots and, in a confirming node, the slots it reads back."""
+        if self._pending is not None:
+            names = [s for s in CRITICAL_SLOTS if getattr(self._pending.slots, s) is not None]
+        else:
+            node = self._current()
+            names = [slot.name for slot in node.slots]
+            if node.confirms:
+                names += [
+                    name.removeprefix("slots.")
+                    for text in node.say
+                    for name in sorted(referenced_names(text))
+                    if name.startswith("slots.")
+                ]
+        return [name for name in dict.fromkeys(names) if name in CRITICAL_SLOTS]
+
+    def _as_answer(self, understanding: Understanding) -> Understanding:
+        """The turn read as the answer to what was just asked: "el viernes" after
+        "¿Qué día podría pagar?" is the pay date (the call session understands a turn
+        before the flow says which question it answers)."""
+        expecting = self._expected_slots()
+        if not expecting:
+            return understanding
+        return answer_expected(
+            understanding, expecting, now=self._clock(), default_currency=self._renderer.currency
+        )
 
     def _reply(self, out: _Out) -> AgentReply:
         return AgentReply(

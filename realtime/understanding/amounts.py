@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from realtime.understanding.numbers import SMALL_NUMBERS, to_digits
-from realtime.understanding.text import NEGATORS, base_language, fold_keep_numbers
+from realtime.understanding.text import NEGATORS, base_language, fold_keep_numbers, turns_down
 
 # Chilean slang: a "luca" is a thousand pesos, a "palo" a million.
 _MULTIPLIERS: dict[str, int] = {
@@ -57,10 +57,13 @@ _RUT_TAIL = re.compile(r"\s?(?:-|guion|raya)\s?[\dk]\b")
 # Words after a number that make it a day, an hour, a count or a percentage.
 _NOT_MONEY_AFTER: frozenset[str] = frozenset(
     {"dias", "dia", "semanas", "semana", "meses", "mes", "horas", "hora", "hrs", "minutos",
-     "cuotas", "cuota", "veces", "anos", "ano", "am", "pm", "del", "por", "%",
+     "cuotas", "cuota", "veces", "anos", "ano", "am", "pm", "%",
      "days", "day", "weeks", "week", "months", "month", "hours", "hour", "minutes",
      "installments", "payments", "times", "years", "year", "percent", "oclock"}
 )  # fmt: skip
+# After a small number these make it a day or a rate ("el 15 del mes", "100 por ciento");
+# after a large one they are how it is paid ("200.000 por transferencia", "del banco").
+_NOT_SMALL_MONEY_AFTER: frozenset[str] = frozenset({"del", "por"})
 _NOT_MONEY_BEFORE: frozenset[str] = frozenset(
     {"dia", "at", "on", "del", "ano", "rut", "carnet",
      "cedula", "dni", "nie", "numero", "telefono", "celular", "phone", "number", "in",
@@ -76,6 +79,8 @@ _PESO_CURRENCIES: frozenset[str] = frozenset({"CLP", "MXN", "COP", "ARS", "UYU"}
 _DOLLAR_SIGN_CURRENCIES: frozenset[str] = frozenset(
     {"CLP", "USD", "MXN", "COP", "ARS", "UYU", "CAD", "AUD"}
 )
+# Where the words about an amount end: a comma, or a new clause ("pero").
+_CLAUSE_END = re.compile(r"[,;](?!\d)|\b(?:pero|sino|but)\b")
 # A bare number below this needs a payment verb before it to count as money.
 _BARE_MINIMUM = 1_000
 _BARE_SMALLEST = 10
@@ -124,7 +129,7 @@ def _resolve_currency(token: str, lang: str, default: str | None) -> str:
     return code
 
 
-def _is_money_context(text: str, start: int, end: int, value: int) -> bool:
+def _is_money_context(text: str, start: int, end: int, value: int, *, expected: bool) -> bool:
     """Decide whether a bare number (no currency, no multiplier) is money."""
     before = text[:start].split()
     after = text[end:].split()
@@ -132,14 +137,17 @@ def _is_money_context(text: str, start: int, end: int, value: int) -> bool:
     nxt = after[0] if after else ""
     if prev in _NOT_MONEY_BEFORE or nxt in _NOT_MONEY_AFTER or nxt.startswith(":"):
         return False
+    if nxt in _NOT_SMALL_MONEY_AFTER and value < _BARE_MINIMUM:
+        return False
     # An article before a small number makes it a day or an hour ("el 15", "a las 4");
     # before a large one it is just grammar ("los cien mil").
     if prev in _ARTICLES and value < _BARE_MINIMUM:
         return False
     if value >= _BARE_MINIMUM:
         return not (1900 <= value <= 2100 and prev in {"de", "en", "del"})
-    # Small bare numbers are counts more often than money ("tengo 3 hijos").
-    return value >= _BARE_SMALLEST and any(w in _PAY_WORDS for w in before[-3:])
+    # Small bare numbers are counts more often than money ("tengo 3 hijos"), unless the
+    # agent just asked how much ("¿cuánto podría pagar?" "cincuenta").
+    return value >= _BARE_SMALLEST and (expected or any(w in _PAY_WORDS for w in before[-3:]))
 
 
 def _half_unit(number: Decimal, mults: list[str]) -> Decimal:
@@ -153,10 +161,14 @@ def _half_unit(number: Decimal, mults: list[str]) -> Decimal:
     return Decimal(0)
 
 
-def _is_negated(text: str, start: int) -> bool:
-    """A negator among the few words before, within the same clause ("pero" resets)."""
+def _is_negated(text: str, start: int, end: int) -> bool:
+    """A negator among the few words before, within the same clause ("pero" resets), or
+    just after it ("cien mil no, es mucho"; not the Chilean "cien mil no más")."""
     clause = re.split(r"\b(?:pero|sino|but)\b", text[:start])[-1]
-    return any(w in NEGATORS for w in clause.split()[-4:])
+    if any(w in NEGATORS for w in clause.split()[-4:]):
+        return True
+    after = _CLAUSE_END.split(text[end:], maxsplit=1)[0].split()
+    return turns_down([], after, window=2)
 
 
 def _normalise(text: str, lang: str) -> str:
@@ -166,13 +178,16 @@ def _normalise(text: str, lang: str) -> str:
     return _HALF_OF.sub(lambda m: str(_MULTIPLIERS[m.group(1)] // 2), digits)
 
 
-def find_amounts(text: str, language: str, default_currency: str | None = None) -> list[Amount]:
+def find_amounts(
+    text: str, language: str, default_currency: str | None = None, *, expected: bool = False
+) -> list[Amount]:
     """Every money amount in a transcript, in order.
 
     Args:
         text: The transcript of one turn.
         language: "es" or "en" (a tag such as "es-CL" works too).
         default_currency: The campaign's currency, used when none is said.
+        expected: The agent just asked for an amount: a small bare number answers it.
 
     Returns:
         The amounts heard, possibly empty.
@@ -197,14 +212,20 @@ def find_amounts(text: str, language: str, default_currency: str | None = None) 
         )
         if value <= 0:
             continue
-        if token is None and not mults and not _is_money_context(norm, m.start(), m.end(), value):
+        if (
+            token is None
+            and not mults
+            and not _is_money_context(norm, m.start(), m.end(), value, expected=expected)
+        ):
             continue
         currency = _resolve_currency(token, lang, default_currency) if token else default_currency
-        found.append(Amount(value, currency, _is_negated(norm, m.start())))
+        found.append(Amount(value, currency, _is_negated(norm, m.start(), m.end())))
     return found
 
 
-def parse_amount(text: str, language: str, default_currency: str | None = None) -> Amount | None:
+def parse_amount(
+    text: str, language: str, default_currency: str | None = None, *, expected: bool = False
+) -> Amount | None:
     """The amount a caller offers in a turn.
 
     When several are heard, the first one not under a negation wins: in "no puedo
@@ -214,11 +235,12 @@ def parse_amount(text: str, language: str, default_currency: str | None = None) 
         text: The transcript of one turn.
         language: "es" or "en".
         default_currency: The campaign's currency, used when none is said.
+        expected: The agent just asked for an amount (see `find_amounts`).
 
     Returns:
         The amount, or None when no amount was heard.
     """
-    amounts = find_amounts(text, language, default_currency)
+    amounts = find_amounts(text, language, default_currency, expected=expected)
     if not amounts:
         return None
     return next((a for a in amounts if not a.negated), amounts[0])

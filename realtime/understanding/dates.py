@@ -25,7 +25,7 @@ import dateparser  # type: ignore[import-untyped]
 from dateparser.search import search_dates  # type: ignore[import-untyped]
 
 from realtime.understanding.numbers import SMALL_NUMBERS, to_digits
-from realtime.understanding.text import base_language, fold_keep_numbers
+from realtime.understanding.text import base_language, fold_keep_numbers, turns_down
 
 _WEEKDAYS: dict[str, dict[str, int]] = {
     "es": {"lunes": 0, "martes": 1, "miercoles": 2, "jueves": 3, "viernes": 4, "sabado": 5,
@@ -377,17 +377,24 @@ def find_when(text: str, language: str, now: datetime) -> When:
     """
     lang = base_language(language)
     norm = _normalise(text, lang)
-    today = now.date()
-    day: date | None = None
+    return _when(norm, lang, now)
+
+
+def _when(norm: str, lang: str, now: datetime) -> When:
+    found = _find_day(norm, lang, now.date())
+    day = found[0] if found else _fallback_day(norm, lang, now)
+    return When(day=day, at=_find_time(norm, lang), delta=_find_delta(norm, lang))
+
+
+def _find_day(norm: str, lang: str, today: date) -> tuple[date, int, int] | None:
+    """The day our rules read in normalised text, with where its words are."""
     for pattern, rule in _DAY_RULES[lang]:
         m = pattern.search(norm)
         if m:
             day = rule(m, today, lang)
             if day is not None:
-                break
-    if day is None:
-        day = _fallback_day(norm, lang, now)
-    return When(day=day, at=_find_time(norm, lang), delta=_find_delta(norm, lang))
+                return day, m.start(), m.end()
+    return None
 
 
 def parse_pay_date(text: str, language: str, now: datetime) -> date | None:
@@ -443,6 +450,119 @@ def parse_callback_day(text: str, language: str, now: datetime) -> date | None:
 def says_time_of_day(text: str, language: str, now: datetime) -> bool:
     """Whether the turn names an hour ("a las cuatro", "at 10 am")."""
     return find_when(text, language, now).at is not None
+
+
+# -------------------------------------------- answers: clauses, negation, today
+
+# Clauses of a turn: "no puedo el viernes, pero el lunes sí" names two days, and only
+# the second is offered. A separator inside a number ("1,5", "200.000") is not one.
+_CLAUSE = re.compile(r"\s*(?:[,;](?!\d)|\.(?!\d))\s*|\s+(?:pero|sino|but)\s+")
+# Words that turn a day down when they come just before or after it ("el viernes no
+# puedo", "not on Friday", "Friday doesn't work"; see `turns_down`).
+_NEGATION_WINDOW = 3
+# "Hoy" turns up in many sentences that are not about paying ("hoy estoy ocupado"): a
+# day that is today is a pay date only beside a payment verb, or as a bare answer.
+_PAY_VERBS = {
+    "es": re.compile(r"\b(?:pag\w*|abon\w*|deposit\w*|transfier\w*|transfer\w*|cancel\w*)\b"),
+    "en": re.compile(r"\b(?:pay\w*|paid|deposit\w*|transfer\w*|send|sending|wire)\b"),
+}
+# What may surround a day in an answer that says nothing else ("sí, hoy mismo", "today
+# in the afternoon"); numbers and money words are the amount answered with it.
+_ANSWER_WORDS = {
+    "es": frozenset(
+        {"si", "claro", "ya", "bueno", "ok", "okey", "vale", "dale", "po", "pues", "eh",
+         "entonces", "mismo", "misma", "el", "la", "para", "en", "de", "a", "dia", "tarde",
+         "manana", "noche", "mil", "lucas", "luca", "pesos", "euros", "dolares", "y"}
+    ),
+    "en": frozenset(
+        {"yes", "yeah", "yep", "ok", "okay", "sure", "then", "the", "on", "by", "for", "in",
+         "this", "later", "afternoon", "evening", "morning", "tonight", "dollars", "bucks",
+         "thousand", "and", "right", "away"}
+    ),
+}  # fmt: skip
+
+
+def _clauses(norm: str) -> list[str]:
+    return [c for c in _CLAUSE.split(norm) if c and c.strip()]
+
+
+def _turned_down(clause: str, start: int, end: int) -> bool:
+    return turns_down(clause[:start].split(), clause[end:].split(), window=_NEGATION_WINDOW)
+
+
+def _today_is_meant(clause: str, start: int, end: int, lang: str) -> bool:
+    if _PAY_VERBS[lang].search(clause):
+        return True
+    rest = (clause[:start] + " " + clause[end:]).split()
+    return all(word in _ANSWER_WORDS[lang] or word[0].isdigit() for word in rest)
+
+
+def parse_answered_pay_date(text: str, language: str, now: datetime) -> date | None:
+    """The day a caller offers to pay on, read clause by clause.
+
+    The first clause that names a day not turned down by a negation beside it: "no
+    puedo el viernes, pero le pago el lunes" is Monday, "el viernes no puedo" is no day.
+    A day that is today counts only beside a payment verb ("hoy le pago") or as a bare
+    answer ("hoy", "sí, hoy mismo"): "hoy estoy sin plata" names no pay date.
+
+    Args:
+        text: The transcript of one turn.
+        language: "es" or "en".
+        now: The moment of the call, aware, in the caller's zone.
+
+    Returns:
+        The date, or None when no day was offered.
+    """
+    lang = base_language(language)
+    today = now.date()
+    for clause in _clauses(_normalise(text, lang)):
+        found = _find_day(clause, lang, today)
+        if found is not None:
+            day, start, end = found
+        else:
+            # An explicit date only dateparser reads, or a span ("en dos horas").
+            when = _when(clause, lang, now)
+            spoken = when.day or ((now + when.delta).date() if when.delta else None)
+            if spoken is None:
+                continue
+            day, start, end = spoken, 0, len(clause)
+        if _turned_down(clause, start, end):
+            continue
+        if day == today and not _today_is_meant(clause, start, end, lang):
+            continue
+        return day
+    return None
+
+
+def parse_answered_callback(
+    text: str, language: str, now: datetime
+) -> tuple[datetime | None, date | None]:
+    """When a caller asks to be called back (the moment, and the day named), leaving out
+    the clauses that turn a day or an hour down ("el lunes no, el martes a las cuatro").
+
+    Args:
+        text: The transcript of one turn.
+        language: "es" or "en".
+        now: The moment of the call, aware, in the caller's zone.
+
+    Returns:
+        `parse_callback_time` and `parse_callback_day` of what is left.
+    """
+    lang = base_language(language)
+    kept: list[str] = []
+    for clause in _clauses(_normalise(text, lang)):
+        found = _find_day(clause, lang, now.date())
+        if found is not None:
+            if _turned_down(clause, found[1], found[2]):
+                continue
+        else:
+            when = _when(clause, lang, now)
+            named = when.day or when.at or when.delta
+            if named and turns_down(clause.split(), [], window=0):
+                continue
+        kept.append(clause)
+    rest = " ".join(kept)
+    return parse_callback_time(rest, lang, now), parse_callback_day(rest, lang, now)
 
 
 def on_day(moment: datetime, day: date) -> datetime:

@@ -6,10 +6,11 @@ phrases only, approximately with `rapidfuzz` so that "no me yamen mas" still opt
 Short phrases are exact-only because one wrong letter in "ya pagué" gives "ya pago",
 the opposite meaning.
 
-Two rules turn phrase hits into an answer. A negation just before a hit cancels it
-("no puedo pagar" is not a promise), and of two overlapping hits the longer wins ("no
-soy yo" beats the "no" inside it). Then specific intents beat social ones ("sí, le
-pago el viernes" is a promise), ties go by `PRIORITY`.
+Two rules turn phrase hits into an answer. A negation just before a hit, in the same
+clause, cancels it ("no puedo pagar" is not a promise; "no, le pago el viernes" is), and
+of two overlapping hits the longer wins ("no soy yo" beats the "no" inside it). Then
+specific intents beat social ones ("sí, le pago el viernes" is a promise), ties go by
+`PRIORITY`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from realtime.understanding.phrases import (
     PRIORITY,
     Where,
 )
-from realtime.understanding.text import NEGATORS, base_language, fold
+from realtime.understanding.text import NEGATORS, base_language, fold, strip_accents
 
 # Phrases at least this long are also matched approximately.
 _FUZZY_MIN_LEN = 12
@@ -42,6 +43,8 @@ _CONTESTED_FACTOR = 0.85
 _CONTRAST = re.compile(r"\b(?:pero|sino|but)\b")
 _CONTRAST_BONUS = 0.02
 _RANK = {intent: i for i, intent in enumerate(PRIORITY)}
+# A word as `fold` keeps it, or a mark that ends a clause (not a separator in a number).
+_TOKEN = re.compile(r"([^\W_]+)|[,;:!?¿¡]|\.(?!\d)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,10 +155,30 @@ def _find(phrase: _Phrase, folded: str, core: str) -> Hit | None:
     return Hit(phrase.intent, score, aligned.dest_start, aligned.dest_end)
 
 
-def _negated(folded: str, hit: Hit) -> bool:
+def _clause_starts(text: str) -> set[int]:
+    """The indexes of the folded words that open a clause: after a comma, a full stop or
+    a question mark in the transcript ("No, le pago el viernes": the "no" answers the
+    question, it does not negate the promise). A separator inside a number ("200.000")
+    is not one.
+    """
+    lowered = strip_accents(text).lower().replace("'", "").replace("’", "")
+    starts: set[int] = set()
+    count = 0
+    for token in _TOKEN.finditer(lowered):
+        if token.group(1) is not None:
+            count += 1
+        else:
+            starts.add(count)
+    return starts
+
+
+def _negated(folded: str, hit: Hit, clause_starts: set[int]) -> bool:
     """A negator in the two words before the hit, within its clause."""
-    clause = _CONTRAST.split(folded[: hit.start])[-1]
-    return any(word in NEGATORS for word in clause.split()[-2:])
+    before = _CONTRAST.split(folded[: hit.start])[-1].split()
+    index = len(folded[: hit.start].split())
+    opened = max((i for i in clause_starts if i <= index), default=0)
+    before = before[max(0, len(before) - (index - opened)) :]
+    return any(word in NEGATORS for word in before[-2:])
 
 
 def _overlaps(a: Hit, b: Hit) -> bool:
@@ -176,10 +199,16 @@ def find_hits(text: str, language: str) -> list[Hit]:
     if not folded:
         return []
     core = _strip_fillers(folded)
+    clause_starts = _clause_starts(text)
     hits: list[Hit] = []
     for phrase in _COMPILED[base_language(language)]:
         hit = _find(phrase, folded, core)
-        if hit is None or (hit.intent in NEGATABLE and _negated(folded, hit)):
+        if hit is None:
+            continue
+        # A phrase that is a negation itself ("no puedo pagar") is not turned around by
+        # another one: "no, no puedo" says it twice.
+        negatable = hit.intent in NEGATABLE and phrase.text.split(" ")[0] not in NEGATORS
+        if negatable and _negated(folded, hit, clause_starts):
             continue
         if _CONTRAST.search(folded, 0, hit.start):
             # What follows "pero" is the speaker's point: "no puedo pagar todo, pero le

@@ -27,6 +27,68 @@ class Where(Enum):
 
 PhraseTable = dict[Intent, dict[Where, tuple[str, ...]]]
 
+# Asking to be put through to someone: each way of handing over, to each kind of person
+# ("¿me pasa con alguien?", "¿me puede comunicar con un agente?", "connect me to someone").
+_ES_HAND_OVER = (
+    "pasa con",
+    "pasas con",
+    "pasar con",
+    "pase con",
+    "comunica con",
+    "comunicas con",
+    "comunicar con",
+    "transfiere con",
+    "transferir con",
+    "transfiera con",
+    "pone con",
+    "ponga con",
+    "poner con",
+    "ponme con",
+    "póngame con",
+    "conecta con",
+    "conectar con",
+    "derive con",
+    "derivar con",
+)
+_ES_SOMEONE = (
+    "alguien",
+    "alguien más",
+    "otra persona",
+    "un agente",
+    "una agente",
+    "una persona",
+    "un ser humano",
+)
+_EN_HAND_OVER = (
+    "put me through to",
+    "put me on with",
+    "connect me to",
+    "connect me with",
+    "get me",
+    "talk to",
+    "talk with",
+    "speak to",
+    "speak with",
+    "transfer me to",
+    "pass me to",
+)
+_EN_SOMEONE = (
+    "someone",
+    "somebody",
+    "someone else",
+    "a person",
+    "a human",
+    "a human being",
+    "a real person",
+    "an actual person",
+    "an agent",
+    "a live agent",
+    "a representative",
+    "a rep",
+    "a supervisor",
+    "a manager",
+)
+
 SPANISH: PhraseTable = {
     Intent.OPT_OUT: {Where.ANY: (
         "no me llamen más", "no me llame más", "no me llames más", "no me vuelvan a llamar",
@@ -54,6 +116,9 @@ SPANISH: PhraseTable = {
         "con una asesora", "comuníqueme con", "páseme con", "transfiérame",
         "no quiero hablar con una máquina", "hablar con un humano", "es una grabación",
         "eres un robot", "es un robot", "usted es un robot", "con una persona",
+        "pásame con", "comunícame con", "transfiéreme", "me transfiere", "me puede transferir",
+        "me podría transferir", "con alguien real", "con alguien de verdad",
+        *(f"{verb} {who}" for verb in _ES_HAND_OVER for who in _ES_SOMEONE),
     )},
     Intent.WRONG_PERSON: {
         Where.ANY: (
@@ -87,6 +152,16 @@ SPANISH: PhraseTable = {
         "no tengo ni un peso", "no puedo pagarle", "no tengo con qué pagar",
         "me quedé sin trabajo", "me despidieron", "no puedo pagar nada", "no tengo trabajo",
         "no le voy a pagar", "no voy a poder", "no tengo como",
+        # Out of work, in Chile ("pega", "cesante") and Spain ("el paro").
+        "sin pega", "sin trabajo", "sin empleo", "cesante", "desempleado", "desempleada",
+        "en paro", "en el paro", "me echaron", "me han despedido", "me han echado",
+        "perdí la pega", "perdí el trabajo", "perdí mi trabajo", "perdí el empleo",
+        # Short of money ("andar pato": broke, in Chile).
+        "ando pato", "estoy pato", "ando sin plata", "ando sin lucas", "sin un peso",
+        "sin un duro", "no tengo un duro", "ando corta", "estoy corta de plata",
+        "ando apretado", "ando apretada", "estoy apretado", "estoy apretada",
+        "no me llega el sueldo", "no me llega la plata", "no me llega el dinero",
+        "no me llega para", "no tengo ni para",
     )},
     Intent.PROMISE_TO_PAY: {Where.ANY: (
         "le pago", "te pago", "les pago", "voy a pagar", "puedo pagar", "podría pagar",
@@ -157,6 +232,7 @@ ENGLISH: PhraseTable = {
         "real person", "an agent", "a representative", "operator", "customer service",
         "talk to someone", "speak with someone", "speak to someone", "a supervisor",
         "a manager", "transfer me", "are you a robot", "is this a robot", "a live person",
+        *(f"{verb} {who}" for verb in _EN_HAND_OVER for who in _EN_SOMEONE),
     )},
     Intent.WRONG_PERSON: {Where.ANY: (
         "wrong number", "you have the wrong", "dont know that person", "dont know who",
@@ -173,6 +249,10 @@ ENGLISH: PhraseTable = {
         "cant pay", "cannot pay", "can not pay", "dont have the money", "dont have money",
         "have no money", "lost my job", "unemployed", "wont pay", "im broke", "cant afford",
         "cannot afford", "not going to pay", "no money", "out of work", "unable to pay",
+        "laid off", "got fired", "was fired", "been fired", "between jobs", "out of a job",
+        "dont have a job", "lost my income", "no income", "on unemployment", "money is tight",
+        "moneys tight", "tight on money", "short on money", "short on cash", "strapped for cash",
+        "cant make ends meet", "flat broke", "i am broke",
     )},
     Intent.PROMISE_TO_PAY: {Where.ANY: (
         "i will pay", "ill pay", "i can pay", "i could pay", "going to pay", "promise to pay",
@@ -218,10 +298,12 @@ FILLERS: frozenset[str] = frozenset(
      "oh", "well", "so", "po", "pues"}
 )  # fmt: skip
 
-# Intents that a negation just before them turns around ("no le voy a pagar").
+# Intents that a negation just before them turns around ("no le voy a pagar", "ya no
+# estoy cesante"); not a phrase that starts with one ("no tengo plata").
 NEGATABLE: frozenset[Intent] = frozenset(
-    {Intent.PROMISE_TO_PAY, Intent.CALLBACK_REQUEST, Intent.HUMAN_REQUEST, Intent.AFFIRM}
-)
+    {Intent.PROMISE_TO_PAY, Intent.CALLBACK_REQUEST, Intent.HUMAN_REQUEST, Intent.AFFIRM,
+     Intent.CANNOT_PAY}
+)  # fmt: skip
 # The order in which specific intents win over each other on equal evidence: the ones
 # with legal or cost weight first (an opt-out must never be missed).
 PRIORITY: tuple[Intent, ...] = (

@@ -22,6 +22,26 @@ NEGATORS: frozenset[str] = frozenset(
 )
 
 
+def turns_down(before: list[str], after: list[str], *, window: int = 2) -> bool:
+    """Whether the words just before or after a value (a day, an amount) negate it.
+
+    "el viernes no puedo", "no el viernes", "not on Friday", "cien mil no"; but not the
+    Chilean "no más" after it, which means "just" ("el viernes no más", "cien mil nomás").
+
+    Args:
+        before: The folded words before the value, in its clause.
+        after: The folded words after it, in its clause.
+        window: How many words on each side count.
+    """
+    if after[:2] == ["no", "mas"]:
+        after = after[2:]
+    near = (*before[-window:], *after[:window]) if window else (*before, *after)
+    return any(word in NEGATORS or word in _ALSO_NEGATING for word in near)
+
+
+_ALSO_NEGATING = frozenset({"doesnt", "isnt", "imposible", "impossible"})
+
+
 def strip_accents(text: str) -> str:
     """Remove diacritics ("llámeme" -> "llameme", "ñ" -> "n").
 

@@ -13,6 +13,7 @@ from realtime.flows.testing import assert_no_debt_details, run, silence, spoken,
 from realtime.providers.base import BrainTurn
 from realtime.understanding.model import Intent as I  # noqa: N817
 from realtime.understanding.model import Steering
+from realtime.understanding.nlu import understand
 from workflows.models import CallOutcome
 
 pytestmark = pytest.mark.unit
@@ -91,6 +92,33 @@ async def test_english_low_confidence_clarification() -> None:
         turn(I.PROMISE_TO_PAY, language="en", confidence=0.3, amount=200000, pay_date=FRIDAY),
     )
     assert replies[-1].say == ["Just to confirm, 200,000 dollars on Friday, March 14?"]
+
+
+def heard(text: str, language: str) -> BrainTurn:
+    """`text` through the real understanding, as the call session hands it over."""
+    result = understand(text, language=language, now=NOW)
+    return turn(
+        result.intent, text, language=language, also=result.also,
+        amount=result.slots.amount, pay_date=result.slots.pay_date,
+        callback_at=result.slots.callback_at, callback_day=result.slots.callback_day,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("agent", INTENT_AGENTS)
+async def test_bare_answers_fill_what_was_asked(agent: str) -> None:
+    lang = load_agent(agent).language[:2]
+    yes, money, day, other_day = {
+        "es": ("sí", "cincuenta mil", "el viernes", "no, el lunes"),
+        "en": ("yes", "fifty dollars", "on Friday", "no, on Monday"),
+    }[lang]
+    replies = await run(
+        brain(agent), heard(yes, lang), heard(money, lang), heard(day, lang),
+        heard(other_day, lang), heard(yes, lang), heard(yes, lang),
+    )  # fmt: skip
+    assert replies[3].extracted == {}
+    assert replies[-1].outcome is CallOutcome.PROMISE_TO_PAY
+    assert replies[-1].extracted["promised_amount"] == (50000 if lang == "es" else 50)
+    assert replies[-1].extracted["promised_date"] == "2025-03-17"
 
 
 @pytest.mark.parametrize("agent", INTENT_AGENTS)

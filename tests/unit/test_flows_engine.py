@@ -269,6 +269,74 @@ async def test_a_callback_day_then_its_hour_in_another_turn() -> None:
     assert last.extracted["callback_at"] == "2025-03-13T16:00:00-03:00"  # Thursday at four
 
 
+# What the agent just asked decides what a bare answer fills: the call session
+# understands a turn on its own, the flow reads it again as the answer to its node.
+
+
+async def test_a_bare_day_answers_the_question_just_asked() -> None:
+    replies = await run(
+        brain(),
+        understood("sí, con ella"),
+        understood("sí"),  # "¿Podría pagarla esta semana?" -> "¿Qué día?"
+        understood("el 15"),
+        understood("no, el lunes"),  # the day read back is corrected
+        understood("sí"),
+    )
+    assert replies[2].node == "preguntar_fecha"
+    assert replies[3].node == "confirmar_promesa"
+    assert "el sábado 15 de marzo" in spoken(replies[3:4])
+    assert replies[4].node == "confirmar_promesa"
+    assert "el lunes 17 de marzo" in spoken(replies[4:5])
+    assert replies[5].node == "ofrecer_link"
+    assert replies[5].tool_calls[0].arguments["pay_date"] == "2025-03-17"
+
+
+async def test_a_bare_day_answers_can_you_pay_this_week() -> None:
+    replies = await run(brain(), understood("sí, con ella"), understood("el viernes"))
+    assert replies[-1].node == "confirmar_promesa"
+    assert "200.000 pesos el viernes 14 de marzo" in spoken(replies[-1:])
+
+
+async def test_a_bare_amount_then_a_bare_day_make_a_partial_payment() -> None:
+    replies = await run(
+        brain(),
+        understood("sí, con ella"),
+        understood("no tengo plata"),
+        understood("cincuenta mil"),
+        understood("para el viernes"),
+    )
+    assert replies[2].node == "ofrecer_abono"
+    assert replies[3].node == "ofrecer_abono"
+    assert "¿Y qué día podría hacer ese abono?" in replies[3].say
+    assert replies[4].node == "confirmar_promesa"
+    assert "50.000 pesos el viernes 14 de marzo" in spoken(replies[4:5])
+
+
+async def test_a_bare_day_and_hour_answer_when_to_call_back() -> None:
+    replies = await run(
+        brain(),
+        understood("sí, con ella"),
+        understood("no tengo plata"),
+        understood("no, tampoco"),  # not even a part: "¿cuándo lo volvemos a llamar?"
+        understood("mañana"),
+        understood("a las cuatro"),
+    )
+    assert replies[3].node == "pedir_callback"
+    assert replies[4].node == "pedir_callback"  # a day, no hour yet: it asks for one
+    last = replies[-1]
+    assert last.outcome is CallOutcome.CALLBACK_REQUESTED
+    assert last.extracted["callback_at"] == "2025-03-11T16:00:00-03:00"
+
+
+async def test_a_day_turned_down_is_not_a_promise() -> None:
+    replies = await run(
+        brain(), understood("sí, con ella"), understood("sí"), understood("el viernes no puedo")
+    )
+    assert replies[-1].node == "preguntar_fecha"
+    assert not replies[-1].tool_calls
+    assert "viernes" not in spoken(replies[-1:])
+
+
 async def test_callback_in_the_past_is_refused_and_asked_again() -> None:
     past = datetime(2025, 3, 9, 16, 0, tzinfo=SANTIAGO)
     replies = await run(brain(), turn(I.AFFIRM), turn(I.CALLBACK_REQUEST, callback_at=past))

@@ -59,6 +59,13 @@ pytestmark = pytest.mark.unit
         ("one hundred and fifty thousand", "en", "USD", 150_000, "USD"),
         ("fifteen hundred euros", "en", None, 1_500, "EUR"),
         ("1.5 million", "en", "USD", 1_500_000, "USD"),
+        # With how it will be paid: a large number before "por" or "del" is still money.
+        ("doscientos mil por transferencia", "es", "CLP", 200_000, "CLP"),
+        ("le pago 200.000 por transferencia", "es", "CLP", 200_000, "CLP"),
+        ("abono cincuenta mil por caja vecina", "es", "CLP", 50_000, "CLP"),
+        ("ciento veinte mil del banco", "es", "CLP", 120_000, "CLP"),
+        ("con transferencia, 200 mil", "es", "CLP", 200_000, "CLP"),
+        ("150.000 por Bizum", "es", "EUR", 150_000, "EUR"),
     ],
 )
 def test_amounts(
@@ -87,6 +94,8 @@ def test_amounts(
         ("cientos de veces les he dicho", "es"),
         ("no tengo nada", "es"),
         ("tengo 3 hijos", "es"),
+        ("cien por ciento", "es"),
+        ("le pago 15 del mes", "es"),
         ("call me at 4", "en"),
         ("on the 15th", "en"),
         ("", "es"),
@@ -94,6 +103,22 @@ def test_amounts(
 )
 def test_no_amount(text: str, language: str) -> None:
     assert parse_amount(text, language, "CLP") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "value"),
+    [("cincuenta", "es", 50), ("yes, 200", "en", 200), ("200 by transfer", "en", 200)],
+)
+def test_a_small_bare_number_answers_how_much(text: str, language: str, value: int) -> None:
+    assert parse_amount(text, language, "USD") is None  # unasked, it could be anything
+    amount = parse_amount(text, language, "USD", expected=True)
+    assert amount is not None
+    assert amount.value == value
+
+
+@pytest.mark.parametrize("text", ["el 15", "a las 4", "en 3 cuotas", "tengo 3 hijos"])
+def test_an_asked_amount_is_still_not_a_day_an_hour_or_a_count(text: str) -> None:
+    assert parse_amount(text, "es", "CLP", expected=True) is None
 
 
 def test_the_offer_wins_over_the_negated_amount() -> None:

@@ -114,6 +114,72 @@ ENGLISH = [
 ]
 
 
+# Other ways of asking for a person and of saying one cannot pay now (Chile, Spain,
+# English). The first of each group come from the issue; the variations after them
+# were written before the phrase lists were extended and were not used to tune them.
+ASKED_OTHERWISE = [
+    ("¿me pasa con alguien?", "es", Intent.HUMAN_REQUEST),
+    ("¿me puede comunicar con una persona?", "es", Intent.HUMAN_REQUEST),
+    ("quiero hablar con un ejecutivo", "es", Intent.HUMAN_REQUEST),
+    ("pásame con una persona real", "es", Intent.HUMAN_REQUEST),
+    ("can I talk to someone?", "en", Intent.HUMAN_REQUEST),
+    ("put me through to a person", "en", Intent.HUMAN_REQUEST),
+    ("estoy sin pega", "es", Intent.CANNOT_PAY),
+    ("estoy cesante", "es", Intent.CANNOT_PAY),
+    ("no tengo trabajo", "es", Intent.CANNOT_PAY),
+    ("ando corto de plata", "es", Intent.CANNOT_PAY),
+    ("estoy en paro", "es", Intent.CANNOT_PAY),
+    ("no llego a fin de mes", "es", Intent.CANNOT_PAY),
+    ("I'm out of work", "en", Intent.CANNOT_PAY),
+    ("I lost my job", "en", Intent.CANNOT_PAY),
+    ("I'm broke", "en", Intent.CANNOT_PAY),
+    # variations
+    ("¿me comunica con alguien, por favor?", "es", Intent.HUMAN_REQUEST),
+    ("pásame con alguien", "es", Intent.HUMAN_REQUEST),
+    ("¿me puede pasar con un agente?", "es", Intent.HUMAN_REQUEST),
+    ("quiero hablar con alguien real", "es", Intent.HUMAN_REQUEST),
+    ("¿me podría transferir con alguien?", "es", Intent.HUMAN_REQUEST),
+    ("póngame con una persona, por favor", "es", Intent.HUMAN_REQUEST),
+    ("connect me to someone", "en", Intent.HUMAN_REQUEST),
+    ("can I speak to somebody?", "en", Intent.HUMAN_REQUEST),
+    ("get me a real person", "en", Intent.HUMAN_REQUEST),
+    ("put me through to someone please", "en", Intent.HUMAN_REQUEST),
+    ("ando sin pega", "es", Intent.CANNOT_PAY),
+    ("quedé cesante el mes pasado", "es", Intent.CANNOT_PAY),
+    ("me echaron de la pega", "es", Intent.CANNOT_PAY),
+    ("estoy desempleado", "es", Intent.CANNOT_PAY),
+    ("me han despedido", "es", Intent.CANNOT_PAY),
+    ("ahora mismo estoy en el paro", "es", Intent.CANNOT_PAY),
+    ("ando pato", "es", Intent.CANNOT_PAY),
+    ("no me llega el sueldo", "es", Intent.CANNOT_PAY),
+    ("I got laid off", "en", Intent.CANNOT_PAY),
+    ("I'm between jobs", "en", Intent.CANNOT_PAY),
+    ("money is tight right now", "en", Intent.CANNOT_PAY),
+    ("I'm out of a job", "en", Intent.CANNOT_PAY),
+    ("I'm short on cash this month", "en", Intent.CANNOT_PAY),
+]
+
+
+@pytest.mark.parametrize(("text", "language", "intent"), ASKED_OTHERWISE)
+def test_asked_otherwise(text: str, language: str, intent: Intent) -> None:
+    assert classify(text, language).intent is intent
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "not_intent"),
+    [
+        ("lo que me pasa con la cuota es que no me alcanza", "es", Intent.HUMAN_REQUEST),
+        ("no me pase con nadie, hablemos", "es", Intent.HUMAN_REQUEST),
+        ("estoy con alguien ahora", "es", Intent.HUMAN_REQUEST),
+        ("ya no estoy cesante, le puedo pagar", "es", Intent.CANNOT_PAY),
+        ("I'm not broke, I can pay on Friday", "en", Intent.CANNOT_PAY),
+        ("don't put me through to anyone", "en", Intent.HUMAN_REQUEST),
+    ],
+)
+def test_not_asked(text: str, language: str, not_intent: Intent) -> None:
+    assert classify(text, language).intent is not not_intent
+
+
 @pytest.mark.parametrize(("text", "intent"), SPANISH)
 def test_spanish(text: str, intent: Intent) -> None:
     assert classify(text, "es").intent is intent
@@ -147,6 +213,34 @@ def test_negation_and_overlap(text: str, not_intent: Intent) -> None:
     result = classify(text, "es" if not text.startswith("I") else "en")
     assert result.intent is not not_intent
     assert not_intent not in result.also
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "intent"),
+    [
+        ("no, le pago el viernes", "es", Intent.PROMISE_TO_PAY),
+        ("No. Le pago el lunes.", "es", Intent.PROMISE_TO_PAY),
+        ("no, llámeme mañana", "es", Intent.CALLBACK_REQUEST),
+        ("no, estoy cesante", "es", Intent.CANNOT_PAY),
+        ("no, no quiero hablar con una máquina", "es", Intent.HUMAN_REQUEST),
+        ("no, call me tomorrow", "en", Intent.CALLBACK_REQUEST),
+    ],
+)
+def test_a_leading_no_answers_and_does_not_negate_what_follows(
+    text: str, language: str, intent: Intent
+) -> None:
+    # "No," answers the question just asked; the next clause says what instead.
+    result = classify(text, language)
+    assert result.intent is intent
+    assert Intent.DENY in result.also
+
+
+@pytest.mark.parametrize(
+    ("text", "not_intent"),
+    [("no le pago el viernes", Intent.PROMISE_TO_PAY), ("no estoy cesante", Intent.CANNOT_PAY)],
+)
+def test_without_the_comma_the_no_negates(text: str, not_intent: Intent) -> None:
+    assert classify(text, "es").intent is not not_intent
 
 
 def test_other_intents_are_reported() -> None:

@@ -70,6 +70,198 @@ def test_turns(
     assert result.slots.currency == (currency if amount else None)
 
 
+# -- answers that carry only the slot the agent just asked for -------------------------
+# (Wednesday 12 March 2025, 11:00 in Santiago.) The first rows of each group come from
+# the issue; the variations after "variations" were written before the rules and were
+# not used to tune them.
+PAY_DATE = ("pay_date",)
+AMOUNT = ("amount",)
+BOTH = ("amount", "pay_date")
+DATE_ANSWERS = [
+    ("el viernes", "es", date(2025, 3, 14)),
+    ("el 15", "es", date(2025, 3, 15)),
+    ("el quince", "es", date(2025, 3, 15)),
+    ("sí, el lunes", "es", date(2025, 3, 17)),
+    ("viernes", "es", date(2025, 3, 14)),
+    ("mañana", "es", date(2025, 3, 13)),
+    ("para el 30", "es", date(2025, 3, 30)),
+    ("el próximo martes", "es", date(2025, 3, 18)),
+    ("on Friday", "en", date(2025, 3, 14)),
+    ("the 15th", "en", date(2025, 3, 15)),
+    ("yes, on Monday", "en", date(2025, 3, 17)),
+    ("hoy", "es", date(2025, 3, 12)),
+    ("no, el lunes", "es", date(2025, 3, 17)),  # a correction of what was read back
+    # variations
+    ("el jueves", "es", date(2025, 3, 13)),
+    ("jueves", "es", date(2025, 3, 13)),
+    ("sí, el martes", "es", date(2025, 3, 18)),
+    ("el 28", "es", date(2025, 3, 28)),
+    ("el veintiocho", "es", date(2025, 3, 28)),
+    ("para el viernes", "es", date(2025, 3, 14)),
+    ("este viernes", "es", date(2025, 3, 14)),
+    ("pasado mañana", "es", date(2025, 3, 14)),
+    ("a fin de mes", "es", date(2025, 3, 31)),
+    ("sí, mañana", "es", date(2025, 3, 13)),
+    ("el lunes de la próxima semana", "es", date(2025, 3, 17)),
+    ("para el 5 de abril", "es", date(2025, 4, 5)),
+    ("dentro de una semana", "es", date(2025, 3, 19)),
+    ("sí, hoy mismo", "es", date(2025, 3, 12)),
+    ("no se preocupe, el viernes", "es", date(2025, 3, 14)),
+    ("Thursday", "en", date(2025, 3, 13)),
+    ("on the 20th", "en", date(2025, 3, 20)),
+    ("next Tuesday", "en", date(2025, 3, 18)),
+    ("by Friday", "en", date(2025, 3, 14)),
+    ("yeah, tomorrow", "en", date(2025, 3, 13)),
+    ("end of the month", "en", date(2025, 3, 31)),
+    ("March 20th", "en", date(2025, 3, 20)),
+    ("today", "en", date(2025, 3, 12)),
+    # Chilean "no más" after a day means "just", not "no".
+    ("el viernes no más", "es", date(2025, 3, 14)),
+]
+
+
+@pytest.mark.parametrize(("text", "language", "day"), DATE_ANSWERS)
+def test_a_bare_day_answers_what_day(text: str, language: str, day: date) -> None:
+    result = understand(text, language=language, now=WEDNESDAY, expecting=PAY_DATE)
+    assert result.slots.pay_date == day
+    assert Intent.PROMISE_TO_PAY in {result.intent, *result.also}
+    # Unasked, the same words are no promise and no pay date.
+    unasked = understand(text, language=language, now=WEDNESDAY)
+    assert unasked.slots.pay_date is None
+
+
+AMOUNT_ANSWERS = [
+    ("cincuenta mil", "es", "CLP", 50_000, "CLP"),
+    ("50 mil", "es", "CLP", 50_000, "CLP"),
+    ("sí, 100.000", "es", "CLP", 100_000, "CLP"),
+    ("fifty dollars", "en", "USD", 50, "USD"),
+    ("doscientas lucas", "es", "CLP", 200_000, "CLP"),
+    ("con transferencia, 200 mil", "es", "CLP", 200_000, "CLP"),
+    # variations
+    ("treinta mil", "es", "CLP", 30_000, "CLP"),
+    ("30 mil", "es", "CLP", 30_000, "CLP"),
+    ("sí, 80.000", "es", "CLP", 80_000, "CLP"),
+    ("ochenta lucas", "es", "CLP", 80_000, "CLP"),
+    ("cien mil por transferencia", "es", "CLP", 100_000, "CLP"),
+    ("por depósito, 40 mil", "es", "CLP", 40_000, "CLP"),
+    ("trescientos euros", "es", "EUR", 300, "EUR"),
+    ("thirty dollars", "en", "USD", 30, "USD"),
+    ("forty bucks", "en", "USD", 40, "USD"),
+    ("yes, 200", "en", "USD", 200, "USD"),
+    ("200 by transfer", "en", "USD", 200, "USD"),
+    ("$150", "en", "USD", 150, "USD"),
+    ("cien mil no más", "es", "CLP", 100_000, "CLP"),
+]
+
+
+@pytest.mark.parametrize(("text", "language", "default", "amount", "currency"), AMOUNT_ANSWERS)
+def test_a_bare_amount_answers_how_much(
+    text: str, language: str, default: str, amount: int, currency: str
+) -> None:
+    result = understand(
+        text, language=language, now=WEDNESDAY, default_currency=default, expecting=BOTH
+    )
+    assert (result.slots.amount, result.slots.currency) == (amount, currency)
+    assert result.intent is Intent.PROMISE_TO_PAY
+    assert result.confidence >= 0.6  # not confirmed again before the flow reads it back
+
+
+# Turns that name a day or an amount but offer nothing: they must not fill the slot.
+NOT_AN_ANSWER = [
+    ("no, el viernes no puedo", "es"),
+    ("el viernes no puedo", "es"),
+    # variations
+    ("el jueves no puedo", "es"),
+    ("no, el jueves no", "es"),
+    ("el jueves imposible", "es"),
+    ("el jueves no me sirve", "es"),
+    ("I can't on Thursday", "en"),
+    ("not on the 20th", "en"),
+    ("Friday doesn't work for me", "en"),
+    ("hoy estoy ocupado", "es"),
+    ("hoy tengo una reunión", "es"),
+    ("hoy no", "es"),
+    ("llámeme el jueves", "es"),
+    ("no tengo plata hasta el jueves", "es"),
+    ("ya pagué el lunes", "es"),
+    ("I'm at work today", "en"),
+    ("no puedo pagar cincuenta mil", "es"),
+    ("cien mil no, es mucho", "es"),
+]
+
+
+@pytest.mark.parametrize(("text", "language"), NOT_AN_ANSWER)
+def test_a_day_or_amount_turned_down_fills_nothing(text: str, language: str) -> None:
+    result = understand(
+        text, language=language, now=WEDNESDAY, default_currency="CLP", expecting=BOTH
+    )
+    assert result.slots.pay_date is None
+    assert result.intent is not Intent.PROMISE_TO_PAY
+    assert Intent.PROMISE_TO_PAY not in result.also
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "at", "day"),
+    [
+        ("mañana", "es", None, date(2025, 3, 13)),
+        ("el viernes a las cuatro", "es", datetime(2025, 3, 14, 16, 0, tzinfo=SANTIAGO), None),
+        ("sí, el lunes en la mañana", "es", datetime(2025, 3, 17, 10, 0, tzinfo=SANTIAGO),
+         None),
+        ("el lunes no, el martes a las cinco", "es",
+         datetime(2025, 3, 18, 17, 0, tzinfo=SANTIAGO), None),
+        ("tomorrow at 10 am", "en", datetime(2025, 3, 13, 10, 0, tzinfo=SANTIAGO), None),
+        ("on Friday", "en", None, date(2025, 3, 14)),
+    ],
+)  # fmt: skip
+def test_a_bare_day_or_hour_answers_when_to_call(
+    text: str, language: str, at: datetime | None, day: date | None
+) -> None:
+    result = understand(text, language=language, now=WEDNESDAY, expecting=("callback_at",))
+    assert result.intent is Intent.CALLBACK_REQUEST
+    assert result.slots.callback_at == at
+    assert result.slots.callback_day == (day or (at.date() if at else None))
+    assert result.slots.pay_date is None
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "intent", "pay_date"),
+    [
+        # The day offered is the one not turned down, in whichever clause it is.
+        ("no puedo el viernes, pero le pago el lunes", "es", Intent.PROMISE_TO_PAY,
+         date(2025, 3, 17)),
+        ("el viernes no, pero le pago el lunes", "es", Intent.PROMISE_TO_PAY,
+         date(2025, 3, 17)),
+        ("I can't pay Friday but I can pay Monday", "en", Intent.PROMISE_TO_PAY,
+         date(2025, 3, 17)),
+        # A leading "no," answers the question; what follows still counts.
+        ("no, le pago el viernes", "es", Intent.PROMISE_TO_PAY, date(2025, 3, 14)),
+        ("No. Le pago el lunes.", "es", Intent.PROMISE_TO_PAY, date(2025, 3, 17)),
+        ("no le pago el viernes", "es", Intent.DENY, None),
+        # Today only with a payment verb.
+        ("hoy le pago cincuenta mil", "es", Intent.PROMISE_TO_PAY, date(2025, 3, 12)),
+        ("I will pay today", "en", Intent.PROMISE_TO_PAY, date(2025, 3, 12)),
+    ],
+)  # fmt: skip
+def test_which_day_a_promise_names(
+    text: str, language: str, intent: Intent, pay_date: date | None
+) -> None:
+    result = understand(text, language=language, now=WEDNESDAY, default_currency="CLP")
+    assert result.intent is intent
+    assert result.slots.pay_date == pay_date
+
+
+def test_today_without_a_payment_verb_is_no_pay_date() -> None:
+    result = understand("le pago, hoy estoy sin plata", language="es", now=WEDNESDAY)
+    assert Intent.PROMISE_TO_PAY in {result.intent, *result.also}
+    assert result.slots.pay_date is None
+
+
+def test_a_callback_leaves_out_the_day_turned_down() -> None:
+    result = understand("el lunes no, llámeme el martes a las cuatro", language="es", now=WEDNESDAY)
+    assert result.intent is Intent.CALLBACK_REQUEST
+    assert result.slots.callback_at == datetime(2025, 3, 18, 16, 0, tzinfo=SANTIAGO)
+
+
 def test_madrid_callback_in_english() -> None:
     now = datetime(2025, 3, 12, 18, 0, tzinfo=MADRID)
     result = understand("I'm busy, call me tomorrow at 10 am", language="en-GB", now=now)
