@@ -7,12 +7,16 @@ request with none gets the default flow of the language. Agents are the shipped 
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from phonenumbers import timezone as phone_timezones
 
 from realtime.call_session import SessionConfig
 from realtime.flows.engine import FlowBrain
@@ -24,8 +28,18 @@ from realtime.llm.flow_brain import FlowLlmBrain
 from realtime.providers.base import AgentBrain, TextToSpeech
 from workflows.models import DialRequest
 
-# Where a flow's language does not name a zone, the call is in the agent's usual market.
-ZONE_BY_LANGUAGE = {"es-CL": "America/Santiago", "es-ES": "Europe/Madrid", "es": "America/Santiago"}
+log = logging.getLogger(__name__)
+
+# Where neither the contact nor its number names a zone, the call is in the agent's
+# usual market.
+ZONE_BY_LANGUAGE = {
+    "es-CL": "America/Santiago",
+    "es-ES": "Europe/Madrid",
+    "es": "America/Santiago",
+    "en-US": "America/New_York",
+    "en-GB": "Europe/London",
+    "en": "America/New_York",
+}
 # Words the recogniser should favour on collections calls (faster-whisper hotwords): the
 # ones it otherwise mishears on phone audio ("llámeme" as "ya me me"). Single words only:
 # a whole phrase as a hint gets hallucinated into unrelated turns.
@@ -60,15 +74,28 @@ def flow_agent_for(request: DialRequest, base: SessionConfig | None = None) -> A
 
 
 def setup_for(
-    definition: AnyAgentDefinition, request: DialRequest, base: SessionConfig | None = None
+    definition: AnyAgentDefinition,
+    request: DialRequest,
+    base: SessionConfig | None = None,
+    *,
+    utc_now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> AgentSetup:
     """The session settings and brain of ``definition`` for this call.
+
+    The call runs on the contact's clock (`contact_zone`): "mañana" and "the 15th" are
+    the contact's, whatever the agent's language and wherever the media worker runs.
+
+    Args:
+        definition: The agent.
+        request: The call (its number, variables and agent).
+        base: Session settings to start from.
+        utc_now: The clock (tests pass a fixed one); the brain reads it in the contact's zone.
 
     Raises:
         realtime.flows.templates.VariableError: see `flow_agent_for`.
     """
     language = definition.language
-    zone = ZoneInfo(str(request.variables.get("timezone") or ZONE_BY_LANGUAGE.get(language, "UTC")))
+    zone = contact_zone(request, language)
     template = base or SessionConfig()
     config = SessionConfig(
         language=language.split("-")[0],
@@ -88,7 +115,7 @@ def setup_for(
     )
 
     def clock() -> datetime:
-        return datetime.now(zone)
+        return utc_now().astimezone(zone)
 
     if isinstance(definition, LlmAgentDefinition):
         return AgentSetup(
@@ -99,6 +126,47 @@ def setup_for(
     if definition.llm is not None:
         return AgentSetup(brain=flow_llm_brain(definition, request.variables, clock), config=config)
     return AgentSetup(brain=FlowBrain(definition, request.variables, clock=clock), config=config)
+
+
+def contact_zone(request: DialRequest, language: str) -> ZoneInfo:
+    """The zone of the contact's clock, which relative dates ("el miércoles", "tomorrow")
+    are resolved on.
+
+    The contact's own `timezone` variable when it names a zone; else the zone of the
+    number (`phonenumbers`: +1 212 is New York, +34 91 Madrid, +56 Santiago; a number
+    with several zones takes the agent's usual one when it is among them, else the
+    first); else the agent's language's usual zone (`ZONE_BY_LANGUAGE`), UTC only for a
+    language without one. An inbound call's number is the line's own, in its market.
+    """
+    override = str(request.variables.get("timezone") or "").strip()
+    if override:
+        try:
+            return ZoneInfo(override)
+        except (ZoneInfoNotFoundError, ValueError):
+            log.warning(
+                "call %s: unknown timezone %r, using the number's",
+                request.idempotency_key,
+                override,
+            )
+    usual = ZONE_BY_LANGUAGE.get(language) or ZONE_BY_LANGUAGE.get(language.split("-")[0])
+    for name in _number_zones(request.to_number, usual):
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue  # an alias this tzdata lacks
+    return ZoneInfo(usual or "UTC")
+
+
+def _number_zones(number: str, usual: str | None) -> list[str]:
+    """The zones `phonenumbers` names for a number, the agent's usual one first."""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return []
+    if not phonenumbers.is_valid_number(parsed):
+        return []
+    zones = [z for z in phone_timezones.time_zones_for_number(parsed) if z != "Etc/Unknown"]
+    return sorted(zones, key=lambda z: z != usual)
 
 
 def agent_voice(definition: LlmAgentDefinition) -> TextToSpeech | None:
