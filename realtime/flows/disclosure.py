@@ -39,7 +39,7 @@ _TERMS: tuple[str, ...] = (
     r"owes?", r"owed", r"owing", r"creditors?", r"lenders?", r"loans?", r"credit cards?",
     r"accounts?", r"delinquen\w*", r"arrears", r"outstanding", r"installments?",
     r"instalments?",
-)
+)  # fmt: skip
 # "mora" is also a common surname ("Sofía Mora"): only the lowercase word counts.
 _LOWERCASE_ONLY: tuple[str, ...] = (r"mora",)
 
