@@ -30,64 +30,19 @@ PhraseTable = dict[Intent, dict[Where, tuple[str, ...]]]
 # Asking to be put through to someone: each way of handing over, to each kind of person
 # ("¿me pasa con alguien?", "¿me puede comunicar con un agente?", "connect me to someone").
 _ES_HAND_OVER = (
-    "pasa con",
-    "pasas con",
-    "pasar con",
-    "pase con",
-    "comunica con",
-    "comunicas con",
-    "comunicar con",
-    "transfiere con",
-    "transferir con",
-    "transfiera con",
-    "pone con",
-    "ponga con",
-    "poner con",
-    "ponme con",
-    "póngame con",
-    "conecta con",
-    "conectar con",
-    "derive con",
-    "derivar con",
-)
-_ES_SOMEONE = (
-    "alguien",
-    "alguien más",
-    "otra persona",
-    "un agente",
-    "una agente",
-    "una persona",
-    "un ser humano",
-)
+    "pasa con", "pasas con", "pasar con", "pase con", "comunica con", "comunicas con",
+    "comunicar con", "transfiere con", "transferir con", "transfiera con", "pone con",
+    "ponga con", "poner con", "ponme con", "póngame con", "conecta con", "conectar con",
+    "derive con", "derivar con",
+)  # fmt: skip
+# ("con una persona", "con un ejecutivo"... are phrases of their own, after any verb.)
+_ES_SOMEONE = ("alguien", "alguien más", "otra persona", "un agente", "una agente")
 _EN_HAND_OVER = (
-    "put me through to",
-    "put me on with",
-    "connect me to",
-    "connect me with",
-    "get me",
-    "talk to",
-    "talk with",
-    "speak to",
-    "speak with",
-    "transfer me to",
-    "pass me to",
-)
-_EN_SOMEONE = (
-    "someone",
-    "somebody",
-    "someone else",
-    "a person",
-    "a human",
-    "a human being",
-    "a real person",
-    "an actual person",
-    "an agent",
-    "a live agent",
-    "a representative",
-    "a rep",
-    "a supervisor",
-    "a manager",
-)
+    "put me through to", "put me on with", "connect me to", "connect me with", "get me",
+    "talk to", "talk with", "speak to", "speak with", "transfer me to", "pass me to",
+)  # fmt: skip
+# ("an agent", "a supervisor", "real person"... are phrases of their own, after any verb.)
+_EN_SOMEONE = ("someone", "somebody", "someone else", "a person", "a human", "an actual person")
 
 SPANISH: PhraseTable = {
     Intent.OPT_OUT: {Where.ANY: (

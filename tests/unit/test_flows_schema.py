@@ -21,6 +21,8 @@ from realtime.flows import (
     parse_agent_data,
     shipped_agents,
 )
+from realtime.flows.disclosure import collection_words
+from realtime.flows.phrases import DEFAULT_PHRASES, DEFAULT_SLOT_ASKS
 from realtime.flows.repository import load_agent_definition, upsert_agent
 from realtime.understanding.model import Intent
 
@@ -262,6 +264,16 @@ def test_collection_words_before_identity_are_refused(
     data = broken()
     leak(data)
     assert problems_of(data) == [problem]
+
+
+def test_the_engines_own_words_say_nothing_about_the_debt() -> None:
+    # Said in any node, before identity too ("¿Sigue ahí?", "Disculpe, no le entendí").
+    for lang, kinds in DEFAULT_PHRASES.items():
+        for kind, lines in kinds.items():
+            for line in lines:
+                assert not collection_words(line), (lang, kind, line)
+    for asks in DEFAULT_SLOT_ASKS.values():
+        assert not collection_words(asks["national_id"] + " " + asks["callback_at"])
 
 
 def test_a_payment_link_before_identity_may_not_carry_the_debt() -> None:
