@@ -37,7 +37,7 @@ from api.routes import (
 from api.services import ApiServices, TemporalConnector
 from centralita import __version__
 from centralita.db import database_url, open_pool
-from centralita.settings import Settings, get_settings
+from centralita.settings import InvalidSettingsError, Settings, get_settings
 from centralita.telemetry import instrument_http_app
 
 
@@ -109,5 +109,12 @@ def create_app(
 
 
 def app_factory() -> FastAPI:
-    """Entry point for `uvicorn --factory api.app:app_factory`."""
-    return create_app()
+    """Entry point for `uvicorn --factory api.app:app_factory`.
+
+    Invalid settings end the process with their lines, not a traceback.
+    """
+    try:
+        settings = get_settings()
+    except InvalidSettingsError as exc:
+        raise SystemExit("\n".join(f"invalid setting {p}" for p in exc.problems)) from exc
+    return create_app(settings)

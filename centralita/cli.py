@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from centralita import runtime
 from centralita.logs import setup_logging
-from centralita.settings import Settings, get_settings
+from centralita.settings import InvalidSettingsError, Settings, get_settings
 from centralita.tasks import stop_tasks
 from centralita.tenants_cli import add_commands as add_tenant_commands
 
@@ -29,7 +29,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except InvalidSettingsError as exc:
+        # The person at the terminal fixes a variable; a traceback would only hide which.
+        for problem in exc.problems:
+            print(f"centralita: invalid setting {problem}", file=sys.stderr)
+        return 2
     setup_logging(settings.log_level, component=args.component)
     try:
         code: int = args.handler(args, settings)

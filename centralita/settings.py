@@ -1,17 +1,150 @@
-"""One settings class for every process, read from `CENTRALITA_*` variables and `.env`."""
+"""One settings class for every process, read from `CENTRALITA_*` variables and `.env`.
+
+List and mapping settings take JSON from the environment, and the simple ones also a
+shorter form: a list as comma-separated items (`127.0.0.1,localhost`), a flat mapping as
+comma-separated `key=value` pairs (`stt_per_min=0.006,call_per_min=0.01`). Anything
+unreadable is refused with one line naming the variable and the form it expects;
+`get_settings` gathers those lines in an `InvalidSettingsError`, which the CLI prints
+instead of a traceback.
+"""
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from centralita.webhooks.retry_schedule import DEFAULT_MAX_ATTEMPTS, parse_schedule
 from centralita.webhooks.ssrf import parse_allow_hosts
+
+ENV_PREFIX = "CENTRALITA_"
+
+
+def _json(text: str, kind: type, example: str, shorter: str | None) -> Any:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        value = exc
+    if isinstance(value, kind):
+        return value
+    what = "a JSON list" if kind is list else "a JSON object"
+    also = f", or {shorter}" if shorter else ""
+    problem = (
+        f"not valid JSON ({value.msg} at character {value.pos})"
+        if isinstance(value, json.JSONDecodeError)
+        else f"got {type(value).__name__}"
+    )
+    raise ValueError(f"expected {what}, e.g. {example}{also}; {problem}")
+
+
+def _env_list(example: str, *, items: bool = True) -> Callable[[Any], Any]:
+    """Read a list given as a string: JSON, or (with `items`) comma-separated items."""
+    shorter = "comma-separated items (a,b)" if items else None
+
+    def read(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if not text:
+            return []
+        if text.startswith("[") or not items:
+            return _json(text, list, example, shorter)
+        return [item.strip() for item in text.split(",") if item.strip()]
+
+    return read
+
+
+def _env_mapping(example: str, *, pairs: bool = True) -> Callable[[Any], Any]:
+    """Read a mapping given as a string: JSON, or (with `pairs`) `key=value,key=value`."""
+    shorter = "comma-separated key=value pairs" if pairs else None
+
+    def read(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if not text:
+            return {}
+        if text.startswith("{") or not pairs:
+            return _json(text, dict, example, shorter)
+        mapping: dict[str, str] = {}
+        for pair in (p for p in text.split(",") if p.strip()):
+            key, equals, item = pair.partition("=")
+            if not equals or not key.strip():
+                raise ValueError(
+                    f"expected a JSON object, e.g. {example}, or {shorter}; "
+                    f"{pair.strip()!r} is not key=value"
+                )
+            mapping[key.strip()] = item.strip()
+        return mapping
+
+    return read
+
+
+# NoDecode: the environment's string reaches these validators as it is, instead of
+# pydantic-settings' JSON decoding, which failed with a traceback that named no variable.
+ListOfHosts = Annotated[
+    list[str], NoDecode, BeforeValidator(_env_list('["127.0.0.1", "10.0.0.0/8"]'))
+]
+IceServers = Annotated[
+    list[dict[str, Any]],
+    NoDecode,
+    BeforeValidator(
+        _env_list(
+            '[{"urls": ["turn:turn.example:3478"], "username": "u", "credential": "p"}]',
+            items=False,
+        )
+    ),
+]
+InboundNumbers = Annotated[
+    dict[str, dict[str, Any]],
+    NoDecode,
+    BeforeValidator(_env_mapping('{"+56229990000": {"agent": "cobranza-temprana"}}', pairs=False)),
+]
+FloatsByName = Annotated[dict[str, float], NoDecode, BeforeValidator(_env_mapping('{"es": 20}'))]
+PricesByUnit = Annotated[
+    dict[str, float], NoDecode, BeforeValidator(_env_mapping('{"stt_per_min": 0.006}'))
+]
+Headers = Annotated[dict[str, str], NoDecode, BeforeValidator(_env_mapping('{"x-api-key": "..."}'))]
+
+
+# Settings whose values may hold a secret (a key, a password in a URL, TURN credentials).
+_SECRET_BEARING = frozenset({"admin_api_key", "database_url", "otlp_headers", "ice_servers"})
+
+
+class InvalidSettingsError(ValueError):
+    """Settings that cannot be read: one line per problem, naming its variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def settings_problems(error: ValidationError | SettingsError) -> list[str]:
+    """One line per unreadable setting: `CENTRALITA_NAME: what is wrong (got 'value')`."""
+    if isinstance(error, SettingsError):
+        named = re.search(r'field "(\w+)"', str(error))
+        variable = ENV_PREFIX + named.group(1).upper() if named else "a setting"
+        cause = error.__cause__ or error
+        return [f"{variable}: could not be read ({cause})"]
+    problems = []
+    for problem in error.errors(include_url=False, include_context=False):
+        name, *inner = [str(part) for part in problem["loc"]] or ["settings"]
+        variable = ENV_PREFIX + name.upper()
+        where = f" [{'.'.join(inner)}]" if inner else ""
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        got = problem.get("input")
+        shown = f" (got {got!r})" if isinstance(got, str | int | float) else ""
+        if name in _SECRET_BEARING:
+            shown = ""  # never echo a secret into a terminal or a log
+        problems.append(f"{variable}{where}: {message}{shown}")
+    return problems
 
 
 class Settings(BaseSettings):
@@ -23,7 +156,7 @@ class Settings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(
-        env_prefix="CENTRALITA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
 
     home: Path = Field(
@@ -144,7 +277,7 @@ class Settings(BaseSettings):
         description="Gather WebRTC candidates on 127.0.0.1 only (development and tests); "
         "set false in production, with STUN/TURN in ice_servers.",
     )
-    ice_servers: list[dict[str, Any]] = Field(
+    ice_servers: IceServers = Field(
         default_factory=list,
         description='STUN/TURN servers, e.g. [{"urls": ["turn:turn.example:3478"], '
         '"username": "u", "credential": "p"}]; none by default.',
@@ -155,7 +288,7 @@ class Settings(BaseSettings):
     record_calls: bool = Field(
         default=True, description="Record each conversation (caller left, agent right) as WAV."
     )
-    inbound_numbers: dict[str, dict[str, Any]] = Field(
+    inbound_numbers: InboundNumbers = Field(
         default_factory=dict,
         description='Agents answering inbound numbers, e.g. {"+56229990000": {"agent": '
         '"cobranza-temprana", "variables": {"empresa": "Banco Sur"}}}; a caller who is a '
@@ -165,19 +298,19 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="How long a softphone rings before `no_answer`."
     )
     stt_cpu_threads: int = Field(default=2, ge=1, description="Threads of the embedded STT.")
-    stt_encoder_windows: dict[str, float] = Field(
+    stt_encoder_windows: FloatsByName = Field(
         default_factory=lambda: {"es": 20.0},
         description="Per language, the seconds of audio Whisper's encoder reads for a short "
         'live utterance (e.g. {"es": 20}); others read the full 30 s. 20 halves a Spanish '
         "turn's recognition time; {} turns it off.",
     )
-    rates: dict[str, float] = Field(
+    rates: PricesByUnit = Field(
         default_factory=dict,
         description="Per-unit prices: stt_per_min, tts_per_1k_chars, llm_per_1k_tokens, "
         "call_per_min (zero when unset).",
     )
 
-    webhook_allow_hosts: list[str] = Field(
+    webhook_allow_hosts: ListOfHosts = Field(
         default_factory=list,
         description="Hosts, IPs or CIDRs webhooks may reach although internal (loopback, "
         'private ranges), e.g. ["127.0.0.1", "localhost"] for local development; none by '
@@ -209,7 +342,7 @@ class Settings(BaseSettings):
     otlp_endpoint: str | None = Field(
         default=None, description="OTLP/HTTP endpoint for traces, e.g. http://localhost:4318."
     )
-    otlp_headers: dict[str, str] = Field(default_factory=dict)
+    otlp_headers: Headers = Field(default_factory=dict)
     service_name: str = "centralita"
     log_level: str = "INFO"
 
@@ -303,5 +436,12 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Settings read once per process (never at import time)."""
-    return Settings()
+    """Settings read once per process (never at import time).
+
+    Raises:
+        InvalidSettingsError: a variable (or `.env` line) cannot be read; one line each.
+    """
+    try:
+        return Settings()
+    except (ValidationError, SettingsError) as exc:
+        raise InvalidSettingsError(settings_problems(exc)) from exc

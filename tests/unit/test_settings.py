@@ -9,7 +9,7 @@ from pathlib import Path
 import pydantic
 import pytest
 
-from centralita.settings import Settings, get_settings
+from centralita.settings import InvalidSettingsError, Settings, get_settings
 
 pytestmark = pytest.mark.unit
 
@@ -165,3 +165,104 @@ def test_non_numeric_port(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_unknown_variables_are_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CENTRALITA_NOT_A_SETTING", "x")
     assert not hasattr(Settings(), "not_a_setting")
+
+
+# -- lists and mappings from the environment: JSON, or the short form; else one clear line
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("127.0.0.1", ["127.0.0.1"]),  # once a raw traceback (issue 16)
+        ("127.0.0.1, localhost,,10.0.0.0/8 ", ["127.0.0.1", "localhost", "10.0.0.0/8"]),
+        ('["127.0.0.1", "::1"]', ["127.0.0.1", "::1"]),
+        ("", []),
+        ("[]", []),
+    ],
+)
+def test_a_list_setting_takes_json_or_comma_separated_items(
+    monkeypatch: pytest.MonkeyPatch, raw: str, expected: list[str]
+) -> None:
+    monkeypatch.setenv("CENTRALITA_WEBHOOK_ALLOW_HOSTS", raw)
+    assert get_settings().webhook_allow_hosts == expected
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw", "expected"),
+    [
+        (
+            "CENTRALITA_RATES",
+            "stt_per_min=0.006, call_per_min=0.01",
+            {"stt_per_min": 0.006, "call_per_min": 0.01},
+        ),
+        ("CENTRALITA_RATES", '{"stt_per_min": 0.5}', {"stt_per_min": 0.5}),
+        ("CENTRALITA_STT_ENCODER_WINDOWS", "es=20,en=30", {"es": 20.0, "en": 30.0}),
+        (
+            "CENTRALITA_OTLP_HEADERS",
+            "x-api-key=abc==,x-tenant=ops",
+            {"x-api-key": "abc==", "x-tenant": "ops"},
+        ),
+    ],
+)
+def test_a_flat_mapping_setting_takes_json_or_key_value_pairs(
+    monkeypatch: pytest.MonkeyPatch, variable: str, raw: str, expected: dict[str, object]
+) -> None:
+    monkeypatch.setenv(variable, raw)
+    settings = get_settings()
+    assert getattr(settings, variable.removeprefix("CENTRALITA_").lower()) == expected
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw", "says"),
+    [
+        ("CENTRALITA_WEBHOOK_ALLOW_HOSTS", '["127.0.0.1"', "expected a JSON list"),
+        ("CENTRALITA_WEBHOOK_ALLOW_HOSTS", "10.0.0.0/33", "10.0.0.0/33"),
+        ("CENTRALITA_ICE_SERVERS", "stun:stun.example:3478", "expected a JSON list"),
+        ("CENTRALITA_ICE_SERVERS", '{"urls": "stun:x"}', "expected a JSON list"),
+        ("CENTRALITA_INBOUND_NUMBERS", "+56229990000", "expected a JSON object"),
+        ("CENTRALITA_RATES", "stt_per_min", "is not key=value"),
+        ("CENTRALITA_RATES", "stt_per_min=cheap", "CENTRALITA_RATES [stt_per_min]"),
+        ("CENTRALITA_OTLP_HEADERS", '{"x-api-key": "secret"', "expected a JSON object"),
+        ("CENTRALITA_API_PORT", "http", "valid integer"),
+        ("CENTRALITA_LOG_LEVEL", "LOUD", "unknown log level"),
+    ],
+)
+def test_an_unreadable_setting_is_one_line_naming_its_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, raw: str, says: str
+) -> None:
+    monkeypatch.setenv(variable, raw)
+    with pytest.raises(InvalidSettingsError) as refused:
+        get_settings()
+    [line] = refused.value.problems
+    assert line.startswith(variable)
+    assert says in line
+    assert "\n" not in line
+
+
+def test_an_unreadable_secret_is_never_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CENTRALITA_ADMIN_API_KEY", "short-but-secret")
+    monkeypatch.setenv("CENTRALITA_OTLP_HEADERS", '{"x-api-key": "hunter2"')
+    with pytest.raises(InvalidSettingsError) as refused:
+        get_settings()
+    text = str(refused.value)
+    assert "CENTRALITA_ADMIN_API_KEY" in text
+    assert "CENTRALITA_OTLP_HEADERS" in text
+    assert "short-but-secret" not in text
+    assert "hunter2" not in text
+
+
+def test_a_dotenv_list_takes_the_short_form_too(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("CENTRALITA_WEBHOOK_ALLOW_HOSTS=127.0.0.1,localhost\n")
+    assert get_settings().webhook_allow_hosts == ["127.0.0.1", "localhost"]
+
+
+def test_values_given_in_code_are_taken_as_they_are() -> None:
+    settings = Settings(
+        _env_file=None,
+        webhook_allow_hosts=["127.0.0.1"],
+        rates={"stt_per_min": 1.0},
+        ice_servers=[{"urls": ["stun:x"]}],
+    )
+    assert settings.webhook_allow_hosts == ["127.0.0.1"]
+    assert settings.rates == {"stt_per_min": 1.0}
+    assert settings.ice_servers == [{"urls": ["stun:x"]}]
