@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
+from starlette.types import ASGIApp
 from temporalio.client import Client
 
 from api.auth import authenticate, document_public_routes
 from api.data_errors import refuse_unstorable_values
-from api.limits import upload_body_limit
+from api.limits import JsonBodyLimitAnswers, upload_body_limit
 from api.live_hub import LiveEventHub
 from api.openapi_errors import document_error_bodies
 from api.routes import (
@@ -39,6 +41,21 @@ from centralita import __version__
 from centralita.db import database_url, open_pool
 from centralita.settings import InvalidSettingsError, Settings, get_settings
 from centralita.telemetry import instrument_http_app
+
+
+class _App(FastAPI):
+    """FastAPI with the body limit's plain-text 413 answered as JSON.
+
+    FastAPI places its body limit (`max_body_size`) outside every middleware that
+    `add_middleware` adds, so the rewrite wraps the whole stack instead.
+    """
+
+    def __init__(self, settings: Settings, **options: Any) -> None:
+        super().__init__(**options)
+        self._centralita_settings = settings
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return JsonBodyLimitAnswers(super().build_middleware_stack(), self._centralita_settings)
 
 
 def create_app(
@@ -71,7 +88,8 @@ def create_app(
             await live.close()
             await pool.close()
 
-    app = FastAPI(
+    app = _App(
+        settings,
         title="Centralita",
         version=__version__,
         summary="Open-source AI voice call center: campaigns, calls, agents.",

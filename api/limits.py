@@ -4,7 +4,9 @@
   read, by FastAPI's own `max_body_size` (`create_app` sets it); the campaigns router,
   which takes contacts inline or a CSV, gets `max_upload_bytes` plus room for the
   multipart envelope, so the CSV's own check answers first with its clearer message.
-  Over the cap: 413 (Starlette's "Content Too Large").
+  Over the cap: 413 with the JSON problem body every error has (`{"detail": "the
+  request body is over the limit of N bytes (max_request_bytes)"}`): Starlette answers
+  a plain-text "Content Too Large", which `JsonBodyLimitAnswers` rewrites.
 - Rates: campaign creation, and CSV uploads on top, take a token from the tenant's
   bucket (`centralita.tenants_rate`, in Postgres, so every API process shares it).
   An empty bucket: 429 with `Retry-After` in seconds.
@@ -13,9 +15,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import HTTPException, Query, status
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.services import ApiServices
 from centralita.settings import Settings
@@ -68,3 +73,76 @@ async def take_or_429(services: ApiServices, tenant_id: str, rule: BucketRule) -
             f"{rule.burst}; retry in {taken.retry_after_s} s",
             headers={"Retry-After": str(taken.retry_after_s)},
         )
+
+
+def too_large_detail(settings: Settings, limit: int | None) -> str:
+    """What a 413 of the body limit says: the limit in bytes and the setting behind it."""
+    if limit is None:
+        return "the request body is over the size limit"
+    if limit == upload_body_limit(settings):
+        setting = (
+            f"max_upload_bytes ({settings.max_upload_bytes}) plus "
+            f"{MULTIPART_ALLOWANCE_BYTES} for a multipart envelope"
+        )
+    elif limit == settings.max_request_bytes:
+        setting = "max_request_bytes"
+    else:
+        return f"the request body is over the limit of {limit} bytes"
+    return f"the request body is over the limit of {limit} bytes ({setting})"
+
+
+class JsonBodyLimitAnswers:
+    """Give the body limit's 413 the JSON problem body of every other error.
+
+    Starlette's body limit (FastAPI's `max_body_size`) answers a plain-text "Content Too
+    Large" when the declared length is over it or its exception leaves the app, and
+    `{"detail": "Content Too Large"}` when FastAPI catches that exception; clients and the
+    OpenAPI schema (api/openapi_errors.py) expect `{"detail": ...}` saying what was too
+    large. This rewrites exactly those answers, naming the limit that applied; a route's
+    own 413 (the CSV, the contact count) and every other answer pass through untouched.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        held: list[Message] = []  # a 413's messages, until its body is whole
+
+        async def send_413_as_json(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 413:
+                held.append(message)
+                return
+            if not held:
+                await send(message)
+                return
+            held.append(message)
+            if message.get("more_body", False):
+                return
+            body = b"".join(m.get("body", b"") for m in held[1:])
+            if body.strip() not in _BODY_LIMIT_ANSWERS:
+                for kept in held:  # a route's own 413: as it was
+                    await send(kept)
+                return
+            detail = too_large_detail(self.settings, scope.get(MAX_BODY_SIZE_SCOPE_KEY))
+            json_body = json.dumps({"detail": detail}).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 413,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(json_body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": json_body})
+
+        await self.app(scope, receive, send_413_as_json)
+
+
+# What Starlette's body limit answers, as text or through FastAPI's HTTPException handler.
+_BODY_LIMIT_ANSWERS = frozenset({b"Content Too Large", b'{"detail":"Content Too Large"}'})

@@ -228,3 +228,72 @@ async def test_live_calls_are_paginated(
     listed = [c["call_key"] for c in first + rest]
     assert len(first) == 2
     assert sorted(k for k in listed if k.startswith("inbound-page-")) == keys
+
+
+def _documented_problem(response: Any) -> str:
+    """A 413 with the JSON error body every other error has (`{"detail": "..."}`)."""
+    assert response.status_code == 413, response.text
+    assert response.headers["content-type"].startswith("application/json"), response.text
+    body = response.json()
+    assert set(body) == {"detail"}, body
+    assert isinstance(body["detail"], str)
+    assert body["detail"]
+    return str(body["detail"])
+
+
+async def test_every_413_carries_the_documented_json_problem_body(
+    app_clients: AppClients, database_url: str
+) -> None:
+    settings = _limited(
+        database_url,
+        max_request_bytes=SMALL_REQUEST,
+        max_upload_bytes=SMALL_UPLOAD,
+        max_contacts_per_campaign=2,
+    )
+    # A tenant of its own: the module's other tests spend the default tenant's rates.
+    admin = await app_clients.open(settings, tenant_id=None)
+    admin.headers.update(bearer(ADMIN_KEY))
+    _, key = await new_tenant(admin, "413 bodies")
+    api = await app_clients.open(settings, tenant_id=None)
+    api.headers.update(bearer(key))
+    anonymous = await app_clients.open(settings, tenant_id=None)
+    big = json.dumps({"phone": "+56961234567", "reason": "x" * SMALL_REQUEST})
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(big), 512):
+            yield big[start : start + 512].encode()
+
+    json_type = {"content-type": "application/json"}
+    too_large = [
+        # A declared length over the limit, on a route that reads its body.
+        await api.post("/opt-outs", content=big, headers=json_type),
+        # The same without a length: stopped as it arrives.
+        await api.post("/opt-outs", content=chunks(), headers=json_type),
+        # Refused before any key is read: the limit answers first, as documented.
+        await anonymous.post("/opt-outs", content=big, headers=json_type),
+        # A route that takes no body at all.
+        await api.request("DELETE", "/opt-outs/+56961234567", content=big),
+        # Campaign creation: the whole body past the upload limit and its envelope...
+        await api.post("/campaigns", content=b"x" * (SMALL_UPLOAD + 70_000), headers=json_type),
+        # ...a JSON body past the upload limit...
+        await api.post("/campaigns", content=b" " * (SMALL_UPLOAD + 10), headers=json_type),
+        # ...a CSV over it, and more contacts than a campaign may have.
+        await api.post(
+            "/campaigns",
+            data={"name": "grande"},
+            files={"file": ("a.csv", b"name,phone\n" + b"x,+56961234567\n" * 400, "text/csv")},
+        ),
+        await api.post("/campaigns", json=_campaign(3)),
+    ]
+    details = [_documented_problem(response) for response in too_large]
+    limit = f"over the limit of {SMALL_REQUEST} bytes (max_request_bytes)"
+    assert all(limit in detail for detail in details[:4]), details
+    assert "(max_upload_bytes (4096) plus 65536 for a multipart envelope)" in details[4]
+    assert "over the limit of 4096 bytes (max_upload_bytes)" in details[5]
+    assert "CSV file is over the limit" in details[6]
+    assert "2 contacts" in details[7]
+    # The schema says so for every operation with a body.
+    documented = (await api.get("/openapi.json")).json()["paths"]["/opt-outs"]["post"]
+    assert documented["responses"]["413"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorBody"
+    }
