@@ -227,11 +227,16 @@ async def _consider(
 def agent_variables(ctx: ContactContext) -> dict[str, Any]:
     """The contact's dynamic variables for the agent, with its name as `name`.
 
-    Agents greet people by name; a CSV's own `nombre`/`name` column wins.
+    Agents greet people by name; a CSV's own `nombre`/`name` column wins. The contact's
+    zone (its override, else its number's, as the calling windows read it) goes along as
+    `timezone`: the agent resolves "el miércoles" on the contact's clock.
     """
-    if ctx.name and "name" not in ctx.variables:
-        return {"name": ctx.name, **ctx.variables}
-    return dict(ctx.variables)
+    variables = dict(ctx.variables)
+    if ctx.name and "name" not in variables:
+        variables = {"name": ctx.name, **variables}
+    if ctx.recipient_timezone and "timezone" not in variables:
+        variables["timezone"] = ctx.recipient_timezone
+    return variables
 
 
 async def _admitted_today(

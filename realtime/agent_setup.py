@@ -136,7 +136,7 @@ def contact_zone(request: DialRequest, language: str) -> ZoneInfo:
     number (`phonenumbers`: +1 212 is New York, +34 91 Madrid, +56 Santiago; a number
     with several zones takes the agent's usual one when it is among them, else the
     first); else the agent's language's usual zone (`ZONE_BY_LANGUAGE`), UTC only for a
-    language without one. An inbound call's number is the line's own, in its market.
+    language without one. On an inbound call the number is the caller's (`from_number`).
     """
     override = str(request.variables.get("timezone") or "").strip()
     if override:
@@ -149,7 +149,7 @@ def contact_zone(request: DialRequest, language: str) -> ZoneInfo:
                 override,
             )
     usual = ZONE_BY_LANGUAGE.get(language) or ZONE_BY_LANGUAGE.get(language.split("-")[0])
-    for name in _number_zones(request.to_number, usual):
+    for name in _number_zones(request.from_number or request.to_number, usual):
         try:
             return ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):

@@ -66,6 +66,8 @@ class CallRecord:
 
     call_id: str
     language: str
+    # The contact's clock the call ran on (relative dates were resolved on it).
+    timezone: str | None = None
     started: float = field(default_factory=time.monotonic)
     turns: list[TurnMetrics] = field(default_factory=list)
     events: list[CallEvent] = field(default_factory=list)

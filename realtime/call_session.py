@@ -98,7 +98,9 @@ class CallSession:
         fallback_tts: TextToSpeech | None = None,
     ) -> None:
         self.config = config or SessionConfig()
-        self.record = CallRecord(call_id=call_id, language=self.config.language)
+        self.record = CallRecord(
+            call_id=call_id, language=self.config.language, timezone=self.config.timezone
+        )
         self._brain = brain
         self._voice = voice
         self._speech = AgentSpeech(

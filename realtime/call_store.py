@@ -80,6 +80,7 @@ async def save_call(
                         "idempotency_key": request.idempotency_key,
                         "agent": request.agent,
                         "language": record.language,
+                        "timezone": record.timezone,
                         "phone_masked": mask_phone(request.to_number),
                     }
                 ),

@@ -64,6 +64,7 @@ class InboundDirectory:
             attempt_number=1,
             agent=route.agent,
             variables={**route.variables, **known},
+            from_number=from_number,
         )
 
 
@@ -73,13 +74,17 @@ def caller_lookup(pool: Pool) -> CallerLookup:
     async def lookup(from_number: str) -> dict[str, Any]:
         async with pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT name, variables FROM contacts WHERE tenant_id = %s::uuid "
-                "AND %s = ANY(phones) ORDER BY created_at DESC LIMIT 1",
+                "SELECT name, variables, recipient_timezone FROM contacts "
+                "WHERE tenant_id = %s::uuid AND %s = ANY(phones) "
+                "ORDER BY created_at DESC LIMIT 1",
                 (DEFAULT_TENANT_ID, from_number),
             )
             row = await cur.fetchone()
         if row is None:
             return {}
-        return {"name": row["name"], **dict(row["variables"] or {})}
+        known: dict[str, Any] = {"name": row["name"], **dict(row["variables"] or {})}
+        if row["recipient_timezone"] and "timezone" not in known:
+            known["timezone"] = row["recipient_timezone"]  # the contact's clock, as dialled
+        return known
 
     return lookup

@@ -108,6 +108,8 @@ class DialRequest(BaseModel):
     attempt_number: int = Field(ge=1)
     agent: str | None = None
     variables: dict[str, Any] = Field(default_factory=dict)
+    # Who called, on an inbound call (`to_number` is then the line's own number).
+    from_number: str | None = None
 
 
 class DialResult(BaseModel):

@@ -45,7 +45,10 @@ async def find_call(conn: Conn, call_key: str) -> StoredCall | None:
     """The call stored under `call_key` (an attempt key or an inbound call id)."""
     cur = await conn.execute(
         "SELECT c.id::text AS call_id, c.tenant_id::text AS tenant_id, c.started_at, "
-        "c.outcome, c.recording_path, c.metadata, ct.timezone AS contact_timezone "
+        "c.outcome, c.recording_path, c.metadata, "
+        # The clock the call itself ran on; before it was stored, the contact's zone.
+        "coalesce(c.metadata->>'timezone', ct.timezone, ct.recipient_timezone) "
+        "AS contact_timezone "
         "FROM calls c LEFT JOIN call_attempts a ON a.id = c.attempt_id "
         "LEFT JOIN contacts ct ON ct.id = a.contact_id "
         "WHERE c.metadata->>'idempotency_key' = %s AND c.deleted_at IS NULL",

@@ -11,6 +11,7 @@ import pytest
 from realtime.agent_setup import contact_zone, setup_for
 from realtime.flows import FlowBrain, load_agent
 from realtime.flows.testing import run, turn
+from realtime.inbound_routes import InboundDirectory, InboundRoute
 from realtime.llm.agent import LlmAgentDefinition
 from realtime.providers.base import BrainTurn
 from realtime.understanding.nlu import understand
@@ -110,3 +111,16 @@ def test_an_llm_agent_runs_on_the_contacts_clock_too() -> None:
     )
     setup = setup_for(agent, request("+13105550123"), utc_now=lambda: LATE_IN_NEW_YORK)
     assert setup.config.timezone == "America/Los_Angeles"
+
+
+def test_an_inbound_call_runs_on_the_callers_clock_not_the_lines() -> None:
+    # A New York caller rings the Santiago line.
+    call = request("+56229990000").model_copy(update={"from_number": "+12125550123"})
+    assert contact_zone(call, "en-US").key == "America/New_York"
+
+
+async def test_the_inbound_directory_passes_the_callers_number_on() -> None:
+    directory = InboundDirectory({"+56229990000": InboundRoute(agent="collections-early")})
+    call = await directory.request_for("+56229990000", "+12125550123")
+    assert call.from_number == "+12125550123"
+    assert contact_zone(call, "en-US").key == "America/New_York"

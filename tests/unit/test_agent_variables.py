@@ -46,3 +46,17 @@ def test_an_uploaded_name_column_wins() -> None:
 
 def test_no_name_adds_nothing() -> None:
     assert agent_variables(_contact(None, {"x": 1})) == {"x": 1}
+
+
+def test_the_contacts_zone_reaches_the_agent_as_timezone() -> None:
+    contact = _contact("María", {"monto_total": 1}).model_copy(
+        update={"recipient_timezone": "Europe/Madrid"}
+    )
+    assert agent_variables(contact)["timezone"] == "Europe/Madrid"
+
+
+def test_a_timezone_variable_of_the_contacts_own_is_kept() -> None:
+    contact = _contact("María", {"timezone": "Atlantic/Canary"}).model_copy(
+        update={"recipient_timezone": "Europe/Madrid"}
+    )
+    assert agent_variables(contact)["timezone"] == "Atlantic/Canary"
