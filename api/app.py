@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp
 from temporalio.client import Client
 
@@ -47,7 +48,9 @@ class _App(FastAPI):
     """FastAPI with the body limit's plain-text 413 answered as JSON.
 
     FastAPI places its body limit (`max_body_size`) outside every middleware that
-    `add_middleware` adds, so the rewrite wraps the whole stack instead.
+    `add_middleware` adds, so the rewrite goes right inside the outermost layer,
+    `ServerErrorMiddleware`: OpenTelemetry's FastAPI instrumentation expects that layer
+    on top of the stack and skips (no server spans at all) when it finds another.
     """
 
     def __init__(self, settings: Settings, **options: Any) -> None:
@@ -55,7 +58,11 @@ class _App(FastAPI):
         self._centralita_settings = settings
 
     def build_middleware_stack(self) -> ASGIApp:
-        return JsonBodyLimitAnswers(super().build_middleware_stack(), self._centralita_settings)
+        stack = super().build_middleware_stack()
+        if isinstance(stack, ServerErrorMiddleware):
+            stack.app = JsonBodyLimitAnswers(stack.app, self._centralita_settings)
+            return stack
+        return JsonBodyLimitAnswers(stack, self._centralita_settings)
 
 
 def create_app(

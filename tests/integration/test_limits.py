@@ -9,7 +9,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+from starlette.middleware.errors import ServerErrorMiddleware
 
+from api.app import create_app
 from centralita.db import Pool
 from centralita.settings import Settings
 from centralita.store import DEFAULT_TENANT_ID
@@ -297,3 +300,14 @@ async def test_every_413_carries_the_documented_json_problem_body(
     assert documented["responses"]["413"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ErrorBody"
     }
+
+
+async def test_the_json_413_keeps_the_apis_server_spans(database_url: str) -> None:
+    # The 413 rewrite sits inside the stack's outermost layer: OpenTelemetry's FastAPI
+    # instrumentation skips (no server spans) an app whose outermost layer is another.
+    app = create_app(_limited(database_url, max_request_bytes=SMALL_REQUEST))  # instrumented
+
+    stack = app.build_middleware_stack()
+
+    assert isinstance(stack, ServerErrorMiddleware)
+    assert isinstance(stack.app, OpenTelemetryMiddleware)
