@@ -40,6 +40,9 @@ from workflows.models import AGENT_ERROR, CallOutcome, DialRequest, DialResult
 
 log = logging.getLogger(__name__)
 
+# How long a bot softphone gets to hang up after the agent's side of the call ended.
+BOT_HANG_UP_S = 5.0
+
 # The call's agent: at once (the shipped flows), or looked up first (a tenant's stored
 # agent, `realtime.agent_lookup`), before the far end is offered the call.
 SetupFactory = Callable[[DialRequest], AgentSetup | Awaitable[AgentSetup]]
@@ -166,8 +169,12 @@ class ConversationLine:
         try:
             return await self.connect(request, started, bot_answers)
         finally:
-            with contextlib.suppress(Exception):
-                self.bot_reports[request.idempotency_key] = await asyncio.wait_for(bot.done(), 5)
+            # The bot hangs up by itself at the end of its script; one still waiting for
+            # the agent (who ended the call first) is stopped. Its report stands either way.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(bot.done(), BOT_HANG_UP_S)
+            await bot.close()
+            self.bot_reports[request.idempotency_key] = bot.report
             await bot_pc.close()
 
     async def connect(self, request: DialRequest, started: datetime, far_end: FarEnd) -> DialResult:

@@ -134,6 +134,11 @@ class BotSoftphone:
                 raise
         return self.report
 
+    async def close(self) -> None:
+        """Hang up now if still on the line (the agent ended the call first)."""
+        if self._task is not None:
+            await stop_tasks((self._task,), what="the bot", expected=(MediaStreamError,))
+
     async def _converse(self, track: MediaStreamTrack) -> None:
         listener = asyncio.create_task(self._listen(track))
         mark = 0

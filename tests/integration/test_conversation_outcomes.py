@@ -71,7 +71,12 @@ async def test_a_conversation_the_agent_closes_without_an_outcome_is_completed(
     stt.add("Sí, con ella habla.", "Adiós.", "...")
     line = ConversationLine(agent_for=flow_agent_for, stt=stt, tts=_VOICE, bot_tts=ScriptedTTS())
     script = BotScript(
-        lines=[BotLine(say="Sí, con ella habla."), BotLine(say="Adiós.")],
+        # A last line the bot never gets to say: the agent hangs up first.
+        lines=[
+            BotLine(say="Sí, con ella habla."),
+            BotLine(say="Adiós."),
+            BotLine(say="¿Aló? ¿Sigue ahí?"),
+        ],
         think_ms=100,
         linger_s=5.0,
     )
@@ -80,3 +85,5 @@ async def test_a_conversation_the_agent_closes_without_an_outcome_is_completed(
 
     assert line.records["closed"].ended_by == "agent", line.records["closed"].transcript
     assert result.outcome is CallOutcome.COMPLETED
+    # The bot, still waiting for the agent, was hung up on; what it lived is reported.
+    assert line.bot_reports["closed"].lines_said == ["Sí, con ella habla.", "Adiós."]
