@@ -53,8 +53,15 @@ def _population() -> Population:
             variables={"nombre": "María", "monto_total": 200000, "fecha_limite": "2026-11-30"},
         )
     ]
+    # She confirms the promise and says goodbye: a settled call, so the campaign ends (a
+    # caller who hung up before confirming would be no_decision and called again later).
     script = BotScript(
-        lines=[BotLine(say="Sí, con ella habla."), BotLine(say="Doscientos mil pesos, el viernes.")]
+        lines=[
+            BotLine(say="Sí, con ella habla."),
+            BotLine(say="Doscientos mil pesos, el viernes."),
+            BotLine(say="Sí, correcto."),
+            BotLine(say="No, gracias. Adiós."),
+        ]
     )
     people.personas = [
         Persona(
