@@ -24,6 +24,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
 
 ## Benchmarks print their figures and write JSON under bench/results/.
 bench: setup

@@ -13,21 +13,24 @@ from datetime import datetime
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from centralita.db import Pool
-from centralita.store import attempts, call_webhooks, contact_state, opt_outs
-from centralita.store.contact_context import ContactContext, StoredPolicyError, load_contact
-from centralita.store.contact_state import Conn
-from workflows.campaign_policy import INVALID_POLICY
-from workflows.dial_gate import Action, ContactFacts, Gate, after_attempt, gate
-from workflows.models import (
+from centralita.campaigns.dial_gate import Action, ContactFacts, Gate, after_attempt, gate
+from centralita.campaigns.messages import (
     AttemptCancel,
     AttemptRecord,
     BeginAttempt,
     BeginResult,
-    CallOutcome,
     ContactDecision,
-    ContactState,
 )
+from centralita.campaigns.policy import INVALID_POLICY
+from centralita.campaigns.store import attempts, contact_state, opt_outs
+from centralita.campaigns.store import call_events as call_webhooks
+from centralita.campaigns.store.contact_context import (
+    ContactContext,
+    StoredPolicyError,
+    load_contact,
+)
+from centralita.kernel.calls import CallOutcome, ContactState
+from centralita.kernel.db import Conn, Pool
 
 _FINAL_STATES = {"done", "excluded", "failed", "opted_out", "cancelled"}
 

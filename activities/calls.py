@@ -17,9 +17,9 @@ from temporalio import activity
 
 from activities.attempts import record_begin, record_result, stored_policy_must_be_valid
 from activities.dialing import HEARTBEAT_EVERY, dial_with_heartbeats
-from centralita.db import Pool
-from realtime.carrier.dialer import Dialer
-from workflows.models import AttemptRecord, DialResult, PlaceCall, PlacedCall
+from centralita.campaigns.messages import AttemptRecord, PlaceCall, PlacedCall
+from centralita.kernel.calls import Dialer, DialResult
+from centralita.kernel.db import Pool
 
 
 def ended_at_workflow_time(placed: PlaceCall, tried_since: float) -> datetime:

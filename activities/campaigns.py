@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime, time
 from typing import Any
@@ -11,18 +10,13 @@ from zoneinfo import ZoneInfo
 from psycopg.types.json import Jsonb
 from pydantic import ValidationError
 from temporalio import activity
-from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
 
 from activities.attempts import apply_gate, facts_of
-from centralita.db import Pool
-from centralita.store import campaigns as campaign_store
-from centralita.store.contact_context import ContactContext, load_due
-from centralita.store.contact_state import Conn
-from centralita.tenants_calls import call_key_tenant
-from workflows.calling_rules import campaign_day, new_contacts_allowed, next_slot
-from workflows.campaign_policy import (
+from centralita.campaigns.calling_rules import campaign_day, new_contacts_allowed, next_slot
+from centralita.campaigns.dial_gate import Action, gate
+from centralita.campaigns.opt_out_signals import signal_opt_out
+from centralita.campaigns.policy import (
     INVALID_POLICY,
     CampaignPolicy,
     CampaignStatusChange,
@@ -34,7 +28,10 @@ from workflows.campaign_policy import (
     policy_problems,
     read_stored_policy,
 )
-from workflows.dial_gate import Action, gate
+from centralita.campaigns.store import campaigns as campaign_store
+from centralita.campaigns.store.contact_context import ContactContext, load_due
+from centralita.kernel.db import Conn, Pool
+from centralita.tenants.store.call_owners import call_key_tenant
 
 log = logging.getLogger(__name__)
 
@@ -127,36 +124,6 @@ class CampaignActivities:
         async with self._pool.connection() as conn:
             tenant = await call_key_tenant(conn, activity.info().workflow_id or "")
         await signal_opt_out(activity.client(), self._pool, signal.phone, tenant_id=tenant)
-
-
-async def signal_opt_out(client: Client, pool: Pool, phone: str, *, tenant_id: str) -> None:
-    """Signal the tenant's campaigns that have a contact with `phone` (running ones take it).
-
-    An opt-out is the tenant's own: another tenant's campaigns keep calling the number.
-    """
-    from workflows.campaign import CampaignWorkflow, campaign_workflow_id
-
-    async with pool.connection() as conn:
-        cur = await conn.execute(
-            # Not filtered on the contacts' state: the opt-out itself may have just made
-            # them final, and their call may still be ringing.
-            "SELECT DISTINCT c.campaign_id::text AS id FROM contacts c "
-            "JOIN campaigns k ON k.id = c.campaign_id WHERE c.phones @> ARRAY[%s] "
-            "AND k.tenant_id = %s AND k.status IN ('created', 'running', 'paused')",
-            (phone, tenant_id),
-        )
-        ids = [r["id"] for r in await cur.fetchall()]
-
-    async def one(campaign_id: str) -> None:
-        handle = client.get_workflow_handle(campaign_workflow_id(campaign_id))
-        try:
-            await handle.signal(CampaignWorkflow.opt_out, OptOutSignal(phone=phone))
-        except RPCError as exc:
-            if exc.status != RPCStatusCode.NOT_FOUND:
-                raise  # Temporal trouble: the caller must know the signal did not land
-            # Finished or never started: nothing in flight to stop.
-
-    await asyncio.gather(*(one(cid) for cid in ids))
 
 
 async def _plan(conn: Conn, request: DispatchRequest) -> DispatchPlan:

@@ -8,8 +8,7 @@ from datetime import timedelta
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from realtime.carrier.dialer import Dialer, InvalidDialRequestError
-from workflows.models import DialRequest, DialResult
+from centralita.kernel.calls import Dialer, DialRequest, DialResult, InvalidDialRequestError
 
 HEARTBEAT_EVERY = timedelta(seconds=2)
 

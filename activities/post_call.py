@@ -24,24 +24,15 @@ from centralita.analysis import (
     Turn,
     analyse_call,
 )
+from centralita.campaigns.store import call_events as call_webhooks
 from centralita.correction.store import domain_terms
-from centralita.db import Pool
-from centralita.events import call_subject, emit
+from centralita.kernel.db import Conn, Pool
+from centralita.kernel.events import call_subject, emit
 from centralita.learning.sources import scan_low_confidence, scan_tool_misses
 from centralita.postcall import store
 from centralita.postcall.correction_step import CorrectorFactory, correct_segments
 from centralita.postcall.document import call_document
-from centralita.postcall.recording import RecordingError
-from centralita.postcall.retranscription import (
-    MAX_CONTEXT_TERMS,
-    OfflineSegment,
-    call_context,
-    retranscribe,
-)
-from centralita.store import call_webhooks
-from centralita.store.contact_state import Conn
-from realtime.providers.base import ProviderError, SpeechToText
-from workflows.post_call_models import (
+from centralita.postcall.messages import (
     Analysed,
     CallRef,
     Corrected,
@@ -50,6 +41,10 @@ from workflows.post_call_models import (
     RetranscribePolicy,
     StepInput,
 )
+from centralita.postcall.recording import RecordingError
+from centralita.postcall.transcripts import OfflineSegment
+from realtime.offline.retranscription import MAX_CONTEXT_TERMS, call_context, retranscribe
+from realtime.providers.base import ProviderError, SpeechToText
 
 CALL_NOT_FOUND = "CallNotFound"
 ZONE_BY_LANGUAGE = {"es": "America/Santiago", "en": "America/New_York"}
@@ -63,7 +58,7 @@ class PostCallActivities:
 
     Args:
         pool: the database.
-        stt: the offline recogniser (`centralita.postcall.retranscription.offline_stt`).
+        stt: the offline recogniser (`realtime.offline.retranscription.offline_stt`).
         corrector_for: builds the hybrid corrector for a tenant and language.
         retranscribe: the policy for calls whose workflow input does not name one.
         summarizer: writes the summary (an LLM); None: the extractive summary.

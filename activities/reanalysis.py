@@ -12,8 +12,8 @@ from typing import Any
 
 from temporalio import activity
 
-from centralita.db import Pool
-from workflows.reanalysis_models import (
+from centralita.kernel.db import Pool
+from centralita.postcall.reanalysis_messages import (
     CallCursor,
     CallPage,
     PagedCall,

@@ -21,12 +21,13 @@ from typing import Any
 import httpx
 from temporalio import activity
 
-from centralita.db import Pool
-from centralita.tasks import stop_tasks
-from centralita.tracing_http import client_span, record_response
-from centralita.tracing_links import trace_link
+from centralita.kernel.db import Pool
+from centralita.kernel.tasks import stop_tasks
+from centralita.kernel.tracing_http import client_span, record_response
+from centralita.kernel.tracing_links import trace_link
 from centralita.webhooks import store
 from centralita.webhooks.delivery import UnsignableDeliveryError, logged_attempt
+from centralita.webhooks.messages import AttemptInput, AttemptResult, DeliveryState
 from centralita.webhooks.models import DeliveryStatus
 from centralita.webhooks.retry_schedule import (
     DEFAULT_MAX_ATTEMPTS,
@@ -34,7 +35,6 @@ from centralita.webhooks.retry_schedule import (
     delay_before,
 )
 from centralita.webhooks.sender import AttemptOutcome
-from workflows.webhook_models import AttemptInput, AttemptResult, DeliveryState
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ class WebhookActivities:
         """The logged attempt, as a client span linked to the span that recorded its event.
 
         Linked, not parented: the attempt runs in its delivery workflow's trace, begun by
-        the outbox dispatcher (`centralita.tracing_links` says why).
+        the outbox dispatcher (`centralita.kernel.tracing_links` says why).
         """
         link = trace_link(target.payload)
         attributes: dict[str, str | int] = {

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from fastapi import HTTPException, status
 
-from centralita.db import Pool
-from realtime.flows.loader import shipped_agents
-from realtime.flows.repository import unknown_agents
-from workflows.campaign_policy import CampaignPolicy
+from centralita.campaigns.policy import CampaignPolicy
+from centralita.kernel.db import Pool
+from realtime.agents.loader import shipped_agents
+from realtime.store.agents import unknown_agents
 
 
 def policy_agents(policy: CampaignPolicy) -> list[str]:

@@ -39,9 +39,9 @@ from api.routes import (
 )
 from api.services import ApiServices, TemporalConnector
 from centralita import __version__
-from centralita.db import database_url, open_pool
-from centralita.settings import InvalidSettingsError, Settings, get_settings
-from centralita.telemetry import instrument_http_app
+from centralita.kernel.db import open_pool
+from centralita.kernel.settings import InvalidSettingsError, Settings, get_settings
+from centralita.kernel.telemetry import instrument_http_app
 
 
 class _App(FastAPI):
@@ -79,10 +79,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database_url = settings.database_url
+        if not database_url:
+            # The process that starts the API resolves it (`centralita api` starts the
+            # embedded server when none is configured; `dev up` passes its own).
+            raise InvalidSettingsError(["CENTRALITA_DATABASE_URL: the API needs a database"])
         pool = await open_pool(
-            database_url(settings), min_size=settings.db_pool_min, max_size=settings.db_pool_max
+            database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
         )
-        live = LiveEventHub(database_url(settings))
+        live = LiveEventHub(database_url)
         app.state.services = ApiServices(
             settings=settings,
             pool=pool,

@@ -5,7 +5,7 @@ dependency of the whole app), except the public ones in `PUBLIC_ROUTES`: health
 probes and the pages (which ask the person for a key and send it themselves). The
 OpenAPI schema and docs are served outside the routers and need no key either.
 
-- A tenant's key (``ctk_<prefix>_<secret>``, `centralita.auth_keys`) makes the request
+- A tenant's key (``ctk_<prefix>_<secret>``, `centralita.tenants.keys`) makes the request
   act for that tenant: routes take `TenantId` and scope every query to it, so another
   tenant's ids answer 404.
 - The admin key (setting `admin_api_key`) is for `/admin` only (tenants and keys); it
@@ -30,8 +30,8 @@ from fastapi.routing import APIRoute
 from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.deps import Services
-from centralita import tenants
-from centralita.auth_keys import secret_matches
+from centralita.tenants.keys import secret_matches
+from centralita.tenants.store import keys as tenants
 
 # (method, path template) of the routes anyone may call.
 PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(

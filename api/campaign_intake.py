@@ -18,7 +18,7 @@ from starlette.datastructures import UploadFile  # what request.form() yields
 from api.contact_rows import InvalidRow, NumberedRow
 from api.csv_contacts import CsvError, CsvRowError, CsvTooLargeError, read_contacts_csv
 from api.schemas import CampaignCreate
-from centralita.settings import Settings
+from centralita.kernel.settings import Settings
 
 _FORM_FIELDS = ("name", "timezone", "default_region", "start")
 

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 from api.schemas import CampaignOut
 from api.services import ApiServices
-from centralita.store import campaigns
-from centralita.store.campaigns import CampaignRow
-from workflows.calling_rules import campaign_day, next_slot
+from centralita.campaigns.calling_rules import campaign_day, next_slot
+from centralita.campaigns.store import campaigns
+from centralita.campaigns.store.campaigns import CampaignRow
 
 log = logging.getLogger(__name__)
 

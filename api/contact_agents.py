@@ -4,7 +4,7 @@ A row's call is held by one agent: the campaign's `segment_agents[segment]`, els
 `default_agent`, else the media worker's default (`DEFAULT_AGENT`). That agent reads the
 contact's variables by their declared kinds when the call starts, and a value it cannot
 read fails the call (`agent_error`) hours later. So each row is read here, with the
-same reader the call uses (`realtime.flows.templates.read_variable`), and:
+same reader the call uses (`realtime.agents.flows.templates.read_variable`), and:
 
 - a typed variable (money, number, date, datetime) that is present but unreadable
   refuses the row, naming the column, the value and what it should be;
@@ -21,13 +21,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from centralita.db import Pool
-from centralita.store.campaigns import NewContact
-from realtime.flows.loader import DEFAULT_AGENT, AnyAgentDefinition, load_any_agent
-from realtime.flows.repository import load_tenant_agent
-from realtime.flows.schema import VariableSpec
-from realtime.flows.templates import find_variable, read_variable
-from workflows.campaign_policy import CampaignPolicy
+from centralita.campaigns.policy import CampaignPolicy
+from centralita.campaigns.store.campaigns import NewContact
+from centralita.kernel.db import Pool
+from realtime.agents.flows.schema import VariableSpec
+from realtime.agents.flows.templates import find_variable, read_variable
+from realtime.agents.loader import DEFAULT_AGENT, AnyAgentDefinition, load_any_agent
+from realtime.store.agents import load_tenant_agent
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ async def contact_agents(pool: Pool, tenant_id: str, policy: CampaignPolicy) -> 
 
     Call after `api.agent_names.check_agent_names`: every name the policy gives exists.
     A stored definition that cannot be read is replaced by the shipped agent of that
-    name, as the media worker does (`realtime.agent_lookup`); with neither, that agent's
+    name, as the media worker does (`realtime.store.agent_lookup`); with neither, that agent's
     rows are not checked.
     """
     definitions: dict[str, AnyAgentDefinition] = {}

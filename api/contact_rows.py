@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from centralita.store.campaigns import NewContact
-from workflows.calling_rules import recipient_timezone
+from centralita.campaigns.calling_rules import recipient_timezone
+from centralita.campaigns.store.campaigns import NewContact
 
 
 class ContactIn(BaseModel):

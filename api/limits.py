@@ -8,7 +8,7 @@
   request body is over the limit of N bytes (max_request_bytes)"}`): Starlette answers
   a plain-text "Content Too Large", which `JsonBodyLimitAnswers` rewrites.
 - Rates: campaign creation, and CSV uploads on top, take a token from the tenant's
-  bucket (`centralita.tenants_rate`, in Postgres, so every API process shares it).
+  bucket (`centralita.tenants.store.rates`, in Postgres, so every API process shares it).
   An empty bucket: 429 with `Retry-After` in seconds.
 - Pagination: list routes take `limit` (bounded) and `offset`, or a cursor.
 """
@@ -23,8 +23,8 @@ from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.services import ApiServices
-from centralita.settings import Settings
-from centralita.tenants_rate import BucketRule, take
+from centralita.kernel.settings import Settings
+from centralita.tenants.store.rates import BucketRule, take
 
 # A multipart body is a little larger than the file it carries.
 MULTIPART_ALLOWANCE_BYTES = 64 * 1024

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 
 import psycopg
 
-from centralita.tasks import stop_tasks
-from realtime.live_events import CHANNEL
+from centralita.kernel.tasks import stop_tasks
+from realtime.store.live_events import CHANNEL
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """A call's live events as server-sent events, from Postgres, resumable by event id.
 
 The media worker writes events into `live_call_events` and NOTIFYs channel
-`call_events` with the call key (`realtime/live_events.py`). A stream registers with the
+`call_events` with the call key (`realtime/store/live_events.py`). A stream registers with the
 process's `LiveEventHub` (one LISTEN connection for all streams) first, then reads the
 rows after the client's `Last-Event-ID` (every row's id is its SSE id), sends them, and
 waits to be woken for its call; a row that arrived between the read and the wait is not
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.live_hub import LiveEventHub
-from centralita.db import Pool
-from centralita.tenants_calls import call_key_tenant_sql
+from centralita.kernel.db import Pool
+from centralita.tenants.store.call_owners import call_key_tenant_sql
 
 _BATCH = 500
 
@@ -69,7 +69,7 @@ async def live_calls(
     within_hours: float = 12.0,
 ) -> list[dict[str, Any]]:
     """The tenant's calls that started (in the last `within_hours`) and have not ended,
-    newest first (`centralita.tenants_calls` says whose call a key is)."""
+    newest first (`centralita.tenants.store.call_owners` says whose call a key is)."""
     async with pool.connection() as conn:
         cur = await conn.execute(
             "SELECT s.call_key, s.created_at AS started_at, s.payload AS started "

@@ -9,9 +9,9 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from api.contact_rows import RejectedRow, RowWarning, check_region, check_timezone
-from centralita.store.attempts import AttemptRow
-from centralita.store.campaigns import CampaignRow, ContactRow
-from workflows.campaign_policy import CampaignPolicy
+from centralita.campaigns.policy import CampaignPolicy
+from centralita.campaigns.store.attempts import AttemptRow
+from centralita.campaigns.store.campaigns import CampaignRow, ContactRow
 
 
 class CampaignCreate(BaseModel):

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from temporalio.client import Client
 
 from api.live_hub import LiveEventHub
-from centralita.db import Pool
-from centralita.settings import Settings
-from centralita.temporal import connect_temporal
+from centralita.kernel.db import Pool
+from centralita.kernel.settings import Settings
+from centralita.kernel.temporal import connect_temporal
 
 
 class TemporalUnavailableError(RuntimeError):

@@ -8,8 +8,9 @@ from temporalio.client import WorkflowHandle
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.services import ApiServices
-from workflows.campaign import CampaignWorkflow, campaign_workflow_id
-from workflows.campaign_policy import CampaignResult, CampaignRunInput
+from centralita.campaigns.messages import campaign_workflow_id
+from centralita.campaigns.policy import CampaignResult, CampaignRunInput
+from workflows.campaign import CampaignWorkflow
 
 
 async def start_campaign_workflow(services: ApiServices, campaign_id: str) -> None:

@@ -26,20 +26,21 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from bench.report import report
-from centralita import runtime
-from centralita.db import Pool, open_pool
-from centralita.migrate import migrate
-from centralita.store import DEFAULT_TENANT_ID, campaigns
-from centralita.store.campaigns import NewContact
-from centralita.temporal import DATA_CONVERTER, temporal_plugins
+from centralita.campaigns.messages import campaign_workflow_id
+from centralita.campaigns.policy import CampaignPolicy, CampaignResult, CampaignRunInput
+from centralita.campaigns.store import campaigns
+from centralita.campaigns.store.campaigns import NewContact
+from centralita.kernel import runtime, search_attributes
+from centralita.kernel.calls import CallOutcome
+from centralita.kernel.db import Pool, open_pool
+from centralita.kernel.ids import DEFAULT_TENANT_ID
+from centralita.kernel.migrate import migrate
+from centralita.kernel.temporal import DATA_CONVERTER, temporal_plugins
 from realtime.carrier.simulated import Persona, PersonaStep, SimulatedCarrier
 from workers.embedded_postgres import EmbeddedPostgres
 from workers.embedded_temporal import DEV_SERVER_GO_ENV, DEV_SERVER_TUNING, venv_binary
 from workers.orchestrator import build_worker
-from workflows import search_attributes
-from workflows.campaign import CampaignWorkflow, campaign_workflow_id
-from workflows.campaign_policy import CampaignPolicy, CampaignResult, CampaignRunInput
-from workflows.models import CallOutcome
+from workflows.campaign import CampaignWorkflow
 
 RESULTS = Path(__file__).resolve().parent / "results" / "campaign.json"
 

@@ -12,16 +12,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench.stats import p50_p95
-from realtime.agent_setup import AgentSetup, flow_agent_for
-from realtime.call_record import CallRecord, TurnMetrics
-from realtime.call_session import SessionConfig
+from centralita.correction.online import OnlineCorrector
+from centralita.kernel.calls import DialRequest
+from realtime.agents.setup import AgentSetup, flow_agent_for
 from realtime.conversation_line import ConversationLine
 from realtime.providers.base import AgentBrain, AgentReply, BrainTurn
-from realtime.providers.correction import OnlineCorrector
 from realtime.providers.espeak import EspeakTTS, resample
 from realtime.providers.whisper import WhisperSTT
+from realtime.session.call_session import SessionConfig
+from realtime.session.record import CallRecord, TurnMetrics
 from realtime.softphone.script import BotLine, BotScript
-from workflows.models import DialRequest
 
 # What the long call's agent says, in turn.
 ENDLESS_REPLIES = (

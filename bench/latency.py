@@ -43,12 +43,12 @@ from bench.conversations import (
 )
 from bench.report import report
 from bench.stats import least_squares_slope, max_level_within, p50_p95, worst_p95
-from centralita import runtime
-from centralita.tasks import stop_tasks
+from centralita.kernel import runtime
+from centralita.kernel.tasks import stop_tasks
+from realtime.legs.webrtc import restrict_ice_to_loopback
 from realtime.providers.espeak import EspeakTTS
 from realtime.providers.whisper import WhisperSTT
 from realtime.softphone.script import BotLine, BotScript
-from realtime.webrtc import restrict_ice_to_loopback
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latency.json"
 

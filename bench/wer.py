@@ -45,10 +45,10 @@ from bench.wer_metrics import (
     harvest_pairs,
     word_error_rate,
 )
-from centralita.postcall.retranscription import HALLUCINATION_SILENCE_S, call_context
-from realtime.agent_setup import DOMAIN_HINTS
+from centralita.correction.online import OnlineCorrector, revert
+from realtime.agents.setup import DOMAIN_HINTS
+from realtime.offline.retranscription import HALLUCINATION_SILENCE_S, call_context
 from realtime.providers.base import Transcript
-from realtime.providers.correction import OnlineCorrector, revert
 from realtime.providers.whisper import WhisperSTT
 
 RESULTS = Path(__file__).resolve().parent / "results" / "wer.json"

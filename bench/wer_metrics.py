@@ -21,7 +21,7 @@ from typing import Literal
 import jiwer
 from text_to_num import alpha2digit  # type: ignore[import-untyped]  # ships no types
 
-from realtime.providers.correction import normalise as normalise_word
+from centralita.correction.online import normalise as normalise_word
 
 Effect = Literal["helpful", "harmful", "neutral"]
 

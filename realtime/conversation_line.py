@@ -20,23 +20,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from realtime.agent_leg import AgentLeg
-from realtime.agent_setup import AgentSetup
+from centralita.correction.online import OnlineCorrector
+from centralita.kernel.calls import AGENT_ERROR, CallOutcome, DialRequest, DialResult
+from realtime.agents.flows.schema import FlowDefinitionError
+from realtime.agents.flows.templates import VariableError
+from realtime.agents.loader import AgentNotFoundError
+from realtime.agents.setup import AgentSetup
 from realtime.audio.recorder import CallRecorder, RecorderError
-from realtime.call_record import CallEvent, CallRecord
-from realtime.call_session import CallSession
-from realtime.call_tracing import call_ended, call_span
-from realtime.flows.loader import AgentNotFoundError
-from realtime.flows.schema import FlowDefinitionError
-from realtime.flows.templates import VariableError
-from realtime.human_leg import HumanLeg
-from realtime.pricing import Rates, price
+from realtime.legs.agent import AgentLeg
+from realtime.legs.human import HumanLeg
+from realtime.legs.webrtc import IceServer, SessionDescription, new_peer_connection
 from realtime.providers.base import SpeechToText, TextToSpeech
-from realtime.providers.correction import OnlineCorrector
+from realtime.session.call_session import CallSession
+from realtime.session.pricing import Rates, price
+from realtime.session.record import CallEvent, CallRecord
+from realtime.session.tracing import call_ended, call_span
 from realtime.softphone.bot import BotReport, BotSoftphone
 from realtime.softphone.script import BotScript
-from realtime.webrtc import IceServer, SessionDescription, new_peer_connection
-from workflows.models import AGENT_ERROR, CallOutcome, DialRequest, DialResult
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 BOT_HANG_UP_S = 5.0
 
 # The call's agent: at once (the shipped flows), or looked up first (a tenant's stored
-# agent, `realtime.agent_lookup`), before the far end is offered the call.
+# agent, `realtime.store.agent_lookup`), before the far end is offered the call.
 SetupFactory = Callable[[DialRequest], AgentSetup | Awaitable[AgentSetup]]
 # Told of every event of every call as it happens, with the call's key (live views).
 CallEventSink = Callable[[str, CallEvent], None]
@@ -63,7 +63,7 @@ class CallParties:
 CallEnded = Callable[[DialRequest, CallRecord, DialResult, CallParties], Awaitable[None]]
 # Told when a call's conversation is about to start, before its first event (webhooks).
 CallOpened = Callable[[DialRequest, CallParties], None]
-# (call key, language) -> the call's live dictionary (`realtime.tenant_dictionary`).
+# (call key, language) -> the call's live dictionary (`realtime.session.tenant_dictionary`).
 CorrectorLookup = Callable[[str, str], Awaitable[OnlineCorrector]]
 
 

@@ -2,7 +2,7 @@
 
 Every seed is one call attempt (or an inbound call) with what the live call stored
 (turns with latencies and sentiment, interruption and tool-call events, through
-`realtime.call_store.save_call` as the media worker stores them) and what the post-call
+`realtime.store.calls.save_call` as the media worker stores them) and what the post-call
 analysis wrote (`call_analyses`). Attempts and contacts are inserted directly. The spread
 covers what the figures must get right: answered and not, promises in two currencies
 (live, from the analysis, or both, where the analysis wins), a promise without an amount,
@@ -22,11 +22,11 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from centralita.db import Pool
-from centralita.store import DEFAULT_TENANT_ID
-from realtime.call_record import CallEvent, CallRecord, TurnMetrics
-from realtime.call_store import save_call
-from workflows.models import CallOutcome, DialRequest, DialResult
+from centralita.kernel.calls import CallOutcome, DialRequest, DialResult
+from centralita.kernel.db import Pool
+from centralita.kernel.ids import DEFAULT_TENANT_ID
+from realtime.session.record import CallEvent, CallRecord, TurnMetrics
+from realtime.store.calls import save_call
 
 CAMPAIGN_TZ = "America/Santiago"  # UTC-3 in March 2025 (summer time ends in April)
 AGENT = "cobranza-temprana"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 
-from realtime.providers.base import AgentReply, BrainTurn
-from realtime.understanding.model import (
+from centralita.understanding.model import (
     ContextAdvice,
     Intent,
     Sentiment,
@@ -13,6 +12,7 @@ from realtime.understanding.model import (
     Steering,
     Understanding,
 )
+from realtime.providers.base import AgentReply, BrainTurn
 
 
 def turn(text: str, steering: Steering = Steering.CONTINUE) -> BrainTurn:

@@ -27,18 +27,18 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.app import create_app
-from centralita.db import Pool, open_pool
-from centralita.migrate import migrate
-from centralita.settings import Settings
-from centralita.store import DEFAULT_TENANT_ID
-from centralita.temporal import DATA_CONVERTER, temporal_plugins
-from centralita.tenants import create_key
-from realtime.carrier.dialer import Dialer
+from centralita.kernel import search_attributes
+from centralita.kernel.calls import Dialer
+from centralita.kernel.db import Pool, open_pool
+from centralita.kernel.ids import DEFAULT_TENANT_ID
+from centralita.kernel.migrate import migrate
+from centralita.kernel.settings import Settings
+from centralita.kernel.temporal import DATA_CONVERTER, temporal_plugins
+from centralita.tenants.store.keys import create_key
 from realtime.carrier.simulated import Persona, SimulatedCarrier
 from workers.embedded_postgres import EmbeddedPostgres
 from workers.embedded_temporal import DEV_SERVER_GO_ENV, venv_binary
 from workers.orchestrator import build_worker
-from workflows import search_attributes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 _db_counter = itertools.count(1)

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from centralita.db import Pool
-from centralita.store import DEFAULT_TENANT_ID
-from realtime.call_record import CallRecord, TurnMetrics
-from realtime.call_store import save_call
-from workflows.models import CallOutcome, DialRequest, DialResult
+from centralita.kernel.calls import CallOutcome, DialRequest, DialResult
+from centralita.kernel.db import Pool
+from centralita.kernel.ids import DEFAULT_TENANT_ID
+from realtime.session.record import CallRecord, TurnMetrics
+from realtime.store.calls import save_call
 
 PHONE = "+56961234567"
 AGENT = "cobranza-temprana"

@@ -2,7 +2,7 @@
 
 OpenTelemetry lets a process install its tracer provider once, so tests do not make
 their own: they register an in-memory exporter with the provider every process has
-(`centralita.telemetry.export_spans`) for the length of a block and take it away after,
+(`centralita.kernel.telemetry.export_spans`) for the length of a block and take it away after,
 which also turns sampling of new traces back off. What the exporter holds went through
 the same masking every exporter gets.
 """
@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.util.types import Attributes
 
-from centralita.telemetry import export_spans, stop_exporting
+from centralita.kernel.telemetry import export_spans, stop_exporting
 
 
 @contextlib.contextmanager

@@ -1,1 +1,5 @@
-"""Process entry points and wiring: workers, the media worker shell, the embedded stack."""
+"""Process entry points and wiring: the CLI (`cli`), the Temporal workers, the media
+worker process, the webhook dispatcher, the embedded development stack and the demo.
+
+May import: everything.
+"""

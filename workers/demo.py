@@ -14,9 +14,9 @@ from urllib.parse import quote
 
 import httpx
 
-from centralita.privacy import mask_phone
-from centralita.settings import Settings
-from centralita.tenants_dev import dev_key_path, read_dev_key
+from centralita.kernel.privacy import mask_phone
+from centralita.kernel.settings import Settings
+from centralita.tenants.dev_key import dev_key_path, read_dev_key
 
 # Personas behind these numbers live in realtime/personas/demo_es.json.
 DEMO_CONTACTS: list[dict[str, Any]] = [

@@ -24,9 +24,9 @@ from typing import IO
 
 import httpx
 
-from centralita.migrate import migrate
-from centralita.settings import Settings
-from centralita.tenants_dev import dev_key_path, ensure_dev_key
+from centralita.kernel.migrate import migrate
+from centralita.kernel.settings import Settings
+from centralita.tenants.dev_key import dev_key_path, ensure_dev_key
 from workers.embedded_postgres import EmbeddedPostgres
 from workers.embedded_temporal import EmbeddedServerError, EmbeddedTemporal
 
@@ -189,7 +189,7 @@ class DevStack:
         self.temporal_address = self._temporal.address
 
     def _child_specs(self) -> list[Child]:
-        cli = [sys.executable, "-m", "centralita.cli"]
+        cli = [sys.executable, "-m", "workers.cli"]
         return [
             Child("orchestrator", [*cli, "orchestrator"], self.logs / "orchestrator.log"),
             Child("media", [*cli, "media"], self.logs / "media.log"),

@@ -16,7 +16,7 @@ from temporalio.api.operatorservice.v1 import (
 )
 from temporalio.client import Client
 
-from workflows.search_attributes import as_indexed_types
+from centralita.kernel.search_attributes import as_indexed_types
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ The carrier lives here, not in the orchestrator, so calls and their dial log sur
 orchestrator crash; they are also kept in the database (`carrier_calls`), so a retry
 after this process is killed gets an ended call's result, or rings a lost call once
 more, never twice. A dialled number is rung, in this order: on the softphone that holds
-it (HTTP signalling, `realtime/signalling.py`), else on the simulated carrier's persona,
+it (HTTP signalling, `realtime/server/signalling.py`), else on the simulated carrier's persona,
 whose conversation script makes it a bot softphone. Softphones may also call the agents'
 inbound numbers. Every conversation is a real WebRTC call with the agent (STT, flow,
 TTS), recorded, and stored in `calls`, `call_turns` and `call_events` when it ends.
@@ -19,32 +19,33 @@ from dataclasses import dataclass
 import uvicorn
 from fastapi import APIRouter
 
-from centralita.db import Pool, database_url, open_pool
-from centralita.settings import Settings
-from centralita.temporal import connect_temporal
-from realtime.agent_lookup import TenantAgents
-from realtime.agent_setup import flow_agent_for
-from realtime.call_record import CallRecord
-from realtime.call_store import save_call
-from realtime.call_webhook_events import call_facts
+from centralita.correction.online import OnlineCorrector
+from centralita.kernel.calls import DialRequest, DialResult
+from centralita.kernel.db import Pool, open_pool
+from centralita.kernel.settings import Settings
+from centralita.kernel.temporal import connect_temporal
+from realtime.agents.setup import flow_agent_for
 from realtime.carrier.dial_store import DialStore
 from realtime.carrier.simulated import PersonaBook, SimulatedCarrier, packaged_personas
 from realtime.carrier.softphone_dialer import SoftphoneDialer
 from realtime.conversation_line import CallParties, ConversationLine
-from realtime.inbound_routes import InboundDirectory, InboundRoute, caller_lookup
-from realtime.live_events import LiveEvents
-from realtime.pricing import Rates
+from realtime.legs.webrtc import IceServer, restrict_ice_to_loopback
 from realtime.providers.base import ProviderError
-from realtime.providers.correction import OnlineCorrector
 from realtime.providers.espeak import EspeakTTS
 from realtime.providers.whisper import WhisperSTT
-from realtime.server import create_media_app
-from realtime.signalling import signalling_router
-from realtime.softphone_exchange import SoftphoneExchange
-from realtime.tenant_dictionary import TenantDictionaries
-from realtime.webrtc import IceServer, restrict_ice_to_loopback
+from realtime.server.app import create_media_app
+from realtime.server.inbound import InboundDirectory, InboundRoute, caller_lookup
+from realtime.server.signalling import signalling_router
+from realtime.session.pricing import Rates
+from realtime.session.record import CallRecord
+from realtime.session.tenant_dictionary import TenantDictionaries
+from realtime.softphone.exchange import SoftphoneExchange
+from realtime.store.agent_lookup import TenantAgents
+from realtime.store.call_events import call_facts
+from realtime.store.calls import save_call
+from realtime.store.live_events import LiveEvents
+from workers.database import database_url
 from workers.post_call_starter import PostCallStarter
-from workflows.models import DialRequest, DialResult
 
 log = logging.getLogger(__name__)
 

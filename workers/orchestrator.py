@@ -14,11 +14,12 @@ from temporalio.worker import Worker
 from activities.attempts import AttemptActivities
 from activities.calls import CallActivities
 from activities.campaigns import CampaignActivities
-from centralita.db import Pool, database_url, open_pool
-from centralita.settings import Settings
-from centralita.temporal import connect_temporal
-from realtime.carrier.dialer import Dialer
+from centralita.kernel.calls import Dialer
+from centralita.kernel.db import Pool, open_pool
+from centralita.kernel.settings import Settings
+from centralita.kernel.temporal import connect_temporal
 from realtime.carrier.http_dialer import HttpDialer
+from workers.database import database_url
 from workflows.attempt import CallAttemptWorkflow
 from workflows.campaign import CampaignWorkflow
 

@@ -20,15 +20,17 @@ from activities.post_call import PostCallActivities, activity_methods
 from activities.reanalysis import ReanalysisActivities, reanalysis_activity_methods
 from centralita.analysis import Summarizer
 from centralita.analysis.llm_summary import LlmSummarizer
-from centralita.db import Pool, database_url, open_pool
-from centralita.postcall.correction_step import CorrectorFactory, tenant_corrector
-from centralita.postcall.retranscription import offline_stt
-from centralita.settings import Settings
-from centralita.temporal import connect_temporal
-from realtime.llm.config import LlmEndpoint
+from centralita.kernel.db import Pool, open_pool
+from centralita.kernel.llm import LlmEndpoint
+from centralita.kernel.settings import Settings
+from centralita.kernel.temporal import connect_temporal
+from centralita.learning.correctors import tenant_corrector
+from centralita.postcall.correction_step import CorrectorFactory
+from centralita.postcall.messages import RetranscribePolicy
+from realtime.offline.retranscription import offline_stt
 from realtime.providers.base import SpeechToText
+from workers.database import database_url
 from workflows.post_call import PostCallWorkflow
-from workflows.post_call_models import RetranscribePolicy
 from workflows.reanalysis import ReanalysisWorkflow
 
 log = logging.getLogger(__name__)

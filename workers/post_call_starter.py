@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable
 from temporalio.client import Client
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from centralita.postcall.messages import PostCallInput
 from workflows.post_call import PostCallWorkflow, post_call_workflow_id
-from workflows.post_call_models import PostCallInput
 
 log = logging.getLogger(__name__)
 

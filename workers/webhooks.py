@@ -3,7 +3,7 @@
 Its own process and task queue: an endpoint that hangs costs this process's sockets and
 activity slots, never the orchestrator's (calls) or the post-call worker's. The
 dispatcher runs here as an asyncio task beside the Temporal worker (see
-`centralita.webhooks.dispatch` for why it is not a workflow); SIGINT/SIGTERM stop both,
+`workers.webhook_dispatch` for why it is not a workflow); SIGINT/SIGTERM stop both,
 the dispatcher between passes, the worker after its in-flight attempts.
 """
 
@@ -18,10 +18,11 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.webhooks import WebhookActivities, activity_methods
-from centralita.db import Pool, database_url, open_pool
-from centralita.settings import Settings
-from centralita.temporal import connect_temporal
-from centralita.webhooks.dispatch import Dispatcher, DispatchOptions
+from centralita.kernel.db import Pool, open_pool
+from centralita.kernel.settings import Settings
+from centralita.kernel.temporal import connect_temporal
+from workers.database import database_url
+from workers.webhook_dispatch import Dispatcher, DispatchOptions
 from workflows.webhook_delivery import WebhookDeliveryWorkflow
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,20 @@ with workflow.unsafe.imports_passed_through():
     from activities.attempts import AttemptActivities
     from activities.calls import CallActivities
     from activities.campaigns import CampaignActivities
-    from centralita.privacy import mask_phone
-    from workflows import search_attributes
+    from centralita.campaigns.messages import (
+        AttemptCancel,
+        AttemptInput,
+        AttemptRecord,
+        AttemptResult,
+        BeginAttempt,
+        PlaceCall,
+        PlacedCall,
+    )
+    from centralita.campaigns.policy import OptOutSignal
+    from centralita.kernel import search_attributes
+    from centralita.kernel.calls import CallOutcome, DialResult
+    from centralita.kernel.privacy import mask_phone
+    from centralita.postcall.messages import PostCallInput
     from workflows.activity_policies import (
         DIAL_GIVE_UP,
         DIAL_HEARTBEAT,
@@ -20,20 +32,7 @@ with workflow.unsafe.imports_passed_through():
         STORE_RETRY,
         STORE_TIMEOUT,
     )
-    from workflows.campaign_policy import OptOutSignal
-    from workflows.models import (
-        AttemptCancel,
-        AttemptInput,
-        AttemptRecord,
-        AttemptResult,
-        BeginAttempt,
-        CallOutcome,
-        DialResult,
-        PlaceCall,
-        PlacedCall,
-    )
     from workflows.post_call import PostCallWorkflow, post_call_workflow_id
-    from workflows.post_call_models import PostCallInput
 
 
 # Attempts recorded before post-call processing existed replay without the child start.

@@ -21,16 +21,14 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 with workflow.unsafe.imports_passed_through():
     from activities.attempts import AttemptActivities
     from activities.campaigns import CampaignActivities
-    from workflows import search_attributes
-    from workflows.activity_policies import (
-        DISPATCH_HEARTBEAT,
-        DISPATCH_RETRY,
-        DISPATCH_TIMEOUT,
-        STORE_RETRY,
-        STORE_TIMEOUT,
+    from centralita.campaigns.messages import (
+        OPT_OUT_SIGNAL,
+        AttemptCancel,
+        AttemptInput,
+        AttemptResult,
+        CampaignStatus,
     )
-    from workflows.attempt import CallAttemptWorkflow, attempt_memo, attempt_workflow_id
-    from workflows.campaign_policy import (
+    from centralita.campaigns.policy import (
         INVALID_POLICY,
         MAX_HISTORY_BYTES,
         CampaignCarry,
@@ -46,7 +44,15 @@ with workflow.unsafe.imports_passed_through():
         PolicyStored,
         history_budget,
     )
-    from workflows.models import AttemptCancel, AttemptInput, AttemptResult, CampaignStatus
+    from centralita.kernel import search_attributes
+    from workflows.activity_policies import (
+        DISPATCH_HEARTBEAT,
+        DISPATCH_RETRY,
+        DISPATCH_TIMEOUT,
+        STORE_RETRY,
+        STORE_TIMEOUT,
+    )
+    from workflows.attempt import CallAttemptWorkflow, attempt_memo, attempt_workflow_id
 
 # While waiting for nothing in particular, look again at least this often (a new
 # contact's slot, an edited policy) so that a lost wake-up costs minutes, not days.
@@ -62,11 +68,6 @@ def _invalid_policy(exc: ActivityError) -> ApplicationError | None:
     if isinstance(cause, ApplicationError) and cause.type == INVALID_POLICY:
         return cause
     return None
-
-
-def campaign_workflow_id(campaign_id: str) -> str:
-    """Deterministic id: one workflow per campaign."""
-    return f"campaign-{campaign_id}"
 
 
 @workflow.defn
@@ -127,7 +128,7 @@ class CampaignWorkflow:
         self._cancelled = True
         self._wake()
 
-    @workflow.signal
+    @workflow.signal(name=OPT_OUT_SIGNAL)
     def opt_out(self, signal: OptOutSignal) -> None:
         """A number opted out: cancel any attempt to it now in progress."""
         for phone, task in self._active.values():

@@ -15,13 +15,13 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.post_call import PostCallActivities
+    from centralita.postcall.messages import PostCallInput, PostCallResult, StepInput
     from workflows.activity_policies import (
         ANALYSIS_TIMEOUT,
         POST_CALL_RETRY,
         RETRANSCRIBE_HEARTBEAT,
         RETRANSCRIBE_TIMEOUT,
     )
-    from workflows.post_call_models import PostCallInput, PostCallResult, StepInput
 
 
 T = TypeVar("T")

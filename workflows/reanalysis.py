@@ -25,10 +25,8 @@ from temporalio.exceptions import ChildWorkflowError, WorkflowAlreadyStartedErro
 
 with workflow.unsafe.imports_passed_through():
     from activities.reanalysis import ReanalysisActivities
-    from workflows.activity_policies import STORE_RETRY, STORE_TIMEOUT
-    from workflows.post_call import PostCallWorkflow
-    from workflows.post_call_models import PostCallInput
-    from workflows.reanalysis_models import (
+    from centralita.postcall.messages import PostCallInput
+    from centralita.postcall.reanalysis_messages import (
         CallCursor,
         PagedCall,
         PageRequest,
@@ -38,6 +36,8 @@ with workflow.unsafe.imports_passed_through():
         ReanalysisResult,
         ReanalysisStatus,
     )
+    from workflows.activity_policies import STORE_RETRY, STORE_TIMEOUT
+    from workflows.post_call import PostCallWorkflow
 
 # The progress lists this many failed call keys at most: the query result (and the
 # carried state) must stay small whatever fails.

@@ -27,8 +27,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.webhooks import WebhookActivities
-    from workflows.activity_policies import WEBHOOK_ATTEMPT_MARGIN, WEBHOOK_ATTEMPT_RETRY
-    from workflows.webhook_models import (
+    from centralita.webhooks.messages import (
         AttemptInput,
         AttemptResult,
         DeliveryRunInput,
@@ -36,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         QueuedDelivery,
         QueueView,
     )
+    from workflows.activity_policies import WEBHOOK_ATTEMPT_MARGIN, WEBHOOK_ATTEMPT_RETRY
 
 
 def ordered_workflow_id(webhook_id: str, subject: str) -> str:

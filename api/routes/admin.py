@@ -14,9 +14,10 @@ from pydantic import BaseModel, Field
 from api.auth import require_admin
 from api.deps import Services
 from api.limits import PageLimit, PageOffset
-from centralita import tenants
-from centralita.store import is_uuid
-from centralita.tenants import ApiKey, ApiKeyCreated, Tenant
+from centralita.kernel.db import Conn
+from centralita.kernel.ids import is_uuid
+from centralita.tenants.store import keys as tenants
+from centralita.tenants.store.keys import ApiKey, ApiKeyCreated, Tenant
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 
@@ -106,7 +107,7 @@ async def revoke_key(key_id: str, services: Services) -> ApiKey:
     return revoked
 
 
-async def _tenant_or_404(conn: tenants.Conn, tenant_id: str) -> None:
+async def _tenant_or_404(conn: Conn, tenant_id: str) -> None:
     # By id only: names are for people at the command line.
     if not is_uuid(tenant_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no tenant {tenant_id}")

@@ -20,13 +20,14 @@ from pydantic import BaseModel
 from api.auth import TenantId
 from api.deps import Services
 from api.limits import PageOffset
-from realtime.flows.loader import (
+from realtime.agents.flows.schema import FlowDefinitionError
+from realtime.agents.loader import (
     AnyAgentDefinition,
     load_any_agent,
     parse_any_agent_data,
     shipped_agents,
 )
-from realtime.flows.repository import (
+from realtime.store.agents import (
     StoredAgent,
     agent_kind,
     campaigns_naming,
@@ -36,7 +37,6 @@ from realtime.flows.repository import (
     stored_names,
     upsert_agent,
 )
-from realtime.flows.schema import FlowDefinitionError
 
 router = APIRouter(prefix="/agents", tags=["agents"])
 

@@ -22,7 +22,7 @@ from centralita.analytics.campaign_stats import CampaignStats
 from centralita.analytics.conversation import ConversationMetrics
 from centralita.analytics.cursor import BadCursorError, Cursor
 from centralita.analytics.summary import MetricsSummary
-from centralita.tenants_calls import owns_call_key
+from centralita.tenants.store.call_owners import owns_call_key
 
 router = APIRouter(tags=["analytics"])
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import TenantId
 from api.deps import Services
-from centralita.tenants_calls import owns_call_key
+from centralita.tenants.store.call_owners import owns_call_key
 
 router = APIRouter(prefix="/calls", tags=["live"])
 

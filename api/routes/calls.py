@@ -14,10 +14,11 @@ from api.auth import TenantId
 from api.deps import Services
 from api.limits import PageOffset
 from api.live_stream import live_calls
-from centralita.store import call_details, history
-from centralita.store.call_details import CallDetail
-from centralita.store.history import AttemptStatus, CallFilter, CallRow
-from workflows.models import CallOutcome
+from centralita.calls.store import details as call_details
+from centralita.calls.store.details import CallDetail
+from centralita.campaigns.store import history
+from centralita.campaigns.store.history import AttemptStatus, CallFilter, CallRow
+from centralita.kernel.calls import CallOutcome
 
 router = APIRouter(prefix="/calls", tags=["calls"])
 

@@ -17,10 +17,11 @@ from api.limits import RATE_LIMITED, PageOffset, campaign_rule, csv_upload_rule,
 from api.schemas import CampaignCreated, CampaignOut, ContactOut
 from api.services import ApiServices, TemporalUnavailableError
 from api.workflow_control import start_campaign_workflow
-from centralita.store import attempts, call_latency, campaigns
-from centralita.store.call_latency import CampaignLatency
-from centralita.store.campaigns import CampaignRow
-from workflows.campaign import campaign_workflow_id
+from centralita.calls.store import latency as call_latency
+from centralita.calls.store.latency import CampaignLatency
+from centralita.campaigns.messages import campaign_workflow_id
+from centralita.campaigns.store import attempts, campaigns
+from centralita.campaigns.store.campaigns import CampaignRow
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 

@@ -6,8 +6,8 @@ from fastapi import APIRouter, HTTPException, status
 
 from api.auth import TenantId
 from api.deps import Services
-from centralita.store import history
-from centralita.store.history import ContactHistory
+from centralita.campaigns.store import history
+from centralita.campaigns.store.history import ContactHistory
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
 

@@ -25,7 +25,7 @@ from centralita.analytics.exports import (
     export_page,
     export_pages,
 )
-from workflows.models import CallOutcome
+from centralita.kernel.calls import CallOutcome
 
 router = APIRouter(prefix="/exports", tags=["exports"])
 

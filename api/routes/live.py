@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 from api.auth import LinkTenantId
 from api.deps import Services
 from api.live_stream import stream_call_events
-from centralita.tenants_calls import owns_call_key
+from centralita.tenants.store.call_owners import owns_call_key
 
 router = APIRouter(prefix="/calls", tags=["live"])
 

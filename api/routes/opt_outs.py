@@ -10,15 +10,15 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field, field_validator
 
-from activities.campaigns import signal_opt_out
 from api.auth import TenantId
 from api.contact_rows import to_e164
 from api.deps import Services
 from api.limits import PageOffset
 from api.services import ApiServices, TemporalUnavailableError
-from centralita.privacy import mask_phone
-from centralita.store import opt_outs
-from centralita.store.opt_outs import OptOutRow
+from centralita.campaigns.opt_out_signals import signal_opt_out
+from centralita.campaigns.store import opt_outs
+from centralita.campaigns.store.opt_outs import OptOutRow
+from centralita.kernel.privacy import mask_phone
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,13 @@ from api.auth import TenantId
 from api.deps import Services
 from api.routes.calls import parse_bound
 from api.services import TemporalUnavailableError
-from workflows.post_call_models import RetranscribePolicy
+from centralita.postcall.messages import RetranscribePolicy
+from centralita.postcall.reanalysis_messages import (
+    ReanalysisFilter,
+    ReanalysisInput,
+    ReanalysisProgress,
+)
 from workflows.reanalysis import ReanalysisWorkflow
-from workflows.reanalysis_models import ReanalysisFilter, ReanalysisInput, ReanalysisProgress
 
 router = APIRouter(prefix="/reanalyses", tags=["reanalyses"])
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Response, status
 
 from api.auth import TenantId, require_admin
 from api.deps import Services
-from centralita.retention import PurgeReport, RetentionPolicy, purge, soft_delete_call
+from centralita.tenants.store.retention import PurgeReport, RetentionPolicy, purge, soft_delete_call
 
 router = APIRouter(tags=["retention"])
 

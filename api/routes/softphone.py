@@ -3,7 +3,7 @@
 The page (`api/static/softphone.html`) calls an agent's number, or holds a number and
 answers a campaign's call, over WebRTC with the media worker. Its signalling goes
 through the API (one origin for the page: no CORS), relayed as is to the media
-worker's routes (`realtime/signalling.py`); the live transcript and the controls are
+worker's routes (`realtime/server/signalling.py`); the live transcript and the controls are
 the API's own (`GET /calls/{key}/events`, `POST /calls/{key}/...`).
 """
 

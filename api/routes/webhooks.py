@@ -21,10 +21,11 @@ from api.auth import TenantId
 from api.deps import Services
 from api.limits import PageOffset
 from api.services import TemporalUnavailableError
-from centralita.events import EVENT_TYPES
-from centralita.store import is_uuid
+from centralita.kernel.events import EVENT_TYPES
+from centralita.kernel.ids import is_uuid
 from centralita.webhooks import store
 from centralita.webhooks.delivery import UnsignableDeliveryError, logged_attempt
+from centralita.webhooks.messages import DeliveryRunInput, QueuedDelivery
 from centralita.webhooks.models import (
     ALL_EVENTS,
     TEST_EVENT_TYPE,
@@ -38,7 +39,6 @@ from centralita.webhooks.models import (
 from centralita.webhooks.signing import new_secret, parse_secret
 from centralita.webhooks.ssrf import UnsafeUrl, check_url
 from workflows.webhook_delivery import WebhookDeliveryWorkflow, single_workflow_id
-from workflows.webhook_models import DeliveryRunInput, QueuedDelivery
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 

@@ -18,7 +18,7 @@ from centralita.analysis.promises import find_promises, promised_variables
 from centralita.analysis.summary import Summarizer, extractive_summary
 from centralita.analysis.topics import find_topics
 from centralita.analysis.trend import trend, turn_sentiments
-from realtime.understanding.nlu import understand
+from centralita.understanding.nlu import understand
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The intent of a whole call, from what each user turn meant.
 
-Each user turn is read by the live NLU (`realtime.understanding.nlu.understand`), whose
+Each user turn is read by the live NLU (`centralita.understanding.nlu.understand`), whose
 turn intents map onto most call intents. The three the live agent never needed
 (billing inquiry, cancellation, technical support) get phrase lists here, matched on
 the same folded text and cancelled by a negation just before them, as in `intents.py`.
@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from centralita.analysis.model import CallIntent, IntentResult
-from realtime.understanding.model import Intent, Understanding
-from realtime.understanding.text import NEGATORS, base_language, fold
+from centralita.understanding.model import Intent, Understanding
+from centralita.understanding.text import NEGATORS, base_language, fold
 
 _FROM_TURN_INTENT: Mapping[Intent, CallIntent] = {
     Intent.PROMISE_TO_PAY: CallIntent.PAYMENT_PROMISE,

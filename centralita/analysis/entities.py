@@ -1,6 +1,6 @@
 """Values said in a call, with where they were said: amounts, dates, national ids, phones, emails.
 
-Amounts, dates and national ids come from the live readers in `realtime.understanding`
+Amounts, dates and national ids come from the live readers in `centralita.understanding`
 (the same rules the agent acted on during the call); phones from `phonenumbers`;
 emails from a pattern that also reads the spoken form ("juan punto pérez arroba gmail
 punto com"). Kinds are read in an order that lets the precise ones claim their words
@@ -19,11 +19,11 @@ import phonenumbers
 
 from centralita.analysis.model import Entity, EntityKind, Span, Turn
 from centralita.analysis.spans import locate, min_confidence, overlaps, trim
-from realtime.understanding.amounts import find_amounts
-from realtime.understanding.dates import find_when
-from realtime.understanding.ids import find_national_id
-from realtime.understanding.numbers import small_number
-from realtime.understanding.text import base_language, fold
+from centralita.understanding.amounts import find_amounts
+from centralita.understanding.dates import find_when
+from centralita.understanding.ids import find_national_id
+from centralita.understanding.numbers import small_number
+from centralita.understanding.text import base_language, fold
 
 _ID_KINDS = {"RUT": EntityKind.RUT, "DNI": EntityKind.DNI, "NIE": EntityKind.NIE}
 # Where a number said without a country code belongs, by the campaign's currency.

@@ -15,7 +15,7 @@ from typing import Literal
 import openai
 
 from centralita.analysis.model import CallAnalysis, CallAnalysisInput, EntityKind
-from realtime.llm.config import LlmEndpoint
+from centralita.kernel.llm import LlmEndpoint
 
 _INSTRUCTIONS = {
     "es": (

@@ -35,8 +35,8 @@ from centralita.analysis.model import (
 )
 from centralita.analysis.promises import Promise, undone_after
 from centralita.analysis.trend import end_state
-from realtime.understanding.context import content_words, jaccard
-from realtime.understanding.model import Intent
+from centralita.understanding.context import content_words, jaccard
+from centralita.understanding.model import Intent
 
 _WEIGHTS = {
     "sentiment_end": 0.3,

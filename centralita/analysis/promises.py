@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from centralita.analysis.call_intent import TurnReading
 from centralita.analysis.model import Entity, EntityKind, ExtractedVariables, Turn
-from realtime.understanding.model import Intent
-from realtime.understanding.text import fold
+from centralita.understanding.model import Intent
+from centralita.understanding.text import fold
 
 # An agent turn proposes a payment when it names money or a day and speaks of paying.
 _PAY_WORDS = re.compile(

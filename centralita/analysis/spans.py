@@ -1,6 +1,6 @@
 """Where in a turn a value was said: the smallest run of words that means the same.
 
-The readers in `realtime.understanding` answer *what* a turn says ("200000 CLP", the
+The readers in `centralita.understanding` answer *what* a turn says ("200000 CLP", the
 27th), not *where*: they normalise the text first (number words to digits, accents
 away), so their offsets do not map back to the transcript. Rather than duplicate their
 rules to get offsets, a span is found by asking the reader again on runs of words:

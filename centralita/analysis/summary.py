@@ -20,9 +20,9 @@ from typing import Literal, Protocol
 from centralita.analysis.call_intent import extra_intents
 from centralita.analysis.model import CallAnalysis, CallAnalysisInput, Entity, EntityKind, Turn
 from centralita.analysis.promises import Promise
-from realtime.understanding.context import content_words
-from realtime.understanding.intents import find_hits
-from realtime.understanding.model import Intent
+from centralita.understanding.context import content_words
+from centralita.understanding.intents import find_hits
+from centralita.understanding.model import Intent
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _LABELS = {

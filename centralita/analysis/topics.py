@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 
 from centralita.analysis.call_intent import TurnReading
 from centralita.analysis.model import CallIntent, Entity, EntityKind, Topic, Turn
-from realtime.understanding.model import Intent
-from realtime.understanding.text import base_language, fold
+from centralita.understanding.model import Intent
+from centralita.understanding.text import base_language, fold
 
 PAYMENT = "payment"
 DEBT_AMOUNT = "debt_amount"

@@ -1,6 +1,6 @@
 """The caller's mood across a call: a score per user turn and which way it went.
 
-Scores come from the live lexicon (`realtime.understanding.sentiment`), so a supervisor
+Scores come from the live lexicon (`centralita.understanding.sentiment`), so a supervisor
 sees the same numbers after the call as during it. The trend needs two views because
 each misleads alone: a least-squares slope is pulled by one angry turn in the middle,
 and a first-third / last-third delta ignores everything in between. A call is
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from statistics import fmean
 
 from centralita.analysis.model import SentimentTrend, TrendLabel, TurnSentiment
-from realtime.understanding.sentiment import score_sentiment
+from centralita.understanding.sentiment import score_sentiment
 
 # Thresholds on the [-1, 1] score scale: a delta of 0.2 is about one turn going from
 # neutral to a "gracias" or an "ya les dije".

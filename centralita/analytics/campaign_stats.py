@@ -26,11 +26,10 @@ from pydantic import BaseModel, Field
 
 from centralita.analytics import fields
 from centralita.analytics.tools import ToolStats, campaign_tools
-from centralita.db import Pool
+from centralita.calls.store.latency import CampaignLatency, campaign_latency
+from centralita.campaigns.store.history import parse_uuid
+from centralita.kernel.db import Conn, Pool
 from centralita.learning.metrics import LearningMetrics, learning_metrics
-from centralita.store.call_latency import CampaignLatency, campaign_latency
-from centralita.store.contact_state import Conn
-from centralita.store.history import parse_uuid
 
 
 class AmountTotal(BaseModel):

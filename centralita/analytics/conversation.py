@@ -16,9 +16,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from centralita.db import Pool
-from centralita.store.contact_state import Conn
-from centralita.store.history import parse_uuid
+from centralita.campaigns.store.history import parse_uuid
+from centralita.kernel.db import Conn, Pool
 
 
 class ConversationMetrics(BaseModel):

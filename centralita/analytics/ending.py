@@ -1,7 +1,7 @@
 """What ending a conversation needs from the database: is the key a call at all, and
 its metrics once the media worker has stored it.
 
-The media worker stores a call after it hangs up (`realtime/call_store.py`), a moment
+The media worker stores a call after it hangs up (`realtime/store/calls.py`), a moment
 after the end control is applied; the caller of `POST /conversations/{id}/end` wants
 the final metrics, so the API waits (briefly, bounded) for the stored call.
 """
@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 
 from centralita.analytics.conversation import ConversationMetrics, conversation_metrics
-from centralita.db import Pool
+from centralita.kernel.db import Pool
 
 _POLL_S = 0.2
 

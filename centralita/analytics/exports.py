@@ -30,8 +30,8 @@ from centralita.analytics.masking import (
     mask_phone,
     mask_text,
 )
-from centralita.db import Pool
-from workflows.models import CallOutcome
+from centralita.kernel.calls import CallOutcome
+from centralita.kernel.db import Pool
 
 Direction = Literal["inbound", "outbound"]
 

@@ -2,7 +2,7 @@
 
 - **Answered**: an attempt whose outcome says a conversation was held. No answer,
   busy, voicemail and failed are not conversations; the campaign's calling rules draw
-  the same line (`workflows/calling_rules.py`, `_NOT_A_CONVERSATION`).
+  the same line (`centralita/campaigns/calling_rules.py`, `_NOT_A_CONVERSATION`).
 - **The promise** of a call: what the post-call analysis extracted (the considered
   reading of the whole transcript) when it found an amount or a date, else what the
   agent registered live (`register_promise` puts `promised_amount`,
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from workflows.models import CallOutcome
+from centralita.kernel.calls import CallOutcome
 
 # Outcomes of attempts that held no conversation.
 UNREACHED: Final = (

@@ -1,6 +1,6 @@
 """Masking of the personal fields an export carries, unless the caller asks otherwise.
 
-Phones use `centralita.privacy.mask_phone` (country prefix and last 4 digits), like
+Phones use `centralita.kernel.privacy.mask_phone` (country prefix and last 4 digits), like
 logs and the stored call's `phone_masked`. Names keep each word's initial, emails their
 first character and domain, national ids their last two characters: enough to tell
 rows apart on a screen, not enough to call or identify anyone.
@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 from typing import Final
 
-from centralita.privacy import mask_national_id, mask_phone
+from centralita.kernel.privacy import mask_national_id, mask_phone
 
 __all__ = [
     "mask_email",

@@ -15,8 +15,7 @@ from pydantic import BaseModel, Field
 
 from centralita.analytics.conversation import ConversationMetrics, metrics_of
 from centralita.analytics.cursor import Cursor
-from centralita.db import Pool
-from centralita.store.contact_state import Conn
+from centralita.kernel.db import Conn, Pool
 
 
 class SummaryAggregates(BaseModel):

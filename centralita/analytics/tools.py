@@ -1,7 +1,7 @@
 """How a campaign's tool calls went: success rate and latency, per tool and overall.
 
 The media worker stores each tool call the agent made as a `tool_call` event of the
-call (`realtime/call_session.py`): name, arguments, result, success, duration_ms. No new
+call (`realtime/session/call_session.py`): name, arguments, result, success, duration_ms. No new
 storage is needed. A call without a boolean `success` counts in `calls` but in neither
 side of the success rate; a duration that is not a number is left out of the latency.
 Percentiles are Postgres `percentile_cont` (interpolating, like the campaign latency).
@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from centralita.store.contact_state import Conn
+from centralita.kernel.db import Conn
 
 
 class ToolFigures(BaseModel):

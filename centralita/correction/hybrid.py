@@ -28,8 +28,8 @@ from rapidfuzz import fuzz
 
 from centralita.correction.common_words import is_common
 from centralita.correction.lexicon import LexiconForm, LexiconHit, LexiconIndex
+from centralita.correction.online import OnlineCorrector
 from centralita.correction.phonetic import compact, fold, phonetic_key
-from realtime.providers.correction import OnlineCorrector
 
 # A token's leading punctuation, its core, its trailing punctuation ("¿Peres?").
 _EDGES: Final = re.compile(r"^([^\w]*)(.*?)([^\w]*)$", re.DOTALL)

@@ -17,7 +17,7 @@ from typing import Final
 
 import jellyfish
 
-from realtime.providers.correction import normalise
+from centralita.correction.online import normalise
 
 # Letters and digits only: what a key or a fold keeps of a word.
 _NOT_ALNUM: Final = re.compile(r"[^a-z0-9]+")

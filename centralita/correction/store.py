@@ -26,7 +26,7 @@ from centralita.correction.lexicon import (
 )
 from centralita.correction.phonetic import phonetic_key
 from centralita.correction.vectors import ngram_vector, to_pgvector
-from centralita.db import Pool
+from centralita.kernel.db import Pool
 
 # pgvector's default. At 100k forms of one tenant it measured p50 1.4 ms, p95 3.4 ms per
 # query here (tests/integration/test_lexicon_store.py prints it), inside the 10 ms
@@ -180,7 +180,7 @@ async def domain_terms(pool: Pool, tenant_id: str, language: str, limit: int) ->
     """The tenant's active domain terms in ``language``, oldest first (seeded ones lead).
 
     What the offline recogniser reads as the call's context
-    (`centralita.postcall.retranscription.call_context`).
+    (`realtime.offline.retranscription.call_context`).
     """
     async with pool.connection() as conn:
         cursor = await conn.execute(

@@ -1,6 +1,6 @@
 """The tenant's level-1 dictionary as the learning loop leaves it.
 
-`tenant_dictionary` returns the pairs `realtime.providers.correction.OnlineCorrector`
+`tenant_dictionary` returns the pairs `centralita.correction.online.OnlineCorrector`
 takes as its ``entries``: every active ``error_pair`` lexicon entry (approved from a
 proposal or added by hand), then every approved block as the wrong form mapped to
 itself. Later entries override earlier ones and the built-in defaults on the same key,
@@ -10,7 +10,7 @@ default pair ("salgo" -> "saldo") for this tenant without touching the defaults.
 
 from __future__ import annotations
 
-from centralita.db import Pool
+from centralita.kernel.db import Pool
 from centralita.learning.store import primary
 
 

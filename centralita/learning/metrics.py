@@ -20,9 +20,9 @@ from collections import defaultdict
 
 from pydantic import BaseModel
 
+from centralita.kernel.db import Conn
 from centralita.learning.diff import core
 from centralita.learning.models import ProposalKind
-from centralita.store.contact_state import Conn
 
 
 class WeekCount(BaseModel):

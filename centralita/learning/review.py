@@ -19,10 +19,9 @@ from psycopg import errors
 
 from centralita.correction.lexicon import LexiconEntry
 from centralita.correction.store import upsert_entries
-from centralita.db import Pool
+from centralita.kernel.db import Conn, Pool
 from centralita.learning import store
 from centralita.learning.models import Proposal, ProposalEdit
-from centralita.store.contact_state import Conn
 
 
 class ProposalNotFoundError(LookupError):

@@ -16,11 +16,11 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
+from centralita.kernel.db import Conn
 from centralita.learning import store
 from centralita.learning.diff import core, word_pairs
 from centralita.learning.models import LOW_PROBABILITY, Candidate, TermKind
 from centralita.postcall.correction_step import rerender_segment
-from centralita.store.contact_state import Conn
 
 # Tools whose failure to find something says the term is unknown to us.
 _LOOKUP_TOOL: Final = re.compile(r"lookup|search|find|buscar|consultar", re.IGNORECASE)

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Final
 
+from centralita.kernel.db import Conn
 from centralita.learning.models import Candidate, Evidence, Proposal, ProposalPage
-from centralita.store.contact_state import Conn
 
 _UPSERT: Final = """
 INSERT INTO lexicon_proposals (tenant_id, kind, entry_kind, wrong, "right", language, source)

@@ -13,10 +13,9 @@ from collections.abc import Awaitable, Callable, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from centralita.db import Pool
+from centralita.kernel.db import Conn, Pool
 from centralita.postcall import store
-from centralita.postcall.retranscription import OfflineSegment
-from centralita.store.contact_state import Conn
+from centralita.postcall.transcripts import OfflineSegment
 
 # The probability given to a word the live transcript stored without one.
 UNKNOWN_PROBABILITY = 0.6
@@ -86,24 +85,6 @@ async def correct_segments(
             )
     outcome.by_level = dict(levels)
     return outcome
-
-
-async def tenant_corrector(pool: Pool, tenant_id: str, language: str) -> SegmentCorrector:
-    """The hybrid corrector over the tenant's lexicon (pgvector) and its L1 dictionary.
-
-    Imported here rather than at module level: the correction package loads its
-    vectors and word lists, which a worker that never corrects should not pay for.
-    """
-    from centralita.correction.hybrid import HybridCorrector
-    from centralita.correction.store import PgLexicon
-    from centralita.learning.dictionary import tenant_dictionary
-    from realtime.providers.correction import OnlineCorrector
-
-    # The defaults, plus the error pairs reviewers approved, minus the ones they blocked.
-    pairs = await tenant_dictionary(pool, tenant_id, language)
-    dictionary = OnlineCorrector(pairs, language=language)
-    corrector: SegmentCorrector = HybridCorrector(PgLexicon(pool, tenant_id), dictionary)
-    return corrector
 
 
 def render(tokens: Sequence[str], corrections: Sequence[dict[str, Any]]) -> str:

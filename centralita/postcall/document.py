@@ -13,10 +13,10 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from centralita.kernel.db import Conn
 from centralita.postcall import store
+from centralita.postcall.messages import CallRef
 from centralita.postcall.recording import RecordingError, audio_facts
-from centralita.store.contact_state import Conn
-from workflows.post_call_models import CallRef
 
 DOCUMENT_VERSION = 1
 

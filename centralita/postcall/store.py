@@ -13,7 +13,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from centralita.store.contact_state import Conn
+from centralita.kernel.db import Conn
 
 
 @dataclass(frozen=True)

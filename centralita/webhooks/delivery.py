@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 
-from centralita.db import Pool
-from centralita.events import envelope
+from centralita.kernel.db import Pool
+from centralita.kernel.events import envelope
 from centralita.webhooks import store
 from centralita.webhooks.sender import AttemptOutcome, send
 from centralita.webhooks.signing import signed_headers

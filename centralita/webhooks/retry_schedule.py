@@ -9,7 +9,6 @@ retries daily.
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -34,9 +33,6 @@ DEFAULT_MAX_ATTEMPTS = 14
 # A receiver's Retry-After is honoured up to a day, the longest gap in the schedule: a
 # larger ask is more likely a misconfiguration than a plan.
 MAX_RETRY_AFTER = timedelta(days=1)
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_STEP = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 
 
 def delay_before(
@@ -81,29 +77,6 @@ def delay_before(
     if not base:
         return base
     return _round_ms(base * (1.0 + jitter * source.uniform(-1.0, 1.0)))
-
-
-def parse_schedule(text: str) -> tuple[timedelta, ...]:
-    """Read a schedule setting such as ``"0s,5s,5m,30m,2h,5h,10h,1d"``.
-
-    Each comma-separated step is a non-negative number with a unit: s, m, h or d.
-
-    Raises:
-        ValueError: an empty schedule or a step without a valid number and unit.
-    """
-    steps = [step.strip().lower() for step in text.split(",")]
-    if steps == [""]:
-        raise ValueError("the retry schedule is empty")
-    parsed: list[timedelta] = []
-    for index, step in enumerate(steps, start=1):
-        match = _STEP.match(step)
-        if match is None:
-            raise ValueError(
-                f"retry schedule step {index} ({step!r}) is not a number with a unit "
-                "s, m, h or d, e.g. '0s,5s,5m,30m,2h,5h,10h,1d'"
-            )
-        parsed.append(timedelta(seconds=float(match[1]) * _UNITS[match[2]]))
-    return tuple(parsed)
 
 
 def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:

@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import re
 import socket
-from collections.abc import Awaitable, Callable, Collection, Iterable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
 import idna
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+from centralita.kernel.addresses import (
+    IPAddress,
+    NotAnAddressError,
+    literal_ip,
+    parse_allow_hosts,
+)
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 """(host, port) -> every address the host resolves to (A and AAAA)."""
@@ -56,10 +59,6 @@ _UNIQUE_LOCAL_V6 = ipaddress.IPv6Network("fc00::/7")
 _NAT64_V6 = ipaddress.IPv6Network("64:ff9b::/96")
 _NAT64_LOCAL_V6 = ipaddress.IPv6Network("64:ff9b:1::/48")  # translates to anything inside
 _IPV4_COMPATIBLE_V6 = ipaddress.IPv6Network("::/96")
-
-# The shapes inet_aton accepts: one to four parts, each decimal, octal (leading 0) or hex.
-_NUMERIC_V4 = re.compile(r"^(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+)){0,3}\.?$")
-_LAST_LABEL_NUMERIC = re.compile(r"(^|\.)(0x[0-9a-f]*|[0-9]+)\.?$")
 
 
 class UnsafeUrl(ValueError):  # noqa: N818 - the name the delivery code imports
@@ -111,7 +110,10 @@ async def check_url(
     scheme = parts.scheme.lower()
     host = _host(parts)
     port = _port(parts, scheme)
-    literal = literal_ip(host)
+    try:
+        literal = literal_ip(host)
+    except NotAnAddressError as exc:
+        raise UnsafeUrl(f"refused {host!r}: {exc}") from None
     if literal is not None:
         addresses: list[IPAddress] = [literal]
     else:
@@ -130,50 +132,6 @@ async def check_url(
                 shown = f"{host} (resolves to {address})"
             raise UnsafeUrl(f"refused {shown}: {reason} address")
     return Target(url, scheme, host, port, tuple(str(a) for a in addresses))
-
-
-def parse_allow_hosts(entries: Iterable[str]) -> tuple[frozenset[str], tuple[IPNetwork, ...]]:
-    """Split allow-list entries into host names and networks (an IP is a /32 or /128)."""
-    names: set[str] = set()
-    networks: list[IPNetwork] = []
-    for raw in entries:
-        entry = raw.strip().lower().strip("[]").rstrip(".")
-        if not entry:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(entry, strict=False))
-            continue
-        except ValueError:
-            if "/" in entry or ":" in entry:
-                raise ValueError(f"allow-list entry {raw!r} is not a valid IP or CIDR") from None
-        numeric = literal_ip(entry)
-        if numeric is not None:
-            networks.append(ipaddress.ip_network(numeric))
-        else:
-            names.add(entry)
-    return frozenset(names), tuple(networks)
-
-
-def literal_ip(host: str) -> IPAddress | None:
-    """The address a host names literally, read as inet_aton would; None for a name.
-
-    Raises:
-        UnsafeUrl: the host looks numeric (its last label is a number, as WHATWG URL
-            parsing has it) but is no valid address, e.g. ``1.2.3.999``.
-    """
-    if ":" in host:
-        try:
-            return ipaddress.IPv6Address(host.replace("%25", "%"))
-        except ValueError:
-            raise UnsafeUrl(f"refused {host!r}: malformed IPv6 address") from None
-    if _NUMERIC_V4.match(host):
-        try:
-            return ipaddress.IPv4Address(socket.inet_aton(host.rstrip(".")))
-        except OSError:
-            pass
-    if _LAST_LABEL_NUMERIC.search(host):
-        raise UnsafeUrl(f"refused {host!r}: looks like an IPv4 address but is not a valid one")
-    return None
 
 
 def internal_reason(address: IPAddress) -> str | None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from centralita.store.contact_state import Conn
+from centralita.kernel.db import Conn
 from centralita.webhooks.models import (
     ALL_EVENTS,
     Delivery,

@@ -22,6 +22,13 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from centralita.kernel.calls import (
+    CallOutcome,
+    Dialer,
+    DialRequest,
+    DialResult,
+    InvalidDialRequestError,
+)
 from realtime.carrier.dial_store import (
     INVALID_DIAL_REQUEST as INVALID_DIAL_REQUEST,  # part of this service's contract
 )
@@ -31,8 +38,6 @@ from realtime.carrier.dial_store import (
     LoggedDial,
     StoredCall,
 )
-from realtime.carrier.dialer import Dialer, InvalidDialRequestError
-from workflows.models import CallOutcome, DialRequest, DialResult
 
 log = logging.getLogger(__name__)
 

@@ -27,9 +27,8 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
 
-from centralita.db import Pool
-from centralita.store.contact_state import Conn
-from workflows.models import DialRequest, DialResult
+from centralita.kernel.calls import DialRequest, DialResult
+from centralita.kernel.db import Conn, Pool
 
 log = logging.getLogger(__name__)
 

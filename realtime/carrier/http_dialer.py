@@ -15,10 +15,9 @@ import httpx
 import pydantic
 from temporalio import activity
 
-from centralita.tracing_http import client_span, record_response
+from centralita.kernel.calls import DialRequest, DialResult, InvalidDialRequestError
+from centralita.kernel.tracing_http import client_span, record_response
 from realtime.carrier.carrier_calls import INVALID_DIAL_REQUEST, CallStatus
-from realtime.carrier.dialer import InvalidDialRequestError
-from workflows.models import DialRequest, DialResult
 
 log = logging.getLogger(__name__)
 

@@ -47,8 +47,9 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 
-from centralita.auth_keys import secret_matches
-from centralita.privacy import mask_phone
+from centralita.kernel.calls import Dialer, DialRequest, InvalidDialRequestError
+from centralita.kernel.privacy import mask_phone
+from centralita.tenants.keys import secret_matches
 from realtime.carrier.carrier_calls import (
     CARRIER_ERROR as CARRIER_ERROR,  # part of this service's contract
 )
@@ -63,8 +64,6 @@ from realtime.carrier.carrier_calls import (
     DialLogEntry,
 )
 from realtime.carrier.dial_store import DialStore, DialStoreError
-from realtime.carrier.dialer import Dialer, InvalidDialRequestError
-from workflows.models import DialRequest
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from realtime.carrier.dialer import InvalidDialRequestError
+from centralita.kernel.calls import CallOutcome, DialRequest, DialResult, InvalidDialRequestError
 from realtime.softphone.script import BotScript
-from workflows.models import CallOutcome, DialRequest, DialResult
 
 if TYPE_CHECKING:
     from realtime.conversation_line import ConversationLine

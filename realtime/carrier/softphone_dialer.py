@@ -11,16 +11,15 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from realtime.carrier.dialer import Dialer
+from centralita.kernel.calls import CallOutcome, Dialer, DialRequest, DialResult
 from realtime.conversation_line import ConversationLine
-from realtime.softphone_exchange import (
+from realtime.legs.webrtc import SessionDescription
+from realtime.softphone.exchange import (
     NotAnsweredError,
     RejectedError,
     RingingCall,
     SoftphoneExchange,
 )
-from realtime.webrtc import SessionDescription
-from workflows.models import CallOutcome, DialRequest, DialResult
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, Field
 
-from realtime.understanding.model import ContextAdvice, SentimentScore, Understanding
-from workflows.models import CallOutcome
+from centralita.kernel.calls import CallOutcome
+from centralita.understanding.model import ContextAdvice, SentimentScore, Understanding
 
 T = TypeVar("T")
 

@@ -1,1 +1,3 @@
-"""Softphones: the bot that plays a scripted person over WebRTC (and, later, the browser one)."""
+"""Softphones: the bot that plays a scripted person over WebRTC (`bot`, `script`) and a
+Python client of the media worker's signalling (`http_client`). The browser softphone is
+a page of the API (`api/static/softphone.html`)."""

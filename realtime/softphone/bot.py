@@ -19,7 +19,7 @@ import numpy as np
 from aiortc import MediaStreamTrack, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError
 
-from centralita.tasks import cancelling_me, stop_tasks
+from centralita.kernel.tasks import cancelling_me, stop_tasks
 from realtime.audio.frames import InboundResampler
 from realtime.audio.playback import AgentVoiceTrack
 from realtime.providers.base import TextToSpeech

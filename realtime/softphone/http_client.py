@@ -16,10 +16,10 @@ from urllib.parse import quote
 
 import httpx
 
+from realtime.legs.webrtc import IceServer, SessionDescription, new_peer_connection
 from realtime.providers.base import TextToSpeech
 from realtime.softphone.bot import BotReport, BotSoftphone
 from realtime.softphone.script import BotScript
-from realtime.webrtc import IceServer, SessionDescription, new_peer_connection
 
 
 class SignallingError(RuntimeError):

@@ -8,20 +8,20 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from realtime.agent_setup import flow_agent_for
-from realtime.call_session import CallSession
+from centralita.correction.online import OnlineCorrector
+from centralita.kernel.calls import DialRequest
+from realtime.agents.setup import flow_agent_for
 from realtime.conversation_line import ConversationLine, SetupFactory
-from realtime.inbound_routes import InboundDirectory
-from realtime.providers.correction import OnlineCorrector
+from realtime.legs.webrtc import restrict_ice_to_loopback
 from realtime.providers.espeak import EspeakTTS
 from realtime.providers.whisper import WhisperSTT
-from realtime.server import create_media_app
-from realtime.signalling import signalling_router
+from realtime.server.app import create_media_app
+from realtime.server.inbound import InboundDirectory
+from realtime.server.signalling import signalling_router
+from realtime.session.call_session import CallSession
+from realtime.softphone.exchange import SoftphoneExchange
 from realtime.softphone.script import BotLine, BotScript
-from realtime.softphone_exchange import SoftphoneExchange
-from realtime.webrtc import restrict_ice_to_loopback
 from tests.fakes.loopback import LoopbackServer
-from workflows.models import DialRequest
 
 
 @contextlib.asynccontextmanager

@@ -1,6 +1,6 @@
 """The real `centralita` CLI as a subprocess: its environment, readiness, a clean stop.
 
-End-to-end tests start `python -m centralita.cli ...` from the repository root with a
+End-to-end tests start `python -m workers.cli ...` from the repository root with a
 fresh `CENTRALITA_HOME` and free ports (never the defaults, so they run beside a
 developer's own stack). Every wait here is bounded; `CliProcess.close()` always leaves
 nothing behind: SIGINT first, as a person would, then SIGKILL for whatever lingers,
@@ -27,7 +27,7 @@ from typing import IO, Any
 import httpx
 import psutil
 
-from centralita.tenants_dev import dev_key_path, read_dev_key
+from centralita.tenants.dev_key import dev_key_path, read_dev_key
 from tests.conftest import bearer, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -127,7 +127,7 @@ def stack_env(home: Path, ports: StackPorts, **overrides: str) -> dict[str, str]
 
 
 class CliProcess:
-    """One `python -m centralita.cli ...` run, its stdout and stderr kept in files.
+    """One `python -m workers.cli ...` run, its stdout and stderr kept in files.
 
     Use it as a context manager (or call `close()` in a `finally`): closing stops the
     process and everything it started, however the test ended.
@@ -150,7 +150,7 @@ class CliProcess:
         stderr = self._stderr_path.open("wb")
         self._sinks = [stdout, stderr]
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "centralita.cli", *self.args],
+            [sys.executable, "-m", "workers.cli", *self.args],
             cwd=REPO_ROOT,
             env=self.env,
             stdin=subprocess.DEVNULL,

@@ -23,20 +23,20 @@ import pytest_asyncio
 from playwright.async_api import Browser, Playwright, async_playwright
 
 from api.app import create_app
-from centralita.db import Pool
-from realtime.agent_setup import flow_agent_for
+from centralita.correction.online import OnlineCorrector
+from centralita.kernel.db import Pool
+from realtime.agents.setup import flow_agent_for
 from realtime.audio.frames import resample_pcm16
-from realtime.call_record import CallRecord
 from realtime.conversation_line import ConversationLine
-from realtime.inbound_routes import InboundDirectory, InboundRoute
-from realtime.live_events import LiveEvents
-from realtime.providers.correction import OnlineCorrector
+from realtime.legs.webrtc import restrict_ice_to_loopback
 from realtime.providers.espeak import EspeakTTS
 from realtime.providers.whisper import WhisperSTT
-from realtime.server import create_media_app
-from realtime.signalling import signalling_router
-from realtime.softphone_exchange import SoftphoneExchange
-from realtime.webrtc import restrict_ice_to_loopback
+from realtime.server.app import create_media_app
+from realtime.server.inbound import InboundDirectory, InboundRoute
+from realtime.server.signalling import signalling_router
+from realtime.session.record import CallRecord
+from realtime.softphone.exchange import SoftphoneExchange
+from realtime.store.live_events import LiveEvents
 from tests.conftest import api_key_for, settings_for
 from tests.e2e.lines import (
     MediaWorker,

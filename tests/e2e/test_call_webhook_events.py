@@ -13,17 +13,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from centralita.db import Pool
-from centralita.events import call_subject
-from realtime.live_events import LiveEvents
+from centralita.kernel.calls import CallOutcome, DialRequest
+from centralita.kernel.db import Pool
+from centralita.kernel.events import call_subject
+from realtime.legs.webrtc import restrict_ice_to_loopback
 from realtime.providers.whisper import WhisperSTT
 from realtime.softphone.script import BotLine, BotScript
-from realtime.webrtc import restrict_ice_to_loopback
+from realtime.store.live_events import LiveEvents
 from tests.conftest import settings_for
 from tests.integration.event_helpers import AGENT, dialling_attempt
 from tests.stored_calls import PHONE, insert_campaign
 from workers.media import conversation_line
-from workflows.models import CallOutcome, DialRequest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 

@@ -22,21 +22,22 @@ from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from centralita.db import Pool
-from centralita.store.campaigns import NewContact
-from realtime.agent_setup import flow_agent_for
+from centralita.campaigns.messages import campaign_workflow_id
+from centralita.campaigns.policy import CampaignPolicy, CampaignRunInput
+from centralita.campaigns.store.campaigns import NewContact
+from centralita.correction.online import OnlineCorrector
+from centralita.kernel.calls import CallOutcome
+from centralita.kernel.db import Pool
+from realtime.agents.setup import flow_agent_for
 from realtime.carrier.simulated import Persona, PersonaStep, SimulatedCarrier
 from realtime.conversation_line import ConversationLine
-from realtime.providers.correction import OnlineCorrector
+from realtime.legs.webrtc import restrict_ice_to_loopback
 from realtime.providers.espeak import EspeakTTS
 from realtime.providers.whisper import WhisperSTT
 from realtime.softphone.script import BotLine, BotScript
-from realtime.webrtc import restrict_ice_to_loopback
 from tests.conftest import orchestrator_worker, task_queue
 from tests.integration.engine_helpers import ALWAYS_OPEN, Population, new_campaign, rows
-from workflows.campaign import CampaignWorkflow, campaign_workflow_id
-from workflows.campaign_policy import CampaignPolicy, CampaignRunInput
-from workflows.models import CallOutcome
+from workflows.campaign import CampaignWorkflow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import pytest_asyncio
 
+from centralita.kernel.calls import CallOutcome, DialRequest, DialResult
 from realtime.conversation_line import ConversationLine
 from realtime.softphone.script import BotLine, BotScript
 from tests.e2e.lines import loopback_line
-from workflows.models import CallOutcome, DialRequest, DialResult
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 

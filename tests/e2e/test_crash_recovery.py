@@ -45,16 +45,17 @@ from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from centralita.db import Pool
-from centralita.privacy import mask_phone
-from centralita.store import DEFAULT_TENANT_ID
-from centralita.store.campaigns import NewContact, create_campaign
+from centralita.campaigns.messages import CampaignStatus, campaign_workflow_id
+from centralita.campaigns.policy import CampaignPolicy, CampaignResult, CampaignRunInput
+from centralita.campaigns.store.campaigns import NewContact, create_campaign
+from centralita.kernel.calls import CallOutcome
+from centralita.kernel.db import Pool
+from centralita.kernel.ids import DEFAULT_TENANT_ID
+from centralita.kernel.privacy import mask_phone
 from tests.conftest import free_port, task_queue
 from tests.e2e.stack import CliProcess
 from tests.integration.engine_helpers import ALWAYS_OPEN
-from workflows.campaign import CampaignWorkflow, campaign_workflow_id
-from workflows.campaign_policy import CampaignPolicy, CampaignResult, CampaignRunInput
-from workflows.models import CallOutcome, CampaignStatus
+from workflows.campaign import CampaignWorkflow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 

@@ -35,18 +35,19 @@ from playwright.async_api import (
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from centralita import tenants
-from centralita.db import Pool
-from centralita.store import DEFAULT_TENANT_ID
+from centralita.campaigns.messages import CampaignStatus, campaign_workflow_id
+from centralita.kernel.calls import CallOutcome
+from centralita.kernel.db import Pool
+from centralita.kernel.ids import DEFAULT_TENANT_ID
+from centralita.tenants.store import keys as tenants
 from realtime.carrier.simulated import Persona, PersonaStep, SimulatedCarrier
-from realtime.live_events import LiveEvents
 from realtime.softphone.script import BotLine, BotScript
+from realtime.store.live_events import LiveEvents
 from tests.conftest import orchestrator_worker, settings_for, task_queue
 from tests.e2e.lines import MediaWorker, loopback_line, maria_calls, until
 from tests.fakes.loopback import LoopbackServer
 from tests.integration.engine_helpers import ALWAYS_OPEN
-from workflows.campaign import CampaignWorkflow, campaign_workflow_id
-from workflows.models import CallOutcome, CampaignStatus
+from workflows.campaign import CampaignWorkflow
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]

@@ -2,7 +2,7 @@
 
 The expected results come from the demo's contacts (workers/demo.py), the personas
 behind their numbers (realtime/personas/demo_es.json; a persona's last step repeats)
-and the retry rules (workflows/retry_rules.py) under the demo's policy (3 attempts).
+and the retry rules (centralita/campaigns/retry_rules.py) under the demo's policy (3 attempts).
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ from tests.e2e.stack import (
 pytestmark = pytest.mark.e2e
 
 # What the two personas of the small campaign do (realtime/personas/demo_es.json) and
-# what the retry rules make of it (workflows/retry_rules.py), by phone.
+# what the retry rules make of it (centralita/campaigns/retry_rules.py), by phone.
 SMALL_CAMPAIGN_RESULTS: dict[str, tuple[str, str]] = {
     "+56961234567": ("done", "promise_to_pay"),
     "+56987654321": ("excluded", "wrong_person"),

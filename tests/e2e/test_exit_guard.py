@@ -1,6 +1,6 @@
 """The temporalio interpreter-exit crash (sdk-python#300) never turns a green run red.
 
-Two guards, each proven over repeated runs: `centralita.runtime.run` (every CLI command
+Two guards, each proven over repeated runs: `centralita.kernel.runtime.run` (every CLI command
 that touches Temporal) collects garbage after the loop closes, and the test session
 (`tests/conftest.py`) leaves with pytest's own status once it is decided.
 """
@@ -29,8 +29,8 @@ CLI_LIKE_SCRIPT = textwrap.dedent(
     from temporalio import workflow
     from temporalio.testing import WorkflowEnvironment
     from temporalio.worker import Worker
-    from centralita import runtime
-    from centralita.temporal import DATA_CONVERTER, temporal_plugins
+    from centralita.kernel import runtime
+    from centralita.kernel.temporal import DATA_CONVERTER, temporal_plugins
     from workers.embedded_temporal import venv_binary
 
     @workflow.defn(sandboxed=False)

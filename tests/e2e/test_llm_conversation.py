@@ -14,16 +14,16 @@ from zoneinfo import ZoneInfo
 import pytest
 import pytest_asyncio
 
-from realtime.agent_setup import AgentSetup, setup_for
+from centralita.kernel.calls import CallOutcome, DialRequest
+from realtime.agents.llm.agent import LlmAgentDefinition
+from realtime.agents.llm.brain import FILLERS
+from realtime.agents.loader import parse_any_agent_data
+from realtime.agents.setup import AgentSetup, setup_for
 from realtime.conversation_line import ConversationLine
-from realtime.flows.loader import parse_any_agent_data
-from realtime.llm.agent import LlmAgentDefinition
-from realtime.llm.brain import FILLERS
 from realtime.softphone.script import BotLine, BotScript
 from tests.e2e.lines import loopback_line
 from tests.fakes.elevenlabs_server import API_KEY, FakeElevenLabs
 from tests.fakes.openai_server import FakeOpenAI, Scripted, ScriptedToolCall
-from workflows.models import CallOutcome, DialRequest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 

@@ -35,9 +35,12 @@ from temporalio.api.workflow.v1 import PendingActivityInfo
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from centralita.db import Pool
-from centralita.store import DEFAULT_TENANT_ID
-from centralita.store.campaigns import NewContact, create_campaign
+from centralita.campaigns.messages import CampaignStatus, campaign_workflow_id
+from centralita.campaigns.policy import CampaignRunInput
+from centralita.campaigns.store.campaigns import NewContact, create_campaign
+from centralita.kernel.calls import CallOutcome
+from centralita.kernel.db import Pool
+from centralita.kernel.ids import DEFAULT_TENANT_ID
 from tests.conftest import free_port
 from tests.e2e.stack import CliProcess
 from tests.e2e.test_crash_recovery import (
@@ -52,9 +55,7 @@ from tests.e2e.test_crash_recovery import (
     wait_until_serving,
 )
 from workflows.attempt import attempt_workflow_id
-from workflows.campaign import CampaignWorkflow, campaign_workflow_id
-from workflows.campaign_policy import CampaignRunInput
-from workflows.models import CallOutcome, CampaignStatus
+from workflows.campaign import CampaignWorkflow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 

@@ -21,20 +21,21 @@ import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
-from centralita.db import Pool
-from centralita.store.campaigns import NewContact
-from realtime.call_record import CallRecord
-from realtime.call_store import save_call
+from centralita.campaigns.messages import campaign_workflow_id
+from centralita.campaigns.policy import CampaignPolicy, CampaignRunInput
+from centralita.campaigns.store.campaigns import NewContact
+from centralita.kernel.calls import CallOutcome, DialRequest, DialResult
+from centralita.kernel.db import Pool
 from realtime.carrier.simulated import Persona, PersonaStep, SimulatedCarrier
 from realtime.conversation_line import CallParties
+from realtime.session.record import CallRecord
 from realtime.softphone.script import BotLine, BotScript
+from realtime.store.calls import save_call
 from tests.conftest import orchestrator_worker, task_queue
 from tests.e2e.lines import loopback_line
 from tests.integration.engine_helpers import ALWAYS_OPEN, Population, new_campaign, rows
 from workers.post_call import build_post_call_worker
-from workflows.campaign import CampaignWorkflow, campaign_workflow_id
-from workflows.campaign_policy import CampaignPolicy, CampaignRunInput
-from workflows.models import CallOutcome, DialRequest, DialResult
+from workflows.campaign import CampaignWorkflow
 from workflows.post_call import PostCallWorkflow, post_call_workflow_id
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]

@@ -18,17 +18,17 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
-from centralita.settings import Settings
+from centralita.kernel.calls import CallOutcome, DialRequest
+from centralita.kernel.settings import Settings
 from realtime.audio.recorder import read_wav_channels
 from realtime.carrier.http_dialer import HttpDialer
+from realtime.legs.webrtc import restrict_ice_to_loopback
 from realtime.providers.espeak import EspeakTTS
-from realtime.server import create_media_app
+from realtime.server.app import create_media_app
 from realtime.softphone.http_client import HttpSoftphone
 from realtime.softphone.script import BotLine, BotScript
-from realtime.webrtc import restrict_ice_to_loopback
 from tests.integration.test_http_carrier import serving
 from workers.media import media_parts
-from workflows.models import CallOutcome, DialRequest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 

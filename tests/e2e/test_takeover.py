@@ -19,12 +19,12 @@ import pytest
 import pytest_asyncio
 
 from api.app import create_app
-from realtime.call_record import CallRecord
 from realtime.conversation_line import ConversationLine
+from realtime.legs.webrtc import SessionDescription, new_peer_connection
 from realtime.providers.espeak import EspeakTTS
+from realtime.session.record import CallRecord
 from realtime.softphone.bot import BotSoftphone
 from realtime.softphone.script import BotLine, BotScript
-from realtime.webrtc import SessionDescription, new_peer_connection
 from tests.conftest import api_key_for, bearer, settings_for
 from tests.e2e.lines import (
     MediaWorker,

@@ -2,7 +2,7 @@
 
 Tenant B stores, through the API, its own `cobranza-temprana` (the shipped default flow
 with a distinctive first line) and creates a campaign naming it. A call of that campaign
-goes through the media worker's lookup (`realtime.agent_lookup.TenantAgents`, as
+goes through the media worker's lookup (`realtime.store.agent_lookup.TenantAgents`, as
 `workers/media.py` wires it) over loopback WebRTC to a bot softphone; what the bot heard
 is transcribed with faster-whisper, and it is B's line, not the shipped greeting.
 """
@@ -19,20 +19,20 @@ import pytest
 from aiortc import MediaStreamTrack
 from rapidfuzz import fuzz
 
-from centralita.db import Pool
-from realtime.agent_lookup import TenantAgents
+from centralita.kernel.calls import DialRequest
+from centralita.kernel.db import Pool
+from realtime.agents.loader import load_any_agent
 from realtime.audio.frames import InboundResampler
 from realtime.conversation_line import ConversationLine
-from realtime.flows.loader import load_any_agent
+from realtime.legs.webrtc import SessionDescription, new_peer_connection
 from realtime.providers.espeak import EspeakTTS
 from realtime.providers.whisper import WhisperSTT
 from realtime.softphone.bot import BotSoftphone
 from realtime.softphone.script import BotLine, BotScript
-from realtime.webrtc import SessionDescription, new_peer_connection
+from realtime.store.agent_lookup import TenantAgents
 from tests.conftest import AppClients, bearer, settings_for
 from tests.e2e.lines import loopback_line
 from tests.integration.tenant_helpers import ADMIN_KEY, new_tenant
-from workflows.models import DialRequest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 

@@ -30,15 +30,16 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind
 from temporalio.testing import WorkflowEnvironment
 
-from centralita.db import Pool, open_pool
-from centralita.logs import masking_installed
-from centralita.store import DEFAULT_TENANT_ID
-from centralita.telemetry import instrument_database
+from centralita.campaigns.messages import campaign_workflow_id
+from centralita.kernel.db import Pool, open_pool
+from centralita.kernel.ids import DEFAULT_TENANT_ID
+from centralita.kernel.logs import masking_installed
+from centralita.kernel.telemetry import instrument_database
 from realtime.carrier.dial_store import DialStore
 from realtime.carrier.http_dialer import HttpDialer
+from realtime.legs.webrtc import restrict_ice_to_loopback
 from realtime.providers.whisper import WhisperSTT
-from realtime.server import create_media_app
-from realtime.webrtc import restrict_ice_to_loopback
+from realtime.server.app import create_media_app
 from tests.conftest import AppClients, orchestrator_worker, settings_for, task_queue
 from tests.e2e.stack import SMALL_CAMPAIGN_POLICY
 from tests.fakes.loopback import LoopbackServer
@@ -46,7 +47,6 @@ from tests.integration.webhook_helpers import WebhookReceiver, delivering, subsc
 from tests.tracing_capture import captured_spans, texts_of
 from workers.media import media_parts
 from workers.post_call import build_post_call_worker
-from workflows.campaign import campaign_workflow_id
 from workflows.post_call import post_call_workflow_id
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]

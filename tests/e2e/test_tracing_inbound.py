@@ -21,15 +21,15 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind
 from temporalio.testing import WorkflowEnvironment
 
-from centralita.db import Pool, open_pool
-from centralita.logs import masking_installed
-from centralita.telemetry import instrument_database
+from centralita.kernel.db import Pool, open_pool
+from centralita.kernel.logs import masking_installed
+from centralita.kernel.telemetry import instrument_database
+from realtime.legs.webrtc import restrict_ice_to_loopback
 from realtime.providers.espeak import EspeakTTS
 from realtime.providers.whisper import WhisperSTT
-from realtime.server import create_media_app
+from realtime.server.app import create_media_app
 from realtime.softphone.http_client import HttpSoftphone
 from realtime.softphone.script import BotLine, BotScript
-from realtime.webrtc import restrict_ice_to_loopback
 from tests.conftest import settings_for, task_queue
 from tests.integration.test_http_carrier import serving
 from tests.tracing_capture import captured_spans, texts_of

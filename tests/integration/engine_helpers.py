@@ -11,14 +11,16 @@ import psycopg
 from psycopg.rows import dict_row
 from temporalio.client import Client
 
-from centralita.db import Pool
-from centralita.store import DEFAULT_TENANT_ID, campaigns
-from centralita.store.campaigns import NewContact
+from centralita.campaigns.messages import campaign_workflow_id
+from centralita.campaigns.policy import CampaignPolicy, CampaignResult, CampaignRunInput
+from centralita.campaigns.store import campaigns
+from centralita.campaigns.store.campaigns import NewContact
+from centralita.kernel.calls import CallOutcome
+from centralita.kernel.db import Pool
+from centralita.kernel.ids import DEFAULT_TENANT_ID
 from realtime.carrier.simulated import Persona, PersonaStep, SimulatedCarrier
 from tests.conftest import instant_carrier, orchestrator_worker, task_queue
-from workflows.campaign import CampaignWorkflow, campaign_workflow_id
-from workflows.campaign_policy import CampaignPolicy, CampaignResult, CampaignRunInput
-from workflows.models import CallOutcome
+from workflows.campaign import CampaignWorkflow
 
 _NUMBERS = itertools.count()
 

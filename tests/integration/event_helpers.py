@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from centralita.db import Pool
-from centralita.store import DEFAULT_TENANT_ID
+from centralita.kernel.db import Pool
+from centralita.kernel.ids import DEFAULT_TENANT_ID
 from tests.stored_calls import PHONE
 
 AGENT = "cobranza-temprana"

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import httpx
 from psycopg.types.json import Jsonb
 
-from centralita.db import Pool
-from centralita.store import DEFAULT_TENANT_ID
-from centralita.tenants import create_key
-from realtime.flows.loader import load_any_agent
+from centralita.kernel.db import Pool
+from centralita.kernel.ids import DEFAULT_TENANT_ID
+from centralita.tenants.store.keys import create_key
+from realtime.agents.loader import load_any_agent
 from tests.analytics_seed import seed
 
 # A corrected transcript for one stored call, with one correction in it: what human

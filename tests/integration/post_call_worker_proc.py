@@ -17,12 +17,12 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.post_call import PostCallActivities, activity_methods
-from centralita.db import open_pool
-from centralita.postcall.correction_step import tenant_corrector
-from centralita.temporal import DATA_CONVERTER, temporal_plugins
+from centralita.kernel.db import open_pool
+from centralita.kernel.temporal import DATA_CONVERTER, temporal_plugins
+from centralita.learning.correctors import tenant_corrector
+from centralita.postcall.messages import Analysed, StepInput
 from realtime.providers.whisper import WhisperSTT
 from workflows.post_call import PostCallWorkflow
-from workflows.post_call_models import Analysed, StepInput
 
 
 class HangsAfterAnalysis(PostCallActivities):

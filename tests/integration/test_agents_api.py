@@ -13,16 +13,16 @@ from typing import Any
 import httpx
 import pytest
 
-from centralita.db import Pool
-from centralita.settings import Settings
-from realtime.agent_lookup import TenantAgents
-from realtime.flows.loader import AgentNotFoundError, load_any_agent, shipped_agents
-from realtime.flows.schema import AgentDefinition
-from realtime.llm.agent import LlmAgentDefinition
+from centralita.kernel.calls import DialRequest
+from centralita.kernel.db import Pool
+from centralita.kernel.settings import Settings
+from realtime.agents.flows.schema import AgentDefinition
+from realtime.agents.llm.agent import LlmAgentDefinition
+from realtime.agents.loader import AgentNotFoundError, load_any_agent, shipped_agents
+from realtime.store.agent_lookup import TenantAgents
 from tests.conftest import AppClients, bearer, settings_for
 from tests.integration.tenant_helpers import ADMIN_KEY, new_tenant
 from tests.stored_calls import insert_campaign
-from workflows.models import DialRequest
 
 pytestmark = pytest.mark.integration
 
@@ -279,7 +279,7 @@ async def test_a_lookup_that_cannot_finish_falls_back_to_the_shipped_agent(
         assert isinstance(own, AgentDefinition)
         assert own.node("saludo").say == [FIRST_LINE]
         slow = TenantAgents(pool, timeout_s=1e-9)
-        with caplog.at_level(logging.WARNING, logger="realtime.agent_lookup"):
+        with caplog.at_level(logging.WARNING, logger="realtime.store.agent_lookup"):
             found = await slow.definition_for(_request(key, "cobranza-severa"))
         assert found == load_any_agent("cobranza-severa")
         assert "using the shipped one" in caplog.text

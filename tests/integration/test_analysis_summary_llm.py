@@ -8,7 +8,7 @@ import pytest
 
 from centralita.analysis import CallAnalysisInput, Turn, analyse, analyse_call
 from centralita.analysis.llm_summary import LlmSummarizer
-from realtime.llm.config import LlmEndpoint
+from centralita.kernel.llm import LlmEndpoint
 from tests.fakes.openai_server import FakeOpenAI, Scripted
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from centralita.db import Pool
+from centralita.kernel.db import Pool
 from tests.analytics_seed import CAMPAIGN_TZ, Seed, World, seed
 from tests.conftest import AppClients, free_port, settings_for
 

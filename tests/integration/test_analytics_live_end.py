@@ -19,8 +19,8 @@ import pytest
 import pytest_asyncio
 
 from api.app import create_app
-from centralita.db import Pool
-from centralita.store import DEFAULT_TENANT_ID
+from centralita.kernel.db import Pool
+from centralita.kernel.ids import DEFAULT_TENANT_ID
 from realtime.conversation_line import ConversationLine
 from realtime.softphone.script import BotLine, BotScript
 from tests.analytics_seed import insert_campaign

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from centralita.db import Pool
-from centralita.settings import Settings
+from centralita.kernel.db import Pool
+from centralita.kernel.settings import Settings
 from realtime.carrier.simulated import PersonaBook, packaged_personas
 from tests.conftest import (
     AppClients,

@@ -1,6 +1,6 @@
 """Stored conversations and campaign latency, on the real app and Postgres.
 
-Calls are stored the way the media worker stores them (`realtime.call_store.save_call`)
+Calls are stored the way the media worker stores them (`realtime.store.calls.save_call`)
 from hand-built records; every expected figure is computed here from those records.
 These routes read only Postgres, so the app gets no Temporal (it connects lazily).
 """
@@ -17,12 +17,12 @@ from typing import Any
 import httpx
 import pytest
 
-from centralita.db import Pool
-from centralita.store import DEFAULT_TENANT_ID
-from realtime.call_record import CallEvent, CallRecord, TurnMetrics
-from realtime.call_store import save_call
+from centralita.kernel.calls import CallOutcome, DialRequest, DialResult
+from centralita.kernel.db import Pool
+from centralita.kernel.ids import DEFAULT_TENANT_ID
+from realtime.session.record import CallEvent, CallRecord, TurnMetrics
+from realtime.store.calls import save_call
 from tests.conftest import AppClients, free_port, settings_for
-from workflows.models import CallOutcome, DialRequest, DialResult
 
 pytestmark = pytest.mark.integration
 

@@ -17,8 +17,8 @@ import pytest
 from psycopg.types.json import Jsonb
 from temporalio.testing import WorkflowEnvironment
 
-from centralita.db import Pool
-from centralita.store import DEFAULT_TENANT_ID
+from centralita.kernel.db import Pool
+from centralita.kernel.ids import DEFAULT_TENANT_ID
 from tests.conftest import AppClients, free_port, settings_for
 
 pytestmark = pytest.mark.integration

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from centralita.db import Pool
-from centralita.store import DEFAULT_TENANT_ID
-from centralita.tenants_dev import dev_key_path, ensure_dev_key, read_dev_key
+from centralita.kernel.db import Pool
+from centralita.kernel.ids import DEFAULT_TENANT_ID
+from centralita.tenants.dev_key import dev_key_path, ensure_dev_key, read_dev_key
 from tests.conftest import AppClients, bearer, settings_for
 
 pytestmark = pytest.mark.integration
@@ -28,7 +28,7 @@ async def _cli(database_url: str, *args: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "centralita.cli",
+        "workers.cli",
         *args,
         cwd=REPO_ROOT,
         env=env,

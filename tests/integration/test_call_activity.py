@@ -12,8 +12,12 @@ import pytest
 from temporalio.testing import ActivityEnvironment
 
 from activities.calls import CallActivities
-from centralita.db import Pool
-from centralita.store import DEFAULT_TENANT_ID, opt_outs
+from centralita.campaigns.messages import BeginAttempt, PlaceCall
+from centralita.campaigns.policy import CampaignPolicy
+from centralita.campaigns.store import opt_outs
+from centralita.kernel.calls import CallOutcome, ContactState
+from centralita.kernel.db import Pool
+from centralita.kernel.ids import DEFAULT_TENANT_ID
 from tests.integration.engine_helpers import (
     ALWAYS_OPEN,
     Population,
@@ -22,8 +26,6 @@ from tests.integration.engine_helpers import (
     rows,
     step,
 )
-from workflows.campaign_policy import CampaignPolicy
-from workflows.models import BeginAttempt, CallOutcome, ContactState, PlaceCall
 
 pytestmark = pytest.mark.integration
 

@@ -21,16 +21,17 @@ from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 from av.frame import Frame
 
+from centralita.kernel.calls import CallOutcome
+from centralita.kernel.llm import LlmEndpoint
+from realtime.agents.flows.tools import ToolContext
+from realtime.agents.llm.brain import LlmBrain
+from realtime.agents.model_config import LlmConfig
 from realtime.audio.frames import pcm16_to_frame
 from realtime.audio.playback import AgentVoiceTrack
-from realtime.call_record import CallRecord
-from realtime.call_session import CallSession, SessionConfig
-from realtime.flows.tools import ToolContext
-from realtime.llm.brain import LlmBrain
-from realtime.llm.config import LlmConfig, LlmEndpoint
-from realtime.providers.fakes import ScriptedSTT, ScriptedTTS
+from realtime.session.call_session import CallSession, SessionConfig
+from realtime.session.record import CallRecord
 from tests.fakes.openai_server import FakeOpenAI, Scripted, ScriptedToolCall
-from workflows.models import CallOutcome
+from tests.support.providers import ScriptedSTT, ScriptedTTS
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 

@@ -16,8 +16,11 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from centralita.db import Pool
-from centralita.settings import Settings
+from centralita.campaigns.messages import campaign_workflow_id
+from centralita.campaigns.policy import CampaignPolicy
+from centralita.kernel.calls import CallOutcome
+from centralita.kernel.db import Pool
+from centralita.kernel.settings import Settings
 from realtime.carrier.simulated import Persona, PersonaStep, SimulatedCarrier
 from tests.conftest import AppClients, orchestrator_worker, settings_for, task_queue
 from tests.integration.engine_helpers import (
@@ -29,9 +32,6 @@ from tests.integration.engine_helpers import (
     run_campaign,
     step,
 )
-from workflows.campaign import campaign_workflow_id
-from workflows.campaign_policy import CampaignPolicy
-from workflows.models import CallOutcome
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from centralita.db import Pool
+from centralita.campaigns.messages import campaign_workflow_id
+from centralita.campaigns.policy import CampaignPolicy, CampaignRunInput
+from centralita.kernel.calls import CallOutcome
+from centralita.kernel.db import Pool
 from tests.conftest import orchestrator_worker, task_queue
 from tests.integration.engine_helpers import (
     ALWAYS_OPEN,
@@ -25,9 +28,7 @@ from tests.integration.engine_helpers import (
     run_campaign,
     step,
 )
-from workflows.campaign import CampaignWorkflow, campaign_workflow_id
-from workflows.campaign_policy import CampaignPolicy, CampaignRunInput
-from workflows.models import CallOutcome
+from workflows.campaign import CampaignWorkflow
 
 pytestmark = pytest.mark.integration
 

@@ -27,22 +27,23 @@ from temporalio.worker import Worker
 
 from activities.calls import CallActivities
 from activities.campaigns import CampaignActivities
-from centralita.db import Pool
-from centralita.settings import Settings
-from realtime.carrier.simulated import Persona, PersonaStep, SimulatedCarrier
-from tests.conftest import AppClients, orchestrator_worker, settings_for, task_queue
-from tests.integration.engine_helpers import ALWAYS_OPEN, rows
-from workflows.activity_policies import DIAL_RETRY, STORE_RETRY
-from workflows.calling_rules import CampaignSchedule
-from workflows.campaign import CampaignWorkflow, campaign_workflow_id
-from workflows.campaign_policy import (
+from centralita.campaigns.calling_rules import CampaignSchedule
+from centralita.campaigns.messages import BeginAttempt, PlaceCall, campaign_workflow_id
+from centralita.campaigns.policy import (
     CampaignPolicy,
     CampaignRunInput,
     CampaignStatusChange,
     DispatchPlan,
     DispatchRequest,
 )
-from workflows.models import BeginAttempt, CallOutcome, PlaceCall
+from centralita.kernel.calls import CallOutcome
+from centralita.kernel.db import Pool
+from centralita.kernel.settings import Settings
+from realtime.carrier.simulated import Persona, PersonaStep, SimulatedCarrier
+from tests.conftest import AppClients, orchestrator_worker, settings_for, task_queue
+from tests.integration.engine_helpers import ALWAYS_OPEN, rows
+from workflows.activity_policies import DIAL_RETRY, STORE_RETRY
+from workflows.campaign import CampaignWorkflow
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from centralita.settings import Settings
-from realtime.flows.loader import load_any_agent
+from centralita.kernel.settings import Settings
+from realtime.agents.loader import load_any_agent
 from tests.conftest import AppClients, settings_for
 
 pytestmark = pytest.mark.integration

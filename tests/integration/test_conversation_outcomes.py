@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 import pytest
 import pytest_asyncio
 
-from realtime.agent_setup import flow_agent_for
+from centralita.kernel.calls import CallOutcome, DialRequest
+from realtime.agents.setup import flow_agent_for
 from realtime.conversation_line import ConversationLine
-from realtime.providers.fakes import ScriptedSTT, ScriptedTTS
+from realtime.legs.webrtc import restrict_ice_to_loopback
 from realtime.softphone.script import BotLine, BotScript
-from realtime.webrtc import restrict_ice_to_loopback
-from workflows.models import CallOutcome, DialRequest
+from tests.support.providers import ScriptedSTT, ScriptedTTS
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 

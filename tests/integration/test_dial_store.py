@@ -20,15 +20,15 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from centralita.db import Pool, open_pool
-from centralita.privacy import mask_phone
+from centralita.kernel.calls import CallOutcome, DialRequest, DialResult
+from centralita.kernel.db import Pool, open_pool
+from centralita.kernel.privacy import mask_phone
 from realtime.carrier.carrier_calls import CARRIER_ERROR, CarrierCalls
 from realtime.carrier.dial_store import DialStore, DialStoreError
 from realtime.carrier.http_dialer import CarrierUnavailableError, HttpDialer
 from realtime.carrier.simulated import Persona, PersonaStep, SimulatedCarrier
-from realtime.server import create_media_app
+from realtime.server.app import create_media_app
 from tests.integration.test_http_carrier import ADMIN, ADMIN_KEY, serving, until
-from workflows.models import CallOutcome, DialRequest, DialResult
 
 pytestmark = pytest.mark.integration
 

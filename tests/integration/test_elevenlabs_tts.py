@@ -8,12 +8,12 @@ import time
 import numpy as np
 import pytest
 
-from realtime.agent_speech import AgentSpeech
 from realtime.audio.frames import frame_to_pcm16
 from realtime.audio.playback import AgentVoiceTrack
-from realtime.call_record import CallRecord, TurnMetrics
 from realtime.providers.base import ProviderError
 from realtime.providers.elevenlabs import ElevenLabsTTS
+from realtime.session.record import CallRecord, TurnMetrics
+from realtime.session.speech import AgentSpeech
 from tests.fakes.elevenlabs_server import API_KEY, FakeElevenLabs
 
 pytestmark = pytest.mark.integration

@@ -15,20 +15,16 @@ from typing import Any
 
 import pytest
 
-from centralita.db import Pool
-from centralita.events import call_subject, event_id
-from centralita.store import DEFAULT_TENANT_ID
-from realtime.call_record import CallRecord, TurnMetrics
-from realtime.call_store import save_call
-from realtime.call_webhook_events import CallFacts
-from realtime.live_events import LiveEvents
+from centralita.kernel.calls import CallOutcome, DialRequest, DialResult
+from centralita.kernel.db import Pool
+from centralita.kernel.events import call_subject, event_id
+from centralita.kernel.ids import DEFAULT_TENANT_ID
+from realtime.session.record import CallRecord, TurnMetrics
+from realtime.store.call_events import CallFacts
+from realtime.store.calls import save_call
+from realtime.store.live_events import LiveEvents
 from tests.integration.event_helpers import AGENT, dialling_attempt, subject_events
 from tests.stored_calls import PHONE, insert_campaign
-from workflows.models import (
-    CallOutcome,
-    DialRequest,
-    DialResult,
-)
 
 pytestmark = pytest.mark.integration
 
@@ -210,7 +206,7 @@ async def test_a_webhook_event_that_cannot_be_recorded_costs_no_live_row(
     async def broken(*args: object, **kwargs: object) -> bool:
         raise ValueError("a defect in the webhook event code")
 
-    monkeypatch.setattr("realtime.live_events.emit", broken)
+    monkeypatch.setattr("realtime.store.live_events.emit", broken)
     key = f"inbound-{uuid.uuid4()}"
     live = LiveEvents(pool, flush_s=60)
     live.open_call(key, CallFacts(direction="inbound", number=CALLER, agent=AGENT))

@@ -17,13 +17,18 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.attempts import record_result
-from centralita.db import Pool
-from centralita.events import call_subject, campaign_subject, event_id
-from centralita.store import DEFAULT_TENANT_ID, opt_outs
-from centralita.store.campaigns import set_campaign_status
-from realtime.call_record import CallRecord, TurnMetrics
-from realtime.call_store import save_call
+from centralita.campaigns.messages import AttemptRecord, CampaignStatus
+from centralita.campaigns.policy import CampaignPolicy
+from centralita.campaigns.store import opt_outs
+from centralita.campaigns.store.campaigns import set_campaign_status
+from centralita.kernel.calls import CallOutcome, ContactState, DialRequest, DialResult
+from centralita.kernel.db import Pool
+from centralita.kernel.events import call_subject, campaign_subject, event_id
+from centralita.kernel.ids import DEFAULT_TENANT_ID
+from centralita.postcall.messages import PostCallInput
 from realtime.providers.whisper import WhisperSTT
+from realtime.session.record import CallRecord, TurnMetrics
+from realtime.store.calls import save_call
 from tests.integration.engine_helpers import (
     ALWAYS_OPEN,
     Population,
@@ -35,17 +40,7 @@ from tests.integration.engine_helpers import (
 from tests.integration.event_helpers import AGENT, dialling_attempt, subject_events
 from tests.stored_calls import PHONE, insert_campaign, store_answered_call
 from workers.post_call import build_post_call_worker
-from workflows.campaign_policy import CampaignPolicy
-from workflows.models import (
-    AttemptRecord,
-    CallOutcome,
-    CampaignStatus,
-    ContactState,
-    DialRequest,
-    DialResult,
-)
 from workflows.post_call import PostCallWorkflow, post_call_workflow_id
-from workflows.post_call_models import PostCallInput
 
 pytestmark = pytest.mark.integration
 

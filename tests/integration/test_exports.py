@@ -22,8 +22,8 @@ from psycopg.types.json import Jsonb
 from api.app import create_app
 from centralita.analytics.export_csv import COLUMNS
 from centralita.analytics.exports import ExportFilter, export_pages
-from centralita.db import Pool
-from centralita.store import DEFAULT_TENANT_ID
+from centralita.kernel.db import Pool
+from centralita.kernel.ids import DEFAULT_TENANT_ID
 from tests.analytics_seed import (
     MARIA_EMAIL,
     MARIA_PHONE,

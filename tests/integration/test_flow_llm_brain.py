@@ -9,13 +9,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from realtime.flows import load_agent
-from realtime.llm.config import LlmConfig, LlmEndpoint
-from realtime.llm.flow_brain import FlowLlmBrain
+from centralita.kernel.calls import CallOutcome
+from centralita.kernel.llm import LlmEndpoint
+from realtime.agents.llm.flow_brain import FlowLlmBrain
+from realtime.agents.loader import load_agent
+from realtime.agents.model_config import LlmConfig
 from realtime.providers.base import ProviderError
 from tests.brain_turns import collect, turn
 from tests.fakes.openai_server import FakeOpenAI, Scripted, ScriptedToolCall
-from workflows.models import CallOutcome
 
 pytestmark = pytest.mark.integration
 

@@ -24,16 +24,15 @@ from temporalio.activity import ActivityCancellationDetails
 from temporalio.testing import ActivityEnvironment
 
 from activities.dialing import dial_with_heartbeats
-from centralita.privacy import mask_phone
-from centralita.settings import Settings
-from realtime.carrier.dialer import InvalidDialRequestError
+from centralita.kernel.calls import CallOutcome, DialRequest, DialResult, InvalidDialRequestError
+from centralita.kernel.privacy import mask_phone
+from centralita.kernel.settings import Settings
 from realtime.carrier.http_dialer import CarrierUnavailableError, HttpDialer
 from realtime.carrier.http_service import carrier_router
 from realtime.carrier.simulated import Persona, PersonaStep, SimulatedCarrier
-from realtime.server import create_media_app
+from realtime.server.app import create_media_app
 from tests.conftest import free_port
 from workers.media import media_parts
-from workflows.models import CallOutcome, DialRequest, DialResult
 
 pytestmark = pytest.mark.integration
 

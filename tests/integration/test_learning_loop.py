@@ -15,13 +15,13 @@ import httpx
 import pytest
 from psycopg.types.json import Jsonb
 
-from centralita.db import Pool
+from centralita.correction.online import OnlineCorrector
+from centralita.kernel.db import Pool
+from centralita.kernel.ids import DEFAULT_TENANT_ID
 from centralita.learning import metrics
 from centralita.learning.dictionary import tenant_dictionary
 from centralita.learning.diff import core
 from centralita.learning.models import LOW_PROBABILITY
-from centralita.store import DEFAULT_TENANT_ID
-from realtime.providers.correction import OnlineCorrector
 from tests.conftest import AppClients, free_port, settings_for
 
 pytestmark = pytest.mark.integration

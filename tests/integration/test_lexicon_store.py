@@ -18,7 +18,7 @@ from centralita.correction import (
 from centralita.correction.phonetic import spanish_key
 from centralita.correction.store import domain_terms
 from centralita.correction.vectors import ngram_vector, to_pgvector
-from centralita.db import Pool
+from centralita.kernel.db import Pool
 
 pytestmark = pytest.mark.integration
 

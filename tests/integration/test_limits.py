@@ -13,9 +13,9 @@ from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from starlette.middleware.errors import ServerErrorMiddleware
 
 from api.app import create_app
-from centralita.db import Pool
-from centralita.settings import Settings
-from centralita.store import DEFAULT_TENANT_ID
+from centralita.kernel.db import Pool
+from centralita.kernel.ids import DEFAULT_TENANT_ID
+from centralita.kernel.settings import Settings
 from tests.conftest import AppClients, bearer, settings_for
 from tests.integration.tenant_helpers import ADMIN_KEY, new_tenant
 

@@ -17,9 +17,9 @@ import psycopg
 import pytest
 
 from api.app import create_app
-from centralita.db import Pool
-from realtime.call_record import CallRecord
-from realtime.live_events import CHANNEL, LiveEvents
+from centralita.kernel.db import Pool
+from realtime.session.record import CallRecord
+from realtime.store.live_events import CHANNEL, LiveEvents
 from tests.conftest import api_key_for, bearer, settings_for
 from tests.fakes.loopback import LoopbackServer
 

@@ -8,13 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from realtime.flows.tools import ToolContext
-from realtime.llm.brain import APOLOGIES, FILLERS, LlmBrain
-from realtime.llm.config import LlmConfig, LlmEndpoint
+from centralita.kernel.llm import LlmEndpoint
+from centralita.understanding.model import Steering
+from realtime.agents.flows.tools import ToolContext
+from realtime.agents.llm.brain import APOLOGIES, FILLERS, LlmBrain
+from realtime.agents.model_config import LlmConfig
 from realtime.providers.base import ProviderError
-from realtime.understanding.model import (
-    Steering,
-)
 from tests.brain_turns import collect, turn
 from tests.fakes.openai_server import FakeOpenAI, Scripted, ScriptedToolCall
 

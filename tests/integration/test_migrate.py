@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 import psycopg
 import pytest
 
-from centralita.migrate import Migration, MigrationError, available_migrations, migrate
+from centralita.kernel.migrate import Migration, MigrationError, available_migrations, migrate
 from tests.conftest import REPO_ROOT
 from tests.unit.test_migration_files import PRODUCT_TABLES
 
@@ -95,7 +95,7 @@ def test_two_processes_at_once_apply_each_migration_exactly_once(
     env = {**os.environ, "CENTRALITA_DATABASE_URL": url}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "centralita.cli", "migrate"],
+            [sys.executable, "-m", "workers.cli", "migrate"],
             cwd=REPO_ROOT,
             env=env,
             stdout=subprocess.PIPE,
@@ -140,7 +140,7 @@ def test_cli_reports_an_unreachable_database_without_a_traceback() -> None:
         "CENTRALITA_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2",
     }
     done = subprocess.run(
-        [sys.executable, "-m", "centralita.cli", "migrate"],
+        [sys.executable, "-m", "workers.cli", "migrate"],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,

@@ -33,8 +33,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.routes import campaign_controls, reanalysis
-from centralita.db import Pool
-from centralita.settings import Settings
+from centralita.kernel.db import Pool
+from centralita.kernel.settings import Settings
 from tests.conftest import AppClients, api_key_for, bearer, free_port, settings_for
 from tests.integration.fuzz_seed import Seeded, fuzz_agent, seed_world
 

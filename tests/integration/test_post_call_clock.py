@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from centralita.db import Pool
+from centralita.kernel.db import Pool
 from centralita.postcall.store import find_call
 from tests.stored_calls import insert_campaign, store_answered_call
 

@@ -23,14 +23,14 @@ from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from centralita.db import Pool
+from centralita.kernel.db import Pool
+from centralita.kernel.ids import DEFAULT_TENANT_ID
 from centralita.learning.sources import revert_correction
-from centralita.store import DEFAULT_TENANT_ID
+from centralita.postcall.messages import PostCallInput, PostCallResult
 from realtime.providers.whisper import WhisperSTT
 from tests.stored_calls import insert_campaign, store_answered_call
 from workers.post_call import build_post_call_worker
 from workflows.post_call import PostCallWorkflow, post_call_workflow_id
-from workflows.post_call_models import PostCallInput, PostCallResult
 
 pytestmark = pytest.mark.integration
 

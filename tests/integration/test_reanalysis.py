@@ -23,19 +23,19 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from centralita.db import Pool
-from centralita.store import DEFAULT_TENANT_ID
-from realtime.providers.whisper import WhisperSTT
-from tests.conftest import AppClients, settings_for
-from tests.stored_calls import insert_campaign, store_answered_call
-from workers.post_call import build_post_call_worker
-from workflows.reanalysis import ReanalysisWorkflow
-from workflows.reanalysis_models import (
+from centralita.kernel.db import Pool
+from centralita.kernel.ids import DEFAULT_TENANT_ID
+from centralita.postcall.reanalysis_messages import (
     ReanalysisFilter,
     ReanalysisInput,
     ReanalysisProgress,
     ReanalysisResult,
 )
+from realtime.providers.whisper import WhisperSTT
+from tests.conftest import AppClients, settings_for
+from tests.stored_calls import insert_campaign, store_answered_call
+from workers.post_call import build_post_call_worker
+from workflows.reanalysis import ReanalysisWorkflow
 
 pytestmark = pytest.mark.integration
 

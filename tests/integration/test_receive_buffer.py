@@ -7,10 +7,10 @@ from aiortc import RTCPeerConnection
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtp import RtpPacket
 
-from realtime.agent_leg import AgentLeg
 from realtime.audio.playback import AgentVoiceTrack
-from realtime.receive_buffer import RECEIVE_PREFETCH_FRAMES
-from realtime.webrtc import SessionDescription
+from realtime.legs.agent import AgentLeg
+from realtime.legs.receive_buffer import RECEIVE_PREFETCH_FRAMES
+from realtime.legs.webrtc import SessionDescription
 
 pytestmark = pytest.mark.integration
 

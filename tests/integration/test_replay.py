@@ -16,8 +16,11 @@ from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from centralita.db import Pool
-from centralita.temporal import DATA_CONVERTER
+from centralita.campaigns.messages import campaign_workflow_id
+from centralita.campaigns.policy import CampaignPolicy
+from centralita.kernel.calls import CallOutcome
+from centralita.kernel.db import Pool
+from centralita.kernel.temporal import DATA_CONVERTER
 from tests.integration.engine_helpers import (
     ALWAYS_OPEN,
     Population,
@@ -27,9 +30,7 @@ from tests.integration.engine_helpers import (
     step,
 )
 from workflows.attempt import CallAttemptWorkflow
-from workflows.campaign import CampaignWorkflow, campaign_workflow_id
-from workflows.campaign_policy import CampaignPolicy
-from workflows.models import CallOutcome
+from workflows.campaign import CampaignWorkflow
 
 pytestmark = pytest.mark.integration
 

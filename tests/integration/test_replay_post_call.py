@@ -19,17 +19,17 @@ from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from centralita.db import Pool
-from centralita.store import DEFAULT_TENANT_ID
-from centralita.temporal import DATA_CONVERTER
+from centralita.kernel.db import Pool
+from centralita.kernel.ids import DEFAULT_TENANT_ID
+from centralita.kernel.temporal import DATA_CONVERTER
+from centralita.postcall.messages import PostCallInput
+from centralita.postcall.reanalysis_messages import ReanalysisFilter, ReanalysisInput
 from realtime.providers.whisper import WhisperSTT
 from tests.integration.test_replay import records_histories
 from tests.stored_calls import insert_campaign, store_answered_call
 from workers.post_call import build_post_call_worker
 from workflows.post_call import PostCallWorkflow, post_call_workflow_id
-from workflows.post_call_models import PostCallInput
 from workflows.reanalysis import ReanalysisWorkflow
-from workflows.reanalysis_models import ReanalysisFilter, ReanalysisInput
 
 pytestmark = pytest.mark.integration
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from centralita.db import Pool
-from centralita.events import emit, event_id
-from centralita.retention import RetentionPolicy, purge
-from centralita.store import DEFAULT_TENANT_ID
+from centralita.kernel.db import Pool
+from centralita.kernel.events import emit, event_id
+from centralita.kernel.ids import DEFAULT_TENANT_ID
+from centralita.tenants.store.retention import RetentionPolicy, purge
 from tests.conftest import AppClients, bearer, free_port, settings_for
 
 pytestmark = pytest.mark.integration
@@ -253,7 +253,7 @@ async def test_a_deleted_call_is_gone_from_the_api_and_purged_by_the_api_and_the
     cli = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
-        "import sys; from centralita.cli import main; sys.exit(main(['purge']))",
+        "import sys; from workers.cli import main; sys.exit(main(['purge']))",
         cwd=REPO_ROOT,
         env={
             **os.environ,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from api.app import app_factory
-from centralita.settings import get_settings
+from centralita.kernel.settings import get_settings
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +27,7 @@ async def _cli(env: dict[str, str], *args: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "centralita.cli",
+        "workers.cli",
         *args,
         cwd=REPO_ROOT,
         env={**clean, **env},

@@ -15,21 +15,21 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from realtime.agent_setup import flow_agent_for
+from centralita.kernel.calls import CallOutcome, DialRequest
+from realtime.agents.setup import flow_agent_for
 from realtime.carrier.http_dialer import HttpDialer
 from realtime.carrier.simulated import Persona, PersonaStep, SimulatedCarrier
 from realtime.carrier.softphone_dialer import SoftphoneDialer
 from realtime.conversation_line import ConversationLine
-from realtime.inbound_routes import InboundDirectory, InboundRoute
-from realtime.providers.fakes import ScriptedSTT, ScriptedTTS
-from realtime.server import create_media_app
-from realtime.signalling import signalling_router
+from realtime.legs.webrtc import new_peer_connection, restrict_ice_to_loopback
+from realtime.server.app import create_media_app
+from realtime.server.inbound import InboundDirectory, InboundRoute
+from realtime.server.signalling import signalling_router
+from realtime.softphone.exchange import SoftphoneExchange
 from realtime.softphone.http_client import HttpSoftphone, SignallingError
 from realtime.softphone.script import BotScript
-from realtime.softphone_exchange import SoftphoneExchange
-from realtime.webrtc import new_peer_connection, restrict_ice_to_loopback
 from tests.integration.test_http_carrier import serving
-from workflows.models import CallOutcome, DialRequest
+from tests.support.providers import ScriptedSTT, ScriptedTTS
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 

@@ -8,13 +8,13 @@ import uuid
 import pytest
 
 from centralita.correction import LexiconEntry, upsert_entries
-from centralita.db import Pool, open_pool
-from centralita.store import DEFAULT_TENANT_ID
-from realtime.agent_setup import flow_agent_for
-from realtime.tenant_dictionary import TenantDictionaries
+from centralita.kernel.calls import DialRequest
+from centralita.kernel.db import Pool, open_pool
+from centralita.kernel.ids import DEFAULT_TENANT_ID
+from realtime.agents.setup import flow_agent_for
+from realtime.session.tenant_dictionary import TenantDictionaries
 from tests.conftest import settings_for
 from workers.media import conversation_line
-from workflows.models import DialRequest
 
 pytestmark = pytest.mark.integration
 

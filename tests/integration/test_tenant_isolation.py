@@ -23,10 +23,10 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.auth import TenantId
 from api.deps import Services
-from centralita.db import Pool
-from centralita.settings import Settings
-from centralita.store import DEFAULT_TENANT_ID
-from realtime.flows.loader import load_any_agent
+from centralita.kernel.db import Pool
+from centralita.kernel.ids import DEFAULT_TENANT_ID
+from centralita.kernel.settings import Settings
+from realtime.agents.loader import load_any_agent
 from tests.conftest import AppClients, bearer, settings_for, task_queue
 from tests.integration.tenant_helpers import ADMIN_KEY, Route, app_routes, new_tenant
 from tests.stored_calls import insert_campaign, store_answered_call

@@ -25,7 +25,7 @@ from tests.integration.test_compose import (
 
 pytestmark = pytest.mark.integration
 
-# The CLI commands that call `centralita.telemetry.setup_tracing` (centralita/cli.py).
+# The CLI commands that call `centralita.kernel.telemetry.setup_tracing` (workers/cli.py).
 TRACED_ROLES = {"api", "orchestrator", "media", "post-call", "webhooks"}
 
 

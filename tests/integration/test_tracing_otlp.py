@@ -12,8 +12,8 @@ import pytest
 from fastapi import FastAPI, Request, Response
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from centralita.settings import Settings
-from centralita.telemetry import export_spans, otlp_processor, stop_exporting, tracer
+from centralita.kernel.settings import Settings
+from centralita.kernel.telemetry import export_spans, otlp_processor, stop_exporting, tracer
 from tests.fakes.loopback import LoopbackServer
 
 pytestmark = pytest.mark.integration

@@ -1,6 +1,6 @@
 """A real `centralita api` process exports its spans, masked, to the configured endpoint.
 
-The process is started as the CLI starts it (`python -m centralita.cli api`), with
+The process is started as the CLI starts it (`python -m workers.cli api`), with
 `CENTRALITA_OTLP_ENDPOINT` and `CENTRALITA_OTLP_HEADERS` pointing at a collector
 stand-in on 127.0.0.1; its log is read back too. What a process exports reaches the
 collector when it stops (the batch is flushed at exit).
@@ -42,7 +42,7 @@ async def test_the_api_process_exports_masked_spans_under_its_name(
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "centralita.cli",
+            "workers.cli",
             "api",
             "--host",
             "127.0.0.1",

@@ -18,8 +18,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from activities.webhooks import WebhookActivities
-from centralita.db import Pool
-from centralita.events import EVENT_TYPES
+from centralita.kernel.db import Pool
+from centralita.kernel.events import EVENT_TYPES
 from centralita.webhooks.signing import new_secret
 from tests.conftest import AppClients, settings_for
 from tests.integration.webhook_helpers import LOCAL, WebhookReceiver, until

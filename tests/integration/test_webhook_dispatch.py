@@ -16,10 +16,9 @@ import uuid
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from centralita.db import Pool
-from centralita.events import call_subject, campaign_subject, emit
+from centralita.kernel.db import Pool
+from centralita.kernel.events import call_subject, campaign_subject, emit
 from centralita.webhooks import store
-from centralita.webhooks.dispatch import Dispatcher, DispatchOptions
 from centralita.webhooks.models import EventRow
 from tests.integration.webhook_helpers import (
     Reply,
@@ -31,6 +30,7 @@ from tests.integration.webhook_helpers import (
     subscribe,
     until,
 )
+from workers.webhook_dispatch import Dispatcher, DispatchOptions
 
 pytestmark = pytest.mark.integration
 

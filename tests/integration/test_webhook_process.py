@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from centralita.db import Pool
-from centralita.events import call_subject
+from centralita.kernel.db import Pool
+from centralita.kernel.events import call_subject
 from tests.integration.webhook_helpers import (
     WebhookReceiver,
     deliveries,
@@ -49,7 +49,7 @@ async def test_the_webhooks_command_delivers_and_stops_on_sigterm(
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "centralita.cli",
+        "workers.cli",
         "webhooks",
         cwd=REPO_ROOT,
         env=env,

@@ -18,9 +18,10 @@ from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from centralita.db import Pool
-from centralita.events import call_subject
-from centralita.temporal import DATA_CONVERTER
+from centralita.kernel.db import Pool
+from centralita.kernel.events import call_subject
+from centralita.kernel.temporal import DATA_CONVERTER
+from centralita.webhooks.messages import DeliveryRunResult, QueuedDelivery
 from tests.integration.test_replay import records_histories
 from tests.integration.test_webhook_retries import _plan_latest
 from tests.integration.webhook_helpers import (
@@ -32,7 +33,6 @@ from tests.integration.webhook_helpers import (
     subscribe,
 )
 from workflows.webhook_delivery import WebhookDeliveryWorkflow, ordered_workflow_id
-from workflows.webhook_models import DeliveryRunResult, QueuedDelivery
 
 pytestmark = pytest.mark.integration
 

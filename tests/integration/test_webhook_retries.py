@@ -14,11 +14,11 @@ import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from centralita.db import Pool
-from centralita.events import call_subject
-from centralita.store import DEFAULT_TENANT_ID
+from centralita.kernel.db import Pool
+from centralita.kernel.events import call_subject
+from centralita.kernel.ids import DEFAULT_TENANT_ID
 from centralita.webhooks import store
-from centralita.webhooks.dispatch import Dispatcher
+from centralita.webhooks.messages import DeliveryRunResult, QueuedDelivery
 from centralita.webhooks.models import EventRow, PlannedDelivery
 from centralita.webhooks.retry_schedule import DEFAULT_SCHEDULE
 from tests.conftest import AppClients, settings_for
@@ -32,12 +32,12 @@ from tests.integration.webhook_helpers import (
     record_event,
     subscribe,
 )
+from workers.webhook_dispatch import Dispatcher
 from workflows.webhook_delivery import (
     WebhookDeliveryWorkflow,
     ordered_workflow_id,
     single_workflow_id,
 )
-from workflows.webhook_models import DeliveryRunResult, QueuedDelivery
 
 pytestmark = pytest.mark.integration
 

@@ -19,9 +19,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from activities.webhooks import WebhookActivities
-from centralita.db import Pool
-from centralita.events import call_subject
-from centralita.webhooks.dispatch import Dispatcher, DispatchOptions
+from centralita.kernel.db import Pool
+from centralita.kernel.events import call_subject
 from tests.integration.webhook_helpers import (
     LOCAL,
     QUICK_SCHEDULE,
@@ -34,6 +33,7 @@ from tests.integration.webhook_helpers import (
     subscribe,
     until,
 )
+from workers.webhook_dispatch import Dispatcher, DispatchOptions
 from workers.webhooks import build_webhook_worker
 
 pytestmark = pytest.mark.integration

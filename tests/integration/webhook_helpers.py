@@ -26,13 +26,13 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from temporalio.client import Client
 
 from activities.webhooks import WebhookActivities
-from centralita.db import Pool
-from centralita.events import EventType, emit
+from centralita.kernel.db import Pool
+from centralita.kernel.events import EventType, emit
 from centralita.webhooks import store
-from centralita.webhooks.dispatch import Dispatcher, DispatchOptions
 from centralita.webhooks.models import Webhook
 from centralita.webhooks.signing import new_secret
 from tests.fakes.loopback import LoopbackServer
+from workers.webhook_dispatch import Dispatcher, DispatchOptions
 from workers.webhooks import build_webhook_worker
 
 LOCAL = ("127.0.0.1",)

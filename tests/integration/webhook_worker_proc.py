@@ -14,8 +14,8 @@ import sys
 from temporalio.client import Client
 
 from activities.webhooks import WebhookActivities
-from centralita.db import open_pool
-from centralita.temporal import DATA_CONVERTER, temporal_plugins
+from centralita.kernel.db import open_pool
+from centralita.kernel.temporal import DATA_CONVERTER, temporal_plugins
 from tests.integration.webhook_helpers import LOCAL, QUICK_SCHEDULE
 from workers.webhooks import build_webhook_worker
 

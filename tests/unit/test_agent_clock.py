@@ -8,14 +8,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from realtime.agent_setup import contact_zone, setup_for
-from realtime.flows import FlowBrain, load_agent
-from realtime.flows.testing import run, turn
-from realtime.inbound_routes import InboundDirectory, InboundRoute
-from realtime.llm.agent import LlmAgentDefinition
+from centralita.kernel.calls import DialRequest
+from centralita.understanding.nlu import understand
+from realtime.agents.flows import FlowBrain
+from realtime.agents.llm.agent import LlmAgentDefinition
+from realtime.agents.loader import load_agent
+from realtime.agents.setup import contact_zone, setup_for
 from realtime.providers.base import BrainTurn
-from realtime.understanding.nlu import understand
-from workflows.models import DialRequest
+from realtime.server.inbound import InboundDirectory, InboundRoute
+from tests.support.flows import run, turn
 
 pytestmark = pytest.mark.unit
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from activities.campaigns import agent_variables
-from centralita.store.contact_context import ContactContext
-from workflows.campaign_policy import CampaignPolicy
+from centralita.campaigns.policy import CampaignPolicy
+from centralita.campaigns.store.contact_context import ContactContext
 
 pytestmark = pytest.mark.unit
 

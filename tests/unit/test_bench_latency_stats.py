@@ -6,7 +6,7 @@ import pytest
 
 from bench.conversations import measured, summarise
 from bench.stats import least_squares_slope, max_level_within, p50_p95, percentile, worst_p95
-from realtime.call_record import TurnMetrics
+from realtime.session.record import TurnMetrics
 
 pytestmark = pytest.mark.unit
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from centralita.postcall.retranscription import MAX_CONTEXT_TERMS, call_context
+from realtime.offline.retranscription import MAX_CONTEXT_TERMS, call_context
 
 pytestmark = pytest.mark.unit
 

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from workflows.campaign_policy import CampaignPolicy
-from workflows.dial_gate import (
+from centralita.campaigns.dial_gate import (
     DEFAULT_CALLBACK_DELAY,
     MAX_CALLBACK_AHEAD,
     Action,
@@ -20,7 +19,8 @@ from workflows.dial_gate import (
     after_attempt,
     callback_time,
 )
-from workflows.models import CallOutcome
+from centralita.campaigns.policy import CampaignPolicy
+from centralita.kernel.calls import CallOutcome
 
 pytestmark = pytest.mark.unit
 

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workflows.calling_rules import (
+from centralita.campaigns.calling_rules import (
     PROFILES,
     AttemptFact,
     CampaignSchedule,
@@ -34,7 +34,7 @@ from workflows.calling_rules import (
     next_slot,
     recipient_timezone,
 )
-from workflows.models import CallOutcome
+from centralita.kernel.calls import CallOutcome
 
 pytestmark = pytest.mark.unit
 

@@ -14,10 +14,10 @@ import pytest
 from pydantic import ValidationError
 
 from api.schemas import PolicyPatch
-from centralita.store.campaigns import CampaignRow
-from workflows.calling_rules import CampaignSchedule
+from centralita.campaigns.calling_rules import CampaignSchedule
+from centralita.campaigns.policy import CampaignPolicy, read_stored_policy
+from centralita.campaigns.store.campaigns import CampaignRow
 from workflows.campaign import CampaignWorkflow
-from workflows.campaign_policy import CampaignPolicy, read_stored_policy
 
 pytestmark = pytest.mark.unit
 

@@ -11,12 +11,12 @@ import pytest
 from activities.campaigns import agent_variables
 from api.contact_agents import ContactAgents, agents_needed, call_variables
 from api.contact_rows import NumberedRow, validate_rows
-from centralita.store.campaigns import NewContact
-from centralita.store.contact_context import ContactContext
-from realtime.flows.loader import DEFAULT_AGENT, load_any_agent
-from realtime.flows.schema import AgentDefinition, VariableSpec
-from realtime.flows.templates import VariableError, bind_variables, read_variable
-from workflows.campaign_policy import CampaignPolicy
+from centralita.campaigns.policy import CampaignPolicy
+from centralita.campaigns.store.campaigns import NewContact
+from centralita.campaigns.store.contact_context import ContactContext
+from realtime.agents.flows.schema import AgentDefinition, VariableSpec
+from realtime.agents.flows.templates import VariableError, bind_variables, read_variable
+from realtime.agents.loader import DEFAULT_AGENT, load_any_agent
 
 pytestmark = pytest.mark.unit
 

@@ -16,7 +16,7 @@ from centralita.correction import (
     undo,
 )
 from centralita.correction.lexicon import LexiconForm
-from realtime.providers.correction import OnlineCorrector
+from centralita.correction.online import OnlineCorrector
 
 pytestmark = pytest.mark.unit
 

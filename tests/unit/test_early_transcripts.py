@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from realtime.audio.vad import UtteranceEnded, UtterancePaused
-from realtime.early_transcripts import EarlyTranscripts, early_ms
-from realtime.providers.fakes import ScriptedSTT
+from realtime.session.early_transcripts import EarlyTranscripts, early_ms
+from tests.support.providers import ScriptedSTT
 
 pytestmark = pytest.mark.unit
 AUDIO = np.ones(1600, dtype=np.int16)

@@ -9,7 +9,7 @@ import pytest
 
 from centralita.analytics.export_csv import _cell, _lines
 from centralita.analytics.exports import ExportRow
-from centralita.privacy import mask_phone
+from centralita.kernel.privacy import mask_phone
 
 pytestmark = pytest.mark.unit
 

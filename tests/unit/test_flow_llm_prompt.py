@@ -9,24 +9,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from realtime.agent_setup import flow_agent_for
-from realtime.flows import (
-    FlowBrain,
-    FlowDefinitionError,
-    VariableError,
-    load_agent,
-    parse_agent_data,
-)
-from realtime.flows.guided import GuidedFlow
-from realtime.llm.flow_brain import FlowLlmBrain
-from realtime.llm.flow_prompt import (
+from centralita.kernel.calls import DialRequest
+from centralita.understanding.model import ContextAdvice, Steering
+from realtime.agents.flows import FlowBrain, FlowDefinitionError, VariableError
+from realtime.agents.flows.guided import GuidedFlow
+from realtime.agents.llm.flow_brain import FlowLlmBrain
+from realtime.agents.llm.flow_prompt import (
     FlowPromptView,
     fill_slots_tool,
     flow_system_prompt,
     go_to_node_tool,
 )
-from realtime.understanding.model import ContextAdvice, Steering
-from workflows.models import DialRequest
+from realtime.agents.loader import load_agent, parse_agent_data
+from realtime.agents.setup import flow_agent_for
 
 pytestmark = pytest.mark.unit
 

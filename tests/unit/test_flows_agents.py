@@ -8,13 +8,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from realtime.flows import FlowBrain, load_agent, shipped_agents
-from realtime.flows.testing import assert_no_debt_details, run, silence, spoken, turn
+from centralita.kernel.calls import CallOutcome
+from centralita.understanding.model import Intent as I  # noqa: N817
+from centralita.understanding.model import Steering
+from centralita.understanding.nlu import understand
+from realtime.agents.flows import FlowBrain
+from realtime.agents.loader import load_agent, shipped_agents
 from realtime.providers.base import BrainTurn
-from realtime.understanding.model import Intent as I  # noqa: N817
-from realtime.understanding.model import Steering
-from realtime.understanding.nlu import understand
-from workflows.models import CallOutcome
+from tests.support.flows import assert_no_debt_details, run, silence, spoken, turn
 
 pytestmark = pytest.mark.unit
 

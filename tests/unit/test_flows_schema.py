@@ -11,20 +11,20 @@ from typing import Any, cast
 import pytest
 import yaml
 
-from centralita.db import Pool
-from realtime.flows import (
+from centralita.kernel.db import Pool
+from centralita.understanding.model import Intent
+from realtime.agents.flows import FlowDefinitionError
+from realtime.agents.flows.disclosure import collection_words
+from realtime.agents.flows.phrases import DEFAULT_PHRASES, DEFAULT_SLOT_ASKS
+from realtime.agents.loader import (
     AgentNotFoundError,
-    FlowDefinitionError,
     load_agent,
     load_agent_file,
     parse_agent,
     parse_agent_data,
     shipped_agents,
 )
-from realtime.flows.disclosure import collection_words
-from realtime.flows.phrases import DEFAULT_PHRASES, DEFAULT_SLOT_ASKS
-from realtime.flows.repository import load_agent_definition, upsert_agent
-from realtime.understanding.model import Intent
+from realtime.store.agents import load_agent_definition, upsert_agent
 
 pytestmark = pytest.mark.unit
 

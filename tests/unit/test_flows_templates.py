@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from realtime.flows import VariableError, load_agent
-from realtime.flows.templates import (
+from realtime.agents.flows import VariableError
+from realtime.agents.flows.templates import (
     Renderer,
     TemplateError,
     format_date,
@@ -19,6 +19,7 @@ from realtime.flows.templates import (
     placeholders,
     split_sentences,
 )
+from realtime.agents.loader import load_agent
 
 pytestmark = pytest.mark.unit
 

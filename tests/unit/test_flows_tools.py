@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from realtime.flows.tools import TOOLS, ToolContext, run_tool, tool_schemas
-from workflows.models import CallOutcome
+from centralita.kernel.calls import CallOutcome
+from realtime.agents.flows.tools import TOOLS, ToolContext, run_tool, tool_schemas
 
 pytestmark = pytest.mark.unit
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from realtime.fresh_cache import FreshCache
+from realtime.cache import FreshCache
 
 pytestmark = pytest.mark.unit
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workflows.campaign_policy import (
+from centralita.campaigns.policy import (
     EVENTS_PER_CALL,
     HISTORY_LIMIT,
     CampaignPolicy,

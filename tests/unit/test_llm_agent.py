@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from realtime.agent_setup import llm_brain
-from realtime.flows.loader import parse_agent, parse_agent_data, parse_any_agent_data
-from realtime.flows.schema import FlowDefinitionError
-from realtime.flows.templates import VariableError
-from realtime.llm.agent import LlmAgentDefinition
-from realtime.llm.prompt import fill, system_prompt
-from realtime.understanding.model import ContextAdvice, Steering
+from centralita.understanding.model import ContextAdvice, Steering
+from realtime.agents.flows.schema import FlowDefinitionError
+from realtime.agents.flows.templates import VariableError
+from realtime.agents.llm.agent import LlmAgentDefinition
+from realtime.agents.llm.prompt import fill, system_prompt
+from realtime.agents.loader import parse_agent, parse_agent_data, parse_any_agent_data
+from realtime.agents.setup import llm_brain
 
 pytestmark = pytest.mark.unit
 
@@ -131,7 +131,7 @@ def test_the_prompt_is_filled_and_steered() -> None:
 
 
 def test_an_agents_voice_needs_its_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    from realtime.agent_setup import agent_voice
+    from realtime.agents.setup import agent_voice
     from realtime.providers.elevenlabs import ElevenLabsTTS
 
     agent = parse_any_agent_data({**AGENT, "voice": {"voice_id": "sofia"}})

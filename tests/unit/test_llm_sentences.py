@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from realtime.llm.sentences import SentenceBuffer
+from realtime.agents.llm.sentences import SentenceBuffer
 
 pytestmark = pytest.mark.unit
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from realtime.llm.tool_deltas import ToolCallDeltas
+from realtime.agents.llm.tool_deltas import ToolCallDeltas
 
 pytestmark = pytest.mark.unit
 

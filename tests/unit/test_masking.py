@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from centralita.privacy import mask_national_id, mask_personal, mask_phone
+from centralita.kernel.privacy import mask_national_id, mask_personal, mask_phone
 
 pytestmark = pytest.mark.unit
 

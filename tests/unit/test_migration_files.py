@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import migrations
-from centralita.migrate import Migration, MigrationError, available_migrations
+from centralita.kernel.migrate import Migration, MigrationError, available_migrations
 
 pytestmark = pytest.mark.unit
 

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from centralita.campaigns.calling_rules import AttemptFact
+from centralita.campaigns.dial_gate import Action, ContactFacts, after_attempt
+from centralita.campaigns.policy import CampaignPolicy
+from centralita.kernel.calls import CallOutcome, ContactState
 from realtime.conversation_line import undecided_outcome
-from workflows.calling_rules import AttemptFact
-from workflows.campaign_policy import CampaignPolicy
-from workflows.dial_gate import Action, ContactFacts, after_attempt
-from workflows.models import CallOutcome, ContactState
 
 pytestmark = pytest.mark.unit
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from centralita.privacy import mask_phone
+from centralita.kernel.privacy import mask_phone
 
 pytestmark = pytest.mark.unit
 

@@ -6,13 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from realtime.providers.correction import (
-    CorrectionResult,
-    OnlineCorrector,
-    normalise,
-    revert,
-)
-from realtime.providers.correction_defaults import DEFAULTS_ES
+from centralita.correction.online import CorrectionResult, OnlineCorrector, normalise, revert
+from centralita.correction.online_defaults import DEFAULTS_ES
 
 pytestmark = pytest.mark.unit
 

@@ -7,9 +7,9 @@ from typing import NamedTuple
 
 import pytest
 
-from workflows.campaign_policy import CampaignPolicy
-from workflows.models import CallOutcome, ContactState
-from workflows.retry_rules import FINAL_OUTCOMES, UNREACHED_OUTCOMES, NextStep, next_step
+from centralita.campaigns.policy import CampaignPolicy
+from centralita.campaigns.retry_rules import FINAL_OUTCOMES, UNREACHED_OUTCOMES, NextStep, next_step
+from centralita.kernel.calls import CallOutcome, ContactState
 
 pytestmark = pytest.mark.unit
 

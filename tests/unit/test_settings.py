@@ -9,7 +9,8 @@ from pathlib import Path
 import pydantic
 import pytest
 
-from centralita.settings import InvalidSettingsError, Settings, get_settings
+from centralita.kernel.settings import InvalidSettingsError, Settings, get_settings
+from centralita.webhooks.retry_schedule import DEFAULT_MAX_ATTEMPTS
 
 pytestmark = pytest.mark.unit
 
@@ -266,3 +267,7 @@ def test_values_given_in_code_are_taken_as_they_are() -> None:
     assert settings.webhook_allow_hosts == ["127.0.0.1"]
     assert settings.rates == {"stt_per_min": 1.0}
     assert settings.ice_servers == [{"urls": ["stun:x"]}]
+
+
+def test_the_webhook_attempts_default_is_the_schedules() -> None:
+    assert Settings(_env_file=None).webhook_max_attempts == DEFAULT_MAX_ATTEMPTS

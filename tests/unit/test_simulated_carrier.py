@@ -12,7 +12,7 @@ import phonenumbers
 import pydantic
 import pytest
 
-from realtime.carrier.dialer import InvalidDialRequestError
+from centralita.kernel.calls import CallOutcome, DialRequest, InvalidDialRequestError
 from realtime.carrier.simulated import (
     Persona,
     PersonaBook,
@@ -20,7 +20,6 @@ from realtime.carrier.simulated import (
     SimulatedCarrier,
     packaged_personas,
 )
-from workflows.models import CallOutcome, DialRequest
 
 pytestmark = pytest.mark.unit
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from centralita.tasks import cancelling_me, stop_tasks
+from centralita.kernel.tasks import cancelling_me, stop_tasks
 
 pytestmark = pytest.mark.unit
 

@@ -15,12 +15,12 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
-from centralita.events import envelope
-from centralita.logs import PersonalDataFilter, install_masking, masking_installed
-from centralita.telemetry import detached, replay_safe_provider, tracer
-from centralita.tracing_links import TRACE_KEY, trace_link, with_trace_context
-from realtime.call_record import TurnMetrics
-from realtime.call_tracing import stage, turn_span
+from centralita.kernel.events import envelope
+from centralita.kernel.logs import PersonalDataFilter, install_masking, masking_installed
+from centralita.kernel.telemetry import detached, replay_safe_provider, tracer
+from centralita.kernel.tracing_links import TRACE_KEY, trace_link, with_trace_context
+from realtime.session.record import TurnMetrics
+from realtime.session.tracing import stage, turn_span
 from tests.tracing_capture import captured_spans, texts_of
 
 pytestmark = pytest.mark.unit

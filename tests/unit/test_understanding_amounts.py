@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from realtime.understanding.amounts import find_amounts, parse_amount
+from centralita.understanding.amounts import find_amounts, parse_amount
 
 pytestmark = pytest.mark.unit
 

@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from realtime.understanding.context import ConversationContext, content_words, jaccard
-from realtime.understanding.model import ContextAdvice, Steering
-from realtime.understanding.nlu import understand
-from realtime.understanding.sentiment import score_sentiment
+from centralita.understanding.context import ConversationContext, content_words, jaccard
+from centralita.understanding.model import ContextAdvice, Steering
+from centralita.understanding.nlu import understand
+from centralita.understanding.sentiment import score_sentiment
 
 pytestmark = pytest.mark.unit
 

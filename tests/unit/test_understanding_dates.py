@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from realtime.understanding.dates import (
+from centralita.understanding.dates import (
     find_when,
     parse_callback_day,
     parse_callback_time,

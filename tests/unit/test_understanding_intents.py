@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from realtime.understanding.intents import classify
-from realtime.understanding.model import Intent
+from centralita.understanding.intents import classify
+from centralita.understanding.model import Intent
 
 pytestmark = pytest.mark.unit
 

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from realtime.understanding.ids import find_national_id, rut_check_digit
-from realtime.understanding.model import Intent
-from realtime.understanding.nlu import understand
+from centralita.understanding.ids import find_national_id, rut_check_digit
+from centralita.understanding.model import Intent
+from centralita.understanding.nlu import understand
 
 pytestmark = pytest.mark.unit
 

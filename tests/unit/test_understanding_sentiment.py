@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from realtime.understanding.model import Sentiment
-from realtime.understanding.sentiment import score_sentiment
+from centralita.understanding.model import Sentiment
+from centralita.understanding.sentiment import score_sentiment
 
 pytestmark = pytest.mark.unit
 

@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from centralita.kernel.durations import parse_schedule
 from centralita.webhooks.retry_schedule import (
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_SCHEDULE,
     MAX_RETRY_AFTER,
     delay_before,
     parse_retry_after,
-    parse_schedule,
 )
 
 pytestmark = pytest.mark.unit

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from centralita.kernel.addresses import literal_ip
 from centralita.webhooks.ssrf import (
     HostNotResolved,
     Resolver,
@@ -20,7 +21,6 @@ from centralita.webhooks.ssrf import (
     UnsafeUrl,
     check_url,
     internal_reason,
-    literal_ip,
 )
 
 pytestmark = pytest.mark.unit

@@ -1,0 +1,1 @@
+"""SQL that reads stored calls (`details`) and their turn latencies (`latency`)."""

@@ -1,0 +1,135 @@
+"""Pydantic models that cross Temporal boundaries: one input and one result per step.
+
+Pure data, safe inside the workflow sandbox; the pydantic data converter (set in
+`centralita.kernel.temporal`) serialises them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from centralita.kernel.calls import CallOutcome, ContactState, DialRequest, DialResult
+
+
+class CampaignStatus(StrEnum):
+    """Lifecycle of a campaign."""
+
+    CREATED = "created"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class AttemptInput(BaseModel):
+    """One call attempt to one phone of a contact (the campaign decided it is due)."""
+
+    campaign_id: str
+    contact_id: str
+    attempt_number: int = Field(ge=1)
+    phone: str
+    agent: str | None = None
+    variables: dict[str, Any] = Field(default_factory=dict)
+    use_search_attributes: bool = True
+    # Where the call's post-call workflow runs (None: no post-call processing).
+    post_call_task_queue: str | None = None
+
+
+class BeginAttempt(BaseModel):
+    """Re-check a due attempt at dial time and record it (an upsert by `attempt_key`)."""
+
+    attempt_key: str
+    campaign_id: str
+    contact_id: str
+    attempt_number: int
+    phone: str
+    agent: str | None
+    now: datetime
+
+
+class BeginResult(BaseModel):
+    """Whether the attempt may dial; when not, why (and the contact was rescheduled)."""
+
+    proceed: bool
+    reason: str
+
+
+class AttemptRecord(BaseModel):
+    """Store an attempt's result and apply the retry rules to its contact."""
+
+    attempt_key: str
+    result: DialResult
+    now: datetime
+
+
+class AttemptCancel(BaseModel):
+    """Record that an attempt was cancelled while it ran."""
+
+    attempt_key: str
+    reason: str
+    now: datetime
+
+
+class ContactDecision(BaseModel):
+    """Where a contact stands after an attempt (or a skipped one)."""
+
+    contact_id: str
+    state: ContactState
+    reason: str
+    next_attempt_at: datetime | None = None
+
+
+class PlaceCall(BaseModel):
+    """One attempt's call: re-check and record it, dial, store the result (one activity)."""
+
+    begin: BeginAttempt
+    variables: dict[str, Any] = Field(default_factory=dict)
+
+    def dial_request(self) -> DialRequest:
+        """What the dialer gets: the attempt key is the call's idempotency key."""
+        begin = self.begin
+        return DialRequest(
+            idempotency_key=begin.attempt_key,
+            to_number=begin.phone,
+            campaign_id=begin.campaign_id,
+            contact_id=begin.contact_id,
+            attempt_number=begin.attempt_number,
+            agent=begin.agent,
+            variables=self.variables,
+        )
+
+
+class PlacedCall(BaseModel):
+    """What the call activity did: skipped (with why), or dialled with its result applied."""
+
+    proceed: bool
+    reason: str
+    result: DialResult | None = None
+    decision: ContactDecision | None = None
+
+
+class AttemptResult(BaseModel):
+    """What the attempt workflow returns to its campaign."""
+
+    attempt_key: str
+    phone: str
+    dialed: bool
+    outcome: CallOutcome | None
+    reason: str
+    contact_state: ContactState | None = None
+    extracted: dict[str, Any] = Field(default_factory=dict)
+
+
+def campaign_workflow_id(campaign_id: str) -> str:
+    """Deterministic id: one workflow per campaign."""
+    return f"campaign-{campaign_id}"
+
+
+# The campaign workflow's opt-out signal, by name: whoever signals it (an attempt that
+# heard "no me llamen más", the API's opt-out route) needs no import of the workflow.
+OPT_OUT_SIGNAL = "opt_out"

@@ -1,0 +1,437 @@
+"""One call's conversation on the agent's side: listen, understand, answer, speak.
+
+Audio from the peer goes through the resampler and the endpointer; each finished
+utterance becomes a turn (STT, online correction, understanding, sentiment, context,
+the brain); the reply is synthesised sentence by sentence and queued on the agent's
+voice track as soon as each sentence is ready. Speech from the caller while the agent
+talks (longer than the barge-in minimum) stops playback at once and cancels what was
+still being prepared; the transcript keeps only what was actually played.
+
+Temporal is nowhere in this loop: a turn never waits on a workflow task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiortc import MediaStreamTrack
+from aiortc.mediastreams import MediaStreamError
+from av.frame import Frame
+from av.packet import Packet
+
+from centralita.correction.online import OnlineCorrector
+from centralita.kernel.tasks import cancelling_me, stop_tasks
+from realtime.audio.frames import FRAME_MS, InboundResampler, Pcm16
+from realtime.audio.playback import AgentVoiceTrack
+from realtime.audio.recorder import CallRecorder, RecorderError
+from realtime.audio.vad import (
+    Endpointer,
+    SpeechStarted,
+    UtteranceEnded,
+    UtterancePaused,
+    VadEvent,
+)
+from realtime.providers.base import (
+    AgentBrain,
+    AgentReply,
+    ProviderError,
+    SpeechToText,
+    TextToSpeech,
+)
+from realtime.providers.espeak import split_sentences
+from realtime.session.early_transcripts import EarlyTranscripts, early_ms
+from realtime.session.hearing import Heard, Listening, TurnHearing
+from realtime.session.record import CallRecord, TurnMetrics
+from realtime.session.speech import AgentSpeech
+from realtime.session.supervision import ControlAction, Supervision
+from realtime.session.tracing import end_stage, stage, start_stage, turn_span
+
+log = logging.getLogger(__name__)
+
+
+# How long a call that the caller hung up may still take to understand their last words.
+LAST_WORDS_S = 8.0
+# How long the parts of an ended call (listener, turns, reply) get to stop.
+STOP_PARTS_S = 2.0
+
+
+@dataclass
+class SessionConfig:
+    """How the agent listens and when it gives up (per agent or per call)."""
+
+    language: str = "es"
+    timezone: str = "America/Santiago"
+    default_currency: str | None = "CLP"
+    # The caller's turn ends after this much silence. 500 ms is what LiveKit ships and
+    # longer than espeak-ng's pause between sentences (440 ms at 140 wpm); a caller who
+    # pauses longer and goes on barges in, and the agent stops for them.
+    endpoint_silence_ms: int = 500
+    # Start transcribing after this much silence, before the end is sure (None: off).
+    early_transcribe_ms: int | None = 200
+    barge_in_min_ms: int = 200
+    reprompt_after_s: float = 6.0
+    max_silences: int = 2
+    max_duration_s: float = 600.0
+    hints: list[str] = field(default_factory=list)
+
+
+class CallSession:
+    """The agent's half of one call; `run` returns when the call is over."""
+
+    def __init__(
+        self,
+        *,
+        call_id: str,
+        brain: AgentBrain,
+        stt: SpeechToText,
+        tts: TextToSpeech,
+        voice: AgentVoiceTrack,
+        config: SessionConfig | None = None,
+        corrector: OnlineCorrector | None = None,
+        recorder: CallRecorder | None = None,
+        fallback_tts: TextToSpeech | None = None,
+    ) -> None:
+        self.config = config or SessionConfig()
+        self.record = CallRecord(
+            call_id=call_id, language=self.config.language, timezone=self.config.timezone
+        )
+        self._brain = brain
+        self._voice = voice
+        self._speech = AgentSpeech(
+            record=self.record,
+            voice=voice,
+            tts=tts,
+            language=self.config.language,
+            fallback_tts=fallback_tts,  # says the rest of a turn when `tts` fails
+        )
+        self._recorder = recorder
+        if recorder is not None:
+            voice.on_chunk = lambda chunk: self._record("agent", chunk, voice.sample_rate)
+        self._hearing = TurnHearing(
+            record=self.record,
+            stt=stt,
+            listening=Listening(
+                language=self.config.language,
+                timezone=self.config.timezone,
+                default_currency=self.config.default_currency,
+                hints=self.config.hints,
+            ),
+            corrector=corrector,
+        )
+        self._endpointer = Endpointer(
+            silence_ms=self.config.endpoint_silence_ms,
+            min_speech_ms=self.config.barge_in_min_ms,
+            early_ms=early_ms(self.config.early_transcribe_ms, self.config.endpoint_silence_ms),
+        )
+        self._early = EarlyTranscripts(stt, self.config.language, self.config.hints)
+        self._utterances: asyncio.Queue[Heard | None] = asyncio.Queue()
+        self._speaking: asyncio.Task[None] | None = None
+        self._ending: str | None = None  # how the reply being said ends the call, if it does
+        self._ended = asyncio.Event()
+        self._supervision = Supervision(
+            record=self.record, speech=self._speech, brain=brain, end=self._end
+        )
+        # Told of every frame the caller sends (a supervisor who joined hears it).
+        self.caller_taps: list[Callable[[Frame | Packet[Any]], None]] = []
+        self._silences = 0
+        self._last_activity = 0.0
+
+    # -- the call ----------------------------------------------------------------------
+
+    async def run(self, inbound: MediaStreamTrack) -> CallRecord:
+        """Hold the conversation until either side ends it (or a limit is reached).
+
+        This task only supervises: the greeting, the listener and the turns run in tasks
+        of their own, and the maximum duration is a timer on the loop, so no part of the
+        conversation (a brain that never answers, a turn stuck on a provider) can keep
+        the call up past its limit. Once the call is over, each part gets a bounded time
+        to stop; one that ignores its cancellation is left behind, never waited for.
+        """
+        self.record.event("call_started", language=self.config.language)
+        self._last_activity = time.monotonic()
+        loop = asyncio.get_running_loop()
+        deadline = loop.call_later(self.config.max_duration_s, self._end, "max_duration")
+        listener = asyncio.create_task(self._listen(inbound), name=f"listen-{self.record.call_id}")
+        turns = asyncio.create_task(self._take_turns(), name=f"turns-{self.record.call_id}")
+        greeting = asyncio.create_task(self._greet(), name=f"greet-{self.record.call_id}")
+        try:
+            await self._ended.wait()
+            if self.record.ended_by == "remote_hangup":
+                await self._hear_the_last_words()
+        finally:
+            deadline.cancel()
+            await stop_tasks(
+                (listener, turns, greeting, self._speaking),
+                timeout_s=STOP_PARTS_S,
+                what=f"call {self.record.call_id}",
+                expected=(MediaStreamError,),
+            )
+        self.record.usage.call_s = self.record.elapsed_s()
+        self._close_recording()
+        self.record.complete_turns()
+        self.record.event("call_ended", ended_by=self.record.ended_by)
+        return self.record
+
+    async def _greet(self) -> None:
+        """The agent's opening line (it may end the call at once, e.g. a voicemail)."""
+        try:
+            await self._converse(self._brain.start_stream(), turn=None)
+        except ProviderError as exc:
+            self.record.event("error", where="brain", detail=str(exc))
+            self._end("error")
+
+    def _close_recording(self) -> None:
+        self._voice.on_chunk = None
+        if self._recorder is None:
+            return
+        try:
+            self._recorder.close()
+            self.record.recording_path = str(self._recorder.path)
+        except (RecorderError, OSError) as exc:
+            self.record.event("error", where="recording", detail=str(exc))
+
+    @property
+    def voice(self) -> AgentVoiceTrack:
+        """The track the caller hears (a supervisor's relayed voice goes here too)."""
+        return self._voice
+
+    @property
+    def ended(self) -> bool:
+        """Whether the call is over (or ending)."""
+        return self._ended.is_set()
+
+    @property
+    def agent_speaking(self) -> bool:
+        """Whether the agent is talking, or still preparing what it will say this turn."""
+        answering = self._speaking is not None and not self._speaking.done()
+        return self._voice.playing or answering or self._supervision.saying
+
+    def hang_up(self, by: str = "remote") -> None:
+        """End the call from outside (the peer hung up, a supervisor ended it)."""
+        self._end(by)
+
+    def _end(self, by: str) -> None:
+        if not self._ended.is_set():
+            self.record.ended_by = by
+            self._ended.set()
+
+    # -- listening -----------------------------------------------------------------------
+
+    async def _listen(self, inbound: MediaStreamTrack) -> None:
+        resampler = InboundResampler()
+        try:
+            while True:
+                frame = await inbound.recv()
+                try:
+                    samples = resampler.convert(frame)
+                except ValueError as exc:  # a corrupt frame costs that frame only
+                    self.record.event("error", where="audio", detail=str(exc))
+                    continue
+                self._record("caller", samples, resampler.rate)
+                self._tap_caller(frame)
+                for event in self._endpointer.feed(samples):
+                    self._on_vad(event)
+        except MediaStreamError:
+            self._end("remote_hangup")
+
+    def _tap_caller(self, frame: Frame | Packet[Any]) -> None:
+        for tap in list(self.caller_taps):
+            try:
+                tap(frame)
+            except Exception as exc:  # a listener's fault never reaches the agent's ear
+                log.warning("caller audio tap failed, removed: %r", exc)
+                self.caller_taps.remove(tap)
+
+    def _record(self, side: str, samples: Pcm16, rate: int) -> None:
+        """Both sides into the call's WAV; a broken recording never breaks the call."""
+        if self._recorder is None:
+            return
+        try:
+            if side == "caller":
+                self._recorder.write_caller(samples, rate)
+            else:
+                self._recorder.write_agent(samples, rate)
+        except (RecorderError, OSError, ValueError) as exc:
+            self.record.event("error", where="recording", detail=str(exc))
+            self._recorder = None
+            self._voice.on_chunk = None
+
+    def _on_vad(self, event: VadEvent) -> None:
+        if isinstance(event, SpeechStarted):
+            self._last_activity = time.monotonic()
+            if self._voice.playing:
+                self._barge_in(event)
+        elif isinstance(event, UtterancePaused):
+            self._early.start(event)
+        elif isinstance(event, UtteranceEnded):
+            self._last_activity = time.monotonic()
+            # The endpointer's clock is the audio's; the speech ended endpointing_ms ago.
+            ended = self._last_activity - event.endpointing_ms / 1000
+            early = self._early.take(event)
+            self._utterances.put_nowait(Heard(event, ended, early))
+        elif self._voice.playing or self._endpointer.in_speech:
+            self._last_activity = time.monotonic()  # silence counts from the agent's end
+        elif time.monotonic() - self._last_activity > self.config.reprompt_after_s:
+            self._last_activity = time.monotonic()
+            self._utterances.put_nowait(None)  # silence: the brain re-prompts or ends
+
+    def _barge_in(self, started: SpeechStarted) -> None:
+        """The caller talks over the agent: stop at once, keep only what was heard."""
+        heard = self._speech.stop()
+        # Playback goes silent from the next 20 ms frame on; what the caller said before
+        # the endpointer confirmed speech is the rest of the delay.
+        stop_after_onset_ms = started.at_ms - started.onset_ms + FRAME_MS
+        if self._speaking is not None:
+            self._speaking.cancel()
+        if self.record.turns:
+            self.record.turns[-1].interrupted = True
+        self.record.event("interruption", heard=heard, stop_after_onset_ms=stop_after_onset_ms)
+
+    # -- supervisor controls -------------------------------------------------------------
+
+    def control(self, action: ControlAction, *, by: str, message: str | None = None) -> None:
+        """A supervisor's control (see `Supervision.apply`).
+
+        Raises:
+            ValueError: `say` or `add-message` without a message.
+        """
+        self._supervision.apply(action, by=by, message=message)
+
+    def hand_back(self, by: str) -> None:
+        """The human who took the call left: the agent is heard and answers again."""
+        if self._supervision.hand_back(by):
+            self._last_activity = time.monotonic()  # the silence before a re-prompt starts now
+
+    # -- turns ---------------------------------------------------------------------------
+
+    async def _take_turns(self) -> None:
+        while True:
+            utterance = await self._utterances.get()
+            try:
+                if utterance is not None or not self._ended.is_set():
+                    await self._turn(utterance)
+            except ProviderError as exc:
+                self.record.event("error", where="turn", detail=str(exc))
+            finally:
+                self._utterances.task_done()
+
+    async def _hear_the_last_words(self) -> None:
+        """The caller hung up: what they said last still counts.
+
+        "Por favor, no me vuelvan a llamar" followed by a click must still opt the number
+        out. Utterances already heard (and one cut off by the hang-up) are transcribed
+        and given to the brain, whose outcome and tool calls apply; nothing is spoken.
+        """
+        for event in self._endpointer.flush():
+            if isinstance(event, UtteranceEnded) and event.audio.size:
+                self._utterances.put_nowait(Heard(event, time.monotonic()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._utterances.join(), LAST_WORDS_S)
+
+    async def _turn(self, utterance: Heard | None) -> None:
+        self.record.complete_turns()  # the turns before this one are final now
+        metrics = TurnMetrics(index=len(self.record.turns))
+        self.record.turns.append(metrics)
+        with turn_span(self.record.call_id, metrics) as span:
+            if utterance is None:
+                self._silences += 1
+                span.set_attribute("centralita.turn.silence", True)
+            else:
+                self._silences = 0
+                metrics.endpointing_ms = utterance.event.endpointing_ms
+            if not await self._answer_turn(utterance, metrics):
+                span.set_attribute("centralita.turn.discarded", True)  # nothing was said
+
+    async def _answer_turn(self, utterance: Heard | None, metrics: TurnMetrics) -> bool:
+        """Hear, understand and answer the turn; False when nothing was said after all."""
+        text = ""
+        if utterance is not None:
+            with stage("stt", metrics, "stt_ms"):
+                text = await self._hearing.transcribe(utterance, metrics)
+            if not text:
+                self.record.turns.pop()
+                return False
+        turn = self._hearing.understand(text, metrics, silence=utterance is None)
+        if self._supervision.taken_over:
+            return True  # the human answers; the transcript and analysis go on
+        await self._converse(self._brain.stream(turn), turn=metrics, heard_at=utterance)
+        return True
+
+    # -- speaking --------------------------------------------------------------------------
+
+    async def _converse(
+        self,
+        parts: AsyncGenerator[str | AgentReply, None],
+        *,
+        turn: TurnMetrics | None,
+        heard_at: Heard | None = None,
+    ) -> None:
+        """Say and apply the brain's reply as it streams; a barge-in cancels the rest."""
+        self._speaking = asyncio.create_task(self._answer(parts, turn, heard_at))
+        try:
+            await self._speaking
+        except asyncio.CancelledError:
+            if cancelling_me():
+                raise  # the call is over: this turn must stop, not carry on
+            # Otherwise only the reply was cancelled (a barge-in): the turn goes on.
+        self._last_activity = time.monotonic()
+        if self._ending is not None:
+            self._end(self._ending)
+
+    async def _answer(
+        self,
+        parts: AsyncGenerator[str | AgentReply, None],
+        turn: TurnMetrics | None,
+        heard_at: Heard | None,
+    ) -> None:
+        self._ending = None
+        self._speech.new_turn()
+        started = time.perf_counter()
+        brain = start_stage("brain", turn)  # until the brain's first words
+        spoken: list[str] = []
+        try:
+            async for part in parts:
+                if turn is not None and turn.brain_ms is None:
+                    turn.brain_ms = (time.perf_counter() - started) * 1000
+                    end_stage(brain, turn, "brain_ms")
+                if isinstance(part, AgentReply):
+                    self._apply(part)
+                    if part.end_call or part.transfer:
+                        self._ending = "transfer" if part.transfer else "agent"
+                    continue
+                if self._ended.is_set():
+                    continue  # the caller is gone: decisions count, nobody hears lines
+                for sentence in split_sentences(part):
+                    ended = heard_at.speech_ended if heard_at is not None else None
+                    if await self._speech.say(sentence, None if spoken else turn, ended):
+                        spoken.append(sentence)
+        finally:
+            end_stage(brain, turn, "brain_ms")  # a brain that never answered
+            if turn is not None:
+                turn.agent_text = " ".join(spoken)
+            await parts.aclose()  # a barge-in stops the brain's stream too
+        if self._ending is not None:
+            await self._speech.wait_idle()
+
+    def _apply(self, reply: AgentReply) -> None:
+        for call in reply.tool_calls:
+            self.record.event(
+                "tool_call",
+                name=call.name,
+                arguments=call.arguments,
+                result=call.result,
+                success=call.success,
+                duration_ms=call.duration_ms,
+            )
+        self.record.usage.llm_tokens += reply.llm_tokens
+        if reply.outcome is not None:
+            self.record.outcome = reply.outcome
+        self.record.extracted.update(reply.extracted)
+        if reply.transfer:
+            self.record.event("transfer")

@@ -1,0 +1,86 @@
+"""Which agent definition a call gets: its tenant's stored agent, else the shipped one.
+
+The call's tenant comes from the data (`centralita.tenants.store.call_owners`: its attempt row, the
+campaign its key names, else the default tenant), then the tenant's agent of the name
+the dial request gives (`agents` table), else the shipped agent of that name.
+
+A call must never wait on this long nor fail because of it: definitions are cached per
+(tenant, name) for `refresh_s` (an edit reaches calls within that), the lookup has a
+short deadline, and a slow or broken database falls back to the shipped agent, with a
+warning. Only a name that nobody has fails the call (`AgentNotFoundError`), as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from centralita.kernel.calls import DialRequest
+from centralita.kernel.db import Pool
+from centralita.tenants.store.call_owners import call_key_tenant
+from realtime.agents.loader import DEFAULT_AGENT, AnyAgentDefinition, load_any_agent
+from realtime.agents.setup import AgentSetup, setup_for
+from realtime.cache import FreshCache
+from realtime.store.agents import load_tenant_agent
+
+log = logging.getLogger(__name__)
+
+REFRESH_S = 30.0
+"""How stale a tenant's agent may get: an edit through the API reaches calls within this."""
+LOOKUP_TIMEOUT_S = 0.5
+
+
+class TenantAgents:
+    """Agent definitions per (tenant, name), read from the `agents` table and kept fresh.
+
+    Args:
+        pool: the database.
+        refresh_s: re-read a tenant's agent when its copy is older than this.
+        timeout_s: the most a call start waits for a (re)load before using the shipped one.
+    """
+
+    def __init__(
+        self, pool: Pool, *, refresh_s: float = REFRESH_S, timeout_s: float = LOOKUP_TIMEOUT_S
+    ) -> None:
+        self._pool = pool
+        self._timeout_s = timeout_s
+        # None: the tenant has no agent of that name (the shipped one is meant).
+        self._cache: FreshCache[tuple[str, str], AnyAgentDefinition | None] = FreshCache(refresh_s)
+
+    async def setup_for_call(self, request: DialRequest) -> AgentSetup:
+        """The call's brain and session settings (a `SetupFactory` for `ConversationLine`).
+
+        Raises:
+            realtime.agents.loader.AgentNotFoundError: neither the tenant nor the package
+                has an agent of that name.
+            realtime.agents.flows.templates.VariableError: see `realtime.agents.setup.setup_for`.
+        """
+        return setup_for(await self.definition_for(request), request)
+
+    async def definition_for(self, request: DialRequest) -> AnyAgentDefinition:
+        """The tenant's agent named by `request` (or the default), else the shipped one.
+
+        Raises:
+            realtime.agents.loader.AgentNotFoundError: no agent of that name at all.
+        """
+        name = request.agent or DEFAULT_AGENT
+        try:
+            found = await asyncio.wait_for(
+                self._load(request.idempotency_key, name), self._timeout_s
+            )
+        except Exception as exc:  # a slow or broken database (or row) must not fail a call
+            log.warning(
+                "call %s: tenant agent %r unavailable, using the shipped one: %s",
+                request.idempotency_key,
+                name,
+                exc,
+            )
+            found = None
+        return found if found is not None else load_any_agent(name)
+
+    async def _load(self, call_key: str, name: str) -> AnyAgentDefinition | None:
+        async with self._pool.connection() as conn:
+            tenant = await call_key_tenant(conn, call_key)
+        return await self._cache.get(
+            (tenant, name), lambda: load_tenant_agent(self._pool, tenant, name)
+        )

@@ -1,0 +1,163 @@
+"""Storing a finished call: its row in `calls`, its turns and its events.
+
+Written by the media worker when a conversation ends, keyed by the attempt's
+idempotency key: a retried dial that joins the same call stores it once. The same
+transaction records the `call_ended` webhook event (once per call key), so subscribers
+hear of a call exactly when it is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from datetime import datetime, timedelta
+
+from psycopg.types.json import Jsonb
+
+from centralita.kernel.calls import DialRequest, DialResult
+from centralita.kernel.db import Conn, Pool
+from centralita.kernel.events import call_subject, emit, event_id
+from centralita.kernel.ids import DEFAULT_TENANT_ID
+from centralita.kernel.privacy import mask_phone
+from realtime.session.record import CallRecord
+from realtime.store.call_events import call_ended_data
+
+log = logging.getLogger(__name__)
+
+
+async def save_call(
+    pool: Pool,
+    request: DialRequest,
+    record: CallRecord,
+    result: DialResult,
+    *,
+    direction: str = "outbound",
+    from_number: str | None = None,
+) -> str:
+    """Insert (or find) the call of `request.idempotency_key` with its turns and events.
+
+    An inbound call has no attempt: `request.to_number` is the agent's number and
+    `from_number` the caller's.
+
+    Returns:
+        The call's id.
+    """
+    async with pool.connection() as conn, conn.transaction():
+        cur = await conn.execute(
+            "SELECT id::text AS id, tenant_id::text AS tenant_id, "
+            "campaign_id::text AS campaign_id, contact_id::text AS contact_id "
+            "FROM call_attempts WHERE attempt_key = %s",
+            (request.idempotency_key,),
+        )
+        attempt = await cur.fetchone()
+        tenant = attempt["tenant_id"] if attempt else DEFAULT_TENANT_ID
+        cur = await conn.execute(
+            "INSERT INTO calls (tenant_id, attempt_id, direction, from_number, to_number, "
+            "status, started_at, answered_at, ended_at, duration_s, outcome, "
+            "disconnection_reason, recording_path, usage, cost, metadata) "
+            "VALUES (%s::uuid, %s::uuid, %s, %s, %s, 'ended', %s, %s, %s, %s, %s, %s, %s, %s, "
+            "%s, %s) "
+            "ON CONFLICT (attempt_id) DO UPDATE SET ended_at = EXCLUDED.ended_at "
+            "RETURNING id::text AS id, (xmax = 0) AS inserted",
+            (
+                tenant,
+                attempt["id"] if attempt else None,
+                direction,
+                from_number,
+                request.to_number,
+                result.started_at,
+                result.answered_at,
+                result.ended_at,
+                result.duration_s,
+                result.outcome.value,
+                result.disconnection_reason,
+                record.recording_path,
+                Jsonb(result.cost_breakdown),
+                result.cost,
+                Jsonb(
+                    {
+                        "idempotency_key": request.idempotency_key,
+                        "agent": request.agent,
+                        "language": record.language,
+                        "timezone": record.timezone,
+                        "phone_masked": mask_phone(request.to_number),
+                    }
+                ),
+            ),
+        )
+        row = await cur.fetchone()
+        assert row is not None
+        call_id = str(row["id"])
+        if row["inserted"]:
+            await _insert_turns(conn, call_id, record)
+            await _insert_events(conn, call_id, record, result.started_at)
+            data = call_ended_data(
+                call_key=request.idempotency_key,
+                call_id=call_id,
+                record=record,
+                result=result,
+                direction=direction,
+                number=from_number if direction == "inbound" else request.to_number,
+                agent=request.agent,
+                campaign_id=attempt["campaign_id"] if attempt else None,
+                contact_id=attempt["contact_id"] if attempt else None,
+            )
+            await emit(
+                conn,
+                event_id=event_id("call_ended", request.idempotency_key),
+                tenant_id=tenant,
+                type="call_ended",
+                data=data,
+                call_id=call_id,
+                subject=call_subject(request.idempotency_key),
+                occurred_at=result.ended_at,
+            )
+    return call_id
+
+
+async def _insert_turns(conn: Conn, call_id: str, record: CallRecord) -> None:
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO call_turns (call_id, turn_index, user_text, agent_text, "
+            "endpointing_ms, stt_ms, brain_ms, tts_first_audio_ms, voice_to_voice_ms, "
+            "sentiment, interrupted, stt_confidence) "
+            "VALUES (%s::uuid, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (call_id, turn_index) DO NOTHING",
+            [
+                (
+                    call_id,
+                    t.index,
+                    t.user_text,
+                    t.agent_text,
+                    t.endpointing_ms,
+                    t.stt_ms,
+                    t.brain_ms,
+                    t.tts_first_audio_ms,
+                    t.voice_to_voice_ms,
+                    t.sentiment,
+                    t.interrupted,
+                    t.stt_confidence,
+                )
+                for t in record.turns
+            ],
+        )
+
+
+async def _insert_events(
+    conn: Conn, call_id: str, record: CallRecord, started_at: datetime
+) -> None:
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO call_events (call_id, seq, type, payload, created_at) "
+            "VALUES (%s::uuid, %s, %s, %s, %s) ON CONFLICT (call_id, seq) DO NOTHING",
+            [
+                (
+                    call_id,
+                    e.seq,
+                    e.type,
+                    Jsonb(asdict(e)["payload"]),
+                    started_at + timedelta(seconds=e.at),
+                )
+                for e in record.events
+            ],
+        )

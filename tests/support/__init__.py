@@ -1,0 +1,2 @@
+"""Test support shared by test modules: scripted speech providers (`providers`), flow
+helpers (`flows`). Never imported by production code."""
