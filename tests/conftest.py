@@ -6,41 +6,28 @@ database, so modules never see each other's rows.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import itertools
 import os
 import shutil
-import socket
 import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import psycopg
 import pytest
-from psycopg.rows import dict_row
-from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from api.app import create_app
 from centralita.kernel import search_attributes
-from centralita.kernel.calls import Dialer
 from centralita.kernel.db import Pool, open_pool
-from centralita.kernel.ids import DEFAULT_TENANT_ID
 from centralita.kernel.migrate import migrate
-from centralita.kernel.settings import Settings
 from centralita.kernel.temporal import DATA_CONVERTER, temporal_plugins
-from centralita.tenants.store.keys import create_key
-from realtime.carrier.simulated import Persona, SimulatedCarrier
+from tests.support.servers import AppClients
 from workers.embedded_postgres import EmbeddedPostgres
 from workers.embedded_temporal import DEV_SERVER_GO_ENV, venv_binary
-from workers.orchestrator import build_worker
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 _db_counter = itertools.count(1)
 
 
@@ -67,24 +54,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 # -- helpers ---------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def settings_for(database_url: str, temporal_address: str, **overrides: object) -> Settings:
-    """Settings that point at the test servers (never at the embedded defaults)."""
-    return Settings(
-        database_url=database_url,
-        temporal_address=temporal_address,
-        _env_file=None,
-        **overrides,  # type: ignore[arg-type]
-    )
 
 
 # -- Postgres --------------------------------------------------------------------------
@@ -181,71 +150,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-def task_queue() -> str:
-    """A fresh task queue, so no test's worker picks up another test's tasks."""
-    return f"tq-{uuid.uuid4().hex[:10]}"
-
-
-def instant_carrier(personas: list[Persona]) -> SimulatedCarrier:
-    """A simulated carrier whose calls take no time."""
-    return SimulatedCarrier(personas, time_scale=0.0)
-
-
-def orchestrator_worker(client: Client, queue: str, pool: Pool, carrier: Dialer) -> Worker:
-    """The production orchestrator worker, on a test queue."""
-    return build_worker(client, queue, pool, carrier)
-
-
 # -- API -------------------------------------------------------------------------------
-
-
-async def api_key_for(database_url: str, tenant_id: str = DEFAULT_TENANT_ID) -> str:
-    """A fresh API key of the tenant (the default one unless told), its plaintext."""
-    async with await psycopg.AsyncConnection.connect(
-        database_url, autocommit=True, row_factory=dict_row
-    ) as conn:
-        created = await create_key(conn, tenant_id, "tests")
-    return created.key
-
-
-def bearer(key: str) -> dict[str, str]:
-    """The Authorization header that presents `key`."""
-    return {"Authorization": f"Bearer {key}"}
-
-
-class AppClients:
-    """HTTP clients on the real app, lifespan included, closed together."""
-
-    def __init__(self) -> None:
-        self._stack = contextlib.AsyncExitStack()
-
-    async def open(
-        self,
-        settings: Settings,
-        temporal_client: Client | None = None,
-        *,
-        tenant_id: str | None = DEFAULT_TENANT_ID,
-    ) -> httpx.AsyncClient:
-        """An in-process client on an app built with `settings`.
-
-        The client presents a fresh key of `tenant_id` (the default tenant, where every
-        test's rows live unless it says otherwise) on every request; None: no key. An
-        app whose database is down gets no key (only public routes answer it anyway).
-        """
-        app = create_app(settings, temporal_client=temporal_client)
-        await self._stack.enter_async_context(app.router.lifespan_context(app))
-        headers: dict[str, str] = {}
-        if tenant_id is not None and settings.database_url:
-            with contextlib.suppress(psycopg.OperationalError):
-                headers = bearer(await api_key_for(settings.database_url, tenant_id))
-        transport = httpx.ASGITransport(app=app)
-        return await self._stack.enter_async_context(
-            httpx.AsyncClient(transport=transport, base_url="http://api", headers=headers)
-        )
-
-    async def aclose(self) -> None:
-        """Close clients, then the apps' lifespans."""
-        await self._stack.aclose()
 
 
 @pytest.fixture

@@ -37,15 +37,15 @@ from realtime.server.signalling import signalling_router
 from realtime.session.record import CallRecord
 from realtime.softphone.exchange import SoftphoneExchange
 from realtime.store.live_events import LiveEvents
-from tests.conftest import api_key_for, settings_for
-from tests.e2e.lines import (
+from tests.support.fakes.loopback import LoopbackServer
+from tests.support.lines import (
     MediaWorker,
     after_the_first_exchange,
     answers_whoever_speaks_next,
     maria_calls,
     until,
 )
-from tests.fakes.loopback import LoopbackServer
+from tests.support.servers import api_key_for, settings_for
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [

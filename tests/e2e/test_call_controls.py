@@ -19,8 +19,14 @@ import pytest_asyncio
 from api.app import create_app
 from realtime.conversation_line import ConversationLine
 from realtime.softphone.script import BotLine, BotScript
-from tests.conftest import api_key_for, bearer, settings_for
-from tests.e2e.lines import MediaWorker, after_the_first_exchange, loopback_line, maria_calls, until
+from tests.support.lines import (
+    MediaWorker,
+    after_the_first_exchange,
+    loopback_line,
+    maria_calls,
+    until,
+)
+from tests.support.servers import api_key_for, bearer, settings_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 

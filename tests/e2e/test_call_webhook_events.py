@@ -20,9 +20,9 @@ from realtime.legs.webrtc import restrict_ice_to_loopback
 from realtime.providers.whisper import WhisperSTT
 from realtime.softphone.script import BotLine, BotScript
 from realtime.store.live_events import LiveEvents
-from tests.conftest import settings_for
-from tests.integration.event_helpers import AGENT, dialling_attempt
-from tests.stored_calls import PHONE, insert_campaign
+from tests.support.events import AGENT, dialling_attempt
+from tests.support.servers import settings_for
+from tests.support.stored_calls import PHONE, insert_campaign
 from workers.media import conversation_line
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]

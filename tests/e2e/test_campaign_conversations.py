@@ -35,8 +35,8 @@ from realtime.legs.webrtc import restrict_ice_to_loopback
 from realtime.providers.espeak import EspeakTTS
 from realtime.providers.whisper import WhisperSTT
 from realtime.softphone.script import BotLine, BotScript
-from tests.conftest import orchestrator_worker, task_queue
-from tests.integration.engine_helpers import ALWAYS_OPEN, Population, new_campaign, rows
+from tests.support.campaigns import ALWAYS_OPEN, Population, new_campaign, rows
+from tests.support.servers import orchestrator_worker, task_queue
 from workflows.campaign import CampaignWorkflow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]

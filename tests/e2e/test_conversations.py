@@ -17,7 +17,7 @@ import pytest_asyncio
 from centralita.kernel.calls import CallOutcome, DialRequest, DialResult
 from realtime.conversation_line import ConversationLine
 from realtime.softphone.script import BotLine, BotScript
-from tests.e2e.lines import loopback_line
+from tests.support.lines import loopback_line
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 

@@ -52,9 +52,9 @@ from centralita.kernel.calls import CallOutcome
 from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
 from centralita.kernel.privacy import mask_phone
-from tests.conftest import free_port, task_queue
-from tests.e2e.stack import CliProcess
-from tests.integration.engine_helpers import ALWAYS_OPEN
+from tests.support.campaigns import ALWAYS_OPEN
+from tests.support.servers import free_port, task_queue
+from tests.support.stack import CliProcess
 from workflows.campaign import CampaignWorkflow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]

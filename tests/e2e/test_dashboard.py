@@ -43,10 +43,10 @@ from centralita.tenants.store import keys as tenants
 from realtime.carrier.simulated import Persona, PersonaStep, SimulatedCarrier
 from realtime.softphone.script import BotLine, BotScript
 from realtime.store.live_events import LiveEvents
-from tests.conftest import orchestrator_worker, settings_for, task_queue
-from tests.e2e.lines import MediaWorker, loopback_line, maria_calls, until
-from tests.fakes.loopback import LoopbackServer
-from tests.integration.engine_helpers import ALWAYS_OPEN
+from tests.support.campaigns import ALWAYS_OPEN
+from tests.support.fakes.loopback import LoopbackServer
+from tests.support.lines import MediaWorker, loopback_line, maria_calls, until
+from tests.support.servers import orchestrator_worker, settings_for, task_queue
 from workflows.campaign import CampaignWorkflow
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -17,7 +17,7 @@ import httpx
 import phonenumbers
 import pytest
 
-from tests.e2e.stack import (
+from tests.support.stack import (
     CliProcess,
     StackPorts,
     dev_key_headers,

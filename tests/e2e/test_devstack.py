@@ -23,7 +23,7 @@ import psycopg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.e2e.stack import (
+from tests.support.stack import (
     SMALL_CAMPAIGN_CONTACTS,
     CliProcess,
     StackPorts,

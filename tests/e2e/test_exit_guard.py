@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.support.servers import REPO_ROOT
 
 pytestmark = pytest.mark.e2e
 

@@ -1,6 +1,6 @@
 """An LLM agent on a real call: bot softphone <-> agent over WebRTC <-> a local model server.
 
-The model is `tests.fakes.openai_server`, streaming real chat-completion chunks over
+The model is `tests.support.fakes.openai_server`, streaming real chat-completion chunks over
 loopback; everything else is the embedded stack (espeak-ng, faster-whisper, aiortc).
 """
 
@@ -21,9 +21,9 @@ from realtime.agents.loader import parse_any_agent_data
 from realtime.agents.setup import AgentSetup, setup_for
 from realtime.conversation_line import ConversationLine
 from realtime.softphone.script import BotLine, BotScript
-from tests.e2e.lines import loopback_line
-from tests.fakes.elevenlabs_server import API_KEY, FakeElevenLabs
-from tests.fakes.openai_server import FakeOpenAI, Scripted, ScriptedToolCall
+from tests.support.fakes.elevenlabs_server import API_KEY, FakeElevenLabs
+from tests.support.fakes.openai_server import FakeOpenAI, Scripted, ScriptedToolCall
+from tests.support.lines import loopback_line
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 

@@ -41,8 +41,6 @@ from centralita.campaigns.store.campaigns import NewContact, create_campaign
 from centralita.kernel.calls import CallOutcome
 from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
-from tests.conftest import free_port
-from tests.e2e.stack import CliProcess
 from tests.e2e.test_crash_recovery import (
     MEDIA_ADMIN,
     MEDIA_ADMIN_KEY,
@@ -54,6 +52,8 @@ from tests.e2e.test_crash_recovery import (
     wait_healthy,
     wait_until_serving,
 )
+from tests.support.servers import free_port
+from tests.support.stack import CliProcess
 from workflows.attempt import attempt_workflow_id
 from workflows.campaign import CampaignWorkflow
 

@@ -31,9 +31,9 @@ from realtime.conversation_line import CallParties
 from realtime.session.record import CallRecord
 from realtime.softphone.script import BotLine, BotScript
 from realtime.store.calls import save_call
-from tests.conftest import orchestrator_worker, task_queue
-from tests.e2e.lines import loopback_line
-from tests.integration.engine_helpers import ALWAYS_OPEN, Population, new_campaign, rows
+from tests.support.campaigns import ALWAYS_OPEN, Population, new_campaign, rows
+from tests.support.lines import loopback_line
+from tests.support.servers import orchestrator_worker, task_queue
 from workers.post_call import build_post_call_worker
 from workflows.campaign import CampaignWorkflow
 from workflows.post_call import PostCallWorkflow, post_call_workflow_id

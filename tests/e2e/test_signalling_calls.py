@@ -27,7 +27,7 @@ from realtime.providers.espeak import EspeakTTS
 from realtime.server.app import create_media_app
 from realtime.softphone.http_client import HttpSoftphone
 from realtime.softphone.script import BotLine, BotScript
-from tests.integration.test_http_carrier import serving
+from tests.support.servers import serving
 from workers.media import media_parts
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]

@@ -25,8 +25,7 @@ from realtime.providers.espeak import EspeakTTS
 from realtime.session.record import CallRecord
 from realtime.softphone.bot import BotSoftphone
 from realtime.softphone.script import BotLine, BotScript
-from tests.conftest import api_key_for, bearer, settings_for
-from tests.e2e.lines import (
+from tests.support.lines import (
     MediaWorker,
     after_the_first_exchange,
     answers_whoever_speaks_next,
@@ -34,6 +33,7 @@ from tests.e2e.lines import (
     maria_calls,
     until,
 )
+from tests.support.servers import api_key_for, bearer, settings_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 

@@ -30,9 +30,9 @@ from realtime.providers.whisper import WhisperSTT
 from realtime.softphone.bot import BotSoftphone
 from realtime.softphone.script import BotLine, BotScript
 from realtime.store.agent_lookup import TenantAgents
-from tests.conftest import AppClients, bearer, settings_for
-from tests.e2e.lines import loopback_line
-from tests.integration.tenant_helpers import ADMIN_KEY, new_tenant
+from tests.support.lines import loopback_line
+from tests.support.servers import AppClients, bearer, settings_for
+from tests.support.tenants import ADMIN_KEY, new_tenant
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 

@@ -40,11 +40,11 @@ from realtime.carrier.http_dialer import HttpDialer
 from realtime.legs.webrtc import restrict_ice_to_loopback
 from realtime.providers.whisper import WhisperSTT
 from realtime.server.app import create_media_app
-from tests.conftest import AppClients, orchestrator_worker, settings_for, task_queue
-from tests.e2e.stack import SMALL_CAMPAIGN_POLICY
-from tests.fakes.loopback import LoopbackServer
-from tests.integration.webhook_helpers import WebhookReceiver, delivering, subscribe
-from tests.tracing_capture import captured_spans, texts_of
+from tests.support.fakes.loopback import LoopbackServer
+from tests.support.servers import AppClients, orchestrator_worker, settings_for, task_queue
+from tests.support.stack import SMALL_CAMPAIGN_POLICY
+from tests.support.tracing import captured_spans, texts_of
+from tests.support.webhooks import WebhookReceiver, delivering, subscribe
 from workers.media import media_parts
 from workers.post_call import build_post_call_worker
 from workflows.post_call import post_call_workflow_id

@@ -30,9 +30,8 @@ from realtime.providers.whisper import WhisperSTT
 from realtime.server.app import create_media_app
 from realtime.softphone.http_client import HttpSoftphone
 from realtime.softphone.script import BotLine, BotScript
-from tests.conftest import settings_for, task_queue
-from tests.integration.test_http_carrier import serving
-from tests.tracing_capture import captured_spans, texts_of
+from tests.support.servers import serving, settings_for, task_queue
+from tests.support.tracing import captured_spans, texts_of
 from workers.media import media_parts
 from workers.post_call import build_post_call_worker
 from workflows.post_call import post_call_workflow_id

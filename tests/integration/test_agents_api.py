@@ -20,9 +20,9 @@ from realtime.agents.flows.schema import AgentDefinition
 from realtime.agents.llm.agent import LlmAgentDefinition
 from realtime.agents.loader import AgentNotFoundError, load_any_agent, shipped_agents
 from realtime.store.agent_lookup import TenantAgents
-from tests.conftest import AppClients, bearer, settings_for
-from tests.integration.tenant_helpers import ADMIN_KEY, new_tenant
-from tests.stored_calls import insert_campaign
+from tests.support.servers import AppClients, bearer, settings_for
+from tests.support.stored_calls import insert_campaign
+from tests.support.tenants import ADMIN_KEY, new_tenant
 
 pytestmark = pytest.mark.integration
 

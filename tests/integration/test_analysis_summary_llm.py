@@ -9,7 +9,7 @@ import pytest
 from centralita.analysis import CallAnalysisInput, Turn, analyse, analyse_call
 from centralita.analysis.llm_summary import LlmSummarizer
 from centralita.kernel.llm import LlmEndpoint
-from tests.fakes.openai_server import FakeOpenAI, Scripted
+from tests.support.fakes.openai_server import FakeOpenAI, Scripted
 
 pytestmark = pytest.mark.integration
 

@@ -1,6 +1,6 @@
 """Analytics endpoints against numbers computed here, in plain Python, from the seeds.
 
-The seeded campaign (`tests/analytics_seed.py`) is stored in real Postgres the way the
+The seeded campaign (`tests/support/analytics_seed.py`) is stored in real Postgres the way the
 media worker and the post-call pipeline store calls; every expected figure below is
 computed from the `Seed` objects (never by the API's SQL), and the headline figures are
 also written out by hand, so a definition that drifts on both sides still fails.
@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from centralita.kernel.db import Pool
-from tests.analytics_seed import CAMPAIGN_TZ, Seed, World, seed
-from tests.conftest import AppClients, free_port, settings_for
+from tests.support.analytics_seed import CAMPAIGN_TZ, Seed, World, seed
+from tests.support.servers import AppClients, free_port, settings_for
 
 pytestmark = pytest.mark.integration
 
@@ -277,7 +277,7 @@ async def test_campaign_stats_unknown_is_404(api: httpx.AsyncClient) -> None:
 
 
 async def test_campaign_with_no_calls_has_empty_figures(api: httpx.AsyncClient, pool: Pool) -> None:
-    from tests.analytics_seed import insert_campaign
+    from tests.support.analytics_seed import insert_campaign
 
     empty = await insert_campaign(pool, "vacía", "Europe/Madrid")
     stats = (await api.get(f"/campaigns/{empty}/stats")).json()

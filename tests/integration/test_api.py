@@ -14,7 +14,8 @@ from temporalio.testing import WorkflowEnvironment
 from centralita.kernel.db import Pool
 from centralita.kernel.settings import Settings
 from realtime.carrier.simulated import PersonaBook, packaged_personas
-from tests.conftest import (
+from tests.support.campaigns import ALWAYS_OPEN
+from tests.support.servers import (
     AppClients,
     free_port,
     instant_carrier,
@@ -22,7 +23,6 @@ from tests.conftest import (
     settings_for,
     task_queue,
 )
-from tests.integration.engine_helpers import ALWAYS_OPEN
 
 pytestmark = pytest.mark.integration
 

@@ -22,7 +22,7 @@ from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
 from realtime.session.record import CallEvent, CallRecord, TurnMetrics
 from realtime.store.calls import save_call
-from tests.conftest import AppClients, free_port, settings_for
+from tests.support.servers import AppClients, free_port, settings_for
 
 pytestmark = pytest.mark.integration
 

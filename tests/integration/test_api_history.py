@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
-from tests.conftest import AppClients, free_port, settings_for
+from tests.support.servers import AppClients, free_port, settings_for
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,8 @@ from api.app import create_app
 from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
 from centralita.kernel.settings import Settings
-from tests.conftest import AppClients, api_key_for, bearer, settings_for
-from tests.integration.tenant_helpers import ADMIN_KEY, app_routes, new_tenant
+from tests.support.servers import AppClients, api_key_for, bearer, settings_for
+from tests.support.tenants import ADMIN_KEY, app_routes, new_tenant
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ import pytest
 from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
 from centralita.tenants.dev_key import dev_key_path, ensure_dev_key, read_dev_key
-from tests.conftest import AppClients, bearer, settings_for
+from tests.support.servers import AppClients, bearer, settings_for
 
 pytestmark = pytest.mark.integration
 

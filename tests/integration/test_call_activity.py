@@ -18,7 +18,7 @@ from centralita.campaigns.store import opt_outs
 from centralita.kernel.calls import CallOutcome, ContactState
 from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
-from tests.integration.engine_helpers import (
+from tests.support.campaigns import (
     ALWAYS_OPEN,
     Population,
     instant_carrier,

@@ -3,7 +3,7 @@
 The session runs for real (endpointer, early transcription, playback, barge-in logic) on
 a scripted caller's audio, paced in real time; the recogniser and the voice are
 scripted providers, and the LLM agent is a local OpenAI-compatible server streaming real
-chunks (`tests/fakes/openai_server.py`), slow where a real model is slow.
+chunks (`tests/support/fakes/openai_server.py`), slow where a real model is slow.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from realtime.audio.frames import pcm16_to_frame
 from realtime.audio.playback import AgentVoiceTrack
 from realtime.session.call_session import CallSession, SessionConfig
 from realtime.session.record import CallRecord
-from tests.fakes.openai_server import FakeOpenAI, Scripted, ScriptedToolCall
+from tests.support.fakes.openai_server import FakeOpenAI, Scripted, ScriptedToolCall
 from tests.support.providers import ScriptedSTT, ScriptedTTS
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]

@@ -22,8 +22,7 @@ from centralita.kernel.calls import CallOutcome
 from centralita.kernel.db import Pool
 from centralita.kernel.settings import Settings
 from realtime.carrier.simulated import Persona, PersonaStep, SimulatedCarrier
-from tests.conftest import AppClients, orchestrator_worker, settings_for, task_queue
-from tests.integration.engine_helpers import (
+from tests.support.campaigns import (
     ALWAYS_OPEN,
     Population,
     instant_carrier,
@@ -32,6 +31,7 @@ from tests.integration.engine_helpers import (
     run_campaign,
     step,
 )
+from tests.support.servers import AppClients, orchestrator_worker, settings_for, task_queue
 
 pytestmark = pytest.mark.integration
 

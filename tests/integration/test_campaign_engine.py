@@ -18,8 +18,7 @@ from centralita.campaigns.messages import campaign_workflow_id
 from centralita.campaigns.policy import CampaignPolicy, CampaignRunInput
 from centralita.kernel.calls import CallOutcome
 from centralita.kernel.db import Pool
-from tests.conftest import orchestrator_worker, task_queue
-from tests.integration.engine_helpers import (
+from tests.support.campaigns import (
     ALWAYS_OPEN,
     Population,
     instant_carrier,
@@ -28,6 +27,7 @@ from tests.integration.engine_helpers import (
     run_campaign,
     step,
 )
+from tests.support.servers import orchestrator_worker, task_queue
 from workflows.campaign import CampaignWorkflow
 
 pytestmark = pytest.mark.integration

@@ -40,8 +40,8 @@ from centralita.kernel.calls import CallOutcome
 from centralita.kernel.db import Pool
 from centralita.kernel.settings import Settings
 from realtime.carrier.simulated import Persona, PersonaStep, SimulatedCarrier
-from tests.conftest import AppClients, orchestrator_worker, settings_for, task_queue
-from tests.integration.engine_helpers import ALWAYS_OPEN, rows
+from tests.support.campaigns import ALWAYS_OPEN, rows
+from tests.support.servers import AppClients, orchestrator_worker, settings_for, task_queue
 from workflows.activity_policies import DIAL_RETRY, STORE_RETRY
 from workflows.campaign import CampaignWorkflow
 

@@ -17,7 +17,7 @@ import pytest
 
 from centralita.kernel.settings import Settings
 from realtime.agents.loader import load_any_agent
-from tests.conftest import AppClients, settings_for
+from tests.support.servers import AppClients, settings_for
 
 pytestmark = pytest.mark.integration
 

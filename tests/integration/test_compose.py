@@ -9,21 +9,25 @@ means the file was actually checked.
 from __future__ import annotations
 
 import copy
-import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
+from tests.support.compose import (
+    APP_SERVICES,
+    COMPOSE_FILE,
+    ComposeConfig,
+    as_mapping,
+    environment,
+    run_config,
+)
+
 pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
-APP_SERVICES = ("api", "orchestrator", "media", "post-call", "webhooks")
 EXPECTED_SERVICES = (
     "temporal",
     "temporal-ui",
@@ -33,65 +37,6 @@ EXPECTED_SERVICES = (
     *APP_SERVICES,
 )
 
-ComposeConfig = dict[str, Any]
-
-
-def _docker_compose() -> str:
-    """Locate the `docker-compose` binary, failing the test when it is missing.
-
-    Returns:
-        The absolute path of `docker-compose`.
-    """
-    binary = shutil.which("docker-compose")
-    if binary is None:
-        pytest.fail(
-            "docker-compose is not on PATH; `make setup` installs it "
-            "(Debian package `docker-compose`)."
-        )
-    return binary
-
-
-def _run_config(compose_file: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    """Run `docker-compose config` on a file, resolving relative paths from the repo root.
-
-    Args:
-        compose_file: The Compose file to check.
-        *extra: Further arguments for `config`, such as `-q`.
-
-    Returns:
-        The finished process, with text stdout and stderr captured.
-    """
-    return subprocess.run(
-        [
-            _docker_compose(),
-            "-f",
-            str(compose_file),
-            "--project-directory",
-            str(REPO_ROOT),
-            "config",
-            *extra,
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def _as_mapping(value: Any, where: str) -> ComposeConfig:
-    """Narrow a parsed YAML node to a string-keyed mapping.
-
-    Args:
-        value: The parsed node.
-        where: What the node is, for the assertion message.
-
-    Returns:
-        The node, typed as a mapping.
-    """
-    assert isinstance(value, dict), f"{where} should be a mapping, got {type(value).__name__}"
-    return value
-
 
 def _load_compose_file() -> ComposeConfig:
     """Parse docker-compose.yml with PyYAML (anchors and merge keys resolved).
@@ -99,24 +44,7 @@ def _load_compose_file() -> ComposeConfig:
     Returns:
         The top-level mapping of the file.
     """
-    return _as_mapping(yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8")), "the file")
-
-
-def _environment(service: ComposeConfig, name: str) -> dict[str, str]:
-    """Return a service's environment as a dict, whichever Compose syntax it uses.
-
-    Args:
-        service: The service's mapping.
-        name: The service's name, for assertion messages.
-
-    Returns:
-        Variable names mapped to their (uninterpolated) values.
-    """
-    raw = service.get("environment")
-    if isinstance(raw, list):
-        pairs = (str(item).partition("=") for item in raw)
-        return {key: value for key, _, value in pairs}
-    return {str(key): str(value) for key, value in _as_mapping(raw, f"{name}.environment").items()}
+    return as_mapping(yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8")), "the file")
 
 
 def _assert_app_wiring(config: ComposeConfig, source: str) -> None:
@@ -126,9 +54,9 @@ def _assert_app_wiring(config: ComposeConfig, source: str) -> None:
         config: A parsed Compose configuration, raw or resolved.
         source: Where the configuration came from, for assertion messages.
     """
-    services = _as_mapping(config.get("services"), f"services ({source})")
+    services = as_mapping(config.get("services"), f"services ({source})")
     for name in APP_SERVICES:
-        env = _environment(_as_mapping(services.get(name), f"{name} ({source})"), name)
+        env = environment(as_mapping(services.get(name), f"{name} ({source})"), name)
 
         temporal_address = env.get("CENTRALITA_TEMPORAL_ADDRESS", "")
         host, _, port = temporal_address.partition(":")
@@ -150,7 +78,7 @@ def _assert_app_wiring(config: ComposeConfig, source: str) -> None:
 
 def test_compose_file_validates() -> None:
     """`docker-compose config -q` accepts the file."""
-    result = _run_config(COMPOSE_FILE, "-q")
+    result = run_config(COMPOSE_FILE, "-q")
 
     assert result.returncode == 0, f"docker-compose rejected {COMPOSE_FILE.name}:\n{result.stderr}"
 
@@ -158,16 +86,16 @@ def test_compose_file_validates() -> None:
 def test_compose_file_has_the_stack_and_wires_it() -> None:
     """The expected services exist and the app processes reach Temporal and Postgres."""
     raw = _load_compose_file()
-    services = _as_mapping(raw.get("services"), "services")
+    services = as_mapping(raw.get("services"), "services")
     missing = [name for name in EXPECTED_SERVICES if name not in services]
     assert not missing, f"services missing from {COMPOSE_FILE.name}: {missing}"
     _assert_app_wiring(raw, "file")
 
     # Again on what Compose itself resolves (variables interpolated, anchors merged), so a
     # `${VAR}` in a URL or a broken merge can't hide behind the raw text.
-    result = _run_config(COMPOSE_FILE)
+    result = run_config(COMPOSE_FILE)
     assert result.returncode == 0, result.stderr
-    _assert_app_wiring(_as_mapping(yaml.safe_load(result.stdout), "resolved config"), "resolved")
+    _assert_app_wiring(as_mapping(yaml.safe_load(result.stdout), "resolved config"), "resolved")
 
 
 def _undefined_dependency(config: ComposeConfig) -> str:
@@ -236,14 +164,14 @@ def test_validation_rejects_a_broken_copy(
 
     intact = tmp_path / "intact.yml"
     intact.write_text(yaml.safe_dump(original, sort_keys=False), encoding="utf-8")
-    control = _run_config(intact, "-q")
+    control = run_config(intact, "-q")
     assert control.returncode == 0, f"the unmodified copy should validate:\n{control.stderr}"
 
     broken_config = copy.deepcopy(original)
     culprit = breakage(broken_config)
     broken = tmp_path / "broken.yml"
     broken.write_text(yaml.safe_dump(broken_config, sort_keys=False), encoding="utf-8")
-    result = _run_config(broken, "-q")
+    result = run_config(broken, "-q")
 
     assert result.returncode != 0, f"docker-compose accepted a file with {culprit!r}"
     assert culprit in result.stderr, result.stderr

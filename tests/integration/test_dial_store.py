@@ -28,7 +28,7 @@ from realtime.carrier.dial_store import DialStore, DialStoreError
 from realtime.carrier.http_dialer import CarrierUnavailableError, HttpDialer
 from realtime.carrier.simulated import Persona, PersonaStep, SimulatedCarrier
 from realtime.server.app import create_media_app
-from tests.integration.test_http_carrier import ADMIN, ADMIN_KEY, serving, until
+from tests.support.servers import ADMIN, ADMIN_KEY, serving, until
 
 pytestmark = pytest.mark.integration
 

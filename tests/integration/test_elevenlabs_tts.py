@@ -14,7 +14,7 @@ from realtime.providers.base import ProviderError
 from realtime.providers.elevenlabs import ElevenLabsTTS
 from realtime.session.record import CallRecord, TurnMetrics
 from realtime.session.speech import AgentSpeech
-from tests.fakes.elevenlabs_server import API_KEY, FakeElevenLabs
+from tests.support.fakes.elevenlabs_server import API_KEY, FakeElevenLabs
 
 pytestmark = pytest.mark.integration
 

@@ -23,8 +23,8 @@ from realtime.session.record import CallRecord, TurnMetrics
 from realtime.store.call_events import CallFacts
 from realtime.store.calls import save_call
 from realtime.store.live_events import LiveEvents
-from tests.integration.event_helpers import AGENT, dialling_attempt, subject_events
-from tests.stored_calls import PHONE, insert_campaign
+from tests.support.events import AGENT, dialling_attempt, subject_events
+from tests.support.stored_calls import PHONE, insert_campaign
 
 pytestmark = pytest.mark.integration
 

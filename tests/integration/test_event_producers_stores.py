@@ -29,7 +29,7 @@ from centralita.postcall.messages import PostCallInput
 from realtime.providers.whisper import WhisperSTT
 from realtime.session.record import CallRecord, TurnMetrics
 from realtime.store.calls import save_call
-from tests.integration.engine_helpers import (
+from tests.support.campaigns import (
     ALWAYS_OPEN,
     Population,
     instant_carrier,
@@ -37,8 +37,8 @@ from tests.integration.engine_helpers import (
     run_campaign,
     step,
 )
-from tests.integration.event_helpers import AGENT, dialling_attempt, subject_events
-from tests.stored_calls import PHONE, insert_campaign, store_answered_call
+from tests.support.events import AGENT, dialling_attempt, subject_events
+from tests.support.stored_calls import PHONE, insert_campaign, store_answered_call
 from workers.post_call import build_post_call_worker
 from workflows.post_call import PostCallWorkflow, post_call_workflow_id
 

@@ -1,6 +1,6 @@
 """Exports of calls and results: CSV and JSON, filters, masking, streaming, cursors.
 
-The seeded campaign of `tests/analytics_seed.py`, plus a bulk campaign of 1 200 plain
+The seeded campaign of `tests/support/analytics_seed.py`, plus a bulk campaign of 1 200 plain
 attempts so that an export spans many pages. Every expected row set is computed here
 from the seeds, in Python.
 """
@@ -24,7 +24,7 @@ from centralita.analytics.export_csv import COLUMNS
 from centralita.analytics.exports import ExportFilter, export_pages
 from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
-from tests.analytics_seed import (
+from tests.support.analytics_seed import (
     MARIA_EMAIL,
     MARIA_PHONE,
     MARIA_RUT,
@@ -32,7 +32,7 @@ from tests.analytics_seed import (
     insert_campaign,
     seed,
 )
-from tests.conftest import AppClients, api_key_for, settings_for
+from tests.support.servers import AppClients, api_key_for, settings_for
 
 pytestmark = pytest.mark.integration
 

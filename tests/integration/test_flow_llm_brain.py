@@ -15,8 +15,8 @@ from realtime.agents.llm.flow_brain import FlowLlmBrain
 from realtime.agents.loader import load_agent
 from realtime.agents.model_config import LlmConfig
 from realtime.providers.base import ProviderError
-from tests.brain_turns import collect, turn
-from tests.fakes.openai_server import FakeOpenAI, Scripted, ScriptedToolCall
+from tests.support.brain_turns import collect, turn
+from tests.support.fakes.openai_server import FakeOpenAI, Scripted, ScriptedToolCall
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
 from temporalio.activity import ActivityCancellationDetails
@@ -31,16 +30,13 @@ from realtime.carrier.http_dialer import CarrierUnavailableError, HttpDialer
 from realtime.carrier.http_service import carrier_router
 from realtime.carrier.simulated import Persona, PersonaStep, SimulatedCarrier
 from realtime.server.app import create_media_app
-from tests.conftest import free_port
+from tests.support.servers import ADMIN, ADMIN_KEY, free_port, serving, until
 from workers.media import media_parts
 
 pytestmark = pytest.mark.integration
 
 SCRIPTED = "+56911111111"
 SLOW = "+56922222222"
-# The dial log holds every tenant's numbers: only the admin key reads it.
-ADMIN_KEY = "media-admin-key-0123456789abcdef"
-ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 PERSONAS = [
     Persona(
@@ -81,33 +77,6 @@ def _request(to: str = SCRIPTED, attempt: int = 1, key: str | None = None) -> Di
         contact_id=f"contact-{to}",
         attempt_number=attempt,
     )
-
-
-@asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """Serve `app` under uvicorn on a free local port; yield its base URL."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    serve = asyncio.create_task(server.serve())
-    while not server.started:
-        if serve.done():
-            serve.result()  # a failed start raises here instead of spinning
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await serve
-
-
-async def until(check: Callable[[], Awaitable[bool]]) -> None:
-    """Return once `check` holds; fail after 5 s rather than hang."""
-    async with asyncio.timeout(5):
-        while True:
-            if await check():
-                return
-            await asyncio.sleep(0.01)
 
 
 @dataclass

@@ -22,7 +22,7 @@ from centralita.learning import metrics
 from centralita.learning.dictionary import tenant_dictionary
 from centralita.learning.diff import core
 from centralita.learning.models import LOW_PROBABILITY
-from tests.conftest import AppClients, free_port, settings_for
+from tests.support.servers import AppClients, free_port, settings_for
 
 pytestmark = pytest.mark.integration
 

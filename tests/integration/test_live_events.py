@@ -20,8 +20,8 @@ from api.app import create_app
 from centralita.kernel.db import Pool
 from realtime.session.record import CallRecord
 from realtime.store.live_events import CHANNEL, LiveEvents
-from tests.conftest import api_key_for, bearer, settings_for
-from tests.fakes.loopback import LoopbackServer
+from tests.support.fakes.loopback import LoopbackServer
+from tests.support.servers import api_key_for, bearer, settings_for
 
 pytestmark = pytest.mark.integration
 

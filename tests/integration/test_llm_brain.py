@@ -14,8 +14,8 @@ from realtime.agents.flows.tools import ToolContext
 from realtime.agents.llm.brain import APOLOGIES, FILLERS, LlmBrain
 from realtime.agents.model_config import LlmConfig
 from realtime.providers.base import ProviderError
-from tests.brain_turns import collect, turn
-from tests.fakes.openai_server import FakeOpenAI, Scripted, ScriptedToolCall
+from tests.support.brain_turns import collect, turn
+from tests.support.fakes.openai_server import FakeOpenAI, Scripted, ScriptedToolCall
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,8 @@ import psycopg
 import pytest
 
 from centralita.kernel.migrate import Migration, MigrationError, available_migrations, migrate
-from tests.conftest import REPO_ROOT
-from tests.unit.test_migration_files import PRODUCT_TABLES
+from tests.support.schema import PRODUCT_TABLES
+from tests.support.servers import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 

@@ -35,8 +35,8 @@ from api.app import create_app
 from api.routes import campaign_controls, reanalysis
 from centralita.kernel.db import Pool
 from centralita.kernel.settings import Settings
-from tests.conftest import AppClients, api_key_for, bearer, free_port, settings_for
-from tests.integration.fuzz_seed import Seeded, fuzz_agent, seed_world
+from tests.support.fuzz_seed import Seeded, fuzz_agent, seed_world
+from tests.support.servers import AppClients, api_key_for, bearer, free_port, settings_for
 
 pytestmark = pytest.mark.integration
 

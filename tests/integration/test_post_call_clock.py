@@ -8,7 +8,7 @@ import pytest
 
 from centralita.kernel.db import Pool
 from centralita.postcall.store import find_call
-from tests.stored_calls import insert_campaign, store_answered_call
+from tests.support.stored_calls import insert_campaign, store_answered_call
 
 pytestmark = pytest.mark.integration
 

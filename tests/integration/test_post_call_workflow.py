@@ -28,7 +28,7 @@ from centralita.kernel.ids import DEFAULT_TENANT_ID
 from centralita.learning.sources import revert_correction
 from centralita.postcall.messages import PostCallInput, PostCallResult
 from realtime.providers.whisper import WhisperSTT
-from tests.stored_calls import insert_campaign, store_answered_call
+from tests.support.stored_calls import insert_campaign, store_answered_call
 from workers.post_call import build_post_call_worker
 from workflows.post_call import PostCallWorkflow, post_call_workflow_id
 

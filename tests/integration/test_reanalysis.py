@@ -32,8 +32,8 @@ from centralita.postcall.reanalysis_messages import (
     ReanalysisResult,
 )
 from realtime.providers.whisper import WhisperSTT
-from tests.conftest import AppClients, settings_for
-from tests.stored_calls import insert_campaign, store_answered_call
+from tests.support.servers import AppClients, settings_for
+from tests.support.stored_calls import insert_campaign, store_answered_call
 from workers.post_call import build_post_call_worker
 from workflows.reanalysis import ReanalysisWorkflow
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from centralita.campaigns.policy import CampaignPolicy
 from centralita.kernel.calls import CallOutcome
 from centralita.kernel.db import Pool
 from centralita.kernel.temporal import DATA_CONVERTER
-from tests.integration.engine_helpers import (
+from tests.support.campaigns import (
     ALWAYS_OPEN,
     Population,
     instant_carrier,
@@ -29,6 +28,7 @@ from tests.integration.engine_helpers import (
     run_campaign,
     step,
 )
+from tests.support.histories import records_histories
 from workflows.attempt import CallAttemptWorkflow
 from workflows.campaign import CampaignWorkflow
 
@@ -70,12 +70,6 @@ async def _record(env: WorkflowEnvironment, pool: Pool) -> None:
     assert first is not None
     attempt = env.client.get_workflow_handle(first["attempt_key"])
     ATTEMPT_HISTORY.write_text(json.dumps((await attempt.fetch_history()).to_json_dict()))
-
-
-# Marks the tests that (re-)record histories: they run only when asked to.
-records_histories = pytest.mark.skipif(
-    os.environ.get("CENTRALITA_RECORD_HISTORIES") != "1", reason="re-recording is deliberate"
-)
 
 
 @records_histories

@@ -25,8 +25,8 @@ from centralita.kernel.temporal import DATA_CONVERTER
 from centralita.postcall.messages import PostCallInput
 from centralita.postcall.reanalysis_messages import ReanalysisFilter, ReanalysisInput
 from realtime.providers.whisper import WhisperSTT
-from tests.integration.test_replay import records_histories
-from tests.stored_calls import insert_campaign, store_answered_call
+from tests.support.histories import records_histories
+from tests.support.stored_calls import insert_campaign, store_answered_call
 from workers.post_call import build_post_call_worker
 from workflows.post_call import PostCallWorkflow, post_call_workflow_id
 from workflows.reanalysis import ReanalysisWorkflow

@@ -22,7 +22,7 @@ from centralita.kernel.db import Pool
 from centralita.kernel.events import emit, event_id
 from centralita.kernel.ids import DEFAULT_TENANT_ID
 from centralita.tenants.store.retention import RetentionPolicy, purge
-from tests.conftest import AppClients, bearer, free_port, settings_for
+from tests.support.servers import AppClients, bearer, free_port, settings_for
 
 pytestmark = pytest.mark.integration
 

@@ -28,8 +28,8 @@ from realtime.server.signalling import signalling_router
 from realtime.softphone.exchange import SoftphoneExchange
 from realtime.softphone.http_client import HttpSoftphone, SignallingError
 from realtime.softphone.script import BotScript
-from tests.integration.test_http_carrier import serving
 from tests.support.providers import ScriptedSTT, ScriptedTTS
+from tests.support.servers import serving
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 

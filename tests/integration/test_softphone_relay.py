@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import AppClients, free_port, settings_for
+from tests.support.servers import AppClients, free_port, settings_for
 
 pytestmark = pytest.mark.integration
 

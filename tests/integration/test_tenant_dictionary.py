@@ -13,7 +13,7 @@ from centralita.kernel.db import Pool, open_pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
 from realtime.agents.setup import flow_agent_for
 from realtime.session.tenant_dictionary import TenantDictionaries
-from tests.conftest import settings_for
+from tests.support.servers import settings_for
 from workers.media import conversation_line
 
 pytestmark = pytest.mark.integration

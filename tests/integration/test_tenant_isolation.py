@@ -27,9 +27,9 @@ from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
 from centralita.kernel.settings import Settings
 from realtime.agents.loader import load_any_agent
-from tests.conftest import AppClients, bearer, settings_for, task_queue
-from tests.integration.tenant_helpers import ADMIN_KEY, Route, app_routes, new_tenant
-from tests.stored_calls import insert_campaign, store_answered_call
+from tests.support.servers import AppClients, bearer, settings_for, task_queue
+from tests.support.stored_calls import insert_campaign, store_answered_call
+from tests.support.tenants import ADMIN_KEY, Route, app_routes, new_tenant
 
 pytestmark = pytest.mark.integration
 

@@ -14,14 +14,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from tests.integration.test_compose import (
-    APP_SERVICES,
-    COMPOSE_FILE,
-    REPO_ROOT,
-    _as_mapping,
-    _environment,
-    _run_config,
-)
+from tests.support.compose import APP_SERVICES, COMPOSE_FILE, as_mapping, environment, run_config
+from tests.support.servers import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -31,9 +25,9 @@ TRACED_ROLES = {"api", "orchestrator", "media", "post-call", "webhooks"}
 
 @pytest.fixture(scope="module")
 def services() -> dict[str, Any]:
-    result = _run_config(COMPOSE_FILE)
+    result = run_config(COMPOSE_FILE)
     assert result.returncode == 0, result.stderr
-    return _as_mapping(yaml.safe_load(result.stdout)["services"], "services")
+    return as_mapping(yaml.safe_load(result.stdout)["services"], "services")
 
 
 def _collector_config(services: dict[str, Any]) -> dict[str, Any]:
@@ -48,7 +42,7 @@ def _collector_config(services: dict[str, Any]) -> dict[str, Any]:
     [source] = [m.split(":")[0] for m in mounts if m.split(":")[1] == inside]
     path = Path(source) if Path(source).is_absolute() else REPO_ROOT / source
     assert path.resolve() == (REPO_ROOT / "deploy" / "otel-collector.yaml").resolve()
-    return _as_mapping(yaml.safe_load(path.read_text(encoding="utf-8")), "collector config")
+    return as_mapping(yaml.safe_load(path.read_text(encoding="utf-8")), "collector config")
 
 
 def test_every_app_process_exports_to_the_collector_under_its_own_name(
@@ -58,7 +52,7 @@ def test_every_app_process_exports_to_the_collector_under_its_own_name(
     http_port = int(str(collector_http["endpoint"]).rsplit(":", 1)[1])
     for name in APP_SERVICES:
         service = services[name]
-        env = _environment(service, name)
+        env = environment(service, name)
         endpoint = urlsplit(env.get("CENTRALITA_OTLP_ENDPOINT", ""))
         assert (endpoint.scheme, endpoint.hostname, endpoint.port) == (
             "http",
@@ -86,7 +80,7 @@ def test_the_collector_sends_traces_to_jaeger_whose_ui_is_published(
     assert host in services, f"the collector exports to {host!r}, not a service"
     assert port == "4317"  # Jaeger's OTLP gRPC receiver
     jaeger = services[host]
-    assert str(_environment(jaeger, host).get("COLLECTOR_OTLP_ENABLED")).lower() == "true"
+    assert str(environment(jaeger, host).get("COLLECTOR_OTLP_ENABLED")).lower() == "true"
     published = {str(p.get("target")) if isinstance(p, dict) else str(p) for p in jaeger["ports"]}
     assert any("16686" in p for p in published), published
     assert host in services["otel-collector"].get("depends_on", {})

@@ -9,31 +9,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from fastapi import FastAPI, Request, Response
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from centralita.kernel.settings import Settings
 from centralita.kernel.telemetry import export_spans, otlp_processor, stop_exporting, tracer
-from tests.fakes.loopback import LoopbackServer
+from tests.support.tracing_collector import Collector
 
 pytestmark = pytest.mark.integration
-
-
-class _Collector(LoopbackServer):
-    """Accepts `POST /v1/traces` and keeps each request's headers and spans."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        # Not traced itself: each export it answered would be a span to export again.
-        self.app = FastAPI(telemetry={"tracing": False})
-        self.requests: list[tuple[dict[str, str], ExportTraceServiceRequest]] = []
-        self.app.add_api_route("/v1/traces", self._traces, methods=["POST"])
-
-    async def _traces(self, request: Request) -> Response:
-        parsed = ExportTraceServiceRequest()
-        parsed.ParseFromString(await request.body())
-        self.requests.append((dict(request.headers), parsed))
-        return Response(status_code=200)
 
 
 def test_no_endpoint_no_exporter() -> None:
@@ -41,7 +22,7 @@ def test_no_endpoint_no_exporter() -> None:
 
 
 async def test_spans_reach_the_configured_endpoint_with_its_headers_masked() -> None:
-    async with _Collector() as collector:
+    async with Collector() as collector:
         settings = Settings(
             _env_file=None,
             otlp_endpoint=f"{collector.origin}/",

@@ -17,8 +17,8 @@ import sys
 import httpx
 import pytest
 
-from tests.conftest import REPO_ROOT, free_port
-from tests.integration.test_tracing_otlp import _Collector
+from tests.support.servers import REPO_ROOT, free_port
+from tests.support.tracing_collector import Collector
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -29,7 +29,7 @@ async def test_the_api_process_exports_masked_spans_under_its_name(
     database_url: str, tmp_path: object
 ) -> None:
     port = free_port()
-    async with _Collector() as collector:
+    async with Collector() as collector:
         env = {
             **os.environ,
             "CENTRALITA_DATABASE_URL": database_url,

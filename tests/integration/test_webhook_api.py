@@ -21,8 +21,8 @@ from activities.webhooks import WebhookActivities
 from centralita.kernel.db import Pool
 from centralita.kernel.events import EVENT_TYPES
 from centralita.webhooks.signing import new_secret
-from tests.conftest import AppClients, settings_for
-from tests.integration.webhook_helpers import LOCAL, WebhookReceiver, until
+from tests.support.servers import AppClients, settings_for
+from tests.support.webhooks import LOCAL, WebhookReceiver, until
 from workers.webhooks import build_webhook_worker
 
 pytestmark = pytest.mark.integration

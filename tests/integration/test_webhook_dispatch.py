@@ -20,7 +20,7 @@ from centralita.kernel.db import Pool
 from centralita.kernel.events import call_subject, campaign_subject, emit
 from centralita.webhooks import store
 from centralita.webhooks.models import EventRow
-from tests.integration.webhook_helpers import (
+from tests.support.webhooks import (
     Reply,
     WebhookReceiver,
     deliveries,

@@ -19,13 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from centralita.kernel.db import Pool
 from centralita.kernel.events import call_subject
-from tests.integration.webhook_helpers import (
-    WebhookReceiver,
-    deliveries,
-    new_tenant,
-    record_event,
-    subscribe,
-)
+from tests.support.webhooks import WebhookReceiver, deliveries, new_tenant, record_event, subscribe
 from workers.devstack import DEV_WEBHOOK_ALLOW_HOSTS
 
 pytestmark = pytest.mark.integration

@@ -22,13 +22,13 @@ from centralita.kernel.db import Pool
 from centralita.kernel.events import call_subject
 from centralita.kernel.temporal import DATA_CONVERTER
 from centralita.webhooks.messages import DeliveryRunResult, QueuedDelivery
-from tests.integration.test_replay import records_histories
-from tests.integration.test_webhook_retries import _plan_latest
-from tests.integration.webhook_helpers import (
+from tests.support.histories import records_histories
+from tests.support.webhooks import (
     Reply,
     WebhookReceiver,
     delivering,
     new_tenant,
+    plan_latest,
     record_event,
     subscribe,
 )
@@ -48,7 +48,7 @@ async def _record(env: WorkflowEnvironment, pool: Pool, database_url: str) -> No
             queued = []
             for kind in ("call_started", "call_ended"):
                 await record_event(pool, tenant, kind, subject=subject)
-                item = await _plan_latest(pool, webhook.id)
+                item = await plan_latest(pool, webhook.id)
                 queued.append(QueuedDelivery(delivery_id=item.delivery_id, seq=item.event_seq))
             handle = await env.client.start_workflow(
                 WebhookDeliveryWorkflow.run,

@@ -17,18 +17,17 @@ from temporalio.testing import WorkflowEnvironment
 from centralita.kernel.db import Pool
 from centralita.kernel.events import call_subject
 from centralita.kernel.ids import DEFAULT_TENANT_ID
-from centralita.webhooks import store
 from centralita.webhooks.messages import DeliveryRunResult, QueuedDelivery
-from centralita.webhooks.models import EventRow, PlannedDelivery
 from centralita.webhooks.retry_schedule import DEFAULT_SCHEDULE
-from tests.conftest import AppClients, settings_for
-from tests.integration.webhook_helpers import (
+from tests.support.servers import AppClients, settings_for
+from tests.support.webhooks import (
     Reply,
     WebhookReceiver,
     attempts,
     deliveries,
     delivering,
     new_tenant,
+    plan_latest,
     record_event,
     subscribe,
 )
@@ -48,27 +47,13 @@ async def receiver() -> AsyncIterator[WebhookReceiver]:
         yield server
 
 
-async def _plan_latest(pool: Pool, webhook_id: str) -> PlannedDelivery:
-    """Plan the latest event's delivery to the webhook, as the dispatcher does."""
-    async with pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT seq, id, tenant_id::text AS tenant_id, type, subject, payload, "
-            "occurred_at, created_at FROM domain_events ORDER BY seq DESC LIMIT 1"
-        )
-        row = await cur.fetchone()
-        assert row is not None
-        planned = await store.plan_deliveries(conn, EventRow(**row))
-    [item] = [p for p in planned if p.webhook_id == webhook_id]
-    return item
-
-
 async def _deliver(
     dispatcher: Dispatcher, env: WorkflowEnvironment, pool: Pool, webhook_id: str
 ) -> tuple[WorkflowHandle[WebhookDeliveryWorkflow, DeliveryRunResult], str]:
     """Plan the latest event's delivery and start its workflow from here, with the
     dispatcher's input (a handle started through the time-skipping client skips time
     while its result is awaited)."""
-    item = await _plan_latest(pool, webhook_id)
+    item = await plan_latest(pool, webhook_id)
     handle = await env.client.start_workflow(
         WebhookDeliveryWorkflow.run,
         dispatcher.run_input(webhook_id, None).model_copy(
@@ -144,7 +129,7 @@ async def test_a_410_disables_the_endpoint_and_settles_its_pending_deliveries(
     receiver.script(Reply(410, body="this CRM integration was removed"))
     async with delivering(time_skipping_env.client, pool, database_url, dispatch=False) as d:
         await record_event(pool, tenant, "callback_scheduled")
-        waiting = await _plan_latest(pool, webhook.id)  # pending, its turn not come yet
+        waiting = await plan_latest(pool, webhook.id)  # pending, its turn not come yet
         await record_event(pool, tenant, "opt_out")
         handle, delivery_id = await _deliver(d, time_skipping_env, pool, webhook.id)
         assert await handle.result() == DeliveryRunResult(disabled=1)
@@ -230,7 +215,7 @@ async def test_an_ordered_queue_survives_continue_as_new_in_order(
         queued = []
         for n in range(3):
             await record_event(pool, tenant, "turn_completed", subject=subject, data={"n": n})
-            item = await _plan_latest(pool, webhook.id)
+            item = await plan_latest(pool, webhook.id)
             queued.append(QueuedDelivery(delivery_id=item.delivery_id, seq=item.event_seq))
         handle = await time_skipping_env.client.start_workflow(
             WebhookDeliveryWorkflow.run,

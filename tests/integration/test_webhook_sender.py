@@ -31,7 +31,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from centralita.webhooks.sender import EXCERPT_CHARS, send
 from centralita.webhooks.signing import new_secret, signed_headers
 from centralita.webhooks.ssrf import Resolver, check_url
-from tests.fakes.loopback import LoopbackServer
+from tests.support.fakes.loopback import LoopbackServer
 
 pytestmark = pytest.mark.integration
 

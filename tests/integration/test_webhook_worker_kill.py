@@ -21,7 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.webhooks import WebhookActivities
 from centralita.kernel.db import Pool
 from centralita.kernel.events import call_subject
-from tests.integration.webhook_helpers import (
+from tests.support.webhooks import (
     LOCAL,
     QUICK_SCHEDULE,
     Reply,

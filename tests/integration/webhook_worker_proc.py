@@ -16,7 +16,7 @@ from temporalio.client import Client
 from activities.webhooks import WebhookActivities
 from centralita.kernel.db import open_pool
 from centralita.kernel.temporal import DATA_CONVERTER, temporal_plugins
-from tests.integration.webhook_helpers import LOCAL, QUICK_SCHEDULE
+from tests.support.webhooks import LOCAL, QUICK_SCHEDULE
 from workers.webhooks import build_webhook_worker
 
 

@@ -12,24 +12,9 @@ import pytest
 
 import migrations
 from centralita.kernel.migrate import Migration, MigrationError, available_migrations
+from tests.support.schema import PRODUCT_TABLES
 
 pytestmark = pytest.mark.unit
-
-PRODUCT_TABLES = [
-    "tenants",
-    "agents",
-    "campaigns",
-    "contacts",
-    "call_attempts",
-    "calls",
-    "call_events",
-    "call_turns",
-    "transcripts",
-    "webhooks",
-    "webhook_deliveries",
-    "corrections",
-    "opt_outs",
-]
 
 
 def _table_body(sql: str, table: str) -> str:

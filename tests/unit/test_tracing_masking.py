@@ -1,7 +1,7 @@
 """What leaves a process as telemetry: masked spans, masked log records, sampling, links.
 
 The spans here are made with the process's own tracer provider and read back from an
-in-memory exporter registered with it (`tests/tracing_capture.py`), the way OTLP gets
+in-memory exporter registered with it (`tests/support/tracing.py`), the way OTLP gets
 them: after `MaskedExport`.
 """
 
@@ -21,7 +21,7 @@ from centralita.kernel.telemetry import detached, replay_safe_provider, tracer
 from centralita.kernel.tracing_links import TRACE_KEY, trace_link, with_trace_context
 from realtime.session.record import TurnMetrics
 from realtime.session.tracing import stage, turn_span
-from tests.tracing_capture import captured_spans, texts_of
+from tests.support.tracing import captured_spans, texts_of
 
 pytestmark = pytest.mark.unit
 

@@ -28,7 +28,7 @@ import httpx
 import psutil
 
 from centralita.tenants.dev_key import dev_key_path, read_dev_key
-from tests.conftest import bearer, free_port
+from tests.support.servers import bearer, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPORAL_CLI = Path(sys.executable).parent / "temporal"

@@ -21,7 +21,7 @@ from realtime.server.signalling import signalling_router
 from realtime.session.call_session import CallSession
 from realtime.softphone.exchange import SoftphoneExchange
 from realtime.softphone.script import BotLine, BotScript
-from tests.fakes.loopback import LoopbackServer
+from tests.support.fakes.loopback import LoopbackServer
 
 
 @contextlib.asynccontextmanager

@@ -18,7 +18,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from realtime.providers.espeak import EspeakTTS
-from tests.fakes.loopback import LoopbackServer
+from tests.support.fakes.loopback import LoopbackServer
 
 API_KEY = "xi-test-key"
 CHUNK_BYTES = 4095  # odd: a sample's two bytes arrive in different chunks, as they may

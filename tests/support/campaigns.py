@@ -19,7 +19,7 @@ from centralita.kernel.calls import CallOutcome
 from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
 from realtime.carrier.simulated import Persona, PersonaStep, SimulatedCarrier
-from tests.conftest import instant_carrier, orchestrator_worker, task_queue
+from tests.support.servers import instant_carrier, orchestrator_worker, task_queue
 from workflows.campaign import CampaignWorkflow
 
 _NUMBERS = itertools.count()

@@ -29,9 +29,9 @@ from activities.webhooks import WebhookActivities
 from centralita.kernel.db import Pool
 from centralita.kernel.events import EventType, emit
 from centralita.webhooks import store
-from centralita.webhooks.models import Webhook
+from centralita.webhooks.models import EventRow, PlannedDelivery, Webhook
 from centralita.webhooks.signing import new_secret
-from tests.fakes.loopback import LoopbackServer
+from tests.support.fakes.loopback import LoopbackServer
 from workers.webhook_dispatch import Dispatcher, DispatchOptions
 from workers.webhooks import build_webhook_worker
 
@@ -263,3 +263,17 @@ async def delivering(
                 stop.set()
                 if task is not None:
                     await asyncio.wait_for(task, 10)
+
+
+async def plan_latest(pool: Pool, webhook_id: str) -> PlannedDelivery:
+    """Plan the latest event's delivery to the webhook, as the dispatcher does."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT seq, id, tenant_id::text AS tenant_id, type, subject, payload, "
+            "occurred_at, created_at FROM domain_events ORDER BY seq DESC LIMIT 1"
+        )
+        row = await cur.fetchone()
+        assert row is not None
+        planned = await store.plan_deliveries(conn, EventRow(**row))
+    [item] = [p for p in planned if p.webhook_id == webhook_id]
+    return item

@@ -7,7 +7,7 @@ from typing import Any
 
 from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
-from tests.stored_calls import PHONE
+from tests.support.stored_calls import PHONE
 
 AGENT = "cobranza-temprana"
 

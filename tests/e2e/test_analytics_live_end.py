@@ -23,9 +23,9 @@ from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
 from realtime.conversation_line import ConversationLine
 from realtime.softphone.script import BotLine, BotScript
-from tests.analytics_seed import insert_campaign
-from tests.conftest import api_key_for, bearer, settings_for
-from tests.e2e.lines import MediaWorker, after_the_first_exchange, maria_calls
+from tests.support.analytics_seed import insert_campaign
+from tests.support.lines import MediaWorker, after_the_first_exchange, maria_calls
+from tests.support.servers import api_key_for, bearer, settings_for
 from workers.media import conversation_line
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]

@@ -19,7 +19,7 @@ from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
 from centralita.tenants.store.keys import create_key
 from realtime.agents.loader import load_any_agent
-from tests.analytics_seed import seed
+from tests.support.analytics_seed import seed
 
 # A corrected transcript for one stored call, with one correction in it: what human
 # edits, reverts and the learning proposals they make need to exist.
