@@ -1,13 +1,20 @@
 """The kernel: what every part of Centralita stands on, and nothing else.
 
-Settings (`settings`), the database pool and connection types (`db`), shared ids (`ids`),
-the Temporal client factory, converter and search attributes (`temporal`,
-`search_attributes`), telemetry and logging (`telemetry`, `tracing_*`, `logs`), masking of
-personal data (`privacy`), the events outbox primitive (`events`), the migration runner
-(`migrate`), the shared call vocabulary (`calls`: outcomes, contact states, a dial and its
-result, the `Dialer` protocol), how to reach an OpenAI-compatible model (`llm`), and small
-helpers every layer needs (`tasks`, `runtime`, `durations`, `addresses`).
+- `settings`: the one `Settings` class (`CENTRALITA_*`), read through a cached getter.
+- `db`: the Postgres pool and the one connection type every layer passes around.
+- `ids`: the default tenant's id and the checks on ids from URLs.
+- `temporal`, `search_attributes`: the Temporal client factory (converter, tracing) and
+  the search attributes operators filter campaigns by.
+- `telemetry`, `tracing_http`, `tracing_links`, `tracing_masking`, `logs`: traces and
+  logs, personal data masked before anything leaves.
+- `privacy`: masking of phone numbers and national ids wherever they are written.
+- `events`: the domain-events outbox webhooks deliver from.
+- `migrate`: the runner of `migrations/*.sql`.
+- `calls`: the call vocabulary (outcomes, contact states, a dial and its result, the
+  `Dialer` protocol).
+- `llm`: how to reach an OpenAI-compatible model.
+- `tasks`, `runtime`, `durations`, `addresses`: small helpers every layer needs.
 
-May import: the standard library and third-party packages only. Nothing else of the
+May import: the standard library and third-party packages only, nothing else of the
 project (an import-linter contract in `pyproject.toml` enforces it).
 """

@@ -1,2 +1,7 @@
-"""The tenants domain's SQL: keys (`keys`), rate buckets (`rates`), which tenant owns a
-call (`call_owners`), and the retention purge (`retention`)."""
+"""The tenants domain's SQL.
+
+- `keys`: tenants and their API keys: create, list, revoke, authenticate.
+- `rates`: per-tenant token buckets shared by every API process.
+- `call_owners`: which tenant a call key belongs to.
+- `retention`: the soft delete of a call and the purge of what is due.
+"""
