@@ -1,9 +1,14 @@
-"""The agent's brain: conversation flows (`flows/`), LLM agents (`llm/`, which drive
-flows too), how an agent is found (`loader`: shipped YAML files here and the tenant's
-stored ones; `lookup`: per tenant, cached) and set up for a call (`setup`).
+"""The agent's brain and the definitions it runs.
 
-One direction inside: `llm` builds on `flows`, never the reverse. The shipped agents are
-the `*.yaml` files of this folder.
+- `flows/`: conversation flows: the embedded, model-free brain and the definition schema.
+- `llm/`: LLM agents, and flows driven by a model (it builds on `flows`, never the reverse).
+- `loader`: reading definitions: YAML or JSON, a file, or a shipped agent.
+- `setup`: which agent takes a call and how its session is configured.
+- `model_config`: how an LLM agent reaches its model.
+- `*.yaml`: the shipped agents (`cobranza-*`, `collections-*`).
 
-May import: `realtime.providers`, `realtime.store`, the `centralita` packages.
+A tenant's own agents are stored and looked up by `realtime/store/`.
+
+May import: `realtime.session`, `offline`, `cache`, `audio`, `providers`, the
+`centralita` packages; never `realtime.store` or anything above.
 """

@@ -1,8 +1,10 @@
 """Which agent takes a call, and how its session is configured.
 
 The dial request names the agent (the campaign maps the contact's segment to it); a
-request with none gets the default flow of the language. Agents are the shipped flows
-(`realtime/agents/`) until tenants store their own (`realtime/store/agents.py`).
+request with none gets the default flow of the language. `flow_agent_for` reads the
+shipped agents (`realtime/agents/*.yaml`); a tenant's own agents are stored in
+`realtime/store/agents.py`, and `realtime/store/agent_lookup.py` finds the call's (its
+tenant's, else the shipped one) and sets it up with `setup_for`.
 """
 
 from __future__ import annotations

@@ -1,5 +1,16 @@
-"""The media worker's audio layer: frame conversions, VAD/endpointing, playback, recording.
+"""The media worker's audio layer.
 
-Modules are imported one by one (`realtime.audio.frames`, `.vad`, `.playback`,
-`.recorder`, `.synth`) so that, say, the endpointer does not drag in aiortc.
+- `frames`: aiortc audio frames to and from plain PCM, resampled.
+- `vad`: voice activity detection and endpointing (webrtcvad).
+- `playback`: the agent's voice track: queued speech, silence when idle, barge-in.
+- `utterances`: one agent utterance on the track: its samples, how far it played.
+- `live_audio`: live audio between two peer connections, through a short jitter buffer.
+- `recorder`: the call's two-channel WAV (caller left, agent right).
+- `synth`: test signals and espeak-ng audio for tests and the bot softphone.
+
+Modules are imported one by one (`realtime.audio.vad`...) so that, say, the endpointer
+does not drag in aiortc.
+
+May import: the `centralita` packages only (the bottom layer of `realtime`, beside
+`providers`).
 """

@@ -1,1 +1,13 @@
-"""Carriers place calls: the `Dialer` interface and its implementations."""
+"""Carriers place calls; the `Dialer` protocol they implement is `centralita.kernel.calls`.
+
+- `simulated`: the simulated carrier: numbers answer, ring out, are busy or fail as
+  personas script (`realtime/personas/`).
+- `carrier_calls`: the carrier's calls, one per idempotency key.
+- `http_service`: the carrier as an HTTP service in the media worker, so a retried dial
+  joins the call already placed; `http_dialer` the `Dialer` that calls it.
+- `dial_store`: the carrier's calls and dial log in Postgres, so they outlive the worker.
+- `softphone_dialer`: dialling a number a softphone holds.
+
+May import: `conversation_line`, `softphone`, `legs` and the layers below in `realtime`,
+the `centralita` packages; never `realtime.server`.
+"""

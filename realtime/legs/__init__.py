@@ -1,7 +1,13 @@
-"""Call legs: how audio reaches a conversation. The agent's WebRTC leg (`agent`), a
-person joining a call (`human`), peer connections on loopback or with ICE servers
-(`webrtc`) and the short receive buffer (`receive_buffer`). Phone transports (carrier media
-streams, SIP) land here beside them.
+"""Call legs: how audio reaches a conversation.
 
-May import: `realtime.session`, `realtime.audio`, `realtime.providers` and below.
+- `agent`: the agent's WebRTC leg: its peer connection, its voice, its session.
+- `human`: a person joining a call under way (a supervisor's takeover).
+- `webrtc`: peer connections on loopback or with ICE servers from settings.
+- `receive_buffer`: the one-frame receive buffer of the agent's incoming audio.
+
+Phone transports (carrier media streams, SIP) land here beside them.
+
+May import: `realtime.store`, `agents`, `session`, `offline`, `cache`, `audio`,
+`providers`, the `centralita` packages; never `softphone`, `conversation_line`,
+`carrier` or `server`.
 """

@@ -1,6 +1,10 @@
-"""The media worker's HTTP face: the app (`app`), WebRTC signalling for softphones
-(`signalling`, `softphone_exchange`), inbound numbers and their agents (`inbound`), and a
-supervisor's controls on live calls (`controls`).
+"""The media worker's HTTP face.
 
-May import: everything else in `realtime` and the `centralita` packages.
+- `app`: the FastAPI app: health, signalling, controls, the carrier service.
+- `signalling`: WebRTC signalling over HTTP (SDP offers and answers, both directions).
+- `inbound`: which agent answers a number, and what it knows about the caller.
+- `controls`: a supervisor's controls on live calls (`/live-calls/{key}/control`, `/join`).
+
+May import: everything else in `realtime` and the `centralita` packages (it is the top
+layer of the media plane).
 """

@@ -1,8 +1,15 @@
-"""One conversation, whatever leg carries it: the call session (`call_session`), hearing a
-turn (`hearing`, `early_transcripts`), speaking (`speech`), a supervisor's hand
-(`supervision`), the call's record (`record`), its trace (`tracing`), its price
-(`pricing`) and the tenant's live dictionary (`tenant_dictionary`).
+"""One conversation, whatever leg carries it.
 
-May import: `realtime.agents`, `realtime.audio`, `realtime.providers`, `realtime.store`,
-the `centralita` packages; never `realtime.legs` or `realtime.server`.
+- `call_session`: the call session loop: listen, understand, answer, speak; barge-in.
+- `hearing`, `early_transcripts`: what the caller said in a turn, transcription started
+  at the first pause.
+- `speech`: the agent's side of the air: sentences synthesised, queued, cut, muted.
+- `supervision`: a supervisor's hand: say, add a message, mute, end, take over.
+- `record`: what the call leaves behind: turns, latencies, events, usage.
+- `tracing`: the call's spans (call, turns, stt, brain, tts).
+- `pricing`: what a call cost.
+- `tenant_dictionary`: the call's live L1 dictionary (defaults plus the tenant's pairs).
+
+May import: `realtime.offline`, `cache`, `audio`, `providers`, the `centralita`
+packages; never `agents`, `store`, `legs` or anything above.
 """

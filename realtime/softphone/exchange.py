@@ -1,8 +1,9 @@
 """Where softphones wait for calls: the outbound half of HTTP signalling.
 
-A softphone (a bot, later the browser softphone) holds a number by long-polling for its
-next call. When the agent dials that number, the exchange hands the agent's SDP offer to
-the waiting softphone and waits for its answer (or a rejection, or the ring timeout).
+A softphone (a bot, or the browser softphone, `api/static/softphone.html`, through the
+API's relay) holds a number by long-polling for its next call. When the agent dials that
+number, the exchange hands the agent's SDP offer to the waiting softphone and waits for
+its answer (or a rejection, or the ring timeout).
 Polling rather than pushing: a browser cannot accept HTTP requests, and a softphone
 behind NAT needs no open port.
 

@@ -1,6 +1,11 @@
-"""What the media worker writes and reads in Postgres: stored calls (`calls`), their webhook
-events (`call_events`), live events for viewers (`live_events`), tenants' agents
-(`agents`).
+"""What the media worker writes and reads in Postgres.
 
-May import: `realtime.session` types it stores, the `centralita` packages.
+- `calls`: a finished call: its `calls` row, turns and events.
+- `call_events`: what a call tells webhook subscribers (its live events, its end).
+- `live_events`: a call's events while it runs, batched and announced by NOTIFY.
+- `agents`: the tenants' agent definitions (`agents` table).
+- `agent_lookup`: which agent a call gets (its tenant's, else the shipped one), cached.
+
+May import: `realtime.agents`, `session`, `offline`, `cache`, `audio`, `providers`, the
+`centralita` packages; never `legs` or anything above.
 """
