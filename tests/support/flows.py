@@ -1,4 +1,7 @@
-"""Scripted turns for driving a `FlowBrain` without speech or NLU (tests, demos, benches)."""
+"""Test support: scripted turns for driving a `FlowBrain` without speech or NLU.
+
+Used by the flow unit tests; never imported by production code.
+"""
 
 from __future__ import annotations
 

@@ -1,1 +1,8 @@
-"""Local fakes of paid services, speaking their real wire protocols over loopback."""
+"""Local fakes of paid services, speaking their real wire protocols over loopback.
+
+- `openai_server`: an OpenAI-compatible chat server streaming real chunks, failing on cue.
+- `elevenlabs_server`: the ElevenLabs streaming endpoint, real speech (espeak-ng) as PCM.
+- `loopback`: serving a FastAPI app on a free 127.0.0.1 port for a block.
+
+May import: everything.
+"""
