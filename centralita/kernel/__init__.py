@@ -12,6 +12,8 @@
 - `migrate`: the runner of `migrations/*.sql`.
 - `calls`: the call vocabulary (outcomes, contact states, a dial and its result, the
   `Dialer` protocol).
+- `call_events`: what a call's events say: `CallEventType` and one payload model per
+  type (the producers, the stored and live rows, webhooks and analytics share it).
 - `llm`: how to reach an OpenAI-compatible model.
 - `tasks`, `runtime`, `durations`, `addresses`: small helpers every layer needs.
 

@@ -20,6 +20,7 @@ from aiortc import MediaStreamTrack
 from av.frame import Frame
 from av.packet import Packet
 
+from centralita.kernel.call_events import CallEventType
 from realtime.audio.frames import WEBRTC_RATE, InboundResampler
 from realtime.audio.live_audio import LiveAudio, pump
 from realtime.audio.playback import AgentVoiceTrack
@@ -81,7 +82,7 @@ class HumanLeg:
         self.session.control("takeover", by=self.by)
         self.session.voice.live = self._from_human
         self.session.caller_taps.append(self._hear_caller)
-        self.session.record.event("human_joined", by=self.by)
+        self.session.record.event(CallEventType.HUMAN_JOINED, by=self.by)
         self._watch = asyncio.create_task(self._bridge(), name=f"human-{self.by}")
         return SessionDescription.of(self.pc.localDescription)
 
@@ -95,12 +96,14 @@ class HumanLeg:
             track = await asyncio.wait_for(self._track, CONNECT_TIMEOUT_S)
             await pump(track, self._from_human, self._frame_error)
         except (ConnectionError, TimeoutError) as exc:
-            self.session.record.event("error", where="takeover", detail=str(exc) or repr(exc))
+            self.session.record.event(
+                CallEventType.ERROR, where="takeover", detail=str(exc) or repr(exc)
+            )
         finally:
             self._leave()
 
     def _frame_error(self, detail: str) -> None:
-        self.session.record.event("error", where="takeover_audio", detail=detail)
+        self.session.record.event(CallEventType.ERROR, where="takeover_audio", detail=detail)
 
     def _leave(self) -> None:
         if self.left.is_set():
@@ -112,7 +115,7 @@ class HumanLeg:
         if session.voice.live is self._from_human:
             session.voice.live = None
         if not session.ended:
-            session.record.event("human_left", by=self.by)
+            session.record.event(CallEventType.HUMAN_LEFT, by=self.by)
             session.hand_back(self.by)
         self._closing = asyncio.get_running_loop().create_task(self.close())
 

@@ -13,13 +13,13 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
+from centralita.kernel.call_events import ControlAction
 from realtime.conversation_line import (
     CallNotLiveError,
     ConversationLine,
     HumanAlreadyJoinedError,
 )
 from realtime.legs.webrtc import SessionDescription
-from realtime.session.supervision import ControlAction
 
 
 class Control(BaseModel):

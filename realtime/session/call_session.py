@@ -26,6 +26,7 @@ from av.frame import Frame
 from av.packet import Packet
 
 from centralita.correction.online import OnlineCorrector
+from centralita.kernel.call_events import CallEventType, ControlAction
 from centralita.kernel.tasks import cancelling_me, stop_tasks
 from realtime.audio.frames import FRAME_MS, InboundResampler, Pcm16
 from realtime.audio.playback import AgentVoiceTrack
@@ -49,7 +50,7 @@ from realtime.session.early_transcripts import EarlyTranscripts, early_ms
 from realtime.session.hearing import Heard, Listening, TurnHearing
 from realtime.session.record import CallRecord, TurnMetrics
 from realtime.session.speech import AgentSpeech
-from realtime.session.supervision import ControlAction, Supervision
+from realtime.session.supervision import Supervision
 from realtime.session.tracing import end_stage, stage, start_stage, turn_span
 
 log = logging.getLogger(__name__)
@@ -153,7 +154,7 @@ class CallSession:
         the call up past its limit. Once the call is over, each part gets a bounded time
         to stop; one that ignores its cancellation is left behind, never waited for.
         """
-        self.record.event("call_started", language=self.config.language)
+        self.record.event(CallEventType.CALL_STARTED, language=self.config.language)
         self._last_activity = time.monotonic()
         loop = asyncio.get_running_loop()
         deadline = loop.call_later(self.config.max_duration_s, self._end, "max_duration")
@@ -175,7 +176,7 @@ class CallSession:
         self.record.usage.call_s = self.record.elapsed_s()
         self._close_recording()
         self.record.complete_turns()
-        self.record.event("call_ended", ended_by=self.record.ended_by)
+        self.record.event(CallEventType.CALL_ENDED, ended_by=self.record.ended_by)
         return self.record
 
     async def _greet(self) -> None:
@@ -183,7 +184,7 @@ class CallSession:
         try:
             await self._converse(self._brain.start_stream(), turn=None)
         except ProviderError as exc:
-            self.record.event("error", where="brain", detail=str(exc))
+            self.record.event(CallEventType.ERROR, where="brain", detail=str(exc))
             self._end("error")
 
     def _close_recording(self) -> None:
@@ -194,7 +195,7 @@ class CallSession:
             self._recorder.close()
             self.record.recording_path = str(self._recorder.path)
         except (RecorderError, OSError) as exc:
-            self.record.event("error", where="recording", detail=str(exc))
+            self.record.event(CallEventType.ERROR, where="recording", detail=str(exc))
 
     @property
     def voice(self) -> AgentVoiceTrack:
@@ -231,7 +232,7 @@ class CallSession:
                 try:
                     samples = resampler.convert(frame)
                 except ValueError as exc:  # a corrupt frame costs that frame only
-                    self.record.event("error", where="audio", detail=str(exc))
+                    self.record.event(CallEventType.ERROR, where="audio", detail=str(exc))
                     continue
                 self._record("caller", samples, resampler.rate)
                 self._tap_caller(frame)
@@ -258,7 +259,7 @@ class CallSession:
             else:
                 self._recorder.write_agent(samples, rate)
         except (RecorderError, OSError, ValueError) as exc:
-            self.record.event("error", where="recording", detail=str(exc))
+            self.record.event(CallEventType.ERROR, where="recording", detail=str(exc))
             self._recorder = None
             self._voice.on_chunk = None
 
@@ -291,7 +292,9 @@ class CallSession:
             self._speaking.cancel()
         if self.record.turns:
             self.record.turns[-1].interrupted = True
-        self.record.event("interruption", heard=heard, stop_after_onset_ms=stop_after_onset_ms)
+        self.record.event(
+            CallEventType.INTERRUPTION, heard=heard, stop_after_onset_ms=stop_after_onset_ms
+        )
 
     # -- supervisor controls -------------------------------------------------------------
 
@@ -317,7 +320,7 @@ class CallSession:
                 if utterance is not None or not self._ended.is_set():
                     await self._turn(utterance)
             except ProviderError as exc:
-                self.record.event("error", where="turn", detail=str(exc))
+                self.record.event(CallEventType.ERROR, where="turn", detail=str(exc))
             finally:
                 self._utterances.task_done()
 
@@ -422,7 +425,7 @@ class CallSession:
     def _apply(self, reply: AgentReply) -> None:
         for call in reply.tool_calls:
             self.record.event(
-                "tool_call",
+                CallEventType.TOOL_CALL,
                 name=call.name,
                 arguments=call.arguments,
                 result=call.result,
@@ -434,4 +437,4 @@ class CallSession:
             self.record.outcome = reply.outcome
         self.record.extracted.update(reply.extracted)
         if reply.transfer:
-            self.record.event("transfer")
+            self.record.event(CallEventType.TRANSFER)

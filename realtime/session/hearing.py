@@ -15,6 +15,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from centralita.correction.online import OnlineCorrector
+from centralita.kernel.call_events import CallEventType
 from centralita.kernel.tasks import cancelling_me
 from centralita.understanding.context import ConversationContext
 from centralita.understanding.nlu import understand
@@ -75,7 +76,7 @@ class TurnHearing:
             corrected = self._corrector.correct(text)
             if corrected.corrections:
                 self._record.event(
-                    "correction",
+                    CallEventType.CORRECTION,
                     before=text,
                     after=corrected.text,
                     pairs=[(c.before, c.after) for c in corrected.corrections],
@@ -84,7 +85,7 @@ class TurnHearing:
         metrics.user_text = text
         if text:
             self._record.said("user", text)
-            self._record.event("transcript", speaker="user", text=text, final=True)
+            self._record.event(CallEventType.TRANSCRIPT, speaker="user", text=text, final=True)
         return text
 
     def understand(self, text: str, metrics: TurnMetrics, *, silence: bool) -> BrainTurn:
@@ -100,9 +101,11 @@ class TurnHearing:
         advice = self._context.add_user_turn(text, understanding, sentiment)
         metrics.sentiment = sentiment.score
         if not silence:
-            self._record.event("sentiment", score=sentiment.score, label=sentiment.label.value)
+            self._record.event(
+                CallEventType.SENTIMENT, score=sentiment.score, label=sentiment.label.value
+            )
             if sentiment.alert:
-                self._record.event("sentiment_alert", score=sentiment.score)
+                self._record.event(CallEventType.SENTIMENT_ALERT, score=sentiment.score)
         return BrainTurn(
             understanding=understanding, sentiment=sentiment, advice=advice, silence=silence
         )

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from centralita.kernel.call_events import CallEventType, validate_payload
 from centralita.kernel.calls import CallOutcome
 
 log = logging.getLogger(__name__)
@@ -42,10 +43,14 @@ class TurnMetrics:
 
 @dataclass
 class CallEvent:
-    """Something that happened in the call, in order (`seq`)."""
+    """Something that happened in the call, in order (`seq`).
+
+    The payload is as its producer gave it, checked against the type's model
+    (`centralita/kernel/call_events.py`).
+    """
 
     seq: int
-    type: str
+    type: CallEventType
     payload: dict[str, Any]
     at: float  # monotonic seconds since the call started
 
@@ -84,8 +89,15 @@ class CallRecord:
     # Turns already reported by a `turn_completed` event (the first this many).
     turns_completed: int = 0
 
-    def event(self, type_: str, **payload: Any) -> CallEvent:
-        """Append an event (its sequence number is its position)."""
+    def event(self, type_: CallEventType, /, **payload: Any) -> CallEvent:
+        """Append an event (its sequence number is its position).
+
+        Raises:
+            pydantic.ValidationError: the payload is not what a `type_` event carries
+                (a field missing, unknown or of the wrong type): a producer's defect,
+                caught where it is made rather than by whoever reads the event.
+        """
+        validate_payload(type_, payload)
         item = CallEvent(len(self.events), type_, payload, time.monotonic() - self.started)
         self.events.append(item)
         for listener in list(self.listeners):
@@ -104,7 +116,7 @@ class CallRecord:
         call ends. The events then say exactly what `call_turns` will store.
         """
         for turn in self.turns[self.turns_completed :]:
-            self.event("turn_completed", **asdict(turn))
+            self.event(CallEventType.TURN_COMPLETED, **asdict(turn))
         self.turns_completed = len(self.turns)
 
     def said(self, speaker: Speaker, text: str) -> None:

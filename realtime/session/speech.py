@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import AsyncGenerator
 
+from centralita.kernel.call_events import CallEventType
 from realtime.audio.playback import AgentVoiceTrack
 from realtime.providers.base import ProviderError, SpeechAudio, TextToSpeech
 from realtime.session.record import CallRecord, TurnMetrics
@@ -79,7 +80,7 @@ class AgentSpeech:
         self._record.said("agent", sentence)
         # Live views show the line when it is queued; a barge-in's `interruption` event
         # then says how much of it was heard.
-        self._record.event("transcript", speaker="agent", text=sentence, final=True)
+        self._record.event(CallEventType.TRANSCRIPT, speaker="agent", text=sentence, final=True)
         self._queued.append((utterance_id, len(self._record.transcript) - 1, first_frame))
         del self._queued[:-_CUTTABLE_LINES]
         await self._play_rest(pieces, utterance_id)
@@ -128,7 +129,9 @@ class AgentSpeech:
             fallback = self._fallback_tts
             if fallback is None or self._turn_tts is fallback:
                 raise
-            self._record.event("error", where="tts", detail=str(exc), fallback=fallback.name)
+            self._record.event(
+                CallEventType.ERROR, where="tts", detail=str(exc), fallback=fallback.name
+            )
             self._turn_tts = fallback  # for the rest of the turn
             return await _first_piece(fallback, sentence, self._language)
 
@@ -147,7 +150,7 @@ class AgentSpeech:
         except ProviderError as exc:
             fallback = self._fallback_tts
             self._record.event(
-                "error",
+                CallEventType.ERROR,
                 where="tts",
                 detail=f"stream cut short: {exc}",
                 fallback=fallback.name if fallback is not None else None,

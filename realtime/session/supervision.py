@@ -11,14 +11,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Literal
 
+from centralita.kernel.call_events import CallEventType, ControlAction
 from realtime.providers.base import AgentBrain
 from realtime.providers.espeak import split_sentences
 from realtime.session.record import CallRecord
 from realtime.session.speech import AgentSpeech
-
-ControlAction = Literal["say", "add-message", "mute", "unmute", "end", "takeover"]
 
 
 class Supervision:
@@ -65,7 +63,11 @@ class Supervision:
         if action in ("say", "add-message") and not (message and message.strip()):
             raise ValueError(f"{action} needs a message")
         self._record.event(
-            "control", action=action, by=by, message=message, at_utc=datetime.now(UTC).isoformat()
+            CallEventType.CONTROL,
+            action=action,
+            by=by,
+            message=message,
+            at_utc=datetime.now(UTC).isoformat(),
         )
         if action == "say":
             task = asyncio.create_task(self._say(message or ""))
@@ -77,7 +79,7 @@ class Supervision:
             self._speech.mute()
             if action == "takeover":
                 self.taken_over = True
-                self._record.event("transfer", to="human", by=by)
+                self._record.event(CallEventType.TRANSFER, to="human", by=by)
         elif action == "unmute":
             self._speech.unmute()
         elif action == "end":
@@ -93,7 +95,7 @@ class Supervision:
             return False
         self.taken_over = False
         self._speech.unmute()
-        self._record.event("handed_back", by=by, at_utc=datetime.now(UTC).isoformat())
+        self._record.event(CallEventType.HANDED_BACK, by=by, at_utc=datetime.now(UTC).isoformat())
         return True
 
     async def _say(self, message: str) -> None:

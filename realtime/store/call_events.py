@@ -18,6 +18,7 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from centralita.kernel.call_events import CallEventType
 from centralita.kernel.calls import DialRequest, DialResult
 from centralita.kernel.events import EventType, event_id
 from centralita.kernel.ids import DEFAULT_TENANT_ID
@@ -151,7 +152,7 @@ def call_ended_data(
         "turns": len(turns),
         **{f"avg_{name}": _mean(turns, name) for name in TURN_LATENCIES},
         "avg_sentiment": _mean(turns, "sentiment", digits=3),
-        "interruptions": sum(1 for e in record.events if e.type == "interruption"),
+        "interruptions": sum(1 for e in record.events if e.type == CallEventType.INTERRUPTION),
         "interrupted_turns": sum(1 for t in turns if t.interrupted),
         "cost": result.cost,
         "cost_breakdown": result.cost_breakdown,
@@ -317,12 +318,13 @@ _TOOLS: dict[str, _ToolBuilder] = {
     "schedule_callback": _callback,
     "send_payment_link": _payment_link,
 }
-_MAPPERS: dict[str, Callable[[LiveCall, CallEvent], list[Outgoing]]] = {
-    "call_started": _call_started,
-    "turn_completed": _turn_completed,
-    "interruption": _interruption,
-    "transfer": _transfer,
-    "sentiment_alert": _sentiment_alert,
-    "error": _error,
-    "tool_call": _tool_call,
+# The live events subscribers hear of (the others stay in the live view and the call).
+_MAPPERS: dict[CallEventType, Callable[[LiveCall, CallEvent], list[Outgoing]]] = {
+    CallEventType.CALL_STARTED: _call_started,
+    CallEventType.TURN_COMPLETED: _turn_completed,
+    CallEventType.INTERRUPTION: _interruption,
+    CallEventType.TRANSFER: _transfer,
+    CallEventType.SENTIMENT_ALERT: _sentiment_alert,
+    CallEventType.ERROR: _error,
+    CallEventType.TOOL_CALL: _tool_call,
 }

@@ -154,7 +154,7 @@ async def _insert_events(
                 (
                     call_id,
                     e.seq,
-                    e.type,
+                    str(e.type),
                     Jsonb(asdict(e)["payload"]),
                     started_at + timedelta(seconds=e.at),
                 )

@@ -29,6 +29,7 @@ import psycopg
 from opentelemetry import context as otel_context
 from psycopg.types.json import Jsonb
 
+from centralita.kernel.call_events import CallEventType
 from centralita.kernel.db import Conn, Pool
 from centralita.kernel.events import call_subject, emit
 from centralita.kernel.telemetry import detached
@@ -102,7 +103,7 @@ class LiveEvents:
             self.dropped += 1
             return
         self._pending.append(_Pending(call_key, event))
-        if event.type == "call_ended":
+        if event.type == CallEventType.CALL_ENDED:
             self._wake.set()  # a finished call is worth flushing at once
 
     async def close(self) -> None:
@@ -135,7 +136,7 @@ class LiveEvents:
                 del self._pending[self._max_pending :]
                 return 0
             for p in batch:
-                if p.event.type == "call_ended":  # its context is no longer needed
+                if p.event.type == CallEventType.CALL_ENDED:  # its context is no longer needed
                     self._facts.pop(p.call_key, None)
                     self._calls.pop(p.call_key, None)
             return len(batch)
@@ -152,7 +153,7 @@ class LiveEvents:
             (
                 p.call_key,
                 p.event.seq,
-                p.event.type,
+                str(p.event.type),
                 Jsonb(p.event.payload, dumps=_dumps),
                 p.event.at,
             )

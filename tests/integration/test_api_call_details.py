@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from centralita.kernel.call_events import CallEventType
 from centralita.kernel.calls import CallOutcome, DialRequest, DialResult
 from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
@@ -60,11 +61,12 @@ MARIA_TURNS = [
     _turn(1, 1600.25, (310.0, 610.0, 15.0, 240.0), interrupted=True),
     _turn(3, 990.0, (295.0, 402.0, 9.0, 170.0)),
 ]
+# Stored as they come: the API answers a stored payload as it is, whatever its fields.
 MARIA_EVENTS = [
-    CallEvent(2, "tool_call", {"name": "registrar_promesa", "success": True}, 4.5),
-    CallEvent(0, "call_started", {"agent": AGENT}, 0.0),
-    CallEvent(3, "call_ended", {"by": "agent"}, 9.25),
-    CallEvent(1, "barge_in", {"turn": 1}, 3.0),
+    CallEvent(2, CallEventType.TOOL_CALL, {"name": "registrar_promesa", "success": True}, 4.5),
+    CallEvent(0, CallEventType.CALL_STARTED, {"agent": AGENT}, 0.0),
+    CallEvent(3, CallEventType.CALL_ENDED, {"by": "agent"}, 9.25),
+    CallEvent(1, CallEventType.INTERRUPTION, {"turn": 1}, 3.0),
 ]
 # Unmeasured parts (a reply cut before its first frame, a turn with no brain time) are
 # NULL and must be left out of their percentile, not counted as zero.

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from centralita.kernel.call_events import CallEventType
 from centralita.kernel.calls import CallOutcome, DialRequest, DialResult
 from centralita.kernel.db import Pool
 from centralita.kernel.events import call_subject, event_id
@@ -71,17 +72,17 @@ async def test_live_events_become_webhook_events_once_in_their_batch(pool: Pool)
     record = _live_call(live, key)
     before = datetime.now(UTC)
 
-    record.event("call_started", language="es")
-    record.event("transcript", speaker="user", text="Sí, con ella.", final=True)
+    record.event(CallEventType.CALL_STARTED, language="es")
+    record.event(CallEventType.TRANSCRIPT, speaker="user", text="Sí, con ella.", final=True)
     record.turns.append(
         _turn(0, "Sí, con ella.", "Gracias, María.", (210.0, 480.0, 12.0, 95.0, 900.0))
     )
-    record.event("sentiment_alert", score=-0.8)
-    record.event("interruption", heard="Gracias", stop_after_onset_ms=240)
+    record.event(CallEventType.SENTIMENT_ALERT, score=-0.8)
+    record.event(CallEventType.INTERRUPTION, heard="Gracias", stop_after_onset_ms=240)
     record.turns[0].interrupted = True
     record.complete_turns()  # the next turn begins
     record.event(
-        "tool_call",
+        CallEventType.TOOL_CALL,
         name="register_promise",
         arguments={"amount": "200000", "currency": "CLP", "pay_date": "2026-11-27"},
         result={"registered": True},
@@ -89,7 +90,7 @@ async def test_live_events_become_webhook_events_once_in_their_batch(pool: Pool)
         duration_ms=0.4,
     )
     record.event(
-        "tool_call",
+        CallEventType.TOOL_CALL,
         name="schedule_callback",
         arguments={"callback_at": "ayer"},
         result={"error": "invalid_arguments"},
@@ -97,7 +98,7 @@ async def test_live_events_become_webhook_events_once_in_their_batch(pool: Pool)
         duration_ms=0.1,
     )
     record.event(
-        "tool_call",
+        CallEventType.TOOL_CALL,
         name="send_payment_link",
         arguments={"amount": "200000", "currency": "CLP", "channel": "sms"},
         result={"link_id": "plink_1", "channel": "sms", "sent": True},
@@ -105,12 +106,12 @@ async def test_live_events_become_webhook_events_once_in_their_batch(pool: Pool)
         duration_ms=0.2,
     )
     for _ in range(3):  # a broken stream reports every frame: subscribers hear it once
-        record.event("error", where="audio", detail="corrupt frame")
-    record.event("error", where="tts", detail="voice failed", fallback="espeak-ng")
-    record.event("transfer", to="human", by="ana")
+        record.event(CallEventType.ERROR, where="audio", detail="corrupt frame")
+    record.event(CallEventType.ERROR, where="tts", detail="voice failed", fallback="espeak-ng")
+    record.event(CallEventType.TRANSFER, to="human", by="ana")
     record.turns.append(TurnMetrics(1, "Adiós.", ""))
     record.complete_turns()  # the call ends
-    record.event("call_ended", ended_by="agent")
+    record.event(CallEventType.CALL_ENDED, ended_by="agent")
     assert await live.flush() == len(record.events)
 
     for event in record.events:  # the same batch again (a flush retried after a blip)
@@ -189,8 +190,8 @@ async def test_an_inbound_call_is_the_default_tenant_s_and_carries_the_caller(
     live = LiveEvents(pool, flush_s=60)
     live.open_call(key, CallFacts(direction="inbound", number=CALLER, agent=AGENT))
     record = _live_call(live, key)
-    record.event("call_started", language="es")
-    record.event("call_ended", ended_by="remote_hangup")
+    record.event(CallEventType.CALL_STARTED, language="es")
+    record.event(CallEventType.CALL_ENDED, ended_by="remote_hangup")
     await live.close()
 
     [started] = await subject_events(pool, call_subject(key))
@@ -211,8 +212,8 @@ async def test_a_webhook_event_that_cannot_be_recorded_costs_no_live_row(
     live = LiveEvents(pool, flush_s=60)
     live.open_call(key, CallFacts(direction="inbound", number=CALLER, agent=AGENT))
     record = _live_call(live, key)
-    record.event("call_started", language="es")
-    record.event("transcript", speaker="user", text="¿Aló?", final=True)
+    record.event(CallEventType.CALL_STARTED, language="es")
+    record.event(CallEventType.TRANSCRIPT, speaker="user", text="¿Aló?", final=True)
 
     assert await live.flush() == 2  # written: the live view and the call go on
     await live.close()
@@ -240,7 +241,7 @@ async def test_storing_a_call_records_call_ended_once_with_its_figures(pool: Poo
         _turn(1, "El viernes.", "Anotado.", (300.0, 600.0, 30.0, None, 1000.0), sentiment=-0.1),
         TurnMetrics(index=2, agent_text="¿Sigue ahí?", interrupted=True),  # nothing measured
     ]
-    record.event("interruption", heard="¿Sigue", stop_after_onset_ms=200)
+    record.event(CallEventType.INTERRUPTION, heard="¿Sigue", stop_after_onset_ms=200)
     started = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
     request = DialRequest(
         idempotency_key=key,

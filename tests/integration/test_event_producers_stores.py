@@ -21,6 +21,7 @@ from centralita.campaigns.messages import AttemptRecord, CampaignStatus
 from centralita.campaigns.policy import CampaignPolicy
 from centralita.campaigns.store import opt_outs
 from centralita.campaigns.store.campaigns import set_campaign_status
+from centralita.kernel.call_events import CallEventType
 from centralita.kernel.calls import CallOutcome, ContactState, DialRequest, DialResult
 from centralita.kernel.db import Pool
 from centralita.kernel.events import call_subject, campaign_subject, event_id
@@ -262,7 +263,7 @@ async def test_the_analysis_stays_quiet_about_a_promise_a_tool_already_reported(
     for index, (user, agent) in enumerate(PROMISING):
         record.turns.append(TurnMetrics(index, user, agent, stt_confidence=0.9))
     record.event(
-        "tool_call",
+        CallEventType.TOOL_CALL,
         name="register_promise",
         arguments={"amount": "200000", "currency": "CLP", "pay_date": "2026-11-27"},
         result={"registered": True},

@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from api.app import create_app
+from centralita.kernel.call_events import CallEventType
 from centralita.kernel.db import Pool
 from realtime.session.record import CallRecord
 from realtime.store.live_events import CHANNEL, LiveEvents
@@ -84,10 +85,10 @@ async def test_events_are_batched_and_announced_once_per_flush(
     live = LiveEvents(pool, flush_s=0.1)
     record = CallRecord(call_id="busy-call", language="es")
     record.listeners.append(lambda e: live.publish("busy-call", e))
-    record.event("call_started", language="es")
+    record.event(CallEventType.CALL_STARTED, language="es")
     for i in range(48):
-        record.event("transcript", speaker="user", text=f"palabra {i}", final=False)
-    record.event("call_ended", ended_by="agent")
+        record.event(CallEventType.TRANSCRIPT, speaker="user", text=f"palabra {i}", final=False)
+    record.event(CallEventType.CALL_ENDED, ended_by="agent")
     await asyncio.sleep(0.3)
     await live.close()
     notices = [n async for n in listener.notifies(timeout=0.5)]
@@ -110,9 +111,11 @@ async def test_a_client_resuming_with_last_event_id_loses_nothing(
     live = LiveEvents(pool, flush_s=0.05)
     record = CallRecord(call_id="resume-call", language="es")
     record.listeners.append(lambda e: live.publish("resume-call", e))
-    record.event("call_started", language="es")
-    record.event("transcript", speaker="agent", text="Hola, ¿hablo con María?", final=True)
-    record.event("transcript", speaker="user", text="Sí, con ella.", final=True)
+    record.event(CallEventType.CALL_STARTED, language="es")
+    record.event(
+        CallEventType.TRANSCRIPT, speaker="agent", text="Hola, ¿hablo con María?", final=True
+    )
+    record.event(CallEventType.TRANSCRIPT, speaker="user", text="Sí, con ella.", final=True)
     await live.flush()
 
     listed = (await api.get("/calls", params={"live": "true"})).json()
@@ -122,13 +125,20 @@ async def test_a_client_resuming_with_last_event_id_loses_nothing(
     assert [e["event"] for e in first] == ["call_started", "transcript"]
 
     # While the client is away the call goes on, and it ends while the client is back.
-    record.event("sentiment", score=0.2, label="positive")
+    record.event(CallEventType.SENTIMENT, score=0.2, label="positive")
     await live.flush()
 
     async def more_later() -> None:
         await asyncio.sleep(0.3)
-        record.event("tool_call", name="register_promise", arguments={"amount": 200000})
-        record.event("call_ended", ended_by="agent")
+        record.event(
+            CallEventType.TOOL_CALL,
+            name="register_promise",
+            arguments={"amount": 200000},
+            result={},
+            success=False,  # a tool that failed: no webhook event rides this batch
+            duration_ms=0.5,
+        )
+        record.event(CallEventType.CALL_ENDED, ended_by="agent")
         await live.flush()
 
     later = asyncio.create_task(more_later())
@@ -153,8 +163,8 @@ async def test_an_unknown_last_event_id_starts_from_the_beginning(
     live = LiveEvents(pool)
     record = CallRecord(call_id="short-call", language="en")
     record.listeners.append(lambda e: live.publish("short-call", e))
-    record.event("call_started", language="en")
-    record.event("call_ended", ended_by="remote_hangup")
+    record.event(CallEventType.CALL_STARTED, language="en")
+    record.event(CallEventType.CALL_ENDED, ended_by="remote_hangup")
     await live.close()
     events = await read_events(api, "short-call", last_id="not-a-number")
     assert [e["event"] for e in events] == ["call_started", "call_ended"]
@@ -179,7 +189,7 @@ async def test_many_viewers_share_one_listening_connection(
     for key in keys:
         record = CallRecord(call_id=key, language="es")
         record.listeners.append(functools.partial(live.publish, key))
-        record.event("call_started", language="es")
+        record.event(CallEventType.CALL_STARTED, language="es")
         records[key] = record
     await live.flush()
     before = await _listeners(pool)
@@ -189,8 +199,10 @@ async def test_many_viewers_share_one_listening_connection(
     during = await _listeners(pool)
     assert len(during) - len(before) == 1, (before, during)
     for key, record in records.items():
-        record.event("transcript", speaker="user", text=f"Hola desde {key}.", final=True)
-        record.event("call_ended", ended_by="agent")
+        record.event(
+            CallEventType.TRANSCRIPT, speaker="user", text=f"Hola desde {key}.", final=True
+        )
+        record.event(CallEventType.CALL_ENDED, ended_by="agent")
     await live.close()
     seen = await asyncio.wait_for(asyncio.gather(*viewers), 20)
     for index, events in enumerate(seen):
@@ -205,7 +217,7 @@ async def test_a_stream_survives_its_listening_connection_being_killed(
     live = LiveEvents(pool, flush_s=0.05)
     record = CallRecord(call_id="reconnect-call", language="es")
     record.listeners.append(lambda e: live.publish("reconnect-call", e))
-    record.event("call_started", language="es")
+    record.event(CallEventType.CALL_STARTED, language="es")
     await live.flush()
     before = set(await _listeners(pool))
     viewer = asyncio.create_task(read_events(api, "reconnect-call"))
@@ -214,8 +226,8 @@ async def test_a_stream_survives_its_listening_connection_being_killed(
     async with pool.connection() as conn:
         await conn.execute("SELECT pg_terminate_backend(%s)", (hub_pid,))
     # Written while the hub is away: read when it is back, not lost.
-    record.event("transcript", speaker="user", text="¿Aló?", final=True)
-    record.event("call_ended", ended_by="remote_hangup")
+    record.event(CallEventType.TRANSCRIPT, speaker="user", text="¿Aló?", final=True)
+    record.event(CallEventType.CALL_ENDED, ended_by="remote_hangup")
     await live.close()
     events = await asyncio.wait_for(viewer, 20)
     assert [e["event"] for e in events] == ["call_started", "transcript", "call_ended"]

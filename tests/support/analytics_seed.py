@@ -22,6 +22,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
+from centralita.kernel.call_events import CallEventType
 from centralita.kernel.calls import CallOutcome, DialRequest, DialResult
 from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
@@ -320,16 +321,19 @@ async def _call(pool: Pool, campaign_id: str, s: Seed) -> None:
                 sentiment=t.sentiment, interrupted=t.interrupted,
             )
         )  # fmt: skip
-    events: list[tuple[str, dict[str, Any]]] = [("call_started", {"agent": AGENT})]
-    events += [("interruption", {"heard": "perdón"})] * s.interruptions
+    # Payloads as older or partial rows hold them: analytics must read what is stored.
+    events: list[tuple[CallEventType, dict[str, Any]]] = [
+        (CallEventType.CALL_STARTED, {"agent": AGENT})
+    ]
+    events += [(CallEventType.INTERRUPTION, {"heard": "perdón"})] * s.interruptions
     for tool in s.tools:
         payload: dict[str, Any] = {"name": tool.name, "arguments": {}, "result": {}}
         if tool.success is not None:
             payload["success"] = tool.success
         if tool.duration_ms is not None:
             payload["duration_ms"] = tool.duration_ms
-        events.append(("tool_call", payload))
-    events.append(("call_ended", {"by": "agent"}))
+        events.append((CallEventType.TOOL_CALL, payload))
+    events.append((CallEventType.CALL_ENDED, {"by": "agent"}))
     record.events = [
         CallEvent(i, kind, payload, 1.5 * i) for i, (kind, payload) in enumerate(events)
     ]
