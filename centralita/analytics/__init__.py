@@ -1,8 +1,15 @@
 """The numbers managers ask for, read from the stored calls (read-only).
 
-One module per concept: a call's metrics (`conversation`), the latest calls with their
-aggregates (`summary`), a campaign's figures by day and hour (`campaign_stats`), its
-tool calls (`tools`), and the export of calls with their results (`exports`). Derived
-fields every one of them reads the same way (what counts as answered, which promise a
-call made) live in `fields`.
+- `conversation`: one conversation's metrics.
+- `summary`: the latest calls with their metrics, and aggregates over exactly those.
+- `campaign_stats`: a campaign's figures, overall, by day and by hour.
+- `tools`: how a campaign's tool calls went.
+- `ending`: what ending a conversation from the API needs to read.
+- `exports`, `export_csv`, `masking`: calls and their results for export, as CSV, with
+  personal fields masked.
+- `cursor`: keyset cursors for the paginated reads.
+- `store/`: their SQL, one module per concept, and `fields`: the derived fields every
+  query reads the same way (answered, promise). The modules above build the answers.
+
+May import: every other domain and the kernel (it is the top domain layer).
 """

@@ -3,7 +3,7 @@ overall and by day and by hour of day, both on the campaign's own clock.
 
 The attempts counted are the dialled ones (`completed` or `error`; skipped and
 cancelled attempts never rang anyone), leaving out any whose call was soft-deleted
-(as the call log does). `fields` says what answered and a promise mean:
+(as the call log does). `store/fields.py` says what answered and a promise mean:
 
 - answer rate = answered / attempts;
 - promise rate = answered calls that made a promise / answered calls;
@@ -24,11 +24,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from centralita.analytics import fields
+from centralita.analytics.store import campaign_stats as store
+from centralita.analytics.store.campaign_stats import GroupedRows
+from centralita.analytics.store.snapshot import snapshot
 from centralita.analytics.tools import ToolStats, campaign_tools
 from centralita.calls.store.latency import CampaignLatency, campaign_latency
 from centralita.campaigns.store.history import parse_uuid
-from centralita.kernel.db import Conn, Pool
+from centralita.kernel.db import Pool
 from centralita.learning.metrics import LearningMetrics, learning_metrics
 
 
@@ -84,43 +86,6 @@ class CampaignStats(BaseModel):
     )
 
 
-_ROWS = f"""
-WITH r AS (
-    SELECT (a.started_at AT TIME ZONE %(tz)s)::date AS day,
-           extract(hour FROM a.started_at AT TIME ZONE %(tz)s)::int AS hour,
-           date_trunc('hour', a.started_at AT TIME ZONE %(tz)s) AS clock_hour,
-           {fields.ANSWERED} AS answered,
-           {fields.ANSWERED} AND {fields.MADE_PROMISE} AS promised,
-           {fields.PROMISED_AMOUNT} AS amount,
-           {fields.PROMISED_CURRENCY} AS currency,
-           a.duration_s, a.cost, coalesce({fields.OUTCOME}, 'unknown') AS outcome
-    FROM call_attempts a
-    LEFT JOIN calls c ON c.attempt_id = a.id
-    LEFT JOIN call_analyses an ON an.call_id = c.id
-    WHERE a.campaign_id = %(campaign)s AND a.tenant_id = %(tenant)s
-      AND a.status IN ('completed', 'error') AND c.deleted_at IS NULL
-)
-"""
-# Every query groups the same rows three ways: all of them, by day, by hour.
-_SETS = "GROUPING(day) AS by_hour_or_all, GROUPING(hour) AS by_day_or_all, day, hour"
-_FIGURES = f"""{_ROWS}
-SELECT {_SETS}, count(*) AS attempts, count(*) FILTER (WHERE answered) AS answered,
-       count(*) FILTER (WHERE promised) AS promises,
-       avg(duration_s) FILTER (WHERE answered) AS avg_duration_s,
-       coalesce(sum(cost), 0)::float8 AS cost, count(DISTINCT clock_hour) AS active_hours
-FROM r GROUP BY GROUPING SETS ((), (day), (hour))
-"""
-_AMOUNTS = f"""{_ROWS}
-SELECT {_SETS}, currency, count(*) AS promises, sum(amount)::float8 AS total
-FROM r WHERE promised AND amount IS NOT NULL
-GROUP BY GROUPING SETS ((currency), (day, currency), (hour, currency))
-ORDER BY currency NULLS LAST
-"""
-_OUTCOMES = f"""{_ROWS}
-SELECT {_SETS}, outcome, count(*) AS n
-FROM r GROUP BY GROUPING SETS ((outcome), (day, outcome), (hour, outcome))
-"""
-
 # A group's key: ("all", None), ("day", date) or ("hour", int).
 _Key = tuple[str, Any]
 
@@ -138,22 +103,17 @@ async def campaign_stats(pool: Pool, tenant_id: str, campaign_id: str) -> Campai
     campaign = parse_uuid(campaign_id)
     if campaign is None:
         return None
-    async with pool.connection() as conn, conn.transaction():
-        # One snapshot, so totals, days, hours and tools describe the same calls.
-        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        cur = await conn.execute(
-            "SELECT name, timezone FROM campaigns WHERE id = %s AND tenant_id = %s",
-            (campaign, tenant_id),
-        )
-        found = await cur.fetchone()
+    # One snapshot, so totals, days, hours and tools describe the same calls.
+    async with snapshot(pool) as conn:
+        found = await store.campaign(conn, tenant_id, campaign)
         if found is None:
             return None
-        params = {"tz": found["timezone"], "campaign": campaign, "tenant": tenant_id}
-        groups = await _grouped(conn, params)
+        rows = await store.grouped_rows(conn, tenant_id, campaign, found["timezone"])
         tools = await campaign_tools(conn, tenant_id, campaign)
         learning = await learning_metrics(conn, tenant_id)
     latency = await campaign_latency(pool, tenant_id, str(campaign))
     assert latency is not None  # the campaign exists (campaigns are never deleted here)
+    groups = _grouped(rows)
     totals = groups.pop(("all", None), None) or _empty()
     active_hours = totals.pop("active_hours", 0)
     return CampaignStats(
@@ -177,11 +137,10 @@ async def campaign_stats(pool: Pool, tenant_id: str, campaign_id: str) -> Campai
     )
 
 
-async def _grouped(conn: Conn, params: dict[str, Any]) -> dict[_Key, dict[str, Any]]:
+def _grouped(rows: GroupedRows) -> dict[_Key, dict[str, Any]]:
     """Figures of every group (as model fields), keyed by `_key`."""
     groups: dict[_Key, dict[str, Any]] = {}
-    cur = await conn.execute(_FIGURES, params)
-    for row in await cur.fetchall():
+    for row in rows.figures:
         attempts, answered, promises = row["attempts"], row["answered"], row["promises"]
         groups[_key(row)] = {
             "attempts": attempts,
@@ -195,13 +154,11 @@ async def _grouped(conn: Conn, params: dict[str, Any]) -> dict[_Key, dict[str, A
             "outcomes": {},
             "active_hours": row["active_hours"],
         }
-    cur = await conn.execute(_AMOUNTS, params)
-    for row in await cur.fetchall():
+    for row in rows.amounts:
         groups[_key(row)]["amounts_promised"].append(
             AmountTotal(currency=row["currency"], promises=row["promises"], total=row["total"])
         )
-    cur = await conn.execute(_OUTCOMES, params)
-    for row in await cur.fetchall():
+    for row in rows.outcomes:
         groups[_key(row)]["outcomes"][row["outcome"]] = row["n"]
     for key, group in groups.items():
         if key[0] != "all":

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 from centralita.analytics.conversation import ConversationMetrics, conversation_metrics
+from centralita.analytics.store import ending as store
 from centralita.kernel.db import Pool
 
 _POLL_S = 0.2
@@ -31,18 +32,7 @@ async def call_state(pool: Pool, tenant_id: str, key: str) -> CallState:
 
     Inbound calls have no attempt; live events (`live_call_events`) show them.
     """
-    async with pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM call_attempts WHERE attempt_key = %(key)s "
-            "  AND tenant_id = %(tenant)s AND status = 'dialing') AS dialing, "
-            "EXISTS (SELECT 1 FROM live_call_events WHERE call_key = %(key)s "
-            "  AND type = 'call_started') AS started, "
-            "EXISTS (SELECT 1 FROM live_call_events WHERE call_key = %(key)s "
-            "  AND type = 'call_ended') AS ended",
-            {"key": key, "tenant": tenant_id},
-        )
-        row = await cur.fetchone()
-    assert row is not None
+    row = await store.call_flags(pool, tenant_id, key)
     return CallState(
         under_way=row["dialing"] or (row["started"] and not row["ended"]), ending=row["ended"]
     )

@@ -15,6 +15,8 @@ from pydantic import BaseModel, Field
 
 from centralita.analytics.conversation import ConversationMetrics, metrics_of
 from centralita.analytics.cursor import Cursor
+from centralita.analytics.store import summary as store
+from centralita.analytics.store.snapshot import snapshot
 from centralita.kernel.db import Conn, Pool
 
 
@@ -47,32 +49,17 @@ class MetricsSummary(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for older calls; null: no more.")
 
 
-_LATEST = (
-    "SELECT id, started_at FROM calls WHERE tenant_id = %s AND deleted_at IS NULL "
-    "AND (%s::timestamptz IS NULL OR (started_at, id) < (%s::timestamptz, %s::uuid)) "
-    "ORDER BY started_at DESC, id DESC LIMIT %s"
-)
-
-_TURNS = (
-    "SELECT count(*) AS turns, avg(endpointing_ms) AS avg_endpointing_ms, "
-    "avg(stt_ms) AS avg_stt_ms, avg(brain_ms) AS avg_brain_ms, "
-    "avg(tts_first_audio_ms) AS avg_tts_first_audio_ms, "
-    "avg(voice_to_voice_ms) AS avg_voice_to_voice_ms, avg(sentiment)::float8 AS avg_sentiment "
-    "FROM call_turns WHERE call_id = ANY(%s::uuid[])"
-)
-
-
 async def metrics_summary(
     pool: Pool, tenant_id: str, *, limit: int, before: Cursor | None = None
 ) -> MetricsSummary:
     """The tenant's `limit` latest calls (older than `before`, when given) and aggregates."""
     after_at = before.started_at if before else None
     after_id = before.id if before else None
-    async with pool.connection() as conn, conn.transaction():
-        # One snapshot: the list, its metrics and the aggregates agree.
-        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        cur = await conn.execute(_LATEST, (tenant_id, after_at, after_at, after_id, limit))
-        page = await cur.fetchall()
+    # One snapshot: the list, its metrics and the aggregates agree.
+    async with snapshot(pool) as conn:
+        page = await store.latest_calls(
+            conn, tenant_id, limit=limit, before_at=after_at, before_id=after_id
+        )
         ids = [uuid.UUID(str(r["id"])) for r in page]
         calls = await metrics_of(conn, tenant_id, ids)
         aggregates = await _aggregates(conn, ids, calls)
@@ -84,9 +71,7 @@ async def metrics_summary(
 async def _aggregates(
     conn: Conn, ids: list[uuid.UUID], calls: list[ConversationMetrics]
 ) -> SummaryAggregates:
-    cur = await conn.execute(_TURNS, (ids,))
-    turns = await cur.fetchone()
-    assert turns is not None  # an aggregate without GROUP BY always yields a row
+    turns = await store.turn_figures(conn, ids)
     durations = [c.duration_s for c in calls if c.duration_s is not None]
     return SummaryAggregates(
         calls=len(calls),
