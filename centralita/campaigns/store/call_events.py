@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from centralita.kernel.call_events import CallEventType
 from centralita.kernel.db import Conn
 from centralita.kernel.events import EventType, call_subject, emit, event_id
 
@@ -75,9 +76,9 @@ async def tool_reported(conn: Conn, call_id: str | None, tool: str) -> bool:
         return False
     cur = await conn.execute(
         "SELECT EXISTS (SELECT 1 FROM call_events WHERE call_id = %s::uuid "
-        "AND type = 'tool_call' AND payload->>'name' = %s "
+        "AND type = %s AND payload->>'name' = %s "
         "AND payload->'success' = 'true'::jsonb) AS reported",
-        (call_id, tool),
+        (call_id, CallEventType.TOOL_CALL.value, tool),
     )
     row = await cur.fetchone()
     return bool(row and row["reported"])
