@@ -35,6 +35,7 @@ from centralita.analysis.model import (
 )
 from centralita.analysis.promises import Promise, undone_after
 from centralita.analysis.trend import end_state
+from centralita.kernel.calls import NOT_A_CONVERSATION
 from centralita.understanding.context import content_words, jaccard
 from centralita.understanding.model import Intent
 
@@ -47,7 +48,6 @@ _WEIGHTS = {
 # As in the live context analysis: questions sharing this much of their content words
 # are the same question.
 _SAME_QUESTION = 0.6
-_UNREACHED_OUTCOMES = frozenset({"no_answer", "busy", "voicemail", "failed"})
 _PROMISE_GOALS = frozenset({"promise_to_pay", "payment_promise"})
 _CALLBACK_GOALS = frozenset({"callback", "schedule_callback", "callback_request"})
 _IDENTITY_GOALS = frozenset({"verify_identity", "identity"})
@@ -109,7 +109,7 @@ def goal_result(
     """
     if goal is None:
         return GoalResult(goal=None, achieved=False, reason="no goal was set")
-    if outcome in _UNREACHED_OUTCOMES:
+    if outcome in NOT_A_CONVERSATION:
         return GoalResult(goal=goal, achieved=False, reason=f"nobody was reached ({outcome})")
     if goal in _PROMISE_GOALS:
         result = _promise_goal(promises, readings)

@@ -42,7 +42,7 @@ from pydantic import (
 # Re-exported: the profiles live in their own module, with their sources.
 from centralita.campaigns.jurisdictions import PROFILES as PROFILES
 from centralita.campaigns.jurisdictions import JurisdictionProfile as JurisdictionProfile
-from centralita.kernel.calls import CallOutcome
+from centralita.kernel.calls import NOT_A_CONVERSATION, UNREACHED, CallOutcome
 
 # How far next_allowed_moment / next_slot look before declaring a window that never
 # opens: a year plus slack, so a yearly holiday run can never end the search early.
@@ -51,10 +51,6 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
 _DAY = timedelta(days=1)
 _WEEK = timedelta(days=7)
-# Attempts that never reached anyone; FAILED is a carrier error, not a sign of absence,
-# so it neither counts as an unanswered day nor as a conversation.
-_UNANSWERED = frozenset({CallOutcome.NO_ANSWER, CallOutcome.BUSY, CallOutcome.VOICEMAIL})
-_NOT_A_CONVERSATION = _UNANSWERED | {CallOutcome.FAILED}
 
 
 def _wall_clock(value: time) -> time:
@@ -573,8 +569,8 @@ def check_caps(
             verdict=CapVerdict.EXCLUDE,
             reason=f"max attempts reached ({len(attempts)} of {caps.max_attempts})",
         )
-    unanswered_days = {t.astimezone(zone).date() for t, o in attempts if o in _UNANSWERED}
-    conversations = [t for t, o in attempts if o not in _NOT_A_CONVERSATION]
+    unanswered_days = {t.astimezone(zone).date() for t, o in attempts if o in UNREACHED}
+    conversations = [t for t, o in attempts if o not in NOT_A_CONVERSATION]
     if len(unanswered_days) >= caps.no_answer_days_to_exclude and not conversations:
         return CapDecision(
             verdict=CapVerdict.EXCLUDE,

@@ -20,8 +20,6 @@ FINAL_OUTCOMES: dict[CallOutcome, ContactState] = {
     CallOutcome.WRONG_PERSON: ContactState.EXCLUDED,
     CallOutcome.OPT_OUT: ContactState.OPTED_OUT,
 }
-# Nobody (or a machine) picked up: the same phone may answer later.
-UNREACHED_OUTCOMES = frozenset({CallOutcome.NO_ANSWER, CallOutcome.BUSY, CallOutcome.VOICEMAIL})
 
 
 @dataclass(frozen=True)
@@ -63,6 +61,7 @@ def _no_decision_step(
 
 
 def _unreached_delay(outcome: CallOutcome, policy: CampaignPolicy) -> int:
+    """How long before calling the same phone again after an `UNREACHED` outcome."""
     delays = {
         CallOutcome.NO_ANSWER: policy.retry.no_answer_seconds,
         CallOutcome.BUSY: policy.retry.busy_seconds,

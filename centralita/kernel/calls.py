@@ -32,6 +32,20 @@ class CallOutcome(StrEnum):
     FAILED = "failed"
 
 
+# Attempts that reached nobody: no one picked up, the line was busy, or a machine took
+# the message. Nothing went wrong but the timing, so the same phone may answer later
+# (the retry rules try it again), and a day of these is a day the contact was tried and
+# not reached (the calling rules count such days).
+UNREACHED: frozenset[CallOutcome] = frozenset(
+    {CallOutcome.NO_ANSWER, CallOutcome.BUSY, CallOutcome.VOICEMAIL}
+)
+# Attempts that held no conversation: the unreached, and failed calls. A failed call is
+# the carrier's or the agent's error, not a sign the person is away, so it is not
+# UNREACHED (it is not an unanswered day); but nobody talked in it either, so it is not
+# a conversation for the calling rules' caps, the analytics' "answered" or a goal.
+NOT_A_CONVERSATION: frozenset[CallOutcome] = UNREACHED | {CallOutcome.FAILED}
+
+
 # A failed call's disconnection reason starts with this when no agent could hold the
 # call (unknown agent, a variable it cannot read): it never rang, and no other phone of
 # the contact would fare better.

@@ -8,8 +8,8 @@ from typing import NamedTuple
 import pytest
 
 from centralita.campaigns.policy import CampaignPolicy
-from centralita.campaigns.retry_rules import FINAL_OUTCOMES, UNREACHED_OUTCOMES, NextStep, next_step
-from centralita.kernel.calls import CallOutcome, ContactState
+from centralita.campaigns.retry_rules import FINAL_OUTCOMES, NextStep, next_step
+from centralita.kernel.calls import UNREACHED, CallOutcome, ContactState
 
 pytestmark = pytest.mark.unit
 
@@ -153,7 +153,7 @@ def test_table_covers_every_outcome() -> None:
 def test_every_outcome_has_exactly_one_rule() -> None:
     """A new CallOutcome must be given a rule here, or this test fails."""
     final = set(FINAL_OUTCOMES)
-    unreached = set(UNREACHED_OUTCOMES)
+    unreached = set(UNREACHED)
     special = {CallOutcome.FAILED, CallOutcome.CALLBACK_REQUESTED, CallOutcome.NO_DECISION}
     assert final | unreached | special == set(CallOutcome)
     assert not final & unreached
@@ -228,7 +228,7 @@ def test_a_contact_that_always_gets_the_same_outcome_stops_within_the_cap(
         expected_calls = min(phone_count, MAX_ATTEMPTS)
         assert phones_used == list(range(expected_calls))
         assert step.final_state is ContactState.FAILED
-    elif outcome in UNREACHED_OUTCOMES:
+    elif outcome in UNREACHED:
         assert phones_used == [0] * MAX_ATTEMPTS
         assert step.final_state is ContactState.EXCLUDED
     elif outcome is CallOutcome.NO_DECISION:
