@@ -248,10 +248,8 @@ class AttemptActivities:
 
     async def _cancel_attempt(self, cancel: AttemptCancel) -> None:
         async with self._pool.connection() as conn, conn.transaction():
-            await conn.execute(
-                "UPDATE call_attempts SET status = 'cancelled', ended_at = %s, "
-                "skip_reason = %s WHERE attempt_key = %s AND status = 'dialing'",
-                (cancel.now, cancel.reason, cancel.attempt_key),
+            await attempts.cancel_dialing(
+                conn, cancel.attempt_key, at=cancel.now, reason=cancel.reason
             )
             contact_id = await attempts.contact_of_attempt(conn, cancel.attempt_key)
             ctx = await load_contact(conn, contact_id) if contact_id else None

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from psycopg.types.json import Jsonb
 from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -29,6 +28,7 @@ from centralita.campaigns.policy import (
     read_stored_policy,
 )
 from centralita.campaigns.store import campaigns as campaign_store
+from centralita.campaigns.store import contact_state
 from centralita.campaigns.store.contact_context import ContactContext, load_due
 from centralita.kernel.db import Conn, Pool
 from centralita.tenants.store.call_owners import call_key_tenant
@@ -63,13 +63,10 @@ class CampaignActivities:
     async def load_policy(self, campaign_id: str) -> CampaignPolicy:
         """The campaign's stored policy."""
         async with self._pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT policy FROM campaigns WHERE id = %s::uuid", (campaign_id,)
-            )
-            row = await cur.fetchone()
-        if row is None:
+            stored = await campaign_store.stored_policy(conn, campaign_id)
+        if stored is None:
             raise _not_found(f"campaign {campaign_id}")
-        policy, problem = read_stored_policy(row["policy"])
+        policy, problem = read_stored_policy(stored)
         if policy is None:
             raise _invalid_policy(
                 f"campaign {campaign_id}: its stored policy is invalid: {problem}"
@@ -80,15 +77,7 @@ class CampaignActivities:
     async def store_policy(self, stored: PolicyStored) -> None:
         """Persist an edited policy (the workflow already validated it)."""
         async with self._pool.connection() as conn:
-            await conn.execute(
-                "UPDATE campaigns SET policy = %s, timezone = %s, updated_at = now() "
-                "WHERE id = %s::uuid",
-                (
-                    Jsonb(stored.policy.model_dump(mode="json")),
-                    stored.policy.schedule.timezone,
-                    stored.campaign_id,
-                ),
-            )
+            await campaign_store.store_policy(conn, stored.campaign_id, stored.policy)
 
     @activity.defn
     async def set_campaign_status(self, change: CampaignStatusChange) -> None:
@@ -153,12 +142,9 @@ async def _plan(conn: Conn, request: DispatchRequest) -> DispatchPlan:
             if ctx.admitted_at is None:
                 new_allowance -= 1
                 admitted_today += 1
-                await conn.execute(
-                    "UPDATE contacts SET admitted_at = %s WHERE id = %s::uuid",
-                    (now, ctx.contact_id),
-                )
+                await contact_state.admit(conn, contact_id=ctx.contact_id, at=now)
             jobs.append(job)
-    wake_at, remaining, waiting_new = await _outlook(conn, request.campaign_id, now)
+    wake_at, remaining, waiting_new = await campaign_store.outlook(conn, request.campaign_id, now)
     if waiting_new:
         slot = next_slot(now, policy.schedule)
         wake_at = slot if wake_at is None else min(wake_at, slot)
@@ -178,9 +164,8 @@ async def _consider(
         await apply_gate(conn, ctx, decision, now, key)
         return None
     if decision.phone_index != ctx.phone_index:
-        await conn.execute(
-            "UPDATE contacts SET phone_index = %s WHERE id = %s::uuid",
-            (decision.phone_index, ctx.contact_id),
+        await contact_state.set_phone_index(
+            conn, contact_id=ctx.contact_id, phone_index=decision.phone_index
         )
     return DispatchJob(
         contact_id=ctx.contact_id,
@@ -211,28 +196,4 @@ async def _admitted_today(
 ) -> int:
     zone = ZoneInfo(policy.schedule.timezone)
     day_start = datetime.combine(campaign_day(now, policy.schedule), time(0), zone)
-    cur = await conn.execute(
-        "SELECT count(*) AS n FROM contacts WHERE campaign_id = %s::uuid AND admitted_at >= %s "
-        "AND admitted_at <= %s",
-        (campaign_id, day_start.astimezone(UTC), now),
-    )
-    row = await cur.fetchone()
-    return int(row["n"]) if row else 0
-
-
-async def _outlook(
-    conn: Conn, campaign_id: str, now: datetime
-) -> tuple[datetime | None, int, bool]:
-    """Next due moment among waiting contacts, open contacts left, new ones waiting."""
-    cur = await conn.execute(
-        "SELECT min(next_attempt_at) FILTER (WHERE next_attempt_at > %s) AS wake_at, "
-        "count(*) FILTER (WHERE state IN ('pending', 'retry_scheduled', 'in_progress')) "
-        "  AS remaining, "
-        "bool_or(state = 'pending' AND admitted_at IS NULL AND "
-        "  (next_attempt_at IS NULL OR next_attempt_at <= %s)) AS waiting_new "
-        "FROM contacts WHERE campaign_id = %s::uuid",
-        (now, now, campaign_id),
-    )
-    row = await cur.fetchone()
-    assert row is not None
-    return row["wake_at"], int(row["remaining"]), bool(row["waiting_new"])
+    return await campaign_store.admitted_between(conn, campaign_id, day_start.astimezone(UTC), now)

@@ -28,7 +28,7 @@ from temporalio.testing import WorkflowEnvironment
 from bench.report import report
 from centralita.campaigns.messages import campaign_workflow_id
 from centralita.campaigns.policy import CampaignPolicy, CampaignResult, CampaignRunInput
-from centralita.campaigns.store import campaigns
+from centralita.campaigns.store import attempts, campaigns
 from centralita.campaigns.store.campaigns import NewContact
 from centralita.kernel import runtime, search_attributes
 from centralita.kernel.calls import CallOutcome
@@ -120,13 +120,7 @@ async def bench_campaign(
 
 async def _dialled(pool: Pool, campaign_id: str) -> int:
     async with pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT count(*) AS n FROM call_attempts WHERE campaign_id = %s::uuid "
-            "AND status = 'completed'",
-            (campaign_id,),
-        )
-        row = await cur.fetchone()
-    return int(row["n"]) if row else 0
+        return await attempts.completed_count(conn, campaign_id)
 
 
 async def _report_progress(pool: Pool, campaign_id: str, total: int, started: float) -> None:

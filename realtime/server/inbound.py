@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from centralita.campaigns.store.campaigns import latest_contact_with_phone
 from centralita.kernel.calls import DialRequest
 from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
@@ -73,13 +74,7 @@ def caller_lookup(pool: Pool) -> CallerLookup:
 
     async def lookup(from_number: str) -> dict[str, Any]:
         async with pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT name, variables, recipient_timezone FROM contacts "
-                "WHERE tenant_id = %s::uuid AND %s = ANY(phones) "
-                "ORDER BY created_at DESC LIMIT 1",
-                (DEFAULT_TENANT_ID, from_number),
-            )
-            row = await cur.fetchone()
+            row = await latest_contact_with_phone(conn, DEFAULT_TENANT_ID, from_number)
         if row is None:
             return {}
         known: dict[str, Any] = {"name": row["name"], **dict(row["variables"] or {})}

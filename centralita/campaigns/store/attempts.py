@@ -127,3 +127,23 @@ async def attempts_for_contacts(pool: Pool, contact_ids: list[str]) -> dict[str,
             attempt = AttemptRow.model_validate(row)
             history[attempt.contact_id].append(attempt)
     return history
+
+
+async def cancel_dialing(conn: Conn, attempt_key: str, *, at: datetime, reason: str) -> None:
+    """An attempt still dialling is cancelled mid-call (opt-out, campaign cancelled)."""
+    await conn.execute(
+        "UPDATE call_attempts SET status = 'cancelled', ended_at = %s, "
+        "skip_reason = %s WHERE attempt_key = %s AND status = 'dialing'",
+        (at, reason, attempt_key),
+    )
+
+
+async def completed_count(conn: Conn, campaign_id: str) -> int:
+    """How many of the campaign's attempts have completed."""
+    cur = await conn.execute(
+        "SELECT count(*) AS n FROM call_attempts WHERE campaign_id = %s::uuid "
+        "AND status = 'completed'",
+        (campaign_id,),
+    )
+    row = await cur.fetchone()
+    return int(row["n"]) if row else 0

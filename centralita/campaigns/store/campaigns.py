@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, model_validator
 from centralita.campaigns.messages import CampaignStatus
 from centralita.campaigns.policy import CampaignPolicy, read_stored_policy
 from centralita.campaigns.store.campaign_events import record_status_event
-from centralita.kernel.db import Pool
+from centralita.kernel.db import Conn, Pool
 from centralita.kernel.ids import is_uuid
 
 
@@ -281,3 +281,59 @@ async def admitted_since(pool: Pool, since: dict[str, datetime]) -> dict[str, in
         for row in await cur.fetchall():
             counts[row["campaign_id"]] = row["n"]
     return counts
+
+
+# -- what the campaign workflow's activities read and write ------------------------------
+
+
+async def stored_policy(conn: Conn, campaign_id: str) -> Any | None:
+    """The campaign's policy as stored, valid or not; None when there is no such campaign."""
+    cur = await conn.execute("SELECT policy FROM campaigns WHERE id = %s::uuid", (campaign_id,))
+    row = await cur.fetchone()
+    return None if row is None else row["policy"]
+
+
+async def store_policy(conn: Conn, campaign_id: str, policy: CampaignPolicy) -> None:
+    """Replace the campaign's policy (and the timezone kept beside it)."""
+    await conn.execute(
+        "UPDATE campaigns SET policy = %s, timezone = %s, updated_at = now() WHERE id = %s::uuid",
+        (Jsonb(policy.model_dump(mode="json")), policy.schedule.timezone, campaign_id),
+    )
+
+
+async def admitted_between(conn: Conn, campaign_id: str, start: datetime, end: datetime) -> int:
+    """The campaign's contacts first dialled between `start` and `end` (both included)."""
+    cur = await conn.execute(
+        "SELECT count(*) AS n FROM contacts WHERE campaign_id = %s::uuid AND admitted_at >= %s "
+        "AND admitted_at <= %s",
+        (campaign_id, start, end),
+    )
+    row = await cur.fetchone()
+    return int(row["n"]) if row else 0
+
+
+async def outlook(conn: Conn, campaign_id: str, now: datetime) -> tuple[datetime | None, int, bool]:
+    """Next due moment among waiting contacts, open contacts left, new ones waiting."""
+    cur = await conn.execute(
+        "SELECT min(next_attempt_at) FILTER (WHERE next_attempt_at > %s) AS wake_at, "
+        "count(*) FILTER (WHERE state IN ('pending', 'retry_scheduled', 'in_progress')) "
+        "  AS remaining, "
+        "bool_or(state = 'pending' AND admitted_at IS NULL AND "
+        "  (next_attempt_at IS NULL OR next_attempt_at <= %s)) AS waiting_new "
+        "FROM contacts WHERE campaign_id = %s::uuid",
+        (now, now, campaign_id),
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return row["wake_at"], int(row["remaining"]), bool(row["waiting_new"])
+
+
+async def latest_contact_with_phone(conn: Conn, tenant_id: str, phone: str) -> DictRow | None:
+    """The tenant's most recent contact holding `phone`: its name, variables and zone."""
+    cur = await conn.execute(
+        "SELECT name, variables, recipient_timezone FROM contacts "
+        "WHERE tenant_id = %s::uuid AND %s = ANY(phones) "
+        "ORDER BY created_at DESC LIMIT 1",
+        (tenant_id, phone),
+    )
+    return await cur.fetchone()

@@ -122,3 +122,15 @@ async def mark_dialing(
         reason=f"attempt to {mask_phone(phone)}",
         attempt_key=attempt_key,
     )
+
+
+async def admit(conn: Conn, *, contact_id: str, at: datetime) -> None:
+    """The contact is dialled for the first time: it counts against `at`'s daily quota."""
+    await conn.execute("UPDATE contacts SET admitted_at = %s WHERE id = %s::uuid", (at, contact_id))
+
+
+async def set_phone_index(conn: Conn, *, contact_id: str, phone_index: int) -> None:
+    """Which of the contact's phones is tried next."""
+    await conn.execute(
+        "UPDATE contacts SET phone_index = %s WHERE id = %s::uuid", (phone_index, contact_id)
+    )
