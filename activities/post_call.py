@@ -261,15 +261,10 @@ class PostCallActivities:
         """Record the `call_analyzed` event once per call and analysis version; its id."""
         event_id = f"call_analyzed-{step.call.call_id}-v{step.call.analysis_version}"
         async with self._pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT intent, success, quality, summary FROM call_analyses "
-                "WHERE call_id = %s::uuid",
-                (step.call.call_id,),
-            )
-            row = await cur.fetchone()
+            headline = await store.analysis_summary(conn, step.call.call_id)
             payload: dict[str, Any] = {"call_id": step.call.call_id, "call_key": step.call.call_key}
-            if row is not None:
-                payload |= dict(row)
+            if headline is not None:
+                payload |= headline
             await emit(
                 conn,
                 event_id=event_id,

@@ -1,8 +1,6 @@
 """The bulk re-analysis's reads: how many calls match, and the next page of them.
 
-Pages are keyset pages over (started_at, id), not offsets: calls stored, re-analysed or
-deleted while the re-analysis runs never shift a page, so no call is skipped or visited
-twice, and each page costs an index range scan however deep into the calls it is.
+The queries, keyset pages over (started_at, id), are `centralita.postcall.reanalysis_store`.
 """
 
 from __future__ import annotations
@@ -13,40 +11,13 @@ from typing import Any
 from temporalio import activity
 
 from centralita.kernel.db import Pool
+from centralita.postcall import reanalysis_store
 from centralita.postcall.reanalysis_messages import (
     CallCursor,
     CallPage,
-    PagedCall,
     PageRequest,
     ReanalysisFilter,
 )
-
-_FROM = (
-    "FROM calls c LEFT JOIN call_attempts a ON a.id = c.attempt_id "
-    "LEFT JOIN call_analyses an ON an.call_id = c.id "
-)
-
-
-def _conditions(where: ReanalysisFilter) -> tuple[list[str], list[Any]]:
-    # Every value is a bound parameter; the column names are constants chosen here.
-    # A call without a key cannot be found by the post-call pipeline, so it is left out.
-    clauses = [
-        "c.tenant_id = %s::uuid",
-        "c.deleted_at IS NULL",
-        "c.metadata->>'idempotency_key' IS NOT NULL",
-    ]
-    params: list[Any] = [where.tenant_id]
-    optional: list[tuple[str, Any]] = [
-        ("a.campaign_id = %s::uuid", where.campaign_id),
-        ("c.started_at >= %s", where.started_from),
-        ("c.started_at < %s", where.started_before),
-        ("an.intent = %s", where.intent),
-    ]
-    for clause, value in optional:
-        if value is not None:
-            clauses.append(clause)
-            params.append(value)
-    return clauses, params
 
 
 class ReanalysisActivities:
@@ -58,30 +29,16 @@ class ReanalysisActivities:
     @activity.defn
     async def count_calls(self, where: ReanalysisFilter) -> int:
         """How many stored (not deleted) calls match `where` now."""
-        clauses, params = _conditions(where)
         async with self._pool.connection() as conn:
-            cur = await conn.execute(
-                f"SELECT count(*) AS n {_FROM} WHERE {' AND '.join(clauses)}", params
-            )
-            row = await cur.fetchone()
-        return int(row["n"]) if row is not None else 0
+            return await reanalysis_store.count_calls(conn, where)
 
     @activity.defn
     async def page_calls(self, request: PageRequest) -> CallPage:
         """The next `request.limit` matching calls after `request.cursor`, oldest first."""
-        clauses, params = _conditions(request.filter)
-        if request.cursor is not None:
-            clauses.append("(c.started_at, c.id) > (%s, %s::uuid)")
-            params += [request.cursor.started_at, request.cursor.call_id]
         async with self._pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT c.id::text AS call_id, c.metadata->>'idempotency_key' AS call_key, "
-                f"c.started_at, an.version {_FROM} WHERE {' AND '.join(clauses)} "
-                "ORDER BY c.started_at, c.id LIMIT %s",
-                (*params, request.limit),
+            calls = await reanalysis_store.page_calls(
+                conn, request.filter, request.cursor, request.limit
             )
-            rows = await cur.fetchall()
-        calls = [PagedCall.model_validate(dict(r)) for r in rows]
         last = calls[-1] if len(calls) == request.limit else None
         return CallPage(
             calls=calls,

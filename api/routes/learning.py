@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from api.auth import TenantId
 from api.deps import Services
 from api.limits import PageOffset
-from centralita.learning import metrics, review, sources, store
+from centralita.learning import metrics, review, sources
 from centralita.learning.models import (
     Proposal,
     ProposalEdit,
@@ -21,6 +21,7 @@ from centralita.learning.models import (
     ProposalSource,
     ProposalStatus,
 )
+from centralita.learning.store import proposals
 
 router = APIRouter(tags=["learning"])
 
@@ -77,7 +78,7 @@ async def list_proposals(
 ) -> ProposalPage:
     """Proposals, most sighted first, with their evidence (occurrences, calls, examples)."""
     async with services.pool.connection() as conn:
-        return await store.page(
+        return await proposals.page(
             conn,
             tenant,
             status=status_,

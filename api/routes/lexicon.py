@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 from api.auth import TenantId
 from api.deps import Services
 from api.limits import PageOffset
+from centralita.correction import store as lexicon_store
 from centralita.correction.lexicon import LexiconEntry, LexiconKind
-from centralita.correction.store import upsert_entries
 
 router = APIRouter(prefix="/lexicon", tags=["lexicon"])
 
@@ -46,9 +46,6 @@ class NewEntry(BaseModel):
     language: str = "es"
 
 
-_COLUMNS = "id, kind, text, wrong, language, source, created_at"
-
-
 @router.get("")
 async def list_lexicon(
     services: Services,
@@ -59,19 +56,11 @@ async def list_lexicon(
     offset: PageOffset = 0,
 ) -> LexiconPage:
     """The tenant's active rows, oldest first."""
-    where = "tenant_id = %s::uuid AND active AND (%s::text IS NULL OR kind = %s) " + (
-        "AND (%s::text IS NULL OR language = %s)"
-    )
-    params = [tenant, kind, kind, language, language]
     async with services.pool.connection() as conn:
-        cur = await conn.execute(f"SELECT count(*) AS n FROM lexicon_entries WHERE {where}", params)
-        total = await cur.fetchone()
-        cur = await conn.execute(
-            f"SELECT {_COLUMNS} FROM lexicon_entries WHERE {where} ORDER BY id LIMIT %s OFFSET %s",
-            [*params, limit, offset],
+        total, rows = await lexicon_store.active_rows(
+            conn, tenant, kind=kind, language=language, limit=limit, offset=offset
         )
-        rows = [LexiconRow(**r) for r in await cur.fetchall()]
-    return LexiconPage(total=int(total["n"]) if total else 0, items=rows)
+    return LexiconPage(total=total, items=[LexiconRow(**r) for r in rows])
 
 
 @router.post(
@@ -97,17 +86,12 @@ async def add_entries(
         ]
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
-    await upsert_entries(services.pool, tenant, valid)
+    await lexicon_store.upsert_entries(services.pool, tenant, valid)
     rows: list[LexiconRow] = []
     async with services.pool.connection() as conn:
         for entry in valid:
             for form in entry.forms():
-                cur = await conn.execute(
-                    f"SELECT {_COLUMNS} FROM lexicon_entries WHERE tenant_id = %s::uuid "
-                    "AND kind = %s AND text = %s AND wrong IS NOT DISTINCT FROM %s",
-                    (tenant, form.kind, form.text, form.wrong),
-                )
-                row = await cur.fetchone()
+                row = await lexicon_store.form_row(conn, tenant, form)
                 if row is not None:
                     rows.append(LexiconRow(**row))
     return rows
@@ -121,11 +105,7 @@ async def add_entries(
 async def deactivate(entry_id: int, services: Services, tenant: TenantId) -> Response:
     """Switch a row off (kept, so approving or adding it again turns it back on)."""
     async with services.pool.connection() as conn:
-        cur = await conn.execute(
-            "UPDATE lexicon_entries SET active = false, updated_at = now() "
-            "WHERE id = %s AND tenant_id = %s::uuid",
-            (entry_id, tenant),
-        )
-    if cur.rowcount == 0:
+        found = await lexicon_store.deactivate_row(conn, tenant, entry_id)
+    if not found:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"lexicon row {entry_id} not found")
     return Response(status_code=status.HTTP_204_NO_CONTENT)

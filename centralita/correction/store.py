@@ -26,7 +26,7 @@ from centralita.correction.lexicon import (
 )
 from centralita.correction.phonetic import phonetic_key
 from centralita.correction.vectors import ngram_vector, to_pgvector
-from centralita.kernel.db import Pool
+from centralita.kernel.db import Conn, Pool
 
 # pgvector's default. At 100k forms of one tenant it measured p50 1.4 ms, p95 3.4 ms per
 # query here (tests/integration/test_lexicon_store.py prints it), inside the 10 ms
@@ -189,3 +189,74 @@ async def domain_terms(pool: Pool, tenant_id: str, language: str, limit: int) ->
             [tenant_id, primary_language(language), limit],
         )
         return [str(row["text"]) for row in await cursor.fetchall()]
+
+
+# -- rows one at a time: the API's lexicon and a reviewer's approvals ---------------------
+
+_ROW_COLUMNS: Final = "id, kind, text, wrong, language, source, created_at"
+
+
+async def form_row(conn: Conn, tenant_id: str, form: LexiconForm) -> DictRow | None:
+    """The stored row of one form (its id, kind, text, wrong, language, source, created_at)."""
+    cur = await conn.execute(
+        f"SELECT {_ROW_COLUMNS} FROM lexicon_entries WHERE tenant_id = %s::uuid "
+        "AND kind = %s AND text = %s AND wrong IS NOT DISTINCT FROM %s",
+        (tenant_id, form.kind, form.text, form.wrong),
+    )
+    return await cur.fetchone()
+
+
+async def active_rows(
+    conn: Conn,
+    tenant_id: str,
+    *,
+    kind: str | None,
+    language: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[DictRow]]:
+    """How many active rows the tenant has (of `kind`, in `language` when given), and one
+    page of them, oldest first."""
+    where = "tenant_id = %s::uuid AND active AND (%s::text IS NULL OR kind = %s) " + (
+        "AND (%s::text IS NULL OR language = %s)"
+    )
+    params = [tenant_id, kind, kind, language, language]
+    cur = await conn.execute(f"SELECT count(*) AS n FROM lexicon_entries WHERE {where}", params)
+    total = await cur.fetchone()
+    cur = await conn.execute(
+        f"SELECT {_ROW_COLUMNS} FROM lexicon_entries WHERE {where} ORDER BY id LIMIT %s OFFSET %s",
+        [*params, limit, offset],
+    )
+    return (int(total["n"]) if total else 0), await cur.fetchall()
+
+
+async def deactivate_row(conn: Conn, tenant_id: str, entry_id: int) -> bool:
+    """Switch one row off (kept, so writing it again turns it back on); False: no such row."""
+    cur = await conn.execute(
+        "UPDATE lexicon_entries SET active = false, updated_at = now() "
+        "WHERE id = %s AND tenant_id = %s::uuid",
+        (entry_id, tenant_id),
+    )
+    return cur.rowcount > 0
+
+
+async def deactivate_pairs(
+    conn: Conn, tenant_id: str, wrong: str | None, right: str, language: str
+) -> None:
+    """Switch off the tenant's active error pairs correcting `wrong` to `right` (any case)."""
+    await conn.execute(
+        "UPDATE lexicon_entries SET active = false, updated_at = now() "
+        "WHERE tenant_id = %s::uuid AND kind = 'error_pair' AND active "
+        "AND lower(wrong) = lower(%s) AND lower(text) = lower(%s) AND language = %s",
+        (tenant_id, wrong, right, language),
+    )
+
+
+async def active_pairs(conn: Conn, tenant_id: str, language: str) -> list[tuple[str, str]]:
+    """The tenant's active error pairs in `language` as (wrong, right), oldest first."""
+    cur = await conn.execute(
+        "SELECT wrong, text FROM lexicon_entries WHERE tenant_id = %s::uuid "
+        "AND kind = 'error_pair' AND active AND language = %s ORDER BY id",
+        (tenant_id, language),
+    )
+    return [(str(r["wrong"]), str(r["text"])) for r in await cur.fetchall()]

@@ -4,7 +4,7 @@ approval (never anything automatic) makes them active lexicon or dictionary entr
 - `models`: proposals, their evidence, reviews.
 - `sources`: where proposals come from (unsure words a correction fixed, a human's edit,
   lookups that found nothing, reverted corrections); `diff` word-diffs an edit.
-- `store`: proposals in Postgres, counted by natural key.
+- `store`: its SQL: proposals (counted by natural key), human edits, the metrics' reads.
 - `review`: a reviewer's decisions.
 - `dictionary`: approved pairs handed to the live level-1 dictionary.
 - `correctors`: a tenant's post-call corrector (its lexicon and reviewed dictionary).

@@ -10,8 +10,9 @@ default pair ("salgo" -> "saldo") for this tenant without touching the defaults.
 
 from __future__ import annotations
 
+from centralita.correction.store import active_pairs
 from centralita.kernel.db import Pool
-from centralita.learning.store import primary
+from centralita.learning.store.proposals import approved_blocks, primary
 
 
 async def tenant_dictionary(pool: Pool, tenant_id: str, language: str) -> list[tuple[str, str]]:
@@ -24,16 +25,6 @@ async def tenant_dictionary(pool: Pool, tenant_id: str, language: str) -> list[t
     """
     lang = primary(language)
     async with pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT wrong, text FROM lexicon_entries WHERE tenant_id = %s::uuid "
-            "AND kind = 'error_pair' AND active AND language = %s ORDER BY id",
-            (tenant_id, lang),
-        )
-        pairs = [(str(r["wrong"]), str(r["text"])) for r in await cur.fetchall()]
-        cur = await conn.execute(
-            "SELECT wrong FROM lexicon_proposals WHERE tenant_id = %s::uuid AND kind = 'block' "
-            "AND status = 'approved' AND language = %s ORDER BY id",
-            (tenant_id, lang),
-        )
-        pairs += [(str(r["wrong"]), str(r["wrong"])) for r in await cur.fetchall()]
+        pairs = await active_pairs(conn, tenant_id, lang)
+        pairs += [(wrong, wrong) for wrong in await approved_blocks(conn, tenant_id, lang)]
     return pairs

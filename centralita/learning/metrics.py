@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from centralita.kernel.db import Conn
 from centralita.learning.diff import core
 from centralita.learning.models import ProposalKind
+from centralita.learning.store import metrics as metrics_store
 
 
 class WeekCount(BaseModel):
@@ -90,14 +91,8 @@ def contains(text: str, phrase: str) -> bool:
 
 async def learned_per_week(conn: Conn, tenant_id: str) -> list[WeekCount]:
     """Approved proposals per ISO week of approval, oldest week first."""
-    cur = await conn.execute(
-        "SELECT to_char(reviewed_at AT TIME ZONE 'UTC', 'IYYY-\"W\"IW') AS week, kind, "
-        "count(*) AS n FROM lexicon_proposals "
-        "WHERE tenant_id = %s::uuid AND status = 'approved' GROUP BY 1, 2 ORDER BY 1, 2",
-        (tenant_id,),
-    )
     weeks: dict[str, dict[str, int]] = defaultdict(dict)
-    for r in await cur.fetchall():
+    for r in await metrics_store.approved_per_week(conn, tenant_id):
         weeks[r["week"]][r["kind"]] = int(r["n"])
     return [
         WeekCount(week=w, approved=sum(kinds.values()), by_kind=kinds) for w, kinds in weeks.items()
@@ -106,15 +101,6 @@ async def learned_per_week(conn: Conn, tenant_id: str) -> list[WeekCount]:
 
 async def still_failing_pending(conn: Conn, tenant_id: str) -> list[FailingProposal]:
     """Pending proposals sighted in calls that started after the proposal was made."""
-    cur = await conn.execute(
-        'SELECT p.id, p.kind, p.wrong, p."right", count(*) AS sightings, '
-        "count(DISTINCT e.call_id) AS calls FROM lexicon_proposals p "
-        "JOIN lexicon_proposal_evidence e ON e.proposal_id = p.id "
-        "JOIN calls c ON c.id = e.call_id "
-        "WHERE p.tenant_id = %s::uuid AND p.status = 'pending' AND c.started_at > p.created_at "
-        "GROUP BY p.id ORDER BY sightings DESC, p.id",
-        (tenant_id,),
-    )
     return [
         FailingProposal(
             proposal_id=r["id"],
@@ -124,26 +110,16 @@ async def still_failing_pending(conn: Conn, tenant_id: str) -> list[FailingPropo
             sightings=r["sightings"],
             calls=r["calls"],
         )
-        for r in await cur.fetchall()
+        for r in await metrics_store.pending_sighted_since(conn, tenant_id)
     ]
 
 
 async def still_failing_approved(conn: Conn, tenant_id: str) -> list[FailingEntry]:
     """Approved pairs whose wrong form is in corrected transcripts written since approval."""
-    # strpos on lower() narrows the transcripts in SQL; `contains` decides on words.
-    cur = await conn.execute(
-        'SELECT p.id, p.wrong, p."right", t.call_id::text AS call_id, t.text '
-        "FROM lexicon_proposals p JOIN transcripts t ON t.kind = 'corrected' "
-        "AND t.created_at > p.reviewed_at "
-        "JOIN calls c ON c.id = t.call_id AND c.tenant_id = p.tenant_id "
-        "AND c.deleted_at IS NULL "
-        "WHERE p.tenant_id = %s::uuid AND p.status = 'approved' AND p.kind = 'dictionary' "
-        "AND strpos(lower(t.text), lower(p.wrong)) > 0 ORDER BY p.id",
-        (tenant_id,),
-    )
+    # The store narrows the transcripts in SQL; `contains` decides on words.
     calls: dict[int, set[str]] = defaultdict(set)
     pairs: dict[int, tuple[str, str]] = {}
-    for r in await cur.fetchall():
+    for r in await metrics_store.approved_pairs_in_transcripts(conn, tenant_id):
         if contains(r["text"], r["wrong"]):
             calls[r["id"]].add(r["call_id"])
             pairs[r["id"]] = (r["wrong"], r["right"])
@@ -155,20 +131,8 @@ async def still_failing_approved(conn: Conn, tenant_id: str) -> list[FailingEntr
 
 async def precision(conn: Conn, tenant_id: str) -> list[EntryPrecision]:
     """For each active approved entry: corrections credited to it, and how many were kept."""
-    cur = await conn.execute(
-        'SELECT p.id, p.kind, p.wrong, p."right", p.lexicon_entry_id, cc.before, cc.after, '
-        "cc.reverted_at IS NOT NULL AS reverted "
-        "FROM lexicon_proposals p JOIN lexicon_entries le ON le.id = p.lexicon_entry_id "
-        "AND le.active "
-        "LEFT JOIN (call_corrections cc JOIN calls c ON c.id = cc.call_id "
-        "           AND c.tenant_id = %s::uuid AND c.deleted_at IS NULL) "
-        'ON cc.created_at >= p.reviewed_at AND strpos(lower(cc.after), lower(p."right")) > 0 '
-        "WHERE p.tenant_id = %s::uuid AND p.status = 'approved' "
-        "AND p.kind IN ('dictionary', 'lexicon') ORDER BY p.id",
-        (tenant_id, tenant_id),
-    )
     out: dict[int, EntryPrecision] = {}
-    for r in await cur.fetchall():
+    for r in await metrics_store.active_entries_corrections(conn, tenant_id):
         entry = out.setdefault(
             r["id"],
             EntryPrecision(

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from psycopg import errors
 
+from centralita.correction import store as lexicon_store
 from centralita.correction.lexicon import LexiconEntry
-from centralita.correction.store import upsert_entries
 from centralita.kernel.db import Conn, Pool
-from centralita.learning import store
 from centralita.learning.models import Proposal, ProposalEdit
+from centralita.learning.store import proposals
 
 
 class ProposalNotFoundError(LookupError):
@@ -58,18 +58,12 @@ def entry_for(proposal: Proposal) -> LexiconEntry | None:
 
 
 async def _entry_id(conn: Conn, tenant_id: str, entry: LexiconEntry) -> int | None:
-    form = entry.forms()[0]
-    cur = await conn.execute(
-        "SELECT id FROM lexicon_entries WHERE tenant_id = %s::uuid AND kind = %s AND text = %s "
-        "AND wrong IS NOT DISTINCT FROM %s",
-        (tenant_id, form.kind, form.text, form.wrong),
-    )
-    row = await cur.fetchone()
+    row = await lexicon_store.form_row(conn, tenant_id, entry.forms()[0])
     return None if row is None else int(row["id"])
 
 
 async def _locked(conn: Conn, tenant_id: str, proposal_id: int) -> Proposal:
-    found = await store.get(conn, tenant_id, proposal_id, lock=True)
+    found = await proposals.get(conn, tenant_id, proposal_id, lock=True)
     if found is None:
         raise ProposalNotFoundError(f"proposal {proposal_id} not found")
     return found
@@ -84,7 +78,7 @@ async def approve(pool: Pool, tenant_id: str, proposal_id: int, reviewer: str | 
         ValueError: it cannot become a lexicon entry as it stands (edit it first).
     """
     async with pool.connection() as conn:
-        current = await store.get(conn, tenant_id, proposal_id)
+        current = await proposals.get(conn, tenant_id, proposal_id)
     if current is None:
         raise ProposalNotFoundError(f"proposal {proposal_id} not found")
     if current.status == "approved":
@@ -93,7 +87,7 @@ async def approve(pool: Pool, tenant_id: str, proposal_id: int, reviewer: str | 
         raise ReviewConflictError(f"proposal {proposal_id} was rejected")
     entry = entry_for(current)
     if entry is not None:
-        await upsert_entries(pool, tenant_id, [entry])
+        await lexicon_store.upsert_entries(pool, tenant_id, [entry])
     async with pool.connection() as conn, conn.transaction():
         proposal = await _locked(conn, tenant_id, proposal_id)
         if proposal.status == "rejected":
@@ -106,18 +100,10 @@ async def approve(pool: Pool, tenant_id: str, proposal_id: int, reviewer: str | 
             raise ReviewConflictError(f"proposal {proposal_id} was edited meanwhile; retry")
         entry_id = None if entry is None else await _entry_id(conn, tenant_id, entry)
         if proposal.kind == "block":
-            await conn.execute(
-                "UPDATE lexicon_entries SET active = false, updated_at = now() "
-                "WHERE tenant_id = %s::uuid AND kind = 'error_pair' AND active "
-                "AND lower(wrong) = lower(%s) AND lower(text) = lower(%s) AND language = %s",
-                (tenant_id, proposal.wrong, proposal.right, proposal.language),
+            await lexicon_store.deactivate_pairs(
+                conn, tenant_id, proposal.wrong, proposal.right, proposal.language
             )
-        await conn.execute(
-            "UPDATE lexicon_proposals SET status = 'approved', reviewer = %s, "
-            "reviewed_at = now(), lexicon_entry_id = %s, updated_at = now() "
-            "WHERE id = %s AND status = 'pending'",
-            (reviewer, entry_id, proposal_id),
-        )
+        await proposals.mark_approved(conn, proposal_id, reviewer, entry_id)
         return await _locked(conn, tenant_id, proposal_id)
 
 
@@ -132,11 +118,7 @@ async def reject(pool: Pool, tenant_id: str, proposal_id: int, reviewer: str | N
         proposal = await _locked(conn, tenant_id, proposal_id)
         if proposal.status == "approved":
             raise ReviewConflictError(f"proposal {proposal_id} is approved")
-        await conn.execute(
-            "UPDATE lexicon_proposals SET status = 'rejected', reviewer = %s, "
-            "reviewed_at = now(), updated_at = now() WHERE id = %s AND status = 'pending'",
-            (reviewer, proposal_id),
-        )
+        await proposals.mark_rejected(conn, proposal_id, reviewer)
         return await _locked(conn, tenant_id, proposal_id)
 
 
@@ -162,10 +144,13 @@ async def edit(pool: Pool, tenant_id: str, proposal_id: int, change: ProposalEdi
             raise ValueError("right may not be blank")
         try:
             async with conn.transaction():
-                await conn.execute(
-                    "UPDATE lexicon_proposals SET kind = %s, entry_kind = %s, wrong = %s, "
-                    '"right" = %s, updated_at = now() WHERE id = %s',
-                    (kind, change.entry_kind or proposal.entry_kind, wrong, right, proposal_id),
+                await proposals.update_terms(
+                    conn,
+                    proposal_id,
+                    kind=kind,
+                    entry_kind=change.entry_kind or proposal.entry_kind,
+                    wrong=wrong,
+                    right=right,
                 )
         except errors.UniqueViolation as exc:
             raise ReviewConflictError("another proposal already says the same") from exc

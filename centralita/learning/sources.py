@@ -17,9 +17,10 @@ from typing import Any, Final
 from pydantic import BaseModel
 
 from centralita.kernel.db import Conn
-from centralita.learning import store
 from centralita.learning.diff import core, word_pairs
 from centralita.learning.models import LOW_PROBABILITY, Candidate, TermKind
+from centralita.learning.store import edits, proposals
+from centralita.postcall import store as postcall_store
 from centralita.postcall.correction_step import rerender_segment
 
 # Tools whose failure to find something says the term is unknown to us.
@@ -79,19 +80,8 @@ async def scan_low_confidence(conn: Conn, tenant_id: str, call_id: str | None = 
     Returns:
         The number of sightings considered (each counted once, however often this runs).
     """
-    cur = await conn.execute(
-        "SELECT cc.call_id::text AS call_id, cc.pass, cc.segment_index, cc.word_start, "
-        "cc.before, cc.after, c.metadata->>'language' AS language, "
-        "t.segments -> cc.segment_index ->> 'text' AS context "
-        "FROM call_corrections cc JOIN calls c ON c.id = cc.call_id "
-        "LEFT JOIN transcripts t ON t.call_id = cc.call_id AND t.kind = 'corrected' "
-        "WHERE c.tenant_id = %s::uuid AND c.deleted_at IS NULL AND cc.reverted_at IS NULL "
-        "AND cc.level <> 'L1' AND cc.probability < %s "
-        "AND (%s::uuid IS NULL OR cc.call_id = %s::uuid)",
-        (tenant_id, LOW_PROBABILITY, call_id, call_id),
-    )
     candidates = []
-    for r in await cur.fetchall():
+    for r in await postcall_store.unsure_corrections(conn, tenant_id, LOW_PROBABILITY, call_id):
         wrong, right = _phrase(r["before"]), _phrase(r["after"])
         if not wrong or not right or _same(wrong, right):
             continue
@@ -109,7 +99,7 @@ async def scan_low_confidence(conn: Conn, tenant_id: str, call_id: str | None = 
                 context=r["context"],
             )
         )
-    await store.record(conn, tenant_id, candidates)
+    await proposals.record(conn, tenant_id, candidates)
     return len(candidates)
 
 
@@ -118,15 +108,10 @@ def _phrase(text: str) -> str:
 
 
 async def _call_language(conn: Conn, tenant_id: str, call_id: str) -> str:
-    cur = await conn.execute(
-        "SELECT coalesce(metadata->>'language', 'es') AS language FROM calls "
-        "WHERE id = %s::uuid AND tenant_id = %s::uuid AND deleted_at IS NULL",
-        (call_id, tenant_id),
-    )
-    row = await cur.fetchone()
-    if row is None:
+    language = await postcall_store.call_language(conn, tenant_id, call_id)
+    if language is None:
         raise NotFoundError(f"call {call_id} not found")
-    return str(row["language"])
+    return language
 
 
 async def propose_from_edit(
@@ -143,22 +128,11 @@ async def propose_from_edit(
         NotFoundError: no such call, no corrected transcript, or no such segment.
     """
     language = await _call_language(conn, tenant_id, call_id)
-    cur = await conn.execute(
-        "SELECT segments FROM transcripts WHERE call_id = %s::uuid AND kind = 'corrected'",
-        (call_id,),
-    )
-    row = await cur.fetchone()
-    segments: list[Any] = list(row["segments"]) if row is not None else []
+    segments = await postcall_store.load_transcript(conn, call_id, "corrected") or []
     if not 0 <= segment_index < len(segments):
         raise NotFoundError(f"call {call_id} has no corrected segment {segment_index}")
     original = str(segments[segment_index].get("text") or "")
-    cur = await conn.execute(
-        "INSERT INTO transcript_edits (call_id, segment_index, before_text, edited_text, editor) "
-        "VALUES (%s::uuid, %s, %s, %s, %s) RETURNING id",
-        (call_id, segment_index, original, edited_text, editor),
-    )
-    edit = await cur.fetchone()
-    assert edit is not None
+    edit_id = await edits.record_edit(conn, call_id, segment_index, original, edited_text, editor)
     pairs = word_pairs(original, edited_text)
     candidates = [
         Candidate(
@@ -173,9 +147,9 @@ async def propose_from_edit(
         )
         for p in pairs
     ]
-    ids = await store.record(conn, tenant_id, candidates)
+    ids = await proposals.record(conn, tenant_id, candidates)
     return EditResult(
-        edit_id=int(edit["id"]),
+        edit_id=edit_id,
         segment_index=segment_index,
         pairs=[
             LearnedPair(wrong=p.wrong, right=p.right, proposal_id=i)
@@ -231,16 +205,8 @@ async def scan_tool_misses(conn: Conn, tenant_id: str, call_id: str | None = Non
     Returns:
         The number of sightings considered (each counted once, however often this runs).
     """
-    cur = await conn.execute(
-        "SELECT e.call_id::text AS call_id, e.seq, e.payload, "
-        "coalesce(c.metadata->>'language', 'es') AS language "
-        "FROM call_events e JOIN calls c ON c.id = e.call_id "
-        "WHERE c.tenant_id = %s::uuid AND c.deleted_at IS NULL AND e.type = 'tool_call' "
-        "AND (%s::uuid IS NULL OR e.call_id = %s::uuid)",
-        (tenant_id, call_id, call_id),
-    )
     candidates = []
-    for r in await cur.fetchall():
+    for r in await postcall_store.tool_calls(conn, tenant_id, call_id):
         found = tool_miss_term(dict(r["payload"] or {}))
         if found is None:
             continue
@@ -258,7 +224,7 @@ async def scan_tool_misses(conn: Conn, tenant_id: str, call_id: str | None = Non
                 entry_kind=kind,
             )
         )
-    await store.record(conn, tenant_id, candidates)
+    await proposals.record(conn, tenant_id, candidates)
     return len(candidates)
 
 
@@ -272,21 +238,7 @@ async def revert_correction(
         NotFoundError: no such correction in this tenant's call.
     """
     await _call_language(conn, tenant_id, call_id)
-    await conn.execute(
-        "UPDATE call_corrections SET reverted_at = now(), reverted_by = %s "
-        "WHERE id = %s AND call_id = %s::uuid AND reverted_at IS NULL",
-        (reviewer, correction_id, call_id),
-    )
-    cur = await conn.execute(
-        "SELECT cc.pass, cc.segment_index, cc.word_start, cc.before, cc.after, cc.reverted_at, "
-        "cc.reverted_by, coalesce(c.metadata->>'language', 'es') AS language, "
-        "t.segments -> cc.segment_index ->> 'text' AS context "
-        "FROM call_corrections cc JOIN calls c ON c.id = cc.call_id "
-        "LEFT JOIN transcripts t ON t.call_id = cc.call_id AND t.kind = 'corrected' "
-        "WHERE cc.id = %s AND cc.call_id = %s::uuid",
-        (correction_id, call_id),
-    )
-    row = await cur.fetchone()
+    row = await postcall_store.revert_correction(conn, call_id, correction_id, reviewer)
     if row is None:
         raise NotFoundError(f"call {call_id} has no correction {correction_id}")
     candidate = Candidate(
@@ -301,7 +253,7 @@ async def revert_correction(
     )
     # The corrected transcript says what was heard there again.
     await rerender_segment(conn, call_id, row["pass"], row["segment_index"])
-    (proposal_id,) = await store.record(conn, tenant_id, [candidate])
+    (proposal_id,) = await proposals.record(conn, tenant_id, [candidate])
     return RevertResult(
         correction_id=correction_id,
         call_id=call_id,

@@ -122,12 +122,7 @@ async def rerender_segment(conn: Conn, call_id: str, pass_: str, segment_index: 
     ]
     text = render(tokens[segment_index], mine)
     segments[segment_index] = {**segments[segment_index], "text": text}
-    cur = await conn.execute(
-        "SELECT language FROM transcripts WHERE call_id = %s::uuid AND kind = 'corrected'",
-        (call_id,),
-    )
-    row = await cur.fetchone()
-    language = str(row["language"]) if row and row["language"] else "es"
+    language = await store.transcript_language(conn, call_id, "corrected") or "es"
     await store.save_transcript(
         conn, call_id, "corrected", language, " ".join(s["text"] for s in segments), segments
     )

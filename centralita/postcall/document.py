@@ -34,10 +34,7 @@ async def call_document(conn: Conn, call: CallRef) -> tuple[dict[str, Any], str]
         except RecordingError as exc:
             audio = {"path": stored.recording_path, "error": str(exc)}
     turns = await store.online_turns(conn, call.call_id)
-    cur = await conn.execute(
-        "SELECT analysis FROM call_analyses WHERE call_id = %s::uuid", (call.call_id,)
-    )
-    analysis = await cur.fetchone()
+    analysis = await store.load_analysis(conn, call.call_id)
     document = {
         "version": DOCUMENT_VERSION,
         "call_id": call.call_id,
@@ -61,6 +58,6 @@ async def call_document(conn: Conn, call: CallRef) -> tuple[dict[str, Any], str]
             "offline": await store.corrections_of(conn, call.call_id, "offline"),
             "online": await store.corrections_of(conn, call.call_id, "online"),
         },
-        "analysis": analysis["analysis"] if analysis is not None else None,
+        "analysis": analysis,
     }
     return document, checksum

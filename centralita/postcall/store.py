@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 from centralita.kernel.db import Conn
@@ -98,6 +99,16 @@ async def save_transcript(
     )
 
 
+async def transcript_language(conn: Conn, call_id: str, kind: str) -> str | None:
+    """The language of the call's transcript of this kind (None: no transcript, or none set)."""
+    cur = await conn.execute(
+        "SELECT language FROM transcripts WHERE call_id = %s::uuid AND kind = %s",
+        (call_id, kind),
+    )
+    row = await cur.fetchone()
+    return str(row["language"]) if row and row["language"] else None
+
+
 async def load_transcript(conn: Conn, call_id: str, kind: str) -> list[Any] | None:
     """The segments of the call's transcript of this kind (None when there is none)."""
     cur = await conn.execute(
@@ -181,6 +192,25 @@ async def save_analysis(
     )
 
 
+async def load_analysis(conn: Conn, call_id: str) -> dict[str, Any] | None:
+    """The call's stored analysis document (None before it is analysed)."""
+    cur = await conn.execute(
+        "SELECT analysis FROM call_analyses WHERE call_id = %s::uuid", (call_id,)
+    )
+    row = await cur.fetchone()
+    return None if row is None else row["analysis"]
+
+
+async def analysis_summary(conn: Conn, call_id: str) -> dict[str, Any] | None:
+    """The call's analysis headline: intent, success, quality, summary (None: not analysed)."""
+    cur = await conn.execute(
+        "SELECT intent, success, quality, summary FROM call_analyses WHERE call_id = %s::uuid",
+        (call_id,),
+    )
+    row = await cur.fetchone()
+    return None if row is None else dict(row)
+
+
 async def write_back_extracted(conn: Conn, call_id: str, extracted: dict[str, Any]) -> bool:
     """Put what the analysis extracted on the call's contact (False: no contact)."""
     cur = await conn.execute(
@@ -232,3 +262,74 @@ async def heard_tokens(conn: Conn, call_id: str, source: str) -> list[list[str]]
             for s in segments
         ]
     return [t.user_text.split() for t in await online_turns(conn, call_id) if t.user_text]
+
+
+# -- what the learning loop reads of a call's corrections and tool calls -----------------
+
+
+async def call_language(conn: Conn, tenant_id: str, call_id: str) -> str | None:
+    """The tenant's stored call's language ('es' when unset); None: no such call."""
+    cur = await conn.execute(
+        "SELECT coalesce(metadata->>'language', 'es') AS language FROM calls "
+        "WHERE id = %s::uuid AND tenant_id = %s::uuid AND deleted_at IS NULL",
+        (call_id, tenant_id),
+    )
+    row = await cur.fetchone()
+    return None if row is None else str(row["language"])
+
+
+async def unsure_corrections(
+    conn: Conn, tenant_id: str, below: float, call_id: str | None
+) -> list[DictRow]:
+    """Unreverted level-2/3 corrections of words heard with probability under `below`, in
+    the tenant's stored calls (only `call_id`'s when given), each with its call's language
+    and its corrected segment's text as `context`."""
+    cur = await conn.execute(
+        "SELECT cc.call_id::text AS call_id, cc.pass, cc.segment_index, cc.word_start, "
+        "cc.before, cc.after, c.metadata->>'language' AS language, "
+        "t.segments -> cc.segment_index ->> 'text' AS context "
+        "FROM call_corrections cc JOIN calls c ON c.id = cc.call_id "
+        "LEFT JOIN transcripts t ON t.call_id = cc.call_id AND t.kind = 'corrected' "
+        "WHERE c.tenant_id = %s::uuid AND c.deleted_at IS NULL AND cc.reverted_at IS NULL "
+        "AND cc.level <> 'L1' AND cc.probability < %s "
+        "AND (%s::uuid IS NULL OR cc.call_id = %s::uuid)",
+        (tenant_id, below, call_id, call_id),
+    )
+    return await cur.fetchall()
+
+
+async def tool_calls(conn: Conn, tenant_id: str, call_id: str | None) -> list[DictRow]:
+    """The tool calls of the tenant's stored calls (only `call_id`'s when given): call id,
+    seq, payload and the call's language."""
+    cur = await conn.execute(
+        "SELECT e.call_id::text AS call_id, e.seq, e.payload, "
+        "coalesce(c.metadata->>'language', 'es') AS language "
+        "FROM call_events e JOIN calls c ON c.id = e.call_id "
+        "WHERE c.tenant_id = %s::uuid AND c.deleted_at IS NULL AND e.type = 'tool_call' "
+        "AND (%s::uuid IS NULL OR e.call_id = %s::uuid)",
+        (tenant_id, call_id, call_id),
+    )
+    return await cur.fetchall()
+
+
+async def revert_correction(
+    conn: Conn, call_id: str, correction_id: int, reviewer: str | None
+) -> DictRow | None:
+    """Mark a correction of the call reverted (a second revert keeps the first) and return
+    it with its call's language and its corrected segment's text (`context`); None: the
+    call has no such correction."""
+    await conn.execute(
+        "UPDATE call_corrections SET reverted_at = now(), reverted_by = %s "
+        "WHERE id = %s AND call_id = %s::uuid AND reverted_at IS NULL",
+        (reviewer, correction_id, call_id),
+    )
+    cur = await conn.execute(
+        "SELECT cc.pass, cc.segment_index, cc.word_start, cc.before, cc.after, cc.reverted_at, "
+        "cc.reverted_by, coalesce(c.metadata->>'language', 'es') AS language, "
+        "t.segments -> cc.segment_index ->> 'text' AS context "
+        "FROM call_corrections cc JOIN calls c ON c.id = cc.call_id "
+        "LEFT JOIN transcripts t ON t.call_id = cc.call_id AND t.kind = 'corrected' "
+        "WHERE cc.id = %s AND cc.call_id = %s::uuid",
+        (correction_id, call_id),
+    )
+    return await cur.fetchone()

@@ -4,7 +4,8 @@
 key (tenant, kind, wrong, right, language, source; forms compared without case) and
 the sighting is added to its evidence keyed by occurrence, so a source that runs twice
 counts nothing twice. A proposal a reviewer already decided keeps its decision: new
-evidence is still counted (the metrics read it), but its status does not change.
+evidence is still counted (the metrics read it), but its status does not change. The
+reviewer's decisions (`centralita.learning.review`) are written here too.
 """
 
 from __future__ import annotations
@@ -130,3 +131,55 @@ async def page(
     )
     items = [_proposal(r) for r in await cur.fetchall()]
     return ProposalPage(total=int(total["n"]) if total else 0, items=items)
+
+
+async def approved_blocks(conn: Conn, tenant_id: str, language: str) -> list[str]:
+    """The wrong forms of the tenant's approved blocks in `language`, oldest first."""
+    cur = await conn.execute(
+        "SELECT wrong FROM lexicon_proposals WHERE tenant_id = %s::uuid AND kind = 'block' "
+        "AND status = 'approved' AND language = %s ORDER BY id",
+        (tenant_id, language),
+    )
+    return [str(r["wrong"]) for r in await cur.fetchall()]
+
+
+async def mark_approved(
+    conn: Conn, proposal_id: int, reviewer: str | None, lexicon_entry_id: int | None
+) -> None:
+    """A pending proposal becomes approved (with the lexicon entry it activated)."""
+    await conn.execute(
+        "UPDATE lexicon_proposals SET status = 'approved', reviewer = %s, "
+        "reviewed_at = now(), lexicon_entry_id = %s, updated_at = now() "
+        "WHERE id = %s AND status = 'pending'",
+        (reviewer, lexicon_entry_id, proposal_id),
+    )
+
+
+async def mark_rejected(conn: Conn, proposal_id: int, reviewer: str | None) -> None:
+    """A pending proposal becomes rejected."""
+    await conn.execute(
+        "UPDATE lexicon_proposals SET status = 'rejected', reviewer = %s, "
+        "reviewed_at = now(), updated_at = now() WHERE id = %s AND status = 'pending'",
+        (reviewer, proposal_id),
+    )
+
+
+async def update_terms(
+    conn: Conn,
+    proposal_id: int,
+    *,
+    kind: str,
+    entry_kind: str,
+    wrong: str | None,
+    right: str,
+) -> None:
+    """Change what a proposal says.
+
+    Raises:
+        psycopg.errors.UniqueViolation: another proposal already says the same.
+    """
+    await conn.execute(
+        "UPDATE lexicon_proposals SET kind = %s, entry_kind = %s, wrong = %s, "
+        '"right" = %s, updated_at = now() WHERE id = %s',
+        (kind, entry_kind, wrong, right, proposal_id),
+    )
