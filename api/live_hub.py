@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import psycopg
 
 from centralita.kernel.tasks import stop_tasks
-from realtime.store.live_events import CHANNEL
+from realtime.store import live_feed
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class LiveEventHub:
                 async with await psycopg.AsyncConnection.connect(
                     self._conninfo, autocommit=True
                 ) as conn:
-                    await conn.execute(f"LISTEN {CHANNEL}")
+                    await live_feed.listen(conn)
                     self._listening.set()
                     attempt = 0
                     self._wake_all()  # anything written while not listening gets read

@@ -1,12 +1,13 @@
 """A call's live events as server-sent events, from Postgres, resumable by event id.
 
 The media worker writes events into `live_call_events` and NOTIFYs channel
-`call_events` with the call key (`realtime/store/live_events.py`). A stream registers with the
-process's `LiveEventHub` (one LISTEN connection for all streams) first, then reads the
-rows after the client's `Last-Event-ID` (every row's id is its SSE id), sends them, and
-waits to be woken for its call; a row that arrived between the read and the wait is not
-missed because the stream was watching before it read. The stream ends after
-`call_ended`; a comment every `keepalive_s` keeps proxies from closing a quiet stream.
+`call_events` with the call key (`realtime/store/live_events.py`; the API's reads are
+`realtime/store/live_feed.py`). A stream registers with the process's `LiveEventHub`
+(one LISTEN connection for all streams) first, then reads the rows after the client's
+`Last-Event-ID` (every row's id is its SSE id), sends them, and waits to be woken for
+its call; a row that arrived between the read and the wait is not missed because the
+stream was watching before it read. The stream ends after `call_ended`; a comment every
+`keepalive_s` keeps proxies from closing a quiet stream.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 from api.live_hub import LiveEventHub
 from centralita.kernel.db import Pool
-from centralita.tenants.store.call_owners import call_key_tenant_sql
+from realtime.store import live_feed
 
 _BATCH = 500
 
@@ -51,12 +52,7 @@ class LiveEvent:
 async def events_after(pool: Pool, call_key: str, after_id: int) -> list[LiveEvent]:
     """The call's events with ids above `after_id`, oldest first (at most one batch)."""
     async with pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT id, call_key, seq, type, payload, at_s FROM live_call_events "
-            "WHERE call_key = %s AND id > %s ORDER BY id LIMIT %s",
-            (call_key, after_id, _BATCH),
-        )
-        rows = await cur.fetchall()
+        rows = await live_feed.events_after(conn, call_key, after_id, _BATCH)
     return [LiveEvent(**row) for row in rows]
 
 
@@ -71,17 +67,9 @@ async def live_calls(
     """The tenant's calls that started (in the last `within_hours`) and have not ended,
     newest first (`centralita.tenants.store.call_owners` says whose call a key is)."""
     async with pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT s.call_key, s.created_at AS started_at, s.payload AS started "
-            "FROM live_call_events s WHERE s.type = 'call_started' "
-            "AND s.created_at > now() - make_interval(secs => %(secs)s) "
-            "AND NOT EXISTS (SELECT 1 FROM live_call_events e "
-            "  WHERE e.call_key = s.call_key AND e.type = 'call_ended') "
-            f"AND {call_key_tenant_sql('s.call_key')} = %(tenant)s::uuid "
-            "ORDER BY s.created_at DESC, s.id DESC LIMIT %(limit)s OFFSET %(offset)s",
-            {"secs": within_hours * 3600, "tenant": tenant_id, "limit": limit, "offset": offset},
+        return await live_feed.calls_under_way(
+            conn, tenant_id, limit=limit, offset=offset, within_hours=within_hours
         )
-        return [dict(row) for row in await cur.fetchall()]
 
 
 async def stream_call_events(

@@ -38,7 +38,6 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from centralita.kernel.db import Pool
-from centralita.kernel.events import NOTIFY_CHANNEL
 from centralita.webhooks import store
 from centralita.webhooks.messages import DeliveryRunInput, QueuedDelivery
 from centralita.webhooks.models import EventRow, PlannedDelivery
@@ -141,7 +140,7 @@ class Dispatcher:
                 ) as listen:
                     if not await self._lock(listen, stop):
                         return
-                    await listen.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    await store.listen_for_events(listen)
                     self._high_water = None  # re-read the cursor: another may have moved it
                     log.info("webhook dispatcher running (cursor %r)", self._options.name)
                     while not stop.is_set():
@@ -182,39 +181,15 @@ class Dispatcher:
         """Events past `after` and any that filled a gap, with the snapshot's xmin/xmax
         (one snapshot: a gap judged over is judged on the same rows)."""
         async with self._pool.connection() as conn, conn.transaction():
-            await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            cur = await conn.execute(
-                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, "
-                "pg_snapshot_xmax(pg_current_snapshot())::text AS xmax"
-            )
-            snapshot = await cur.fetchone()
-            assert snapshot is not None
-            cur = await conn.execute(
-                "SELECT seq, id, tenant_id::text AS tenant_id, type, subject, payload, "
-                "occurred_at, created_at FROM domain_events "
-                "WHERE seq > %s OR seq = ANY(%s) ORDER BY seq LIMIT %s",
-                (after, list(gaps), self._options.batch),
-            )
-            rows = await cur.fetchall()
-        return [EventRow(**r) for r in rows], int(snapshot["xmin"]), int(snapshot["xmax"])
+            return await store.read_outbox(conn, after, gaps, self._options.batch)
 
     async def _read_cursor(self) -> int:
         async with self._pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT last_seq FROM webhook_dispatch_cursor WHERE name = %s",
-                (self._options.name,),
-            )
-            row = await cur.fetchone()
-        return int(row["last_seq"]) if row else 0
+            return await store.read_cursor(conn, self._options.name)
 
     async def _write_cursor(self, seq: int) -> None:
         async with self._pool.connection() as conn:
-            await conn.execute(
-                "INSERT INTO webhook_dispatch_cursor (name, last_seq) VALUES (%s, %s) "
-                "ON CONFLICT (name) DO UPDATE SET last_seq = EXCLUDED.last_seq, "
-                "updated_at = now() WHERE webhook_dispatch_cursor.last_seq <> EXCLUDED.last_seq",
-                (self._options.name, seq),
-            )
+            await store.write_cursor(conn, self._options.name, seq)
 
     @property
     def options(self) -> DispatchOptions:
@@ -288,12 +263,7 @@ class Dispatcher:
         """Hold the dispatcher lock on `listen` (False: stopped while waiting for it)."""
         waiting_logged = False
         while not stop.is_set():
-            cur = await listen.execute(
-                "SELECT pg_try_advisory_lock(hashtextextended(%s, 0)) AS got",
-                (f"{LOCK_KEY}:{self._options.name}",),
-            )
-            row = await cur.fetchone()
-            if row is not None and row[0]:
+            if await store.try_dispatch_lock(listen, f"{LOCK_KEY}:{self._options.name}"):
                 return True
             if not waiting_logged:
                 log.info("another webhook dispatcher is running; standing by")

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from api.deps import Services
 from api.services import ApiServices
+from centralita.kernel.db import ping
 
 router = APIRouter(tags=["health"])
 
@@ -62,7 +63,7 @@ async def ready(services: Services) -> JSONResponse:
 async def _check_postgres(services: ApiServices) -> ComponentHealth:
     try:
         async with services.pool.connection(timeout=_CHECK_TIMEOUT_S) as conn:
-            await conn.execute("SELECT 1")
+            await ping(conn)
     except Exception as exc:
         return ComponentHealth(ok=False, error=f"{type(exc).__name__}: {exc}")
     return ComponentHealth(ok=True)

@@ -31,3 +31,8 @@ async def open_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> Pool:
     )
     await pool.open(wait=False)
     return pool
+
+
+async def ping(conn: Conn) -> None:
+    """One round trip to the server (raises whatever reaching it raises)."""
+    await conn.execute("SELECT 1")

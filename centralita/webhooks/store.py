@@ -1,4 +1,5 @@
-"""SQL for webhook subscriptions, their deliveries and the attempt log.
+"""SQL for webhook subscriptions, their deliveries, the attempt log, and the dispatcher's
+reading of the outbox (its cursor, its lock).
 
 Every function takes an open connection, so a caller groups writes in one transaction
 where they must agree (disabling an endpoint settles its pending deliveries with it).
@@ -8,13 +9,16 @@ by delivery id, which the dispatcher planned inside one tenant.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from centralita.kernel.db import Conn
+from centralita.kernel.events import NOTIFY_CHANNEL
 from centralita.webhooks.models import (
     ALL_EVENTS,
     Delivery,
@@ -431,4 +435,66 @@ async def settle(conn: Conn, delivery_id: str, status: DeliveryStatus, reason: s
         "UPDATE webhook_deliveries SET status = %s, last_error = %s, next_attempt_at = NULL, "
         "updated_at = now() WHERE id = %s::uuid AND status = 'pending'",
         (status, reason, delivery_id),
+    )
+
+
+# -- the dispatcher: the outbox read, its cursor, its lock ------------------------------
+
+
+async def listen_for_events(conn: AsyncConnection[Any]) -> None:
+    """Have `conn` (autocommit) receive a notice whenever an event is recorded."""
+    await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+
+
+async def try_dispatch_lock(conn: AsyncConnection[Any], key: str) -> bool:
+    """Take the session advisory lock named `key` on `conn` if free; whether it holds it.
+
+    The lock lasts as long as the session: one dispatcher per key and database.
+    """
+    cur = await conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0)) AS got", (key,))
+    row = await cur.fetchone()
+    return row is not None and bool(row[0])
+
+
+async def read_outbox(
+    conn: Conn, after: int, gaps: Sequence[int], limit: int
+) -> tuple[list[EventRow], int, int]:
+    """Events past `after` and any of `gaps`, in seq order (at most `limit`), with the
+    snapshot's xmin and xmax: one snapshot, so a gap judged over is judged on the same rows.
+
+    Call it first thing in a transaction of its own (it sets its isolation level).
+    """
+    await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    cur = await conn.execute(
+        "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, "
+        "pg_snapshot_xmax(pg_current_snapshot())::text AS xmax"
+    )
+    snapshot = await cur.fetchone()
+    assert snapshot is not None
+    cur = await conn.execute(
+        "SELECT seq, id, tenant_id::text AS tenant_id, type, subject, payload, "
+        "occurred_at, created_at FROM domain_events "
+        "WHERE seq > %s OR seq = ANY(%s) ORDER BY seq LIMIT %s",
+        (after, list(gaps), limit),
+    )
+    rows = await cur.fetchall()
+    return [EventRow(**r) for r in rows], int(snapshot["xmin"]), int(snapshot["xmax"])
+
+
+async def read_cursor(conn: Conn, name: str) -> int:
+    """The last seq the dispatcher `name` settled (0 before its first pass)."""
+    cur = await conn.execute(
+        "SELECT last_seq FROM webhook_dispatch_cursor WHERE name = %s", (name,)
+    )
+    row = await cur.fetchone()
+    return int(row["last_seq"]) if row else 0
+
+
+async def write_cursor(conn: Conn, name: str, seq: int) -> None:
+    """Move the dispatcher `name`'s cursor to `seq` (no write when it is there already)."""
+    await conn.execute(
+        "INSERT INTO webhook_dispatch_cursor (name, last_seq) VALUES (%s, %s) "
+        "ON CONFLICT (name) DO UPDATE SET last_seq = EXCLUDED.last_seq, "
+        "updated_at = now() WHERE webhook_dispatch_cursor.last_seq <> EXCLUDED.last_seq",
+        (name, seq),
     )
