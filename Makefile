@@ -25,6 +25,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/lint-imports
+	$(PY) scripts/check_sql_homes.py
 
 ## Benchmarks print their figures and write JSON under bench/results/.
 bench: setup
