@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from centralita.analysis.outcome import goal_result
+from centralita.analytics.store.fields import ANSWERED
 from centralita.campaigns.retry_rules import FINAL_OUTCOMES
 from centralita.kernel.calls import NOT_A_CONVERSATION, UNREACHED, CallOutcome
 
@@ -35,3 +36,8 @@ def test_no_goal_is_reached_in_a_call_that_held_no_conversation(outcome: CallOut
 def test_a_goal_is_judged_in_a_call_that_held_one() -> None:
     result = goal_result("promise_to_pay", CallOutcome.NO_DECISION.value, [], [], [])
     assert not result.reason.startswith("nobody was reached")
+
+
+def test_the_analytics_count_as_answered_what_held_a_conversation() -> None:
+    left_out = ANSWERED.split("NOT IN (", 1)[1].split(")", 1)[0]
+    assert {v.strip(" '") for v in left_out.split(",")} == {o.value for o in NOT_A_CONVERSATION}

@@ -2,7 +2,7 @@
 
 - **Answered**: an attempt whose outcome says a conversation was held. No answer,
   busy, voicemail and failed are not conversations; the campaign's calling rules draw
-  the same line (`centralita/campaigns/calling_rules.py`, `_NOT_A_CONVERSATION`).
+  the same line (`NOT_A_CONVERSATION` in `centralita/kernel/calls.py`).
 - **The promise** of a call: what the post-call analysis extracted (the considered
   reading of the whole transcript) when it found an amount or a date, else what the
   agent registered live (`register_promise` puts `promised_amount`,
@@ -17,16 +17,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from centralita.kernel.calls import CallOutcome
+from centralita.kernel.calls import NOT_A_CONVERSATION, CallOutcome
 
 # Outcomes of attempts that held no conversation.
-UNREACHED: Final = (
-    CallOutcome.NO_ANSWER.value,
-    CallOutcome.BUSY.value,
-    CallOutcome.VOICEMAIL.value,
-    CallOutcome.FAILED.value,
-)
-_UNREACHED_SQL = ", ".join(f"'{o}'" for o in UNREACHED)
+_UNREACHED_SQL = ", ".join(f"'{o.value}'" for o in sorted(NOT_A_CONVERSATION))
 
 # An inbound call has no attempt: its own outcome speaks for it.
 OUTCOME: Final = "coalesce(a.outcome, c.outcome)"
