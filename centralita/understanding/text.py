@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Literal
 
 _NON_WORD = re.compile(r"[^\w$€%:.,/-]+|_+")
 _PUNCT = re.compile(r"[^\w\s]+|_+")
@@ -99,16 +100,19 @@ def words(text: str) -> list[str]:
     return folded.split(" ") if folded else []
 
 
-def base_language(language: str) -> str:
+def base_language(language: str, *, default: Literal["es", "en"] = "es") -> str:
     """The rule set for a language tag: "es-CL" -> "es", "en-US" -> "en".
 
-    Languages without their own rules fall back to Spanish, the first users' language.
+    The one definition: understanding, analysis and the flows' spoken words all read
+    a language through it.
 
     Args:
         language: A BCP 47 tag or a bare language code.
+        default: The rule set of languages that have none of their own. Understanding
+            falls back to Spanish, the first users' language; the flows speak English.
 
     Returns:
         "es" or "en".
     """
     code = language.split("-")[0].split("_")[0].lower()
-    return code if code in {"es", "en"} else "es"
+    return code if code in {"es", "en"} else default

@@ -28,12 +28,12 @@ from typing import Any
 from centralita.understanding.dates import on_day
 from centralita.understanding.model import Intent, Steering, Understanding
 from centralita.understanding.nlu import answer_expected
+from centralita.understanding.text import base_language
 from realtime.agents.flows.conditions import unmet_conditions
 from realtime.agents.flows.phrases import DEFAULT_PHRASES, DEFAULT_SLOT_ASKS
 from realtime.agents.flows.schema import BACK, AgentDefinition, Node, SlotSpec, ToolSpec, Transition
 from realtime.agents.flows.templates import (
     Renderer,
-    base_language,
     referenced_names,
     split_sentences,
 )
@@ -102,7 +102,7 @@ class FlowBrain(AgentBrain):
         super().__init__(timeout_s=timeout_s, retries=0)
         self.definition = definition
         self._clock: Clock = clock or (lambda: datetime.now(UTC))
-        self._lang = base_language(definition.language)
+        self._lang = base_language(definition.language, default="en")
         self._nodes = {node.id: node for node in definition.nodes}
         self._renderer = Renderer(definition, variables or {}, today=lambda: self._clock().date())
         self._sensitive = {v.name for v in definition.variables if v.sensitive}

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from centralita.kernel.calls import CallOutcome
 from centralita.understanding.model import Intent
+from centralita.understanding.text import base_language
 from realtime.agents.flows.disclosure import WHY, collection_words
 from realtime.agents.flows.llm_mode import FlowLlmSpec
 from realtime.agents.flows.phrases import DEFAULT_SLOT_ASKS
@@ -32,7 +33,6 @@ from realtime.agents.flows.templates import (
     BUILTINS,
     SLOT_NAMES,
     TemplateError,
-    base_language,
     fallback_text,
     placeholders,
     referenced_names,
@@ -431,7 +431,7 @@ def _disclosures(definition: AgentDefinition, node: Node, sensitive: set[str]) -
                     f"{path}: {{{name}}} falls back to {spoken!r}, which says {_listed(words)} "
                     f"before identity is verified ({WHY})"
                 )
-    lang = base_language(definition.language)
+    lang = base_language(definition.language, default="en")
     for slot in node.slots:
         if slot.required and not slot.ask:
             default = DEFAULT_SLOT_ASKS[lang][slot.name]

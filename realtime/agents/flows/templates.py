@@ -3,7 +3,9 @@
 A placeholder names a contact variable (`{monto_total}`), a slot heard in the call
 (`{slots.pay_date}`) or the built-in `{currency}`; `{a|b}` takes the first one present.
 Money and dates are written the way a voice says them: "200.000 pesos",
-"el viernes 15 de marzo", "Friday, March 15". Pure code: no clock of its own, no I/O.
+"el viernes 15 de marzo", "Friday, March 15". A flow in a language without words of
+its own here is spoken in English (`base_language(..., default="en")`). Pure code: no
+clock of its own, no I/O.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
+
+from centralita.understanding.text import base_language
 
 if TYPE_CHECKING:
     from realtime.agents.flows.schema import AgentDefinition, VariableSpec
@@ -82,12 +86,6 @@ class VariableError(ValueError):
     """The contact's variables do not satisfy the agent (missing or unreadable)."""
 
 
-def base_language(language: str) -> str:
-    """`es-CL` -> `es`; anything not Spanish is spoken in English."""
-    lang = language.split("-")[0].lower()
-    return lang if lang in _WEEKDAYS else "en"
-
-
 def placeholders(template: str) -> list[tuple[str, ...]]:
     """The placeholders of a template, each as its chain of names (`{a|b}` -> (a, b)).
 
@@ -124,7 +122,7 @@ def _group(number: int, sep: str) -> str:
 
 def format_money(amount: Decimal | int | float, currency: str, language: str) -> str:
     """An amount as spoken: "200.000 pesos", "1.250 euros con 50 céntimos", "45 dollars"."""
-    lang = base_language(language)
+    lang = base_language(language, default="en")
     value = Decimal(str(amount)).quantize(Decimal("0.01"))
     whole = int(value)
     cents = int((abs(value) - abs(whole)) * 100)
@@ -142,7 +140,7 @@ def format_money(amount: Decimal | int | float, currency: str, language: str) ->
 
 def format_date(day: date, language: str, *, today: date | None = None) -> str:
     """A date as spoken: "el viernes 15 de marzo", "Friday, March 15" (year when not this one)."""
-    lang = base_language(language)
+    lang = base_language(language, default="en")
     weekday = _WEEKDAYS[lang][day.weekday()]
     month = _MONTHS[lang][day.month - 1]
     show_year = today is None or day.year != today.year
@@ -285,7 +283,7 @@ class Renderer:
         today: Callable[[], date],
     ) -> None:
         self.language = definition.language
-        self.lang = base_language(definition.language)
+        self.lang = base_language(definition.language, default="en")
         self._specs = {spec.name: spec for spec in definition.variables}
         self._values = bind_variables(definition, variables)
         self._today = today
@@ -395,7 +393,7 @@ def fallback_text(name: str, specs: Mapping[str, VariableSpec], language: str) -
         kind = _SLOT_KINDS.get(name.removeprefix("slots."), "text")
     else:
         kind = spec.kind if spec else "text"
-    return _NEUTRAL[base_language(language)].get(kind, "")
+    return _NEUTRAL[base_language(language, default="en")].get(kind, "")
 
 
 def split_sentences(text: str) -> list[str]:
