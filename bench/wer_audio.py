@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from realtime.audio.frames import Pcm16, resample_pcm16
+from centralita.kernel.pcm import Pcm16
+from realtime.audio.frames import resample_pcm16
 
 PHONE_LOW_HZ = 300.0
 PHONE_HIGH_HZ = 3400.0

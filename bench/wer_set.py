@@ -30,7 +30,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from bench.wer_audio import add_noise, telephone
-from realtime.audio.frames import STT_RATE, Pcm16, resample_pcm16
+from centralita.kernel.pcm import Pcm16
+from realtime.audio.frames import STT_RATE, resample_pcm16
 from realtime.providers.espeak import EspeakTTS
 
 VERSION = 1

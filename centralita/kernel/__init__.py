@@ -15,6 +15,8 @@
 - `call_events`: what a call's events say: `CallEventType` and one payload model per
   type (the producers, the stored and live rows, webhooks and analytics share it).
 - `llm`: how to reach an OpenAI-compatible model.
+- `pcm`: `Pcm16`, the sample type of speech audio (the media plane's audio and its
+  providers, which may not import each other, both speak it).
 - `tasks`, `runtime`, `durations`, `addresses`: small helpers every layer needs.
 
 May import: the standard library and third-party packages only, nothing else of the

@@ -18,12 +18,11 @@ from typing import Any, Literal
 
 import av
 import numpy as np
-import numpy.typing as npt
 from av.audio.resampler import AudioResampler
 from av.frame import Frame
 from av.packet import Packet
 
-Pcm16 = npt.NDArray[np.int16]  # mono signed 16-bit samples
+from centralita.kernel.pcm import Pcm16
 
 STT_RATE = 16_000
 WEBRTC_RATE = 48_000

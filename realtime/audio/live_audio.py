@@ -17,7 +17,8 @@ import numpy as np
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
-from realtime.audio.frames import WEBRTC_RATE, AudioConversionError, InboundResampler, Pcm16
+from centralita.kernel.pcm import Pcm16
+from realtime.audio.frames import WEBRTC_RATE, AudioConversionError, InboundResampler
 
 
 class LiveAudio:

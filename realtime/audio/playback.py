@@ -23,12 +23,12 @@ import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from centralita.kernel.pcm import Pcm16
 from realtime.audio.frames import (
     FRAME_MS,
     WEBRTC_RATE,
     AudioConversionError,
     Layout,
-    Pcm16,
     as_pcm16_mono,
     pcm16_to_frame,
     resample_pcm16,

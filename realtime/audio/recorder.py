@@ -22,7 +22,8 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
-from realtime.audio.frames import STT_RATE, AudioConversionError, Pcm16, PcmResampler, as_pcm16_mono
+from centralita.kernel.pcm import Pcm16
+from realtime.audio.frames import STT_RATE, AudioConversionError, PcmResampler, as_pcm16_mono
 
 logger = logging.getLogger(__name__)
 

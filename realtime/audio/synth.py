@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime.audio.frames import STT_RATE, AudioConversionError, Pcm16
+from centralita.kernel.pcm import Pcm16
+from realtime.audio.frames import STT_RATE, AudioConversionError
 
 ESPEAK = "espeak-ng"
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from realtime.audio.frames import Pcm16
+from centralita.kernel.pcm import Pcm16
 
 _WORD = re.compile(r"\S+")
 

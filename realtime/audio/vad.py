@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import webrtcvad  # type: ignore[import-untyped]
 
-from realtime.audio.frames import STT_RATE, AudioConversionError, Pcm16, as_pcm16_mono
+from centralita.kernel.pcm import Pcm16
+from realtime.audio.frames import STT_RATE, AudioConversionError, as_pcm16_mono
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from centralita.kernel.pcm import Pcm16
 from centralita.postcall.recording import RecordingError
-from realtime.audio.frames import STT_RATE, Pcm16, resample_pcm16
+from realtime.audio.frames import STT_RATE, resample_pcm16
 from realtime.audio.vad import Endpointer, UtteranceEnded
 
 CHUNK_MS = 20

@@ -14,16 +14,13 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import numpy as np
-import numpy.typing as npt
 from pydantic import BaseModel, Field
 
 from centralita.kernel.calls import CallOutcome
+from centralita.kernel.pcm import Pcm16
 from centralita.understanding.model import ContextAdvice, SentimentScore, Understanding
 
 T = TypeVar("T")
-
-Pcm16 = npt.NDArray[np.int16]  # mono signed 16-bit samples
 
 
 class ProviderError(RuntimeError):

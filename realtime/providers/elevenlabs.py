@@ -22,7 +22,8 @@ import numpy as np
 from elevenlabs.client import AsyncElevenLabs
 from elevenlabs.core.api_error import ApiError
 
-from realtime.providers.base import Pcm16, ProviderError, SpeechAudio, TextToSpeech
+from centralita.kernel.pcm import Pcm16
+from realtime.providers.base import ProviderError, SpeechAudio, TextToSpeech
 
 # `pcm_<rate>` formats ElevenLabs streams; 48 kHz is the voice track's own rate.
 PCM_RATES = (8000, 16000, 22050, 24000, 32000, 44100, 48000)

@@ -20,7 +20,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from realtime.providers.base import Pcm16, ProviderError, SpeechAudio, TextToSpeech
+from centralita.kernel.pcm import Pcm16
+from realtime.providers.base import ProviderError, SpeechAudio, TextToSpeech
 
 log = logging.getLogger(__name__)
 

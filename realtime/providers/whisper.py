@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 from faster_whisper import WhisperModel  # type: ignore[import-untyped]
 
-from realtime.providers.base import Pcm16, ProviderError, SpeechToText, Transcript, Word
+from centralita.kernel.pcm import Pcm16
+from realtime.providers.base import ProviderError, SpeechToText, Transcript, Word
 from realtime.providers.repetition import (
     collapse_repeated_words,
     collapse_repetitions,

@@ -27,8 +27,9 @@ from av.packet import Packet
 
 from centralita.correction.online import OnlineCorrector
 from centralita.kernel.call_events import CallEventType, ControlAction
+from centralita.kernel.pcm import Pcm16
 from centralita.kernel.tasks import cancelling_me, stop_tasks
-from realtime.audio.frames import FRAME_MS, InboundResampler, Pcm16
+from realtime.audio.frames import FRAME_MS, InboundResampler
 from realtime.audio.playback import AgentVoiceTrack
 from realtime.audio.recorder import CallRecorder, RecorderError
 from realtime.audio.vad import (

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from centralita.kernel.pcm import Pcm16
 from realtime.providers.base import (
-    Pcm16,
     ProviderError,
     SpeechAudio,
     SpeechToText,

@@ -9,12 +9,12 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from centralita.kernel.pcm import Pcm16
 from realtime.audio import synth
 from realtime.audio.frames import (
     AudioConversionError,
     InboundResampler,
     OutboundFramer,
-    Pcm16,
     PcmResampler,
     frame_to_pcm16,
     pcm16_to_frame,

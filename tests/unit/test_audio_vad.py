@@ -8,8 +8,9 @@ from typing import TypeVar
 import numpy as np
 import pytest
 
+from centralita.kernel.pcm import Pcm16
 from realtime.audio import synth
-from realtime.audio.frames import Pcm16, resample_pcm16
+from realtime.audio.frames import resample_pcm16
 from realtime.audio.vad import (
     Endpointer,
     Silence,
