@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.live_hub import LiveEventHub
+from centralita.kernel.call_events import CallEventType
 from centralita.kernel.db import Pool
 from realtime.store import live_feed
 
@@ -85,7 +86,7 @@ async def stream_call_events(
             for event in batch:
                 last = event.id
                 yield event.sse()
-                if event.type == "call_ended":
+                if event.type == CallEventType.CALL_ENDED:
                     return
             if len(batch) == _BATCH:
                 continue  # more rows already waiting

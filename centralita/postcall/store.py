@@ -14,6 +14,7 @@ from typing import Any
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
+from centralita.kernel.call_events import CallEventType
 from centralita.kernel.db import Conn
 
 
@@ -305,9 +306,9 @@ async def tool_calls(conn: Conn, tenant_id: str, call_id: str | None) -> list[Di
         "SELECT e.call_id::text AS call_id, e.seq, e.payload, "
         "coalesce(c.metadata->>'language', 'es') AS language "
         "FROM call_events e JOIN calls c ON c.id = e.call_id "
-        "WHERE c.tenant_id = %s::uuid AND c.deleted_at IS NULL AND e.type = 'tool_call' "
+        "WHERE c.tenant_id = %s::uuid AND c.deleted_at IS NULL AND e.type = %s "
         "AND (%s::uuid IS NULL OR e.call_id = %s::uuid)",
-        (tenant_id, call_id, call_id),
+        (tenant_id, CallEventType.TOOL_CALL.value, call_id, call_id),
     )
     return await cur.fetchall()
 

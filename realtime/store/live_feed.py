@@ -12,6 +12,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 
+from centralita.kernel.call_events import CallEventType
 from centralita.kernel.db import Conn
 from centralita.tenants.store.call_owners import call_key_tenant_sql
 from realtime.store.live_events import CHANNEL
@@ -41,12 +42,19 @@ async def calls_under_way(
     (`centralita.tenants.store.call_owners` says whose call a key is)."""
     cur = await conn.execute(
         "SELECT s.call_key, s.created_at AS started_at, s.payload AS started "
-        "FROM live_call_events s WHERE s.type = 'call_started' "
+        "FROM live_call_events s WHERE s.type = %(call_started)s "
         "AND s.created_at > now() - make_interval(secs => %(secs)s) "
         "AND NOT EXISTS (SELECT 1 FROM live_call_events e "
-        "  WHERE e.call_key = s.call_key AND e.type = 'call_ended') "
+        "  WHERE e.call_key = s.call_key AND e.type = %(call_ended)s) "
         f"AND {call_key_tenant_sql('s.call_key')} = %(tenant)s::uuid "
         "ORDER BY s.created_at DESC, s.id DESC LIMIT %(limit)s OFFSET %(offset)s",
-        {"secs": within_hours * 3600, "tenant": tenant_id, "limit": limit, "offset": offset},
+        {
+            "call_started": CallEventType.CALL_STARTED.value,
+            "call_ended": CallEventType.CALL_ENDED.value,
+            "secs": within_hours * 3600,
+            "tenant": tenant_id,
+            "limit": limit,
+            "offset": offset,
+        },
     )
     return [dict(row) for row in await cur.fetchall()]
