@@ -7,6 +7,8 @@
   runaway repetitions cut.
 - `espeak`: text-to-speech with espeak-ng, the embedded default.
 - `elevenlabs`: ElevenLabs streaming text-to-speech.
+- `sentences`: the one sentence splitter every spoken text goes through, whole
+  (`split_sentences`) or streamed (`SentenceBuffer`).
 
 Scripted fakes for tests are `tests/support/providers.py`.
 

@@ -4,8 +4,8 @@ espeak-ng runs as a subprocess per sentence (``asyncio.create_subprocess_exec``,
 event loop never waits on it); the text goes in on stdin, which keeps text that starts
 with ``-`` from being read as an option, and a WAV comes back on stdout.
 
-The pipeline speaks sentence by sentence: `split_sentences` cuts a reply so the first
-sentence plays while the rest is still being synthesised.
+The pipeline speaks sentence by sentence (`realtime.providers.sentences` cuts a reply),
+so the first sentence plays while the rest is still being synthesised.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import re
 import shutil
 import wave
 from collections.abc import Mapping
@@ -207,85 +206,3 @@ def resample(samples: Pcm16, from_rate: int, to_rate: int) -> Pcm16:
     positions = np.arange(n_out, dtype=np.float64) * (from_rate / to_rate)
     out = np.interp(positions, np.arange(samples.size, dtype=np.float64), samples)
     return np.clip(np.rint(out), -32768, 32767).astype(np.int16)
-
-
-# -- sentence splitting --------------------------------------------------------------
-
-# Words that end in a period without ending the sentence (compared lower-case, without
-# the period). Spanish first, then English.
-ABBREVIATIONS = frozenset(
-    {
-        # Spanish
-        "sr", "sra", "srta", "sres", "sras", "dña", "dr", "dra", "lic", "licda", "ing",
-        "arq", "prof", "profa", "av", "avda", "cía", "cia", "ltda", "depto", "dpto", "núm",
-        "nro", "nº", "n°", "tel", "teléf", "pág", "pag", "ej", "pp", "vol", "cap", "admón",
-        "atte", "ud", "uds", "vd", "vds", "sto", "sta", "gral", "cnel", "ee", "uu", "s.a",
-        "s.l", "ee.uu", "etc", "aprox",
-        # English ("No." is left out: Spanish "no." ends sentences all the time)
-        "mr", "mrs", "ms", "mx", "jr", "st", "vs", "inc", "ltd", "corp", "approx", "dept",
-        "e.g", "i.e", "a.m", "p.m", "u.s", "fig",
-    }
-)  # fmt: skip
-
-# Abbreviations that often close a sentence: a capital after them starts a new one.
-_CLOSING_ABBREVIATIONS = frozenset({"etc", "aprox", "approx", "a.m", "p.m", "inc", "ltd", "ltda"})
-
-# A candidate boundary: terminal punctuation, closing quotes/brackets, then spaces or
-# straight into a Spanish opening mark ("¿Sí?¿Seguro?").
-_BOUNDARY = re.compile(r"([.!?…]+)([\"'”’»)\]]*)(\s+|(?=[¿¡]))")
-_WORD_BEFORE = re.compile(r"([\w.°º]+)$")
-_NEWLINES = re.compile(r"\s*\n\s*\n\s*|\s*\n\s*")
-
-
-def split_sentences(text: str) -> list[str]:
-    """Cut text into sentences to synthesise one by one (Spanish and English).
-
-    Splits after ``.``, ``!``, ``?`` and ``…`` (with any closing quotes) when spaces
-    and a plausible sentence start follow, and at line breaks. Does not split after
-    abbreviations ("Sr.", "Dra.", "etc."), initials ("J. Pérez"), or inside numbers
-    ("200.000", "3.5"). A sentence opening with ``¿`` or ``¡`` starts a new one.
-
-    Returns:
-        The sentences, stripped, without empty ones.
-    """
-    sentences: list[str] = []
-    for block in _NEWLINES.split(text):
-        sentences.extend(_split_block(block))
-    return [s for s in sentences if s]
-
-
-def _split_block(block: str) -> list[str]:
-    out: list[str] = []
-    start = 0
-    for match in _BOUNDARY.finditer(block):
-        punct = match.group(1)
-        after = block[match.end() : match.end() + 1]
-        if not after:
-            continue  # end of the block: the remainder is taken below
-        # "?" and "!" always end a sentence; a period only when what follows agrees.
-        if punct.endswith((".", "…")) and not _period_ends_sentence(
-            block[start : match.start()], punct, after
-        ):
-            continue
-        out.append(block[start : match.end()].strip())
-        start = match.end()
-    out.append(block[start:].strip())
-    return out
-
-
-def _period_ends_sentence(before: str, punct: str, after: str) -> bool:
-    """Whether a period (or ellipsis) followed by spaces then ``after`` ends a sentence."""
-    if not (after.isupper() or after.isdigit() or after in "¿¡\"'“‘«(["):
-        return False  # "etc. y luego", "Bueno... vale": the sentence goes on
-    if punct != ".":
-        return True  # "..." / "…" then a capital
-    word = _WORD_BEFORE.search(before)
-    if word is None:
-        return True
-    token = word.group(1)
-    if len(token) == 1 and token.isalpha():
-        return False  # an initial: "J. Pérez"
-    lowered = token.lower().rstrip(".")
-    if lowered in _CLOSING_ABBREVIATIONS:
-        return True  # "etc. Mañana pago": a capital after "etc." starts a sentence
-    return lowered not in ABBREVIATIONS  # "Sr. Pérez", "Dra. Soto", "Nº. 5"

@@ -46,7 +46,7 @@ from realtime.providers.base import (
     SpeechToText,
     TextToSpeech,
 )
-from realtime.providers.espeak import split_sentences
+from realtime.providers.sentences import split_sentences
 from realtime.session.early_transcripts import EarlyTranscripts, early_ms
 from realtime.session.hearing import Heard, Listening, TurnHearing
 from realtime.session.record import CallRecord, TurnMetrics

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from centralita.kernel.call_events import CallEventType, ControlAction
 from realtime.providers.base import AgentBrain
-from realtime.providers.espeak import split_sentences
+from realtime.providers.sentences import split_sentences
 from realtime.session.record import CallRecord
 from realtime.session.speech import AgentSpeech
 

@@ -17,7 +17,6 @@ from realtime.agents.flows.templates import (
     format_datetime,
     format_money,
     placeholders,
-    split_sentences,
 )
 from realtime.agents.loader import load_agent
 
@@ -124,12 +123,3 @@ def test_bad_or_missing_variables_are_all_reported() -> None:
     message = str(info.value)
     assert "required variables missing from the contact: nombre, monto_total" in message
     assert "fecha_limite" in message
-
-
-def test_sentences_are_split_for_speech() -> None:
-    assert split_sentences("Gracias, Ana. ¿Podría pagar? Sí. 200.000 pesos.") == [
-        "Gracias, Ana.",
-        "¿Podría pagar?",
-        "Sí.",
-        "200.000 pesos.",
-    ]

@@ -1,4 +1,4 @@
-"""espeak-ng synthesis and the sentence splitter the pipeline streams by."""
+"""espeak-ng synthesis."""
 
 from __future__ import annotations
 
@@ -8,63 +8,13 @@ import numpy as np
 import pytest
 
 from realtime.providers.base import ProviderError
-from realtime.providers.espeak import EspeakTTS, resample, split_sentences
+from realtime.providers.espeak import EspeakTTS, resample
 
 pytestmark = pytest.mark.unit
 
 needs_espeak = pytest.mark.skipif(
     shutil.which("espeak-ng") is None, reason="espeak-ng is not installed"
 )
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        (
-            "Hola, Sr. Pérez. Le llamo por su deuda de $200.000 pesos. ¿Puede pagar el "
-            "viernes? ¡Excelente!",
-            [
-                "Hola, Sr. Pérez.",
-                "Le llamo por su deuda de $200.000 pesos.",
-                "¿Puede pagar el viernes?",
-                "¡Excelente!",
-            ],
-        ),
-        ("¿Habla con la Sra. González?¿Sí?", ["¿Habla con la Sra. González?", "¿Sí?"]),
-        ("Debe 3.5 UF. Gracias.", ["Debe 3.5 UF.", "Gracias."]),
-        ("La Dra. Soto y el Lic. Ruiz llamarán.", ["La Dra. Soto y el Lic. Ruiz llamarán."]),
-        ("Me llamo J. Pérez. Hola", ["Me llamo J. Pérez.", "Hola"]),
-        ("Bueno... vale, entonces sí.", ["Bueno... vale, entonces sí."]),
-        ("Bueno… Entonces el lunes.", ["Bueno…", "Entonces el lunes."]),
-        ("Compró pan, leche, etc. Mañana paga.", ["Compró pan, leche, etc.", "Mañana paga."]),
-        ("Pan, leche, etc. y luego nada.", ["Pan, leche, etc. y luego nada."]),
-        ("Le dije que no. Mañana pago.", ["Le dije que no.", "Mañana pago."]),
-        (
-            "Tiene hasta el día 5. Después hay interés.",
-            ["Tiene hasta el día 5.", "Después hay interés."],
-        ),
-        ("Vive en EE.UU. y paga en dólares.", ["Vive en EE.UU. y paga en dólares."]),
-        ("«Pagaré mañana.» Eso dijo.", ["«Pagaré mañana.»", "Eso dijo."]),
-        ("Primera línea\nsegunda línea", ["Primera línea", "segunda línea"]),
-        (
-            "I owe $1,200.50. Can I pay on Friday? Mr. Smith said yes! OK.",
-            ["I owe $1,200.50.", "Can I pay on Friday?", "Mr. Smith said yes!", "OK."],
-        ),
-        (
-            "The meeting is at 10 a.m. and lasts an hour.",
-            ["The meeting is at 10 a.m. and lasts an hour."],
-        ),
-        ("  ", []),
-        ("Sin puntuación final", ["Sin puntuación final"]),
-    ],
-)
-def test_split_sentences(text: str, expected: list[str]) -> None:
-    assert split_sentences(text) == expected
-
-
-def test_split_sentences_keeps_every_character() -> None:
-    text = "Buenos días, Sr. Muñoz. Su saldo es de $1.250.000. ¿Cuándo podría pagar? ¡Gracias!"
-    assert " ".join(split_sentences(text)) == text
 
 
 def test_resample_changes_length_by_the_rate_ratio() -> None:

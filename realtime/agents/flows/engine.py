@@ -32,13 +32,10 @@ from centralita.understanding.text import base_language
 from realtime.agents.flows.conditions import unmet_conditions
 from realtime.agents.flows.phrases import DEFAULT_PHRASES, DEFAULT_SLOT_ASKS
 from realtime.agents.flows.schema import BACK, AgentDefinition, Node, SlotSpec, ToolSpec, Transition
-from realtime.agents.flows.templates import (
-    Renderer,
-    referenced_names,
-    split_sentences,
-)
+from realtime.agents.flows.templates import Renderer, referenced_names
 from realtime.agents.flows.tools import ToolContext, run_tool
 from realtime.providers.base import AgentBrain, AgentReply, BrainTurn, ToolCall
+from realtime.providers.sentences import split_sentences
 
 log = logging.getLogger(__name__)
 

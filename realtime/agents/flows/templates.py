@@ -396,12 +396,6 @@ def fallback_text(name: str, specs: Mapping[str, VariableSpec], language: str) -
     return _NEUTRAL[base_language(language, default="en")].get(kind, "")
 
 
-def split_sentences(text: str) -> list[str]:
-    """One utterance into sentences, so speech can start before the whole reply is ready."""
-    parts = re.split(r"(?<=[.!?])\s+(?=[¿¡\"'A-ZÁÉÍÓÚÑ0-9])", text.strip())
-    return [part for part in (p.strip() for p in parts) if part]
-
-
 def check_sensitive(templates: Sequence[str], sensitive: set[str]) -> list[tuple[str, set[str]]]:
     """The templates that name a sensitive variable, with the names they use."""
     hits: list[tuple[str, set[str]]] = []

@@ -29,10 +29,10 @@ from centralita.kernel.llm import LlmEndpoint
 from centralita.kernel.tasks import stop_tasks
 from realtime.agents.flows.tools import ToolContext, run_tool, tool_schemas
 from realtime.agents.llm.prompt import fill, system_prompt
-from realtime.agents.llm.sentences import SentenceBuffer
 from realtime.agents.llm.tool_deltas import AssembledToolCall, ToolCallDeltas
 from realtime.agents.model_config import LlmConfig
 from realtime.providers.base import AgentBrain, AgentReply, BrainTurn, ProviderError, ToolCall
+from realtime.providers.sentences import SentenceBuffer
 
 FILLERS = {"es": "Un momento, por favor.", "en": "One moment, please."}
 APOLOGIES = {
