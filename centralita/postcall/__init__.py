@@ -7,6 +7,7 @@
 - `recording`, `document`: what the call's metadata document says (recording, transcript,
   corrections).
 - `store`: the pipeline's reads and writes, idempotent by the call's id.
+- `reanalysis_store`: the bulk re-analysis's reads: how many calls match, a page of them.
 
 The workflow is `workflows/post_call.py`, its activities `activities/post_call.py`, the
 re-transcription `realtime/offline/`.
