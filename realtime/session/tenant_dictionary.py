@@ -13,14 +13,12 @@ deadline, and any database trouble falls back to the default pairs, with a warni
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from centralita.correction.online import OnlineCorrector
 from centralita.kernel.db import Pool
 from centralita.learning.dictionary import tenant_dictionary
-from centralita.tenants.store.call_owners import call_key_tenant
-from realtime.cache import FreshCache
+from realtime.cache import TenantCache
 
 log = logging.getLogger(__name__)
 
@@ -35,32 +33,28 @@ class TenantDictionaries:
     Args:
         pool: the database.
         refresh_s: re-read a tenant's pairs when its copy is older than this.
-        timeout_s: the most a call start waits for a (re)load before using what it has.
+        timeout_s: the most a call start waits for a (re)load before using the defaults.
     """
 
     def __init__(
         self, pool: Pool, *, refresh_s: float = REFRESH_S, timeout_s: float = LOOKUP_TIMEOUT_S
     ) -> None:
         self._pool = pool
-        self._timeout_s = timeout_s
-        self._cache: FreshCache[tuple[str, str], OnlineCorrector] = FreshCache(refresh_s)
+        self._correctors: TenantCache[str, OnlineCorrector] = TenantCache(
+            pool, refresh_s=refresh_s, timeout_s=timeout_s
+        )
 
     async def for_call(self, call_key: str, language: str) -> OnlineCorrector:
         """The corrector for the call of ``call_key`` (its tenant: `call_key_tenant`)."""
         primary = language.split("-")[0].lower()
-        try:
-            return await asyncio.wait_for(self._load(call_key, primary), self._timeout_s)
-        except Exception as exc:  # a slow or broken database must not hold a call up
+
+        async def load(tenant: str) -> OnlineCorrector:
+            pairs = await tenant_dictionary(self._pool, tenant, primary)
+            return OnlineCorrector(pairs, language=primary)
+
+        def defaults(exc: Exception) -> OnlineCorrector:
             log.warning("live dictionary for call %s unavailable: %s", call_key, exc)
             # Not another tenant's cached pairs: the tenant is what could not be read.
             return OnlineCorrector(language=primary)
 
-    async def _load(self, call_key: str, language: str) -> OnlineCorrector:
-        async with self._pool.connection() as conn:
-            tenant = await call_key_tenant(conn, call_key)
-
-        async def load() -> OnlineCorrector:
-            pairs = await tenant_dictionary(self._pool, tenant, language)
-            return OnlineCorrector(pairs, language=language)
-
-        return await self._cache.get((tenant, language), load)
+        return await self._correctors.for_call(call_key, primary, load, fallback=defaults)

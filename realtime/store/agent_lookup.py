@@ -12,15 +12,13 @@ warning. Only a name that nobody has fails the call (`AgentNotFoundError`), as b
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from centralita.kernel.calls import DialRequest
 from centralita.kernel.db import Pool
-from centralita.tenants.store.call_owners import call_key_tenant
 from realtime.agents.loader import DEFAULT_AGENT, AnyAgentDefinition, load_any_agent
 from realtime.agents.setup import AgentSetup, setup_for
-from realtime.cache import FreshCache
+from realtime.cache import TenantCache
 from realtime.store.agents import load_tenant_agent
 
 log = logging.getLogger(__name__)
@@ -43,9 +41,10 @@ class TenantAgents:
         self, pool: Pool, *, refresh_s: float = REFRESH_S, timeout_s: float = LOOKUP_TIMEOUT_S
     ) -> None:
         self._pool = pool
-        self._timeout_s = timeout_s
         # None: the tenant has no agent of that name (the shipped one is meant).
-        self._cache: FreshCache[tuple[str, str], AnyAgentDefinition | None] = FreshCache(refresh_s)
+        self._agents: TenantCache[str, AnyAgentDefinition | None] = TenantCache(
+            pool, refresh_s=refresh_s, timeout_s=timeout_s
+        )
 
     async def setup_for_call(self, request: DialRequest) -> AgentSetup:
         """The call's brain and session settings (a `SetupFactory` for `ConversationLine`).
@@ -64,23 +63,19 @@ class TenantAgents:
             realtime.agents.loader.AgentNotFoundError: no agent of that name at all.
         """
         name = request.agent or DEFAULT_AGENT
-        try:
-            found = await asyncio.wait_for(
-                self._load(request.idempotency_key, name), self._timeout_s
-            )
-        except Exception as exc:  # a slow or broken database (or row) must not fail a call
+
+        def shipped(exc: Exception) -> None:
             log.warning(
                 "call %s: tenant agent %r unavailable, using the shipped one: %s",
                 request.idempotency_key,
                 name,
                 exc,
             )
-            found = None
-        return found if found is not None else load_any_agent(name)
 
-    async def _load(self, call_key: str, name: str) -> AnyAgentDefinition | None:
-        async with self._pool.connection() as conn:
-            tenant = await call_key_tenant(conn, call_key)
-        return await self._cache.get(
-            (tenant, name), lambda: load_tenant_agent(self._pool, tenant, name)
+        found = await self._agents.for_call(
+            request.idempotency_key,
+            name,
+            lambda tenant: load_tenant_agent(self._pool, tenant, name),
+            fallback=shipped,
         )
+        return found if found is not None else load_any_agent(name)

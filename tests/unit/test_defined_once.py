@@ -24,6 +24,9 @@ HOMES = {
     "base_language": "centralita/understanding/text.py",
     "UNREACHED": "centralita/kernel/calls.py",
     "NOT_A_CONVERSATION": "centralita/kernel/calls.py",
+    "split_sentences": "realtime/providers/sentences.py",
+    "SentenceBuffer": "realtime/providers/sentences.py",
+    "FreshCache": "realtime/cache.py",
 }
 
 
