@@ -15,10 +15,12 @@ import hashlib
 import inspect
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from centralita.correction.online import OnlineCorrector
 from centralita.kernel.calls import AGENT_ERROR, CallOutcome, DialRequest, DialResult
@@ -42,6 +44,12 @@ log = logging.getLogger(__name__)
 
 # How long a bot softphone gets to hang up after the agent's side of the call ended.
 BOT_HANG_UP_S = 5.0
+# Finished calls whose record (and bot report) a line keeps by default, for whoever
+# placed them to read (tests, benchmarks). The media worker keeps none: `on_call_ended`
+# stores each record, and a long-running worker must not grow with every call.
+KEEP_FINISHED = 100
+
+_T = TypeVar("_T")
 
 # The call's agent: at once (the shipped flows), or looked up first (a tenant's stored
 # agent, `realtime.store.agent_lookup`), before the far end is offered the call.
@@ -85,6 +93,11 @@ class ConversationLine:
     The far end is the in-process bot softphone (`converse`), or any softphone reached
     through signalling (`connect` with the function that delivers the agent's offer and
     returns the answer), or a softphone that called in (`answer_inbound`).
+
+    Once a call ended the line holds nothing of it but, in `records` and `bot_reports`,
+    the record and the bot's report of the last `keep_finished` calls (oldest dropped
+    first; none with 0). Everything else of a call (its leg, who took it over) goes when
+    it ends.
     """
 
     def __init__(
@@ -102,6 +115,7 @@ class ConversationLine:
         recordings_dir: Path | None = None,
         on_event: CallEventSink | None = None,
         on_call_opened: CallOpened | None = None,
+        keep_finished: int = KEEP_FINISHED,
     ) -> None:
         self._agent_for = agent_for
         self._stt = stt
@@ -115,10 +129,12 @@ class ConversationLine:
         self._on_event = on_event
         self._on_call_opened = on_call_opened
         self._recordings = recordings_dir
-        self.records: dict[str, CallRecord] = {}
+        self._keep_finished = keep_finished
+        # The last `keep_finished` finished calls' records and bot reports, oldest first.
+        self.records: OrderedDict[str, CallRecord] = OrderedDict()
+        self.bot_reports: OrderedDict[str, BotReport] = OrderedDict()
         self._live: dict[str, AgentLeg] = {}  # calls under way, by key (for controls)
         self._humans: dict[str, HumanLeg] = {}  # who took a call over, by call key
-        self.bot_reports: dict[str, BotReport] = {}
 
     def live_session(self, call_key: str) -> CallSession | None:
         """The session of the call under way with this key (None if none, or not yet
@@ -132,7 +148,7 @@ class ConversationLine:
         """A person's softphone takes the call over: the answer to its offer.
 
         Raises:
-            CallNotLiveError: no call under way with that key.
+            CallNotLiveError: no call under way with that key (or it ended meanwhile).
             HumanAlreadyJoinedError: someone else has taken it over already.
             ValueError: the offer is not a usable SDP offer.
         """
@@ -143,8 +159,25 @@ class ConversationLine:
         if current is not None and not current.left.is_set():
             raise HumanAlreadyJoinedError(f"{current.by} has taken call {call_key!r} over")
         human = HumanLeg(session, by, self._ice)
-        answer = await human.join(offer)
+        # Held from now: a second person is refused while this one's offer is answered,
+        # and a call that ends meanwhile takes it along (see `_talk`) instead of leaving
+        # it behind for good.
         self._humans[call_key] = human
+        ended = CallNotLiveError(f"call {call_key!r} ended while {by} was joining")
+        try:
+            answer = await human.join(offer)
+        except BaseException as exc:
+            held = self._humans.get(call_key) is human
+            if held:
+                del self._humans[call_key]
+            if held or not isinstance(exc, Exception):
+                raise
+            raise ended from exc  # the call's end closed the leg under the join
+        if self._humans.get(call_key) is not human or session.ended:
+            if self._humans.get(call_key) is human:
+                del self._humans[call_key]
+            await human.close()
+            raise ended
         return answer
 
     def _event_sink(self, call_key: str) -> Callable[[CallEvent], None] | None:
@@ -174,7 +207,7 @@ class ConversationLine:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(bot.done(), BOT_HANG_UP_S)
             await bot.close()
-            self.bot_reports[request.idempotency_key] = bot.report
+            self._keep(self.bot_reports, request.idempotency_key, bot.report)
             await bot_pc.close()
 
     async def connect(self, request: DialRequest, started: datetime, far_end: FarEnd) -> DialResult:
@@ -262,7 +295,7 @@ class ConversationLine:
         with call_span(request, direction) as span:
             record = await self._talk(request, leg, setup, CallParties(direction, from_number))
             answered = datetime.now(UTC) - timedelta(seconds=record.usage.call_s)
-            self.records[request.idempotency_key] = record
+            self._keep(self.records, request.idempotency_key, record)
             result = _result(record, started, max(answered, started), self._rates)
             call_ended(span, record, result)
             if self._on_call_ended is not None:
@@ -303,6 +336,15 @@ class ConversationLine:
             if recorder is not None and not recorder.closed:
                 with contextlib.suppress(Exception):
                     recorder.close()
+
+    def _keep(self, finished: OrderedDict[str, _T], call_key: str, what: _T) -> None:
+        """Keep what a finished call left, dropping the oldest past `keep_finished`."""
+        if self._keep_finished <= 0:
+            return
+        finished[call_key] = what
+        finished.move_to_end(call_key)
+        while len(finished) > self._keep_finished:
+            finished.popitem(last=False)
 
     def _opened(self, request: DialRequest, parties: CallParties) -> None:
         if self._on_call_opened is None:

@@ -30,7 +30,7 @@ from realtime.carrier.simulated import PersonaBook, SimulatedCarrier, packaged_p
 from realtime.carrier.softphone_dialer import SoftphoneDialer
 from realtime.conversation_line import CallParties, ConversationLine
 from realtime.legs.webrtc import IceServer, restrict_ice_to_loopback
-from realtime.providers.base import ProviderError
+from realtime.providers.base import ProviderError, SpeechToText, TextToSpeech
 from realtime.providers.espeak import EspeakTTS
 from realtime.providers.whisper import WhisperSTT
 from realtime.server.app import create_media_app
@@ -61,11 +61,20 @@ def conversation_line(
     settings: Settings,
     pool: Pool | None = None,
     *,
-    stt: WhisperSTT | None = None,
+    stt: SpeechToText | None = None,
+    tts: TextToSpeech | None = None,
+    bot_tts: TextToSpeech | None = None,
     live: LiveEvents | None = None,
     post_call: PostCallStarter | None = None,
+    keep_finished: int = 0,
 ) -> ConversationLine:
-    """The embedded voice stack: faster-whisper, the shipped flows, espeak-ng voices."""
+    """The embedded voice stack: faster-whisper, the shipped flows, espeak-ng voices.
+
+    `stt`, `tts` and `bot_tts` replace the recogniser, the agent's voice and the bot
+    softphones' voice (a benchmark's scripted ones). The line keeps nothing of an ended
+    call (each is stored when it ends) unless `keep_finished` asks for the records of
+    the last few (tests read them).
+    """
     restrict_ice_to_loopback(settings.webrtc_loopback_only)
 
     async def store(
@@ -97,8 +106,8 @@ def conversation_line(
         # The call's tenant's stored agent, else the shipped one, when there is a database.
         agent_for=TenantAgents(pool).setup_for_call if pool is not None else flow_agent_for,
         stt=stt or live_stt(settings),
-        tts=EspeakTTS(),
-        bot_tts=EspeakTTS(speed_wpm=140),  # see tests/e2e/test_conversations.py
+        tts=tts or EspeakTTS(),
+        bot_tts=bot_tts or EspeakTTS(speed_wpm=140),  # see tests/e2e/test_conversations.py
         corrector=OnlineCorrector(),
         # The tenant's approved pairs on top of the defaults, when there is a database.
         corrector_for=TenantDictionaries(pool).for_call if pool is not None else None,
@@ -108,13 +117,16 @@ def conversation_line(
         recordings_dir=settings.effective_recordings_dir if settings.record_calls else None,
         on_event=live.publish if live is not None else None,
         on_call_opened=opened,
+        keep_finished=keep_finished,
     )
 
 
 def simulated_carrier(settings: Settings, line: ConversationLine) -> SimulatedCarrier:
     """The simulated carrier playing the configured personas (the packaged demo set if unset)."""
     book = PersonaBook.load(settings.carrier_personas or packaged_personas())
-    return SimulatedCarrier(book.personas, line=line)
+    # It keeps nothing of an ended call: the carrier service in front of it (the dial
+    # store, or its own memory without a database) answers for ended calls.
+    return SimulatedCarrier(book.personas, line=line, keep_finished=0)
 
 
 @dataclass
@@ -127,7 +139,12 @@ class MediaParts:
 
 
 def media_parts(
-    settings: Settings, pool: Pool | None = None, *, stt: WhisperSTT | None = None
+    settings: Settings,
+    pool: Pool | None = None,
+    *,
+    stt: SpeechToText | None = None,
+    tts: TextToSpeech | None = None,
+    bot_tts: TextToSpeech | None = None,
 ) -> MediaParts:
     """Softphones first, then the simulated carrier, over one conversation line."""
     live = LiveEvents(pool) if pool is not None else None
@@ -136,7 +153,9 @@ def media_parts(
         if pool is not None and settings.post_call
         else None
     )
-    line = conversation_line(settings, pool, stt=stt, live=live, post_call=post_call)
+    line = conversation_line(
+        settings, pool, stt=stt, tts=tts, bot_tts=bot_tts, live=live, post_call=post_call
+    )
     exchange = SoftphoneExchange()
     dialer = SoftphoneDialer(
         exchange,

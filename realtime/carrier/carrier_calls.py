@@ -54,6 +54,13 @@ _HANG_UP_WAIT_S = 5.0
 _RECORD_RETRY_S = (0.5, 10.0)
 # How long a shutdown waits for calls' ends to be stored.
 _CLOSE_RECORD_WAIT_S = 3.0
+# Ended calls kept in memory by default. Without a store this memory is all that stops a
+# late retry from ringing a key again, so it is large; with one, the store answers for
+# older calls and memory only saves a read for the most recent ones.
+KEEP_FINISHED = 100_000
+KEEP_FINISHED_WITH_STORE = 100
+# The most entries the dial log answers with.
+DIAL_LOG_LIMIT = 100_000
 
 CallState = Literal["ringing", "in_progress", "ended"]
 
@@ -150,7 +157,9 @@ class CarrierCalls:
 
     Args:
         carrier: places each call (the simulated carrier, later the media worker's own).
-        keep_finished: how many ended calls (and dial-log entries) stay in memory.
+        keep_finished: how many ended calls stay in memory, oldest dropped first (and,
+            without a store, dial-log entries); by default `KEEP_FINISHED`, or
+            `KEEP_FINISHED_WITH_STORE` with a store.
         clock: current time.
         store: where calls and the dial log are kept durably; None keeps them in memory
             only (lost with the process).
@@ -161,11 +170,13 @@ class CarrierCalls:
         self,
         carrier: Dialer,
         *,
-        keep_finished: int = 100_000,
+        keep_finished: int | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         store: DialStore | None = None,
         owner: str | None = None,
     ) -> None:
+        if keep_finished is None:
+            keep_finished = KEEP_FINISHED if store is None else KEEP_FINISHED_WITH_STORE
         self._carrier = carrier
         self._keep_finished = keep_finished
         self._clock = clock
@@ -173,6 +184,7 @@ class CarrierCalls:
         self.owner = owner or instance_id()
         self._calls: dict[str, Call] = {}
         self._finished: OrderedDict[str, None] = OrderedDict()  # in order of ending
+        # The dial log when there is no store (the store keeps it otherwise).
         self._dial_log: deque[DialLogEntry] = deque(maxlen=keep_finished)
         # Dial requests being recorded in the store, by key: a second request for the
         # key waits for the first instead of recording (and ringing) again.
@@ -263,7 +275,7 @@ class CarrierCalls:
         """
         if self._store is None:
             return list(self._dial_log)
-        logged = await self._store.dial_log(limit=self._keep_finished)
+        logged = await self._store.dial_log(limit=DIAL_LOG_LIMIT)
         return [DialLogEntry.from_store(entry) for entry in logged]
 
     async def aclose(self) -> None:
@@ -320,16 +332,17 @@ class CarrierCalls:
     async def _ring(self, call: Call, request: DialRequest) -> DialResult:
         # Logged in the same loop step in which the carrier starts ringing: a call
         # hung up before it ever started is in neither log.
-        self._dial_log.append(
-            DialLogEntry(
-                idempotency_key=request.idempotency_key,
-                to_number=request.to_number,
-                attempt_number=request.attempt_number,
-                campaign_id=request.campaign_id,
-                contact_id=request.contact_id,
-                at=call.placed_at,
+        if self._store is None:
+            self._dial_log.append(
+                DialLogEntry(
+                    idempotency_key=request.idempotency_key,
+                    to_number=request.to_number,
+                    attempt_number=request.attempt_number,
+                    campaign_id=request.campaign_id,
+                    contact_id=request.contact_id,
+                    at=call.placed_at,
+                )
             )
-        )
         log.info("call %s placed (attempt %d)", request.idempotency_key, request.attempt_number)
         return await self._carrier.dial(request)
 

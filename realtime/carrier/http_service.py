@@ -71,7 +71,7 @@ log = logging.getLogger(__name__)
 def carrier_router(
     carrier: Dialer,
     *,
-    keep_finished: int = 100_000,
+    keep_finished: int | None = None,
     store: DialStore | None = None,
     admin_key: SecretStr | None = None,
 ) -> APIRouter:
@@ -79,8 +79,8 @@ def carrier_router(
 
     Args:
         carrier: places the calls.
-        keep_finished: how many ended calls stay queryable in memory (and in the dial
-            log's reply).
+        keep_finished: how many ended calls stay in memory (`CarrierCalls`: by default
+            100,000 without a store, whose memory is then all there is, and 100 with one).
         store: keeps calls and the dial log durably (the media worker's database);
             without one they live in this process only.
         admin_key: the only key that reads the dial log (`admin_api_key`); without one

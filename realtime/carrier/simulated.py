@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -90,6 +91,10 @@ class SimulatedCarrier:
         personas: who answers which number.
         time_scale: multiplies ring and talk times (tests use 0 for instant calls).
         clock: current time (tests may freeze it).
+        line: holds the conversations of personas whose step has one.
+        keep_finished: how many ended calls stay known (their result for a repeated
+            dial, their request in `dial_log`), oldest dropped first. The media worker
+            keeps none: the carrier service in front of it answers for ended calls.
     """
 
     def __init__(
@@ -99,13 +104,16 @@ class SimulatedCarrier:
         time_scale: float = 1.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         line: ConversationLine | None = None,
+        keep_finished: int = 100_000,
     ) -> None:
         self._line = line
         self._personas = {p.number: p for p in personas}
         self._time_scale = time_scale
         self._clock = clock
+        self._keep_finished = keep_finished
         self._results: dict[str, asyncio.Future[DialResult]] = {}
-        self.dial_log: list[DialRequest] = []
+        self._finished: OrderedDict[str, None] = OrderedDict()  # keys, in order of ending
+        self.dial_log: list[DialRequest] = []  # the last `keep_finished` dials
 
     async def dial(self, request: DialRequest) -> DialResult:
         """Ring the persona behind `request.to_number` (once per idempotency key)."""
@@ -124,6 +132,7 @@ class SimulatedCarrier:
         future: asyncio.Future[DialResult] = asyncio.get_running_loop().create_future()
         self._results[key] = future
         self.dial_log.append(request)
+        del self.dial_log[: max(0, len(self.dial_log) - self._keep_finished)]
         try:
             future.set_result(await self._place(request))
         except BaseException as exc:
@@ -135,7 +144,16 @@ class SimulatedCarrier:
             else:
                 future.cancel()
             raise
+        self._remember_ended(key)
         return future.result()
+
+    def _remember_ended(self, key: str) -> None:
+        """Remember the ended call of `key`, forgetting the oldest past `keep_finished`."""
+        self._finished[key] = None
+        self._finished.move_to_end(key)
+        while len(self._finished) > self._keep_finished:
+            old, _ = self._finished.popitem(last=False)
+            self._results.pop(old, None)
 
     async def _place(self, request: DialRequest) -> DialResult:
         started = self._clock()

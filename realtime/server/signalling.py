@@ -109,28 +109,49 @@ class _Inbound:
 
 
 class InboundCalls:
-    """Inbound calls of this process: running ones, and the last ended ones."""
+    """Inbound calls of this process: running ones, and what the last ended ones came to.
+
+    An ended call keeps only its status (its result): not its leg, whose session holds
+    the whole conversation, so a long-running worker does not grow with every call.
+    """
 
     def __init__(self) -> None:
-        self._calls: OrderedDict[str, _Inbound] = OrderedDict()
+        self._running: dict[str, _Inbound] = {}
+        self._ended: OrderedDict[str, SignalledCall] = OrderedDict()
 
     def add(self, call_id: str, leg: AgentLeg, task: asyncio.Task[DialResult]) -> None:
-        self._calls[call_id] = _Inbound(leg, task)
-        task.add_done_callback(lambda _: self._trim())
+        call = _Inbound(leg, task)
+        self._running[call_id] = call
+        task.add_done_callback(lambda _: self._end(call_id, call))
 
-    def get(self, call_id: str) -> _Inbound | None:
-        return self._calls.get(call_id)
+    def status(self, call_id: str) -> SignalledCall | None:
+        """The call's state, and its result once it ended (None: no such call)."""
+        running = self._running.get(call_id)
+        return running.status(call_id) if running is not None else self._ended.get(call_id)
 
-    def _trim(self) -> None:
-        ended = [k for k, c in self._calls.items() if c.task.done()]
-        for key in ended[: max(0, len(ended) - _KEEP_ENDED)]:
-            del self._calls[key]
+    async def hang_up(self, call_id: str) -> SignalledCall | None:
+        """Hang the call up; its status once its result is stored (None: no such call)."""
+        call = self._running.get(call_id)
+        if call is None:
+            return self._ended.get(call_id)
+        call.leg.hang_up("hangup_requested")
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.shield(call.task), 10)
+        return call.status(call_id)
+
+    def _end(self, call_id: str, call: _Inbound) -> None:
+        if self._running.get(call_id) is call:
+            del self._running[call_id]
+        self._ended[call_id] = call.status(call_id)
+        self._ended.move_to_end(call_id)
+        while len(self._ended) > _KEEP_ENDED:
+            self._ended.popitem(last=False)
 
     async def aclose(self) -> None:
-        for call in self._calls.values():
+        calls = list(self._running.values())
+        for call in calls:
             call.leg.hang_up("shutdown")
-        tasks = [c.task for c in self._calls.values()]
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*(c.task for c in calls), return_exceptions=True)
 
 
 def _error(code: int, kind: str, detail: str) -> JSONResponse:
@@ -174,21 +195,18 @@ def signalling_router(
     @router.get("/calls/{call_id}", response_model=SignalledCall, responses={404: {}})
     async def call_status(call_id: str) -> SignalledCall | JSONResponse:
         """An inbound call's state, and its result once it ended."""
-        call = inbound.get(call_id)
+        call = inbound.status(call_id)
         if call is None:
             return _error(status.HTTP_404_NOT_FOUND, "UnknownCall", f"no call {call_id!r}")
-        return call.status(call_id)
+        return call
 
     @router.delete("/calls/{call_id}", response_model=SignalledCall, responses={404: {}})
     async def hang_up(call_id: str) -> SignalledCall | JSONResponse:
         """Hang up an inbound call; its result is returned once stored."""
-        call = inbound.get(call_id)
+        call = await inbound.hang_up(call_id)
         if call is None:
             return _error(status.HTTP_404_NOT_FOUND, "UnknownCall", f"no call {call_id!r}")
-        call.leg.hang_up("hangup_requested")
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(asyncio.shield(call.task), 10)
-        return call.status(call_id)
+        return call
 
     @router.get(
         "/softphones/{number}/calls/next",

@@ -34,7 +34,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def line(database_url: str, pool: Pool) -> AsyncIterator[ConversationLine]:
     settings = settings_for(database_url, "127.0.0.1:1", post_call=False, record_calls=False)
-    yield conversation_line(settings, pool)
+    # The media worker's line keeps no records; these tests read the last calls'.
+    yield conversation_line(settings, pool, keep_finished=10)
 
 
 @pytest.mark.asyncio(loop_scope="module")

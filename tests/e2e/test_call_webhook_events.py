@@ -58,7 +58,7 @@ async def test_a_real_call_announces_its_start_turns_promise_and_end_in_order(
     request = await _dialled(pool)
     settings = settings_for(database_url, "127.0.0.1:1", record_calls=False)
     try:
-        line = conversation_line(settings, pool, stt=WhisperSTT(), live=live)
+        line = conversation_line(settings, pool, stt=WhisperSTT(), live=live, keep_finished=1)
         script = BotScript(
             lines=[
                 BotLine(say="Sí, con ella habla."),

@@ -354,3 +354,27 @@ async def test_call_reports_ringing_until_its_end_is_stored(pool: Pool) -> None:
     stored = await DialStore(pool).get(request.idempotency_key)
     assert stored is not None
     assert stored.result == call.result
+
+
+async def test_with_a_store_only_the_last_ended_calls_stay_in_memory(pool: Pool) -> None:
+    # A long-running media worker: the store answers for older calls, memory holds few.
+    calls = CarrierCalls(
+        SimulatedCarrier(PERSONAS, time_scale=0), store=DialStore(pool), keep_finished=2
+    )
+    keys = [f"kept-{n}-{datetime.now(UTC).timestamp()}" for n in range(4)]
+    try:
+        for key in keys:
+            call, _ = await calls.place(_request(key))
+            await calls.wait(call, 5.0)
+        assert sorted(calls._calls) == sorted(keys[-2:])
+        assert not calls._dial_log  # the store keeps the dial log
+        # The first call, forgotten here, is still answered from the store, ringing nobody.
+        first, placed = await calls.place(_request(keys[0]))
+        assert not placed
+        assert first.status().state == "ended"
+        assert first.result is not None
+        assert first.result.outcome is CallOutcome.PROMISE_TO_PAY
+        logged = [e.idempotency_key for e in await calls.dial_log()]
+        assert [k for k in logged if k in keys] == keys
+    finally:
+        await calls.aclose()

@@ -151,6 +151,27 @@ async def test_different_keys_ring_again(carrier: SimulatedCarrier) -> None:
     assert [r.idempotency_key for r in carrier.dial_log] == ["a", "b"]
 
 
+async def test_only_the_last_ended_calls_are_remembered() -> None:
+    # A long-running carrier forgets the oldest ended calls: their results and log entries.
+    carrier = SimulatedCarrier(PERSONAS, time_scale=0.0, keep_finished=2)
+    for key in ("a", "b", "c"):
+        await carrier.dial(_request(PAYS, key=key))
+    assert [r.idempotency_key for r in carrier.dial_log] == ["b", "c"]
+    await carrier.dial(_request(PAYS, key="c"))  # still known: rings nobody
+    assert [r.idempotency_key for r in carrier.dial_log] == ["b", "c"]
+    await carrier.dial(_request(PAYS, key="a"))  # forgotten: rings again
+    assert [r.idempotency_key for r in carrier.dial_log] == ["c", "a"]
+
+
+async def test_a_carrier_that_keeps_nothing_still_joins_a_call_under_way() -> None:
+    carrier = SimulatedCarrier(PERSONAS, time_scale=0.01, keep_finished=0)
+    request = _request(PAYS, key="same")
+    first, second = await asyncio.gather(carrier.dial(request), carrier.dial(request))
+    assert first == second
+    assert carrier.dial_log == []
+    assert carrier._results == {}
+
+
 async def test_cancelled_dial_can_be_placed_again() -> None:
     persona = Persona(
         number=PAYS,
