@@ -1,7 +1,7 @@
-"""`python -m bench [campaign|latency|wer|all] [options]`: the benchmarks (all by default).
+"""`python -m bench [campaign|latency|memory|wer|all] [options]`: the benchmarks (all by default).
 
 Each benchmark keeps its own options (`python -m bench campaign --help`, `python -m bench
-latency --help`); with `all`, every option goes to the benchmark that knows it.
+memory --help`); with `all`, every option goes to the benchmark that knows it.
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bench import campaign, latency, wer
+from bench import campaign, latency, memory, wer
 
 Benchmark = tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Namespace], Any]]
 
 BENCHMARKS: dict[str, Benchmark] = {
     "campaign": (campaign.build_parser, campaign.run),
     "latency": (latency.build_parser, latency.run),
+    "memory": (memory.build_parser, memory.run),
     "wer": (wer.build_parser, wer.run),
 }
 
