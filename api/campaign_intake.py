@@ -15,8 +15,7 @@ from fastapi import HTTPException, Request, status
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile  # what request.form() yields
 
-from api.contact_rows import InvalidRow, NumberedRow
-from api.csv_contacts import CsvError, CsvRowError, CsvTooLargeError, read_contacts_csv
+from api.csv_contacts import CsvError, CsvTooLargeError, numbered_rows, read_contacts_csv
 from api.schemas import CampaignCreate
 from centralita.kernel.settings import Settings
 
@@ -112,13 +111,7 @@ async def _read_multipart(request: Request, settings: Settings) -> CampaignCreat
     try:
         if isinstance(policy, str) and policy.strip():
             fields["policy"] = json.loads(policy)
-        rows = [
-            NumberedRow(
-                r.line, InvalidRow(r.row.reason) if isinstance(r.row, CsvRowError) else r.row
-            )
-            for r in records
-        ]
-        return CampaignCreate.model_validate({**fields, "contacts": rows})
+        return CampaignCreate.model_validate({**fields, "contacts": numbered_rows(records)})
     except json.JSONDecodeError as exc:
         raise _unprocessable(f"`policy` is not JSON: {exc}") from exc
     except ValidationError as exc:

@@ -30,6 +30,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from api.contact_rows import InvalidRow, NumberedRow
+
 DELIMITERS = (",", ";", "\t")
 
 # Aliases in priority order: when two are present the first one listed takes the field
@@ -134,6 +136,14 @@ def read_contacts_csv(data: bytes, *, max_rows: int) -> list[CsvRecord]:
             raise CsvTooLargeError(max_rows)
         parsed.append(CsvRecord(line, _row(layout, cells, line)))
     return parsed
+
+
+def numbered_rows(records: list[CsvRecord]) -> list[NumberedRow]:
+    """The file's rows for validation, each reported by the line it starts on."""
+    return [
+        NumberedRow(r.line, InvalidRow(r.row.reason) if isinstance(r.row, CsvRowError) else r.row)
+        for r in records
+    ]
 
 
 def decode_csv_bytes(data: bytes) -> str:

@@ -1,7 +1,8 @@
-"""`python -m bench [campaign|latency|memory|wer|all] [options]`: the benchmarks (all by default).
+"""`python -m bench [campaign|intake|latency|memory|wer|all] [options]`: the benchmarks.
 
-Each benchmark keeps its own options (`python -m bench campaign --help`, `python -m bench
-memory --help`); with `all`, every option goes to the benchmark that knows it.
+With no name, all of them run. Each benchmark keeps its own options (`python -m bench
+campaign --help`, `python -m bench memory --help`); with `all`, every option goes to the
+benchmark that knows it.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bench import campaign, latency, memory, wer
+from bench import campaign, intake, latency, memory, wer
 
 Benchmark = tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Namespace], Any]]
 
 BENCHMARKS: dict[str, Benchmark] = {
     "campaign": (campaign.build_parser, campaign.run),
+    "intake": (intake.build_parser, intake.run),
     "latency": (latency.build_parser, latency.run),
     "memory": (memory.build_parser, memory.run),
     "wer": (wer.build_parser, wer.run),
