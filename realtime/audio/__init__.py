@@ -7,6 +7,7 @@
 - `live_audio`: live audio between two peer connections, through a short jitter buffer.
 - `recorder`: the call's two-channel WAV (caller left, agent right).
 - `synth`: test signals and espeak-ng audio for tests and the bot softphone.
+- `g711`: the telephone network's µ-law and A-law (carrier media streams).
 
 Modules are imported one by one (`realtime.audio.vad`...) so that, say, the endpointer
 does not drag in aiortc.
