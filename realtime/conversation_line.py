@@ -31,6 +31,7 @@ from realtime.agents.setup import AgentSetup
 from realtime.audio.recorder import CallRecorder, RecorderError
 from realtime.legs.agent import AgentLeg
 from realtime.legs.human import HumanLeg
+from realtime.legs.talking import TalkingLeg
 from realtime.legs.webrtc import IceServer, SessionDescription, new_peer_connection
 from realtime.providers.base import SpeechToText, TextToSpeech
 from realtime.session.call_session import CallSession
@@ -133,7 +134,7 @@ class ConversationLine:
         # The last `keep_finished` finished calls' records and bot reports, oldest first.
         self.records: OrderedDict[str, CallRecord] = OrderedDict()
         self.bot_reports: OrderedDict[str, BotReport] = OrderedDict()
-        self._live: dict[str, AgentLeg] = {}  # calls under way, by key (for controls)
+        self._live: dict[str, TalkingLeg] = {}  # calls under way, by key (for controls)
         self._humans: dict[str, HumanLeg] = {}  # who took a call over, by call key
 
     def live_session(self, call_key: str) -> CallSession | None:
@@ -257,6 +258,27 @@ class ConversationLine:
         task = asyncio.create_task(hold(), name=f"inbound-{request.idempotency_key}")
         return answer, leg, task
 
+    async def prepare(self, request: DialRequest, started: datetime) -> AgentSetup | DialResult:
+        """The call's agent, before anyone is rung; or the failed call to report when no
+        agent can hold it (unknown agent, missing variables)."""
+        return await self._setup(request, started)
+
+    async def hold_leg(
+        self,
+        request: DialRequest,
+        leg: TalkingLeg,
+        setup: AgentSetup,
+        started: datetime,
+        *,
+        direction: str = "outbound",
+        from_number: str | None = None,
+    ) -> DialResult:
+        """Hold the conversation on a leg already connected (a phone's media stream),
+        with the agent `prepare` gave: recorded, told and stored as a WebRTC call is."""
+        return await self._hold(
+            request, leg, setup, started, direction=direction, from_number=from_number
+        )
+
     async def _setup(self, request: DialRequest, started: datetime) -> AgentSetup | DialResult:
         """The agent for `request`, or the failed call to report when none can hold it."""
         try:
@@ -283,7 +305,7 @@ class ConversationLine:
     async def _hold(
         self,
         request: DialRequest,
-        leg: AgentLeg,
+        leg: TalkingLeg,
         setup: AgentSetup,
         started: datetime,
         *,
@@ -310,7 +332,7 @@ class ConversationLine:
     async def _talk(
         self,
         request: DialRequest,
-        leg: AgentLeg,
+        leg: TalkingLeg,
         setup: AgentSetup,
         parties: CallParties,
     ) -> CallRecord:

@@ -46,6 +46,7 @@ class CallEventType(StrEnum):
     HUMAN_LEFT = "human_left"
     HANDED_BACK = "handed_back"  # the human left: the agent answers again
     TURN_COMPLETED = "turn_completed"  # a turn's figures are final
+    DTMF = "dtmf"  # the caller pressed a key (phone calls)
     ERROR = "error"  # something failed and the call went on (or ended: see call_ended)
 
 
@@ -139,6 +140,10 @@ class TurnCompletedPayload(CallEventPayload):
     interrupted: bool
 
 
+class DtmfPayload(CallEventPayload):
+    digit: str  # 0-9, *, #, A-D
+
+
 class ErrorPayload(CallEventPayload):
     where: str  # audio, brain, recording, turn, tts, takeover, takeover_audio
     detail: str
@@ -160,6 +165,7 @@ PAYLOADS: Final[Mapping[CallEventType, type[CallEventPayload]]] = {
     CallEventType.HUMAN_LEFT: HumanLeftPayload,
     CallEventType.HANDED_BACK: HandedBackPayload,
     CallEventType.TURN_COMPLETED: TurnCompletedPayload,
+    CallEventType.DTMF: DtmfPayload,
     CallEventType.ERROR: ErrorPayload,
 }
 

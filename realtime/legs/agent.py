@@ -21,6 +21,7 @@ from realtime.agents.setup import AgentSetup
 from realtime.audio.playback import AgentVoiceTrack
 from realtime.audio.recorder import CallRecorder
 from realtime.legs.receive_buffer import shorten_receive_buffers
+from realtime.legs.talking import open_session
 from realtime.legs.webrtc import (
     IceServer,
     SessionDescription,
@@ -105,21 +106,16 @@ class AgentLeg:
             inbound = await asyncio.wait_for(asyncio.shield(self._inbound), CONNECT_TIMEOUT_S)
         except TimeoutError as exc:
             raise ConnectionError("the peer connected but sent no audio") from exc
-        self.session = CallSession(
-            call_id=call_id,
-            brain=setup.brain,
+        self.session = open_session(
+            call_id,
+            setup,
+            self.voice,
             stt=stt,
-            # The agent's own voice (e.g. ElevenLabs) when it has one, the line's
-            # (espeak-ng) as its fallback.
-            tts=setup.voice or tts,
-            fallback_tts=tts if setup.voice is not None else None,
-            voice=self.voice,
-            config=setup.config,
+            tts=tts,
             corrector=corrector,
             recorder=recorder,
+            on_event=on_event,
         )
-        if on_event is not None:
-            self.session.record.listeners.append(on_event)
         if self._hung_up_by is not None:
             self.session.hang_up(self._hung_up_by)
         return await self.session.run(inbound)

@@ -3,6 +3,7 @@
 - `app`: the FastAPI app: health, signalling, controls, the carrier service.
 - `signalling`: WebRTC signalling over HTTP (SDP offers and answers, both directions).
 - `inbound`: which agent answers a number, and what it knows about the caller.
+- `media_streams`: the WebSocket carriers stream phone calls to (`/carrier/{carrier}/stream`).
 - `controls`: a supervisor's controls on live calls (`/live-calls/{key}/control`, `/join`).
 
 May import: everything else in `realtime` and the `centralita` packages (it is the top

@@ -33,6 +33,7 @@ WIRE_NAMES = {
     "human_left",
     "handed_back",
     "turn_completed",
+    "dtmf",
     "error",
 }
 
@@ -79,6 +80,7 @@ GOOD: dict[CallEventType, dict[str, Any]] = {
         "sentiment": None,
         "interrupted": False,
     },
+    CallEventType.DTMF: {"digit": "1"},
     CallEventType.ERROR: {"where": "tts", "detail": "voice failed", "fallback": "espeak-ng"},
 }
 
