@@ -121,6 +121,15 @@ class BotSoftphone:
                 self._task = asyncio.create_task(self._converse(track))
                 self._joined.set()
 
+    def listen_to(self, track: MediaStreamTrack) -> None:
+        """Converse over `track` (the agent's audio) with no peer connection.
+
+        For a call carried some other way (a carrier's media stream): whoever carries
+        it pulls `voice` for the bot's audio and feeds what the agent says into `track`.
+        """
+        self._task = asyncio.create_task(self._converse(track))
+        self._joined.set()
+
     async def done(self) -> BotReport:
         """Wait for the conversation to end (the bot hung up or the line dropped)."""
         await self._joined.wait()

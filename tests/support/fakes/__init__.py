@@ -3,6 +3,8 @@
 - `openai_server`: an OpenAI-compatible chat server streaming real chunks, failing on cue.
 - `elevenlabs_server`: the ElevenLabs streaming endpoint, real speech (espeak-ng) as PCM.
 - `loopback`: serving a FastAPI app on a free 127.0.0.1 port for a block.
+- `phone_caller`: a carrier's media stream (Twilio, Telnyx) calling our media worker's
+  WebSocket, a scripted bot on the phone; the carrier's playout, marks and clear.
 
 May import: everything.
 """
