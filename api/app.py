@@ -35,6 +35,7 @@ from api.routes import (
     reanalysis,
     retention,
     softphone,
+    telephony,
     webhooks,
 )
 from api.services import ApiServices, TemporalConnector
@@ -128,6 +129,7 @@ def create_app(
     app.include_router(analytics.router)
     app.include_router(exports.router)
     app.include_router(agents.router)
+    app.include_router(telephony.router)
     app.include_router(admin.router)
     refuse_unstorable_values(app)
     document_public_routes(app)

@@ -13,6 +13,7 @@
 - `lexicon`, `learning`: the tenant's lexicon and the reviewed learning loop.
 - `reanalysis`, `retention`: bulk re-analysis; soft delete and purge.
 - `webhooks`: subscriptions, deliveries and replays.
+- `telephony`: the tenant's carrier accounts and the numbers that route its inbound calls.
 
 May import: what `api` may.
 """

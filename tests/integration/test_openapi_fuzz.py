@@ -35,7 +35,7 @@ from api.app import create_app
 from api.routes import campaign_controls, reanalysis
 from centralita.kernel.db import Pool
 from centralita.kernel.settings import Settings
-from tests.support.fuzz_seed import Seeded, fuzz_agent, seed_world
+from tests.support.fuzz_seed import FUZZ_CARRIER_ACCOUNT_ID, Seeded, fuzz_agent, seed_world
 from tests.support.servers import AppClients, api_key_for, bearer, free_port, settings_for
 
 pytestmark = pytest.mark.integration
@@ -103,6 +103,21 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/calls/{call_id}/transcript-edits"): {"segment_index": 0, "text": "el banco sur"},
     ("PATCH", "/learning/proposals/{proposal_id}"): {"right": "jueves"},
     ("PUT", "/agents/{agent_name}"): fuzz_agent(),
+    ("POST", "/carrier-accounts"): {
+        "carrier": "twilio",
+        "name": "fuzz",  # 201 once, 409 after
+        "account_sid": "AC" + "0" * 32,
+        "auth_token": "fuzz-token-0123456789abcdef",
+    },
+    ("POST", "/phone-numbers"): {
+        "number": "+56229990003",  # 201 once, 409 after
+        "carrier_account_id": FUZZ_CARRIER_ACCOUNT_ID,
+        "agent": "cobranza-temprana",
+    },
+    ("PUT", "/phone-numbers/{phone_number}"): {
+        "carrier_account_id": FUZZ_CARRIER_ACCOUNT_ID,
+        "agent": "cobranza-temprana",
+    },
 }
 
 # Status counts per operation, for the last test.

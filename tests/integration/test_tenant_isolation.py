@@ -42,6 +42,9 @@ A_AGENT_LINE = "Hola, habla el agente solo de A."
 A_PHONE = "+56961234567"  # the stored call's contact; A opted it out too
 A_OPEN_PHONE = "+56987650000"  # a contact of A still to be called
 B_PHONE = "+56911110000"  # what B opts out in the walk (its own row: B may delete it)
+A_CARRIER_ACCOUNT = "cuenta-solo-de-A"  # A's carrier account's name
+A_NUMBER = "+56229990123"  # a number A routes
+B_NUMBER = "+56229990456"  # what B tries to route through A's carrier account
 
 # Routes that hold no tenant's data, and why they are not walked.
 NOT_TENANT_RESOURCES: dict[tuple[str, str], str] = {
@@ -75,6 +78,7 @@ class TenantA:
     reanalysis_id: str = "walk-of-tenant-a"
     key_id: str = ""
     agent_name: str = A_AGENT
+    account_id: str = ""
     markers: set[str] = field(default_factory=set)
 
     def values(self, param: str) -> list[str]:
@@ -96,6 +100,8 @@ class TenantA:
             "tenant_id": [DEFAULT_TENANT_ID],
             "key_id": [self.key_id],
             "agent_name": [self.agent_name],
+            "account_id": [self.account_id],
+            "phone_number": [quote(A_NUMBER, safe="")],
         }
         assert param in by_name, f"teach the walk what tenant A's {param!r} is"
         return by_name[param]
@@ -120,6 +126,25 @@ def _bodies(a: TenantA) -> dict[tuple[str, str], Any]:
         ("POST", "/webhooks"): {"url": "http://127.0.0.1:9/hook"},
         ("POST", "/admin/tenants"): {"name": "walked"},
         ("PUT", "/agents/{agent_name}"): _flow(a.agent_name, "Hola, habla el agente de B."),
+        ("POST", "/carrier-accounts"): _carrier_account("de B"),
+        ("POST", "/phone-numbers"): {
+            "number": B_NUMBER,
+            "carrier_account_id": a.account_id,
+            "agent": "cobranza-temprana",
+        },
+        ("PUT", "/phone-numbers/{phone_number}"): {
+            "carrier_account_id": a.account_id,
+            "agent": "cobranza-temprana",
+        },
+    }
+
+
+def _carrier_account(name: str) -> dict[str, Any]:
+    return {
+        "carrier": "twilio",
+        "name": name,
+        "account_sid": "AC" + "0" * 32,
+        "auth_token": "token-of-the-tenant-walk-0123",
     }
 
 
@@ -211,6 +236,12 @@ async def _seed_tenant_a(pool: Pool, a_api: httpx.AsyncClient, admin: httpx.Asyn
     assert agent.status_code == 201, agent.text
     [key] = (await admin.get(f"/admin/tenants/{DEFAULT_TENANT_ID}/api-keys")).json()[:1]
     a.key_id = key["id"]
+    account = await a_api.post("/carrier-accounts", json=_carrier_account(A_CARRIER_ACCOUNT))
+    assert account.status_code == 201, account.text
+    a.account_id = account.json()["id"]
+    number = {"number": A_NUMBER, "carrier_account_id": a.account_id, "agent": A_AGENT}
+    routed = await a_api.post("/phone-numbers", json=number)
+    assert routed.status_code == 201, routed.text
 
     a.markers = {
         a.campaign_id,
@@ -226,6 +257,9 @@ async def _seed_tenant_a(pool: Pool, a_api: httpx.AsyncClient, admin: httpx.Asyn
         A_AGENT,
         A_AGENT_LINE,
         "A's own",
+        a.account_id,
+        A_CARRIER_ACCOUNT,
+        A_NUMBER,
     }
     return a
 
@@ -300,7 +334,8 @@ async def test_another_tenants_ids_answer_404_on_every_route(
                  f"/webhooks/{a.webhook_id}/deliveries", f"/campaigns/{a.campaign_id}/contacts",
                  f"/contacts/{a.contact_id}", f"/calls/by-attempt/{a.ended_key}",
                  f"/conversations/{a.ended_key}/metrics",
-                 "/agents", f"/agents/{A_AGENT}"):  # fmt: skip
+                 "/agents", f"/agents/{A_AGENT}", "/carrier-accounts", "/phone-numbers",
+                 f"/carrier-accounts/{a.account_id}"):  # fmt: skip
         own = await a_api.get(path)
         assert own.status_code == 200, (path, own.text)
         assert any(m in own.text for m in a.markers), f"A does not see its own rows at {path}"
@@ -320,6 +355,9 @@ async def test_another_tenants_ids_answer_404_on_every_route(
     proposals = (await a_api.get("/learning/proposals")).json()["items"]
     assert [(p["right"], p["status"]) for p in proposals] == [(A_PROPOSAL_RIGHT, "pending")]
     assert [o["phone"] for o in (await a_api.get("/opt-outs")).json()] == [A_PHONE]
+    [routed] = (await a_api.get("/phone-numbers")).json()["items"]
+    assert (routed["number"], routed["carrier_account_id"]) == (A_NUMBER, a.account_id)
+    assert (await a_api.get(f"/carrier-accounts/{a.account_id}")).status_code == 200
     async with pool.connection() as conn:
         cur = await conn.execute(
             "SELECT reverted_at FROM call_corrections WHERE id = %s", (a.correction_id,)

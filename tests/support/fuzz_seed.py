@@ -4,8 +4,9 @@ resources too, not only 404s.
 Stored calls come from the analytics seeds (as the media worker and the post-call
 pipeline store them), with a corrected transcript and a correction on one of them, and a
 spare API key to revoke; a campaign with contacts, webhooks with a delivery, an opt-out,
-a lexicon entry, learning proposals (from a human edit) and a re-analysis are made
-through the API itself, as the default tenant.
+a lexicon entry, learning proposals (from a human edit), a re-analysis, carrier accounts
+and routed phone numbers are made through the API itself, as the default tenant (one
+carrier account by SQL, with the fixed id the valid bodies name).
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ from tests.support.analytics_seed import seed
 # edits, reverts and the learning proposals they make need to exist.
 SEGMENTS = ["me llamó el banco zur", "pagaré el viernes"]
 FUZZ_AGENT = "fuzz-agente"  # the tenant's own flow agent (PUT replaces it with itself)
+# The carrier account valid phone-number bodies name (a fixed id: the bodies are written
+# before the seed runs), and the numbers routed through it.
+FUZZ_CARRIER_ACCOUNT_ID = "00000000-0000-4000-8000-00000000f022"
+FUZZ_NUMBERS = ("+56229990001", "+56229990002")
 
 
 def fuzz_agent(name: str = FUZZ_AGENT) -> dict[str, object]:
@@ -108,6 +113,25 @@ async def seed_world(pool: Pool, api: httpx.AsyncClient, webhook_url: str) -> Se
         _ok(await api.put(f"/agents/{agent}", json=fuzz_agent(agent)))
     async with pool.connection() as conn:
         spare_key = await create_key(conn, DEFAULT_TENANT_ID, "fuzz: to be revoked")
+        await conn.execute(
+            "INSERT INTO carrier_accounts (id, tenant_id, name, carrier, account_sid, auth_token) "
+            "VALUES (%s, %s, 'fuzz: numbers', 'twilio', %s, 'fuzz-auth-token-0123456789')",
+            (FUZZ_CARRIER_ACCOUNT_ID, DEFAULT_TENANT_ID, "AC" + "f" * 32),
+        )
+    spare = {
+        "carrier": "twilio",
+        "name": "fuzz: to be deleted",
+        "account_sid": "AC" + "e" * 32,
+        "auth_token": "fuzz-spare-token-0123456789",
+    }
+    spare_account = _ok(await api.post("/carrier-accounts", json=spare))
+    for number in FUZZ_NUMBERS:
+        route = {
+            "number": number,
+            "carrier_account_id": FUZZ_CARRIER_ACCOUNT_ID,
+            "agent": FUZZ_AGENT,
+        }
+        _ok(await api.post("/phone-numbers", json=route))
     return Seeded(
         ids={
             "campaign_id": [str(campaign["id"]), world.campaign_a],
@@ -127,11 +151,15 @@ async def seed_world(pool: Pool, api: httpx.AsyncClient, webhook_url: str) -> Se
             # The tenant the fuzz test's key belongs to (its keys are listed, added to).
             "tenant_id": [DEFAULT_TENANT_ID],
             "agent_name": [FUZZ_AGENT, "cobranza-temprana"],  # the tenant's, a shipped one
+            "account_id": [FUZZ_CARRIER_ACCOUNT_ID],
+            "phone_number": [FUZZ_NUMBERS[0]],
         },
         victims={
             "call_id": calls[1:2],
             "webhook_id": [str(hooks[1]["id"])],
             "key_id": [spare_key.id],  # never the key the fuzz test itself sends
             "agent_name": ["fuzz-borrable"],
+            "account_id": [str(spare_account["id"])],
+            "phone_number": [FUZZ_NUMBERS[1]],
         },
     )
