@@ -7,6 +7,7 @@
   joins the call already placed; `http_dialer` the `Dialer` that calls it.
 - `dial_store`: the carrier's calls and dial log in Postgres, so they outlive the worker.
 - `softphone_dialer`: dialling a number a softphone holds.
+- `twilio`, `twilio_rest`: phones rung through Twilio (Calls API, TwiML stream, AMD).
 - `stream_broker`: the carrier media streams the worker expects, each behind a
   one-time token bound to its call.
 

@@ -123,9 +123,9 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 
 @asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """Serve `app` under uvicorn on a free local port; yield its base URL."""
-    port = free_port()
+async def serving(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
+    """Serve `app` under uvicorn on `port` (a free local one by default); its base URL."""
+    port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     serve = asyncio.create_task(server.serve())

@@ -5,6 +5,8 @@
 - `loopback`: serving a FastAPI app on a free 127.0.0.1 port for a block.
 - `phone_caller`: a carrier's media stream (Twilio, Telnyx) calling our media worker's
   WebSocket, a scripted bot on the phone; the carrier's playout, marks and clear.
+- `twilio_server`: a local Twilio: the Calls API, signed status and AMD callbacks, and
+  personas answering through `phone_caller`.
 
 May import: everything.
 """

@@ -1,0 +1,266 @@
+"""Calls to real phones through Twilio: the `Dialer` the media worker rings people with.
+
+One `dial`:
+1. The agent is prepared first (`ConversationLine.prepare`): a call no agent can hold
+   fails before anybody's phone rings.
+2. The broker expects a media stream for the attempt (a one-time token bound to its
+   key) and the call is placed with the Calls API: TwiML `<Connect><Stream>` to our
+   WebSocket with the token and key as parameters, status callbacks to
+   `/carrier/twilio/status?key=...` (the key travels in the URL, so every callback names
+   its attempt), a ring timeout, and asynchronous answering-machine detection.
+3. Whichever comes first decides: the stream opens (the person answered: the same
+   conversation as a WebRTC call, `ConversationLine.hold_leg`), or a final status
+   arrives (busy, no-answer, failed, canceled), or the ring timeout passes (the call
+   is canceled: no answer).
+4. A machine (Twilio's AMD says `machine_*` or `fax`) ends the conversation at once as
+   `voicemail`. Leaving a message is the agent's choice, to come.
+5. When the conversation is over the call is hung up through the API too: a stream
+   closed on our side ends Twilio's `<Connect>`, and the hang-up makes sure.
+
+`CarrierCalls` in front of this dialer keeps one call per key (a retried dial joins the
+call under way). Recovering a call placed by a media worker that died between the
+Calls API request and the stream is the next step (see the issue's notes): today such
+a key is rung again, as with the simulated carrier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from centralita.kernel.calls import CallOutcome, DialRequest, DialResult
+from realtime.agents.setup import AgentSetup
+from realtime.carrier.stream_broker import StreamBroker
+from realtime.carrier.twilio_rest import (
+    TwilioCalls,
+    TwilioRejectedError,
+    TwilioUnavailableError,
+    stream_twiml,
+)
+from realtime.conversation_line import ConversationLine
+from realtime.legs.media_stream import MediaStreamLeg
+from realtime.legs.stream_messages import Dialect
+
+log = logging.getLogger(__name__)
+
+# The shortest ring a person can answer in (regulators and carriers agree on ~15 s).
+MIN_RING_TIMEOUT_S = 15
+# After the ring timeout, how long Twilio's own final status may still take to come.
+STATUS_GRACE_S = 5.0
+STATUS_PATH = "/carrier/twilio/status"
+STREAM_PATH = "/carrier/twilio/stream"
+
+# Twilio's final call statuses without a conversation, as our outcomes.
+_UNANSWERED: Mapping[str, CallOutcome] = {
+    "busy": CallOutcome.BUSY,
+    "no-answer": CallOutcome.NO_ANSWER,
+    "canceled": CallOutcome.NO_ANSWER,
+    "failed": CallOutcome.FAILED,
+    "completed": CallOutcome.FAILED,  # answered and over, but the stream never opened
+}
+_FINAL = frozenset(_UNANSWERED)
+_CALLBACK_EVENTS = ("initiated", "ringing", "answered", "completed")
+
+
+@dataclass(frozen=True)
+class PhoneLineConfig:
+    """How the media worker rings phones.
+
+    Args:
+        public_base: the media worker's address as the carrier reaches it
+            (`https://media.example.com`); the stream and callbacks hang off it.
+        from_numbers: the caller IDs to ring from; a call takes one with the callee's
+            country code when there is one.
+        ring_timeout_s: how long a phone rings before the call counts as not answered.
+        machine_detection: ask the carrier's answering-machine detection.
+    """
+
+    public_base: str
+    from_numbers: tuple[str, ...]
+    ring_timeout_s: int = 25
+    machine_detection: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.from_numbers:
+            raise ValueError("a phone line needs at least one From number")
+        if self.ring_timeout_s < MIN_RING_TIMEOUT_S:
+            raise ValueError(f"ring_timeout_s must be at least {MIN_RING_TIMEOUT_S} s")
+
+    def caller_id(self, to_number: str, key: str) -> str:
+        """The From number for a call: one from the callee's country when the pool has
+        it, else one of the pool; the same one for every retry of a key."""
+        local = [n for n in self.from_numbers if n[:3] == to_number[:3]]
+        pool = local or list(self.from_numbers)
+        return pool[zlib.crc32(key.encode()) % len(pool)]
+
+
+@dataclass
+class _Watch:
+    """What the status callbacks told of one attempt's call."""
+
+    call_sid: str | None = None
+    statuses: list[str] = field(default_factory=list)
+    answered_by: str | None = None
+    final: asyncio.Future[str] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+    leg: MediaStreamLeg | None = None
+
+
+class TwilioDialer:
+    """Rings phones through one Twilio account and holds their conversations."""
+
+    def __init__(
+        self,
+        calls: TwilioCalls,
+        config: PhoneLineConfig,
+        line: ConversationLine,
+        broker: StreamBroker,
+    ) -> None:
+        self.calls = calls
+        self.config = config
+        self._line = line
+        self._broker = broker
+        self._watches: dict[str, _Watch] = {}
+
+    @property
+    def auth_token(self) -> str:
+        """The secret Twilio signs this account's callbacks with."""
+        return self.calls.account.auth_token.get_secret_value()
+
+    async def dial(self, request: DialRequest) -> DialResult:
+        """Ring `request.to_number`; hold the conversation if someone answers."""
+        started = datetime.now(UTC)
+        setup = await self._line.prepare(request, started)
+        if isinstance(setup, DialResult):
+            return setup
+        key = request.idempotency_key
+        watch = self._watches[key] = _Watch()
+        expected = self._broker.expect(key, Dialect.TWILIO)
+        try:
+            try:
+                watch.call_sid = await self.calls.create_call(
+                    self._call_form(request, expected.parameters)
+                )
+            except (TwilioRejectedError, TwilioUnavailableError) as exc:
+                log.warning("call %s not placed: %s", key, exc)
+                return _unanswered(CallOutcome.FAILED, f"carrier_error: {exc}"[:200], started)
+            answered = await self._answer_or_final(expected.leg, watch)
+            if answered is None:
+                return await self._not_answered(watch, started)
+            watch.leg = answered
+            if watch.answered_by is not None:
+                self._machine_check(key, watch)
+            try:
+                return await self._hold(request, answered, setup, started, watch)
+            finally:
+                await self._end(watch.call_sid, answered=True)
+        finally:
+            self._broker.forget(expected)
+            self._watches.pop(key, None)
+
+    def status_callback(self, key: str, form: Mapping[str, str]) -> bool:
+        """A verified status or AMD callback for the attempt `key`; False if unknown."""
+        watch = self._watches.get(key)
+        if watch is None:
+            return False
+        if watch.call_sid is None and form.get("CallSid"):
+            watch.call_sid = form["CallSid"]
+        status = form.get("CallStatus")
+        if status:
+            watch.statuses.append(status)
+            if status in _FINAL and not watch.final.done():
+                watch.final.set_result(status)
+        if form.get("AnsweredBy"):
+            watch.answered_by = form["AnsweredBy"]
+            self._machine_check(key, watch)
+        return True
+
+    def _call_form(self, request: DialRequest, parameters: dict[str, str]) -> list[tuple[str, str]]:
+        base = self.config.public_base.rstrip("/")
+        stream_url = base.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+        callback = f"{base}{STATUS_PATH}?key={quote(request.idempotency_key, safe='')}"
+        form = [
+            ("To", request.to_number),
+            ("From", self.config.caller_id(request.to_number, request.idempotency_key)),
+            ("Twiml", stream_twiml(stream_url + STREAM_PATH, parameters)),
+            ("StatusCallback", callback),
+            ("StatusCallbackMethod", "POST"),
+            *[
+                ("StatusCallbackEvent", e)
+                for e in ("initiated", "ringing", "answered", "completed")
+            ],
+            ("Timeout", str(self.config.ring_timeout_s)),
+        ]
+        if self.config.machine_detection:
+            form += [
+                ("MachineDetection", "Enable"),
+                ("AsyncAmd", "true"),
+                ("AsyncAmdStatusCallback", callback),
+                ("AsyncAmdStatusCallbackMethod", "POST"),
+            ]
+        return form
+
+    async def _answer_or_final(
+        self, leg: asyncio.Future[MediaStreamLeg], watch: _Watch
+    ) -> MediaStreamLeg | None:
+        """The stream's leg once someone answers; None on a final status or the timeout."""
+        wait_s = self.config.ring_timeout_s + STATUS_GRACE_S
+        await asyncio.wait((leg, watch.final), timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
+        return leg.result() if leg.done() and not leg.cancelled() else None
+
+    async def _not_answered(self, watch: _Watch, started: datetime) -> DialResult:
+        if not watch.final.done():  # rang past the timeout with no word from Twilio
+            if watch.call_sid is not None:
+                await self._end(watch.call_sid, answered=False)
+            return _unanswered(CallOutcome.NO_ANSWER, "dial_no_answer", started)
+        status = watch.final.result()
+        if _is_machine(watch.answered_by):
+            return _unanswered(CallOutcome.VOICEMAIL, "voicemail_reached", started)
+        reason = "answered_without_stream" if status == "completed" else f"dial_{status}"
+        return _unanswered(_UNANSWERED[status], reason.replace("-", "_"), started)
+
+    async def _hold(
+        self,
+        request: DialRequest,
+        leg: MediaStreamLeg,
+        setup: AgentSetup,
+        started: datetime,
+        watch: _Watch,
+    ) -> DialResult:
+        result = await self._line.hold_leg(request, leg, setup, started)
+        if _is_machine(watch.answered_by):
+            return result.model_copy(update={"outcome": CallOutcome.VOICEMAIL})
+        return result
+
+    def _machine_check(self, key: str, watch: _Watch) -> None:
+        if watch.leg is not None and _is_machine(watch.answered_by):
+            log.info("call %s reached a machine (%s): hanging up", key, watch.answered_by)
+            watch.leg.hang_up("voicemail")
+
+    async def _end(self, call_sid: str | None, *, answered: bool) -> None:
+        if call_sid is None:
+            return
+        with contextlib.suppress(TwilioRejectedError, TwilioUnavailableError):
+            await self.calls.end_call(call_sid, answered=answered)
+
+
+def _is_machine(answered_by: str | None) -> bool:
+    return answered_by is not None and (answered_by.startswith("machine") or answered_by == "fax")
+
+
+def _unanswered(outcome: CallOutcome, reason: str, started: datetime) -> DialResult:
+    ended = max(datetime.now(UTC), started)
+    return DialResult(
+        outcome=outcome,
+        disconnection_reason=reason,
+        started_at=started,
+        ended_at=ended,
+        duration_s=0.0,
+    )
