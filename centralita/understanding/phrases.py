@@ -84,6 +84,10 @@ SPANISH: PhraseTable = {
             "no hay nadie con ese nombre", "se equivocó", "este número es nuevo",
             "no conozco a ese señor", "no conozco a esa señora", "acá no vive",
             "no vive acá", "no es acá", "no es aquí", "no hay ninguna",
+            # "I am not her/him/the person": heard over the phone with a noisy tail
+            # ("no, no soy la persona, oh hasta") they must not fall back to a bare "no".
+            "no soy ella", "no soy él", "no soy la persona", "no soy esa señora",
+            "no soy ese señor", "no soy la señora", "no soy el señor",
         ),
         Where.START: ("no soy",),
     },

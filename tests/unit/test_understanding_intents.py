@@ -23,6 +23,10 @@ SPANISH = [
     ("numero equivocado", Intent.WRONG_PERSON),
     ("no conozco a esa persona", Intent.WRONG_PERSON),
     ("aquí no vive", Intent.WRONG_PERSON),
+    # Heard over the phone (8 kHz), with the recogniser's noisy tail; and "not her/him".
+    ("No, no soy la persona. ¡Oh, ¡hasta!", Intent.WRONG_PERSON),
+    ("No, no soy ella.", Intent.WRONG_PERSON),
+    ("no, no soy él, es mi hermano", Intent.WRONG_PERSON),
     ("no, no soy yo", Intent.WRONG_PERSON),
     ("se equivocó de número señorita", Intent.WRONG_PERSON),
     ("ese caballero ya no vive aquí", Intent.WRONG_PERSON),
