@@ -4,8 +4,10 @@ The carrier lives here, not in the orchestrator, so calls and their dial log sur
 orchestrator crash; they are also kept in the database (`carrier_calls`), so a retry
 after this process is killed gets an ended call's result, or rings a lost call once
 more, never twice. A dialled number is rung, in this order: on the softphone that holds
-it (HTTP signalling, `realtime/server/signalling.py`), else on the simulated carrier's persona,
-whose conversation script makes it a bot softphone. Softphones may also call the agents'
+it (HTTP signalling, `realtime/server/signalling.py`), else on a real phone through Twilio
+when an account is configured (`twilio_account_sid`: the call streams back to this
+worker's `/carrier/twilio/stream`), else on the simulated carrier's persona, whose
+conversation script makes it a bot softphone. Softphones may also call the agents'
 inbound numbers. Every conversation is a real WebRTC call with the agent (STT, flow,
 TTS), recorded, and stored in `calls`, `call_turns` and `call_events` when it ends.
 """
@@ -14,27 +16,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import uvicorn
 from fastapi import APIRouter
 
 from centralita.correction.online import OnlineCorrector
-from centralita.kernel.calls import DialRequest, DialResult
+from centralita.kernel.calls import Dialer, DialRequest, DialResult
 from centralita.kernel.db import Pool, open_pool
-from centralita.kernel.settings import Settings
+from centralita.kernel.settings import InvalidSettingsError, Settings
 from centralita.kernel.temporal import connect_temporal
 from realtime.agents.setup import flow_agent_for
 from realtime.carrier.dial_store import DialStore
 from realtime.carrier.simulated import PersonaBook, SimulatedCarrier, packaged_personas
 from realtime.carrier.softphone_dialer import SoftphoneDialer
+from realtime.carrier.stream_broker import StreamBroker
+from realtime.carrier.twilio import PhoneLineConfig, TwilioDialer
+from realtime.carrier.twilio_rest import TwilioAccount, TwilioCalls
 from realtime.conversation_line import CallParties, ConversationLine
 from realtime.legs.webrtc import IceServer, restrict_ice_to_loopback
 from realtime.providers.base import ProviderError, SpeechToText, TextToSpeech
 from realtime.providers.espeak import EspeakTTS
 from realtime.providers.whisper import WhisperSTT
 from realtime.server.app import create_media_app
+from realtime.server.carrier_webhooks import twilio_webhook_router
 from realtime.server.inbound import InboundDirectory, InboundRoute, caller_lookup
+from realtime.server.media_streams import media_stream_router
 from realtime.server.signalling import signalling_router
 from realtime.session.pricing import Rates
 from realtime.session.record import CallRecord
@@ -129,13 +136,47 @@ def simulated_carrier(settings: Settings, line: ConversationLine) -> SimulatedCa
     return SimulatedCarrier(book.personas, line=line, keep_finished=0)
 
 
+def twilio_dialer(
+    settings: Settings, line: ConversationLine, broker: StreamBroker
+) -> TwilioDialer | None:
+    """The dialer ringing real phones through the configured Twilio account, if any.
+
+    Raises:
+        InvalidSettingsError: an account is named but something it needs is missing.
+    """
+    if settings.twilio_account_sid is None:
+        return None
+    needed = {
+        "CENTRALITA_TWILIO_AUTH_TOKEN": settings.twilio_auth_token,
+        "CENTRALITA_PHONE_PUBLIC_BASE": settings.phone_public_base,
+        "CENTRALITA_PHONE_FROM_NUMBERS": settings.phone_from_numbers,
+    }
+    missing = [name for name, value in needed.items() if not value]
+    if missing or settings.twilio_auth_token is None or settings.phone_public_base is None:
+        raise InvalidSettingsError(
+            [f"{name} is required with CENTRALITA_TWILIO_ACCOUNT_SID" for name in missing]
+        )
+    account = TwilioAccount(
+        settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_api_base
+    )
+    config = PhoneLineConfig(
+        public_base=settings.phone_public_base,
+        from_numbers=tuple(settings.phone_from_numbers),
+        ring_timeout_s=settings.phone_ring_timeout_s,
+    )
+    return TwilioDialer(TwilioCalls(account), config, line, broker)
+
+
 @dataclass
 class MediaParts:
-    """What the media app is made of: the dialer behind `/carrier` and the signalling."""
+    """What the media app is made of: the dialer behind `/carrier`, the signalling, and
+    the carriers' media stream and webhook routes."""
 
     dialer: SoftphoneDialer
     signalling: APIRouter
     live: LiveEvents | None = None  # flushed and closed at shutdown
+    carrier_routes: list[APIRouter] = field(default_factory=list)
+    phone: TwilioDialer | None = None  # closed at shutdown
 
 
 def media_parts(
@@ -157,15 +198,19 @@ def media_parts(
         settings, pool, stt=stt, tts=tts, bot_tts=bot_tts, live=live, post_call=post_call
     )
     exchange = SoftphoneExchange()
+    broker = StreamBroker()
+    phone = twilio_dialer(settings, line, broker)
+    fallback: Dialer = phone if phone is not None else simulated_carrier(settings, line)
     dialer = SoftphoneDialer(
-        exchange,
-        line,
-        fallback=simulated_carrier(settings, line),
-        ring_timeout_s=settings.softphone_ring_timeout_s,
+        exchange, line, fallback=fallback, ring_timeout_s=settings.softphone_ring_timeout_s
     )
     routes = {n: InboundRoute.model_validate(r) for n, r in settings.inbound_numbers.items()}
     directory = InboundDirectory(routes, caller_lookup(pool) if pool is not None else None)
-    return MediaParts(dialer, signalling_router(line, exchange, directory), live)
+    carrier_routes = [media_stream_router(broker)]
+    if phone is not None:
+        carrier_routes.append(twilio_webhook_router(phone))
+    signalling = signalling_router(line, exchange, directory)
+    return MediaParts(dialer, signalling, live, carrier_routes, phone)
 
 
 async def _warm_up(stt: WhisperSTT) -> None:
@@ -188,6 +233,7 @@ async def run_media(
             signalling=parts.signalling,
             dial_store=DialStore(pool),
             admin_api_key=settings.admin_api_key,
+            routers=parts.carrier_routes,
         ),
         host=host or settings.media_host,
         port=port or settings.media_port,
@@ -205,4 +251,6 @@ async def run_media(
         warming.cancel()
         if parts.live is not None:
             await parts.live.close()
+        if parts.phone is not None:
+            await parts.phone.calls.aclose()
         await pool.close()

@@ -92,6 +92,9 @@ def _env_mapping(example: str, *, pairs: bool = True) -> Callable[[Any], Any]:
 ListOfHosts = Annotated[
     list[str], NoDecode, BeforeValidator(_env_list('["127.0.0.1", "10.0.0.0/8"]'))
 ]
+PhoneNumbers = Annotated[
+    list[str], NoDecode, BeforeValidator(_env_list('["+56229990000", "+34910000000"]'))
+]
 IceServers = Annotated[
     list[dict[str, Any]],
     NoDecode,
@@ -115,7 +118,9 @@ Headers = Annotated[dict[str, str], NoDecode, BeforeValidator(_env_mapping('{"x-
 
 
 # Settings whose values may hold a secret (a key, a password in a URL, TURN credentials).
-_SECRET_BEARING = frozenset({"admin_api_key", "database_url", "otlp_headers", "ice_servers"})
+_SECRET_BEARING = frozenset(
+    {"admin_api_key", "database_url", "otlp_headers", "ice_servers", "twilio_auth_token"}
+)
 
 
 class InvalidSettingsError(ValueError):
@@ -270,6 +275,31 @@ class Settings(BaseSettings):
     carrier_personas: Path | None = Field(
         default=None,
         description="JSON file of simulated-carrier personas; unset means the packaged demo set.",
+    )
+
+    twilio_account_sid: str | None = Field(
+        default=None,
+        description="Ring real phones through this Twilio account (with twilio_auth_token, "
+        "phone_public_base and phone_from_numbers); unset keeps the simulated carrier.",
+    )
+    twilio_auth_token: SecretStr | None = Field(
+        default=None, description="The Twilio account's auth token (signs its callbacks too)."
+    )
+    twilio_api_base: str = Field(
+        default="https://api.twilio.com", description="Twilio's REST API (tests: a local fake)."
+    )
+    phone_public_base: str | None = Field(
+        default=None,
+        description="The media worker's address as the carrier reaches it, e.g. "
+        "https://media.example.com; media streams and callbacks hang off it.",
+    )
+    phone_from_numbers: PhoneNumbers = Field(
+        default_factory=list,
+        description='Caller IDs to ring from, e.g. ["+56229990000", "+34910000000"]; a call '
+        "takes one with the callee's country code when there is one.",
+    )
+    phone_ring_timeout_s: int = Field(
+        default=25, ge=15, le=120, description="How long a phone rings before `no_answer`."
     )
 
     webrtc_loopback_only: bool = Field(

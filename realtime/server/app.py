@@ -7,6 +7,8 @@ activity posts calls to.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fastapi import APIRouter, FastAPI
 from pydantic import SecretStr
 
@@ -23,6 +25,7 @@ def create_media_app(
     signalling: APIRouter | None = None,
     dial_store: DialStore | None = None,
     admin_api_key: SecretStr | None = None,
+    routers: Sequence[APIRouter] = (),
 ) -> FastAPI:
     """The media worker's ASGI app.
 
@@ -34,6 +37,7 @@ def create_media_app(
             outlive this process; without one they live in memory only.
         admin_api_key: the key that reads the carrier's dial log (every tenant's calls);
             without one the dial log answers 403.
+        routers: more routes (the carriers' media streams and webhooks).
     """
     app = FastAPI(title="Centralita media worker", version=__version__)
 
@@ -49,6 +53,8 @@ def create_media_app(
         app.include_router(carrier_router(carrier, store=dial_store, admin_key=admin_api_key))
     if signalling is not None:
         app.include_router(signalling)
+    for router in routers:
+        app.include_router(router)
     # The dial activity's `traceparent` makes each carrier request, and the call it
     # places, part of the campaign's trace; an inbound offer starts a trace of its own.
     instrument_http_app(app)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,29 +18,19 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 import pytest_asyncio
-from pydantic import SecretStr
 
 from centralita.kernel.calls import CallOutcome, DialRequest
 from realtime.carrier.simulated import Persona, PersonaStep
-from realtime.carrier.stream_broker import StreamBroker
-from realtime.carrier.twilio import STATUS_PATH, PhoneLineConfig, TwilioDialer
-from realtime.carrier.twilio_rest import TwilioAccount, TwilioCalls
-from realtime.conversation_line import ConversationLine
-from realtime.providers.espeak import EspeakTTS
-from realtime.server.app import create_media_app
-from realtime.server.carrier_webhooks import twilio_webhook_router
-from realtime.server.media_streams import media_stream_router
+from realtime.carrier.twilio import STATUS_PATH
 from realtime.softphone.script import BotLine, BotScript
-from tests.support.fakes.phone_caller import PhoneCaller, PhoneCallReport
-from tests.support.fakes.twilio_server import FakeCall, FakeTwilio
+from tests.support.fakes.twilio_server import FakeCall
 from tests.support.lines import loopback_line, until
-from tests.support.servers import free_port, serving
+from tests.support.phones import FROM_NUMBER, Phones, twilio_phones
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
 SANTIAGO = ZoneInfo("America/Santiago")
 DEBTOR = {"nombre": "María", "monto_total": 200000, "fecha_limite": "2026-11-30"}
-FROM = "+56229990000"
 
 
 def person(number: str, *lines: BotLine) -> Persona:
@@ -82,59 +71,10 @@ PERSONAS = [
 ]
 
 
-@dataclass
-class Phones:
-    """The media worker ringing through the fake Twilio."""
-
-    dialer: TwilioDialer
-    twilio: FakeTwilio
-    line: ConversationLine
-    media_base: str
-    reports: dict[str, PhoneCallReport]
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def phones() -> AsyncIterator[Phones]:
-    reports: dict[str, PhoneCallReport] = {}
-    # Slower than over WebRTC (140 wpm): the phone's 8 kHz band costs Whisper base the
-    # consonants espeak-ng already blurs ("doscientos" heard as "no siento" at 140 wpm,
-    # "loscientos", which the live dictionary corrects, at 120).
-    bot_tts = EspeakTTS(speed_wpm=120)
-
-    async def media_caller(
-        url: str, parameters: dict[str, str], script: BotScript, call: FakeCall
-    ) -> PhoneCallReport:
-        caller = PhoneCaller(
-            script,
-            bot_tts,
-            dialect="twilio",
-            parameters=parameters,
-            call_sid=call.sid,
-            account_sid=twilio.account_sid,
-        )
-        report = await caller.run(url)
-        reports[parameters.get("call_key", call.sid)] = report
-        return report
-
-    twilio = FakeTwilio(PERSONAS, bot_tts=bot_tts, media_caller=media_caller)
-    media_port = free_port()
-    media_base = f"http://127.0.0.1:{media_port}"
-    async with serving(twilio.app) as twilio_base, loopback_line() as line:
-        account = TwilioAccount(twilio.account_sid, SecretStr(twilio.auth_token), twilio_base)
-        broker = StreamBroker()
-        dialer = TwilioDialer(
-            TwilioCalls(account),
-            PhoneLineConfig(public_base=media_base, from_numbers=(FROM,), ring_timeout_s=15),
-            line,
-            broker,
-        )
-        app = create_media_app(None)
-        app.include_router(media_stream_router(broker))
-        app.include_router(twilio_webhook_router(dialer))
-        async with serving(app, media_port):
-            yield Phones(dialer, twilio, line, media_base, reports)
-        await dialer.calls.aclose()
-        await twilio.aclose()
+    async with loopback_line() as line, twilio_phones(PERSONAS, line) as ringing:
+        yield ringing
 
 
 def request(key: str, number: str) -> DialRequest:
@@ -154,7 +94,7 @@ def next_friday(today: date) -> date:
 
 
 def fake_call(phones: Phones, number: str) -> FakeCall:
-    return [c for c in phones.twilio.calls if c.to == number][-1]
+    return phones.calls_to(number)[-1]
 
 
 @pytest.mark.asyncio(loop_scope="module")
@@ -168,7 +108,7 @@ async def test_a_promise_over_the_phone_lands_with_amount_and_date(phones: Phone
     assert result.extracted["promised_date"] == friday
     call = fake_call(phones, "+56961000001")
     # Placed as Twilio expects it: from our number, a bidirectional stream, callbacks.
-    assert call.from_ == FROM
+    assert call.from_ == FROM_NUMBER
     assert call.stream_parameters["call_key"] == "tw-promise"
     assert (call.first("StatusCallback") or "").endswith(f"{STATUS_PATH}?key=tw-promise")
     assert call.first("Timeout") == "15"

@@ -15,10 +15,10 @@ from centralita.campaigns.messages import campaign_workflow_id
 from centralita.campaigns.policy import CampaignPolicy, CampaignResult, CampaignRunInput
 from centralita.campaigns.store import campaigns
 from centralita.campaigns.store.campaigns import NewContact
-from centralita.kernel.calls import CallOutcome
+from centralita.kernel.calls import CallOutcome, Dialer
 from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
-from realtime.carrier.simulated import Persona, PersonaStep, SimulatedCarrier
+from realtime.carrier.simulated import Persona, PersonaStep
 from tests.support.servers import instant_carrier, orchestrator_worker, task_queue
 from workflows.campaign import CampaignWorkflow
 
@@ -88,7 +88,7 @@ async def run_campaign(
     client: Client,
     pool: Pool,
     campaign_id: str,
-    carrier: SimulatedCarrier,
+    carrier: Dialer,
     *,
     use_search_attributes: bool = False,
     max_history_events: int | None = None,
