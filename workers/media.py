@@ -26,6 +26,8 @@ from centralita.kernel.calls import Dialer, DialRequest, DialResult
 from centralita.kernel.db import Pool, open_pool
 from centralita.kernel.settings import InvalidSettingsError, Settings
 from centralita.kernel.temporal import connect_temporal
+from centralita.telephony.models import Route
+from centralita.telephony.store.numbers import route_for_number
 from realtime.agents.setup import flow_agent_for
 from realtime.carrier.dial_store import DialStore
 from realtime.carrier.simulated import PersonaBook, SimulatedCarrier, packaged_personas
@@ -40,8 +42,14 @@ from realtime.providers.espeak import EspeakTTS
 from realtime.providers.whisper import WhisperSTT
 from realtime.server.app import create_media_app
 from realtime.server.carrier_webhooks import twilio_webhook_router
-from realtime.server.inbound import InboundDirectory, InboundRoute, caller_lookup
+from realtime.server.inbound import (
+    InboundDirectory,
+    InboundRoute,
+    caller_lookup,
+    tenant_caller_lookup,
+)
 from realtime.server.media_streams import media_stream_router
+from realtime.server.phone_inbound import RouteLookup, twilio_inbound_router
 from realtime.server.signalling import signalling_router
 from realtime.session.pricing import Rates
 from realtime.session.record import CallRecord
@@ -167,6 +175,16 @@ def twilio_dialer(
     return TwilioDialer(TwilioCalls(account), config, line, broker)
 
 
+def phone_routes(pool: Pool) -> RouteLookup:
+    """Who answers a dialled phone number, from the routing table (any tenant's)."""
+
+    async def lookup(number: str) -> Route | None:
+        async with pool.connection() as conn:
+            return await route_for_number(conn, number)
+
+    return lookup
+
+
 @dataclass
 class MediaParts:
     """What the media app is made of: the dialer behind `/carrier`, the signalling, and
@@ -209,6 +227,12 @@ def media_parts(
     carrier_routes = [media_stream_router(broker)]
     if phone is not None:
         carrier_routes.append(twilio_webhook_router(phone))
+    if pool is not None and settings.phone_public_base is not None:
+        # Calls to the tenants' routed numbers (their own carrier accounts).
+        inbound = twilio_inbound_router(
+            line, broker, phone_routes(pool), settings.phone_public_base, tenant_caller_lookup(pool)
+        )
+        carrier_routes.append(inbound)
     signalling = signalling_router(line, exchange, directory)
     return MediaParts(dialer, signalling, live, carrier_routes, phone)
 

@@ -70,11 +70,19 @@ class InboundDirectory:
 
 
 def caller_lookup(pool: Pool) -> CallerLookup:
-    """Variables of the most recent contact holding the caller's number (Postgres)."""
+    """Variables of the most recent contact holding the caller's number (Postgres), among
+    the default tenant's: the deployment's own inbound numbers answer for it."""
+    of_tenant = tenant_caller_lookup(pool)
+    return lambda from_number: of_tenant(DEFAULT_TENANT_ID, from_number)
 
-    async def lookup(from_number: str) -> dict[str, Any]:
+
+def tenant_caller_lookup(pool: Pool) -> Callable[[str, str], Awaitable[dict[str, Any]]]:
+    """(tenant, caller's number) -> what the tenant's most recent contact with that number
+    knows: name, variables and time zone (empty when the number is no contact's)."""
+
+    async def lookup(tenant_id: str, from_number: str) -> dict[str, Any]:
         async with pool.connection() as conn:
-            row = await latest_contact_with_phone(conn, DEFAULT_TENANT_ID, from_number)
+            row = await latest_contact_with_phone(conn, tenant_id, from_number)
         if row is None:
             return {}
         known: dict[str, Any] = {"name": row["name"], **dict(row["variables"] or {})}

@@ -17,8 +17,8 @@ from psycopg.types.json import Jsonb
 from centralita.kernel.calls import DialRequest, DialResult
 from centralita.kernel.db import Conn, Pool
 from centralita.kernel.events import call_subject, emit, event_id
-from centralita.kernel.ids import DEFAULT_TENANT_ID
 from centralita.kernel.privacy import mask_phone
+from centralita.tenants.store.call_owners import call_key_tenant
 from realtime.session.record import CallRecord
 from realtime.store.call_events import call_ended_data
 
@@ -50,7 +50,13 @@ async def save_call(
             (request.idempotency_key,),
         )
         attempt = await cur.fetchone()
-        tenant = attempt["tenant_id"] if attempt else DEFAULT_TENANT_ID
+        # An inbound call's tenant is the one its key names (a routed phone number's),
+        # else the default tenant (`centralita.tenants.store.call_owners`).
+        tenant = (
+            attempt["tenant_id"]
+            if attempt
+            else await call_key_tenant(conn, request.idempotency_key)
+        )
         cur = await conn.execute(
             "INSERT INTO calls (tenant_id, attempt_id, direction, from_number, to_number, "
             "status, started_at, answered_at, ended_at, duration_s, outcome, "

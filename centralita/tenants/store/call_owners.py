@@ -2,16 +2,20 @@
 
 A call under way is known by its key before it is stored: an attempt's key
 (`campaign-{campaign}-contact-{contact}-attempt-{n}`) or an inbound call's
-(`inbound-{uuid}`). Live events carry only the key, so the tenant comes from:
+(`inbound-{uuid}`, or `inbound-tenant-{tenant}-{uuid}` when the called number is a
+tenant's: `inbound_call_key`). Live events carry only the key, so the tenant comes from:
 
 1. the attempt row with that key (`call_attempts.tenant_id`);
 2. else, for an attempt key whose row is not written yet, the campaign it names;
-3. else the default tenant: inbound numbers are configured per deployment and the
-   media worker stores inbound calls (and any call without an attempt) under it
-   (`realtime/store/calls.py`).
+3. else, for an inbound call to a tenant's routed phone number, the tenant it names;
+4. else the default tenant: numbers configured for the deployment
+   (`CENTRALITA_INBOUND_NUMBERS`) answer for it, and the media worker stores those
+   inbound calls (and any call without an attempt) under it (`realtime/store/calls.py`).
 """
 
 from __future__ import annotations
+
+import uuid
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
@@ -29,8 +33,15 @@ CALL_KEY_TENANT_SQL = (
     f"(CASE WHEN {{key}} ~ '^campaign-{_UUID}-contact-' THEN "
     "(SELECT kc.tenant_id FROM campaigns kc "
     "WHERE kc.id = substring({key} FROM 10 FOR 36)::uuid) END), "
+    f"(CASE WHEN {{key}} ~ '^inbound-tenant-{_UUID}-' THEN "
+    "substring({key} FROM 16 FOR 36)::uuid END), "
     f"'{DEFAULT_TENANT_ID}'::uuid)"
 )
+
+
+def inbound_call_key(tenant_id: str) -> str:
+    """A fresh key for an inbound call to one of `tenant_id`'s routed numbers."""
+    return f"inbound-tenant-{uuid.UUID(tenant_id)}-{uuid.uuid4()}"
 
 
 def call_key_tenant_sql(key: str) -> str:

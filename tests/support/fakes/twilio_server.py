@@ -279,6 +279,49 @@ class FakeTwilio:
             if answer.status_code >= 400:
                 self.callbacks_refused += 1
 
+    # -- inbound calls -----------------------------------------------------------------------
+
+    async def call_in(
+        self, voice_url: str, *, to: str, from_: str, script: BotScript
+    ) -> tuple[FakeCall, httpx.Response]:
+        """Someone calls `to`: Twilio asks the number's voice URL what to do, and does it.
+
+        Returns the call once it is over, and the webhook's answer.
+        """
+        call = FakeCall(
+            sid="CA" + secrets.token_hex(16),
+            to=to,
+            from_=from_,
+            form={},
+            created_at=datetime.now(UTC),
+            status="ringing",
+        )
+        self.calls.append(call)
+        params = {
+            "AccountSid": self.account_sid,
+            "ApiVersion": "2010-04-01",
+            "CallSid": call.sid,
+            "CallStatus": "ringing",
+            "Direction": "inbound",
+            "From": from_,
+            "To": to,
+        }
+        signature = self._validator.compute_signature(voice_url, params)
+        answer = await self._client.post(
+            voice_url, data=params, headers={"X-Twilio-Signature": signature}
+        )
+        stream = _stream(answer.text) if answer.status_code == 200 else None
+        if stream is None:
+            call.status = "busy" if "<Reject" in answer.text else "failed"
+            return call, answer
+        call.status = "in-progress"
+        call.stream_parameters = stream[1]
+        answered = time.monotonic()
+        call.report = await self._media_caller(stream[0], stream[1], script, call)
+        call.duration_s = time.monotonic() - answered
+        call.status = "completed"
+        return call, answer
+
     # -- for tests --------------------------------------------------------------------------
 
     def signed_callback(self, url: str, params: dict[str, str]) -> str:
