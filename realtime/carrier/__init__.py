@@ -8,6 +8,9 @@
 - `dial_store`: the carrier's calls and dial log in Postgres, so they outlive the worker.
 - `softphone_dialer`: dialling a number a softphone holds.
 - `twilio`, `twilio_rest`: phones rung through Twilio (Calls API, TwiML stream, AMD).
+- `telnyx`, `telnyx_rest`: phones rung through Telnyx Call Control (Dial with a
+  bidirectional PCMU/PCMA stream, signed webhooks, AMD).
+- `phone_line`: how the media worker rings phones, whichever carrier (`PhoneLineConfig`).
 - `stream_broker`: the carrier media streams the worker expects, each behind a
   one-time token bound to its call.
 

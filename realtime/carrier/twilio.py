@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,6 +35,7 @@ from urllib.parse import quote
 
 from centralita.kernel.calls import CallOutcome, DialRequest, DialResult
 from realtime.agents.setup import AgentSetup
+from realtime.carrier.phone_line import PhoneLineConfig as PhoneLineConfig  # re-exported
 from realtime.carrier.stream_broker import StreamBroker
 from realtime.carrier.twilio_rest import (
     TwilioCalls,
@@ -49,8 +49,6 @@ from realtime.legs.stream_messages import Dialect
 
 log = logging.getLogger(__name__)
 
-# The shortest ring a person can answer in (regulators and carriers agree on ~15 s).
-MIN_RING_TIMEOUT_S = 15
 # After the ring timeout, how long Twilio's own final status may still take to come.
 STATUS_GRACE_S = 5.0
 STATUS_PATH = "/carrier/twilio/status"
@@ -66,38 +64,6 @@ _UNANSWERED: Mapping[str, CallOutcome] = {
 }
 _FINAL = frozenset(_UNANSWERED)
 _CALLBACK_EVENTS = ("initiated", "ringing", "answered", "completed")
-
-
-@dataclass(frozen=True)
-class PhoneLineConfig:
-    """How the media worker rings phones.
-
-    Args:
-        public_base: the media worker's address as the carrier reaches it
-            (`https://media.example.com`); the stream and callbacks hang off it.
-        from_numbers: the caller IDs to ring from; a call takes one with the callee's
-            country code when there is one.
-        ring_timeout_s: how long a phone rings before the call counts as not answered.
-        machine_detection: ask the carrier's answering-machine detection.
-    """
-
-    public_base: str
-    from_numbers: tuple[str, ...]
-    ring_timeout_s: int = 25
-    machine_detection: bool = True
-
-    def __post_init__(self) -> None:
-        if not self.from_numbers:
-            raise ValueError("a phone line needs at least one From number")
-        if self.ring_timeout_s < MIN_RING_TIMEOUT_S:
-            raise ValueError(f"ring_timeout_s must be at least {MIN_RING_TIMEOUT_S} s")
-
-    def caller_id(self, to_number: str, key: str) -> str:
-        """The From number for a call: one from the callee's country when the pool has
-        it, else one of the pool; the same one for every retry of a key."""
-        local = [n for n in self.from_numbers if n[:3] == to_number[:3]]
-        pool = local or list(self.from_numbers)
-        return pool[zlib.crc32(key.encode()) % len(pool)]
 
 
 @dataclass

@@ -6,7 +6,10 @@ frames: `connected`, then `start` (which call, which audio, our own parameters),
 `stop`. We answer with `media`, `mark` and `clear` (drop what is queued: barge-in).
 The two dialects differ in spelling (`streamSid` / `stream_id`, `customParameters` /
 `custom_parameters`, `mediaFormat` / `media_format`) and in the audio: Twilio streams
-are always µ-law; Telnyx says PCMU or PCMA in `start`, per call.
+are always µ-law; Telnyx says PCMU or PCMA in `start`, per call. Telnyx's dial command
+takes no stream parameters, only the stream URL (`custom_parameters` belong to its
+`streaming_start` command): a dialled call's parameters travel in the URL's query,
+which `with_url_parameters` adds to `start`'s.
 
 Sources: Twilio's "Media Streams - WebSocket Messages" and Telnyx's "Media Streaming"
 pages (Call Control), as summarised in `../shared/design/TELEPHONY.md`.
@@ -21,7 +24,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -141,6 +145,20 @@ def _start(message: dict[str, Any], dialect: Dialect) -> StreamStart:
         sample_rate=rate,
         parameters={str(k): str(v) for k, v in parameters.items()},
     )
+
+
+def with_url_parameters(
+    start: StreamStart, dialect: Dialect, query: Mapping[str, str]
+) -> StreamStart:
+    """`start` with a Telnyx stream URL's query parameters added to its own.
+
+    The parameters `start` carries win over the URL's. Twilio drops the query of a
+    stream URL, so a Twilio `start` is returned as it is.
+    """
+    if dialect is not Dialect.TELNYX or not query:
+        return start
+    merged = {str(name): str(value) for name, value in query.items()}
+    return replace(start, parameters={**merged, **start.parameters})
 
 
 def _payload(value: object) -> bytes:

@@ -1,7 +1,8 @@
 """The WebSocket that Twilio and Telnyx stream phone calls to: `/carrier/{carrier}/stream`.
 
 The carrier connects once the call is answered; the first message that matters is
-`start`. Its token must be one the broker expects (see
+`start`. Its parameters, with the socket URL's query for Telnyx (whose Dial command
+takes no stream parameters), hold a token that must be one the broker expects (see
 `realtime/carrier/stream_broker.py`); otherwise the socket is closed with code 1008
 (policy violation) and the reason logged, and nothing of the call is touched. An
 accepted stream becomes a `MediaStreamLeg`, handed to the dialer that waits for it;
@@ -26,6 +27,7 @@ from realtime.legs.stream_messages import (
     StreamStart,
     StreamStop,
     parse,
+    with_url_parameters,
 )
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ def media_stream_router(broker: StreamBroker) -> APIRouter:
         try:
             dialect = Dialect(carrier)
             start = await asyncio.wait_for(_read_start(websocket, dialect), START_TIMEOUT_S)
+            start = with_url_parameters(start, dialect, websocket.query_params)
             expected = broker.claim(start, dialect)
         except (ValueError, StreamRefusedError, TimeoutError) as exc:
             reason = "no start in time" if isinstance(exc, TimeoutError) else str(exc)

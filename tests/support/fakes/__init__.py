@@ -7,6 +7,8 @@
   WebSocket, a scripted bot on the phone; the carrier's playout, marks and clear.
 - `twilio_server`: a local Twilio: the Calls API, signed status and AMD callbacks, and
   personas answering through `phone_caller`.
+- `telnyx_server`: a local Telnyx: Call Control's Dial and Hangup, Ed25519-signed
+  webhooks, AMD, and personas answering through `phone_caller` in PCMU or PCMA.
 
 May import: everything.
 """

@@ -1,0 +1,321 @@
+"""Phone calls through Telnyx Call Control, end to end on loopback.
+
+The media worker's real parts (its `TelnyxDialer`, media stream WebSocket and signed
+webhook route, the conversation line with faster-whisper and espeak-ng, the shipped
+Spanish flow) ring personas behind a local fake Telnyx that speaks Telnyx's wire
+protocol: the Dial and Hangup commands with a Bearer key, webhooks signed with an
+Ed25519 key of its own, and a bidirectional media stream in A-law (PCMA, as a Spanish
+line would ask) at real-time pace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+import pytest_asyncio
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import SecretStr
+
+from centralita.kernel.calls import CallOutcome, DialRequest, InvalidDialRequestError
+from realtime.audio.g711 import G711Law
+from realtime.carrier.phone_line import PhoneLineConfig
+from realtime.carrier.simulated import Persona, PersonaStep
+from realtime.carrier.stream_broker import StreamBroker
+from realtime.carrier.telnyx import EVENTS_PATH, STREAM_PATH, TelnyxDialer, hangup_outcome
+from realtime.carrier.telnyx_rest import TelnyxAccount, TelnyxCalls, TelnyxRejectedError
+from realtime.conversation_line import ConversationLine
+from realtime.providers.espeak import EspeakTTS
+from realtime.server.app import create_media_app
+from realtime.server.media_streams import media_stream_router
+from realtime.server.telnyx_webhooks import telnyx_webhook_router
+from realtime.softphone.script import BotLine, BotScript
+from tests.support.fakes.telnyx_server import FakeTelnyx, FakeTelnyxCall
+from tests.support.lines import loopback_line, until
+from tests.support.servers import free_port, serving
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+
+# The callees are Spanish numbers: the agent reads "el viernes" on Madrid's calendar.
+MADRID = ZoneInfo("Europe/Madrid")
+DEBTOR = {"nombre": "María", "monto_total": 200000, "fecha_limite": "2026-11-30"}
+FROM = "+34910000000"
+# The callers speak slower than over WebRTC (140 wpm): the phone's 8 kHz band costs
+# Whisper base the consonants espeak-ng already blurs ("doscientos" is heard as "no
+# siento" at 140 wpm, as "loscientos", which the live dictionary corrects, at 120).
+CALLER_WPM = 120
+
+
+def person(number: str, *lines: BotLine) -> Persona:
+    return Persona(
+        number=number,
+        name=number,
+        script=[
+            PersonaStep(
+                outcome=CallOutcome.COMPLETED,
+                ring_seconds=0.3,
+                conversation=BotScript(lines=list(lines)),
+            )
+        ],
+    )
+
+
+def line_state(number: str, outcome: CallOutcome) -> Persona:
+    return Persona(
+        number=number,
+        name=number,
+        script=[PersonaStep(outcome=outcome, ring_seconds=0.3, talk_seconds=30)],
+    )
+
+
+PERSONAS = [
+    person(
+        "+34610000001",
+        BotLine(say="Sí, con ella habla."),
+        BotLine(say="Doscientos mil pesos, el viernes."),
+        BotLine(say="Sí, correcto."),
+        BotLine(say="No, gracias. Adiós."),
+    ),
+    person("+34610000002", BotLine(say="No, no soy esa persona.")),
+    line_state("+34610000003", CallOutcome.BUSY),
+    line_state("+34610000004", CallOutcome.VOICEMAIL),
+    line_state("+34610000005", CallOutcome.FAILED),
+    person("+34610000006", BotLine(say="Sí, con ella habla."), BotLine(silent_s=60)),
+]
+
+
+@dataclass
+class Phones:
+    """The media worker ringing through the fake Telnyx."""
+
+    dialer: TelnyxDialer
+    telnyx: FakeTelnyx
+    line: ConversationLine
+    media_base: str
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def phones() -> AsyncIterator[Phones]:
+    telnyx = FakeTelnyx(PERSONAS, bot_tts=EspeakTTS(speed_wpm=CALLER_WPM))
+    media_port = free_port()
+    media_base = f"http://127.0.0.1:{media_port}"
+    async with serving(telnyx.app) as telnyx_base, loopback_line() as line:
+        account = TelnyxAccount(
+            SecretStr(telnyx.api_key), telnyx.connection_id, telnyx.public_key, telnyx_base
+        )
+        broker = StreamBroker()
+        dialer = TelnyxDialer(
+            TelnyxCalls(account),
+            PhoneLineConfig(public_base=media_base, from_numbers=(FROM,), ring_timeout_s=15),
+            line,
+            broker,
+            codec=G711Law.PCMA,
+        )
+        app = create_media_app(None)
+        app.include_router(media_stream_router(broker))
+        app.include_router(telnyx_webhook_router(dialer))
+        async with serving(app, media_port):
+            yield Phones(dialer, telnyx, line, media_base)
+        await dialer.calls.aclose()
+        await telnyx.aclose()
+
+
+def request(key: str, number: str) -> DialRequest:
+    return DialRequest(
+        idempotency_key=key,
+        to_number=number,
+        campaign_id="phones",
+        contact_id=key,
+        attempt_number=1,
+        agent="cobranza-temprana",
+        variables=DEBTOR,
+    )
+
+
+def next_friday(today: date) -> date:
+    return today + timedelta(days=(4 - today.weekday()) % 7 or 7)
+
+
+def fake_call(phones: Phones, number: str) -> FakeTelnyxCall:
+    return [c for c in phones.telnyx.calls if c.to == number][-1]
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_promise_over_an_a_law_line_lands_with_amount_and_date(phones: Phones) -> None:
+    result = await phones.dialer.dial(request("tx-promise", "+34610000001"))
+
+    record = phones.line.records["tx-promise"]
+    assert result.outcome is CallOutcome.PROMISE_TO_PAY, record.transcript_text()
+    assert result.extracted["promised_amount"] == 200000
+    friday = next_friday(datetime.now(MADRID).date()).isoformat()
+    assert result.extracted["promised_date"] == friday
+    call = fake_call(phones, "+34610000001")
+    # Dialled as Telnyx expects it: our number, a bidirectional A-law stream whose URL
+    # carries the one-time token and the key, signed webhooks naming the attempt.
+    assert call.from_ == FROM
+    assert call.body["stream_url"].startswith(phones.media_base.replace("http", "ws", 1))
+    assert STREAM_PATH in call.body["stream_url"]
+    assert call.stream_parameters["call_key"] == "tx-promise"
+    assert call.stream_parameters["token"]
+    assert call.body["webhook_url"] == f"{phones.media_base}{EVENTS_PATH}"
+    assert base64.b64decode(call.client_state or "").decode() == "tx-promise"
+    assert call.body["timeout_secs"] == 15
+    assert call.body["answering_machine_detection"] == "detect"
+    assert call.body["stream_bidirectional_mode"] == "rtp"
+    assert (call.inbound_law, call.outbound_law) == (G711Law.PCMA, "PCMA")
+    assert call.amd_result == "human"
+    await until(lambda: call.state == "hangup", 10)
+    assert phones.telnyx.webhooks_refused == 0
+    report = call.report
+    assert report is not None
+    assert report.law is G711Law.PCMA
+    assert report.bytes_received > 8000 * 3  # the caller heard seconds of the agent
+    assert report.bot.voice_to_voice_ms, "the caller measured no reply"
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_the_wrong_person_never_hears_about_the_debt(phones: Phones) -> None:
+    result = await phones.dialer.dial(request("tx-wrong", "+34610000002"))
+
+    record = phones.line.records["tx-wrong"]
+    assert result.outcome is CallOutcome.WRONG_PERSON, record.transcript_text()
+    said = " ".join(text for who, text in record.transcript if who == "agent").lower()
+    assert said
+    for secret in ("200.000", "200000", "doscientos", "30 de noviembre", "cuota", "deuda"):
+        assert secret not in said
+
+
+@pytest.mark.parametrize(
+    ("number", "outcome", "reason", "cause"),
+    [
+        ("+34610000003", CallOutcome.BUSY, "dial_busy", "user_busy"),
+        ("+34610000005", CallOutcome.FAILED, "dial_failed", "not_found"),
+    ],
+)
+@pytest.mark.asyncio(loop_scope="module")
+async def test_lines_that_never_answer_report_their_hangup_cause(
+    phones: Phones, number: str, outcome: CallOutcome, reason: str, cause: str
+) -> None:
+    result = await phones.dialer.dial(request(f"tx-{outcome}", number))
+
+    assert result.outcome is outcome
+    assert result.disconnection_reason == reason
+    assert fake_call(phones, number).hangup_cause == cause
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_an_unrouted_number_rings_out_as_no_answer_at_the_ring_timeout(
+    phones: Phones,
+) -> None:
+    result = await phones.dialer.dial(request("tx-noanswer", "+34610000999"))
+
+    assert result.outcome is CallOutcome.NO_ANSWER
+    assert result.disconnection_reason == "dial_no_answer"
+    assert fake_call(phones, "+34610000999").hangup_cause == "timeout"
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_machine_answering_ends_the_call_as_voicemail(phones: Phones) -> None:
+    result = await phones.dialer.dial(request("tx-machine", "+34610000004"))
+
+    assert result.outcome is CallOutcome.VOICEMAIL
+    call = fake_call(phones, "+34610000004")
+    assert call.amd_result == "machine"
+    await until(lambda: call.state == "hangup", 10)
+    assert call.hangup_requested  # our hang-up command reached Telnyx
+    assert call.duration_s < 10  # hung up on AMD's word, not after the greeting
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_forged_webhook_is_refused_and_changes_nothing(phones: Phones) -> None:
+    dialing = asyncio.create_task(phones.dialer.dial(request("tx-forged", "+34610000006")))
+    await until(lambda: phones.line.live_session("tx-forged") is not None, 30)
+    call = fake_call(phones, "+34610000006")
+    url = f"{phones.media_base}{EVENTS_PATH}"
+    busy = phones.telnyx.event_body(
+        call, "call.hangup", hangup_cause="user_busy", sip_hangup_cause="486"
+    )
+    machine = phones.telnyx.event_body(call, "call.machine.detection.ended", result="machine")
+    now = int(time.time())
+    other_key = Ed25519PrivateKey.generate()
+    forged_signature = base64.b64encode(other_key.sign(f"{now}|".encode() + machine)).decode()
+    async with httpx.AsyncClient() as client:
+        unsigned = await client.post(url, content=busy)
+        wrong_key = await client.post(
+            url,
+            content=machine,
+            headers={"telnyx-signature-ed25519": forged_signature, "telnyx-timestamp": str(now)},
+        )
+        # Telnyx's own signature, but ten minutes old: a replay.
+        stale = await client.post(
+            url, content=busy, headers=phones.telnyx.signed_headers(busy, now - 600)
+        )
+        # Signed for one body, sent with another.
+        tampered = await client.post(
+            url, content=machine, headers=phones.telnyx.signed_headers(busy)
+        )
+        # Genuinely signed, but for another call than the one this attempt placed.
+        elsewhere = phones.telnyx.event_body(
+            replace(call, call_control_id="v3:another-call"),
+            "call.machine.detection.ended",
+            result="machine",
+        )
+        other_call = await client.post(
+            url, content=elsewhere, headers=phones.telnyx.signed_headers(elsewhere)
+        )
+    statuses = [r.status_code for r in (unsigned, wrong_key, stale, tampered)]
+    assert statuses == [403, 403, 403, 403]
+    assert other_call.status_code == 200  # delivered, and ignored
+    session = phones.line.live_session("tx-forged")
+    assert session is not None
+    assert not session.ended  # neither "busy" nor "machine" reached the call
+    assert await phones.dialer.calls.hangup(call.call_control_id)  # our side, through Telnyx
+    result = await asyncio.wait_for(dialing, 20)
+    assert result.outcome is not CallOutcome.VOICEMAIL
+    assert result.outcome is not CallOutcome.BUSY
+    await until(lambda: call.state == "hangup", 10)
+    assert not await phones.dialer.calls.hangup(call.call_control_id)  # 90018: already over
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_telnyx_refusals_are_sorted_by_what_to_do(phones: Phones) -> None:
+    calls = phones.dialer.calls
+    with pytest.raises(InvalidDialRequestError):
+        await calls.dial({"to": "610000001", "from": FROM})
+    with pytest.raises(TelnyxRejectedError):  # our From number, not the callee's
+        await calls.dial({"to": "+34610000001", "from": "910000000"})
+    bad_key = replace(calls.account, api_key=SecretStr("not-the-key"))
+    stranger = TelnyxCalls(bad_key)
+    try:
+        with pytest.raises(TelnyxRejectedError, match="10009"):
+            await stranger.dial({"to": "+34610000001", "from": FROM})
+    finally:
+        await stranger.aclose()
+
+
+@pytest.mark.parametrize(
+    ("cause", "sip", "outcome", "reason"),
+    [
+        ("user_busy", "486", CallOutcome.BUSY, "dial_busy"),
+        ("call_rejected", "603", CallOutcome.BUSY, "dial_busy"),
+        ("timeout", None, CallOutcome.NO_ANSWER, "dial_no_answer"),
+        ("no_answer", "480", CallOutcome.NO_ANSWER, "dial_no_answer"),
+        ("originator_cancel", "487", CallOutcome.NO_ANSWER, "dial_no_answer"),
+        ("not_found", "404", CallOutcome.FAILED, "dial_failed"),
+        ("normal_clearing", "200", CallOutcome.FAILED, "answered_without_stream"),
+        ("unspecified", "486", CallOutcome.BUSY, "dial_busy"),
+        ("unspecified", None, CallOutcome.FAILED, "dial_failed"),
+        ("something_new", "480", CallOutcome.NO_ANSWER, "dial_no_answer"),
+    ],
+)
+def test_hangup_causes_map_to_outcomes(
+    cause: str, sip: str | None, outcome: CallOutcome, reason: str
+) -> None:
+    assert hangup_outcome(cause, sip) == (outcome, reason)
