@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from aiortc.mediastreams import MediaStreamError
 
 from centralita.correction.online import OnlineCorrector
-from centralita.kernel.call_events import CallEventType
 from centralita.kernel.tasks import stop_tasks
 from realtime.agents.setup import AgentSetup
 from realtime.audio import g711
@@ -141,7 +140,7 @@ class MediaStreamLeg:
     def _pressed(self, digit: str) -> None:
         self.figures.digits.append(digit)
         if self.session is not None:
-            self.session.record.event(CallEventType.DTMF, digit=digit)
+            self.session.press(digit)
 
     # -- the conversation ----------------------------------------------------------------
 

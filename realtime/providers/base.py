@@ -227,6 +227,8 @@ class BrainTurn(BaseModel):
     sentiment: SentimentScore
     advice: ContextAdvice
     silence: bool = False  # no speech for the re-prompt interval (text is empty)
+    # Keys the caller pressed on a phone's keypad (DTMF) instead of speaking, in order.
+    keys: str = ""
 
 
 class AgentBrain(Provider, ABC):

@@ -49,6 +49,7 @@ from realtime.providers.base import (
 from realtime.providers.sentences import split_sentences
 from realtime.session.early_transcripts import EarlyTranscripts, early_ms
 from realtime.session.hearing import Heard, Listening, TurnHearing
+from realtime.session.keypad import KeyEntry, Keypad
 from realtime.session.record import CallRecord, TurnMetrics
 from realtime.session.speech import AgentSpeech
 from realtime.session.supervision import Supervision
@@ -132,7 +133,8 @@ class CallSession:
             early_ms=early_ms(self.config.early_transcribe_ms, self.config.endpoint_silence_ms),
         )
         self._early = EarlyTranscripts(stt, self.config.language, self.config.hints)
-        self._utterances: asyncio.Queue[Heard | None] = asyncio.Queue()
+        self._utterances: asyncio.Queue[Heard | KeyEntry | None] = asyncio.Queue()
+        self._keypad = Keypad(self._utterances.put_nowait)
         self._speaking: asyncio.Task[None] | None = None
         self._ending: str | None = None  # how the reply being said ends the call, if it does
         self._ended = asyncio.Event()
@@ -168,6 +170,7 @@ class CallSession:
                 await self._hear_the_last_words()
         finally:
             deadline.cancel()
+            self._keypad.close()
             await stop_tasks(
                 (listener, turns, greeting, self._speaking),
                 timeout_s=STOP_PARTS_S,
@@ -217,6 +220,19 @@ class CallSession:
     def hang_up(self, by: str = "remote") -> None:
         """End the call from outside (the peer hung up, a supervisor ended it)."""
         self._end(by)
+
+    def press(self, key: str) -> None:
+        """The caller pressed a key on the phone (DTMF): logged, and gathered with the
+        keys around it into one turn ("1"; the digits of a RUT).
+
+        Raises:
+            ValueError: not a DTMF key.
+        """
+        if self._ended.is_set():
+            return
+        self._keypad.press(key)
+        self.record.event(CallEventType.DTMF, digit=key)
+        self._last_activity = time.monotonic()
 
     def _end(self, by: str) -> None:
         if not self._ended.is_set():
@@ -338,7 +354,7 @@ class CallSession:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._utterances.join(), LAST_WORDS_S)
 
-    async def _turn(self, utterance: Heard | None) -> None:
+    async def _turn(self, utterance: Heard | KeyEntry | None) -> None:
         self.record.complete_turns()  # the turns before this one are final now
         metrics = TurnMetrics(index=len(self.record.turns))
         self.record.turns.append(metrics)
@@ -348,12 +364,18 @@ class CallSession:
                 span.set_attribute("centralita.turn.silence", True)
             else:
                 self._silences = 0
-                metrics.endpointing_ms = utterance.event.endpointing_ms
+                if isinstance(utterance, Heard):
+                    metrics.endpointing_ms = utterance.event.endpointing_ms
             if not await self._answer_turn(utterance, metrics):
                 span.set_attribute("centralita.turn.discarded", True)  # nothing was said
 
-    async def _answer_turn(self, utterance: Heard | None, metrics: TurnMetrics) -> bool:
+    async def _answer_turn(self, utterance: Heard | KeyEntry | None, metrics: TurnMetrics) -> bool:
         """Hear, understand and answer the turn; False when nothing was said after all."""
+        if isinstance(utterance, KeyEntry):
+            turn = self._hearing.keyed(utterance.keys, metrics)
+            if not self._supervision.taken_over:
+                await self._converse(self._brain.stream(turn), turn=metrics)
+            return True
         text = ""
         if utterance is not None:
             with stage("stt", metrics, "stt_ms"):

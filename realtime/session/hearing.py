@@ -18,11 +18,15 @@ from centralita.correction.online import OnlineCorrector
 from centralita.kernel.call_events import CallEventType
 from centralita.kernel.tasks import cancelling_me
 from centralita.understanding.context import ConversationContext
+from centralita.understanding.model import Intent, Understanding
 from centralita.understanding.nlu import understand
 from centralita.understanding.sentiment import score_sentiment
 from realtime.audio.vad import UtteranceEnded
 from realtime.providers.base import BrainTurn, ProviderError, SpeechToText, Transcript
 from realtime.session.record import CallRecord, TurnMetrics
+
+# How a keypad entry reads in the transcript and to an LLM agent.
+KEYPAD_LABEL = {"es": "[teclado: {keys}]", "en": "[keypad: {keys}]"}
 
 
 @dataclass
@@ -109,6 +113,19 @@ class TurnHearing:
         return BrainTurn(
             understanding=understanding, sentiment=sentiment, advice=advice, silence=silence
         )
+
+    def keyed(self, keys: str, metrics: TurnMetrics) -> BrainTurn:
+        """A keypad entry as the brain takes it: the keys, logged as the caller's line."""
+        label = KEYPAD_LABEL.get(self._listening.language, KEYPAD_LABEL["en"]).format(keys=keys)
+        metrics.user_text = label
+        self._record.said("user", label)
+        self._record.event(CallEventType.TRANSCRIPT, speaker="user", text=label, final=True)
+        understanding = Understanding(
+            text=label, language=self._listening.language, intent=Intent.UNKNOWN, confidence=1.0
+        )
+        sentiment = score_sentiment("", self._listening.language)
+        advice = self._context.add_user_turn(label, understanding, sentiment)
+        return BrainTurn(understanding=understanding, sentiment=sentiment, advice=advice, keys=keys)
 
     @staticmethod
     async def _early_transcript(heard: Heard) -> Transcript | None:

@@ -23,6 +23,7 @@ import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from centralita.kernel.calls import CallOutcome
 from realtime.agents.setup import AgentSetup, flow_agent_for
 from realtime.audio import g711
 from realtime.audio.frames import resample_pcm16
@@ -33,6 +34,7 @@ from realtime.legs.media_stream import MediaStreamLeg
 from realtime.legs.stream_messages import Dialect
 from realtime.server.app import create_media_app
 from realtime.server.media_streams import media_stream_router
+from realtime.session.call_session import SessionConfig
 from tests.support.lines import maria_calls
 from tests.support.providers import ScriptedSTT, ScriptedTTS
 from tests.support.servers import serving
@@ -279,3 +281,50 @@ async def test_a_token_opens_one_stream_only() -> None:
             code = await refusal(second, start_message(Dialect.TWILIO, expected.parameters))
         assert code == 1008
         expected.finished.set()
+
+
+async def test_a_key_pressed_on_the_phone_confirms_the_promise() -> None:
+    # The caller speaks twice (espeak-ng, heard as these transcripts), then presses "1"
+    # when the agent reads the promise back ("marque 1": the flow's `keys`).
+    stt = ScriptedSTT(["Sí, con ella habla.", "Doscientos mil pesos el viernes."])
+    # No early transcription: each utterance is transcribed once, in script order.
+    line = ConversationLine(
+        agent_for=lambda request: flow_agent_for(request, SessionConfig(early_transcribe_ms=None)),
+        stt=stt,
+        tts=ScriptedTTS(),
+    )
+    broker = StreamBroker()
+    expected = broker.expect("key-dtmf", Dialect.TWILIO)
+    async with media_worker(broker) as base:
+        holding = asyncio.create_task(hold(line, broker, expected, "key-dtmf"))
+        async with websockets.connect(f"{base}/carrier/twilio/stream") as ws:
+            carrier = Carrier(ws, Dialect.TWILIO, g711.G711Law.PCMU)
+            reader = asyncio.create_task(carrier.read())
+            await ws.send(start_message(Dialect.TWILIO, expected.parameters))
+            for words in ("Sí, con ella habla.", "Doscientos mil pesos el viernes."):
+                await until_agent_quiet(carrier)
+                # A carrier streams all the time: the silence after the words ends them.
+                await carrier.play(np.concatenate([caller_says(words), np.zeros(8000, np.int16)]))
+            await until_agent_quiet(carrier)
+            dtmf = {"track": "inbound_track", "digit": "1"}
+            await ws.send(json.dumps({"event": "dtmf", "streamSid": "MZ0001", "dtmf": dtmf}))
+            await carrier.play(np.zeros(8000 * 3, np.int16))
+            await ws.send(json.dumps({"event": "stop", "stop": {}}))
+            result, leg = await asyncio.wait_for(holding, 30)
+            await reader
+    record = line.records["key-dtmf"]
+    assert result.outcome is CallOutcome.PROMISE_TO_PAY, record.transcript_text()
+    assert "[teclado: 1]" in record.transcript_text()
+    assert [e.payload["digit"] for e in record.events if e.type == "dtmf"] == ["1"]
+    assert leg.figures.digits == ["1"]
+
+
+async def until_agent_quiet(carrier: Carrier, quiet_s: float = 1.0, limit_s: float = 20) -> None:
+    """Wait until the agent has spoken and then sent nothing for `quiet_s`."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        media = [at for at, m in carrier.received if m["event"] == "media"]
+        if media and time.monotonic() - media[-1] > quiet_s:
+            return
+        await asyncio.sleep(0.1)
+    raise TimeoutError("the agent never finished speaking")

@@ -159,7 +159,7 @@ class FlowBrain(AgentBrain):
             await self._on_silence(out, simple)
             return self._reply(out)
         self._silences = 0
-        understanding = self._as_answer(turn.understanding)
+        understanding = self._as_keys(turn) if turn.keys else self._as_answer(turn.understanding)
         intents = [understanding.intent, *understanding.also]
         special = self.definition.special
 
@@ -217,6 +217,21 @@ class FlowBrain(AgentBrain):
         return answer_expected(
             understanding, expecting, now=self._clock(), default_currency=self._renderer.currency
         )
+
+    def _as_keys(self, turn: BrainTurn) -> Understanding:
+        """A keypad entry read as the answer the node takes: its `keys` ("marque 1 para
+        confirmar"), else digits where an ID is asked for (`*` for a RUT's K); anything
+        else is not understood, as a word out of place would be."""
+        pressed = turn.understanding
+        intent = self._current().keys.get(turn.keys)
+        if intent is not None:
+            return pressed.model_copy(update={"intent": intent, "confidence": 1.0})
+        asked = {slot.name for slot in self._current().slots}
+        if "national_id" in asked and turn.keys.rstrip("*").isdigit():
+            national_id = turn.keys.replace("*", "K")
+            slots = pressed.slots.model_copy(update={"national_id": national_id})
+            return pressed.model_copy(update={"slots": slots})
+        return pressed
 
     def _reply(self, out: _Out) -> AgentReply:
         return AgentReply(

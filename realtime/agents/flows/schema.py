@@ -18,10 +18,11 @@ every problem at once, each with its path (`nodes[saludo].transitions[1].to`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from centralita.kernel.calls import CallOutcome
 from centralita.understanding.model import Intent
@@ -153,6 +154,20 @@ class Node(_Model):
         default=False,
         description="The node confirms the slots just heard; skipped after a clarification",
     )
+    keys: dict[str, Intent] = Field(
+        default_factory=dict,
+        description='Phone keypad answers here, e.g. {"1": affirm, "2": deny} ("marque 1")',
+    )
+
+    @field_validator("keys")
+    @classmethod
+    def _keypad_keys(cls, keys: dict[str, Intent]) -> dict[str, Intent]:
+        # "#" ends an entry (`realtime.session.keypad`): it is never part of one.
+        bad = [key for key in keys if not re.fullmatch(r"[0-9*ABCD]+", key)]
+        if bad:
+            raise ValueError(f"keys {bad} are not keypad entries (digits, *, A-D)")
+        return keys
+
     end: bool = Field(default=False, description="Entering it ends the call")
     outcome: CallOutcome | None = Field(default=None, description="Decided on entering")
     outcome_if_undecided: CallOutcome | None = Field(
