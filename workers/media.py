@@ -171,6 +171,7 @@ def twilio_dialer(
         public_base=settings.phone_public_base,
         from_numbers=tuple(settings.phone_from_numbers),
         ring_timeout_s=settings.phone_ring_timeout_s,
+        calls_per_second=settings.phone_calls_per_second,
     )
     return TwilioDialer(TwilioCalls(account), config, line, broker)
 

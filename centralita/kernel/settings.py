@@ -301,6 +301,13 @@ class Settings(BaseSettings):
     phone_ring_timeout_s: int = Field(
         default=25, ge=15, le=120, description="How long a phone rings before `no_answer`."
     )
+    phone_calls_per_second: float = Field(
+        default=1.0,
+        ge=0.01,
+        le=1000,
+        description="Calls placed a second on the carrier account at most (Twilio: 1 by "
+        "default); dials beyond it wait their turn.",
+    )
 
     webrtc_loopback_only: bool = Field(
         default=True,

@@ -22,7 +22,7 @@ The same call as `realtime/carrier/twilio.py`, in Telnyx's terms. One `dial`:
 5. When the conversation is over the call is hung up through the API too.
 
 Webhooks are verified (Ed25519) by `realtime/server/telnyx_webhooks.py` before they
-reach `event`. An event naming another call than the one this attempt placed is
+reach `on_webhook`. An event naming another call than the one this attempt placed is
 ignored: a key's earlier call cannot move this one.
 
 What Telnyx documents, and where: the Dial fields, `hangup_cause` values and AMD
@@ -50,7 +50,7 @@ from urllib.parse import urlencode
 from centralita.kernel.calls import CallOutcome, DialRequest, DialResult
 from realtime.agents.setup import AgentSetup
 from realtime.audio.g711 import G711Law
-from realtime.carrier.phone_line import PhoneLineConfig
+from realtime.carrier.phone_line import CallPacer, PhoneLineConfig
 from realtime.carrier.stream_broker import StreamBroker
 from realtime.carrier.telnyx_rest import TelnyxCalls, TelnyxRejectedError, TelnyxUnavailableError
 from realtime.conversation_line import ConversationLine
@@ -170,6 +170,7 @@ class TelnyxDialer:
         self._line = line
         self._broker = broker
         self._watches: dict[str, _Watch] = {}
+        self._pacer = CallPacer(config.calls_per_second)
 
     @property
     def public_key(self) -> str:
@@ -187,6 +188,7 @@ class TelnyxDialer:
         expected = self._broker.expect(key, Dialect.TELNYX)
         try:
             try:
+                await self._pacer.turn()  # the account's calls-per-second limit
                 # The Dial command's answer names the call, whatever a webhook said first.
                 watch.call_control_id = await self.calls.dial(
                     self.dial_body(request, expected.parameters)
@@ -207,7 +209,7 @@ class TelnyxDialer:
             self._broker.forget(expected)
             self._watches.pop(key, None)
 
-    def event(self, key: str, event_type: str, payload: Mapping[str, Any]) -> bool:
+    def on_webhook(self, key: str, event_type: str, payload: Mapping[str, Any]) -> bool:
         """A verified webhook for the attempt `key`; False if no such call rings here."""
         watch = self._watches.get(key)
         if watch is None:

@@ -35,6 +35,7 @@ from urllib.parse import quote
 
 from centralita.kernel.calls import CallOutcome, DialRequest, DialResult
 from realtime.agents.setup import AgentSetup
+from realtime.carrier.phone_line import CallPacer
 from realtime.carrier.phone_line import PhoneLineConfig as PhoneLineConfig  # re-exported
 from realtime.carrier.stream_broker import StreamBroker
 from realtime.carrier.twilio_rest import (
@@ -94,6 +95,7 @@ class TwilioDialer:
         self._line = line
         self._broker = broker
         self._watches: dict[str, _Watch] = {}
+        self._pacer = CallPacer(config.calls_per_second)
 
     @property
     def auth_token(self) -> str:
@@ -111,6 +113,7 @@ class TwilioDialer:
         expected = self._broker.expect(key, Dialect.TWILIO)
         try:
             try:
+                await self._pacer.turn()  # the account's calls-per-second limit
                 watch.call_sid = await self.calls.create_call(
                     self._call_form(request, expected.parameters)
                 )

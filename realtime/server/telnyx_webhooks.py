@@ -53,7 +53,7 @@ def telnyx_webhook_router(dialer: TelnyxDialer) -> APIRouter:
             return Response(status_code=200)
         event_type, payload = event
         key = attempt_key(payload.get("client_state"))
-        if key is None or not dialer.event(key, event_type, payload):
+        if key is None or not dialer.on_webhook(key, event_type, payload):
             log.info("Telnyx %s for an attempt not ringing here: %s", event_type, (key or "")[:80])
         return Response(status_code=200)
 

@@ -68,6 +68,13 @@ PERSONAS = [
     line_state("+56961000004", CallOutcome.VOICEMAIL),
     line_state("+56961000005", CallOutcome.FAILED),
     person("+56961000006", BotLine(say="Sí, con ella habla."), BotLine(silent_s=60)),
+    person(
+        "+56961000007",
+        BotLine(say="Sí, con ella habla."),
+        # The agent thanks, then discloses in a long sentence: talk over that.
+        BotLine(say="Espere, espere, una pregunta por favor.", barge_in_after_ms=1800),
+        BotLine(say="Por favor, no me vuelvan a llamar."),
+    ),
 ]
 
 
@@ -199,3 +206,27 @@ async def test_a_forged_callback_is_refused_and_changes_nothing(phones: Phones) 
     result = await asyncio.wait_for(dialing, 20)
     assert result.outcome is not CallOutcome.VOICEMAIL
     assert result.outcome is not CallOutcome.BUSY
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_barge_in_over_the_phone_clears_the_carrier_and_stops_the_agent(
+    phones: Phones,
+) -> None:
+    await phones.dialer.dial(request("tw-barge", "+56961000007"))
+
+    record = phones.line.records["tw-barge"]
+    interruptions = [e for e in record.events if e.type == "interruption"]
+    assert interruptions, record.transcript_text()
+    # The agent's playback stopped within 300 ms of the caller's speech onset, and a
+    # clear went to the carrier, which dropped what it had queued at once.
+    assert interruptions[0].payload["stop_after_onset_ms"] <= 300
+    report = phones.reports["tw-barge"]
+    assert report.clears, "no clear reached the carrier"
+    # The caller stopped hearing the agent while still saying its own line (the figure
+    # is `python -m bench phone`'s; a wall-clock bound here would flake when loaded).
+    [heard_ms, *_] = report.bot.barge_in_stop_ms
+    line_ms = 1000 * len("Espere, espere, una pregunta por favor.") / 15  # ~15 chars/s
+    assert heard_ms < line_ms, f"the agent talked {heard_ms:.0f} ms into the caller's line"
+    full_disclosure = "que tiene una cuota pendiente de 200.000 pesos, que venció"
+    said = " ".join(text for who, text in record.transcript if who == "agent")
+    assert full_disclosure not in said  # only what the caller heard is in the transcript

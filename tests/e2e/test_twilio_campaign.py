@@ -2,7 +2,8 @@
 
 The production orchestrator worker on the real Temporal dev server runs a campaign with
 the users' rules (a daily quota, one batch, two calls at once, two attempts per contact,
-retries after a second), dialling through the media worker's `TwilioDialer`. Behind the
+retries after a second), dialling through the media worker's `TwilioDialer`, whose
+account takes two calls a second. Behind the
 numbers: lines that are busy, fail, reach a machine (Twilio's AMD), and a person who
 is not the debtor (a real conversation over the media stream). At the end, every
 attempt we stored is exactly one call on the Twilio account, under its own key, and the
@@ -11,6 +12,7 @@ outcomes are what the carrier reported.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
@@ -73,7 +75,11 @@ async def test_a_campaign_over_twilio_rings_each_attempt_once(
     )
     campaign_id = await new_campaign(pool, people, policy)
     personas: list[Persona] = people.personas
-    async with loopback_line() as line, twilio_phones(personas, line) as phones:
+    cps = 2.0  # the account's limit: two calls a second, with two dialling at once
+    async with (
+        loopback_line() as line,
+        twilio_phones(personas, line, calls_per_second=cps) as phones,
+    ):
         await run_campaign(dev_env.client, pool, campaign_id, phones.dialer)
 
     attempts = rows(
@@ -87,6 +93,9 @@ async def test_a_campaign_over_twilio_rings_each_attempt_once(
     assert sorted(rung) == sorted(a["attempt_key"] for a in attempts)
     assert max(Counter(rung).values()) == 1
     assert Counter(a["phone"] for a in attempts) == Counter(c.to for c in phones.twilio.calls)
+    created = sorted(call.created_at for call in phones.twilio.calls)
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(created)]
+    assert min(gaps) >= 1 / cps - 0.05, gaps  # the carrier never saw calls faster
     by_kind = Counter((people.kinds[a["name"]], a["outcome"]) for a in attempts)
     assert by_kind == {
         ("busy", "busy"): 4,  # two attempts each, the cap

@@ -46,7 +46,11 @@ class Phones:
 
 @asynccontextmanager
 async def twilio_phones(
-    personas: list[Persona], line: ConversationLine, *, ring_timeout_s: int = 15
+    personas: list[Persona],
+    line: ConversationLine,
+    *,
+    ring_timeout_s: int = 15,
+    calls_per_second: float = 100.0,
 ) -> AsyncIterator[Phones]:
     """A fake Twilio playing `personas`, and the media worker's routes ringing through it."""
     reports: dict[str, PhoneCallReport] = {}
@@ -74,7 +78,10 @@ async def twilio_phones(
         account = TwilioAccount(twilio.account_sid, SecretStr(twilio.auth_token), twilio_base)
         broker = StreamBroker()
         config = PhoneLineConfig(
-            public_base=media_base, from_numbers=(FROM_NUMBER,), ring_timeout_s=ring_timeout_s
+            public_base=media_base,
+            from_numbers=(FROM_NUMBER,),
+            ring_timeout_s=ring_timeout_s,
+            calls_per_second=calls_per_second,
         )
         dialer = TwilioDialer(TwilioCalls(account), config, line, broker)
         app = create_media_app(
