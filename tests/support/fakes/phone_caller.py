@@ -165,6 +165,7 @@ class PhoneCallReport:
     marks_received: list[str] = field(default_factory=list)
     marks_echoed: list[MarkEcho] = field(default_factory=list)
     clears: list[ClearEvent] = field(default_factory=list)
+    first_speech_heard_at: float | None = None  # first agent speech played to the caller
     last_speech_heard_at: float | None = None  # last agent speech played to the caller
     ignored: list[str] = field(default_factory=list)  # messages dropped, and why
     errors_sent: list[int] = field(default_factory=list)  # Telnyx `error` codes sent
@@ -666,6 +667,8 @@ class PhoneCaller:
     def _follow_speech(self, now: float, speech: bool) -> None:
         clear = self._open_clear
         if speech:
+            if self.report.first_speech_heard_at is None:
+                self.report.first_speech_heard_at = now
             self.report.last_speech_heard_at = now
             if clear is not None:
                 clear.heard_until = now
