@@ -18,7 +18,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -63,6 +63,24 @@ KEEP_FINISHED_WITH_STORE = 100
 DIAL_LOG_LIMIT = 100_000
 
 CallState = Literal["ringing", "in_progress", "ended"]
+
+
+@runtime_checkable
+class RecoveringDialer(Protocol):
+    """A dialer whose carrier keeps calls a dead process placed (a real carrier).
+
+    `recover` is asked before a lost ring is rung again: the result of the call the
+    carrier placed for `request` since `rang_at` (ending it if it is still up: nobody
+    holds its conversation any more), or None when the carrier has no such call.
+    """
+
+    async def dial(self, request: DialRequest) -> DialResult:
+        """Place the call and wait for its end."""
+        ...
+
+    async def recover(self, request: DialRequest, rang_at: datetime) -> DialResult | None:
+        """The lost ring's call as the carrier knows it; None if it never placed one."""
+        ...
 
 
 class CallError(BaseModel):
@@ -310,7 +328,8 @@ class CarrierCalls:
         if not claim.ring:
             log.info("call %s already ended; reporting its stored end", request.idempotency_key)
             return self._remember_stored(claim.call), False
-        return self._start(request, placed_at, dial=claim.call.dials), True
+        recover_since = claim.lost_dialed_at if claim.lost_owner is not None else None
+        return self._start(request, placed_at, dial=claim.call.dials, recover=recover_since), True
 
     def _claimed(self, key: str, task: asyncio.Task[tuple[Call, bool]]) -> None:
         if self._claims.get(key) is task:
@@ -318,18 +337,29 @@ class CarrierCalls:
         if not task.cancelled():
             task.exception()  # retrieved: each waiting request reports it
 
-    def _start(self, request: DialRequest, placed_at: datetime, *, dial: int = 1) -> Call:
+    def _start(
+        self,
+        request: DialRequest,
+        placed_at: datetime,
+        *,
+        dial: int = 1,
+        recover: datetime | None = None,
+    ) -> Call:
         key = request.idempotency_key
         self._finished.pop(key, None)
         call = Call(key=key, placed_at=placed_at, dial=dial)
         # A task of the server's loop, not of the request: the call goes on when the
         # client that placed it disconnects or dies.
-        call.task = asyncio.create_task(self._ring(call, request), name=f"carrier-call-{key}")
+        call.task = asyncio.create_task(
+            self._ring(call, request, recover), name=f"carrier-call-{key}"
+        )
         call.task.add_done_callback(lambda task: self._finish(call, task))
         self._calls[key] = call
         return call
 
-    async def _ring(self, call: Call, request: DialRequest) -> DialResult:
+    async def _ring(
+        self, call: Call, request: DialRequest, recover: datetime | None = None
+    ) -> DialResult:
         # Logged in the same loop step in which the carrier starts ringing: a call
         # hung up before it ever started is in neither log.
         if self._store is None:
@@ -343,6 +373,13 @@ class CarrierCalls:
                     at=call.placed_at,
                 )
             )
+        if recover is not None and isinstance(self._carrier, RecoveringDialer):
+            # A real carrier may have placed the lost ring's call: find it, never ring
+            # the person a second time for one attempt.
+            recovered = await self._carrier.recover(request, recover)
+            if recovered is not None:
+                log.info("call %s recovered from the carrier", request.idempotency_key)
+                return recovered
         log.info("call %s placed (attempt %d)", request.idempotency_key, request.attempt_number)
         return await self._carrier.dial(request)
 

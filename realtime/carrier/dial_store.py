@@ -42,7 +42,7 @@ DEFAULT_TIMEOUT_S = 3.0
 StoredState = Literal["ringing", "in_progress", "ended"]
 EndedAs = Literal["result", "error", "lost"]
 
-_CALL_COLUMNS = "idempotency_key, state, owner, dials, result, error"
+_CALL_COLUMNS = "idempotency_key, state, owner, dials, result, error, dialed_at"
 
 
 class DialStoreError(RuntimeError):
@@ -60,6 +60,7 @@ class StoredCall:
     result: DialResult | None
     error_type: str | None
     error_detail: str | None
+    dialed_at: datetime | None = None  # when the last ring was placed
 
     @property
     def ended(self) -> bool:
@@ -91,11 +92,15 @@ class Claim:
         call: the call after the claim; when `ring`, `call.dials` is this ring's number.
         ring: ring now (a new key, a lost call, a broken one); else report `call`.
         lost_owner: the process whose unfinished ring this one replaces, if any.
+        lost_dialed_at: when that lost ring was placed.
     """
 
     call: StoredCall
     ring: bool
     lost_owner: str | None = None
+    # When the lost ring was placed: a real carrier may still have that call (a process
+    # killed between asking the carrier and hearing back), to recover, not ring again.
+    lost_dialed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,7 @@ class DialStore:
             if not found.redialable:
                 return Claim(call=found, ring=False)
             lost_owner = found.owner if found.lost else None
+            lost_dialed_at = found.dialed_at if found.lost else None
             if found.lost:
                 await _end_dial(conn, key, found.dials, "lost")
             rung = await _take(conn, request, owner=owner, at=at)
@@ -155,7 +161,7 @@ class DialStore:
                 "VALUES (%s, %s, %s, %s)",
                 (key, rung.dials, owner, at),
             )
-        return Claim(call=rung, ring=True, lost_owner=lost_owner)
+        return Claim(call=rung, ring=True, lost_owner=lost_owner, lost_dialed_at=lost_dialed_at)
 
     async def finish(
         self,
@@ -320,4 +326,5 @@ def _stored(row: dict[str, Any]) -> StoredCall:
         result=DialResult.model_validate(result) if result is not None else None,
         error_type=error.get("type") if error else None,
         error_detail=error.get("detail") if error else None,
+        dialed_at=row["dialed_at"],
     )

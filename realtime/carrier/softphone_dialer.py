@@ -12,6 +12,7 @@ import logging
 from datetime import UTC, datetime
 
 from centralita.kernel.calls import CallOutcome, Dialer, DialRequest, DialResult
+from realtime.carrier.carrier_calls import RecoveringDialer
 from realtime.conversation_line import ConversationLine
 from realtime.legs.webrtc import SessionDescription
 from realtime.softphone.exchange import (
@@ -53,6 +54,15 @@ class SoftphoneDialer:
         self._fallback = fallback
         self._ring_timeout_s = ring_timeout_s
         self._caller_id = caller_id
+
+    async def recover(self, request: DialRequest, rang_at: datetime) -> DialResult | None:
+        """A lost ring's call as its carrier knows it (`RecoveringDialer`): the
+        fallback's, when it is a real carrier; a softphone's call is rung again."""
+        if self._exchange.registered(request.to_number):
+            return None
+        if isinstance(self._fallback, RecoveringDialer):
+            return await self._fallback.recover(request, rang_at)
+        return None
 
     async def dial(self, request: DialRequest) -> DialResult:
         """Ring the softphone that holds the number, or hand the call to the fallback.

@@ -18,9 +18,10 @@ One `dial`:
    closed on our side ends Twilio's `<Connect>`, and the hang-up makes sure.
 
 `CarrierCalls` in front of this dialer keeps one call per key (a retried dial joins the
-call under way). Recovering a call placed by a media worker that died between the
-Calls API request and the stream is the next step (see the issue's notes): today such
-a key is rung again, as with the simulated carrier.
+call under way). Twilio has no idempotency key, so a media worker killed after asking
+Twilio for a call but before hearing back leaves a call nobody holds: the next dial of
+that key asks Twilio first (`recover`: the account's calls to that number from the
+key's caller ID since the lost ring) and reports that call, never ringing again.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from centralita.kernel.calls import CallOutcome, DialRequest, DialResult
@@ -53,6 +54,10 @@ log = logging.getLogger(__name__)
 # After the ring timeout, how long Twilio's own final status may still take to come.
 STATUS_GRACE_S = 5.0
 STATUS_PATH = "/carrier/twilio/status"
+# Clocks differ: a lost ring's call is looked for from a little before it was recorded.
+RECOVER_MARGIN_S = 60.0
+# Why a call recovered after its media worker died ended without a decision.
+LOST_CONVERSATION = "conversation_lost_with_media_worker"
 STREAM_PATH = "/carrier/twilio/stream"
 
 # Twilio's final call statuses without a conversation, as our outcomes.
@@ -133,6 +138,36 @@ class TwilioDialer:
         finally:
             self._broker.forget(expected)
             self._watches.pop(key, None)
+
+    async def recover(self, request: DialRequest, rang_at: datetime) -> DialResult | None:
+        """The call a media worker that died placed for `request` at `rang_at`, if Twilio
+        has one (`CarrierCalls` asks before ringing a lost call again).
+
+        A call still up is ended (its conversation died with that worker): in progress,
+        it was a conversation nobody finished (`no_decision`); still ringing, nobody
+        answered. An ended one reports what Twilio says of it.
+
+        Raises:
+            TwilioRejectedError, TwilioUnavailableError: Twilio could not say; the dial
+                fails and is retried later, rather than ring a person a second time.
+        """
+        since = rang_at - timedelta(seconds=RECOVER_MARGIN_S)
+        caller_id = self.config.caller_id(request.to_number, request.idempotency_key)
+        found = await self.calls.find_calls(to=request.to_number, from_=caller_id, since=since)
+        if not found:
+            return None
+        call_sid, status = str(found[0]["sid"]), str(found[0]["status"])
+        log.warning(
+            "call %s recovered as Twilio's %s (%s)", request.idempotency_key, call_sid, status
+        )
+        if status not in _FINAL:
+            await self._end(call_sid, answered=status == "in-progress")
+            if status == "in-progress":
+                return _unanswered(CallOutcome.NO_DECISION, LOST_CONVERSATION, rang_at)
+            return _unanswered(CallOutcome.NO_ANSWER, "dial_no_answer", rang_at)
+        if status == "completed":  # answered, and the conversation went with the worker
+            return _unanswered(CallOutcome.NO_DECISION, LOST_CONVERSATION, rang_at)
+        return _unanswered(_UNANSWERED[status], f"dial_{status}".replace("-", "_"), rang_at)
 
     def status_callback(self, key: str, form: Mapping[str, str]) -> bool:
         """A verified status or AMD callback for the attempt `key`; False if unknown."""

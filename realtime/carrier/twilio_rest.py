@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import urlencode
 from xml.sax.saxutils import escape, quoteattr
 
@@ -114,6 +117,26 @@ class TwilioCalls:
             return False
         raise TwilioRejectedError(f"Twilio answered {answer.status_code} ({code}): {message}")
 
+    async def find_calls(self, *, to: str, from_: str, since: datetime) -> list[dict[str, Any]]:
+        """The account's calls from `from_` to `to` created at or after `since`, newest
+        first (Twilio filters by day; the time is checked here).
+
+        Raises:
+            TwilioRejectedError, TwilioUnavailableError: as for `create_call`.
+        """
+        query = {"To": to, "From": from_, "StartTime>": since.date().isoformat()}
+        try:
+            answer = await self._client.get(self.account.calls_url(), params=query, auth=self._auth)
+        except httpx.HTTPError as exc:
+            raise TwilioUnavailableError(f"Twilio unreachable: {exc!r}") from exc
+        if answer.status_code >= 500:
+            raise TwilioUnavailableError(f"Twilio answered {answer.status_code}")
+        if answer.status_code != 200:
+            code, message = _error(answer)
+            raise TwilioRejectedError(f"Twilio answered {answer.status_code} ({code}): {message}")
+        calls = [c for c in answer.json().get("calls", []) if _created(c) >= since]
+        return sorted(calls, key=_created, reverse=True)
+
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._client.aclose()
@@ -141,3 +164,8 @@ def _error(answer: httpx.Response) -> tuple[int | None, str]:
         return int(body.get("code")) if body.get("code") else None, str(body.get("message", ""))
     except ValueError:
         return None, answer.text[:200]
+
+
+def _created(call: dict[str, Any]) -> datetime:
+    """A listed call's `date_created` (RFC 2822, as Twilio writes it)."""
+    return parsedate_to_datetime(str(call["date_created"]))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -230,3 +230,38 @@ async def test_barge_in_over_the_phone_clears_the_carrier_and_stops_the_agent(
     full_disclosure = "que tiene una cuota pendiente de 200.000 pesos, que venció"
     said = " ".join(text for who, text in record.transcript if who == "agent")
     assert full_disclosure not in said  # only what the caller heard is in the transcript
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome", "hung_up"),
+    [
+        ("busy", CallOutcome.BUSY, False),
+        ("no-answer", CallOutcome.NO_ANSWER, False),
+        ("completed", CallOutcome.NO_DECISION, False),  # its conversation died
+        ("in-progress", CallOutcome.NO_DECISION, True),  # nobody holds it: ended
+        ("ringing", CallOutcome.NO_ANSWER, True),  # canceled before anyone answers
+    ],
+)
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_lost_ring_is_recovered_from_twilio_s_call_list(
+    phones: Phones, status: str, outcome: CallOutcome, hung_up: bool
+) -> None:
+    number = f"+5696300{len(phones.twilio.calls):04d}"
+    lost = request(f"tw-lost-{status}", number)
+    rang_at = datetime.now(UTC)
+    assert await phones.dialer.recover(lost, rang_at) is None  # nothing placed: ring
+
+    call = FakeCall(
+        sid=f"CA{status.replace('-', '')}",
+        to=number,
+        from_=FROM_NUMBER,
+        form={},
+        created_at=rang_at,
+        status=status,
+    )
+    phones.twilio.calls.append(call)
+    result = await phones.dialer.recover(lost, rang_at)
+
+    assert result is not None
+    assert result.outcome is outcome
+    assert call.hang_up.is_set() is hung_up

@@ -94,6 +94,8 @@ class FakeTwilio:
         self.auth_token = auth_token
         self.calls: list[FakeCall] = []
         self.callbacks_refused = 0
+        # Told of each call placed, before the Calls API answers.
+        self.on_create: Callable[[FakeCall], None] | None = None
         self._personas = {p.number: p for p in personas}
         self._bot_tts = bot_tts
         self._media_caller = media_caller
@@ -143,7 +145,16 @@ class FakeTwilio:
             refused = self._authenticate(request, account)
             if refused is not None:
                 return refused
-            return JSONResponse({"calls": [_call_json(c) for c in reversed(self.calls)]})
+            query = request.query_params
+            since = query.get("StartTime>")
+            calls = [
+                c
+                for c in reversed(self.calls)
+                if query.get("To", c.to) == c.to
+                and query.get("From", c.from_) == c.from_
+                and (since is None or c.created_at.date().isoformat() >= since)
+            ]
+            return JSONResponse({"calls": [_call_json(c) for c in calls]})
 
         return app
 
@@ -175,6 +186,8 @@ class FakeTwilio:
         task = asyncio.create_task(self._run(call), name=f"fake-twilio-{call.sid}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        if self.on_create is not None:
+            self.on_create(call)  # e.g. kill the caller before it hears back
         return JSONResponse(_call_json(call), status_code=201)
 
     # -- a call's life ---------------------------------------------------------------------
