@@ -1,4 +1,5 @@
-"""`python -m bench [campaign|intake|latency|memory|phone|wer|all] [options]`: the benchmarks.
+"""`python -m bench [campaign|intake|latency|memory|phone|voicemail|wer|all] [options]`:
+the benchmarks.
 
 With no name, all of them run. Each benchmark keeps its own options (`python -m bench
 campaign --help`, `python -m bench memory --help`); with `all`, every option goes to the
@@ -12,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bench import campaign, intake, latency, memory, phone, wer
+from bench import campaign, intake, latency, memory, phone, voicemail, wer
 
 Benchmark = tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Namespace], Any]]
 
@@ -22,6 +23,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "latency": (latency.build_parser, latency.run),
     "memory": (memory.build_parser, memory.run),
     "phone": (phone.build_parser, phone.run),
+    "voicemail": (voicemail.build_parser, voicemail.run),
     "wer": (wer.build_parser, wer.run),
 }
 
