@@ -109,6 +109,7 @@ def setup_for(
         reprompt_after_s=template.reprompt_after_s,
         max_silences=template.max_silences,
         max_duration_s=template.max_duration_s,
+        voicemail=definition.voicemail,
         hints=[
             *template.hints,
             *definition_hints(request),

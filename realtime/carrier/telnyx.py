@@ -17,8 +17,8 @@ The same call as `realtime/carrier/twilio.py`, in Telnyx's terms. One `dial`:
    conversation as a WebRTC call, `ConversationLine.hold_leg`), or `call.hangup`
    arrives (its `hangup_cause` says busy, no answer, failed), or `streaming.failed`
    (the call is hung up: failed), or the ring timeout passes (hung up: no answer).
-4. A machine (`call.machine.detection.ended` with `result` "machine") ends the
-   conversation at once as `voicemail`.
+4. A machine (`call.machine.detection.ended` with `result` "machine") gets the agent's
+   message after its beep, or is hung up on, as the agent chooses; `voicemail` either way.
 5. When the conversation is over the call is hung up through the API too.
 
 Webhooks are verified (Ed25519) by `realtime/server/telnyx_webhooks.py` before they
@@ -305,8 +305,9 @@ class TelnyxDialer:
 
     def _machine_check(self, key: str, watch: _Watch) -> None:
         if watch.leg is not None and _is_machine(watch.amd_result):
-            log.info("call %s reached a machine (%s): hanging up", key, watch.amd_result)
-            watch.leg.hang_up("voicemail")
+            # The agent leaves its message after the beep, or hangs up (its choice).
+            log.info("call %s reached a machine (%s)", key, watch.amd_result)
+            watch.leg.carrier_says_machine()
 
     async def _hang_up(self, call_control_id: str | None) -> None:
         if call_control_id is None:

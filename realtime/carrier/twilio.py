@@ -12,8 +12,9 @@ One `dial`:
    conversation as a WebRTC call, `ConversationLine.hold_leg`), or a final status
    arrives (busy, no-answer, failed, canceled), or the ring timeout passes (the call
    is canceled: no answer).
-4. A machine (Twilio's AMD says `machine_*` or `fax`) ends the conversation at once as
-   `voicemail`. Leaving a message is the agent's choice, to come.
+4. A machine (Twilio's AMD says `machine_*` or `fax`; else the session's own detector,
+   `realtime.session.machine_watch`) gets the agent's message after its beep, or is
+   hung up on, as the agent chooses (`voicemail` in its config); either way `voicemail`.
 5. When the conversation is over the call is hung up through the API too: a stream
    closed on our side ends Twilio's `<Connect>`, and the hang-up makes sure.
 
@@ -245,8 +246,9 @@ class TwilioDialer:
 
     def _machine_check(self, key: str, watch: _Watch) -> None:
         if watch.leg is not None and _is_machine(watch.answered_by):
-            log.info("call %s reached a machine (%s): hanging up", key, watch.answered_by)
-            watch.leg.hang_up("voicemail")
+            # The agent leaves its message after the beep, or hangs up (its choice).
+            log.info("call %s reached a machine (%s)", key, watch.answered_by)
+            watch.leg.carrier_says_machine()
 
     async def _end(self, call_sid: str | None, *, answered: bool) -> None:
         if call_sid is None:

@@ -103,6 +103,7 @@ class MediaStreamLeg:
         self._outbox: asyncio.Queue[str | None] = asyncio.Queue()
         self._marks_due: list[str] = []  # utterances whose last frame is being sent
         self._hung_up_by: str | None = None
+        self._machine = False  # the carrier said a machine answered, before the session
 
     # -- from the carrier --------------------------------------------------------------
 
@@ -166,6 +167,9 @@ class MediaStreamLeg:
             recorder=recorder,
             on_event=on_event,
         )
+        self.session.watch_for_machines()  # a phone may be answered by a voicemail
+        if self._machine:
+            self.session.carrier_says_machine()
         if self._hung_up_by is not None:
             self.session.hang_up(self._hung_up_by)
         speaking = asyncio.create_task(self._speak(), name=f"speak-{call_id}")
@@ -181,6 +185,12 @@ class MediaStreamLeg:
                 what=f"stream {self.start.stream_id}",
                 expected=(MediaStreamError, ConnectionError),
             )
+
+    def carrier_says_machine(self) -> None:
+        """The carrier's answering-machine detection says a machine took the call."""
+        self._machine = True
+        if self.session is not None:
+            self.session.carrier_says_machine()
 
     def hang_up(self, by: str = "remote") -> None:
         """End the conversation (before it started, it ends as soon as it starts)."""

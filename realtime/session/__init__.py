@@ -9,6 +9,9 @@
 - `tracing`: the call's spans (call, turns, stt, brain, tts).
 - `pricing`: what a call cost.
 - `tenant_dictionary`: the call's live L1 dictionary (defaults plus the tenant's pairs).
+- `keypad`: keys pressed on a phone (DTMF) gathered into one answer.
+- `voicemail`, `machine_watch`: whether a machine answered a phone call (its beep, its
+  phrases, the carrier's word), and when the agent may leave its message.
 
 May import: `realtime.offline`, `cache`, `audio`, `providers`, the `centralita`
 packages; never `agents`, `store`, `legs` or anything above.

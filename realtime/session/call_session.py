@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
@@ -27,6 +27,7 @@ from av.packet import Packet
 
 from centralita.correction.online import OnlineCorrector
 from centralita.kernel.call_events import CallEventType, ControlAction
+from centralita.kernel.calls import CallOutcome
 from centralita.kernel.pcm import Pcm16
 from centralita.kernel.tasks import cancelling_me, stop_tasks
 from realtime.audio.frames import FRAME_MS, InboundResampler
@@ -50,6 +51,7 @@ from realtime.providers.sentences import split_sentences
 from realtime.session.early_transcripts import EarlyTranscripts, early_ms
 from realtime.session.hearing import Heard, Listening, TurnHearing
 from realtime.session.keypad import KeyEntry, Keypad
+from realtime.session.machine_watch import MachineAnswer, MachineTurn, MachineWatch
 from realtime.session.record import CallRecord, TurnMetrics
 from realtime.session.speech import AgentSpeech
 from realtime.session.supervision import Supervision
@@ -60,6 +62,8 @@ log = logging.getLogger(__name__)
 
 # How long a call that the caller hung up may still take to understand their last words.
 LAST_WORDS_S = 8.0
+# The longest a voicemail message may play before the call ends anyway.
+MESSAGE_MAX_S = 60.0
 # How long the parts of an ended call (listener, turns, reply) get to stop.
 STOP_PARTS_S = 2.0
 
@@ -82,6 +86,9 @@ class SessionConfig:
     max_silences: int = 2
     max_duration_s: float = 600.0
     hints: list[str] = field(default_factory=list)
+    # What the agent does when a machine answers a phone call: leave its message after
+    # the beep (the flow's voicemail node, which says nothing of the debt), or hang up.
+    voicemail: Literal["leave_message", "hang_up"] = "leave_message"
 
 
 class CallSession:
@@ -133,7 +140,8 @@ class CallSession:
             early_ms=early_ms(self.config.early_transcribe_ms, self.config.endpoint_silence_ms),
         )
         self._early = EarlyTranscripts(stt, self.config.language, self.config.hints)
-        self._utterances: asyncio.Queue[Heard | KeyEntry | None] = asyncio.Queue()
+        self._utterances: asyncio.Queue[Heard | KeyEntry | MachineTurn | None] = asyncio.Queue()
+        self._machine_watch: MachineWatch | None = None
         self._keypad = Keypad(self._utterances.put_nowait)
         self._speaking: asyncio.Task[None] | None = None
         self._ending: str | None = None  # how the reply being said ends the call, if it does
@@ -171,6 +179,8 @@ class CallSession:
         finally:
             deadline.cancel()
             self._keypad.close()
+            if self._machine_watch is not None:
+                self._machine_watch.close()
             await stop_tasks(
                 (listener, turns, greeting, self._speaking),
                 timeout_s=STOP_PARTS_S,
@@ -221,6 +231,29 @@ class CallSession:
         """End the call from outside (the peer hung up, a supervisor ended it)."""
         self._end(by)
 
+    def watch_for_machines(self) -> None:
+        """Listen to the start of the call for a voicemail (phone calls): see
+        `realtime.session.machine_watch`."""
+        if self._machine_watch is None:
+            self._machine_watch = MachineWatch(self._machine_answered, started_s=time.monotonic())
+
+    def carrier_says_machine(self) -> None:
+        """The carrier's answering-machine detection says a machine took the call."""
+        self.watch_for_machines()
+        assert self._machine_watch is not None
+        self._machine_watch.carrier_says_machine()
+
+    def _machine_answered(self, answer: MachineAnswer) -> None:
+        if self._ended.is_set():
+            return
+        log.info("call %s: a machine answered (%s)", self.record.call_id, answer.reason)
+        self._voice.interrupt()  # whatever the agent was saying went to a recording
+        if self.config.voicemail == "hang_up":
+            self.record.outcome = CallOutcome.VOICEMAIL
+            self._end("voicemail")
+            return
+        self._utterances.put_nowait(MachineTurn(answer))
+
     def press(self, key: str) -> None:
         """The caller pressed a key on the phone (DTMF): logged, and gathered with the
         keys around it into one turn ("1"; the digits of a RUT).
@@ -253,6 +286,8 @@ class CallSession:
                     continue
                 self._record("caller", samples, resampler.rate)
                 self._tap_caller(frame)
+                if self._machine_watch is not None and not self._machine_watch.done:
+                    self._machine_watch.push(samples, resampler.rate, time.monotonic())
                 for event in self._endpointer.feed(samples):
                     self._on_vad(event)
         except MediaStreamError:
@@ -354,7 +389,7 @@ class CallSession:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._utterances.join(), LAST_WORDS_S)
 
-    async def _turn(self, utterance: Heard | KeyEntry | None) -> None:
+    async def _turn(self, utterance: Heard | KeyEntry | MachineTurn | None) -> None:
         self.record.complete_turns()  # the turns before this one are final now
         metrics = TurnMetrics(index=len(self.record.turns))
         self.record.turns.append(metrics)
@@ -369,8 +404,13 @@ class CallSession:
             if not await self._answer_turn(utterance, metrics):
                 span.set_attribute("centralita.turn.discarded", True)  # nothing was said
 
-    async def _answer_turn(self, utterance: Heard | KeyEntry | None, metrics: TurnMetrics) -> bool:
+    async def _answer_turn(
+        self, utterance: Heard | KeyEntry | MachineTurn | None, metrics: TurnMetrics
+    ) -> bool:
         """Hear, understand and answer the turn; False when nothing was said after all."""
+        if isinstance(utterance, MachineTurn):
+            await self._leave_message(metrics)
+            return True
         if isinstance(utterance, KeyEntry):
             turn = self._hearing.keyed(utterance.keys, metrics)
             if not self._supervision.taken_over:
@@ -383,11 +423,26 @@ class CallSession:
             if not text:
                 self.record.turns.pop()
                 return False
+            watch = self._machine_watch
+            if watch is not None:
+                watch.heard(text, time.monotonic())
+                if watch.machine:
+                    return True  # a recording's greeting: the message waits for its beep
         turn = self._hearing.understand(text, metrics, silence=utterance is None)
         if self._supervision.taken_over:
             return True  # the human answers; the transcript and analysis go on
         await self._converse(self._brain.stream(turn), turn=metrics, heard_at=utterance)
         return True
+
+    async def _leave_message(self, metrics: TurnMetrics) -> None:
+        """The agent's message on a machine (its flow's voicemail node), then the end."""
+        await self._converse(self._brain.stream(self._hearing.machine(metrics)), turn=metrics)
+        if self.record.outcome is None:
+            self.record.outcome = CallOutcome.VOICEMAIL
+        if not self._ended.is_set():
+            with contextlib.suppress(TimeoutError):  # an LLM agent that did not end it
+                await asyncio.wait_for(self._speech.wait_idle(), MESSAGE_MAX_S)
+            self._end("voicemail")
 
     # -- speaking --------------------------------------------------------------------------
 

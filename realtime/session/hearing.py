@@ -27,6 +27,12 @@ from realtime.session.record import CallRecord, TurnMetrics
 
 # How a keypad entry reads in the transcript and to an LLM agent.
 KEYPAD_LABEL = {"es": "[teclado: {keys}]", "en": "[keypad: {keys}]"}
+# How a voicemail's recording reads in the transcript and to an LLM agent (who must
+# leave a short message that says nothing of the debt).
+MACHINE_LABEL = {
+    "es": "[buzón de voz: deje un mensaje breve, sin datos de la deuda]",
+    "en": "[voicemail: leave a short message, nothing about the debt]",
+}
 
 
 @dataclass
@@ -126,6 +132,19 @@ class TurnHearing:
         sentiment = score_sentiment("", self._listening.language)
         advice = self._context.add_user_turn(label, understanding, sentiment)
         return BrainTurn(understanding=understanding, sentiment=sentiment, advice=advice, keys=keys)
+
+    def machine(self, metrics: TurnMetrics) -> BrainTurn:
+        """A voicemail took the call and records now: the brain's turn to leave its
+        message (a flow goes to its `voicemail` node)."""
+        label = MACHINE_LABEL.get(self._listening.language, MACHINE_LABEL["en"])
+        metrics.user_text = label
+        self._record.said("user", label)
+        understanding = Understanding(
+            text=label, language=self._listening.language, intent=Intent.VOICEMAIL, confidence=1.0
+        )
+        sentiment = score_sentiment("", self._listening.language)
+        advice = self._context.add_user_turn(label, understanding, sentiment)
+        return BrainTurn(understanding=understanding, sentiment=sentiment, advice=advice)
 
     @staticmethod
     async def _early_transcript(heard: Heard) -> Transcript | None:

@@ -120,7 +120,7 @@ async def test_a_promise_over_the_phone_lands_with_amount_and_date(phones: Phone
     assert (call.first("StatusCallback") or "").endswith(f"{STATUS_PATH}?key=tw-promise")
     assert call.first("Timeout") == "15"
     assert call.answered_by == "human"
-    assert call.status == "completed"
+    await until(lambda: call.status == "completed", 10)  # our hang-up reached Twilio
     assert phones.twilio.callbacks_refused == 0
     report = phones.reports["tw-promise"]
     assert report.bytes_received > 8000 * 3  # the caller heard seconds of the agent
@@ -168,14 +168,20 @@ async def test_an_unrouted_number_rings_out_as_no_answer_at_the_ring_timeout(
 
 
 @pytest.mark.asyncio(loop_scope="module")
-async def test_a_machine_answering_ends_the_call_as_voicemail(phones: Phones) -> None:
+async def test_a_machine_answering_gets_the_agent_s_message(phones: Phones) -> None:
     result = await phones.dialer.dial(request("tw-machine", "+56961000004"))
 
     assert result.outcome is CallOutcome.VOICEMAIL
     call = fake_call(phones, "+56961000004")
     assert call.answered_by == "machine_start"
     await until(lambda: call.status == "completed", 10)  # our hang-up reached Twilio
-    assert call.duration_s < 10  # hung up on AMD's word, not after the greeting
+    # AMD said machine; this greeting has no beep, so the message is left once the wait
+    # for one is over: the flow's voicemail line, nothing of the debt.
+    said = " ".join(t for who, t in phones.line.records["tw-machine"].transcript if who == "agent")
+    assert "devuélvanos el llamado" in said
+    for secret in ("200.000", "200000", "cuota", "deuda"):
+        assert secret not in said
+    assert call.duration_s < 30  # never left talking to the machine
 
 
 @pytest.mark.asyncio(loop_scope="module")

@@ -23,11 +23,11 @@ import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from centralita.kernel.calls import CallOutcome
+from centralita.kernel.calls import CallOutcome, DialRequest
 from realtime.agents.setup import AgentSetup, flow_agent_for
 from realtime.audio import g711
 from realtime.audio.frames import resample_pcm16
-from realtime.audio.synth import espeak
+from realtime.audio.synth import espeak, tone
 from realtime.carrier.stream_broker import ExpectedStream, StreamBroker
 from realtime.conversation_line import ConversationLine
 from realtime.legs.media_stream import MediaStreamLeg
@@ -328,3 +328,59 @@ async def until_agent_quiet(carrier: Carrier, quiet_s: float = 1.0, limit_s: flo
             return
         await asyncio.sleep(0.1)
     raise TimeoutError("the agent never finished speaking")
+
+
+GREETING = "Hola, ha llamado al buzón de voz de María. Deje su mensaje después de la señal."
+
+
+def machine_answers() -> np.ndarray:
+    """A voicemail at 8 kHz: its greeting, a pause, the beep, then it records."""
+    rate = g711.SAMPLE_RATE
+    return np.concatenate(
+        [
+            caller_says(GREETING),
+            np.zeros(rate // 2, np.int16),
+            tone(1000, 0.5, rate),
+            np.zeros(rate * 8, np.int16),
+        ]
+    )
+
+
+@pytest.mark.parametrize("choice", ["leave_message", "hang_up"])
+async def test_a_voicemail_gets_the_message_after_its_beep_or_is_hung_up_on(choice: str) -> None:
+    def agent_for(request: DialRequest) -> AgentSetup:
+        setup = flow_agent_for(request, SessionConfig(early_transcribe_ms=None))
+        setup.config.voicemail = choice  # type: ignore[assignment]
+        return setup
+
+    stt = ScriptedSTT([GREETING, GREETING])
+    line = ConversationLine(agent_for=agent_for, stt=stt, tts=ScriptedTTS())
+    broker = StreamBroker()
+    expected = broker.expect("key-machine", Dialect.TWILIO)
+    async with media_worker(broker) as base:
+        holding = asyncio.create_task(hold(line, broker, expected, "key-machine"))
+        async with websockets.connect(f"{base}/carrier/twilio/stream") as ws:
+            carrier = Carrier(ws, Dialect.TWILIO, g711.G711Law.PCMU)
+            reader = asyncio.create_task(carrier.read())
+            await ws.send(start_message(Dialect.TWILIO, expected.parameters))
+            started = time.monotonic()
+            playing = asyncio.create_task(carrier.play(machine_answers()))
+            result, _ = await asyncio.wait_for(holding, 40)
+            playing.cancel()
+            await asyncio.gather(playing, return_exceptions=True)
+            await reader
+    record = line.records["key-machine"]
+    said = " ".join(text for who, text in record.transcript if who == "agent")
+    assert result.outcome is CallOutcome.VOICEMAIL, record.transcript_text()
+    greeting_s = caller_says(GREETING).size / g711.SAMPLE_RATE
+    beep_end = started + greeting_s + 1.0
+    after_beep = [at for at, m in carrier.received if m["event"] == "media" and at > beep_end]
+    if choice == "leave_message":
+        assert "devuélvanos el llamado" in said  # the flow's voicemail message
+        assert after_beep, "nothing was said after the beep"
+        for secret in ("200.000", "200000", "cuota", "deuda", "pendiente"):
+            assert secret not in said  # a machine is no place to disclose the debt
+    else:
+        assert "devuélvanos el llamado" not in said
+        assert not after_beep
+        assert result.disconnection_reason == "voicemail"

@@ -236,6 +236,11 @@ class AgentDefinition(_Model):
     llm: FlowLlmSpec | None = Field(default=None, description="LLM mode (else intents decide)")
     phrases: Phrases = Field(default_factory=Phrases)
     max_silences: int = Field(default=2, ge=0, description="Re-prompts before the silence node")
+    voicemail: Literal["leave_message", "hang_up"] = Field(
+        default="leave_message",
+        description="On a phone answered by a machine: leave the `voicemail` node's message "
+        "after the beep, or hang up",
+    )
     max_unexpected: int = Field(default=2, ge=0, description="Clarifying re-prompts per node")
     max_clarifications: int = Field(default=3, ge=0, description="Slot confirmations per call")
     clarify_below: float = Field(

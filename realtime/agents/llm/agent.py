@@ -81,6 +81,11 @@ class LlmAgentDefinition(BaseModel):
     greeting: str | None = Field(default=None, description="The opening line; else the model's")
     tools: list[ToolName] | None = Field(default=None, description="Allowed tools (all if null)")
     voice: ElevenLabsVoiceSpec | None = Field(default=None, description="Else espeak-ng")
+    voicemail: Literal["leave_message", "hang_up"] = Field(
+        default="leave_message",
+        description="On a phone answered by a machine: a short message after the beep "
+        "(nothing of the debt), or hang up",
+    )
 
     @model_validator(mode="after")
     def _check_greeting(self) -> LlmAgentDefinition:

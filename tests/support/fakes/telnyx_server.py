@@ -319,7 +319,10 @@ class FakeTelnyx:
         await asyncio.wait((caller, hung_up), return_when=asyncio.FIRST_COMPLETED)
         await stop_tasks((hung_up,), what="fake Telnyx hang-up wait")
         if not caller.done():
-            # Our side hung up through the API: the carrier ends the stream.
+            # Our side hung up through the API: the carrier ends the stream. A caller
+            # whose socket our side closed already ends by itself.
+            await asyncio.wait((caller,), timeout=3.0)
+        if not caller.done():
             await stop_tasks((caller,), timeout_s=5, what="fake Telnyx caller")
             await self._event(call, "streaming.stopped", stream_url=url)
             return True

@@ -47,6 +47,8 @@ VOICEMAIL_GREETING = BotScript(
         BotLine(silent_s=30),
     ]
 )
+# How long a caller gets to end by itself once our side hung up through the API.
+CALLER_ENDS_S = 3.0
 # How long after answering AMD takes to decide (Twilio: ~2-4 s for a person).
 AMD_DELAY_S = 0.5
 
@@ -229,7 +231,10 @@ class FakeTwilio:
                 await asyncio.wait((caller, hung_up), return_when=asyncio.FIRST_COMPLETED)
                 await stop_tasks((hung_up,), what="fake Twilio hang-up wait")
                 if not caller.done():
-                    # Our side hung up through the API: the carrier ends the stream.
+                    # Our side hung up through the API: the carrier ends the stream. A
+                    # caller whose socket our side closed already ends by itself.
+                    await asyncio.wait((caller,), timeout=CALLER_ENDS_S)
+                if not caller.done():
                     await stop_tasks((caller,), timeout_s=5, what="fake Twilio caller")
                 elif caller.exception() is None:
                     call.report = caller.result()
