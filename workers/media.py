@@ -172,6 +172,8 @@ def twilio_dialer(
         from_numbers=tuple(settings.phone_from_numbers),
         ring_timeout_s=settings.phone_ring_timeout_s,
         calls_per_second=settings.phone_calls_per_second,
+        transfer_to=settings.phone_transfer_to,
+        transfer_mode=settings.phone_transfer_mode,
     )
     return TwilioDialer(TwilioCalls(account), config, line, broker)
 

@@ -301,6 +301,17 @@ class Settings(BaseSettings):
     phone_ring_timeout_s: int = Field(
         default=25, ge=15, le=120, description="How long a phone rings before `no_answer`."
     )
+    phone_transfer_to: str | None = Field(
+        default=None,
+        description="Where the agent hands a phone call when it transfers (E.164); unset: "
+        "a transfer ends the call.",
+    )
+    phone_transfer_mode: Literal["warm", "cold"] = Field(
+        default="warm",
+        description="warm: the person is rung and briefed first, then the caller joins "
+        "them (a person who does not answer leaves the caller with the agent); cold: "
+        "the caller is put straight through.",
+    )
     phone_calls_per_second: float = Field(
         default=1.0,
         ge=0.01,

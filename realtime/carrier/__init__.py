@@ -7,7 +7,8 @@
   joins the call already placed; `http_dialer` the `Dialer` that calls it.
 - `dial_store`: the carrier's calls and dial log in Postgres, so they outlive the worker.
 - `softphone_dialer`: dialling a number a softphone holds.
-- `twilio`, `twilio_rest`: phones rung through Twilio (Calls API, TwiML stream, AMD).
+- `twilio`, `twilio_rest`: phones rung through Twilio (Calls API, TwiML stream, AMD);
+  `twilio_transfer`: handing a call to a person, warm or cold.
 - `telnyx`, `telnyx_rest`: phones rung through Telnyx Call Control (Dial with a
   bidirectional PCMU/PCMA stream, signed webhooks, AMD).
 - `phone_line`: how the media worker rings phones, whichever carrier (`PhoneLineConfig`).

@@ -15,6 +15,7 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 # The shortest ring a person can answer in (regulators and carriers agree on ~15 s).
 MIN_RING_TIMEOUT_S = 15
@@ -33,6 +34,11 @@ class PhoneLineConfig:
         machine_detection: ask the carrier's answering-machine detection.
         calls_per_second: the most calls placed a second on the account (the carrier's
             limit for it), however many the campaigns dial at once.
+        transfer_to: the number a call is handed to when the agent transfers it (none:
+            a transfer ends the call).
+        transfer_mode: ``warm`` (the person is rung and briefed first, then the caller
+            joins them) or ``cold`` (the caller is put straight through).
+        transfer_ring_s: how long the person's phone rings.
     """
 
     public_base: str
@@ -40,6 +46,9 @@ class PhoneLineConfig:
     ring_timeout_s: int = 25
     machine_detection: bool = True
     calls_per_second: float = 1.0
+    transfer_to: str | None = None
+    transfer_mode: Literal["cold", "warm"] = "warm"
+    transfer_ring_s: int = 20
 
     def __post_init__(self) -> None:
         if not self.from_numbers:

@@ -33,6 +33,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from urllib.parse import quote
 
 from centralita.kernel.calls import CallOutcome, DialRequest, DialResult
@@ -45,6 +46,15 @@ from realtime.carrier.twilio_rest import (
     TwilioRejectedError,
     TwilioUnavailableError,
     stream_twiml,
+)
+from realtime.carrier.twilio_transfer import (
+    TRANSFER_SUFFIX,
+    PersonCall,
+    briefing_for,
+    conference_twiml,
+    dial_twiml,
+    new_room,
+    ring_person,
 )
 from realtime.conversation_line import ConversationLine
 from realtime.legs.media_stream import MediaStreamLeg
@@ -102,6 +112,7 @@ class TwilioDialer:
         self._broker = broker
         self._watches: dict[str, _Watch] = {}
         self._pacer = CallPacer(config.calls_per_second)
+        self._people: dict[str, PersonCall] = {}  # transfers' calls, by their callback key
 
     @property
     def auth_token(self) -> str:
@@ -130,6 +141,8 @@ class TwilioDialer:
             if answered is None:
                 return await self._not_answered(watch, started)
             watch.leg = answered
+            if self.config.transfer_to is not None:
+                answered.transfer = partial(self._transfer, request, watch, answered)
             if watch.answered_by is not None:
                 self._machine_check(key, watch)
             try:
@@ -172,6 +185,10 @@ class TwilioDialer:
 
     def status_callback(self, key: str, form: Mapping[str, str]) -> bool:
         """A verified status or AMD callback for the attempt `key`; False if unknown."""
+        person = self._people.get(key)
+        if person is not None:
+            person.heard(form)
+            return True
         watch = self._watches.get(key)
         if watch is None:
             return False
@@ -186,6 +203,39 @@ class TwilioDialer:
             watch.answered_by = form["AnsweredBy"]
             self._machine_check(key, watch)
         return True
+
+    async def _transfer(
+        self, request: DialRequest, watch: _Watch, leg: MediaStreamLeg, reason: str
+    ) -> bool:
+        """Hand the caller to `transfer_to` (see `realtime.carrier.twilio_transfer`)."""
+        to, sid = self.config.transfer_to, watch.call_sid
+        if to is None or sid is None:
+            return False
+        language = leg.session.config.language if leg.session is not None else "es"
+        ring_s = self.config.transfer_ring_s
+        if self.config.transfer_mode == "cold":
+            return await self.calls.redirect(sid, dial_twiml(to, ring_s, language))
+        room = new_room()
+        key = request.idempotency_key + TRANSFER_SUFFIX
+        briefing = briefing_for(request.variables, reason, language)
+        base = self.config.public_base.rstrip("/")
+        form = [
+            ("To", to),
+            ("From", self.config.caller_id(to, request.idempotency_key)),
+            ("Twiml", conference_twiml(room, briefing=briefing, language=language)),
+            ("StatusCallback", f"{base}{STATUS_PATH}?key={quote(key, safe='')}"),
+            ("StatusCallbackMethod", "POST"),
+            *[("StatusCallbackEvent", event) for event in _CALLBACK_EVENTS],
+            ("Timeout", str(ring_s)),
+        ]
+        person = self._people[key] = PersonCall()
+        try:
+            await self._pacer.turn()
+            if not await ring_person(self.calls, person, form, ring_s=ring_s):
+                return False
+            return await self.calls.redirect(sid, conference_twiml(room))
+        finally:
+            self._people.pop(key, None)
 
     def _call_form(self, request: DialRequest, parameters: dict[str, str]) -> list[tuple[str, str]]:
         base = self.config.public_base.rstrip("/")

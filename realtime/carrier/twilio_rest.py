@@ -117,6 +117,21 @@ class TwilioCalls:
             return False
         raise TwilioRejectedError(f"Twilio answered {answer.status_code} ({code}): {message}")
 
+    async def redirect(self, call_sid: str, twiml: str) -> bool:
+        """Give a live call new TwiML (a transfer): its media stream ends, the call goes
+        on with `twiml`. False when the call had already ended.
+
+        Raises:
+            TwilioRejectedError, TwilioUnavailableError: as for `create_call`.
+        """
+        answer = await self._post(self.account.calls_url(call_sid), [("Twiml", twiml)])
+        if answer.status_code == 200:
+            return True
+        code, message = _error(answer)
+        if answer.status_code == 404 or code == _NOT_FOUND:
+            return False
+        raise TwilioRejectedError(f"Twilio answered {answer.status_code} ({code}): {message}")
+
     async def find_calls(self, *, to: str, from_: str, since: datetime) -> list[dict[str, Any]]:
         """The account's calls from `from_` to `to` created at or after `since`, newest
         first (Twilio filters by day; the time is checked here).

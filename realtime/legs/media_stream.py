@@ -51,6 +51,7 @@ from realtime.legs.stream_messages import (
 from realtime.legs.talking import open_session
 from realtime.providers.base import SpeechToText, TextToSpeech
 from realtime.session.call_session import CallSession
+from realtime.session.handover import Transfer
 from realtime.session.record import CallEvent, CallRecord
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,8 @@ class MediaStreamLeg:
         self._marks_due: list[str] = []  # utterances whose last frame is being sent
         self._hung_up_by: str | None = None
         self._machine = False  # the carrier said a machine answered, before the session
+        # Hands the call to a person (the carrier's dialer sets it when it can).
+        self.transfer: Transfer | None = None
 
     # -- from the carrier --------------------------------------------------------------
 
@@ -168,6 +171,7 @@ class MediaStreamLeg:
             on_event=on_event,
         )
         self.session.watch_for_machines()  # a phone may be answered by a voicemail
+        self.session.transfer = self.transfer
         if self._machine:
             self.session.carrier_says_machine()
         if self._hung_up_by is not None:

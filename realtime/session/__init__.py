@@ -10,6 +10,7 @@
 - `pricing`: what a call cost.
 - `tenant_dictionary`: the call's live L1 dictionary (defaults plus the tenant's pairs).
 - `keypad`: keys pressed on a phone (DTMF) gathered into one answer.
+- `handover`: a transfer to a person through the leg, and what the caller hears if it fails.
 - `voicemail`, `machine_watch`: whether a machine answered a phone call (its beep, its
   phrases, the carrier's word), and when the agent may leave its message.
 

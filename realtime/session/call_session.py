@@ -49,6 +49,7 @@ from realtime.providers.base import (
 )
 from realtime.providers.sentences import split_sentences
 from realtime.session.early_transcripts import EarlyTranscripts, early_ms
+from realtime.session.handover import Transfer, transfer_failed_line
 from realtime.session.hearing import Heard, Listening, TurnHearing
 from realtime.session.keypad import KeyEntry, Keypad
 from realtime.session.machine_watch import MachineAnswer, MachineTurn, MachineWatch
@@ -142,6 +143,10 @@ class CallSession:
         self._early = EarlyTranscripts(stt, self.config.language, self.config.hints)
         self._utterances: asyncio.Queue[Heard | KeyEntry | MachineTurn | None] = asyncio.Queue()
         self._machine_watch: MachineWatch | None = None
+        # Hands the call to a person (a phone leg's carrier sets it): reason -> whether
+        # someone took it. Without one a transfer ends the call (`ended_by` transfer).
+        self.transfer: Transfer | None = None
+        self._transferring = False
         self._keypad = Keypad(self._utterances.put_nowait)
         self._speaking: asyncio.Task[None] | None = None
         self._ending: str | None = None  # how the reply being said ends the call, if it does
@@ -291,7 +296,8 @@ class CallSession:
                 for event in self._endpointer.feed(samples):
                     self._on_vad(event)
         except MediaStreamError:
-            self._end("remote_hangup")
+            # A transfer moves the call off this leg: its audio ends, the caller stays.
+            self._end("transfer" if self._transferring else "remote_hangup")
 
     def _tap_caller(self, frame: Frame | Packet[Any]) -> None:
         for tap in list(self.caller_taps):
@@ -462,8 +468,32 @@ class CallSession:
                 raise  # the call is over: this turn must stop, not carry on
             # Otherwise only the reply was cancelled (a barge-in): the turn goes on.
         self._last_activity = time.monotonic()
-        if self._ending is not None:
+        if self._ending == "transfer" and self.transfer is not None:
+            await self._hand_over()
+        elif self._ending is not None:
             self._end(self._ending)
+
+    async def _hand_over(self) -> None:
+        """Give the call to a person (`transfer`: a phone leg's carrier); when nobody
+        takes it, the caller is told, and a callback is what the call leaves."""
+        self._transferring = True
+        reason = str(self.record.extracted.get("transfer_reason", "caller_request"))
+        try:
+            handed = await self.transfer(reason) if self.transfer is not None else False
+        except Exception as exc:  # a carrier's failure is a transfer that did not happen
+            log.warning("call %s: transfer failed: %r", self.record.call_id, exc)
+            handed = False
+        if handed or self._ended.is_set():
+            self._end("transfer")
+            return
+        self._transferring = False
+        self.record.event(CallEventType.ERROR, where="transfer", detail="nobody took the call")
+        self.record.outcome = CallOutcome.CALLBACK_REQUESTED
+        self.record.extracted["transfer_failed"] = True
+        await self._speech.say(transfer_failed_line(self.config.language), None, None)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._speech.wait_idle(), MESSAGE_MAX_S)
+        self._end("agent")
 
     async def _answer(
         self,

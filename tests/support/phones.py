@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -51,8 +52,10 @@ async def twilio_phones(
     *,
     ring_timeout_s: int = 15,
     calls_per_second: float = 100.0,
+    **line_options: Any,
 ) -> AsyncIterator[Phones]:
-    """A fake Twilio playing `personas`, and the media worker's routes ringing through it."""
+    """A fake Twilio playing `personas`, and the media worker's routes ringing through it
+    (`line_options`: more `PhoneLineConfig` fields)."""
     reports: dict[str, PhoneCallReport] = {}
     bot_tts = EspeakTTS(speed_wpm=CALLER_WPM)
 
@@ -82,6 +85,7 @@ async def twilio_phones(
             from_numbers=(FROM_NUMBER,),
             ring_timeout_s=ring_timeout_s,
             calls_per_second=calls_per_second,
+            **line_options,  # transfer_to, transfer_mode...
         )
         dialer = TwilioDialer(TwilioCalls(account), config, line, broker)
         app = create_media_app(

@@ -69,6 +69,11 @@ class FakeCall:
     hang_up: asyncio.Event = field(default_factory=asyncio.Event)
     stream_parameters: dict[str, str] = field(default_factory=dict)
     report: Any = None  # the PhoneCaller's report, for a conversation
+    # TwiML a live call was given (a transfer), in order; set when one ended its stream.
+    redirects: list[str] = field(default_factory=list)
+    redirected: asyncio.Event = field(default_factory=asyncio.Event)
+    parent_sid: str | None = None  # a <Dial>'s child call: the call it was dialled from
+    said: list[str] = field(default_factory=list)  # <Say>s the caller heard from Twilio
 
     def first(self, name: str) -> str | None:
         values = self.form.get(name)
@@ -96,6 +101,8 @@ class FakeTwilio:
         self.auth_token = auth_token
         self.calls: list[FakeCall] = []
         self.callbacks_refused = 0
+        # Conference rooms and the calls in each, in the order they joined.
+        self.conferences: dict[str, list[str]] = {}
         # Told of each call placed, before the Calls API answers.
         self.on_create: Callable[[FakeCall], None] | None = None
         self._personas = {p.number: p for p in personas}
@@ -140,6 +147,10 @@ class FakeTwilio:
             form = await request.form()
             if form.get("Status") in {"completed", "canceled"}:
                 call.hang_up.set()
+            twiml = form.get("Twiml")
+            if isinstance(twiml, str):
+                call.redirects.append(twiml)
+                call.redirected.set()  # the stream ends; the call goes on with the TwiML
             return JSONResponse(_call_json(call))
 
         @app.get(base + "/Calls.json")
@@ -221,15 +232,29 @@ class FakeTwilio:
         await self._status(call, "in-progress")
         amd = asyncio.create_task(self._amd(call, "machine_start" if machine else "human"))
         try:
-            stream = _stream(call.first("Twiml") or "")
-            if stream is None or script is None:
+            twiml = call.first("Twiml") or ""
+            stream = _stream(twiml)
+            room = _conference(twiml)
+            if room is not None:  # a person called into a room (a warm transfer)
+                call.said += _says(twiml)
+                self.conferences.setdefault(room, []).append(call.sid)
+                await self._wait_or_hang_up(call, max(step.talk_seconds * self._scale, 0.1))
+            elif stream is None or script is None:
                 await self._wait_or_hang_up(call, max(step.talk_seconds * self._scale, 0.1))
             else:
                 call.stream_parameters = stream[1]
                 caller = asyncio.create_task(self._media_caller(stream[0], stream[1], script, call))
                 hung_up = asyncio.create_task(call.hang_up.wait())
-                await asyncio.wait((caller, hung_up), return_when=asyncio.FIRST_COMPLETED)
-                await stop_tasks((hung_up,), what="fake Twilio hang-up wait")
+                redirected = asyncio.create_task(call.redirected.wait())
+                await asyncio.wait(
+                    (caller, hung_up, redirected), return_when=asyncio.FIRST_COMPLETED
+                )
+                await stop_tasks((hung_up, redirected), what="fake Twilio waits")
+                if call.redirected.is_set() and not caller.done():
+                    # New TwiML ends the <Connect><Stream>: the carrier closes the socket.
+                    await stop_tasks((caller,), timeout_s=5, what="fake Twilio caller")
+                    await self._follow(call, call.redirects[-1])
+                    return
                 if not caller.done():
                     # Our side hung up through the API: the carrier ends the stream. A
                     # caller whose socket our side closed already ends by itself.
@@ -242,6 +267,30 @@ class FakeTwilio:
             await stop_tasks((amd,), what="fake Twilio AMD")
             call.duration_s = time.monotonic() - answered
             await self._status(call, "completed")
+
+    async def _follow(self, call: FakeCall, twiml: str) -> None:
+        """What a live call does with new TwiML: join a room, or dial a number (then say
+        what follows the <Dial> when nobody answered)."""
+        room = _conference(twiml)
+        if room is not None:
+            self.conferences.setdefault(room, []).append(call.sid)
+            await self._wait_or_hang_up(call, 2.0)
+            return
+        number = _dialled(twiml)
+        if number is None:
+            return
+        child = FakeCall(
+            sid="CA" + secrets.token_hex(16),
+            to=number,
+            from_=call.to,
+            form={"Timeout": [str(_dial_timeout(twiml))]},
+            created_at=datetime.now(UTC),
+            parent_sid=call.sid,
+        )
+        self.calls.append(child)
+        await self._run(child)
+        if child.status != "completed":
+            call.said += _says(twiml)
 
     async def _amd(self, call: FakeCall, answered_by: str) -> None:
         url = call.first("AsyncAmdStatusCallback")
@@ -363,6 +412,39 @@ def _stream(twiml: str) -> tuple[str, dict[str, str]] | None:
         p.get("name", ""): p.get("value", "") for p in stream.findall("Parameter") if p.get("name")
     }
     return str(stream.get("url")), parameters
+
+
+def _parse(twiml: str) -> ET.Element | None:
+    try:
+        return ET.fromstring(twiml)  # noqa: S314 (our own dialer's TwiML, on loopback)
+    except ET.ParseError:
+        return None
+
+
+def _conference(twiml: str) -> str | None:
+    """The room of a `<Dial><Conference>`, if the TwiML has one."""
+    root = _parse(twiml)
+    room = root.find("./Dial/Conference") if root is not None else None
+    return room.text if room is not None and room.text else None
+
+
+def _dialled(twiml: str) -> str | None:
+    """The number of a `<Dial>number</Dial>`, if the TwiML has one."""
+    root = _parse(twiml)
+    dial = root.find("./Dial") if root is not None else None
+    text = (dial.text or "").strip() if dial is not None else ""
+    return text or None
+
+
+def _dial_timeout(twiml: str) -> int:
+    root = _parse(twiml)
+    dial = root.find("./Dial") if root is not None else None
+    return int(dial.get("timeout", "30")) if dial is not None else 30
+
+
+def _says(twiml: str) -> list[str]:
+    root = _parse(twiml)
+    return [say.text or "" for say in root.iter("Say")] if root is not None else []
 
 
 def _call_json(call: FakeCall) -> dict[str, Any]:
