@@ -9,6 +9,7 @@
 - `synth`: test signals and espeak-ng audio for tests and the bot softphone.
 - `g711`: the telephone network's µ-law and A-law (carrier media streams).
 - `pushed_track`: an incoming track fed by pushes (a carrier stream's audio messages).
+- `dtmf`: keypad tones the agent plays to an automated menu (IVR), and reading them back.
 
 Modules are imported one by one (`realtime.audio.vad`...) so that, say, the endpointer
 does not drag in aiortc.

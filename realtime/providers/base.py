@@ -214,6 +214,8 @@ class AgentReply(BaseModel):
     tool_calls: list[ToolCall] = Field(default_factory=list)
     end_call: bool = False
     transfer: bool = False
+    # Keys to press on the phone (DTMF tones, after the lines said), e.g. an IVR's "1".
+    dtmf: str = ""
     outcome: CallOutcome | None = None  # set once the conversation decided it
     extracted: dict[str, Any] = Field(default_factory=dict)  # e.g. promised amount/date
     node: str | None = None  # the flow node the agent is in now (flows only)

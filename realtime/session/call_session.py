@@ -30,6 +30,7 @@ from centralita.kernel.call_events import CallEventType, ControlAction
 from centralita.kernel.calls import CallOutcome
 from centralita.kernel.pcm import Pcm16
 from centralita.kernel.tasks import cancelling_me, stop_tasks
+from realtime.audio.dtmf import dtmf_tones
 from realtime.audio.frames import FRAME_MS, InboundResampler
 from realtime.audio.playback import AgentVoiceTrack
 from realtime.audio.recorder import CallRecorder, RecorderError
@@ -530,6 +531,12 @@ class CallSession:
         if self._ending is not None:
             await self._speech.wait_idle()
 
+    def _press_keys(self, keys: str) -> None:
+        """Play keypad tones after what is queued (an automated menu's options)."""
+        rate = self._voice.sample_rate
+        self._voice.enqueue(dtmf_tones(keys, rate), rate, f"dtmf-{keys}", f"[DTMF {keys}]")
+        log.info("call %s: pressed %s", self.record.call_id, keys)
+
     def _apply(self, reply: AgentReply) -> None:
         for call in reply.tool_calls:
             self.record.event(
@@ -546,3 +553,5 @@ class CallSession:
         self.record.extracted.update(reply.extracted)
         if reply.transfer:
             self.record.event(CallEventType.TRANSFER)
+        if reply.dtmf:
+            self._press_keys(reply.dtmf)

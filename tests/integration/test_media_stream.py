@@ -26,12 +26,14 @@ from websockets.asyncio.client import ClientConnection
 from centralita.kernel.calls import CallOutcome, DialRequest
 from realtime.agents.setup import AgentSetup, flow_agent_for
 from realtime.audio import g711
+from realtime.audio.dtmf import detect_key
 from realtime.audio.frames import resample_pcm16
 from realtime.audio.synth import espeak, tone
 from realtime.carrier.stream_broker import ExpectedStream, StreamBroker
 from realtime.conversation_line import ConversationLine
 from realtime.legs.media_stream import MediaStreamLeg
 from realtime.legs.stream_messages import Dialect
+from realtime.providers.base import AgentBrain, AgentReply, BrainTurn
 from realtime.server.app import create_media_app
 from realtime.server.media_streams import media_stream_router
 from realtime.session.call_session import SessionConfig
@@ -384,3 +386,36 @@ async def test_a_voicemail_gets_the_message_after_its_beep_or_is_hung_up_on(choi
         assert "devuélvanos el llamado" not in said
         assert not after_beep
         assert result.disconnection_reason == "voicemail"
+
+
+class MenuNavigator(AgentBrain):
+    """An agent that meets an automated menu: it presses 2, then waits."""
+
+    async def _start(self) -> AgentReply:
+        return AgentReply(say=["Un momento."], dtmf="2")
+
+    async def _respond(self, turn: BrainTurn) -> AgentReply:
+        return AgentReply()
+
+
+async def test_keys_the_agent_presses_reach_the_phone_as_tones() -> None:
+    def agent_for(request: DialRequest) -> AgentSetup:
+        return AgentSetup(brain=MenuNavigator(), config=SessionConfig())
+
+    line = ConversationLine(agent_for=agent_for, stt=ScriptedSTT(), tts=ScriptedTTS())
+    broker = StreamBroker()
+    expected = broker.expect("key-ivr", Dialect.TWILIO)
+    async with media_worker(broker) as base:
+        holding = asyncio.create_task(hold(line, broker, expected, "key-ivr"))
+        async with websockets.connect(f"{base}/carrier/twilio/stream") as ws:
+            carrier = Carrier(ws, Dialect.TWILIO, g711.G711Law.PCMU)
+            reader = asyncio.create_task(carrier.read())
+            await ws.send(start_message(Dialect.TWILIO, expected.parameters))
+            await carrier.play(np.zeros(8000 * 2, np.int16))
+            await ws.send(json.dumps({"event": "stop", "stop": {}}))
+            await asyncio.wait_for(holding, 15)
+            await reader
+    heard = carrier.agent_audio()
+    keys = {detect_key(heard[at : at + 800], g711.SAMPLE_RATE) for at in range(0, heard.size, 400)}
+    assert "2" in keys  # after the line, the menu heard its option
+    assert keys <= {"2", None}

@@ -239,6 +239,7 @@ class FlowBrain(AgentBrain):
             tool_calls=out.tool_calls,
             end_call=self._ctx.end,
             transfer=self._ctx.transfer,
+            dtmf=self._ctx.take_dtmf(),
             outcome=self._ctx.outcome,
             extracted=dict(self._ctx.extracted),
             node=self._node,

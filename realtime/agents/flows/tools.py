@@ -47,10 +47,17 @@ class ToolContext:
     outcome: CallOutcome | None = None
     transfer: bool = False
     end: bool = False
+    # Keys to play on the phone (an automated menu's options), not yet handed on.
+    dtmf: str = ""
     # The contact's dynamic variables (what the account tools read).
     variables: Mapping[str, Any] = field(default_factory=dict)
     # Set once the caller proved who they are (`lookup_customer`); the balance needs it.
     identity_verified: bool = False
+
+    def take_dtmf(self) -> str:
+        """The keys `send_dtmf` asked for since the last reply (handed on once)."""
+        keys, self.dtmf = self.dtmf, ""
+        return keys
 
 
 class _Args(BaseModel):
@@ -83,6 +90,15 @@ class TransferToAgentArgs(_Args):
 
     reason: str = "caller_request"
     queue: str | None = None
+
+
+class SendDtmfArgs(_Args):
+    """Press keys on the phone to choose an option of an automated menu (IVR)."""
+
+    digits: str = Field(
+        pattern=r"^[0-9*#A-Dw]{1,32}$",
+        description="Keys to press in order, e.g. '1' or '2#'; 'w' waits half a second",
+    )
 
 
 class SendPaymentLinkArgs(_Args):
@@ -224,6 +240,12 @@ async def send_payment_link(args: SendPaymentLinkArgs, ctx: ToolContext) -> dict
     return {"link_id": link_id, "channel": args.channel, "sent": True}
 
 
+async def send_dtmf(args: SendDtmfArgs, ctx: ToolContext) -> dict[str, Any]:
+    """Play the keys' tones on the call, after what the agent is saying."""
+    ctx.dtmf += args.digits
+    return {"pressed": args.digits}
+
+
 async def end_call(args: EndCallArgs, ctx: ToolContext) -> dict[str, Any]:
     """End the call (with an outcome when the flow decided one here)."""
     ctx.end = True
@@ -241,6 +263,7 @@ TOOLS: Mapping[str, tuple[type[_Args], _Tool]] = {
     "transfer_to_agent": (TransferToAgentArgs, transfer_to_agent),
     "send_payment_link": (SendPaymentLinkArgs, send_payment_link),
     "end_call": (EndCallArgs, end_call),
+    "send_dtmf": (SendDtmfArgs, send_dtmf),
     "lookup_customer": (LookupCustomerArgs, lookup_customer),
     "get_account_balance": (GetAccountBalanceArgs, get_account_balance),
 }
@@ -251,6 +274,7 @@ ToolName = Literal[
     "transfer_to_agent",
     "send_payment_link",
     "end_call",
+    "send_dtmf",
     "lookup_customer",
     "get_account_balance",
 ]

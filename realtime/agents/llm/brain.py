@@ -348,6 +348,7 @@ class LlmBrain(AgentBrain):
             extracted=dict(self._ctx.extracted),
             end_call=self._ctx.end,
             transfer=self._ctx.transfer,
+            dtmf=self._ctx.take_dtmf(),
             llm_tokens=tokens,
         )
 
@@ -398,6 +399,7 @@ async def _collect(parts: AsyncGenerator[str | AgentReply, None]) -> AgentReply:
             tool_calls=[*reply.tool_calls, *part.tool_calls],
             end_call=reply.end_call or part.end_call,
             transfer=reply.transfer or part.transfer,
+            dtmf=reply.dtmf + part.dtmf,
             outcome=part.outcome or reply.outcome,
             extracted={**reply.extracted, **part.extracted},
             llm_tokens=reply.llm_tokens + part.llm_tokens,
