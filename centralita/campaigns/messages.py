@@ -57,6 +57,8 @@ class BeginResult(BaseModel):
 
     proceed: bool
     reason: str
+    # The campaign's caller IDs as its policy says at dial time (empty: the carrier's).
+    caller_ids: list[str] = Field(default_factory=list)
 
 
 class AttemptRecord(BaseModel):
@@ -90,7 +92,7 @@ class PlaceCall(BaseModel):
     begin: BeginAttempt
     variables: dict[str, Any] = Field(default_factory=dict)
 
-    def dial_request(self) -> DialRequest:
+    def dial_request(self, caller_ids: list[str] | None = None) -> DialRequest:
         """What the dialer gets: the attempt key is the call's idempotency key."""
         begin = self.begin
         return DialRequest(
@@ -101,6 +103,7 @@ class PlaceCall(BaseModel):
             attempt_number=begin.attempt_number,
             agent=begin.agent,
             variables=self.variables,
+            caller_ids=caller_ids or [],
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -60,6 +61,20 @@ class CampaignPolicy(BaseModel):
         default_factory=dict, description="Agent (flow) by contact segment, e.g. delinquency type."
     )
     default_agent: str | None = Field(default=None, description="Agent for other segments.")
+    caller_ids: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="The numbers this campaign's phone calls show (E.164); a call takes one "
+        "with the callee's country code when there is one. Empty: the media worker's pool.",
+    )
+
+    @field_validator("caller_ids")
+    @classmethod
+    def _e164_caller_ids(cls, values: list[str]) -> list[str]:
+        bad = [v for v in values if not re.fullmatch(r"\+[1-9]\d{6,14}", v)]
+        if bad:
+            raise ValueError(f"caller IDs must be E.164 (+ and the country code): {bad}")
+        return list(dict.fromkeys(values))
 
     @field_validator("profile")
     @classmethod

@@ -81,6 +81,8 @@ class DialRequest(BaseModel):
     variables: dict[str, Any] = Field(default_factory=dict)
     # Who called, on an inbound call (`to_number` is then the line's own number).
     from_number: str | None = None
+    # The numbers an outbound phone call may show (the campaign's); empty: the carrier's.
+    caller_ids: list[str] = Field(default_factory=list)
 
 
 class DialResult(BaseModel):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -58,11 +58,12 @@ class PhoneLineConfig:
         if not 0.01 <= self.calls_per_second <= 1000:
             raise ValueError("calls_per_second must be between 0.01 and 1000")
 
-    def caller_id(self, to_number: str, key: str) -> str:
-        """The From number for a call: one from the callee's country when the pool has
-        it, else one of the pool; the same one for every retry of a key."""
-        local = [n for n in self.from_numbers if n[:3] == to_number[:3]]
-        pool = local or list(self.from_numbers)
+    def caller_id(self, to_number: str, key: str, campaign: Sequence[str] = ()) -> str:
+        """The From number for a call, from the campaign's caller IDs (else the line's):
+        one from the callee's country when there is one; the same for every retry."""
+        numbers = list(campaign) or list(self.from_numbers)
+        local = [n for n in numbers if n[:3] == to_number[:3]]
+        pool = local or numbers
         return pool[zlib.crc32(key.encode()) % len(pool)]
 
     @property

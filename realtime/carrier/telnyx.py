@@ -244,7 +244,7 @@ class TelnyxDialer:
         config = self.config
         body: dict[str, Any] = {
             "to": request.to_number,
-            "from": config.caller_id(request.to_number, key),
+            "from": config.caller_id(request.to_number, key, request.caller_ids),
             "webhook_url": f"{config.public_base.rstrip('/')}{EVENTS_PATH}",
             "webhook_url_method": "POST",
             "timeout_secs": config.ring_timeout_s,

@@ -166,7 +166,9 @@ class TwilioDialer:
                 fails and is retried later, rather than ring a person a second time.
         """
         since = rang_at - timedelta(seconds=RECOVER_MARGIN_S)
-        caller_id = self.config.caller_id(request.to_number, request.idempotency_key)
+        caller_id = self.config.caller_id(
+            request.to_number, request.idempotency_key, request.caller_ids
+        )
         found = await self.calls.find_calls(to=request.to_number, from_=caller_id, since=since)
         if not found:
             return None
@@ -221,7 +223,7 @@ class TwilioDialer:
         base = self.config.public_base.rstrip("/")
         form = [
             ("To", to),
-            ("From", self.config.caller_id(to, request.idempotency_key)),
+            ("From", self.config.caller_id(to, request.idempotency_key, request.caller_ids)),
             ("Twiml", conference_twiml(room, briefing=briefing, language=language)),
             ("StatusCallback", f"{base}{STATUS_PATH}?key={quote(key, safe='')}"),
             ("StatusCallbackMethod", "POST"),
@@ -243,7 +245,12 @@ class TwilioDialer:
         callback = f"{base}{STATUS_PATH}?key={quote(request.idempotency_key, safe='')}"
         form = [
             ("To", request.to_number),
-            ("From", self.config.caller_id(request.to_number, request.idempotency_key)),
+            (
+                "From",
+                self.config.caller_id(
+                    request.to_number, request.idempotency_key, request.caller_ids
+                ),
+            ),
             ("Twiml", stream_twiml(stream_url + STREAM_PATH, parameters)),
             ("StatusCallback", callback),
             ("StatusCallbackMethod", "POST"),

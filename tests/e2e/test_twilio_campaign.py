@@ -64,6 +64,8 @@ async def test_a_campaign_over_twilio_rings_each_attempt_once(
             **ALWAYS_OPEN,
             "schedule": {**ALWAYS_OPEN["schedule"], "daily_quota": 50},
             "concurrency": 2,
+            # The campaign's own caller IDs: a Chilean one for Chilean phones.
+            "caller_ids": ["+34910000001", "+56221110000"],
             "caps": {"max_attempts": 2, "calls_per_day": 3},
             "retry": {
                 "busy_seconds": 1,
@@ -93,6 +95,7 @@ async def test_a_campaign_over_twilio_rings_each_attempt_once(
     assert sorted(rung) == sorted(a["attempt_key"] for a in attempts)
     assert max(Counter(rung).values()) == 1
     assert Counter(a["phone"] for a in attempts) == Counter(c.to for c in phones.twilio.calls)
+    assert {call.from_ for call in phones.twilio.calls} == {"+56221110000"}
     created = sorted(call.created_at for call in phones.twilio.calls)
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(created)]
     assert min(gaps) >= 1 / cps - 0.05, gaps  # the carrier never saw calls faster

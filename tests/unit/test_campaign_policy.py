@@ -64,6 +64,8 @@ BAD: list[Any] = [
     pytest.param({"caps": {"max_attempts": 10**12}}, ("caps", "max_attempts"), id="caps"),
     pytest.param({"concurrency": 0}, ("concurrency",), id="concurrency"),
     pytest.param({"profile": "nowhere"}, ("profile",), id="profile"),
+    pytest.param({"caller_ids": ["56229990000"]}, ("caller_ids",), id="caller-id-no-plus"),
+    pytest.param({"caller_ids": ["+0123"]}, ("caller_ids",), id="caller-id-not-e164"),
 ]
 
 
@@ -165,3 +167,10 @@ def test_an_edit_that_mends_every_bad_field_of_a_stored_policy_gives_a_valid_one
     assert mended.schedule.weekdays == frozenset({1})
     assert mended.concurrency == 3
     assert stored["schedule"]["weekdays"] == [9]  # the stored copy is left alone
+
+
+def test_a_campaign_s_caller_ids_are_kept_once_each_in_order() -> None:
+    policy = CampaignPolicy.model_validate(
+        {"caller_ids": ["+56229990000", "+34910000000", "+56229990000"]}
+    )
+    assert policy.caller_ids == ["+56229990000", "+34910000000"]
