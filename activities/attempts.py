@@ -118,10 +118,13 @@ async def record_begin(conn: Conn, begin: BeginAttempt) -> BeginResult:
     ctx = await load_contact(conn, begin.contact_id)
     if ctx is None:
         raise _not_found(f"contact {begin.contact_id}")
-    caller_ids = list(ctx.policy.caller_ids)
+    phone = {
+        "caller_ids": list(ctx.policy.caller_ids),
+        "tenant_id": ctx.tenant_id,
+        "carrier_account_id": ctx.policy.carrier_account_id,
+    }
     if known is not None:
-        proceed = known in {"dialing", "completed"}
-        return BeginResult(proceed=proceed, reason=known, caller_ids=caller_ids)
+        return BeginResult(proceed=known in {"dialing", "completed"}, reason=known, **phone)
     decision = (
         Gate(Action.WAIT, f"contact is {ctx.state}")
         if ctx.state in _FINAL_STATES
@@ -138,7 +141,7 @@ async def record_begin(conn: Conn, begin: BeginAttempt) -> BeginResult:
             phone=begin.phone,
             attempt_key=begin.attempt_key,
         )
-        return BeginResult(proceed=True, reason="dialing", caller_ids=caller_ids)
+        return BeginResult(proceed=True, reason="dialing", **phone)
     reason = decision.reason if decision.action is not Action.DIAL else "phone changed"
     await attempts.insert_attempt(conn, ctx.tenant_id, begin, status="skipped", skip_reason=reason)
     if ctx.state not in _FINAL_STATES and decision.action is not Action.DIAL:

@@ -66,7 +66,7 @@ class CallActivities:
         if not begun.proceed:
             return PlacedCall(proceed=False, reason=begun.reason)
         result: DialResult = await dial_with_heartbeats(
-            self._dialer, placed.dial_request(begun.caller_ids), self._heartbeat_every
+            self._dialer, placed.dial_request(begun), self._heartbeat_every
         )
         record = AttemptRecord(
             attempt_key=placed.begin.attempt_key,

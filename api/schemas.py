@@ -123,6 +123,7 @@ class PolicyPatch(BaseModel):
     segment_agents: dict[str, str] | None = None
     default_agent: str | None = None
     caller_ids: list[str] | None = None
+    carrier_account_id: str | None = None
 
     def apply(self, current: CampaignPolicy | dict[str, Any]) -> CampaignPolicy:
         """The current policy with this patch merged in (nested models field by field).

@@ -26,13 +26,15 @@ from centralita.kernel.calls import Dialer, DialRequest, DialResult
 from centralita.kernel.db import Pool, open_pool
 from centralita.kernel.settings import InvalidSettingsError, Settings
 from centralita.kernel.temporal import connect_temporal
-from centralita.telephony.models import Route
+from centralita.telephony.models import Credentials, Route
+from centralita.telephony.store.accounts import account_credentials
 from centralita.telephony.store.numbers import route_for_number
 from realtime.agents.setup import flow_agent_for
 from realtime.carrier.dial_store import DialStore
 from realtime.carrier.simulated import PersonaBook, SimulatedCarrier, packaged_personas
 from realtime.carrier.softphone_dialer import SoftphoneDialer
 from realtime.carrier.stream_broker import StreamBroker
+from realtime.carrier.tenant_accounts import AccountDialers
 from realtime.carrier.twilio import PhoneLineConfig, TwilioDialer
 from realtime.carrier.twilio_rest import TwilioAccount, TwilioCalls
 from realtime.conversation_line import CallParties, ConversationLine
@@ -188,6 +190,40 @@ def phone_routes(pool: Pool) -> RouteLookup:
     return lookup
 
 
+def tenant_dialers(
+    settings: Settings,
+    pool: Pool | None,
+    line: ConversationLine,
+    broker: StreamBroker,
+    carrier: Dialer,
+) -> AccountDialers | None:
+    """Calls placed on the tenants' own carrier accounts (their campaigns name one), the
+    others on `carrier`; None without a database or a public address to stream to."""
+    if pool is None or settings.phone_public_base is None:
+        return None
+
+    async def credentials(tenant_id: str, account_id: str) -> Credentials | None:
+        async with pool.connection() as conn:
+            return await account_credentials(conn, tenant_id, account_id)
+
+    config = PhoneLineConfig(
+        public_base=settings.phone_public_base,
+        from_numbers=tuple(settings.phone_from_numbers),
+        ring_timeout_s=settings.phone_ring_timeout_s,
+        calls_per_second=settings.phone_calls_per_second,
+        transfer_to=settings.phone_transfer_to,
+        transfer_mode=settings.phone_transfer_mode,
+    )
+    return AccountDialers(
+        credentials,
+        line,
+        broker,
+        config,
+        twilio_api_base=settings.twilio_api_base,
+        fallback=carrier,
+    )
+
+
 @dataclass
 class MediaParts:
     """What the media app is made of: the dialer behind `/carrier`, the signalling, and
@@ -221,14 +257,20 @@ def media_parts(
     exchange = SoftphoneExchange()
     broker = StreamBroker()
     phone = twilio_dialer(settings, line, broker)
-    fallback: Dialer = phone if phone is not None else simulated_carrier(settings, line)
+    carrier: Dialer = phone if phone is not None else simulated_carrier(settings, line)
+    accounts = tenant_dialers(settings, pool, line, broker, carrier)
     dialer = SoftphoneDialer(
-        exchange, line, fallback=fallback, ring_timeout_s=settings.softphone_ring_timeout_s
+        exchange,
+        line,
+        fallback=accounts or carrier,
+        ring_timeout_s=settings.softphone_ring_timeout_s,
     )
     routes = {n: InboundRoute.model_validate(r) for n, r in settings.inbound_numbers.items()}
     directory = InboundDirectory(routes, caller_lookup(pool) if pool is not None else None)
     carrier_routes = [media_stream_router(broker)]
-    if phone is not None:
+    if accounts is not None:
+        carrier_routes.append(twilio_webhook_router(accounts.twilio_dialer))
+    elif phone is not None:
         carrier_routes.append(twilio_webhook_router(phone))
     if pool is not None and settings.phone_public_base is not None:
         # Calls to the tenants' routed numbers (their own carrier accounts).

@@ -59,6 +59,9 @@ class BeginResult(BaseModel):
     reason: str
     # The campaign's caller IDs as its policy says at dial time (empty: the carrier's).
     caller_ids: list[str] = Field(default_factory=list)
+    # Whose attempt it is, and the carrier account its policy names (None: the worker's).
+    tenant_id: str | None = None
+    carrier_account_id: str | None = None
 
 
 class AttemptRecord(BaseModel):
@@ -92,8 +95,9 @@ class PlaceCall(BaseModel):
     begin: BeginAttempt
     variables: dict[str, Any] = Field(default_factory=dict)
 
-    def dial_request(self, caller_ids: list[str] | None = None) -> DialRequest:
-        """What the dialer gets: the attempt key is the call's idempotency key."""
+    def dial_request(self, begun: BeginResult | None = None) -> DialRequest:
+        """What the dialer gets: the attempt key is the call's idempotency key; the
+        campaign's phone settings as `begun` read them at dial time."""
         begin = self.begin
         return DialRequest(
             idempotency_key=begin.attempt_key,
@@ -103,7 +107,9 @@ class PlaceCall(BaseModel):
             attempt_number=begin.attempt_number,
             agent=begin.agent,
             variables=self.variables,
-            caller_ids=caller_ids or [],
+            caller_ids=begun.caller_ids if begun is not None else [],
+            tenant_id=begun.tenant_id if begun is not None else None,
+            carrier_account_id=begun.carrier_account_id if begun is not None else None,
         )
 
 

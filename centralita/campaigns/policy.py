@@ -68,6 +68,13 @@ class CampaignPolicy(BaseModel):
         "with the callee's country code when there is one. Empty: the media worker's pool.",
     )
 
+    carrier_account_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-fA-F-]{36}$",
+        description="The tenant's carrier account (POST /carrier-accounts) the calls are "
+        "placed on; none: the media worker's own carrier.",
+    )
+
     @field_validator("caller_ids")
     @classmethod
     def _e164_caller_ids(cls, values: list[str]) -> list[str]:

@@ -83,6 +83,10 @@ class DialRequest(BaseModel):
     from_number: str | None = None
     # The numbers an outbound phone call may show (the campaign's); empty: the carrier's.
     caller_ids: list[str] = Field(default_factory=list)
+    # Whose call this is, and the tenant's carrier account it is placed on (None: the
+    # media worker's own carrier).
+    tenant_id: str | None = None
+    carrier_account_id: str | None = None
 
 
 class DialResult(BaseModel):

@@ -12,6 +12,7 @@
 - `telnyx`, `telnyx_rest`: phones rung through Telnyx Call Control (Dial with a
   bidirectional PCMU/PCMA stream, signed webhooks, AMD).
 - `phone_line`: how the media worker rings phones, whichever carrier (`PhoneLineConfig`).
+- `tenant_accounts`: each tenant's own carrier account rings its campaigns' phones.
 - `stream_broker`: the carrier media streams the worker expects, each behind a
   one-time token bound to its call.
 

@@ -51,8 +51,6 @@ class PhoneLineConfig:
     transfer_ring_s: int = 20
 
     def __post_init__(self) -> None:
-        if not self.from_numbers:
-            raise ValueError("a phone line needs at least one From number")
         if self.ring_timeout_s < MIN_RING_TIMEOUT_S:
             raise ValueError(f"ring_timeout_s must be at least {MIN_RING_TIMEOUT_S} s")
         if not 0.01 <= self.calls_per_second <= 1000:
@@ -62,6 +60,10 @@ class PhoneLineConfig:
         """The From number for a call, from the campaign's caller IDs (else the line's):
         one from the callee's country when there is one; the same for every retry."""
         numbers = list(campaign) or list(self.from_numbers)
+        if not numbers:
+            raise ValueError(
+                "no caller ID: set the campaign's caller_ids or CENTRALITA_PHONE_FROM_NUMBERS"
+            )
         local = [n for n in numbers if n[:3] == to_number[:3]]
         pool = local or numbers
         return pool[zlib.crc32(key.encode()) % len(pool)]

@@ -134,7 +134,7 @@ class TwilioDialer:
                 watch.call_sid = await self.calls.create_call(
                     self._call_form(request, expected.parameters)
                 )
-            except (TwilioRejectedError, TwilioUnavailableError) as exc:
+            except (TwilioRejectedError, TwilioUnavailableError, ValueError) as exc:
                 log.warning("call %s not placed: %s", key, exc)
                 return _unanswered(CallOutcome.FAILED, f"carrier_error: {exc}"[:200], started)
             answered = await self._answer_or_final(expected.leg, watch)

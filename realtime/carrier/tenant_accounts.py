@@ -1,0 +1,129 @@
+"""Each tenant's own carrier account rings its campaigns' phones.
+
+A campaign whose policy names a `carrier_account_id` (one of its tenant's, stored with
+`POST /carrier-accounts`) has its calls placed on that account: its credentials are
+read when the first call needs them, and one dialer per account is kept (its own
+calls-per-second pacing, its own callback verification). A call with no account goes to
+the media worker's own carrier (`fallback`: the settings' Twilio account, or the
+simulated carrier). An account that is not the tenant's, or is gone, fails the call
+without ringing anyone (`carrier_account_not_found`).
+
+Only Twilio accounts dial so far; a Telnyx account's calls fail with a clear reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from pydantic import SecretStr
+
+from centralita.kernel.calls import CallOutcome, Dialer, DialRequest, DialResult
+from centralita.telephony.models import TelnyxCredentials, TwilioCredentials
+from realtime.carrier.carrier_calls import RecoveringDialer
+from realtime.carrier.phone_line import PhoneLineConfig
+from realtime.carrier.stream_broker import StreamBroker
+from realtime.carrier.twilio import TwilioDialer
+from realtime.carrier.twilio_rest import TwilioAccount, TwilioCalls
+from realtime.conversation_line import ConversationLine
+
+log = logging.getLogger(__name__)
+
+# (tenant, account id) -> the account's credentials, None when it is not the tenant's.
+CredentialsLookup = Callable[[str, str], Awaitable[TwilioCredentials | TelnyxCredentials | None]]
+ACCOUNT_NOT_FOUND = "carrier_account_not_found"
+CARRIER_NOT_SUPPORTED = "carrier_account_not_supported"
+
+
+class AccountDialers:
+    """A `Dialer` that places each call on its campaign's carrier account."""
+
+    def __init__(
+        self,
+        credentials: CredentialsLookup,
+        line: ConversationLine,
+        broker: StreamBroker,
+        config: PhoneLineConfig,
+        *,
+        twilio_api_base: str,
+        fallback: Dialer | None = None,
+    ) -> None:
+        self._credentials = credentials
+        self._line = line
+        self._broker = broker
+        self._config = config
+        self._twilio_api_base = twilio_api_base
+        self._fallback = fallback
+        self._dialers: dict[tuple[str, str], TwilioDialer] = {}
+        self._by_sid: dict[str, TwilioDialer] = {}
+        if isinstance(fallback, TwilioDialer):
+            self._by_sid[fallback.calls.account.account_sid] = fallback
+
+    async def dial(self, request: DialRequest) -> DialResult:
+        """Ring through the campaign's account, else the media worker's own carrier."""
+        dialer = await self._dialer(request)
+        if isinstance(dialer, DialResult):
+            return dialer
+        return await dialer.dial(request)
+
+    async def recover(self, request: DialRequest, rang_at: datetime) -> DialResult | None:
+        """A lost ring's call, asked of the carrier account that placed it."""
+        dialer = await self._dialer(request)
+        if isinstance(dialer, DialResult) or not isinstance(dialer, RecoveringDialer):
+            return None
+        return await dialer.recover(request, rang_at)
+
+    def twilio_dialer(self, account_sid: str) -> TwilioDialer | None:
+        """The dialer of the Twilio account a callback names (`AccountSid`), if ours."""
+        return self._by_sid.get(account_sid)
+
+    async def aclose(self) -> None:
+        """Close every account's HTTP client."""
+        for dialer in self._dialers.values():
+            await dialer.calls.aclose()
+
+    async def _dialer(self, request: DialRequest) -> Dialer | DialResult:
+        account = request.carrier_account_id
+        if account is None:
+            if self._fallback is None:
+                return _failed("no carrier for calls without a carrier account")
+            return self._fallback
+        tenant = request.tenant_id or ""
+        known = self._dialers.get((tenant, account))
+        if known is not None:
+            return known
+        credentials = await self._credentials(tenant, account)
+        if credentials is None:
+            log.warning(
+                "call %s: carrier account %s is not its tenant's", request.idempotency_key, account
+            )
+            return _failed(ACCOUNT_NOT_FOUND)
+        if not isinstance(credentials, TwilioCredentials):
+            return _failed(f"{CARRIER_NOT_SUPPORTED}: {credentials.carrier}")
+        dialer = TwilioDialer(
+            TwilioCalls(
+                TwilioAccount(
+                    credentials.account_sid,
+                    SecretStr(credentials.auth_token.get_secret_value()),
+                    self._twilio_api_base,
+                )
+            ),
+            self._config,
+            self._line,
+            self._broker,
+        )
+        self._dialers[(tenant, account)] = dialer
+        self._by_sid[credentials.account_sid] = dialer
+        return dialer
+
+
+def _failed(reason: str) -> DialResult:
+    now = datetime.now(UTC)
+    return DialResult(
+        outcome=CallOutcome.FAILED,
+        disconnection_reason=reason,
+        started_at=now,
+        ended_at=now,
+        duration_s=0.0,
+    )
