@@ -144,6 +144,11 @@ def _simple(action: str, summary: str) -> None:
 _simple("mute", "Silence the agent at once; what it says meanwhile is not played.")
 _simple("unmute", "Let the agent speak again.")
 _simple("end", "Hang the call up.")
+_simple(
+    "transfer",
+    "Hand a phone call to a person through its carrier (warm or cold, as the media "
+    "worker is set up); 422 for a call whose leg cannot ring one (take it over instead).",
+)
 
 
 @router.post(

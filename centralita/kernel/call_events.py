@@ -26,7 +26,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict
 
 # A supervisor's controls of a call under way (`realtime/session/supervision.py`).
-ControlAction = Literal["say", "add-message", "mute", "unmute", "end", "takeover"]
+ControlAction = Literal["say", "add-message", "mute", "unmute", "end", "takeover", "transfer"]
 
 
 class CallEventType(StrEnum):

@@ -50,7 +50,7 @@ from realtime.providers.base import (
 )
 from realtime.providers.sentences import split_sentences
 from realtime.session.early_transcripts import EarlyTranscripts, early_ms
-from realtime.session.handover import Transfer, transfer_failed_line
+from realtime.session.handover import Transfer, transfer_failed_line, transferring_line
 from realtime.session.hearing import Heard, Listening, TurnHearing
 from realtime.session.keypad import KeyEntry, Keypad
 from realtime.session.machine_watch import MachineAnswer, MachineTurn, MachineWatch
@@ -148,6 +148,7 @@ class CallSession:
         # someone took it. Without one a transfer ends the call (`ended_by` transfer).
         self.transfer: Transfer | None = None
         self._transferring = False
+        self._handing: asyncio.Task[None] | None = None  # a supervisor's transfer
         self._keypad = Keypad(self._utterances.put_nowait)
         self._speaking: asyncio.Task[None] | None = None
         self._ending: str | None = None  # how the reply being said ends the call, if it does
@@ -188,7 +189,7 @@ class CallSession:
             if self._machine_watch is not None:
                 self._machine_watch.close()
             await stop_tasks(
-                (listener, turns, greeting, self._speaking),
+                (listener, turns, greeting, self._speaking, self._handing),
                 timeout_s=STOP_PARTS_S,
                 what=f"call {self.record.call_id}",
                 expected=(MediaStreamError,),
@@ -360,10 +361,19 @@ class CallSession:
     def control(self, action: ControlAction, *, by: str, message: str | None = None) -> None:
         """A supervisor's control (see `Supervision.apply`).
 
+        `transfer` hands the call to a person through its leg (a phone call's carrier:
+        `realtime.session.handover`), as the agent's own transfer does.
+
         Raises:
-            ValueError: `say` or `add-message` without a message.
+            ValueError: `say` or `add-message` without a message; `transfer` on a call
+                whose leg cannot ring a person (WebRTC: take it over instead).
         """
+        if action == "transfer" and self.transfer is None:
+            raise ValueError("this call's leg cannot ring a person: take the call over instead")
         self._supervision.apply(action, by=by, message=message)
+        if action == "transfer" and self._handing is None and not self._ended.is_set():
+            self.record.extracted["transfer_reason"] = f"supervisor {by}"
+            self._handing = asyncio.create_task(self._supervised_transfer())
 
     def hand_back(self, by: str) -> None:
         """The human who took the call left: the agent is heard and answers again."""
@@ -473,6 +483,14 @@ class CallSession:
             await self._hand_over()
         elif self._ending is not None:
             self._end(self._ending)
+
+    async def _supervised_transfer(self) -> None:
+        """A supervisor's transfer: the agent stops, tells the caller, hands over."""
+        self._voice.interrupt()
+        await self._speech.say(transferring_line(self.config.language), None, None)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._speech.wait_idle(), MESSAGE_MAX_S)
+        await self._hand_over()
 
     async def _hand_over(self) -> None:
         """Give the call to a person (`transfer`: a phone leg's carrier); when nobody

@@ -24,6 +24,17 @@ TRANSFER_FAILED = {
 }
 
 
+TRANSFERRING = {
+    "es": "Le comunico con una ejecutiva, un momento por favor.",
+    "en": "I'm putting you through to a member of our team, one moment please.",
+}
+
+
+def transferring_line(language: str) -> str:
+    """What the caller hears when a supervisor hands the call over."""
+    return TRANSFERRING.get(language.split("-")[0], TRANSFERRING["en"])
+
+
 def transfer_failed_line(language: str) -> str:
     """What the caller hears when nobody took the transferred call."""
     return TRANSFER_FAILED.get(language.split("-")[0], TRANSFER_FAILED["en"])

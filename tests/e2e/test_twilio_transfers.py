@@ -10,6 +10,7 @@ does not answer leaves the caller with the agent, who says so and leaves a callb
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -18,10 +19,14 @@ import pytest
 import pytest_asyncio
 
 from centralita.kernel.calls import CallOutcome, DialRequest
+from realtime.audio.playback import AgentVoiceTrack
 from realtime.carrier.simulated import Persona, PersonaStep
+from realtime.providers.base import AgentBrain, AgentReply, BrainTurn
+from realtime.session.call_session import CallSession
 from realtime.softphone.script import BotLine, BotScript
-from tests.support.lines import loopback_line, until
+from tests.support.lines import after_the_first_exchange, loopback_line, until
 from tests.support.phones import Phones, twilio_phones
+from tests.support.providers import ScriptedSTT, ScriptedTTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -52,6 +57,19 @@ PERSONAS = [
     asks_for_a_human("+56961100001"),
     asks_for_a_human("+56961100002"),
     asks_for_a_human("+56961100003"),
+    Persona(
+        number="+56961100004",
+        name="talks, then waits",
+        script=[
+            PersonaStep(
+                outcome=CallOutcome.COMPLETED,
+                ring_seconds=0.2,
+                conversation=BotScript(
+                    lines=[BotLine(say="Sí, con ella habla."), BotLine(silent_s=30)]
+                ),
+            )
+        ],
+    ),
     person(HUMAN_OK, CallOutcome.COMPLETED),
     person(HUMAN_AWAY, CallOutcome.NO_ANSWER),
 ]
@@ -126,3 +144,46 @@ async def test_a_cold_transfer_puts_the_caller_straight_through(line: Any) -> No
         [human] = phones.calls_to(HUMAN_OK)
         assert human.parent_sid == caller.sid  # dialled from the caller's call
         await until(lambda: human.status == "completed", 15)
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_supervisor_hands_a_phone_call_to_a_person(line: Any) -> None:
+    async with _phones(line, transfer_to=HUMAN_OK, transfer_mode="warm") as phones:
+        dialing = asyncio.create_task(phones.dialer.dial(request("tr-supervisor", "+56961100004")))
+        session = await after_the_first_exchange(phones.line, "tr-supervisor")
+        session.control("transfer", by="ana")
+        result = await asyncio.wait_for(dialing, 60)
+
+        record = phones.line.records["tr-supervisor"]
+        said = " ".join(text for who, text in record.transcript if who == "agent")
+        assert result.disconnection_reason == "transfer", record.transcript_text()
+        assert "Le comunico con una ejecutiva" in said  # the caller was told
+        controls = [e.payload for e in record.events if e.type == "control"]
+        assert controls[-1]["action"] == "transfer"
+        assert controls[-1]["by"] == "ana"
+        [caller] = phones.calls_to("+56961100004")
+        [human] = phones.calls_to(HUMAN_OK)
+        rooms = phones.twilio.conferences
+        await until(lambda: sum(map(len, rooms.values())) == 2, 10)
+        assert list(rooms.values()) == [[human.sid, caller.sid]]
+
+
+def test_a_call_whose_leg_cannot_ring_a_person_refuses_the_transfer() -> None:
+    session = CallSession(
+        call_id="webrtc-call",
+        brain=MenuLessBrain(),
+        stt=ScriptedSTT(),
+        tts=ScriptedTTS(),
+        voice=AgentVoiceTrack(),
+    )
+    with pytest.raises(ValueError, match="take the call over instead"):
+        session.control("transfer", by="ana")
+    assert not any(e.type == "control" for e in session.record.events)  # nothing logged
+
+
+class MenuLessBrain(AgentBrain):
+    async def _start(self) -> AgentReply:
+        return AgentReply()
+
+    async def _respond(self, turn: BrainTurn) -> AgentReply:
+        return AgentReply()
