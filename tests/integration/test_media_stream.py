@@ -419,3 +419,28 @@ async def test_keys_the_agent_presses_reach_the_phone_as_tones() -> None:
     keys = {detect_key(heard[at : at + 800], g711.SAMPLE_RATE) for at in range(0, heard.size, 400)}
     assert "2" in keys  # after the line, the menu heard its option
     assert keys <= {"2", None}
+
+
+async def test_a_carrier_that_never_plays_our_marks_back_cannot_hold_a_call_open() -> None:
+    # This carrier answers no mark and never stops its stream (bolna PR 1050: calls
+    # left up when mark acknowledgements stopped). The maximum duration ends the call.
+    def agent_for(request: DialRequest) -> AgentSetup:
+        return flow_agent_for(request, SessionConfig(max_duration_s=8.0))
+
+    line = ConversationLine(agent_for=agent_for, stt=ScriptedSTT(), tts=ScriptedTTS())
+    broker = StreamBroker()
+    expected = broker.expect("key-no-marks", Dialect.TWILIO)
+    async with media_worker(broker) as base:
+        holding = asyncio.create_task(hold(line, broker, expected, "key-no-marks"))
+        async with websockets.connect(f"{base}/carrier/twilio/stream") as ws:
+            carrier = Carrier(ws, Dialect.TWILIO, g711.G711Law.PCMU)
+            reader = asyncio.create_task(carrier.read())
+            await ws.send(start_message(Dialect.TWILIO, expected.parameters))
+            silence = asyncio.create_task(carrier.play(np.zeros(8000 * 20, np.int16)))
+            result, leg = await asyncio.wait_for(holding, 15)
+            await asyncio.wait_for(carrier.closed.wait(), 5)  # we closed the stream
+            silence.cancel()
+            await asyncio.gather(silence, reader, return_exceptions=True)
+    assert result.disconnection_reason == "max_duration"
+    assert leg.figures.marks_sent >= 1
+    assert leg.figures.marks_played == 0
