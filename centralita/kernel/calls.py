@@ -7,7 +7,7 @@ Pure data, safe inside the workflow sandbox; the pydantic data converter (set in
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -103,6 +103,17 @@ class DialResult(BaseModel):
     cost: float = 0.0
     # Billable units (stt_audio_s, tts_characters, llm_tokens, call_s) and their prices.
     cost_breakdown: dict[str, float] = Field(default_factory=dict)
+
+    @classmethod
+    def unanswered(cls, outcome: CallOutcome, reason: str, started: datetime) -> DialResult:
+        """A call that ended with no conversation (busy, no answer, failed...), now."""
+        return cls(
+            outcome=outcome,
+            disconnection_reason=reason,
+            started_at=started,
+            ended_at=max(datetime.now(UTC), started),
+            duration_s=0.0,
+        )
 
 
 class InvalidDialRequestError(ValueError):

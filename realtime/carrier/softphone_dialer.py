@@ -88,23 +88,12 @@ class SoftphoneDialer:
         try:
             return await self._line.connect(request, started, softphone_answers)
         except NotAnsweredError:
-            return _unanswered(started, CallOutcome.NO_ANSWER, "no_answer")
+            return DialResult.unanswered(CallOutcome.NO_ANSWER, "no_answer", started)
         except RejectedError as exc:
             outcome = CallOutcome.BUSY if exc.reason == "busy" else CallOutcome.NO_ANSWER
-            return _unanswered(started, outcome, exc.reason)
+            return DialResult.unanswered(outcome, exc.reason, started)
         except (ConnectionError, ValueError) as exc:
             # A bad answer or a connection that never came up: the line failed, not the
             # person; the campaign's retry rules for `failed` apply.
             log.warning("call %s failed to connect: %s", request.idempotency_key, exc)
-            return _unanswered(started, CallOutcome.FAILED, f"media_error: {exc}"[:200])
-
-
-def _unanswered(started: datetime, outcome: CallOutcome, reason: str) -> DialResult:
-    ended = max(datetime.now(UTC), started)
-    return DialResult(
-        outcome=outcome,
-        disconnection_reason=reason,
-        started_at=started,
-        ended_at=ended,
-        duration_s=0.0,
-    )
+            return DialResult.unanswered(CallOutcome.FAILED, f"media_error: {exc}"[:200], started)

@@ -87,7 +87,7 @@ class AccountDialers:
         account = request.carrier_account_id
         if account is None:
             if self._fallback is None:
-                return _failed("no carrier for calls without a carrier account")
+                return _failed_now("no carrier for calls without a carrier account")
             return self._fallback
         tenant = request.tenant_id or ""
         known = self._dialers.get((tenant, account))
@@ -98,9 +98,9 @@ class AccountDialers:
             log.warning(
                 "call %s: carrier account %s is not its tenant's", request.idempotency_key, account
             )
-            return _failed(ACCOUNT_NOT_FOUND)
+            return _failed_now(ACCOUNT_NOT_FOUND)
         if not isinstance(credentials, TwilioCredentials):
-            return _failed(f"{CARRIER_NOT_SUPPORTED}: {credentials.carrier}")
+            return _failed_now(f"{CARRIER_NOT_SUPPORTED}: {credentials.carrier}")
         dialer = TwilioDialer(
             TwilioCalls(
                 TwilioAccount(
@@ -118,12 +118,5 @@ class AccountDialers:
         return dialer
 
 
-def _failed(reason: str) -> DialResult:
-    now = datetime.now(UTC)
-    return DialResult(
-        outcome=CallOutcome.FAILED,
-        disconnection_reason=reason,
-        started_at=now,
-        ended_at=now,
-        duration_s=0.0,
-    )
+def _failed_now(reason: str) -> DialResult:
+    return DialResult.unanswered(CallOutcome.FAILED, reason, datetime.now(UTC))

@@ -37,7 +37,6 @@ from functools import partial
 from urllib.parse import quote
 
 from centralita.kernel.calls import CallOutcome, DialRequest, DialResult
-from realtime.agents.setup import AgentSetup
 from realtime.carrier.phone_line import CallPacer
 from realtime.carrier.phone_line import PhoneLineConfig as PhoneLineConfig  # re-exported
 from realtime.carrier.stream_broker import StreamBroker
@@ -136,7 +135,9 @@ class TwilioDialer:
                 )
             except (TwilioRejectedError, TwilioUnavailableError, ValueError) as exc:
                 log.warning("call %s not placed: %s", key, exc)
-                return _unanswered(CallOutcome.FAILED, f"carrier_error: {exc}"[:200], started)
+                return DialResult.unanswered(
+                    CallOutcome.FAILED, f"carrier_error: {exc}"[:200], started
+                )
             answered = await self._answer_or_final(expected.leg, watch)
             if answered is None:
                 return await self._not_answered(watch, started)
@@ -146,7 +147,8 @@ class TwilioDialer:
             if watch.answered_by is not None:
                 self._machine_check(key, watch)
             try:
-                return await self._hold(request, answered, setup, started, watch)
+                # A machine's call ends as `voicemail` in the session itself.
+                return await self._line.hold_leg(request, answered, setup, started)
             finally:
                 await self._end(watch.call_sid, answered=True)
         finally:
@@ -179,11 +181,13 @@ class TwilioDialer:
         if status not in _FINAL:
             await self._end(call_sid, answered=status == "in-progress")
             if status == "in-progress":
-                return _unanswered(CallOutcome.NO_DECISION, LOST_CONVERSATION, rang_at)
-            return _unanswered(CallOutcome.NO_ANSWER, "dial_no_answer", rang_at)
+                return DialResult.unanswered(CallOutcome.NO_DECISION, LOST_CONVERSATION, rang_at)
+            return DialResult.unanswered(CallOutcome.NO_ANSWER, "dial_no_answer", rang_at)
         if status == "completed":  # answered, and the conversation went with the worker
-            return _unanswered(CallOutcome.NO_DECISION, LOST_CONVERSATION, rang_at)
-        return _unanswered(_UNANSWERED[status], f"dial_{status}".replace("-", "_"), rang_at)
+            return DialResult.unanswered(CallOutcome.NO_DECISION, LOST_CONVERSATION, rang_at)
+        return DialResult.unanswered(
+            _UNANSWERED[status], f"dial_{status}".replace("-", "_"), rang_at
+        )
 
     def status_callback(self, key: str, form: Mapping[str, str]) -> bool:
         """A verified status or AMD callback for the attempt `key`; False if unknown."""
@@ -281,25 +285,12 @@ class TwilioDialer:
         if not watch.final.done():  # rang past the timeout with no word from Twilio
             if watch.call_sid is not None:
                 await self._end(watch.call_sid, answered=False)
-            return _unanswered(CallOutcome.NO_ANSWER, "dial_no_answer", started)
+            return DialResult.unanswered(CallOutcome.NO_ANSWER, "dial_no_answer", started)
         status = watch.final.result()
         if _is_machine(watch.answered_by):
-            return _unanswered(CallOutcome.VOICEMAIL, "voicemail_reached", started)
+            return DialResult.unanswered(CallOutcome.VOICEMAIL, "voicemail_reached", started)
         reason = "answered_without_stream" if status == "completed" else f"dial_{status}"
-        return _unanswered(_UNANSWERED[status], reason.replace("-", "_"), started)
-
-    async def _hold(
-        self,
-        request: DialRequest,
-        leg: MediaStreamLeg,
-        setup: AgentSetup,
-        started: datetime,
-        watch: _Watch,
-    ) -> DialResult:
-        result = await self._line.hold_leg(request, leg, setup, started)
-        if _is_machine(watch.answered_by):
-            return result.model_copy(update={"outcome": CallOutcome.VOICEMAIL})
-        return result
+        return DialResult.unanswered(_UNANSWERED[status], reason.replace("-", "_"), started)
 
     def _machine_check(self, key: str, watch: _Watch) -> None:
         if watch.leg is not None and _is_machine(watch.answered_by):
@@ -316,14 +307,3 @@ class TwilioDialer:
 
 def _is_machine(answered_by: str | None) -> bool:
     return answered_by is not None and (answered_by.startswith("machine") or answered_by == "fax")
-
-
-def _unanswered(outcome: CallOutcome, reason: str, started: datetime) -> DialResult:
-    ended = max(datetime.now(UTC), started)
-    return DialResult(
-        outcome=outcome,
-        disconnection_reason=reason,
-        started_at=started,
-        ended_at=ended,
-        duration_s=0.0,
-    )

@@ -109,13 +109,7 @@ class TwilioCalls:
             TwilioRejectedError, TwilioUnavailableError: as for `create_call`.
         """
         status = "completed" if answered else "canceled"
-        answer = await self._post(self.account.calls_url(call_sid), [("Status", status)])
-        if answer.status_code == 200:
-            return True
-        code, message = _error(answer)
-        if answer.status_code == 404 or code == _NOT_FOUND:
-            return False
-        raise TwilioRejectedError(f"Twilio answered {answer.status_code} ({code}): {message}")
+        return await self._update(call_sid, [("Status", status)])
 
     async def redirect(self, call_sid: str, twiml: str) -> bool:
         """Give a live call new TwiML (a transfer): its media stream ends, the call goes
@@ -124,7 +118,11 @@ class TwilioCalls:
         Raises:
             TwilioRejectedError, TwilioUnavailableError: as for `create_call`.
         """
-        answer = await self._post(self.account.calls_url(call_sid), [("Twiml", twiml)])
+        return await self._update(call_sid, [("Twiml", twiml)])
+
+    async def _update(self, call_sid: str, form: Sequence[tuple[str, str]]) -> bool:
+        """Update a live call; False when it had already ended (404, Twilio's 20404)."""
+        answer = await self._post(self.account.calls_url(call_sid), form)
         if answer.status_code == 200:
             return True
         code, message = _error(answer)
