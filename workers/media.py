@@ -27,7 +27,7 @@ from centralita.kernel.db import Pool, open_pool
 from centralita.kernel.settings import InvalidSettingsError, Settings
 from centralita.kernel.temporal import connect_temporal
 from centralita.telephony.models import Credentials, Route
-from centralita.telephony.store.accounts import account_credentials
+from centralita.telephony.store.accounts import account_credentials, get_account
 from centralita.telephony.store.numbers import route_for_number
 from realtime.agents.setup import flow_agent_for
 from realtime.carrier.dial_store import DialStore
@@ -53,6 +53,7 @@ from realtime.server.inbound import (
 from realtime.server.media_streams import media_stream_router
 from realtime.server.phone_inbound import RouteLookup, twilio_inbound_router
 from realtime.server.signalling import signalling_router
+from realtime.server.telnyx_inbound import telnyx_inbound_router
 from realtime.session.pricing import Rates
 from realtime.session.record import CallRecord
 from realtime.session.tenant_dictionary import TenantDictionaries
@@ -202,9 +203,13 @@ def tenant_dialers(
     if pool is None or settings.phone_public_base is None:
         return None
 
-    async def credentials(tenant_id: str, account_id: str) -> Credentials | None:
+    async def credentials(tenant_id: str, account_id: str) -> tuple[Credentials, float] | None:
         async with pool.connection() as conn:
-            return await account_credentials(conn, tenant_id, account_id)
+            secrets = await account_credentials(conn, tenant_id, account_id)
+            account = await get_account(conn, tenant_id, account_id)
+        if secrets is None or account is None:
+            return None
+        return secrets, account.calls_per_second
 
     config = PhoneLineConfig(
         public_base=settings.phone_public_base,
@@ -278,6 +283,15 @@ def media_parts(
             line, broker, phone_routes(pool), settings.phone_public_base, tenant_caller_lookup(pool)
         )
         carrier_routes.append(inbound)
+        carrier_routes.append(
+            telnyx_inbound_router(
+                line,
+                broker,
+                phone_routes(pool),
+                settings.phone_public_base,
+                tenant_caller_lookup(pool),
+            )
+        )
     signalling = signalling_router(line, exchange, directory)
     return MediaParts(dialer, signalling, live, carrier_routes, phone)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from pydantic import SecretStr
@@ -30,8 +31,11 @@ from realtime.conversation_line import ConversationLine
 
 log = logging.getLogger(__name__)
 
-# (tenant, account id) -> the account's credentials, None when it is not the tenant's.
-CredentialsLookup = Callable[[str, str], Awaitable[TwilioCredentials | TelnyxCredentials | None]]
+# (tenant, account id) -> the account's credentials and its calls-per-second limit, None
+# when it is not the tenant's.
+CredentialsLookup = Callable[
+    [str, str], Awaitable[tuple[TwilioCredentials | TelnyxCredentials, float] | None]
+]
 ACCOUNT_NOT_FOUND = "carrier_account_not_found"
 CARRIER_NOT_SUPPORTED = "carrier_account_not_supported"
 
@@ -93,12 +97,13 @@ class AccountDialers:
         known = self._dialers.get((tenant, account))
         if known is not None:
             return known
-        credentials = await self._credentials(tenant, account)
-        if credentials is None:
+        found = await self._credentials(tenant, account)
+        if found is None:
             log.warning(
                 "call %s: carrier account %s is not its tenant's", request.idempotency_key, account
             )
             return _failed_now(ACCOUNT_NOT_FOUND)
+        credentials, calls_per_second = found
         if not isinstance(credentials, TwilioCredentials):
             return _failed_now(f"{CARRIER_NOT_SUPPORTED}: {credentials.carrier}")
         dialer = TwilioDialer(
@@ -109,7 +114,7 @@ class AccountDialers:
                     self._twilio_api_base,
                 )
             ),
-            self._config,
+            replace(self._config, calls_per_second=calls_per_second),  # the account's own
             self._line,
             self._broker,
         )

@@ -21,7 +21,11 @@ from pydantic import SecretStr
 from centralita.kernel.calls import CallOutcome, DialRequest
 from centralita.kernel.db import Pool
 from centralita.telephony.models import Credentials, TwilioCredentials
-from centralita.telephony.store.accounts import account_credentials, create_account
+from centralita.telephony.store.accounts import (
+    account_credentials,
+    create_account,
+    get_account,
+)
 from realtime.agents.setup import flow_agent_for
 from realtime.carrier.phone_line import PhoneLineConfig
 from realtime.carrier.simulated import Persona, PersonaStep
@@ -65,7 +69,7 @@ async def new_tenant_account(pool: Pool, name: str, sid: str, token: str) -> tup
             conn,
             tenant,
             name=f"{name} Twilio",
-            calls_per_second=1,
+            calls_per_second=2.5,
             credentials=TwilioCredentials(account_sid=sid, auth_token=SecretStr(token)),
         )
     return tenant, str(account.id)
@@ -87,9 +91,11 @@ async def accounts(pool: Pool) -> AsyncIterator[Accounts]:
         pool, "Otra", "AC" + uuid.uuid4().hex, "other-token"
     )
 
-    async def credentials(tenant_id: str, account_id: str) -> Credentials | None:
+    async def credentials(tenant_id: str, account_id: str) -> tuple[Credentials, float] | None:
         async with pool.connection() as conn:
-            return await account_credentials(conn, tenant_id, account_id)
+            secrets = await account_credentials(conn, tenant_id, account_id)
+            account = await get_account(conn, tenant_id, account_id)
+        return (secrets, account.calls_per_second) if secrets and account else None
 
     port = free_port()
     media_base = f"http://127.0.0.1:{port}"
@@ -135,6 +141,9 @@ async def test_a_campaign_s_calls_go_out_on_its_tenant_s_account(accounts: Accou
     [call] = accounts.twilio.calls
     await until(lambda: call.status == "busy", 5)
     assert accounts.twilio.callbacks_refused == 0  # verified with the tenant's own token
+    dialer = accounts.dialers.twilio_dialer(accounts.twilio.account_sid)
+    assert dialer is not None
+    assert dialer.config.calls_per_second == 2.5  # the account's own limit
 
 
 @pytest.mark.asyncio(loop_scope="module")
