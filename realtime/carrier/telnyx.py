@@ -19,7 +19,21 @@ The same call as `realtime/carrier/twilio.py`, in Telnyx's terms. One `dial`:
    (the call is hung up: failed), or the ring timeout passes (hung up: no answer).
 4. A machine (`call.machine.detection.ended` with `result` "machine") gets the agent's
    message after its beep, or is hung up on, as the agent chooses; `voicemail` either way.
-5. When the conversation is over the call is hung up through the API too.
+5. When the conversation is over the call is hung up through the API too (not once
+   it was handed to a person).
+
+Transfers (`config.transfer_to`; the session awaits `leg.transfer`: True once a person
+has the caller, False when nobody answered, and the agent then tells the caller and
+leaves a callback):
+- **cold**: the Transfer command on the caller's call: Telnyx rings the person as a new
+  leg (its webhooks carry the attempt's key plus `TRANSFER_SUFFIX` as `client_state`)
+  and bridges the caller to it once answered. Unlike Twilio's `<Dial>`, a leg that is
+  not answered leaves the caller's call as it was (Telnyx sends that leg's
+  `call.hangup`), so the agent still holds the caller and says so.
+- **warm**: the person is rung first on a call of their own (Dial, no stream), and only
+  once they answered are the two calls bridged (`bridge`). Unlike Twilio's warm
+  transfer the person hears no briefing before the caller joins (a `speak` command on
+  their call would be the place for one).
 
 Webhooks are verified (Ed25519) by `realtime/server/telnyx_webhooks.py` before they
 reach `on_webhook`. An event naming another call than the one this attempt placed is
@@ -44,6 +58,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -63,6 +78,10 @@ log = logging.getLogger(__name__)
 STATUS_GRACE_S = 5.0
 EVENTS_PATH = "/carrier/telnyx/events"
 STREAM_PATH = "/carrier/telnyx/stream"
+# A transfer's leg to the person reports under the attempt's key plus this.
+TRANSFER_SUFFIX = ".transfer"
+# After the person's ring time, how long Telnyx's word on their leg may still take.
+ANSWER_GRACE_S = 5.0
 
 # `call.hangup`'s `hangup_cause` for a call whose stream never opened, as our outcomes.
 # A declined call (`call_rejected`, Q.850 21) is the person refusing it now, as Twilio
@@ -140,6 +159,38 @@ class _Watch:
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
     leg: MediaStreamLeg | None = None
+    handed_over: bool = False  # a transfer gave the call to a person: not ours to end
+
+
+@dataclass
+class _Person:
+    """What the webhooks told of a transfer's leg to the person taking over."""
+
+    call_control_id: str | None = None
+    answered: asyncio.Event = field(default_factory=asyncio.Event)
+    final: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def heard(self, event_type: str, payload: Mapping[str, Any]) -> None:
+        call_id = payload.get("call_control_id")
+        if self.call_control_id is None and isinstance(call_id, str) and call_id:
+            self.call_control_id = call_id
+        if event_type == "call.answered":
+            self.answered.set()
+        elif event_type == "call.hangup":
+            self.final.set()
+
+    async def answer(self, wait_s: float) -> bool:
+        """Whether the person answered within `wait_s` (before their leg ended)."""
+        answered = asyncio.ensure_future(self.answered.wait())
+        final = asyncio.ensure_future(self.final.wait())
+        try:
+            await asyncio.wait(
+                (answered, final), timeout=wait_s, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            answered.cancel()
+            final.cancel()
+        return self.answered.is_set()
 
 
 class TelnyxDialer:
@@ -171,6 +222,7 @@ class TelnyxDialer:
         self._broker = broker
         self._watches: dict[str, _Watch] = {}
         self._pacer = CallPacer(config.calls_per_second)
+        self._people: dict[str, _Person] = {}  # transfers' legs, by their webhook key
 
     @property
     def public_key(self) -> str:
@@ -200,17 +252,24 @@ class TelnyxDialer:
             if answered is None:
                 return await self._not_answered(watch, started)
             watch.leg = answered
+            if self.config.transfer_to is not None:
+                answered.transfer = partial(self._transfer, request, watch)
             self._machine_check(key, watch)
             try:
                 return await self._hold(request, answered, setup, started, watch)
             finally:
-                await self._hang_up(watch.call_control_id)
+                if not watch.handed_over:
+                    await self._hang_up(watch.call_control_id)
         finally:
             self._broker.forget(expected)
             self._watches.pop(key, None)
 
     def on_webhook(self, key: str, event_type: str, payload: Mapping[str, Any]) -> bool:
         """A verified webhook for the attempt `key`; False if no such call rings here."""
+        person = self._people.get(key)
+        if person is not None:
+            person.heard(event_type, payload)
+            return True
         watch = self._watches.get(key)
         if watch is None:
             return False
@@ -258,6 +317,48 @@ class TelnyxDialer:
         if config.machine_detection:
             body["answering_machine_detection"] = "detect"
         return body
+
+    async def _transfer(self, request: DialRequest, watch: _Watch, reason: str) -> bool:
+        """Hand the caller to `transfer_to`, cold or warm (see the module's docstring)."""
+        to, call_id = self.config.transfer_to, watch.call_control_id
+        if to is None or call_id is None:
+            return False
+        key = request.idempotency_key
+        person_key = key + TRANSFER_SUFFIX
+        ring_s = max(self.config.transfer_ring_s, 5)  # Telnyx's shortest `timeout_secs`
+        leg_fields: dict[str, Any] = {
+            "to": to,
+            "from": self.config.caller_id(to, key, request.caller_ids),
+            "timeout_secs": ring_s,
+            "webhook_url": f"{self.config.public_base.rstrip('/')}{EVENTS_PATH}",
+            "webhook_url_method": "POST",
+            "client_state": client_state(person_key),
+        }
+        cold = self.config.transfer_mode == "cold"
+        person = self._people[person_key] = _Person()
+        log.info("call %s: transfer (%s, %s)", key, "cold" if cold else "warm", reason)
+        try:
+            if cold:
+                await self.calls.transfer(call_id, leg_fields)
+            else:
+                await self._pacer.turn()
+                person.call_control_id = await self.calls.dial(leg_fields)
+            if not await person.answer(ring_s + ANSWER_GRACE_S):
+                if not person.final.is_set():
+                    await self._hang_up(person.call_control_id)  # stop their phone ringing
+                return False
+            if not cold:
+                assert person.call_control_id is not None
+                await self.calls.bridge(call_id, person.call_control_id)
+        except (TelnyxRejectedError, TelnyxUnavailableError) as exc:
+            log.warning("call %s: transfer failed: %s", key, exc)
+            if not cold:
+                await self._hang_up(person.call_control_id)
+            return False
+        finally:
+            self._people.pop(person_key, None)
+        watch.handed_over = True
+        return True
 
     async def _answer_or_final(
         self, leg: asyncio.Future[MediaStreamLeg], watch: _Watch

@@ -5,7 +5,9 @@ JSON requests with `Authorization: Bearer <API key>`, JSON answers. `POST /v2/ca
 "call_session_id", "is_alive", "record_type": "call"}}`; the call then rings
 asynchronously and its progress comes as signed webhooks (`realtime/carrier/telnyx.py`).
 `POST /v2/calls/{call_control_id}/actions/hangup` ends it; a call already over answers
-422 with error code 90018 ("Call has already ended").
+422 with error code 90018 ("Call has already ended"). The other commands on a call
+(`answer` or `reject` for an inbound call, `transfer`, `bridge`) answer `{"data": {"result": "ok"}}`
+and are refused alike.
 
 Errors come as `{"errors": [{"code": "10016", "title", "detail", "source":
 {"pointer": "/to"}}]}` (codes are strings). They are sorted by what the caller should
@@ -15,7 +17,8 @@ connection, the From number), or Telnyx unreachable, failing or rate limiting
 (`TelnyxUnavailableError`, which a later attempt may retry). Like Twilio's, a dial
 that timed out may still have rung: the dialer never retries one by itself.
 
-Sources: Telnyx's API reference (Dial, Hangup), its SDKs' generated models
+Sources: Telnyx's API reference (Dial, Hangup, Answer, Reject, Transfer, Bridge: `bridge`
+takes the other call as `call_control_id`), its SDKs' generated models
 (`team-telnyx/telnyx-python`: `CallDialParams`, `CallDialResponse`) and its error code
 list; 90018 as pipecat met it (pipecat-ai/pipecat#2054).
 """
@@ -123,6 +126,52 @@ class TelnyxCalls:
         raise TelnyxRejectedError(
             f"Telnyx answered {answer.status_code}: {_describe(errors) or answer.text[:200]}"
         )
+
+    async def answer(self, call_control_id: str, body: Mapping[str, Any]) -> None:
+        """Answer an inbound call (`call.initiated`, direction `incoming`) with `body`'s
+        options (its media stream, webhooks, `client_state`).
+
+        Raises:
+            TelnyxRejectedError: the call is over or a field was refused.
+            TelnyxUnavailableError: Telnyx unreachable, failing or rate limiting.
+        """
+        await self._command(call_control_id, "answer", body)
+
+    async def reject(self, call_control_id: str, cause: str = "USER_BUSY") -> None:
+        """Refuse an inbound call before answering it (the caller hears it busy).
+
+        Raises:
+            TelnyxRejectedError, TelnyxUnavailableError: as for `answer`.
+        """
+        await self._command(call_control_id, "reject", {"cause": cause})
+
+    async def transfer(self, call_control_id: str, body: Mapping[str, Any]) -> None:
+        """Transfer a call to `body["to"]`: Telnyx rings it as a new leg (its webhooks
+        carry `body`'s `client_state`) and bridges the two once it answers; if it does
+        not, that leg's `call.hangup` says so and the call stays as it was.
+
+        Raises:
+            TelnyxRejectedError, TelnyxUnavailableError: as for `answer`.
+        """
+        await self._command(call_control_id, "transfer", body)
+
+    async def bridge(self, call_control_id: str, other_call_control_id: str) -> None:
+        """Bridge two live calls: each caller hears the other.
+
+        Raises:
+            TelnyxRejectedError, TelnyxUnavailableError: as for `answer`.
+        """
+        await self._command(call_control_id, "bridge", {"call_control_id": other_call_control_id})
+
+    async def _command(self, call_control_id: str, action: str, body: Mapping[str, Any]) -> None:
+        path = f"/calls/{quote(call_control_id, safe=':')}/actions/{action}"
+        answer = await self._post(path, body)
+        if not answer.is_success:
+            errors = _errors(answer)
+            raise TelnyxRejectedError(
+                f"Telnyx {action} answered {answer.status_code}: "
+                f"{_describe(errors) or answer.text[:200]}"
+            )
 
     async def aclose(self) -> None:
         """Close the HTTP client."""

@@ -3,9 +3,10 @@
 The media worker's real parts (its `TelnyxDialer`, media stream WebSocket and signed
 webhook route, the conversation line with faster-whisper and espeak-ng, the shipped
 Spanish flow) ring personas behind a local fake Telnyx that speaks Telnyx's wire
-protocol: the Dial and Hangup commands with a Bearer key, webhooks signed with an
-Ed25519 key of its own, and a bidirectional media stream in A-law (PCMA, as a Spanish
-line would ask) at real-time pace.
+protocol: the Dial, Hangup, Transfer and Bridge commands with a Bearer key, webhooks
+signed with an Ed25519 key of its own, and a bidirectional media stream in A-law (PCMA,
+as a Spanish line would ask) at real-time pace. Barge-in (a `clear`) and keys pressed
+(`dtmf`) go over that stream; a transfer rings a person behind the fake too.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -88,7 +91,48 @@ PERSONAS = [
     line_state("+34610000004", CallOutcome.VOICEMAIL),
     line_state("+34610000005", CallOutcome.FAILED),
     person("+34610000006", BotLine(say="Sí, con ella habla."), BotLine(silent_s=60)),
+    person(
+        "+34610000007",
+        BotLine(say="Sí, con ella habla."),
+        # The agent thanks, then discloses in a long sentence: talk over that.
+        BotLine(say="Espere, espere, una pregunta por favor.", barge_in_after_ms=1800),
+        BotLine(say="Por favor, no me vuelvan a llamar."),
+    ),
+    # Says the promise, then presses "1" when the agent reads it back (the test does).
+    person(
+        "+34610000008",
+        BotLine(say="Sí, con ella habla."),
+        BotLine(say="Doscientos mil pesos, el viernes."),
+        BotLine(silent_s=60),
+    ),
+    # "Quiero hablar con un humano": what Whisper base hears right over 8 kHz espeak-ng.
+    person(
+        "+34610000009",
+        BotLine(say="Sí, con ella habla."),
+        BotLine(say="Quiero hablar con un humano."),
+        BotLine(silent_s=25),
+    ),
+    person(
+        "+34610000010",
+        BotLine(say="Sí, con ella habla."),
+        BotLine(say="Quiero hablar con un humano."),
+        BotLine(silent_s=25),
+    ),
+    person(
+        "+34610000011",
+        BotLine(say="Sí, con ella habla."),
+        BotLine(say="Quiero hablar con un humano."),
+        BotLine(silent_s=25),
+    ),
+    # The people a transfer reaches: one answers, one does not.
+    Persona(
+        number="+34910007777",
+        name="ejecutiva",
+        script=[PersonaStep(outcome=CallOutcome.COMPLETED, ring_seconds=0.5, talk_seconds=4)],
+    ),
+    line_state("+34910006666", CallOutcome.NO_ANSWER),
 ]
+HUMAN_OK, HUMAN_AWAY = "+34910007777", "+34910006666"
 
 
 @dataclass
@@ -325,3 +369,129 @@ def test_hangup_causes_map_to_outcomes(
     cause: str, sip: str | None, outcome: CallOutcome, reason: str
 ) -> None:
     assert hangup_outcome(cause, sip) == (outcome, reason)
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_barge_in_over_telnyx_clears_the_stream_and_stops_the_agent(phones: Phones) -> None:
+    await phones.dialer.dial(request("tx-barge", "+34610000007"))
+
+    record = phones.line.records["tx-barge"]
+    interruptions = [e for e in record.events if e.type == "interruption"]
+    assert interruptions, record.transcript_text()
+    # The agent's playback stopped within 300 ms of the caller's speech onset, and a
+    # clear went to Telnyx, which dropped what it had queued at once.
+    assert interruptions[0].payload["stop_after_onset_ms"] <= 300
+    call = fake_call(phones, "+34610000007")
+    await until(lambda: call.report is not None, 10)
+    assert call.report is not None
+    assert call.report.clears, "no clear reached Telnyx"
+    [heard_ms, *_] = call.report.bot.barge_in_stop_ms
+    line_ms = 1000 * len("Espere, espere, una pregunta por favor.") / 15  # ~15 chars/s
+    assert heard_ms < line_ms, f"the agent talked {heard_ms:.0f} ms into the caller's line"
+    full_disclosure = "que tiene una cuota pendiente de 200.000 pesos, que venció"
+    said = " ".join(text for who, text in record.transcript if who == "agent")
+    assert full_disclosure not in said  # only what the caller heard is in the transcript
+
+
+def agent_said(phones: Phones, key: str, words: str) -> bool:
+    session = phones.line.live_session(key)
+    return session is not None and any(
+        who == "agent" and words in text.lower() for who, text in session.record.transcript
+    )
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_key_pressed_at_the_read_back_confirms_the_promise(phones: Phones) -> None:
+    dialing = asyncio.create_task(phones.dialer.dial(request("tx-dtmf", "+34610000008")))
+    await until(lambda: agent_said(phones, "tx-dtmf", "me confirma"), 60)
+    call = fake_call(phones, "+34610000008")
+    caller = call.caller
+    assert caller is not None
+    await caller.send_dtmf("1")  # "marque 1": the flow's `keys` at the read-back
+    session = phones.line.live_session("tx-dtmf")
+    assert session is not None
+    await until(lambda: any(e.type == "dtmf" for e in session.record.events), 10)
+    await asyncio.sleep(3)  # the agent moves on; then the caller hangs up
+    caller.hang_up()
+    result = await asyncio.wait_for(dialing, 30)
+
+    record = phones.line.records["tx-dtmf"]
+    assert result.outcome is CallOutcome.PROMISE_TO_PAY, record.transcript_text()
+    assert "[teclado: 1]" in record.transcript_text()
+    assert [e.payload["digit"] for e in record.events if e.type == "dtmf"] == ["1"]
+    assert call.report is not None
+    assert call.report.dtmf_sent == ["1"]
+
+
+@contextmanager
+def transferring(phones: Phones, to: str, mode: Literal["cold", "warm"]) -> Iterator[None]:
+    """The dialer hands calls to `to` (`mode`: cold or warm) for the test's while."""
+    config = phones.dialer.config
+    phones.dialer.config = replace(config, transfer_to=to, transfer_mode=mode, transfer_ring_s=5)
+    try:
+        yield
+    finally:
+        phones.dialer.config = config
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_cold_transfer_hands_the_caller_to_the_person_behind_the_number(
+    phones: Phones,
+) -> None:
+    with transferring(phones, HUMAN_OK, "cold"):
+        result = await phones.dialer.dial(request("tx-cold", "+34610000009"))
+
+    record = phones.line.records["tx-cold"]
+    assert result.disconnection_reason == "transfer", record.transcript_text()
+    assert result.outcome is CallOutcome.COMPLETED
+    caller = fake_call(phones, "+34610000009")
+    # One Transfer command on the caller's call; Telnyx rang the person as a new leg
+    # (its webhooks under the transfer's key) and bridged the two once answered.
+    [transfer] = caller.transfers
+    assert transfer["to"] == HUMAN_OK
+    assert base64.b64decode(transfer["client_state"]).decode() == "tx-cold.transfer"
+    human = fake_call(phones, HUMAN_OK)
+    assert human.transferred_from == caller.call_control_id
+    assert (caller.call_control_id, human.call_control_id) in phones.telnyx.bridges
+    assert not caller.hangup_requested  # handed over: never hung up by our side
+    await until(lambda: human.state == "hangup" and caller.state == "hangup", 15)
+    assert phones.telnyx.webhooks_refused == 0
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_warm_transfer_rings_the_person_first_then_bridges_the_caller(
+    phones: Phones,
+) -> None:
+    before = len(phones.telnyx.calls)
+    with transferring(phones, HUMAN_OK, "warm"):
+        result = await phones.dialer.dial(request("tx-warm", "+34610000010"))
+
+    record = phones.line.records["tx-warm"]
+    assert result.disconnection_reason == "transfer", record.transcript_text()
+    caller = fake_call(phones, "+34610000010")
+    human = fake_call(phones, HUMAN_OK)
+    assert phones.telnyx.calls.index(human) >= before  # this test's call to the person
+    assert caller.transfers == []  # the person was dialled on a call of their own
+    assert human.transferred_from is None
+    assert phones.telnyx.bridges[-1] == (caller.call_control_id, human.call_control_id)
+    await until(lambda: human.state == "hangup" and caller.state == "hangup", 15)
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_nobody_answering_a_transfer_leaves_the_caller_with_the_agent_and_a_callback(
+    phones: Phones,
+) -> None:
+    bridges = len(phones.telnyx.bridges)
+    with transferring(phones, HUMAN_AWAY, "warm"):
+        result = await phones.dialer.dial(request("tx-away", "+34610000011"))
+
+    record = phones.line.records["tx-away"]
+    said = " ".join(text for who, text in record.transcript if who == "agent")
+    assert result.outcome is CallOutcome.CALLBACK_REQUESTED, record.transcript_text()
+    assert "no hay una ejecutiva disponible" in said  # the caller was told
+    human = fake_call(phones, HUMAN_AWAY)
+    await until(lambda: human.state == "hangup", 10)
+    assert human.hangup_cause in {"timeout", "originator_cancel"}
+    assert len(phones.telnyx.bridges) == bridges  # nobody was bridged
+    caller = fake_call(phones, "+34610000011")
+    assert caller.hangup_requested  # the agent kept the call, and ended it

@@ -29,6 +29,15 @@ so does a stream our side closes (a media stream is a fork of the call, not the 
 Once the call is over, `call.hangup` (`normal_clearing`, or `originator_cancel` when
 our side hung up before the answer).
 
+Commands on a live call: `transfer` rings its `to` as a new leg (a call of the log with
+`transferred_from`, its webhooks carrying the command's `client_state`, to its
+`webhook_url` or the call's) and bridges the two once that leg answers; `bridge` joins
+two answered calls (`bridges`, in order). Bridged calls end together. `call_in` is a
+caller ringing one of the account's numbers: a signed `call.initiated` (direction
+`incoming`) to the number's webhook, and, once our side sends `answer` with its
+`stream_url`, the conversation over that stream. `caller` on a call is its running
+`PhoneCaller` (a test presses keys through it).
+
 `calls` is the call log, in order: what a real account's call list would show.
 """
 
@@ -104,6 +113,12 @@ class FakeTelnyxCall:
     stream_failure: str | None = None
     duration_s: float = 0.0
     report: PhoneCallReport | None = None  # the PhoneCaller's report, for a conversation
+    direction: str = "outgoing"  # "incoming" for `call_in`
+    caller: PhoneCaller | None = None  # the running PhoneCaller, while it streams
+    transferred_from: str | None = None  # a transfer's leg: the call it was transferred from
+    transfers: list[dict[str, Any]] = field(default_factory=list)  # Transfer commands
+    bridged_with: str | None = None
+    answer_command: asyncio.Event = field(default_factory=asyncio.Event)  # inbound: answered
 
     @property
     def client_state(self) -> str | None:
@@ -148,6 +163,7 @@ class FakeTelnyx:
         self.call_codec = call_codec
         self.calls: list[FakeTelnyxCall] = []
         self.webhooks_refused = 0
+        self.bridges: list[tuple[str, str]] = []
         self._signing_key = Ed25519PrivateKey.generate()
         raw = self._signing_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         self.public_key = base64.b64encode(raw).decode("ascii")
@@ -186,8 +202,8 @@ class FakeTelnyx:
                 return _error(400, "10023", "Invalid JSON", "The body is not a JSON object.")
             return self._dial(body)
 
-        @app.post("/v2/calls/{call_control_id}/actions/hangup")
-        async def hangup(call_control_id: str, request: Request) -> Response:
+        @app.post("/v2/calls/{call_control_id}/actions/{action}")
+        async def command(call_control_id: str, action: str, request: Request) -> Response:
             refused = self._authenticate(request)
             if refused is not None:
                 return refused
@@ -201,11 +217,119 @@ class FakeTelnyx:
                     "Call has already ended",
                     "This call is no longer active and can't receive commands.",
                 )
-            call.hangup_requested = True
-            call.hang_up.set()
+            try:
+                body = json.loads(await request.body() or b"{}")
+            except ValueError:
+                return _error(400, "10023", "Invalid JSON", "The supplied JSON is not valid.")
+            if not isinstance(body, dict):
+                return _error(400, "10023", "Invalid JSON", "The body is not a JSON object.")
+            match action:
+                case "hangup":
+                    call.hangup_requested = True
+                    call.hang_up.set()
+                case "answer":
+                    if call.direction != "incoming" or call.answer_command.is_set():
+                        return _invalid("call_control_id", "90015", "Bad Request", "Answered.")
+                    problem = _dial_problem(body)
+                    if problem is not None:
+                        return _invalid(problem, "10015", "Bad Request", f"Invalid {problem}.")
+                    call.body.update(body)
+                    call.answer_command.set()
+                case "transfer":
+                    return self._transfer(call, body)
+                case "bridge":
+                    return self._bridge_command(call, body)
+                case _:
+                    return _error(404, "10005", "Resource not found", f"No action {action}.")
             return JSONResponse({"data": {"result": "ok"}})
 
         return app
+
+    def _transfer(self, call: FakeTelnyxCall, body: dict[str, Any]) -> Response:
+        to = body.get("to")
+        if not isinstance(to, str) or not _E164.fullmatch(to):
+            return _invalid("to", "10016", "Phone number must be in +E.164 format", f"{to!r}")
+        if call.state != "answered":
+            return _invalid("call_control_id", "90034", "Call not answered", "Not answered.")
+        problem = _dial_problem(body)
+        if problem is not None:
+            return _invalid(problem, "10015", "Bad Request", f"Invalid {problem}.")
+        call.transfers.append(body)
+        leg_body = {
+            **body,
+            "webhook_url": body.get("webhook_url") or call.body.get("webhook_url"),
+            "client_state": body.get("client_state") or call.client_state,
+        }
+        from_ = body.get("from")
+        leg = self._new_call(to, from_ if isinstance(from_, str) else call.to, leg_body)
+        leg.transferred_from = call.call_control_id
+        self._start(leg)
+        return JSONResponse({"data": {"result": "ok"}})
+
+    def _bridge_command(self, call: FakeTelnyxCall, body: dict[str, Any]) -> Response:
+        other = self.call(str(body.get("call_control_id") or ""))
+        if other is None or other.state == "hangup" or other is call:
+            return _invalid("call_control_id", "90018", "Call has already ended", "No such call.")
+        if "answered" not in (call.state, other.state) or call.state != other.state:
+            return _invalid("call_control_id", "90034", "Call not answered", "Not answered.")
+        self._bridge(call, other)
+        return JSONResponse({"data": {"result": "ok"}})
+
+    def _bridge(self, call: FakeTelnyxCall, other: FakeTelnyxCall) -> None:
+        call.bridged_with, other.bridged_with = other.call_control_id, call.call_control_id
+        self.bridges.append((call.call_control_id, other.call_control_id))
+
+    def _new_call(self, to: str, from_: str, body: dict[str, Any]) -> FakeTelnyxCall:
+        call = FakeTelnyxCall(
+            call_control_id="v3:" + secrets.token_urlsafe(40),
+            call_leg_id=str(uuid.uuid4()),
+            call_session_id=str(uuid.uuid4()),
+            to=to,
+            from_=from_,
+            body=body,
+            created_at=datetime.now(UTC),
+        )
+        self.calls.append(call)
+        return call
+
+    def _start(self, call: FakeTelnyxCall) -> None:
+        task = asyncio.create_task(self._run(call), name=f"fake-telnyx-{call.call_leg_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def call_in(
+        self,
+        webhook_url: str,
+        *,
+        to: str,
+        from_: str,
+        script: BotScript,
+        answer_wait_s: float = 5.0,
+    ) -> tuple[FakeTelnyxCall, httpx.Response]:
+        """A caller rings `to`: `call.initiated` to `webhook_url` (the number's
+        connection's), then, once answered, the conversation; back when it is over.
+
+        Returns:
+            The call, and our side's answer to `call.initiated`. A call nobody answers
+            within `answer_wait_s` hangs up (`originator_cancel`).
+        """
+        call = self._new_call(to, from_, {"webhook_url": webhook_url})
+        call.direction = "incoming"
+        body = self.event_body(call, "call.initiated", direction="incoming", state="parked")
+        call.events_sent.append("call.initiated")
+        answer = await self._client.post(
+            webhook_url, content=body, headers=self.signed_headers(body)
+        )
+        if answer.status_code >= 400:
+            self.webhooks_refused += 1
+        try:
+            await asyncio.wait_for(call.answer_command.wait(), answer_wait_s)
+        except TimeoutError:
+            await self._hangup(call, "originator_cancel", "487", "caller")
+            return call, answer
+        step = PersonaStep(outcome=CallOutcome.COMPLETED, ring_seconds=0, conversation=script)
+        await self._answer(call, step)
+        return call, answer
 
     def _authenticate(self, request: Request) -> Response | None:
         if request.headers.get("Authorization") != f"Bearer {self.api_key}":
@@ -229,19 +353,8 @@ class FakeTelnyx:
         problem = _dial_problem(body)
         if problem is not None:
             return _invalid(problem, "10015", "Bad Request", f"Invalid {problem}.")
-        call = FakeTelnyxCall(
-            call_control_id="v3:" + secrets.token_urlsafe(40),
-            call_leg_id=str(uuid.uuid4()),
-            call_session_id=str(uuid.uuid4()),
-            to=to,
-            from_=from_,
-            body=body,
-            created_at=datetime.now(UTC),
-        )
-        self.calls.append(call)
-        task = asyncio.create_task(self._run(call), name=f"fake-telnyx-{call.call_leg_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        call = self._new_call(to, from_, body)
+        self._start(call)
         data = {
             "call_control_id": call.call_control_id,
             "call_leg_id": call.call_leg_id,
@@ -293,6 +406,9 @@ class FakeTelnyx:
         answered = time.monotonic()
         call.state = "answered"
         await self._event(call, "call.answered", state="answered")
+        parent = self.call(call.transferred_from) if call.transferred_from else None
+        if parent is not None and parent.state == "answered":
+            self._bridge(parent, call)  # a transfer's leg joins the caller once answered
         amd = asyncio.create_task(self._amd(call, "machine" if machine else "human"))
         source = "callee"
         try:
@@ -363,7 +479,11 @@ class FakeTelnyx:
             account_sid=self.user_id,
             client_state=call.client_state,
         )
-        return await caller.run(url)
+        call.caller = caller
+        try:
+            return await caller.run(url)
+        finally:
+            call.caller = None
 
     async def _amd(self, call: FakeTelnyxCall, result: str) -> None:
         if call.body.get("answering_machine_detection") not in _AMD_MODES:
@@ -381,6 +501,9 @@ class FakeTelnyx:
 
     async def _hangup(self, call: FakeTelnyxCall, cause: str, sip: str, source: str) -> None:
         call.state = "hangup"
+        other = self.call(call.bridged_with) if call.bridged_with else None
+        if other is not None and other.state != "hangup":
+            other.hang_up.set()  # bridged calls end together
         call.hangup_cause = cause
         call.hangup_source = source
         await self._event(
