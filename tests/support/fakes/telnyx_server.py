@@ -235,6 +235,11 @@ class FakeTelnyx:
                         return _invalid(problem, "10015", "Bad Request", f"Invalid {problem}.")
                     call.body.update(body)
                     call.answer_command.set()
+                case "reject":
+                    if call.direction != "incoming" or call.answer_command.is_set():
+                        return _invalid("call_control_id", "90015", "Bad Request", "Answered.")
+                    call.hangup_requested = True
+                    call.hang_up.set()
                 case "transfer":
                     return self._transfer(call, body)
                 case "bridge":
@@ -311,7 +316,8 @@ class FakeTelnyx:
 
         Returns:
             The call, and our side's answer to `call.initiated`. A call nobody answers
-            within `answer_wait_s` hangs up (`originator_cancel`).
+            within `answer_wait_s` hangs up (`originator_cancel`); one our side rejects
+            ends `user_busy`.
         """
         call = self._new_call(to, from_, {"webhook_url": webhook_url})
         call.direction = "incoming"
@@ -322,10 +328,17 @@ class FakeTelnyx:
         )
         if answer.status_code >= 400:
             self.webhooks_refused += 1
-        try:
-            await asyncio.wait_for(call.answer_command.wait(), answer_wait_s)
-        except TimeoutError:
-            await self._hangup(call, "originator_cancel", "487", "caller")
+        answered = asyncio.create_task(call.answer_command.wait())
+        rejected = asyncio.create_task(call.hang_up.wait())
+        await asyncio.wait(
+            (answered, rejected), timeout=answer_wait_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        await stop_tasks((answered, rejected), what="fake Telnyx inbound ring")
+        if not call.answer_command.is_set():
+            if call.hang_up.is_set():
+                await self._hangup(call, "user_busy", "486", "callee")
+            else:
+                await self._hangup(call, "originator_cancel", "487", "caller")
             return call, answer
         step = PersonaStep(outcome=CallOutcome.COMPLETED, ring_seconds=0, conversation=script)
         await self._answer(call, step)
