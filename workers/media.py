@@ -54,6 +54,7 @@ from realtime.server.media_streams import media_stream_router
 from realtime.server.phone_inbound import RouteLookup, twilio_inbound_router
 from realtime.server.signalling import signalling_router
 from realtime.server.telnyx_inbound import telnyx_inbound_router
+from realtime.server.telnyx_webhooks import telnyx_webhook_router
 from realtime.session.pricing import Rates
 from realtime.session.record import CallRecord
 from realtime.session.tenant_dictionary import TenantDictionaries
@@ -225,6 +226,7 @@ def tenant_dialers(
         broker,
         config,
         twilio_api_base=settings.twilio_api_base,
+        telnyx_api_base=settings.telnyx_api_base,
         fallback=carrier,
     )
 
@@ -275,6 +277,7 @@ def media_parts(
     carrier_routes = [media_stream_router(broker)]
     if accounts is not None:
         carrier_routes.append(twilio_webhook_router(accounts.twilio_dialer))
+        carrier_routes.append(telnyx_webhook_router(accounts.telnyx_dialer))
     elif phone is not None:
         carrier_routes.append(twilio_webhook_router(phone))
     if pool is not None and settings.phone_public_base is not None:

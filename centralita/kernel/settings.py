@@ -288,6 +288,9 @@ class Settings(BaseSettings):
     twilio_api_base: str = Field(
         default="https://api.twilio.com", description="Twilio's REST API (tests: a local fake)."
     )
+    telnyx_api_base: str = Field(
+        default="https://api.telnyx.com", description="Telnyx's REST API (tests: a local fake)."
+    )
     phone_public_base: str | None = Field(
         default=None,
         description="The media worker's address as the carrier reaches it, e.g. "

@@ -8,7 +8,8 @@ the media worker's own carrier (`fallback`: the settings' Twilio account, or the
 simulated carrier). An account that is not the tenant's, or is gone, fails the call
 without ringing anyone (`carrier_account_not_found`).
 
-Only Twilio accounts dial so far; a Telnyx account's calls fail with a clear reason.
+Twilio and Telnyx accounts both dial; Telnyx's webhooks are routed by the account's
+`connection_id`, Twilio's callbacks by `AccountSid`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from centralita.telephony.models import TelnyxCredentials, TwilioCredentials
 from realtime.carrier.carrier_calls import RecoveringDialer
 from realtime.carrier.phone_line import PhoneLineConfig
 from realtime.carrier.stream_broker import StreamBroker
+from realtime.carrier.telnyx import TelnyxDialer
+from realtime.carrier.telnyx_rest import DEFAULT_API_BASE as DEFAULT_TELNYX_API
+from realtime.carrier.telnyx_rest import TelnyxAccount, TelnyxCalls
 from realtime.carrier.twilio import TwilioDialer
 from realtime.carrier.twilio_rest import TwilioAccount, TwilioCalls
 from realtime.conversation_line import ConversationLine
@@ -37,7 +41,6 @@ CredentialsLookup = Callable[
     [str, str], Awaitable[tuple[TwilioCredentials | TelnyxCredentials, float] | None]
 ]
 ACCOUNT_NOT_FOUND = "carrier_account_not_found"
-CARRIER_NOT_SUPPORTED = "carrier_account_not_supported"
 
 
 class AccountDialers:
@@ -51,6 +54,7 @@ class AccountDialers:
         config: PhoneLineConfig,
         *,
         twilio_api_base: str,
+        telnyx_api_base: str = DEFAULT_TELNYX_API,
         fallback: Dialer | None = None,
     ) -> None:
         self._credentials = credentials
@@ -59,8 +63,10 @@ class AccountDialers:
         self._config = config
         self._twilio_api_base = twilio_api_base
         self._fallback = fallback
-        self._dialers: dict[tuple[str, str], TwilioDialer] = {}
+        self._dialers: dict[tuple[str, str], TwilioDialer | TelnyxDialer] = {}
         self._by_sid: dict[str, TwilioDialer] = {}
+        self._by_connection: dict[str, TelnyxDialer] = {}
+        self.telnyx_api_base = telnyx_api_base
         if isinstance(fallback, TwilioDialer):
             self._by_sid[fallback.calls.account.account_sid] = fallback
 
@@ -81,6 +87,10 @@ class AccountDialers:
     def twilio_dialer(self, account_sid: str) -> TwilioDialer | None:
         """The dialer of the Twilio account a callback names (`AccountSid`), if ours."""
         return self._by_sid.get(account_sid)
+
+    def telnyx_dialer(self, connection_id: str) -> TelnyxDialer | None:
+        """The dialer of the Telnyx account an event names (`connection_id`), if ours."""
+        return self._by_connection.get(connection_id)
 
     async def aclose(self) -> None:
         """Close every account's HTTP client."""
@@ -104,8 +114,24 @@ class AccountDialers:
             )
             return _failed_now(ACCOUNT_NOT_FOUND)
         credentials, calls_per_second = found
-        if not isinstance(credentials, TwilioCredentials):
-            return _failed_now(f"{CARRIER_NOT_SUPPORTED}: {credentials.carrier}")
+        config = replace(self._config, calls_per_second=calls_per_second)  # the account's own
+        if isinstance(credentials, TelnyxCredentials):
+            telnyx = TelnyxDialer(
+                TelnyxCalls(
+                    TelnyxAccount(
+                        SecretStr(credentials.api_key.get_secret_value()),
+                        credentials.connection_id,
+                        credentials.public_key,
+                        self.telnyx_api_base,
+                    )
+                ),
+                config,
+                self._line,
+                self._broker,
+            )
+            self._dialers[(tenant, account)] = telnyx
+            self._by_connection[credentials.connection_id] = telnyx
+            return telnyx
         dialer = TwilioDialer(
             TwilioCalls(
                 TwilioAccount(
@@ -114,7 +140,7 @@ class AccountDialers:
                     self._twilio_api_base,
                 )
             ),
-            replace(self._config, calls_per_second=calls_per_second),  # the account's own
+            config,
             self._line,
             self._broker,
         )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -30,9 +31,14 @@ from realtime.carrier.telnyx import EVENTS_PATH, TelnyxDialer, attempt_key
 log = logging.getLogger(__name__)
 
 
-def telnyx_webhook_router(dialer: TelnyxDialer) -> APIRouter:
-    """Telnyx's call events (status, AMD, streaming) for the calls `dialer` places."""
+TelnyxDialers = Callable[[str], TelnyxDialer | None]
+
+
+def telnyx_webhook_router(dialers: TelnyxDialer | TelnyxDialers) -> APIRouter:
+    """Telnyx's call events (status, AMD, streaming) for the calls the dialers place: one
+    dialer, or the dialer of the account an event names (its `connection_id`)."""
     router = APIRouter()
+    lookup = _only(dialers) if isinstance(dialers, TelnyxDialer) else dialers
 
     @router.post(EVENTS_PATH, include_in_schema=False)
     async def events(request: Request) -> Response:
@@ -42,6 +48,12 @@ def telnyx_webhook_router(dialer: TelnyxDialer) -> APIRouter:
         if not signature or not timestamp:
             log.warning("Telnyx webhook refused: unsigned")
             return _refused("missing telnyx-signature-ed25519 or telnyx-timestamp")
+        # The account named is only a hint of which key to check with: nothing else is
+        # read before the signature holds.
+        dialer = lookup(_connection_id(body))
+        if dialer is None:
+            log.warning("Telnyx webhook refused: not one of our accounts")
+            return _refused("invalid signature: unknown account")
         try:
             verify_telnyx(dialer.public_key, body, signature, timestamp)
         except SignatureError as exc:
@@ -58,6 +70,18 @@ def telnyx_webhook_router(dialer: TelnyxDialer) -> APIRouter:
         return Response(status_code=200)
 
     return router
+
+
+def _only(dialer: TelnyxDialer) -> TelnyxDialers:
+    # One account: every event is checked with its key (an event without a connection
+    # id is too; the signature decides).
+    return lambda connection_id: dialer
+
+
+def _connection_id(body: bytes) -> str:
+    """`data.payload.connection_id` of an event not verified yet ('' when none)."""
+    event = _event(body)
+    return str(event[1].get("connection_id") or "") if event is not None else ""
 
 
 def _event(body: bytes) -> tuple[str, dict[str, Any]] | None:

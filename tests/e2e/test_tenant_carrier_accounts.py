@@ -1,4 +1,4 @@
-"""A tenant's own Twilio account rings its campaigns' phones.
+"""A tenant's own carrier account (Twilio or Telnyx) rings its campaigns' phones.
 
 The tenant stores its account (`centralita.telephony`, as `POST /carrier-accounts`
 does) in Postgres; a campaign naming it has its calls placed with that account's
@@ -20,7 +20,7 @@ from pydantic import SecretStr
 
 from centralita.kernel.calls import CallOutcome, DialRequest
 from centralita.kernel.db import Pool
-from centralita.telephony.models import Credentials, TwilioCredentials
+from centralita.telephony.models import Credentials, TelnyxCredentials, TwilioCredentials
 from centralita.telephony.store.accounts import (
     account_credentials,
     create_account,
@@ -36,6 +36,8 @@ from realtime.conversation_line import ConversationLine
 from realtime.server.app import create_media_app
 from realtime.server.carrier_webhooks import twilio_webhook_router
 from realtime.server.media_streams import media_stream_router
+from realtime.server.telnyx_webhooks import telnyx_webhook_router
+from tests.support.fakes.telnyx_server import FakeTelnyx
 from tests.support.fakes.twilio_server import FakeCall, FakeTwilio
 from tests.support.lines import until
 from tests.support.providers import ScriptedSTT, ScriptedTTS
@@ -50,6 +52,8 @@ BUSY_LINE = "+56962220001"
 class Accounts:
     dialers: AccountDialers
     twilio: FakeTwilio
+    telnyx: FakeTelnyx
+    telnyx_account: str
     media_base: str
     tenant: str
     account: str
@@ -86,7 +90,20 @@ async def accounts(pool: Pool) -> AsyncIterator[Accounts]:
     twilio = FakeTwilio(
         [busy], bot_tts=ScriptedTTS(), media_caller=no_stream, account_sid=sid, auth_token=token
     )
+    telnyx = FakeTelnyx([busy], bot_tts=ScriptedTTS(), connection_id="conn-" + uuid.uuid4().hex)
     tenant, account = await new_tenant_account(pool, "Cobros Sur", sid, token)
+    async with pool.connection() as conn:
+        telnyx_account = await create_account(
+            conn,
+            tenant,
+            name="Cobros Sur Telnyx",
+            calls_per_second=1,
+            credentials=TelnyxCredentials(
+                api_key=SecretStr(telnyx.api_key),
+                public_key=telnyx.public_key,
+                connection_id=telnyx.connection_id,
+            ),
+        )
     other_tenant, other_account = await new_tenant_account(
         pool, "Otra", "AC" + uuid.uuid4().hex, "other-token"
     )
@@ -101,23 +118,42 @@ async def accounts(pool: Pool) -> AsyncIterator[Accounts]:
     media_base = f"http://127.0.0.1:{port}"
     line = ConversationLine(agent_for=flow_agent_for, stt=ScriptedSTT(), tts=ScriptedTTS())
     broker = StreamBroker()
-    async with serving(twilio.app) as twilio_base:
+    async with serving(twilio.app) as twilio_base, serving(telnyx.app) as telnyx_base:
         config = PhoneLineConfig(
             public_base=media_base, from_numbers=("+56229990000",), ring_timeout_s=15
         )
         dialers = AccountDialers(
-            credentials, line, broker, config, twilio_api_base=twilio_base, fallback=None
+            credentials,
+            line,
+            broker,
+            config,
+            twilio_api_base=twilio_base,
+            telnyx_api_base=telnyx_base,
+            fallback=None,
         )
         app = create_media_app(
             None,
-            routers=[media_stream_router(broker), twilio_webhook_router(dialers.twilio_dialer)],
+            routers=[
+                media_stream_router(broker),
+                twilio_webhook_router(dialers.twilio_dialer),
+                telnyx_webhook_router(dialers.telnyx_dialer),
+            ],
         )
         async with serving(app, port):
             yield Accounts(
-                dialers, twilio, media_base, tenant, account, other_tenant, other_account
+                dialers,
+                twilio,
+                telnyx,
+                str(telnyx_account.id),
+                media_base,
+                tenant,
+                account,
+                other_tenant,
+                other_account,
             )
         await dialers.aclose()
         await twilio.aclose()
+        await telnyx.aclose()
 
 
 def request(key: str, tenant: str, account: str | None) -> DialRequest:
@@ -169,3 +205,15 @@ async def test_a_callback_for_an_account_that_is_not_ours_is_refused(accounts: A
             headers={"X-Twilio-Signature": accounts.twilio.signed_callback(url, form)},
         )
     assert answer.status_code == 403
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_tenant_s_telnyx_account_rings_too(accounts: Accounts) -> None:
+    result = await accounts.dialers.dial(
+        request("acct-telnyx", accounts.tenant, accounts.telnyx_account)
+    )
+
+    assert result.outcome is CallOutcome.BUSY, result.disconnection_reason
+    [call] = accounts.telnyx.calls  # placed with the tenant's API key
+    assert call.body["connection_id"] == accounts.telnyx.connection_id
+    assert accounts.telnyx.webhooks_refused == 0  # verified with the account's own key
