@@ -114,6 +114,8 @@ _REASONS: Mapping[CallOutcome, str] = {
 # Standard AMD says `machine`; premium AMD (`call.machine.premium.detection.ended`)
 # says `machine` or `fax_detected`. `not_sure` goes on as a person.
 _MACHINE_RESULTS = frozenset({"machine", "fax_detected"})
+# Why a lost ring is reported instead of dialled again (see `TelnyxDialer.recover`).
+LOST_RING = "lost_with_media_worker"
 _AMD_EVENTS = frozenset({"call.machine.detection.ended", "call.machine.premium.detection.ended"})
 _STREAM_FAILED = "streaming.failed"
 
@@ -403,6 +405,28 @@ class TelnyxDialer:
         if _is_machine(watch.amd_result):
             return result.model_copy(update={"outcome": CallOutcome.VOICEMAIL})
         return result
+
+    async def recover(self, request: DialRequest, rang_at: datetime) -> DialResult:
+        """A lost ring (its media worker died after the Dial command) is never rung again.
+
+        Telnyx lists the calls up now on the connection, each with its `client_state`
+        (the attempt's key): one still up is hung up (nobody holds its stream any more).
+        Ended calls are not listed, so a lost ring with none up is reported as not
+        answered rather than dialled again: the campaign's rules try later, and a
+        person is never rung twice for one attempt.
+
+        Raises:
+            TelnyxRejectedError, TelnyxUnavailableError: Telnyx could not say; the dial
+                fails and is retried later.
+        """
+        key = request.idempotency_key
+        mine = [
+            c for c in await self.calls.active_calls() if attempt_key(c.get("client_state")) == key
+        ]
+        for call in mine:
+            await self._hang_up(str(call.get("call_control_id")))
+        log.warning("call %s: lost ring recovered (%d still up, hung up)", key, len(mine))
+        return DialResult.unanswered(CallOutcome.NO_ANSWER, LOST_RING, rang_at)
 
     def _machine_check(self, key: str, watch: _Watch) -> None:
         if watch.leg is not None and _is_machine(watch.amd_result):

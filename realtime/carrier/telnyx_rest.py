@@ -173,6 +173,30 @@ class TelnyxCalls:
                 f"{_describe(errors) or answer.text[:200]}"
             )
 
+    async def active_calls(self) -> list[dict[str, Any]]:
+        """The calls up now on the account's connection (`GET
+        /v2/connections/{id}/active_calls`), each with its `client_state`.
+
+        Raises:
+            TelnyxRejectedError, TelnyxUnavailableError: as for `dial`.
+        """
+        key = self.account.api_key.get_secret_value()
+        path = f"/connections/{self.account.connection_id}/active_calls"
+        try:
+            answer = await self._client.get(
+                self.account.url(path),
+                params={"page[size]": "250"},
+                headers={"Authorization": f"Bearer {key}", "Accept": "application/json"},
+            )
+        except httpx.HTTPError as exc:
+            raise TelnyxUnavailableError(f"Telnyx unreachable: {exc!r}") from exc
+        if answer.status_code >= 500 or answer.status_code == 429:
+            raise TelnyxUnavailableError(f"Telnyx answered {answer.status_code}")
+        if answer.status_code != 200:
+            raise TelnyxRejectedError(f"Telnyx answered {answer.status_code}: {answer.text[:200]}")
+        data = answer.json().get("data", [])
+        return [call for call in data if isinstance(call, dict)]
+
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._client.aclose()

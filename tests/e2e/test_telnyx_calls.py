@@ -17,7 +17,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -32,7 +32,13 @@ from realtime.audio.g711 import G711Law
 from realtime.carrier.phone_line import PhoneLineConfig
 from realtime.carrier.simulated import Persona, PersonaStep
 from realtime.carrier.stream_broker import StreamBroker
-from realtime.carrier.telnyx import EVENTS_PATH, STREAM_PATH, TelnyxDialer, hangup_outcome
+from realtime.carrier.telnyx import (
+    EVENTS_PATH,
+    LOST_RING,
+    STREAM_PATH,
+    TelnyxDialer,
+    hangup_outcome,
+)
 from realtime.carrier.telnyx_rest import TelnyxAccount, TelnyxCalls, TelnyxRejectedError
 from realtime.conversation_line import ConversationLine
 from realtime.providers.espeak import EspeakTTS
@@ -143,6 +149,7 @@ class Phones:
     telnyx: FakeTelnyx
     line: ConversationLine
     media_base: str
+    telnyx_base: str = ""
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -166,7 +173,7 @@ async def phones() -> AsyncIterator[Phones]:
         app.include_router(media_stream_router(broker))
         app.include_router(telnyx_webhook_router(dialer))
         async with serving(app, media_port):
-            yield Phones(dialer, telnyx, line, media_base)
+            yield Phones(dialer, telnyx, line, media_base, telnyx_base)
         await dialer.calls.aclose()
         await telnyx.aclose()
 
@@ -495,3 +502,35 @@ async def test_nobody_answering_a_transfer_leaves_the_caller_with_the_agent_and_
     assert len(phones.telnyx.bridges) == bridges  # nobody was bridged
     caller = fake_call(phones, "+34610000011")
     assert caller.hangup_requested  # the agent kept the call, and ended it
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_lost_ring_is_hung_up_if_still_up_and_never_rung_again(phones: Phones) -> None:
+    key = "tx-lost-ring"
+    # The Dial a media worker sent just before it died: Telnyx rings, nobody holds it.
+    async with httpx.AsyncClient() as http:
+        placed = await http.post(
+            f"{phones.telnyx_base}/v2/calls",
+            json={
+                "connection_id": phones.telnyx.connection_id,
+                "to": HUMAN_AWAY,
+                "from": FROM,
+                "timeout_secs": 30,
+                "client_state": base64.b64encode(key.encode()).decode(),
+            },
+            headers={"Authorization": f"Bearer {phones.telnyx.api_key}"},
+        )
+    assert placed.status_code == 200
+    before = len(phones.telnyx.calls)
+    result = await phones.dialer.recover(request(key, HUMAN_AWAY), datetime.now(UTC))
+
+    assert result.outcome is CallOutcome.NO_ANSWER
+    assert result.disconnection_reason == LOST_RING
+    orphan = fake_call(phones, HUMAN_AWAY)
+    await until(lambda: orphan.state == "hangup", 10)
+    assert orphan.hangup_requested  # the orphaned call was ended, not left ringing
+    assert len(phones.telnyx.calls) == before  # and nobody was rung again
+
+    again = await phones.dialer.recover(request("tx-lost-none", HUMAN_AWAY), datetime.now(UTC))
+    assert again.outcome is CallOutcome.NO_ANSWER  # nothing up: reported, not redialled
+    assert len(phones.telnyx.calls) == before

@@ -202,6 +202,24 @@ class FakeTelnyx:
                 return _error(400, "10023", "Invalid JSON", "The body is not a JSON object.")
             return self._dial(body)
 
+        @app.get("/v2/connections/{connection_id}/active_calls")
+        async def active(connection_id: str, request: Request) -> Response:
+            refused = self._authenticate(request)
+            if refused is not None:
+                return refused
+            up = [
+                {
+                    "call_control_id": c.call_control_id,
+                    "call_leg_id": c.call_leg_id,
+                    "call_session_id": c.call_session_id,
+                    "client_state": c.body.get("client_state"),
+                    "record_type": "call",
+                }
+                for c in self.calls
+                if c.state != "hangup" and connection_id == self.connection_id
+            ]
+            return JSONResponse({"data": up, "meta": {"total_items": len(up)}})
+
         @app.post("/v2/calls/{call_control_id}/actions/{action}")
         async def command(call_control_id: str, action: str, request: Request) -> Response:
             refused = self._authenticate(request)
