@@ -21,10 +21,10 @@ loopback, so both paths are measured in one run, on one machine, with one recogn
    second of conversation. Both ends live in this process (the agent, and the caller's
    bot with its voice and its transport), so the figure is the pair's, not the agent's.
 
-A phone call the agent hangs up can leave no caller report: the dialer hangs up
-through the Calls API before the media stream closes, and the fake Twilio then stops its
-caller before `twilio_phones` keeps the report. Such a call still counts for the
-agent's figures and the CPU; `calls_with_caller_report` says how many calls had one.
+A call the agent hangs up ends its stream first and its call through the Calls API
+next; the fake Twilio lets its caller end by itself before stopping it, so each call
+normally leaves a caller report. One that does not still counts for the agent's
+figures and the CPU; `calls_with_caller_report` says how many calls had one.
 
 The caller speaks at `CALLER_WPM` (120 wpm) on both paths: over the phone's 8 kHz band
 Whisper base loses the consonants espeak-ng blurs at 140 wpm (`tests/support/phones.py`);
