@@ -76,18 +76,7 @@ def twilio_inbound_router(
             return JSONResponse({"detail": "invalid X-Twilio-Signature"}, status_code=403)
         if fields.get("AccountSid") != route.credentials.account_sid:
             return JSONResponse({"detail": "not this number's account"}, status_code=403)
-        caller = fields.get("From", "")
-        known = await caller_variables(route.tenant_id, caller) if caller_variables else {}
-        dial = DialRequest(
-            idempotency_key=inbound_call_key(route.tenant_id),
-            to_number=route.number,
-            campaign_id="",
-            contact_id="",
-            attempt_number=1,
-            agent=route.agent,
-            variables={**route.variables, **known},
-            from_number=caller,
-        )
+        dial = await routed_call(route, fields.get("From", ""), caller_variables)
         started = datetime.now(UTC)
         setup = await line.prepare(dial, started)
         if isinstance(setup, DialResult):
@@ -103,6 +92,24 @@ def twilio_inbound_router(
         return _twiml('<?xml version="1.0" encoding="UTF-8"?>' + body)
 
     return router
+
+
+async def routed_call(
+    route: Route, caller: str, caller_variables: CallerVariables | None
+) -> DialRequest:
+    """An inbound call to a routed number as the agent sees it: the route's agent and
+    variables, what the tenant knows of the caller, a key that names the tenant."""
+    known = await caller_variables(route.tenant_id, caller) if caller_variables else {}
+    return DialRequest(
+        idempotency_key=inbound_call_key(route.tenant_id),
+        to_number=route.number,
+        campaign_id="",
+        contact_id="",
+        attempt_number=1,
+        agent=route.agent,
+        variables={**route.variables, **known},
+        from_number=caller,
+    )
 
 
 async def _hold(

@@ -24,15 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 
 from centralita.kernel.calls import DialRequest, DialResult
 from centralita.telephony.models import TelnyxCredentials
@@ -42,7 +39,6 @@ from centralita.telephony.signatures import (
     SignatureError,
     verify_telnyx,
 )
-from centralita.tenants.store.call_owners import inbound_call_key
 from realtime.agents.setup import AgentSetup
 from realtime.audio.g711 import G711Law
 from realtime.carrier.stream_broker import ExpectedStream, StreamBroker
@@ -57,7 +53,8 @@ from realtime.carrier.telnyx_rest import (
 from realtime.conversation_line import ConversationLine
 from realtime.legs.media_stream import MediaStreamLeg
 from realtime.legs.stream_messages import Dialect
-from realtime.server.phone_inbound import CallerVariables, RouteLookup
+from realtime.server.phone_inbound import CallerVariables, RouteLookup, routed_call
+from realtime.server.telnyx_webhooks import parse_event, refused
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +96,9 @@ def telnyx_inbound_router(
     @router.post(INBOUND_PATH, include_in_schema=False)
     async def events(request: Request) -> Response:
         body = await request.body()  # the raw bytes: the signature covers exactly these
-        event = _event(body)
+        event = parse_event(body)
         if event is None:
-            return _refused("not a Telnyx webhook")
+            return refused("not a Telnyx webhook")
         event_type, payload = event
         to = payload.get("to")
         route = await routes(to) if isinstance(to, str) and to else None
@@ -112,14 +109,14 @@ def telnyx_inbound_router(
         signature = request.headers.get(TELNYX_SIGNATURE_HEADER, "")
         timestamp = request.headers.get(TELNYX_TIMESTAMP_HEADER, "")
         if not signature or not timestamp:
-            return _refused("missing telnyx-signature-ed25519 or telnyx-timestamp")
+            return refused("missing telnyx-signature-ed25519 or telnyx-timestamp")
         try:
             verify_telnyx(credentials.public_key, body, signature, timestamp)
         except SignatureError as exc:
             log.warning("Telnyx inbound webhook refused: %s (%s)", exc.reason, exc)
-            return _refused(f"invalid signature: {exc.reason}")
+            return refused(f"invalid signature: {exc.reason}")
         if payload.get("connection_id") != credentials.connection_id:
-            return _refused("not this number's account")
+            return refused("not this number's account")
         call_id = payload.get("call_control_id")
         if not isinstance(call_id, str) or not call_id:
             return Response(status_code=200)
@@ -132,18 +129,7 @@ def telnyx_inbound_router(
             return Response(status_code=200)
         if call_id in held:
             return Response(status_code=200)  # a delivery Telnyx retried
-        caller = str(payload.get("from") or "")
-        known = await caller_variables(route.tenant_id, caller) if caller_variables else {}
-        dial = DialRequest(
-            idempotency_key=inbound_call_key(route.tenant_id),
-            to_number=route.number,
-            campaign_id="",
-            contact_id="",
-            attempt_number=1,
-            agent=route.agent,
-            variables={**route.variables, **known},
-            from_number=caller,
-        )
+        dial = await routed_call(route, str(payload.get("from") or ""), caller_variables)
         account = TelnyxAccount(
             credentials.api_key, credentials.connection_id, credentials.public_key, api_base
         )
@@ -212,22 +198,3 @@ async def _hold(
         with contextlib.suppress(TelnyxRejectedError, TelnyxUnavailableError):
             await call.calls.hangup(call_id)  # over already when the caller hung up
         await call.calls.aclose()
-
-
-def _event(body: bytes) -> tuple[str, dict[str, Any]] | None:
-    """`data.event_type` and `data.payload` of a webhook; None when it has no such shape."""
-    try:
-        message = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    data = message.get("data") if isinstance(message, dict) else None
-    if not isinstance(data, dict):
-        return None
-    event_type, payload = data.get("event_type"), data.get("payload")
-    if not isinstance(event_type, str) or not isinstance(payload, dict):
-        return None
-    return event_type, payload
-
-
-def _refused(detail: str) -> JSONResponse:
-    return JSONResponse({"detail": detail}, status_code=403)

@@ -47,19 +47,19 @@ def telnyx_webhook_router(dialers: TelnyxDialer | TelnyxDialers) -> APIRouter:
         timestamp = request.headers.get(TELNYX_TIMESTAMP_HEADER, "")
         if not signature or not timestamp:
             log.warning("Telnyx webhook refused: unsigned")
-            return _refused("missing telnyx-signature-ed25519 or telnyx-timestamp")
+            return refused("missing telnyx-signature-ed25519 or telnyx-timestamp")
         # The account named is only a hint of which key to check with: nothing else is
         # read before the signature holds.
         dialer = lookup(_connection_id(body))
         if dialer is None:
             log.warning("Telnyx webhook refused: not one of our accounts")
-            return _refused("invalid signature: unknown account")
+            return refused("invalid signature: unknown account")
         try:
             verify_telnyx(dialer.public_key, body, signature, timestamp)
         except SignatureError as exc:
             log.warning("Telnyx webhook refused: %s (%s)", exc.reason, exc)
-            return _refused(f"invalid signature: {exc.reason}")
-        event = _event(body)
+            return refused(f"invalid signature: {exc.reason}")
+        event = parse_event(body)
         if event is None:
             log.warning("Telnyx webhook signed but unreadable: ignored")
             return Response(status_code=200)
@@ -80,11 +80,11 @@ def _only(dialer: TelnyxDialer) -> TelnyxDialers:
 
 def _connection_id(body: bytes) -> str:
     """`data.payload.connection_id` of an event not verified yet ('' when none)."""
-    event = _event(body)
+    event = parse_event(body)
     return str(event[1].get("connection_id") or "") if event is not None else ""
 
 
-def _event(body: bytes) -> tuple[str, dict[str, Any]] | None:
+def parse_event(body: bytes) -> tuple[str, dict[str, Any]] | None:
     """`data.event_type` and `data.payload` of a webhook; None when it has no such shape."""
     try:
         message = json.loads(body)
@@ -99,5 +99,5 @@ def _event(body: bytes) -> tuple[str, dict[str, Any]] | None:
     return event_type, payload
 
 
-def _refused(detail: str) -> JSONResponse:
+def refused(detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=403)
