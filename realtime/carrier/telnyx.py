@@ -249,7 +249,9 @@ class TelnyxDialer:
                 )
             except (TelnyxRejectedError, TelnyxUnavailableError) as exc:
                 log.warning("call %s not placed: %s", key, exc)
-                return _unanswered(CallOutcome.FAILED, f"carrier_error: {exc}"[:200], started)
+                return DialResult.unanswered(
+                    CallOutcome.FAILED, f"carrier_error: {exc}"[:200], started
+                )
             answered = await self._answer_or_final(expected.leg, watch)
             if answered is None:
                 return await self._not_answered(watch, started)
@@ -376,10 +378,10 @@ class TelnyxDialer:
             # Rang past the timeout with no word from Telnyx, or answered without a stream.
             await self._hang_up(watch.call_control_id)
             if machine:
-                return _unanswered(CallOutcome.VOICEMAIL, "voicemail_reached", started)
+                return DialResult.unanswered(CallOutcome.VOICEMAIL, "voicemail_reached", started)
             if watch.answered:
-                return _unanswered(CallOutcome.FAILED, "answered_without_stream", started)
-            return _unanswered(CallOutcome.NO_ANSWER, "dial_no_answer", started)
+                return DialResult.unanswered(CallOutcome.FAILED, "answered_without_stream", started)
+            return DialResult.unanswered(CallOutcome.NO_ANSWER, "dial_no_answer", started)
         if watch.final.result() == "stream_failed":
             log.warning(
                 "call %s: Telnyx could not stream it: %s",
@@ -387,11 +389,11 @@ class TelnyxDialer:
                 watch.stream_failure,
             )
             await self._hang_up(watch.call_control_id)
-            return _unanswered(CallOutcome.FAILED, "stream_failed", started)
+            return DialResult.unanswered(CallOutcome.FAILED, "stream_failed", started)
         if machine:
-            return _unanswered(CallOutcome.VOICEMAIL, "voicemail_reached", started)
+            return DialResult.unanswered(CallOutcome.VOICEMAIL, "voicemail_reached", started)
         outcome, reason = hangup_outcome(watch.hangup_cause, watch.sip_hangup_cause)
-        return _unanswered(outcome, reason, started)
+        return DialResult.unanswered(outcome, reason, started)
 
     async def _hold(
         self,
@@ -452,14 +454,3 @@ def _text(value: object) -> str | None:
 
 def _is_machine(result: str | None) -> bool:
     return result in _MACHINE_RESULTS
-
-
-def _unanswered(outcome: CallOutcome, reason: str, started: datetime) -> DialResult:
-    ended = max(datetime.now(UTC), started)
-    return DialResult(
-        outcome=outcome,
-        disconnection_reason=reason,
-        started_at=started,
-        ended_at=ended,
-        duration_s=0.0,
-    )
