@@ -11,6 +11,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.agent_names import check_agent_names
 from api.auth import TenantId
+from api.carrier_accounts import check_carrier_account
 from api.deps import Services
 from api.routes.campaigns import campaign_row, campaign_view
 from api.schemas import CampaignOut, PolicyPatch
@@ -124,6 +125,7 @@ async def edit_campaign(
             detail=exc.errors(include_url=False, include_context=False, include_input=False),
         ) from exc
     await check_agent_names(services.pool, tenant, policy)
+    await check_carrier_account(services.pool, tenant, policy)
     try:
         handle = await campaign_handle(services, campaign_id)
         await handle.execute_update(

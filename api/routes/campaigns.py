@@ -10,6 +10,7 @@ from api.agent_names import check_agent_names
 from api.auth import TenantId
 from api.campaign_intake import OPENAPI_REQUEST_BODY, read_campaign_request
 from api.campaign_views import campaign_views
+from api.carrier_accounts import check_carrier_account
 from api.contact_agents import contact_agents
 from api.contact_rows import validate_rows
 from api.deps import Services
@@ -67,6 +68,7 @@ async def create_campaign(
     body = await read_campaign_request(request, services.settings)
     policy = body.effective_policy()
     await check_agent_names(services.pool, tenant, policy)
+    await check_carrier_account(services.pool, tenant, policy)
     agents = await contact_agents(services.pool, tenant, policy)
     accepted, rejected, warnings = validate_rows(
         body.contacts, body.default_region, policy.schedule.timezone, check=agents.check

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -70,10 +71,19 @@ class CampaignPolicy(BaseModel):
 
     carrier_account_id: str | None = Field(
         default=None,
-        pattern=r"^[0-9a-fA-F-]{36}$",
         description="The tenant's carrier account (POST /carrier-accounts) the calls are "
         "placed on; none: the media worker's own carrier.",
     )
+
+    @field_validator("carrier_account_id")
+    @classmethod
+    def _account_id(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            raise ValueError(f"{value!r} is not a carrier account id (a UUID)") from None
 
     @field_validator("caller_ids")
     @classmethod

@@ -368,3 +368,23 @@ async def test_a_path_that_is_not_a_number_names_nothing(api: httpx.AsyncClient)
     for path in ("/phone-numbers/abc", "/phone-numbers/%2B5622", "/phone-numbers/0"):
         assert (await api.get(path)).status_code == 404
         assert (await api.delete(path)).status_code == 404
+
+
+async def test_a_campaign_may_name_only_its_tenant_s_carrier_account(
+    api: httpx.AsyncClient, other: httpx.AsyncClient
+) -> None:
+    theirs = await _account(other, twilio_account(f"theirs {uuid.uuid4().hex[:6]}"))
+    before = len((await api.get("/campaigns", params={"limit": 500})).json())
+    for account_id in (theirs["id"], str(uuid.uuid4())):
+        refused = await api.post(
+            "/campaigns",
+            json={
+                "name": "phones",
+                "policy": {"carrier_account_id": account_id},
+                "contacts": [{"name": "Ana", "phone": "+56961234567"}],
+            },
+        )
+        assert refused.status_code == 422, refused.text
+        assert "carrier_account_id" in refused.text
+    # Refused before anything was stored: a typo never fails a campaign's contacts.
+    assert len((await api.get("/campaigns", params={"limit": 500})).json()) == before

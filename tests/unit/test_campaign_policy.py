@@ -66,6 +66,7 @@ BAD: list[Any] = [
     pytest.param({"profile": "nowhere"}, ("profile",), id="profile"),
     pytest.param({"caller_ids": ["56229990000"]}, ("caller_ids",), id="caller-id-no-plus"),
     pytest.param({"caller_ids": ["+0123"]}, ("caller_ids",), id="caller-id-not-e164"),
+    pytest.param({"carrier_account_id": "-" * 36}, ("carrier_account_id",), id="account-not-uuid"),
 ]
 
 
