@@ -2,7 +2,8 @@
 
 A campaign whose policy names a `carrier_account_id` (one of its tenant's, stored with
 `POST /carrier-accounts`) has its calls placed on that account: its credentials are
-read when the first call needs them, and one dialer per account is kept (its own
+read at every call (so a deleted or edited account takes effect at once), and one
+dialer per account is kept while they stay the same (its own
 calls-per-second pacing, its own callback verification). A call with no account goes to
 the media worker's own carrier (`fallback`: the settings' Twilio account, or the
 simulated carrier). An account that is not the tenant's, or is gone, fails the call
@@ -37,9 +38,8 @@ log = logging.getLogger(__name__)
 
 # (tenant, account id) -> the account's credentials and its calls-per-second limit, None
 # when it is not the tenant's.
-CredentialsLookup = Callable[
-    [str, str], Awaitable[tuple[TwilioCredentials | TelnyxCredentials, float] | None]
-]
+Found = tuple[TwilioCredentials | TelnyxCredentials, float]
+CredentialsLookup = Callable[[str, str], Awaitable[Found | None]]
 ACCOUNT_NOT_FOUND = "carrier_account_not_found"
 
 
@@ -63,7 +63,9 @@ class AccountDialers:
         self._config = config
         self._twilio_api_base = twilio_api_base
         self._fallback = fallback
-        self._dialers: dict[tuple[str, str], TwilioDialer | TelnyxDialer] = {}
+        # (tenant, account) -> what the account was when its dialer was built, and it.
+        self._dialers: dict[tuple[str, str], tuple[Found, TwilioDialer | TelnyxDialer]] = {}
+        self._retired: list[TwilioDialer | TelnyxDialer] = []
         self._by_sid: dict[str, TwilioDialer] = {}
         self._by_connection: dict[str, TelnyxDialer] = {}
         self.telnyx_api_base = telnyx_api_base
@@ -94,7 +96,7 @@ class AccountDialers:
 
     async def aclose(self) -> None:
         """Close every account's HTTP client."""
-        for dialer in self._dialers.values():
+        for dialer in [*(built for _, built in self._dialers.values()), *self._retired]:
             await dialer.calls.aclose()
 
     async def _dialer(self, request: DialRequest) -> Dialer | DialResult:
@@ -104,16 +106,26 @@ class AccountDialers:
                 return _failed_now("no carrier for calls without a carrier account")
             return self._fallback
         tenant = request.tenant_id or ""
-        known = self._dialers.get((tenant, account))
-        if known is not None:
-            return known
+        # Read at every call: an account deleted, or given new credentials or a new
+        # limit, takes effect at the next call, never after a restart.
         found = await self._credentials(tenant, account)
         if found is None:
-            log.warning(
-                "call %s: carrier account %s is not its tenant's", request.idempotency_key, account
-            )
+            key = request.idempotency_key
+            log.warning("call %s: carrier account %s is not its tenant's", key, account)
             return _failed_now(ACCOUNT_NOT_FOUND)
-        credentials, calls_per_second = found
+        known = self._dialers.get((tenant, account))
+        if known is not None and known[0] == found:
+            return known[1]
+        if known is not None:
+            self._retired.append(known[1])  # its calls under way go on; closed at the end
+        dialer = self._build(*found)
+        self._dialers[(tenant, account)] = (found, dialer)
+        return dialer
+
+    def _build(
+        self, credentials: TwilioCredentials | TelnyxCredentials, calls_per_second: float
+    ) -> TwilioDialer | TelnyxDialer:
+        """A dialer for one account, found by its callbacks' account id from now on."""
         config = replace(self._config, calls_per_second=calls_per_second)  # the account's own
         if isinstance(credentials, TelnyxCredentials):
             telnyx = TelnyxDialer(
@@ -129,10 +141,9 @@ class AccountDialers:
                 self._line,
                 self._broker,
             )
-            self._dialers[(tenant, account)] = telnyx
             self._by_connection[credentials.connection_id] = telnyx
             return telnyx
-        dialer = TwilioDialer(
+        twilio = TwilioDialer(
             TwilioCalls(
                 TwilioAccount(
                     credentials.account_sid,
@@ -144,9 +155,8 @@ class AccountDialers:
             self._line,
             self._broker,
         )
-        self._dialers[(tenant, account)] = dialer
-        self._by_sid[credentials.account_sid] = dialer
-        return dialer
+        self._by_sid[credentials.account_sid] = twilio
+        return twilio
 
 
 def _failed_now(reason: str) -> DialResult:

@@ -24,6 +24,7 @@ from centralita.telephony.models import Credentials, TelnyxCredentials, TwilioCr
 from centralita.telephony.store.accounts import (
     account_credentials,
     create_account,
+    delete_account,
     get_account,
 )
 from realtime.agents.setup import flow_agent_for
@@ -217,3 +218,30 @@ async def test_a_tenant_s_telnyx_account_rings_too(accounts: Accounts) -> None:
     [call] = accounts.telnyx.calls  # placed with the tenant's API key
     assert call.body["connection_id"] == accounts.telnyx.connection_id
     assert accounts.telnyx.webhooks_refused == 0  # verified with the account's own key
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_an_account_deleted_stops_dialling_at_the_next_call(
+    accounts: Accounts, pool: Pool
+) -> None:
+    async with pool.connection() as conn:
+        account = await create_account(
+            conn,
+            accounts.tenant,
+            name=f"short-lived {uuid.uuid4().hex[:6]}",
+            calls_per_second=1,
+            credentials=TwilioCredentials(
+                account_sid=accounts.twilio.account_sid,
+                auth_token=SecretStr(accounts.twilio.auth_token),
+            ),
+        )
+    first = await accounts.dialers.dial(request("acct-before", accounts.tenant, str(account.id)))
+    assert first.outcome is CallOutcome.BUSY
+    async with pool.connection() as conn:
+        assert await delete_account(conn, accounts.tenant, str(account.id))
+    placed = len(accounts.twilio.calls)
+
+    after = await accounts.dialers.dial(request("acct-after", accounts.tenant, str(account.id)))
+
+    assert after.disconnection_reason == ACCOUNT_NOT_FOUND  # not its cached dialer
+    assert len(accounts.twilio.calls) == placed
