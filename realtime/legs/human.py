@@ -48,7 +48,8 @@ class HumanLeg:
         self.by = by
         self.pc = new_peer_connection(ice_servers)
         self._to_human = LiveAudio(WEBRTC_RATE)
-        self._from_human = LiveAudio(WEBRTC_RATE)
+        # Into the call at its own voice's rate: 48 kHz over WebRTC, 8 kHz on a phone.
+        self._from_human = LiveAudio(session.voice.sample_rate)
         self.voice = AgentVoiceTrack()  # what the human hears: the caller
         self.voice.live = self._to_human
         self.pc.addTrack(self.voice)
