@@ -117,13 +117,19 @@ STRONG_PHRASES: tuple[str, ...] = (
     "el teléfono al que llama", "el número marcado", "se encuentra apagado",
     "está apagado o fuera", "fuera del área de servicio", "fuera de cobertura",
     "no se encuentra en servicio",
+    # Carriers' openings (Claro, Entel, Movistar, Vodafone): known from the first words.
+    "la persona que usted llama", "la persona a la que llama", "el cliente al que llama",
+    "el abonado al que llama", "el abonado llamado", "su llamada está siendo transferida",
+    "su llamada será transferida", "su llamada ha sido desviada", "movistar le informa",
+    "vodafone le informa", "orange le informa", "entel le informa", "claro le informa",
     # English
     "leave a message", "leave your message", "leave me a message", "leave a voicemail",
     "leave your name", "after the tone", "after the beep", "at the tone", "voicemail",
     "voice mail", "voice messaging", "mailbox", "the person you are calling",
     "the person youre calling", "the party you are calling", "the number you have dialed",
     "the number you dialed", "the number you have reached", "is not in service",
-    "record your message",
+    "record your message", "your call has been forwarded", "automated voice messaging",
+    "the subscriber you have called", "the wireless customer you are calling",
 )  # fmt: skip
 
 # What a machine says, but a person may too, of someone else ("no, no está disponible"):

@@ -229,6 +229,12 @@ def test_a_beep_alone_is_a_machine_within_a_second() -> None:
         "Please leave a message after the tone.",
         "You've reached my voicemail",
         "Hi, it's Mike, leave me a message!",
+        # Carriers' openings: the machine is known from the first words, not the last.
+        "La persona que usted llama...",
+        "Su llamada está siendo transferida",
+        "Your call has been forwarded to an automated",
+        "El cliente al que llama no puede atenderle",
+        "Movistar le informa",
     ],
 )
 def test_voicemail_phrases_in_spanish_and_english(text: str) -> None:
