@@ -17,6 +17,9 @@ apt_install() {
   command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)  # the browser softphone test
   command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+  # Real SIP software the SIP trunk tests call (tests/support/sip_peers.py).
+  command -v baresip >/dev/null 2>&1 || missing+=(baresip-core)
+  command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
