@@ -6,7 +6,9 @@ after this process is killed gets an ended call's result, or rings a lost call o
 more, never twice. A dialled number is rung, in this order: on the softphone that holds
 it (HTTP signalling, `realtime/server/signalling.py`), else on a real phone through Twilio
 when an account is configured (`twilio_account_sid`: the call streams back to this
-worker's `/carrier/twilio/stream`), else on the simulated carrier's persona, whose
+worker's `/carrier/twilio/stream`), else through a SIP trunk when one is set
+(`sip_trunk_host`: RTP straight to this worker, `realtime/server/sip_line.py`), else on
+the simulated carrier's persona, whose
 conversation script makes it a bot softphone. Softphones may also call the agents'
 inbound numbers. Every conversation is a real WebRTC call with the agent (STT, flow,
 TTS), recorded, and stored in `calls`, `call_turns` and `call_events` when it ends.
@@ -53,6 +55,7 @@ from realtime.server.inbound import (
 from realtime.server.media_streams import media_stream_router
 from realtime.server.phone_inbound import RouteLookup, twilio_inbound_router
 from realtime.server.signalling import signalling_router
+from realtime.server.sip_line import SipLine
 from realtime.server.telnyx_inbound import telnyx_inbound_router
 from realtime.server.telnyx_webhooks import telnyx_webhook_router
 from realtime.session.pricing import Rates
@@ -241,6 +244,7 @@ class MediaParts:
     live: LiveEvents | None = None  # flushed and closed at shutdown
     carrier_routes: list[APIRouter] = field(default_factory=list)
     phone: TwilioDialer | None = None  # closed at shutdown
+    sip: SipLine | None = None  # started with the server, closed at shutdown
 
 
 def media_parts(
@@ -264,7 +268,13 @@ def media_parts(
     exchange = SoftphoneExchange()
     broker = StreamBroker()
     phone = twilio_dialer(settings, line, broker)
-    carrier: Dialer = phone if phone is not None else simulated_carrier(settings, line)
+    sip = SipLine.from_settings(
+        settings,
+        line,
+        routes=phone_routes(pool) if pool is not None else None,
+        caller_variables=tenant_caller_lookup(pool) if pool is not None else None,
+    )
+    carrier: Dialer = phone or sip or simulated_carrier(settings, line)
     accounts = tenant_dialers(settings, pool, line, broker, carrier)
     dialer = SoftphoneDialer(
         exchange,
@@ -296,7 +306,7 @@ def media_parts(
             )
         )
     signalling = signalling_router(line, exchange, directory)
-    return MediaParts(dialer, signalling, live, carrier_routes, phone)
+    return MediaParts(dialer, signalling, live, carrier_routes, phone, sip)
 
 
 async def _warm_up(stt: WhisperSTT) -> None:
@@ -331,10 +341,14 @@ async def run_media(
     # Load the speech models while the server starts, so the first call's first turn
     # does not pay for them (joining the base model and loading: about a second).
     warming = asyncio.create_task(_warm_up(line_stt))
+    if parts.sip is not None:
+        await parts.sip.start()
     try:
         await uvicorn.Server(config).serve()
     finally:
         warming.cancel()
+        if parts.sip is not None:
+            await parts.sip.aclose()
         if parts.live is not None:
             await parts.live.close()
         if parts.phone is not None:

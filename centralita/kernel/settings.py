@@ -119,7 +119,14 @@ Headers = Annotated[dict[str, str], NoDecode, BeforeValidator(_env_mapping('{"x-
 
 # Settings whose values may hold a secret (a key, a password in a URL, TURN credentials).
 _SECRET_BEARING = frozenset(
-    {"admin_api_key", "database_url", "otlp_headers", "ice_servers", "twilio_auth_token"}
+    {
+        "admin_api_key",
+        "database_url",
+        "otlp_headers",
+        "ice_servers",
+        "twilio_auth_token",
+        "sip_trunk_password",
+    }
 )
 
 
@@ -321,6 +328,42 @@ class Settings(BaseSettings):
         le=1000,
         description="Calls placed a second on the carrier account at most (Twilio: 1 by "
         "default); dials beyond it wait their turn.",
+    )
+
+    sip_trunk_host: str | None = Field(
+        default=None,
+        description="Ring phones through this SIP trunk or PBX (its IP address); unset: no "
+        "SIP. Its INVITEs are also taken in, from sip_trunk_sources.",
+    )
+    sip_trunk_port: int = Field(default=5060, ge=1, le=65535, description="The trunk's SIP port.")
+    sip_trunk_domain: str | None = Field(
+        default=None, description="The host in the trunk's URIs (the trunk's address if unset)."
+    )
+    sip_trunk_username: str | None = Field(
+        default=None, description="Digest user for trunks that authenticate by credentials."
+    )
+    sip_trunk_password: SecretStr | None = Field(
+        default=None, description="Digest password (never logged)."
+    )
+    sip_trunk_sources: ListOfHosts = Field(
+        default_factory=list,
+        description='Where inbound INVITEs may come from, e.g. ["203.0.113.10", '
+        '"10.0.0.0/8"]; unset: the trunk\'s address only. Others get 403.',
+    )
+    sip_trunk_inbound_digest: bool = Field(
+        default=False, description="Also challenge inbound INVITEs for the trunk's credentials."
+    )
+    sip_listen: str = Field(
+        default="0.0.0.0:5060", description="host:port the SIP user agent listens on (UDP)."
+    )
+    sip_advertised_address: str | None = Field(
+        default=None,
+        description="The address written in SIP headers and SDP: the public one behind NAT "
+        "or Docker (the listen host if unset).",
+    )
+    sip_rtp_ports: str = Field(
+        default="20000-20999",
+        description="UDP port range for RTP (publish it in Docker; open it in the firewall).",
     )
 
     webrtc_loopback_only: bool = Field(

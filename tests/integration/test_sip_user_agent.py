@@ -130,7 +130,11 @@ async def test_a_malformed_invite_gets_400_and_the_call_in_progress_goes_on(
     pair: tuple[SipUserAgent, SipUserAgent],
 ) -> None:
     caller, callee = pair
-    callee.on_invite = lambda incoming: incoming.answer(ANSWER)
+
+    def answer(incoming: IncomingInvite) -> None:
+        incoming.answer(ANSWER)
+
+    callee.on_invite = answer
     outcome = await asyncio.wait_for(invite(caller, callee).result, 5)
     assert outcome.call is not None
     host, port = callee.address

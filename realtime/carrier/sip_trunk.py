@@ -1,0 +1,279 @@
+"""Calls to phones through a SIP trunk: the `Dialer` for carriers and PBXs that speak SIP.
+
+One `dial`:
+1. The agent is prepared first (`ConversationLine.prepare`): a call no agent can hold
+   fails before anybody's phone rings.
+2. An RTP port is opened and the INVITE goes to the trunk with our SDP offer (PCMU,
+   PCMA, telephone-event), digest credentials when the trunk asks (an IP-authenticated
+   trunk never does), the caller ID from the campaign's pool, and the attempt key in an
+   ``X-Centralita-Attempt`` header (beside the Call-ID in the trunk's logs).
+3. Ringing (180) or early media (183 with SDP: the announcement is heard, not answered)
+   lasts at most the ring timeout; then CANCEL, and the call is not answered. A final
+   failure maps to our outcomes (`outcome_for`).
+4. A 2xx starts the conversation on a `SipCallLeg` (`ConversationLine.hold_leg`); SIP
+   says nothing of machines, so the session's own detector listens for a voicemail.
+5. When the conversation is over we send BYE (unless the far end did).
+
+Exactly once: `CarrierCalls` in front keeps one call per key and stores the key before
+the INVITE goes out. A trunk has no call list to ask, so a media worker killed mid-call
+leaves the attempt to be rung once more under the same key (`recover` is not offered):
+the far end's own RTP timeout ends the orphaned call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+
+from pydantic import SecretStr
+
+from centralita.kernel.calls import CallOutcome, DialRequest, DialResult
+from realtime.agents.setup import AgentSetup
+from realtime.audio.g711 import G711Law
+from realtime.carrier.phone_line import MIN_RING_TIMEOUT_S, CallPacer
+from realtime.conversation_line import ConversationLine
+from realtime.legs.sip_call import SipCallLeg
+from realtime.sip.rtp_session import PortRange, RtpSession
+from realtime.sip.sdp import (
+    PCMA,
+    PCMU,
+    TELEPHONE_EVENT,
+    SdpError,
+    accept_answer,
+    build_sdp,
+    parse_sdp,
+)
+from realtime.sip.user_agent import InviteOutcome, SipCall, SipUserAgent
+
+log = logging.getLogger(__name__)
+
+OFFER = (PCMU, PCMA, TELEPHONE_EVENT)
+ATTEMPT_HEADER = "X-Centralita-Attempt"
+# After our CANCEL, how long the trunk's 487 may take.
+CANCEL_WAIT_S = 10.0
+
+# Final SIP answers without a conversation, as our outcomes (RFC 3261 21.4-21.6).
+_BY_STATUS: Mapping[int, tuple[CallOutcome, str]] = {
+    486: (CallOutcome.BUSY, "dial_busy"),
+    600: (CallOutcome.BUSY, "dial_busy"),
+    603: (CallOutcome.BUSY, "dial_declined"),
+    480: (CallOutcome.NO_ANSWER, "dial_no_answer"),
+    408: (CallOutcome.NO_ANSWER, "dial_no_answer"),
+    487: (CallOutcome.NO_ANSWER, "dial_no_answer"),
+    404: (CallOutcome.FAILED, "dial_invalid_number"),
+    484: (CallOutcome.FAILED, "dial_invalid_number"),
+    604: (CallOutcome.FAILED, "dial_invalid_number"),
+}
+
+
+def outcome_for(status: int) -> tuple[CallOutcome, str]:
+    """Our outcome and disconnection reason for a final SIP status that is not a 2xx."""
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    return CallOutcome.FAILED, f"dial_sip_{status}"
+
+
+@dataclass(frozen=True)
+class SipTrunk:
+    """A SIP trunk (a carrier's, or a PBX's) calls go out through.
+
+    Args:
+        proxy_host: the trunk's address (an IP address; where INVITEs are sent).
+        proxy_port: its SIP port.
+        domain: the host written in Request-URIs and From (the proxy's when None).
+        username: digest user, for trunks that authenticate by credentials (none: the
+            trunk authenticates our address).
+        password: digest password.
+        from_numbers: the caller IDs a call may show (a campaign's own pool wins).
+        ring_timeout_s: how long a phone rings before the call is canceled.
+        calls_per_second: the most INVITEs a second the trunk takes.
+        transfer_to: the number (or SIP URI) a call is handed to by REFER.
+        allowed_sources: addresses or networks (CIDR) inbound INVITEs may come from
+            (none given: the proxy's address only).
+        inbound_digest: also challenge inbound INVITEs for `username`/`password`.
+    """
+
+    proxy_host: str
+    proxy_port: int = 5060
+    domain: str | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    from_numbers: tuple[str, ...] = ()
+    ring_timeout_s: int = 25
+    calls_per_second: float = 10.0
+    transfer_to: str | None = None
+    allowed_sources: tuple[str, ...] = ()
+    inbound_digest: bool = False
+
+    def __post_init__(self) -> None:
+        if self.ring_timeout_s < MIN_RING_TIMEOUT_S:
+            raise ValueError(f"ring_timeout_s must be at least {MIN_RING_TIMEOUT_S} s")
+        if not 0 < self.proxy_port < 65536:
+            raise ValueError(f"proxy_port must be a port number, got {self.proxy_port}")
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Where inbound INVITEs may come from."""
+        return self.allowed_sources or (self.proxy_host,)
+
+    @property
+    def host(self) -> str:
+        """The host part of the trunk's URIs."""
+        return self.domain or self.proxy_host
+
+    def uri(self, number: str) -> str:
+        """The SIP URI of `number` at the trunk (a full SIP URI is kept as it is)."""
+        if number.startswith(("sip:", "sips:")):
+            return number
+        return f"sip:{number}@{self.host}"
+
+    @property
+    def credentials(self) -> tuple[str, str] | None:
+        """Digest user and password, when the trunk uses them."""
+        if self.username is None or self.password is None:
+            return None
+        return self.username, self.password.get_secret_value()
+
+
+@dataclass(frozen=True)
+class SipMedia:
+    """Where the media worker's RTP lives: bind address, port range, and the address
+    written in SDP (the public one behind NAT or Docker; the bind address when None)."""
+
+    host: str = "127.0.0.1"
+    ports: PortRange = field(default_factory=PortRange)
+    advertised: str | None = None
+
+
+class SipTrunkDialer:
+    """Rings phones through one SIP trunk and holds their conversations."""
+
+    def __init__(
+        self, agent: SipUserAgent, trunk: SipTrunk, media: SipMedia, line: ConversationLine
+    ) -> None:
+        self.agent = agent
+        self.trunk = trunk
+        self.media = media
+        self._line = line
+        self._pacer = CallPacer(trunk.calls_per_second)
+
+    async def dial(self, request: DialRequest) -> DialResult:
+        """Ring `request.to_number`; hold the conversation if someone answers."""
+        started = datetime.now(UTC)
+        setup = await self._line.prepare(request, started)
+        if isinstance(setup, DialResult):
+            return setup
+        rtp = await RtpSession.open(
+            self.media.host,
+            self.media.ports,
+            payload_type=PCMU.payload_type,
+            telephone_event=TELEPHONE_EVENT.payload_type,
+            advertised=self.media.advertised,
+        )
+        try:
+            await self._pacer.turn()
+            outcome = await self._ring(request, rtp)
+            if outcome.call is None:
+                return DialResult.unanswered(*outcome_for(outcome.status), started)
+            return await self._talk(request, outcome, rtp, setup, started)
+        finally:
+            rtp.close()
+
+    async def _ring(self, request: DialRequest, rtp: RtpSession) -> InviteOutcome:
+        """Invite the phone and wait for its final answer (at most the ring timeout)."""
+        trunk = self.trunk
+        key = request.idempotency_key
+        caller_id = self._caller_id(request)
+        offer = build_sdp(rtp.advertised_address, rtp.port, OFFER).encode()
+        outgoing = self.agent.invite(
+            request_uri=trunk.uri(request.to_number),
+            to=f"<{trunk.uri(request.to_number)}>",
+            from_=f"<sip:{caller_id}@{trunk.host}>",
+            proxy=(trunk.proxy_host, trunk.proxy_port),
+            sdp=offer,
+            credentials=trunk.credentials,
+            on_progress=partial(self._early_media, rtp),
+            extra=((ATTEMPT_HEADER, key),),
+        )
+        try:
+            return await asyncio.wait_for(asyncio.shield(outgoing.result), trunk.ring_timeout_s)
+        except TimeoutError:
+            log.info("call %s: no answer in %d s, canceling", key, trunk.ring_timeout_s)
+            self.agent.cancel(outgoing)
+        try:
+            outcome = await asyncio.wait_for(outgoing.result, CANCEL_WAIT_S)
+        except TimeoutError:
+            return InviteOutcome(487, "Request Terminated", None)
+        if outcome.call is None and 200 <= outcome.status < 300:
+            return InviteOutcome(487, "answered as it was canceled", outcome.response)
+        return outcome
+
+    def _early_media(self, rtp: RtpSession, response: object) -> None:
+        """A 183's SDP says where the ringing or announcement comes from: listen there."""
+        body = getattr(response, "body", b"")
+        if not body:
+            return
+        try:
+            negotiated = accept_answer(OFFER, parse_sdp(body))
+        except SdpError:
+            return
+        rtp.set_remote(
+            negotiated.remote_address,
+            negotiated.remote_port,
+            payload_type=negotiated.codec.payload_type,
+            telephone_event=negotiated.telephone_event,
+        )
+
+    async def _talk(
+        self,
+        request: DialRequest,
+        outcome: InviteOutcome,
+        rtp: RtpSession,
+        setup: AgentSetup,
+        started: datetime,
+    ) -> DialResult:
+        call = outcome.call
+        assert call is not None
+        try:
+            negotiated = accept_answer(OFFER, parse_sdp(call.remote_sdp))
+        except SdpError as exc:
+            log.warning("call %s: unusable SDP answer: %s", request.idempotency_key, exc)
+            await self.agent.bye(call)
+            return DialResult.unanswered(CallOutcome.FAILED, "dial_bad_sdp", started)
+        rtp.set_remote(
+            negotiated.remote_address,
+            negotiated.remote_port,
+            payload_type=negotiated.codec.payload_type,
+            telephone_event=negotiated.telephone_event,
+        )
+        law = G711Law.PCMA if negotiated.codec.name.upper() == "PCMA" else G711Law.PCMU
+        leg = SipCallLeg(rtp, law, ended=call.ended)
+        if self.trunk.transfer_to is not None:
+            leg.transfer = partial(self._transfer, call)
+        try:
+            return await self._line.hold_leg(request, leg, setup, started)
+        finally:
+            await self.agent.bye(call)
+
+    async def _transfer(self, call: SipCall, reason: str) -> bool:
+        """Hand the caller over by REFER (a cold transfer: the far end calls the person)."""
+        target = self.trunk.transfer_to
+        if target is None:
+            return False
+        log.info("call %s: transferring (%s) to %s", call.dialog.call_id, reason, target)
+        return await self.agent.refer(call, self.trunk.uri(target))
+
+    def _caller_id(self, request: DialRequest) -> str:
+        numbers = list(request.caller_ids) or list(self.trunk.from_numbers)
+        if not numbers:
+            return "centralita"
+        local = [n for n in numbers if n[:3] == request.to_number[:3]]
+        pool = local or numbers
+        return pool[
+            zlib.crc32(request.idempotency_key.encode()) % len(pool)
+        ]  # same for every retry

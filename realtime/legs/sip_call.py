@@ -1,0 +1,182 @@
+"""The agent's side of a phone call that reaches us over SIP: RTP audio, G.711.
+
+A SIP trunk (or a PBX) carries the call's audio as RTP straight to the media worker:
+20 ms G.711 packets each way, DTMF as RFC 4733 telephone-events. This leg turns that
+into what the call session holds any call with, as the carrier stream leg does: the
+caller's audio as an incoming track (the jitter buffer's frames decoded and pushed; a
+lost frame is silence), the agent's voice at 8 kHz pulled at real-time pace, encoded
+and sent. So flows, LLM agents, barge-in, recording, live events and post-call work
+unchanged.
+
+What is SIP's own:
+- RTP flows both ways all the time, silence included: SBCs and PBXs end calls whose
+  media stops, and the far end's jitter buffer needs a steady clock.
+- Barge-in needs no message: nothing is queued at the far end (we send at real time),
+  so dropping our own queue is enough.
+- A call whose RTP stops coming for `RTP_TIMEOUT_S` is dead (the far end crashed or the
+  network went): it is hung up, never held open.
+- The far end's BYE ends the conversation; our end of the call sends BYE (the dialer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from aiortc.mediastreams import MediaStreamError
+
+from centralita.correction.online import OnlineCorrector
+from centralita.kernel.tasks import stop_tasks
+from realtime.agents.setup import AgentSetup
+from realtime.audio import g711
+from realtime.audio.frames import frame_to_pcm16
+from realtime.audio.playback import AgentVoiceTrack
+from realtime.audio.pushed_track import PushedAudioTrack
+from realtime.audio.recorder import CallRecorder
+from realtime.legs.talking import open_session
+from realtime.providers.base import SpeechToText, TextToSpeech
+from realtime.session.call_session import CallSession
+from realtime.session.handover import Transfer
+from realtime.session.record import CallEvent, CallRecord
+from realtime.sip.rtp_session import RtpSession
+
+log = logging.getLogger(__name__)
+
+# No RTP from the far end for this long: the call is dead.
+RTP_TIMEOUT_S = 20.0
+STOP_S = 2.0
+_SILENCE = np.zeros(g711.FRAME_BYTES, dtype=np.int16)
+
+
+@dataclass
+class SipFigures:
+    """What the call's media carried: for tests, benchmarks and the call's diagnosis."""
+
+    frames_in: int = 0
+    frames_lost: int = 0
+    frames_out: int = 0
+    digits: list[str] = field(default_factory=list)
+
+
+class SipCallLeg:
+    """One SIP call's media; `talk` holds the conversation on it."""
+
+    def __init__(
+        self,
+        rtp: RtpSession,
+        law: g711.G711Law,
+        *,
+        ended: asyncio.Future[str] | None = None,
+        rtp_timeout_s: float = RTP_TIMEOUT_S,
+    ) -> None:
+        self.rtp = rtp
+        self.law = law
+        self.figures = SipFigures()
+        self.voice = AgentVoiceTrack(sample_rate=g711.SAMPLE_RATE)
+        self.inbound = PushedAudioTrack(g711.SAMPLE_RATE)
+        self.session: CallSession | None = None
+        self.transfer: Transfer | None = None  # the dialer sets it when it can
+        self.send_digits: Callable[[str], Awaitable[None]] = self._send_digits
+        self._ended = ended
+        self._rtp_timeout_s = rtp_timeout_s
+        self._hung_up_by: str | None = None
+        rtp.on_digit = self._pressed
+
+    async def talk(
+        self,
+        call_id: str,
+        setup: AgentSetup,
+        *,
+        stt: SpeechToText,
+        tts: TextToSpeech,
+        corrector: OnlineCorrector | None = None,
+        recorder: CallRecorder | None = None,
+        on_event: Callable[[CallEvent], None] | None = None,
+    ) -> CallRecord:
+        """Hold the conversation until either side ends it; its record."""
+        self.session = open_session(
+            call_id,
+            setup,
+            self.voice,
+            stt=stt,
+            tts=tts,
+            corrector=corrector,
+            recorder=recorder,
+            on_event=on_event,
+        )
+        # SIP says nothing of machines: a voicemail answers 200 OK like a person.
+        self.session.watch_for_machines()
+        self.session.transfer = self.transfer
+        if self._hung_up_by is not None:
+            self.session.hang_up(self._hung_up_by)
+        tasks = [
+            asyncio.create_task(self._hear(), name=f"sip-hear-{call_id}"),
+            asyncio.create_task(self._speak(), name=f"sip-speak-{call_id}"),
+            asyncio.create_task(self._watch(), name=f"sip-watch-{call_id}"),
+        ]
+        try:
+            return await self.session.run(self.inbound)
+        finally:
+            self.voice.stop()
+            await stop_tasks(
+                tasks,
+                timeout_s=STOP_S,
+                what=f"sip call {call_id}",
+                expected=(MediaStreamError, ConnectionError),
+            )
+
+    def hang_up(self, by: str = "remote") -> None:
+        """End the conversation (before it started, it ends as soon as it starts)."""
+        self._hung_up_by = by
+        if self.session is not None:
+            self.session.hang_up(by)
+        self.inbound.end()
+
+    # -- the far end's audio and keys ------------------------------------------------------
+
+    async def _hear(self) -> None:
+        async for payload in self.rtp.frames():
+            if payload is None:
+                self.figures.frames_lost += 1
+                self.inbound.push(_SILENCE)
+                continue
+            self.figures.frames_in += 1
+            self.inbound.push(g711.decode(payload, self.law))
+
+    def _pressed(self, digit: str) -> None:
+        self.figures.digits.append(digit)
+        if self.session is not None:
+            self.session.press(digit)
+
+    async def _watch(self) -> None:
+        """End the conversation on the far end's BYE, or when its RTP has stopped."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while True:
+            if self._ended is not None and self._ended.done():
+                self.hang_up("remote")
+                return
+            last = self.rtp.last_received_at or started
+            if loop.time() - last > self._rtp_timeout_s:
+                log.warning("sip call: no RTP for %.0f s, hanging up", self._rtp_timeout_s)
+                self.hang_up("rtp_timeout")
+                return
+            await asyncio.sleep(0.2)
+
+    # -- the agent's voice -----------------------------------------------------------------
+
+    async def _speak(self) -> None:
+        """Every 20 ms frame of the voice goes out, silence included (see the module)."""
+        while True:
+            frame = await self.voice.recv()
+            self.rtp.send_audio(g711.encode(frame_to_pcm16(frame), self.law))
+            self.figures.frames_out += 1
+
+    async def _send_digits(self, digits: str) -> None:
+        """Press keys at the far end (an IVR) as RFC 4733 telephone-events."""
+        for digit in digits:
+            await self.rtp.send_dtmf(digit)
+            await asyncio.sleep(0.08)  # the gap between presses an IVR expects

@@ -1,0 +1,131 @@
+"""Calls out through a SIP trunk, end to end on loopback against real SIP software.
+
+The media worker's real parts (its SIP user agent, `SipTrunkDialer`, RTP with G.711, the
+conversation line with faster-whisper and espeak-ng, the shipped Spanish flow) ring
+baresip, a real SIP phone that speaks a WAV as its microphone and records what it
+hears, and SIPp scenarios that answer busy or ring forever.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import wave
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import pytest_asyncio
+
+from centralita.kernel.calls import CallOutcome, DialRequest
+from realtime.audio import synth
+from realtime.audio.frames import resample_pcm16
+from realtime.carrier.sip_trunk import SipMedia, SipTrunk, SipTrunkDialer
+from realtime.conversation_line import ConversationLine
+from realtime.sip.rtp_session import PortRange
+from realtime.sip.user_agent import SipUserAgent
+from tests.support.lines import loopback_line
+from tests.support.sip_peers import Baresip, Sipp
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+
+DEBTOR = {"nombre": "María", "monto_total": 200000, "fecha_limite": "2026-11-30"}
+MEDIA = SipMedia(host="127.0.0.1", ports=PortRange(31000, 31999))
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def line() -> AsyncIterator[ConversationLine]:
+    async with loopback_line() as conversation_line:
+        yield conversation_line
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def agent() -> AsyncIterator[SipUserAgent]:
+    user_agent = await SipUserAgent.start("127.0.0.1", 0)
+    try:
+        yield user_agent
+    finally:
+        user_agent.close()
+
+
+def request(key: str, to: str) -> DialRequest:
+    return DialRequest(
+        idempotency_key=key,
+        to_number=to,
+        campaign_id="sip",
+        contact_id=key,
+        attempt_number=1,
+        agent="cobranza-temprana",
+        variables=DEBTOR,
+    )
+
+
+def spoken(*parts: tuple[float, str]) -> Path:
+    """A WAV of (silence before, sentence) pairs in a Spanish espeak-ng voice."""
+    rate = 16_000
+    pieces = []
+    for pause_s, text in parts:
+        pieces.append(synth.silence(pause_s, rate))
+        pcm, got = synth.espeak(text, "es-419", speed_wpm=140)
+        pieces.append(resample_pcm16(pcm, got, rate))
+    path = Path(tempfile.mkdtemp(prefix="sip-wav-")) / "mic.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(np.concatenate(pieces).astype("<i2").tobytes())
+    return path
+
+
+def trunk_to(port: int, **options: object) -> SipTrunk:
+    return SipTrunk(proxy_host="127.0.0.1", proxy_port=port, ring_timeout_s=15, **options)  # type: ignore[arg-type]
+
+
+def loud_seconds(path: Path) -> float:
+    """Seconds of the recording with speech-like level (20 ms frames above -40 dBFS)."""
+    with wave.open(str(path)) as wav:
+        pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").astype(np.float64)
+        rate = wav.getframerate()
+    n = rate // 50
+    frames = pcm[: pcm.size // n * n].reshape(-1, n)
+    rms = np.sqrt(np.mean(frames**2, axis=1)) / 32768.0
+    return float(np.sum(rms > 10 ** (-40 / 20)) * 0.02)
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_call_through_the_trunk_is_a_conversation_both_ways(
+    line: ConversationLine, agent: SipUserAgent
+) -> None:
+    wav = spoken((6.0, "Sí, con ella habla."))
+    # Baresip hangs up when its WAV ends: the far end's BYE ends our conversation.
+    async with Baresip("maria", wav=wav, tail_silence_s=10.0) as phone:
+        dialer = SipTrunkDialer(agent, trunk_to(phone.sip_port), MEDIA, line)
+        result = await dialer.dial(request("sip-talk", phone.uri))
+        heard = await phone.recording()
+        heard_s = loud_seconds(heard) if heard is not None else 0.0
+
+    record = line.records["sip-talk"]
+    # The agent heard the person over RTP (PCMU decoded, resampled, transcribed)...
+    assert "ella" in record.transcript_text().lower(), record.transcript_text()
+    # ...and the person heard the agent: seconds of speech in baresip's recording.
+    assert heard_s > 2.0
+    assert result.outcome is CallOutcome.NO_DECISION  # a person, who hung up undecided
+    assert 10 < result.duration_s < 30
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_busy_is_busy_and_an_unanswered_phone_is_canceled(
+    line: ConversationLine, agent: SipUserAgent
+) -> None:
+    async with Sipp("uas_busy.xml", timeout_s=20) as busy:
+        dialer = SipTrunkDialer(agent, trunk_to(busy.port), MEDIA, line)
+        result = await dialer.dial(request("sip-busy", busy.uri))
+        assert (await busy.wait()).passed
+    assert result.outcome is CallOutcome.BUSY
+    assert result.disconnection_reason == "dial_busy"
+
+    async with Sipp("uas_ring_forever.xml", timeout_s=40) as ringing:
+        dialer = SipTrunkDialer(agent, trunk_to(ringing.port), MEDIA, line)
+        result = await dialer.dial(request("sip-ring", ringing.uri))
+        assert (await ringing.wait()).passed  # it saw our CANCEL and ACKed its 487
+    assert result.outcome is CallOutcome.NO_ANSWER
