@@ -15,6 +15,9 @@ What is SIP's own:
   so dropping our own queue is enough.
 - A call whose RTP stops coming for `RTP_TIMEOUT_S` is dead (the far end crashed or the
   network went): it is hung up, never held open.
+- Keys the agent presses (an IVR's menu) go out as RFC 4733 telephone-events, not as
+  tones in the audio (`SipVoiceTrack`): a trunk that transcodes or compresses the audio
+  may spoil in-band tones, and PBXs listen for events.
 - The far end's BYE ends the conversation; our end of the call sends BYE (the dialer).
 """
 
@@ -22,13 +25,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 from aiortc.mediastreams import MediaStreamError
 
 from centralita.correction.online import OnlineCorrector
+from centralita.kernel.pcm import Pcm16
 from centralita.kernel.tasks import stop_tasks
 from realtime.agents.setup import AgentSetup
 from realtime.audio import g711
@@ -36,6 +40,7 @@ from realtime.audio.frames import frame_to_pcm16
 from realtime.audio.playback import AgentVoiceTrack
 from realtime.audio.pushed_track import PushedAudioTrack
 from realtime.audio.recorder import CallRecorder
+from realtime.audio.utterances import Utterance
 from realtime.legs.talking import open_session
 from realtime.providers.base import SpeechToText, TextToSpeech
 from realtime.session.call_session import CallSession
@@ -51,6 +56,44 @@ STOP_S = 2.0
 _SILENCE = np.zeros(g711.FRAME_BYTES, dtype=np.int16)
 
 
+# The session names keypad utterances "dtmf-<keys>" (`CallSession._press_keys`).
+DTMF_PREFIX = "dtmf-"
+
+
+class SipVoiceTrack(AgentVoiceTrack):
+    """The agent's voice at 8 kHz; keypad tones are replaced by telephone-events.
+
+    A keypad utterance is queued as silence of the tones' length (so it keeps its place
+    after what the agent says, and the call's timing), and its keys are handed to
+    `press` when its first frame plays.
+    """
+
+    def __init__(self, press: Callable[[str], None]) -> None:
+        super().__init__(sample_rate=g711.SAMPLE_RATE)
+        self._press = press
+        self._keys: dict[str, str] = {}
+
+    def enqueue(
+        self,
+        samples: Pcm16,
+        sample_rate: int,
+        utterance_id: str,
+        text: str,
+        *,
+        more_coming: bool = False,
+    ) -> asyncio.Future[float | None]:
+        if utterance_id.startswith(DTMF_PREFIX) and not more_coming:
+            self._keys[utterance_id] = utterance_id.removeprefix(DTMF_PREFIX)
+            samples = np.zeros_like(samples)
+        return super().enqueue(samples, sample_rate, utterance_id, text, more_coming=more_coming)
+
+    def _notify_first_frame(self, utt: Utterance) -> None:
+        super()._notify_first_frame(utt)
+        keys = self._keys.pop(utt.utterance_id, None)
+        if keys is not None:
+            self._press(keys)
+
+
 @dataclass
 class SipFigures:
     """What the call's media carried: for tests, benchmarks and the call's diagnosis."""
@@ -59,6 +102,7 @@ class SipFigures:
     frames_lost: int = 0
     frames_out: int = 0
     digits: list[str] = field(default_factory=list)
+    keys_sent: str = ""
 
 
 class SipCallLeg:
@@ -75,11 +119,11 @@ class SipCallLeg:
         self.rtp = rtp
         self.law = law
         self.figures = SipFigures()
-        self.voice = AgentVoiceTrack(sample_rate=g711.SAMPLE_RATE)
+        self.voice = SipVoiceTrack(press=self._press_keys)
         self.inbound = PushedAudioTrack(g711.SAMPLE_RATE)
         self.session: CallSession | None = None
         self.transfer: Transfer | None = None  # the dialer sets it when it can
-        self.send_digits: Callable[[str], Awaitable[None]] = self._send_digits
+        self._pressing: set[asyncio.Task[None]] = set()
         self._ended = ended
         self._rtp_timeout_s = rtp_timeout_s
         self._hung_up_by: str | None = None
@@ -175,8 +219,22 @@ class SipCallLeg:
             self.rtp.send_audio(g711.encode(frame_to_pcm16(frame), self.law))
             self.figures.frames_out += 1
 
-    async def _send_digits(self, digits: str) -> None:
-        """Press keys at the far end (an IVR) as RFC 4733 telephone-events."""
-        for digit in digits:
-            await self.rtp.send_dtmf(digit)
+    def _press_keys(self, keys: str) -> None:
+        task = asyncio.create_task(self.send_keys(keys), name="sip-keys")
+        self._pressing.add(task)
+        task.add_done_callback(self._pressing.discard)
+
+    async def send_keys(self, keys: str) -> None:
+        """Press `keys` at the far end (an IVR) as RFC 4733 telephone-events; a pause
+        (``w``) waits half a second, as the tones would."""
+        for key in keys:
+            if key == "w":
+                await asyncio.sleep(0.5)
+                continue
+            try:
+                await self.rtp.send_dtmf(key)
+            except ValueError as exc:  # no telephone-event agreed: the far end cannot hear keys
+                log.warning("sip call: key %s not sent: %s", key, exc)
+                return
+            self.figures.keys_sent += key
             await asyncio.sleep(0.08)  # the gap between presses an IVR expects

@@ -8,10 +8,13 @@ hears, and SIPp scenarios that answer busy or ring forever.
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 import wave
 from collections.abc import AsyncIterator
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -24,12 +27,13 @@ from realtime.carrier.sip_trunk import SipMedia, SipTrunk, SipTrunkDialer
 from realtime.conversation_line import ConversationLine
 from realtime.sip.rtp_session import PortRange
 from realtime.sip.user_agent import SipUserAgent
-from tests.support.lines import loopback_line
+from tests.support.lines import loopback_line, until
 from tests.support.sip_peers import Baresip, Sipp
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
 DEBTOR = {"nombre": "María", "monto_total": 200000, "fecha_limite": "2026-11-30"}
+SANTIAGO = ZoneInfo("America/Santiago")
 MEDIA = SipMedia(host="127.0.0.1", ports=PortRange(31000, 31999))
 
 
@@ -58,6 +62,10 @@ def request(key: str, to: str) -> DialRequest:
         agent="cobranza-temprana",
         variables=DEBTOR,
     )
+
+
+def next_friday(today: date) -> date:
+    return today + timedelta(days=(4 - today.weekday()) % 7 or 7)
 
 
 def spoken(*parts: tuple[float, str]) -> Path:
@@ -129,3 +137,36 @@ async def test_busy_is_busy_and_an_unanswered_phone_is_canceled(
         result = await dialer.dial(request("sip-ring", ringing.uri))
         assert (await ringing.wait()).passed  # it saw our CANCEL and ACKed its 487
     assert result.outcome is CallOutcome.NO_ANSWER
+
+
+def agent_said(line: ConversationLine, key: str, words: str) -> bool:
+    session = line.live_session(key)
+    return session is not None and any(
+        who == "agent" and words in text.lower() for who, text in session.record.transcript
+    )
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_promise_lands_with_amount_and_date_and_a_key_confirms_it(
+    line: ConversationLine, agent: SipUserAgent
+) -> None:
+    wav = spoken((6.5, "Sí, con ella habla."), (11.0, "Doscientos mil pesos, el viernes."))
+    async with Baresip("maria", wav=wav, tail_silence_s=60.0) as phone:
+        dialer = SipTrunkDialer(agent, trunk_to(phone.sip_port), MEDIA, line)
+        dialing = asyncio.create_task(dialer.dial(request("sip-promise", phone.uri)))
+        await until(lambda: agent_said(line, "sip-promise", "me confirma"), 90)
+        await phone.send_dtmf("1")  # "marque 1": the flow's `keys` at the read-back
+        session = line.live_session("sip-promise")
+        assert session is not None
+        await until(lambda: any(e.type == "dtmf" for e in session.record.events), 10)
+        await asyncio.sleep(3)  # the agent moves on; then the person hangs up
+        await phone.hangup()
+        result = await asyncio.wait_for(dialing, 30)
+
+    record = line.records["sip-promise"]
+    assert result.outcome is CallOutcome.PROMISE_TO_PAY, record.transcript_text()
+    assert result.extracted["promised_amount"] == 200000
+    friday = next_friday(datetime.now(SANTIAGO).date()).isoformat()
+    assert result.extracted["promised_date"] == friday
+    # The key arrived once, as an RFC 4733 event (baresip sends no in-band tones).
+    assert [e.payload["digit"] for e in record.events if e.type == "dtmf"] == ["1"]
