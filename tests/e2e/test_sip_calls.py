@@ -179,7 +179,8 @@ def loud_frames(path: Path) -> np.ndarray:
         rate = wav.getframerate()
     n = rate // 50
     frames = pcm[: pcm.size // n * n].reshape(-1, n)
-    return np.sqrt(np.mean(frames**2, axis=1)) / 32768.0 > 10 ** (-40 / 20)
+    loud: np.ndarray = np.sqrt(np.mean(frames**2, axis=1)) / 32768.0 > 10 ** (-40 / 20)
+    return loud
 
 
 @pytest.mark.asyncio(loop_scope="module")
