@@ -212,3 +212,25 @@ async def test_barge_in_stops_the_agent_at_the_far_phone(
     # 160-260 ms measured here; the bound leaves room for a loaded CI machine (speed
     # goals are the benchmark's), and is far below the sentence the agent was saying.
     assert went_on_ms <= 500
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_cold_transfer_by_refer_reaches_a_second_phone(
+    line: ConversationLine, agent: SipUserAgent
+) -> None:
+    wav = spoken((6.5, "Sí, con ella habla."), (9.0, "Quiero hablar con un humano."))
+    async with (
+        Baresip("ana", tail_silence_s=30.0) as human,
+        Baresip("maria", wav=wav, tail_silence_s=40.0) as phone,
+    ):
+        trunk = trunk_to(phone.sip_port, transfer_to=human.uri)
+        dialer = SipTrunkDialer(agent, trunk, MEDIA, line)
+        result = await dialer.dial(request("sip-refer", phone.uri))
+        record = line.records["sip-refer"]
+        assert result.disconnection_reason == "transfer", record.transcript_text()
+        # The person's phone was told to call the human (our REFER) and did.
+        transferred = await phone.wait_event("TRANSFER", 5)
+        assert transferred.param.strip("<>") == human.uri
+        answered = await human.wait_event("CALL_ESTABLISHED", 10)
+        assert answered.peer_uri is not None
+        assert "maria" in answered.peer_uri
