@@ -234,3 +234,47 @@ async def test_a_cold_transfer_by_refer_reaches_a_second_phone(
         answered = await human.wait_event("CALL_ESTABLISHED", 10)
         assert answered.peer_uri is not None
         assert "maria" in answered.peer_uri
+
+
+def with_beep(path: Path, gap_s: float = 0.4, beep_s: float = 0.5) -> Path:
+    """`path`'s WAV followed by a recorder's beep (1 kHz), as a voicemail plays it."""
+    rate, pcm = read_wav(path)
+    tone = synth.tone(1000.0, beep_s, rate, amplitude=0.2)
+    out = path.with_name("voicemail.wav")
+    with wave.open(str(out), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(np.concatenate([pcm, synth.silence(gap_s, rate), tone]).tobytes())
+    return out
+
+
+def read_wav(path: Path) -> tuple[int, np.ndarray]:
+    with wave.open(str(path)) as wav:
+        return wav.getframerate(), np.frombuffer(wav.readframes(wav.getnframes()), "<i2")
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_voicemail_greeting_and_its_beep_get_the_agent_s_message(
+    line: ConversationLine, agent: SipUserAgent
+) -> None:
+    greeting = spoken(
+        (0.4, "Hola, has llamado a Javier. Ahora no puedo atenderte, "
+         "deja tu mensaje después de la señal.")
+    )  # fmt: skip
+    # The machine records for a while, then hangs up (as a mailbox does).
+    async with Baresip("javier", wav=with_beep(greeting), tail_silence_s=25.0) as phone:
+        dialer = SipTrunkDialer(agent, trunk_to(phone.sip_port), MEDIA, line)
+        result = await dialer.dial(request("sip-voicemail", phone.uri))
+        heard = loud_frames(await phone.recording() or Path("/missing"))
+
+    record = line.records["sip-voicemail"]
+    assert result.outcome is CallOutcome.VOICEMAIL, record.transcript_text()
+    said = " ".join(t for who, t in record.transcript if who == "agent")
+    assert "devuélvanos el llamado" in said, record.transcript_text()
+    for secret in ("200.000", "200000", "cuota", "deuda"):
+        assert secret not in said
+    # The machine heard the message: seconds of speech after its beep.
+    rate, pcm = read_wav(greeting)
+    beep_end_s = pcm.size / rate + 0.4 + 0.5
+    assert heard[int(beep_end_s * 50) :].sum() * 0.02 > 2.0
