@@ -353,6 +353,11 @@ class Settings(BaseSettings):
     sip_trunk_inbound_digest: bool = Field(
         default=False, description="Also challenge inbound INVITEs for the trunk's credentials."
     )
+    sip_trunk_dial_plus: bool = Field(
+        default=True,
+        description="Dial numbers in E.164 with their + (false: digits only, as some "
+        "trunks want them).",
+    )
     sip_listen: str = Field(
         default="0.0.0.0:5060", description="host:port the SIP user agent listens on (UDP)."
     )

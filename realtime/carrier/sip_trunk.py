@@ -96,6 +96,8 @@ class SipTrunk:
         allowed_sources: addresses or networks (CIDR) inbound INVITEs may come from
             (none given: the proxy's address only).
         inbound_digest: also challenge inbound INVITEs for `username`/`password`.
+        dial_plus: write numbers in E.164 with their ``+``; False: digits only, as
+            many trunks want them (``+56912345678`` -> ``56912345678``).
     """
 
     proxy_host: str
@@ -109,6 +111,7 @@ class SipTrunk:
     transfer_to: str | None = None
     allowed_sources: tuple[str, ...] = ()
     inbound_digest: bool = False
+    dial_plus: bool = True
 
     def __post_init__(self) -> None:
         if self.ring_timeout_s < MIN_RING_TIMEOUT_S:
@@ -130,7 +133,8 @@ class SipTrunk:
         """The SIP URI of `number` at the trunk (a full SIP URI is kept as it is)."""
         if number.startswith(("sip:", "sips:")):
             return number
-        return f"sip:{number}@{self.host}"
+        user = number if self.dial_plus else number.lstrip("+")
+        return f"sip:{user}@{self.host}"
 
     @property
     def credentials(self) -> tuple[str, str] | None:

@@ -101,6 +101,7 @@ class SipLine:
                 transfer_to=settings.phone_transfer_to,
                 allowed_sources=tuple(settings.sip_trunk_sources),
                 inbound_digest=settings.sip_trunk_inbound_digest,
+                dial_plus=settings.sip_trunk_dial_plus,
             )
         except ValueError as exc:
             problems.append(f"CENTRALITA_SIP_TRUNK_*: {exc}")
