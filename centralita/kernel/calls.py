@@ -103,6 +103,9 @@ class DialResult(BaseModel):
     cost: float = 0.0
     # Billable units (stt_audio_s, tts_characters, llm_tokens, call_s) and their prices.
     cost_breakdown: dict[str, float] = Field(default_factory=dict)
+    # The carrier's own id of the call (a SIP Call-ID), beside our attempt key in the
+    # dial log: what to give a carrier's support to find the call in their records.
+    carrier_call_id: str | None = None
 
     @classmethod
     def unanswered(cls, outcome: CallOutcome, reason: str, started: datetime) -> DialResult:

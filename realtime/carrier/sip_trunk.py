@@ -181,15 +181,18 @@ class SipTrunkDialer:
         )
         try:
             await self._pacer.turn()
-            outcome = await self._ring(request, rtp)
+            outcome, call_id = await self._ring(request, rtp)
             if outcome.call is None:
-                return DialResult.unanswered(*outcome_for(outcome.status), started)
-            return await self._talk(request, outcome, rtp, setup, started)
+                result = DialResult.unanswered(*outcome_for(outcome.status), started)
+            else:
+                result = await self._talk(request, outcome, rtp, setup, started)
+            return result.model_copy(update={"carrier_call_id": call_id})
         finally:
             rtp.close()
 
-    async def _ring(self, request: DialRequest, rtp: RtpSession) -> InviteOutcome:
-        """Invite the phone and wait for its final answer (at most the ring timeout)."""
+    async def _ring(self, request: DialRequest, rtp: RtpSession) -> tuple[InviteOutcome, str]:
+        """Invite the phone and wait for its final answer (at most the ring timeout);
+        with the call's Call-ID."""
         trunk = self.trunk
         key = request.idempotency_key
         caller_id = self._caller_id(request)
@@ -204,18 +207,21 @@ class SipTrunkDialer:
             on_progress=partial(self._early_media, rtp),
             extra=((ATTEMPT_HEADER, key),),
         )
+        call_id = outgoing.request.call_id
+        log.info("call %s: INVITE %s (Call-ID %s)", key, trunk.uri(request.to_number), call_id)
         try:
-            return await asyncio.wait_for(asyncio.shield(outgoing.result), trunk.ring_timeout_s)
+            ringing = asyncio.shield(outgoing.result)
+            return await asyncio.wait_for(ringing, trunk.ring_timeout_s), call_id
         except TimeoutError:
             log.info("call %s: no answer in %d s, canceling", key, trunk.ring_timeout_s)
             self.agent.cancel(outgoing)
         try:
             outcome = await asyncio.wait_for(outgoing.result, CANCEL_WAIT_S)
         except TimeoutError:
-            return InviteOutcome(487, "Request Terminated", None)
+            return InviteOutcome(487, "Request Terminated", None), call_id
         if outcome.call is None and 200 <= outcome.status < 300:
-            return InviteOutcome(487, "answered as it was canceled", outcome.response)
-        return outcome
+            return InviteOutcome(487, "answered as it was canceled", outcome.response), call_id
+        return outcome, call_id
 
     def _early_media(self, rtp: RtpSession, response: object) -> None:
         """A 183's SDP says where the ringing or announcement comes from: listen there."""

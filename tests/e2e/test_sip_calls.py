@@ -131,6 +131,14 @@ async def test_busy_is_busy_and_an_unanswered_phone_is_canceled(
         assert (await busy.wait()).passed
     assert result.outcome is CallOutcome.BUSY
     assert result.disconnection_reason == "dial_busy"
+    assert result.carrier_call_id  # the INVITE's Call-ID, beside our key in the dial log
+
+    async with Sipp("uas_decline.xml", timeout_s=20) as declining:
+        dialer = SipTrunkDialer(agent, trunk_to(declining.port), MEDIA, line)
+        result = await dialer.dial(request("sip-decline", declining.uri))
+        assert (await declining.wait()).passed
+    assert result.outcome is CallOutcome.BUSY
+    assert result.disconnection_reason == "dial_declined"
 
     async with Sipp("uas_ring_forever.xml", timeout_s=40) as ringing:
         dialer = SipTrunkDialer(agent, trunk_to(ringing.port), MEDIA, line)
