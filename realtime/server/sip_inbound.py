@@ -29,9 +29,10 @@ from realtime.conversation_line import ConversationLine
 from realtime.legs.sip_call import SipCallLeg
 from realtime.server.phone_inbound import CallerVariables, RouteLookup, routed_call
 from realtime.sip.digest import DigestError, NonceKeeper, parse_authorization, verify
+from realtime.sip.message import SipParseError, parse_name_addr, parse_uri
 from realtime.sip.rtp_session import RtpSession
 from realtime.sip.sdp import PCMA, PCMU, TELEPHONE_EVENT, SdpError, answer_offer, parse_sdp
-from realtime.sip.user_agent import IncomingInvite, SipUserAgent, parse_user
+from realtime.sip.user_agent import IncomingInvite, SipUserAgent
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +86,13 @@ class SipInbound:
         trunk = next((t for t in self._trunks if _allowed(source, t.sources)), None)
         if trunk is None:
             log.warning("SIP INVITE from %s refused: not a configured trunk", source)
-            self.refused += 1
-            incoming.reply(403, "Forbidden")
-            return False
-        if not trunk.inbound_digest or trunk.credentials is None:
+            return self._refuse(incoming)
+        if not trunk.inbound_digest:
             return True
+        if trunk.credentials is None:
+            # Fail closed: a trunk meant to prove who it is, with nothing to check it by.
+            log.error("SIP INVITE from %s refused: inbound_digest without credentials", source)
+            return self._refuse(incoming)
         header = incoming.request.headers.get("Authorization")
         if header is None:
             incoming.challenge(self._nonces.challenge(REALM))
@@ -99,26 +102,47 @@ class SipInbound:
             creds = parse_authorization(header)
         except DigestError as exc:
             log.warning("SIP INVITE from %s refused: %s", source, exc)
-            self.refused += 1
-            incoming.reply(403, "Forbidden")
-            return False
+            return self._refuse(incoming)
         state = self._nonces.check(creds.nonce)
         if state == "stale":
-            incoming.challenge(self._nonces.challenge(REALM))  # a fresh nonce, same password
+            # stale=TRUE: the client retries with the same password instead of giving up.
+            incoming.challenge(self._nonces.challenge(REALM, stale=True))
             return False
-        method = incoming.request.method
+        request = incoming.request
+        # The realm must be ours (an answer made for another server proves nothing
+        # here). The digest's uri is not compared with the Request-URI: real clients
+        # (SIPp among them) name the host alone, and with stateless nonces an answer can
+        # be replayed within the nonce's life anyway, so the check would refuse real
+        # PBXs and protect nothing.
         if (
             state != "ok"
             or creds.username != user
-            or not verify(creds, method=method, password=password)
+            or creds.realm != REALM
+            or not verify(creds, method=request.method, password=password, body=request.body)
         ):
             log.warning("SIP INVITE from %s refused: wrong credentials", source)
-            self.refused += 1
-            incoming.reply(403, "Forbidden")
-            return False
+            return self._refuse(incoming)
         return True
 
+    def _refuse(self, incoming: IncomingInvite) -> bool:
+        """403 to an INVITE we do not trust (counted: a flood of them is an attack)."""
+        self.refused += 1
+        incoming.reply(403, "Forbidden")
+        return False
+
     async def _take(self, incoming: IncomingInvite) -> None:
+        try:
+            await self._route(incoming)
+        except asyncio.CancelledError:
+            incoming.reply(503, "Service Unavailable")  # the worker is stopping
+            raise
+        except Exception:
+            # A routing table that cannot be read, no RTP port left...: the caller hears
+            # a failure now instead of retransmitting into a call nobody holds.
+            log.exception("SIP call %s could not be taken", incoming.request.call_id)
+            incoming.reply(500, "Server Internal Error")
+
+    async def _route(self, incoming: IncomingInvite) -> None:
         if not self.trusted(incoming):
             return
         request = incoming.request
@@ -127,13 +151,13 @@ class SipInbound:
         except SdpError as exc:
             incoming.reply(400, f"Bad SDP: {exc}"[:100])
             return
-        number = parse_user(request.uri)
+        number = uri_number(request.uri)
         route = await self._routes(number)
         if route is None:
             log.info("SIP call to an unrouted number %s refused", number)
             incoming.reply(404, "Not Found")
             return
-        caller = parse_user(request.headers.get("From") or "")
+        caller = caller_number(request.headers.get("From") or "")
         dial = await routed_call(route, caller, self._caller_variables)
         started = datetime.now(UTC)
         setup = await self._line.prepare(dial, started)
@@ -181,6 +205,23 @@ class SipInbound:
                 await self.agent.bye(call)
         finally:
             rtp.close()
+
+
+def uri_number(uri: str) -> str:
+    """The number a Request-URI calls: its user part (``sip:+5622...@host;user=phone``)
+    or a ``tel:`` URI's number; empty when it names none (nobody's route)."""
+    try:
+        return parse_uri(uri).user or ""
+    except SipParseError:
+        return ""
+
+
+def caller_number(from_header: str) -> str:
+    """The caller's number (or user) in a From header, display name and tag aside."""
+    try:
+        return uri_number(parse_name_addr(from_header).uri)
+    except SipParseError:
+        return ""
 
 
 def _allowed(source: str, allowed: Sequence[str]) -> bool:
