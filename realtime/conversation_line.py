@@ -137,6 +137,11 @@ class ConversationLine:
         self._live: dict[str, TalkingLeg] = {}  # calls under way, by key (for controls)
         self._humans: dict[str, HumanLeg] = {}  # who took a call over, by call key
 
+    @property
+    def tts(self) -> TextToSpeech:
+        """The line's own voice (what a carrier says outside a conversation with)."""
+        return self._tts
+
     def live_session(self, call_key: str) -> CallSession | None:
         """The session of the call under way with this key (None if none, or not yet
         connected)."""

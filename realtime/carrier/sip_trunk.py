@@ -23,12 +23,15 @@ the far end's own RTP timeout ends the orphaned call.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ipaddress
 import logging
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
+from typing import Literal
 
 from pydantic import SecretStr
 
@@ -36,8 +39,12 @@ from centralita.kernel.calls import CallOutcome, DialRequest, DialResult
 from realtime.agents.setup import AgentSetup
 from realtime.audio.g711 import G711Law
 from realtime.carrier.phone_line import MIN_RING_TIMEOUT_S, CallPacer
+from realtime.carrier.sip_bridge import BridgedCall, SipBridge
+from realtime.carrier.sip_handover import ring_person
 from realtime.conversation_line import ConversationLine
 from realtime.legs.sip_call import SipCallLeg
+from realtime.providers.base import TextToSpeech
+from realtime.sip.message import parse_uri
 from realtime.sip.rtp_session import PortRange, RtpSession
 from realtime.sip.sdp import (
     PCMA,
@@ -92,7 +99,10 @@ class SipTrunk:
         from_numbers: the caller IDs a call may show (a campaign's own pool wins).
         ring_timeout_s: how long a phone rings before the call is canceled.
         calls_per_second: the most INVITEs a second the trunk takes.
-        transfer_to: the number (or SIP URI) a call is handed to by REFER.
+        transfer_to: the number (or SIP URI) a call is handed to.
+        transfer_mode: ``cold`` (REFER: the far end calls the person itself) or
+            ``warm`` (we ring the person, brief them, then bridge the caller to them).
+        transfer_ring_s: how long the person's phone rings (warm).
         allowed_sources: addresses or networks (CIDR) inbound INVITEs may come from
             (none given: the proxy's address only).
         inbound_digest: also challenge inbound INVITEs for `username`/`password`.
@@ -109,6 +119,8 @@ class SipTrunk:
     ring_timeout_s: int = 25
     calls_per_second: float = 10.0
     transfer_to: str | None = None
+    transfer_mode: Literal["cold", "warm"] = "cold"
+    transfer_ring_s: int = 20
     allowed_sources: tuple[str, ...] = ()
     inbound_digest: bool = False
     dial_plus: bool = True
@@ -136,6 +148,16 @@ class SipTrunk:
         user = number if self.dial_plus else number.lstrip("+")
         return f"sip:{user}@{self.host}"
 
+    def route_to(self, target: str) -> tuple[str, int]:
+        """Where a request for `target` is sent: a number through the trunk; a full SIP
+        URI with an IP address (a PBX extension, an agent's desk phone) straight to it."""
+        if target.startswith(("sip:", "sips:")):
+            uri = parse_uri(target)
+            with contextlib.suppress(ValueError):
+                ipaddress.ip_address(uri.host)
+                return uri.host, uri.port or 5060
+        return self.proxy_host, self.proxy_port
+
     @property
     def credentials(self) -> tuple[str, str] | None:
         """Digest user and password, when the trunk uses them."""
@@ -154,17 +176,36 @@ class SipMedia:
     advertised: str | None = None
 
 
+def caller_id_for(trunk: SipTrunk, request: DialRequest) -> str:
+    """The From number of a call: the campaign's pool (else the trunk's), one from the
+    callee's country when there is one, the same for every retry of the attempt."""
+    numbers = list(request.caller_ids) or list(trunk.from_numbers)
+    if not numbers:
+        return "centralita"
+    local = [n for n in numbers if n[:3] == request.to_number[:3]]
+    pool = local or numbers
+    return pool[zlib.crc32(request.idempotency_key.encode()) % len(pool)]
+
+
 class SipTrunkDialer:
     """Rings phones through one SIP trunk and holds their conversations."""
 
     def __init__(
-        self, agent: SipUserAgent, trunk: SipTrunk, media: SipMedia, line: ConversationLine
+        self,
+        agent: SipUserAgent,
+        trunk: SipTrunk,
+        media: SipMedia,
+        line: ConversationLine,
+        *,
+        tts: TextToSpeech | None = None,
     ) -> None:
         self.agent = agent
         self.trunk = trunk
         self.media = media
+        self.tts = tts  # says a warm transfer's briefing to the person
         self._line = line
         self._pacer = CallPacer(trunk.calls_per_second)
+        self._bridges: set[asyncio.Task[str]] = set()
 
     async def dial(self, request: DialRequest) -> DialResult:
         """Ring `request.to_number`; hold the conversation if someone answers."""
@@ -172,30 +213,26 @@ class SipTrunkDialer:
         setup = await self._line.prepare(request, started)
         if isinstance(setup, DialResult):
             return setup
-        rtp = await RtpSession.open(
-            self.media.host,
-            self.media.ports,
-            payload_type=PCMU.payload_type,
-            telephone_event=TELEPHONE_EVENT.payload_type,
-            advertised=self.media.advertised,
-        )
+        rtp = await self._open_rtp()
+        bridged = False
         try:
             await self._pacer.turn()
             outcome, call_id = await self._ring(request, rtp)
             if outcome.call is None:
                 result = DialResult.unanswered(*outcome_for(outcome.status), started)
             else:
-                result = await self._talk(request, outcome, rtp, setup, started)
+                result, bridged = await self._talk(request, outcome, rtp, setup, started)
             return result.model_copy(update={"carrier_call_id": call_id})
         finally:
-            rtp.close()
+            if not bridged:  # a bridged call's RTP is the bridge's now
+                rtp.close()
 
     async def _ring(self, request: DialRequest, rtp: RtpSession) -> tuple[InviteOutcome, str]:
         """Invite the phone and wait for its final answer (at most the ring timeout);
         with the call's Call-ID."""
         trunk = self.trunk
         key = request.idempotency_key
-        caller_id = self._caller_id(request)
+        caller_id = caller_id_for(trunk, request)
         offer = build_sdp(rtp.advertised_address, rtp.port, OFFER).encode()
         outgoing = self.agent.invite(
             request_uri=trunk.uri(request.to_number),
@@ -246,7 +283,8 @@ class SipTrunkDialer:
         rtp: RtpSession,
         setup: AgentSetup,
         started: datetime,
-    ) -> DialResult:
+    ) -> tuple[DialResult, bool]:
+        """The conversation; and whether the call lives on, bridged to a person."""
         call = outcome.call
         assert call is not None
         try:
@@ -254,7 +292,7 @@ class SipTrunkDialer:
         except SdpError as exc:
             log.warning("call %s: unusable SDP answer: %s", request.idempotency_key, exc)
             await self.agent.bye(call)
-            return DialResult.unanswered(CallOutcome.FAILED, "dial_bad_sdp", started)
+            return DialResult.unanswered(CallOutcome.FAILED, "dial_bad_sdp", started), False
         rtp.set_remote(
             negotiated.remote_address,
             negotiated.remote_port,
@@ -263,27 +301,78 @@ class SipTrunkDialer:
         )
         law = G711Law.PCMA if negotiated.codec.name.upper() == "PCMA" else G711Law.PCMU
         leg = SipCallLeg(rtp, law, ended=call.ended)
+        people: list[BridgedCall] = []  # the person a warm transfer reached
         if self.trunk.transfer_to is not None:
-            leg.transfer = partial(self._transfer, call)
+            leg.transfer = partial(self._transfer, request, call, leg, people)
         try:
-            return await self._line.hold_leg(request, leg, setup, started)
-        finally:
-            await self.agent.bye(call)
+            result = await self._line.hold_leg(request, leg, setup, started)
+        except BaseException:
+            await self._hang_up(call, people)
+            raise
+        if people and not call.ended.done():
+            bridge = SipBridge(self.agent, BridgedCall(call, rtp, law), people[0])
+            task = asyncio.create_task(bridge.run(), name=f"bridge-{request.idempotency_key}")
+            self._bridges.add(task)
+            task.add_done_callback(self._bridges.discard)
+            return result, True
+        await self._hang_up(call, people)
+        return result, False
 
-    async def _transfer(self, call: SipCall, reason: str) -> bool:
-        """Hand the caller over by REFER (a cold transfer: the far end calls the person)."""
-        target = self.trunk.transfer_to
+    async def _hang_up(self, call: SipCall, people: list[BridgedCall]) -> None:
+        for person in people:
+            await self.agent.bye(person.call)
+            person.close()
+        await self.agent.bye(call)
+
+    async def _transfer(
+        self,
+        request: DialRequest,
+        call: SipCall,
+        leg: SipCallLeg,
+        people: list[BridgedCall],
+        reason: str,
+    ) -> bool:
+        """Hand the caller to `transfer_to`: cold by REFER (the far end calls the person),
+        warm by ringing and briefing the person first (`realtime.carrier.sip_handover`)."""
+        trunk = self.trunk
+        target = trunk.transfer_to
         if target is None:
             return False
-        log.info("call %s: transferring (%s) to %s", call.dialog.call_id, reason, target)
-        return await self.agent.refer(call, self.trunk.uri(target))
+        log.info("call %s: %s transfer (%s)", call.dialog.call_id, trunk.transfer_mode, reason)
+        if trunk.transfer_mode == "cold":
+            return await self.agent.refer(call, trunk.uri(target))
+        rtp = await self._open_rtp()
+        person = await ring_person(
+            self.agent,
+            rtp,
+            request_uri=trunk.uri(target),
+            from_=f"<sip:{caller_id_for(trunk, request)}@{trunk.host}>",
+            proxy=trunk.route_to(target),
+            credentials=trunk.credentials,
+            ring_s=trunk.transfer_ring_s,
+            key=request.idempotency_key,
+            variables=request.variables,
+            reason=reason,
+            language=leg.session.config.language if leg.session is not None else "es",
+            tts=self.tts,
+        )
+        if person is None:
+            rtp.close()
+            return False
+        people.append(person)
+        return True
 
-    def _caller_id(self, request: DialRequest) -> str:
-        numbers = list(request.caller_ids) or list(self.trunk.from_numbers)
-        if not numbers:
-            return "centralita"
-        local = [n for n in numbers if n[:3] == request.to_number[:3]]
-        pool = local or numbers
-        return pool[
-            zlib.crc32(request.idempotency_key.encode()) % len(pool)
-        ]  # same for every retry
+    async def _open_rtp(self) -> RtpSession:
+        return await RtpSession.open(
+            self.media.host,
+            self.media.ports,
+            payload_type=PCMU.payload_type,
+            telephone_event=TELEPHONE_EVENT.payload_type,
+            advertised=self.media.advertised,
+        )
+
+    async def aclose(self) -> None:
+        """End the bridged calls (the worker is stopping)."""
+        for task in list(self._bridges):
+            task.cancel()
+        await asyncio.gather(*self._bridges, return_exceptions=True)

@@ -201,7 +201,7 @@ class SipCallLeg:
         started = loop.time()
         while True:
             if self._ended is not None and self._ended.done():
-                self.hang_up("remote")
+                self.hang_up("remote_hangup")  # what the session hears the last words for
                 return
             last = self.rtp.last_received_at or started
             if loop.time() - last > self._rtp_timeout_s:

@@ -99,6 +99,7 @@ class SipLine:
                 ring_timeout_s=settings.phone_ring_timeout_s,
                 calls_per_second=settings.phone_calls_per_second,
                 transfer_to=settings.phone_transfer_to,
+                transfer_mode=settings.phone_transfer_mode,
                 allowed_sources=tuple(settings.sip_trunk_sources),
                 inbound_digest=settings.sip_trunk_inbound_digest,
                 dial_plus=settings.sip_trunk_dial_plus,
@@ -116,7 +117,9 @@ class SipLine:
         self.agent = await SipUserAgent.start(
             self.listen[0], self.listen[1], advertised=self.media.advertised
         )
-        self.dialer = SipTrunkDialer(self.agent, self.trunk, self.media, self._line)
+        self.dialer = SipTrunkDialer(
+            self.agent, self.trunk, self.media, self._line, tts=self._line.tts
+        )
         if self._routes is not None:
             self.inbound = SipInbound(
                 self.agent,
@@ -137,7 +140,9 @@ class SipLine:
         return await self.dialer.dial(request)
 
     async def aclose(self) -> None:
-        """End the calls in and stop listening."""
+        """End the calls in and the bridged ones, and stop listening."""
+        if self.dialer is not None:
+            await self.dialer.aclose()
         if self.inbound is not None:
             await self.inbound.aclose()
         if self.agent is not None:

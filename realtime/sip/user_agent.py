@@ -41,7 +41,12 @@ from realtime.sip.message import (
     parse_name_addr,
     response_to,
 )
-from realtime.sip.transactions import ClientTransaction, ServerTransaction, SipTransactions
+from realtime.sip.transactions import (
+    LINGER_S,
+    ClientTransaction,
+    ServerTransaction,
+    SipTransactions,
+)
 from realtime.sip.transport import Address, SipTransport
 
 log = logging.getLogger(__name__)
@@ -401,7 +406,10 @@ class SipUserAgent:
             case "INVITE":
                 self.transactions.respond(tx, response_to(request, 100, "Trying"))
                 incoming = IncomingInvite(request, source, tx, self)
-                self._incoming[(request.call_id, request.branch or "")] = incoming
+                key = (request.call_id, request.branch or "")
+                self._incoming[key] = incoming
+                # Kept as long as its transaction is, for a CANCEL to find; never for good.
+                asyncio.get_running_loop().call_later(LINGER_S, self._incoming.pop, key, None)
                 if self.on_invite is None:
                     incoming.reply(480, "Temporarily Unavailable")
                 else:

@@ -286,3 +286,57 @@ async def test_a_voicemail_greeting_and_its_beep_get_the_agent_s_message(
     rate, pcm = read_wav(greeting)
     beep_end_s = pcm.size / rate + 0.4 + 0.5
     assert heard[int(beep_end_s * 50) :].sum() * 0.02 > 2.0
+
+
+def with_tone(path: Path, pause_s: float, hz: float, seconds: float) -> Path:
+    """`path`'s WAV, a pause, then a pure tone: a mark that can be found in a recording."""
+    rate, pcm = read_wav(path)
+    tone = synth.tone(hz, seconds, rate, amplitude=0.3)
+    out = path.with_name(f"tone-{hz:.0f}.wav")
+    with wave.open(str(out), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(np.concatenate([pcm, synth.silence(pause_s, rate), tone]).tobytes())
+    return out
+
+
+def tone_seconds(path: Path, hz: float) -> float:
+    """Seconds of a recording whose 20 ms frames are a loud tone at `hz` (±40 Hz)."""
+    rate, pcm = read_wav(path)
+    n = rate // 50
+    frames = pcm[: pcm.size // n * n].reshape(-1, n).astype(np.float64)
+    spectrum = np.abs(np.fft.rfft(frames * np.hanning(n), axis=1))
+    peak_hz = np.argmax(spectrum, axis=1) * rate / n
+    loud = np.sqrt(np.mean(frames**2, axis=1)) / 32768.0 > 0.03
+    return float(np.sum(loud & (np.abs(peak_hz - hz) <= 40)) * 0.02)
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_warm_transfer_rings_briefs_and_bridges_a_second_phone(
+    line: ConversationLine, agent: SipUserAgent
+) -> None:
+    asks = spoken((6.5, "Sí, con ella habla."), (9.0, "Quiero hablar con un humano."))
+    # After asking, the person waits, then "speaks" a 900 Hz tone to whoever is there.
+    caller_wav = with_tone(asks, 16.0, 900.0, 3.0)
+    # The human answers, hears the briefing, then "speaks" a 600 Hz tone.
+    human_wav = with_tone(spoken((0.1, "Hola.")), 5.0, 600.0, 4.0)
+    async with (
+        Baresip("ana", wav=human_wav, tail_silence_s=40.0) as human,
+        Baresip("maria", wav=caller_wav, tail_silence_s=3.0) as phone,
+    ):
+        trunk = trunk_to(phone.sip_port, transfer_to=human.uri, transfer_mode="warm")
+        dialer = SipTrunkDialer(agent, trunk, MEDIA, line, tts=line.tts)
+        result = await dialer.dial(request("sip-warm", phone.uri))
+        record = line.records["sip-warm"]
+        assert result.disconnection_reason == "transfer", record.transcript_text()
+        # The agent has left; the bridge holds until the caller hangs up, then ends both.
+        await phone.wait_event("CALL_CLOSED", 40)
+        await human.wait_event("CALL_CLOSED", 10)
+        caller_heard = await phone.recording()
+        human_heard = await human.recording()
+        assert caller_heard is not None
+        assert human_heard is not None
+        assert tone_seconds(caller_heard, 600.0) > 2.0  # the human reached the caller
+        assert tone_seconds(human_heard, 900.0) > 2.0  # and the caller the human
+        assert loud_seconds(human_heard) > tone_seconds(human_heard, 900.0) + 1.5  # briefed
