@@ -358,6 +358,12 @@ class Settings(BaseSettings):
         description="Dial numbers in E.164 with their + (false: digits only, as some "
         "trunks want them).",
     )
+    sip_register: bool = Field(
+        default=False,
+        description="REGISTER with the trunk as sip_trunk_username at its domain (or host) "
+        "and keep the registration refreshed: for providers that send calls only to "
+        "registered users.",
+    )
     sip_listen: str = Field(
         default="0.0.0.0:5060", description="host:port the SIP user agent listens on (UDP)."
     )

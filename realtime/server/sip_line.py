@@ -18,6 +18,7 @@ from realtime.conversation_line import ConversationLine
 from realtime.server.phone_inbound import CallerVariables, RouteLookup
 from realtime.server.sip_inbound import SipInbound
 from realtime.sip.digest import NonceKeeper
+from realtime.sip.registration import Registration
 from realtime.sip.rtp_session import PortRange
 from realtime.sip.user_agent import SipUserAgent
 
@@ -51,6 +52,7 @@ class SipLine:
         *,
         routes: RouteLookup | None = None,
         caller_variables: CallerVariables | None = None,
+        register: bool = False,
     ) -> None:
         self.trunk = trunk
         self.media = media
@@ -62,6 +64,8 @@ class SipLine:
         self.dialer: SipTrunkDialer | None = None
         self.inbound: SipInbound | None = None
         self._started = asyncio.Event()
+        self._register = register
+        self.registration: Registration | None = None
 
     @classmethod
     def from_settings(
@@ -106,11 +110,23 @@ class SipLine:
             )
         except ValueError as exc:
             problems.append(f"CENTRALITA_SIP_TRUNK_*: {exc}")
+        if settings.sip_register and settings.sip_trunk_username is None:
+            problems.append(
+                "CENTRALITA_SIP_REGISTER: needs CENTRALITA_SIP_TRUNK_USERNAME (the user registered)"
+            )
         if problems:
             raise InvalidSettingsError(problems)
         host = listen[0]
         media = SipMedia(host=host, ports=ports, advertised=settings.sip_advertised_address)
-        return cls(trunk, media, listen, line, routes=routes, caller_variables=caller_variables)
+        return cls(
+            trunk,
+            media,
+            listen,
+            line,
+            routes=routes,
+            caller_variables=caller_variables,
+            register=settings.sip_register,
+        )
 
     async def start(self) -> None:
         """Listen, and take the trunk's calls in when there is a routing table."""
@@ -132,6 +148,17 @@ class SipLine:
             )
             self.inbound.attach()
         self._started.set()
+        # Dials need no registration; inbound is attached first, so a call that comes
+        # right after the registrar's 200 is taken.
+        if self._register and self.trunk.username is not None:
+            self.registration = Registration(
+                self.agent,
+                registrar=(self.trunk.proxy_host, self.trunk.proxy_port),
+                aor_user=self.trunk.username,
+                domain=self.trunk.host,
+                credentials=self.trunk.credentials,
+            )
+            await self.registration.start()  # waits at most 5 s; never raises
 
     async def dial(self, request: DialRequest) -> DialResult:
         """Ring through the trunk (once the line has started)."""
@@ -140,7 +167,9 @@ class SipLine:
         return await self.dialer.dial(request)
 
     async def aclose(self) -> None:
-        """End the calls in and the bridged ones, and stop listening."""
+        """Unregister, end the calls in and the bridged ones, and stop listening."""
+        if self.registration is not None:
+            await self.registration.stop()  # needs the socket still open
         if self.dialer is not None:
             await self.dialer.aclose()
         if self.inbound is not None:
