@@ -9,8 +9,6 @@ hears, and SIPp scenarios that answer busy or ring forever.
 from __future__ import annotations
 
 import asyncio
-import tempfile
-import wave
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -21,13 +19,20 @@ import pytest
 import pytest_asyncio
 
 from centralita.kernel.calls import CallOutcome, DialRequest
-from realtime.audio import synth
-from realtime.audio.frames import resample_pcm16
 from realtime.carrier.sip_trunk import SipMedia, SipTrunk, SipTrunkDialer
 from realtime.conversation_line import ConversationLine
 from realtime.sip.rtp_session import PortRange
 from realtime.sip.user_agent import SipUserAgent
 from tests.support.lines import loopback_line, until
+from tests.support.sip_audio import (
+    loud_frames,
+    loud_seconds,
+    read_wav,
+    spoken,
+    tone_seconds,
+    with_beep,
+    with_tone,
+)
 from tests.support.sip_peers import Baresip, Sipp
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
@@ -68,36 +73,8 @@ def next_friday(today: date) -> date:
     return today + timedelta(days=(4 - today.weekday()) % 7 or 7)
 
 
-def spoken(*parts: tuple[float, str]) -> Path:
-    """A WAV of (silence before, sentence) pairs in a Spanish espeak-ng voice."""
-    rate = 16_000
-    pieces = []
-    for pause_s, text in parts:
-        pieces.append(synth.silence(pause_s, rate))
-        pcm, got = synth.espeak(text, "es-419", speed_wpm=140)
-        pieces.append(resample_pcm16(pcm, got, rate))
-    path = Path(tempfile.mkdtemp(prefix="sip-wav-")) / "mic.wav"
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(np.concatenate(pieces).astype("<i2").tobytes())
-    return path
-
-
 def trunk_to(port: int, **options: object) -> SipTrunk:
     return SipTrunk(proxy_host="127.0.0.1", proxy_port=port, ring_timeout_s=15, **options)  # type: ignore[arg-type]
-
-
-def loud_seconds(path: Path) -> float:
-    """Seconds of the recording with speech-like level (20 ms frames above -40 dBFS)."""
-    with wave.open(str(path)) as wav:
-        pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").astype(np.float64)
-        rate = wav.getframerate()
-    n = rate // 50
-    frames = pcm[: pcm.size // n * n].reshape(-1, n)
-    rms = np.sqrt(np.mean(frames**2, axis=1)) / 32768.0
-    return float(np.sum(rms > 10 ** (-40 / 20)) * 0.02)
 
 
 @pytest.mark.asyncio(loop_scope="module")
@@ -180,17 +157,6 @@ async def test_a_promise_lands_with_amount_and_date_and_a_key_confirms_it(
     assert [e.payload["digit"] for e in record.events if e.type == "dtmf"] == ["1"]
 
 
-def loud_frames(path: Path) -> np.ndarray:
-    """Per 20 ms frame of a recording: whether it holds speech-level sound."""
-    with wave.open(str(path)) as wav:
-        pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").astype(np.float64)
-        rate = wav.getframerate()
-    n = rate // 50
-    frames = pcm[: pcm.size // n * n].reshape(-1, n)
-    loud: np.ndarray = np.sqrt(np.mean(frames**2, axis=1)) / 32768.0 > 10 ** (-40 / 20)
-    return loud
-
-
 @pytest.mark.asyncio(loop_scope="module")
 async def test_barge_in_stops_the_agent_at_the_far_phone(
     line: ConversationLine, agent: SipUserAgent
@@ -244,24 +210,6 @@ async def test_a_cold_transfer_by_refer_reaches_a_second_phone(
         assert "maria" in answered.peer_uri
 
 
-def with_beep(path: Path, gap_s: float = 0.4, beep_s: float = 0.5) -> Path:
-    """`path`'s WAV followed by a recorder's beep (1 kHz), as a voicemail plays it."""
-    rate, pcm = read_wav(path)
-    tone = synth.tone(1000.0, beep_s, rate, amplitude=0.2)
-    out = path.with_name("voicemail.wav")
-    with wave.open(str(out), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(np.concatenate([pcm, synth.silence(gap_s, rate), tone]).tobytes())
-    return out
-
-
-def read_wav(path: Path) -> tuple[int, np.ndarray]:
-    with wave.open(str(path)) as wav:
-        return wav.getframerate(), np.frombuffer(wav.readframes(wav.getnframes()), "<i2")
-
-
 @pytest.mark.asyncio(loop_scope="module")
 async def test_a_voicemail_greeting_and_its_beep_get_the_agent_s_message(
     line: ConversationLine, agent: SipUserAgent
@@ -286,30 +234,6 @@ async def test_a_voicemail_greeting_and_its_beep_get_the_agent_s_message(
     rate, pcm = read_wav(greeting)
     beep_end_s = pcm.size / rate + 0.4 + 0.5
     assert heard[int(beep_end_s * 50) :].sum() * 0.02 > 2.0
-
-
-def with_tone(path: Path, pause_s: float, hz: float, seconds: float) -> Path:
-    """`path`'s WAV, a pause, then a pure tone: a mark that can be found in a recording."""
-    rate, pcm = read_wav(path)
-    tone = synth.tone(hz, seconds, rate, amplitude=0.3)
-    out = path.with_name(f"tone-{hz:.0f}.wav")
-    with wave.open(str(out), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(np.concatenate([pcm, synth.silence(pause_s, rate), tone]).tobytes())
-    return out
-
-
-def tone_seconds(path: Path, hz: float) -> float:
-    """Seconds of a recording whose 20 ms frames are a loud tone at `hz` (±40 Hz)."""
-    rate, pcm = read_wav(path)
-    n = rate // 50
-    frames = pcm[: pcm.size // n * n].reshape(-1, n).astype(np.float64)
-    spectrum = np.abs(np.fft.rfft(frames * np.hanning(n), axis=1))
-    peak_hz = np.argmax(spectrum, axis=1) * rate / n
-    loud = np.sqrt(np.mean(frames**2, axis=1)) / 32768.0 > 0.03
-    return float(np.sum(loud & (np.abs(peak_hz - hz) <= 40)) * 0.02)
 
 
 @pytest.mark.asyncio(loop_scope="module")

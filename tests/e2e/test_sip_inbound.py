@@ -33,8 +33,8 @@ from realtime.session.record import CallRecord
 from realtime.sip.digest import NonceKeeper
 from realtime.sip.rtp_session import PortRange
 from realtime.sip.user_agent import SipUserAgent
-from tests.e2e.test_sip_calls import loud_seconds, spoken
 from tests.support.lines import loopback_line, until
+from tests.support.sip_audio import loud_seconds, spoken
 from tests.support.sip_peers import SCENARIOS, Baresip, Sipp
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
