@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bench import campaign, intake, latency, memory, phone, voicemail, wer
+from bench import campaign, intake, latency, memory, phone, sip, voicemail, wer
 
 Benchmark = tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Namespace], Any]]
 
@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "latency": (latency.build_parser, latency.run),
     "memory": (memory.build_parser, memory.run),
     "phone": (phone.build_parser, phone.run),
+    "sip": (sip.build_parser, sip.run),
     "voicemail": (voicemail.build_parser, voicemail.run),
     "wer": (wer.build_parser, wer.run),
 }
