@@ -22,9 +22,11 @@ afterwards are ignored, so a stranger who guesses the port can neither inject au
 nor steal the call's media (the "RTP bleed" attack). New SDP (`set_remote` with another
 address) starts the latching over.
 
-Sending: `send_audio` once per 20 ms frame (the sequence number +1, the timestamp +160,
-the marker on a talkspurt's first packet); `send_dtmf` sends a press's telephone
-events on their schedule, from the same SSRC and sequence numbering. Initial sequence
+Sending: `send_audio` once per 20 ms frame (the sequence number +1, the timestamp +20 ms
+of the codec's clock: 160 at G.711's 8 kHz, 960 at Opus's 48 kHz; the marker on a
+talkspurt's first packet); `send_dtmf` sends a press's telephone events on their
+schedule, from the same SSRC and sequence numbering, at the same clock (RFC 4733 2.1:
+events share the audio's clock, so the SDP pairs telephone-event/48000 with Opus). Initial sequence
 number, timestamp and SSRC are random (RFC 3550 5.1, and so they cannot be guessed).
 """
 
@@ -42,13 +44,20 @@ from types import TracebackType
 
 from realtime.sip.jitter import JitterBuffer, JitterFigures
 from realtime.sip.rtp import RtpError, RtpPacket, is_rtcp, parse_rtp
-from realtime.sip.telephone_event import DtmfReceiver, TelephoneEventError, dtmf_packets
+from realtime.sip.telephone_event import (
+    DtmfReceiver,
+    TelephoneEventError,
+    dtmf_packets,
+    parse_event,
+)
 
 log = logging.getLogger(__name__)
 
 FRAME_S = 0.020
 FRAME_SAMPLES = 160  # 20 ms at 8 kHz
-CLOCK_RATE = 8_000
+CLOCK_RATE = 8_000  # G.711's, the default; Opus runs at 48 kHz
+# RFC 4733 durations as `dtmf_packets` writes them: at 8 kHz.
+_DTMF_BUILT_AT = 8_000
 # When the reader of `frames()` falls this far behind, it starts afresh from now
 # instead of catching up in a burst.
 MAX_BEHIND_S = 0.2
@@ -120,7 +129,10 @@ class RtpSession:
         payload_type: int,
         telephone_event: int | None = None,
         advertised: str | None = None,
+        clock_rate: int = CLOCK_RATE,
     ) -> None:
+        _check_clock_rate(clock_rate)
+        self._clock_rate = clock_rate
         self._host = host
         self._advertised = advertised or host
         self._port = 0
@@ -136,7 +148,7 @@ class RtpSession:
         self._sequence = secrets.randbits(16)
         self._timestamp = secrets.randbits(32)
         self._talkspurt = True  # the next audio packet starts one (marker bit)
-        self._jitter = JitterBuffer(frame_samples=FRAME_SAMPLES)
+        self._jitter = JitterBuffer(frame_samples=self.frame_samples)
         self._dtmf = DtmfReceiver()
         self._dtmf_sending = asyncio.Lock()
         self._closed = False
@@ -153,6 +165,7 @@ class RtpSession:
         payload_type: int,
         telephone_event: int | None = None,
         advertised: str | None = None,
+        clock_rate: int = CLOCK_RATE,
     ) -> RtpSession:
         """A session bound to a free even port of `ports` on `host`.
 
@@ -163,13 +176,19 @@ class RtpSession:
             telephone_event: the telephone-event payload type, if DTMF was agreed.
             advertised: the address to put in our SDP when it is not `host` (behind
                 a NAT, or `host` is 0.0.0.0).
+            clock_rate: the audio's RTP clock (8000 G.711, 48000 Opus); `set_remote`
+                may change it once the SDP has agreed the codec.
 
         Raises:
             RtpPortsExhaustedError: every even port of the range is taken.
             OSError: `host` cannot be bound at all.
         """
         session = cls(
-            host, payload_type=payload_type, telephone_event=telephone_event, advertised=advertised
+            host,
+            payload_type=payload_type,
+            telephone_event=telephone_event,
+            advertised=advertised,
+            clock_rate=clock_rate,
         )
         loop = asyncio.get_running_loop()
         candidates = ports.even_ports()
@@ -212,6 +231,16 @@ class RtpSession:
         return self._ssrc
 
     @property
+    def clock_rate(self) -> int:
+        """The RTP clock of the audio (and of its telephone events)."""
+        return self._clock_rate
+
+    @property
+    def frame_samples(self) -> int:
+        """Timestamp units per 20 ms frame: 160 at 8 kHz, 960 at 48 kHz."""
+        return round(self._clock_rate * FRAME_S)
+
+    @property
     def target(self) -> Address | None:
         """Where our packets go: the SDP's address, or the one latched onto."""
         return self._target
@@ -228,14 +257,16 @@ class RtpSession:
         *,
         payload_type: int | None = None,
         telephone_event: int | None = None,
+        clock_rate: int | None = None,
     ) -> None:
-        """What the far end's SDP says: where to send, and the payload types agreed.
+        """What the far end's SDP says: where to send, the payload types and the audio's
+        clock agreed (None keeps what the session has).
 
         Address 0.0.0.0 or port 0 (a call on hold, RFC 3264) stops sending.
 
         Raises:
-            RtpError: `address` is not an IP address, or a port or payload type is
-                out of range.
+            RtpError: `address` is not an IP address, or a port, payload type or clock
+                rate is out of range.
         """
         try:
             ip = ipaddress.ip_address(address)
@@ -245,6 +276,10 @@ class RtpSession:
             raise RtpError(f"remote RTP port {port} is outside 0-65535")
         _check_payload_type(payload_type)
         _check_payload_type(telephone_event)
+        if clock_rate is not None:
+            _check_clock_rate(clock_rate)
+            self._clock_rate = clock_rate
+            self._jitter.frame_samples = self.frame_samples
         if payload_type is not None:
             self._payload_type = payload_type
         if telephone_event is not None:
@@ -328,7 +363,8 @@ class RtpSession:
     # -- sending -----------------------------------------------------------------------
 
     def send_audio(self, payload: bytes) -> None:
-        """Send one 20 ms frame (160 bytes of G.711); nowhere to send it drops it."""
+        """Send one 20 ms frame (160 bytes of G.711, an Opus packet); nowhere to send it
+        drops it."""
         packet = RtpPacket(
             self._payload_type,
             self._next_sequence(),
@@ -337,7 +373,7 @@ class RtpSession:
             payload,
             marker=self._talkspurt,
         )
-        self._timestamp = (self._timestamp + FRAME_SAMPLES) % _TIMESTAMPS
+        self._timestamp = (self._timestamp + self.frame_samples) % _TIMESTAMPS
         if self._send(packet):
             self._talkspurt = False
 
@@ -370,13 +406,27 @@ class RtpSession:
                 await asyncio.sleep(max(0.0, start + offset - loop.time()))
                 if self._closed:
                     return
-                self._send(dataclasses.replace(packet, sequence=self._next_sequence()))
+                self._send(
+                    dataclasses.replace(
+                        packet, sequence=self._next_sequence(), payload=self._at_clock(packet)
+                    )
+                )
             self.figures.dtmf_out += 1
             # The press took wall time: audio resumes at a timestamp that says so.
-            resumed = (timestamp + round((loop.time() - start) * CLOCK_RATE)) % _TIMESTAMPS
+            elapsed = round((loop.time() - start) * self._clock_rate)
+            resumed = (timestamp + elapsed) % _TIMESTAMPS
             if (resumed - self._timestamp) % _TIMESTAMPS < _TIMESTAMPS // 2:
                 self._timestamp = resumed
             self._talkspurt = True
+
+    def _at_clock(self, packet: RtpPacket) -> bytes:
+        """The event's payload with its duration at our clock (`dtmf_packets` counts at
+        8 kHz; at 48 kHz a press of up to 1.3 s still fits the 16-bit duration)."""
+        if self._clock_rate == _DTMF_BUILT_AT:
+            return packet.payload
+        event = parse_event(packet.payload)
+        duration = event.duration * self._clock_rate // _DTMF_BUILT_AT
+        return dataclasses.replace(event, duration=min(duration, 0xFFFF)).encode()
 
     def _next_sequence(self) -> int:
         sequence = self._sequence
@@ -410,6 +460,12 @@ class RtpSession:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _check_clock_rate(value: int) -> None:
+    # 20 ms must be a whole number of ticks: every RTP audio clock in use is.
+    if value <= 0 or value % 50:
+        raise RtpError(f"RTP clock rate {value} is not a positive multiple of 50 Hz")
 
 
 def _check_payload_type(value: int | None) -> None:
