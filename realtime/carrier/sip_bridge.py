@@ -3,8 +3,9 @@ transfer), after the agent has left.
 
 A SIP trunk has no conference of its own to put both in, so the worker relays the
 audio itself: every 20 ms frame one side's jitter buffer gives is sent to the other
-(transcoded when one talks µ-law and the other A-law; a lost frame is sent as silence,
-so both far ends keep a steady stream), and keys pressed on one side are pressed on the
+(transcoded through PCM when the two sides agreed different codecs, µ-law and A-law or
+G.711 and Opus, resampled between their rates; a lost frame is sent as silence, so both
+far ends keep a steady stream), and keys pressed on one side are pressed on the
 other. The bridge holds until either side hangs up (its BYE) or goes silent (no RTP for
 `RTP_TIMEOUT_S`); then the other side is hung up and both RTP ports are closed.
 """
@@ -19,22 +20,33 @@ from dataclasses import dataclass
 import numpy as np
 
 from realtime.audio import g711
+from realtime.audio.frames import PcmResampler
+from realtime.legs.media_codecs import G711Codec, MediaCodecError, SipAudioCodec
 from realtime.legs.sip_call import RTP_TIMEOUT_S
 from realtime.sip.rtp_session import RtpSession
 from realtime.sip.user_agent import SipCall, SipUserAgent
 
 log = logging.getLogger(__name__)
 
-_SILENCE = np.zeros(g711.FRAME_BYTES, dtype=np.int16)
-
 
 @dataclass
 class BridgedCall:
-    """One side of the bridge: its call, its RTP and the law it speaks."""
+    """One side of the bridge: its call, its RTP and the codec it speaks (a G.711 law
+    is short for its `G711Codec`)."""
 
     call: SipCall
     rtp: RtpSession
-    law: g711.G711Law
+    codec: SipAudioCodec | g711.G711Law
+
+    def __post_init__(self) -> None:
+        if isinstance(self.codec, g711.G711Law):
+            self.codec = G711Codec(self.codec)
+
+    @property
+    def audio(self) -> SipAudioCodec:
+        """Its codec (always a codec object once built)."""
+        assert not isinstance(self.codec, g711.G711Law)
+        return self.codec
 
     def close(self) -> None:
         """Stop its RTP."""
@@ -87,15 +99,18 @@ class SipBridge:
                 side.close()
 
     async def _relay(self, source: BridgedCall, target: BridgedCall) -> None:
-        same_law = source.law is target.law
-        silence = g711.encode(_SILENCE, target.law)
+        decoder, encoder = source.audio, target.audio
+        # The same stateless codec passes payloads through untouched; Opus keeps state
+        # per stream, so Opus to Opus is transcoded too (each side its own encoder).
+        passthrough = isinstance(decoder, G711Codec) and isinstance(encoder, G711Codec)
+        passthrough = passthrough and decoder.name == encoder.name
+        silence = encoder.encode(encoder.silence()) if passthrough else b""
+        transcoder = _Transcoder(decoder, encoder)
         async for payload in source.rtp.frames():
-            if payload is None:
-                target.rtp.send_audio(silence)
-            elif same_law:
-                target.rtp.send_audio(payload)
+            if passthrough:
+                target.rtp.send_audio(silence if payload is None else payload)
             else:
-                target.rtp.send_audio(g711.encode(g711.decode(payload, source.law), target.law))
+                target.rtp.send_audio(transcoder.frame(payload))
             self.frames_relayed += 1
 
     def _press(self, target: BridgedCall, digit: str) -> None:
@@ -122,3 +137,33 @@ class SipBridge:
                 last = side.rtp.last_received_at or started
                 if loop.time() - last > self._rtp_timeout_s:
                     return
+
+
+class _Transcoder:
+    """One direction's payloads re-encoded for the other side: decoded, resampled as
+    one stream (per-frame resampling would click at every frame's edge) and cut into
+    the encoder's 20 ms frames."""
+
+    def __init__(self, decoder: SipAudioCodec, encoder: SipAudioCodec) -> None:
+        self._decoder = decoder
+        self._encoder = encoder
+        rates = decoder.sample_rate, encoder.sample_rate
+        self._resampler = PcmResampler(*rates) if rates[0] != rates[1] else None
+        self._pending = np.zeros(0, dtype=np.int16)
+
+    def frame(self, payload: bytes | None) -> bytes:
+        """The next frame for the target (`payload` None: a lost frame, silence)."""
+        pcm = self._decoder.silence()
+        if payload is not None:
+            with contextlib.suppress(MediaCodecError):  # unreadable: silence too
+                pcm = self._decoder.decode(payload)
+        if self._resampler is not None:
+            pcm = self._resampler.push(pcm)
+        pending = np.concatenate([self._pending, pcm])
+        n = self._encoder.pcm_samples
+        if pending.size < n:
+            # The resampler's lag (a few samples, once): wait it out in silence.
+            pending = np.concatenate([np.zeros(n - pending.size, dtype=np.int16), pending])
+        # Never more than a frame held back: a burst must not become lasting delay.
+        self._pending = pending[n : 2 * n]
+        return self._encoder.encode(pending[:n])

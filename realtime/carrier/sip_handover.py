@@ -18,26 +18,18 @@ from typing import Any
 
 import numpy as np
 
-from realtime.audio import g711
 from realtime.audio.frames import resample_pcm16
 from realtime.carrier.sip_bridge import BridgedCall
 from realtime.carrier.twilio_transfer import briefing_for
+from realtime.legs.media_codecs import SUPPORTED, MediaCodecError, codec_for
 from realtime.providers.base import ProviderError, TextToSpeech
 from realtime.sip.rtp_session import RtpSession
-from realtime.sip.sdp import (
-    PCMA,
-    PCMU,
-    TELEPHONE_EVENT,
-    SdpError,
-    accept_answer,
-    build_sdp,
-    parse_sdp,
-)
+from realtime.sip.sdp import SdpError, accept_answer, build_sdp, parse_sdp
 from realtime.sip.user_agent import SipUserAgent
 
 log = logging.getLogger(__name__)
 
-OFFER = (PCMU, PCMA, TELEPHONE_EVENT)
+OFFER = SUPPORTED  # G.711 first; Opus when the person's phone prefers it
 CANCEL_WAIT_S = 10.0
 
 
@@ -80,7 +72,8 @@ async def ring_person(
         return None
     try:
         negotiated = accept_answer(OFFER, parse_sdp(outcome.call.remote_sdp))
-    except SdpError as exc:
+        codec = codec_for(negotiated)
+    except (SdpError, MediaCodecError) as exc:
         log.warning("transfer of %s: unusable SDP answer: %s", key, exc)
         await agent.bye(outcome.call)
         return None
@@ -89,9 +82,9 @@ async def ring_person(
         negotiated.remote_port,
         payload_type=negotiated.codec.payload_type,
         telephone_event=negotiated.telephone_event,
+        clock_rate=codec.clock_rate,
     )
-    law = g711.G711Law.PCMA if negotiated.codec.name.upper() == "PCMA" else g711.G711Law.PCMU
-    person = BridgedCall(outcome.call, rtp, law)
+    person = BridgedCall(outcome.call, rtp, codec)
     if tts is not None:
         await say(person, tts, briefing, language)
     return person
@@ -105,13 +98,14 @@ async def say(person: BridgedCall, tts: TextToSpeech, text: str, language: str) 
     except ProviderError as exc:
         log.warning("transfer briefing not said: %s", exc)
         return
-    pcm = resample_pcm16(speech.samples, speech.sample_rate, g711.SAMPLE_RATE)
+    codec = person.audio
+    pcm = resample_pcm16(speech.samples, speech.sample_rate, codec.sample_rate)
     loop = asyncio.get_running_loop()
     start = loop.time()
-    n = g711.FRAME_BYTES
+    n = codec.pcm_samples
     for i, offset in enumerate(range(0, pcm.size, n)):
         frame = pcm[offset : offset + n]
         if frame.size < n:
             frame = np.pad(frame, (0, n - frame.size))
-        person.rtp.send_audio(g711.encode(frame, person.law))
+        person.rtp.send_audio(codec.encode(frame))
         await asyncio.sleep(max(0.0, start + (i + 1) * 0.02 - loop.time()))

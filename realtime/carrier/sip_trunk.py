@@ -4,9 +4,11 @@ One `dial`:
 1. The agent is prepared first (`ConversationLine.prepare`): a call no agent can hold
    fails before anybody's phone rings.
 2. An RTP port is opened and the INVITE goes to the trunk with our SDP offer (PCMU,
-   PCMA, telephone-event), digest credentials when the trunk asks (an IP-authenticated
-   trunk never does), the caller ID from the campaign's pool, and the attempt key in an
-   ``X-Centralita-Attempt`` header (beside the Call-ID in the trunk's logs).
+   PCMA, then Opus, and telephone-event at both clocks: `media_codecs.SUPPORTED`;
+   Opus only when the far end's answer prefers it), digest credentials when the trunk
+   asks (an IP-authenticated trunk never does), the caller ID from the campaign's pool,
+   and the attempt key in an ``X-Centralita-Attempt`` header (beside the Call-ID in the
+   trunk's logs).
 3. Ringing (180) or early media (183 with SDP: the announcement is heard, not answered)
    lasts at most the ring timeout; then CANCEL, and the call is not answered. A final
    failure maps to our outcomes (`outcome_for`).
@@ -37,29 +39,22 @@ from pydantic import SecretStr
 
 from centralita.kernel.calls import CallOutcome, DialRequest, DialResult
 from realtime.agents.setup import AgentSetup
-from realtime.audio.g711 import G711Law
 from realtime.carrier.phone_line import MIN_RING_TIMEOUT_S, CallPacer
 from realtime.carrier.sip_bridge import BridgedCall, SipBridge
 from realtime.carrier.sip_handover import ring_person
 from realtime.conversation_line import ConversationLine
+from realtime.legs.media_codecs import SUPPORTED, MediaCodecError, codec_for
 from realtime.legs.sip_call import SipCallLeg
 from realtime.providers.base import TextToSpeech
 from realtime.sip.message import parse_uri
 from realtime.sip.rtp_session import PortRange, RtpSession
-from realtime.sip.sdp import (
-    PCMA,
-    PCMU,
-    TELEPHONE_EVENT,
-    SdpError,
-    accept_answer,
-    build_sdp,
-    parse_sdp,
-)
+from realtime.sip.sdp import PCMU, TELEPHONE_EVENT, SdpError, accept_answer, build_sdp, parse_sdp
 from realtime.sip.user_agent import InviteOutcome, SipCall, SipUserAgent
 
 log = logging.getLogger(__name__)
 
-OFFER = (PCMU, PCMA, TELEPHONE_EVENT)
+# G.711 first, as trunks expect: Opus is used only when the answer puts it first.
+OFFER = SUPPORTED
 ATTEMPT_HEADER = "X-Centralita-Attempt"
 # After our CANCEL, how long the trunk's 487 may take.
 CANCEL_WAIT_S = 10.0
@@ -267,13 +262,15 @@ class SipTrunkDialer:
             return
         try:
             negotiated = accept_answer(OFFER, parse_sdp(body))
-        except SdpError:
+            codec = codec_for(negotiated)
+        except (SdpError, MediaCodecError):
             return
         rtp.set_remote(
             negotiated.remote_address,
             negotiated.remote_port,
             payload_type=negotiated.codec.payload_type,
             telephone_event=negotiated.telephone_event,
+            clock_rate=codec.clock_rate,
         )
 
     async def _talk(
@@ -289,7 +286,8 @@ class SipTrunkDialer:
         assert call is not None
         try:
             negotiated = accept_answer(OFFER, parse_sdp(call.remote_sdp))
-        except SdpError as exc:
+            codec = codec_for(negotiated)
+        except (SdpError, MediaCodecError) as exc:
             log.warning("call %s: unusable SDP answer: %s", request.idempotency_key, exc)
             await self.agent.bye(call)
             return DialResult.unanswered(CallOutcome.FAILED, "dial_bad_sdp", started), False
@@ -298,9 +296,9 @@ class SipTrunkDialer:
             negotiated.remote_port,
             payload_type=negotiated.codec.payload_type,
             telephone_event=negotiated.telephone_event,
+            clock_rate=codec.clock_rate,
         )
-        law = G711Law.PCMA if negotiated.codec.name.upper() == "PCMA" else G711Law.PCMU
-        leg = SipCallLeg(rtp, law, ended=call.ended)
+        leg = SipCallLeg(rtp, codec, ended=call.ended)
         people: list[BridgedCall] = []  # the person a warm transfer reached
         if self.trunk.transfer_to is not None:
             leg.transfer = partial(self._transfer, request, call, leg, people)
@@ -310,7 +308,7 @@ class SipTrunkDialer:
             await self._hang_up(call, people)
             raise
         if people and not call.ended.done():
-            bridge = SipBridge(self.agent, BridgedCall(call, rtp, law), people[0])
+            bridge = SipBridge(self.agent, BridgedCall(call, rtp, codec), people[0])
             task = asyncio.create_task(bridge.run(), name=f"bridge-{request.idempotency_key}")
             self._bridges.add(task)
             task.add_done_callback(self._bridges.discard)

@@ -1,12 +1,13 @@
-"""The agent's side of a phone call that reaches us over SIP: RTP audio, G.711.
+"""The agent's side of a phone call that reaches us over SIP: RTP audio, G.711 or Opus.
 
 A SIP trunk (or a PBX) carries the call's audio as RTP straight to the media worker:
-20 ms G.711 packets each way, DTMF as RFC 4733 telephone-events. This leg turns that
-into what the call session holds any call with, as the carrier stream leg does: the
-caller's audio as an incoming track (the jitter buffer's frames decoded and pushed; a
-lost frame is silence), the agent's voice at 8 kHz pulled at real-time pace, encoded
-and sent. So flows, LLM agents, barge-in, recording, live events and post-call work
-unchanged.
+20 ms packets each way in the codec the SDP agreed (`realtime.legs.media_codecs`: G.711
+at 8 kHz from trunks, Opus at 48 kHz from softphones and PBXs that prefer it), DTMF as
+RFC 4733 telephone-events. This leg turns that into what the call session holds any
+call with, as the carrier stream leg does: the caller's audio as an incoming track (the
+jitter buffer's frames decoded and pushed; a lost or unreadable frame is silence), the
+agent's voice at the codec's rate pulled at real-time pace, encoded and sent. So flows,
+LLM agents, barge-in, recording, live events and post-call work unchanged.
 
 What is SIP's own:
 - RTP flows both ways all the time, silence included: SBCs and PBXs end calls whose
@@ -41,6 +42,7 @@ from realtime.audio.playback import AgentVoiceTrack
 from realtime.audio.pushed_track import PushedAudioTrack
 from realtime.audio.recorder import CallRecorder
 from realtime.audio.utterances import Utterance
+from realtime.legs.media_codecs import G711Codec, MediaCodecError, SipAudioCodec
 from realtime.legs.talking import open_session
 from realtime.providers.base import SpeechToText, TextToSpeech
 from realtime.session.call_session import CallSession
@@ -53,7 +55,6 @@ log = logging.getLogger(__name__)
 # No RTP from the far end for this long: the call is dead.
 RTP_TIMEOUT_S = 20.0
 STOP_S = 2.0
-_SILENCE = np.zeros(g711.FRAME_BYTES, dtype=np.int16)
 
 
 # The session names keypad utterances "dtmf-<keys>" (`CallSession._press_keys`).
@@ -61,15 +62,15 @@ DTMF_PREFIX = "dtmf-"
 
 
 class SipVoiceTrack(AgentVoiceTrack):
-    """The agent's voice at 8 kHz; keypad tones are replaced by telephone-events.
+    """The agent's voice at the codec's rate; keypad tones are replaced by telephone-events.
 
     A keypad utterance is queued as silence of the tones' length (so it keeps its place
     after what the agent says, and the call's timing), and its keys are handed to
     `press` when its first frame plays.
     """
 
-    def __init__(self, press: Callable[[str], None]) -> None:
-        super().__init__(sample_rate=g711.SAMPLE_RATE)
+    def __init__(self, press: Callable[[str], None], sample_rate: int = g711.SAMPLE_RATE) -> None:
+        super().__init__(sample_rate=sample_rate)
         self._press = press
         self._keys: dict[str, str] = {}
 
@@ -100,27 +101,32 @@ class SipFigures:
 
     frames_in: int = 0
     frames_lost: int = 0
+    frames_bad: int = 0  # payloads the codec could not decode (played as silence)
     frames_out: int = 0
     digits: list[str] = field(default_factory=list)
     keys_sent: str = ""
 
 
 class SipCallLeg:
-    """One SIP call's media; `talk` holds the conversation on it."""
+    """One SIP call's media; `talk` holds the conversation on it.
+
+    `codec` is what the SDP agreed (`media_codecs.codec_for`); a G.711 law alone is
+    short for `G711Codec(law)`.
+    """
 
     def __init__(
         self,
         rtp: RtpSession,
-        law: g711.G711Law,
+        codec: SipAudioCodec | g711.G711Law,
         *,
         ended: asyncio.Future[str] | None = None,
         rtp_timeout_s: float = RTP_TIMEOUT_S,
     ) -> None:
         self.rtp = rtp
-        self.law = law
+        self.codec: SipAudioCodec = G711Codec(codec) if isinstance(codec, g711.G711Law) else codec
         self.figures = SipFigures()
-        self.voice = SipVoiceTrack(press=self._press_keys)
-        self.inbound = PushedAudioTrack(g711.SAMPLE_RATE)
+        self.voice = SipVoiceTrack(press=self._press_keys, sample_rate=self.codec.sample_rate)
+        self.inbound = PushedAudioTrack(self.codec.sample_rate)
         self.session: CallSession | None = None
         self.transfer: Transfer | None = None  # the dialer sets it when it can
         self._pressing: set[asyncio.Task[None]] = set()
@@ -182,13 +188,20 @@ class SipCallLeg:
     # -- the far end's audio and keys ------------------------------------------------------
 
     async def _hear(self) -> None:
+        silence = self.codec.silence()
         async for payload in self.rtp.frames():
             if payload is None:
                 self.figures.frames_lost += 1
-                self.inbound.push(_SILENCE)
+                self.inbound.push(silence)
                 continue
             self.figures.frames_in += 1
-            self.inbound.push(g711.decode(payload, self.law))
+            try:
+                self.inbound.push(self.codec.decode(payload))
+            except MediaCodecError as exc:  # a broken packet is a lost frame, not the end
+                self.figures.frames_bad += 1
+                if self.figures.frames_bad <= 3:
+                    log.warning("sip call: %s", exc)
+                self.inbound.push(silence)
 
     def _pressed(self, digit: str) -> None:
         self.figures.digits.append(digit)
@@ -216,7 +229,7 @@ class SipCallLeg:
         """Every 20 ms frame of the voice goes out, silence included (see the module)."""
         while True:
             frame = await self.voice.recv()
-            self.rtp.send_audio(g711.encode(frame_to_pcm16(frame), self.law))
+            self.rtp.send_audio(self.codec.encode(frame_to_pcm16(frame)))
             self.figures.frames_out += 1
 
     def _press_keys(self, keys: str) -> None:

@@ -23,15 +23,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from centralita.kernel.calls import DialResult
-from realtime.audio.g711 import G711Law
 from realtime.carrier.sip_trunk import SipMedia, SipTrunk
 from realtime.conversation_line import ConversationLine
+from realtime.legs.media_codecs import SUPPORTED, MediaCodecError, codec_for
 from realtime.legs.sip_call import SipCallLeg
 from realtime.server.phone_inbound import CallerVariables, RouteLookup, routed_call
 from realtime.sip.digest import DigestError, NonceKeeper, parse_authorization, verify
 from realtime.sip.message import SipParseError, parse_name_addr, parse_uri
 from realtime.sip.rtp_session import RtpSession
-from realtime.sip.sdp import PCMA, PCMU, TELEPHONE_EVENT, SdpError, answer_offer, parse_sdp
+from realtime.sip.sdp import PCMU, TELEPHONE_EVENT, SdpError, answer_offer, parse_sdp
 from realtime.sip.user_agent import IncomingInvite, SipUserAgent
 
 log = logging.getLogger(__name__)
@@ -179,9 +179,12 @@ class SipInbound:
                     offer,
                     address=rtp.advertised_address,
                     port=rtp.port,
-                    supported=(PCMU, PCMA, TELEPHONE_EVENT),
+                    # The offer's order wins (answer_offer): Opus when the caller
+                    # lists it first, G.711 otherwise.
+                    supported=SUPPORTED,
                 )
-            except SdpError as exc:
+                codec = codec_for(negotiated)
+            except (SdpError, MediaCodecError) as exc:
                 incoming.reply(488, "Not Acceptable Here")
                 log.info("SIP call to %s refused: %s", number, exc)
                 return
@@ -194,9 +197,9 @@ class SipInbound:
                 negotiated.remote_port,
                 payload_type=negotiated.codec.payload_type,
                 telephone_event=negotiated.telephone_event,
+                clock_rate=codec.clock_rate,
             )
-            law = G711Law.PCMA if negotiated.codec.name.upper() == "PCMA" else G711Law.PCMU
-            leg = SipCallLeg(rtp, law, ended=call.ended)
+            leg = SipCallLeg(rtp, codec, ended=call.ended)
             try:
                 await self._line.hold_leg(
                     dial, leg, setup, started, direction="inbound", from_number=caller
