@@ -5,8 +5,9 @@ to and from them rather than to a copy of our own parser. Both come from Debian
 (`baresip-core`, `sip-tester`), installed by `make setup`.
 
 `Baresip` is one baresip 1.0.0 process in its own config directory: UDP SIP on a free
-port of 127.0.0.1, G.711 only (8 kHz), its microphone a WAV (`aufile`), both directions
-recorded by `sndfile`, driven over `ctrl_tcp` (netstring-framed JSON: commands in,
+port of 127.0.0.1, G.711 only (8 kHz) unless `codecs` says otherwise (``("opus",)``: an
+Opus-only phone, mono, offering opus/48000/2 first), its microphone a WAV (`aufile`),
+both directions recorded by `sndfile`, driven over `ctrl_tcp` (netstring-framed JSON: commands in,
 responses and events out). What baresip 1.0.0 really does, checked on this machine:
 
 - `aufile` plays the WAV once, then ends the call ("end of file": an AUDIO_ERROR event,
@@ -52,6 +53,8 @@ MODULES = Path("/usr/lib/baresip/modules")
 DTMF_KEYS = frozenset("0123456789*#ABCD")
 
 AnswerMode = Literal["auto", "manual"]
+# The codec modules a phone may load, as baresip names them.
+CODEC_MODULES = frozenset({"g711", "opus"})
 
 
 class SipPeerError(RuntimeError):
@@ -130,9 +133,14 @@ class BaresipEvent:
     raw: dict[str, Any] = field(repr=False)
 
 
-def _config(sip_port: int, ctrl_port: int, mic: Path, rec: Path) -> str:
+def _config(
+    sip_port: int, ctrl_port: int, mic: Path, rec: Path, codecs: tuple[str, ...] = ("g711",)
+) -> str:
     # Only what the tests need: no sound card, no NAT helpers, no console (stdin is
-    # /dev/null), G.711 only. `statmode_default off` keeps the log free of the status line.
+    # /dev/null), G.711 only by default. `statmode_default off` keeps the log free of the
+    # status line. Opus in mono: the audio device side stays 8 kHz mono (baresip
+    # resamples to Opus's 48 kHz itself).
+    modules = "\n".join(f"module {codec}.so" for codec in codecs)
     return f"""poll_method epoll
 sip_listen 127.0.0.1:{sip_port}
 net_interface 127.0.0.1
@@ -148,7 +156,9 @@ audio_buffer 20-160
 rtcp_mux no
 jitter_buffer_delay 5-10
 module_path {MODULES}
-module g711.so
+{modules}
+opus_stereo no
+opus_sprop_stereo no
 module aufile.so
 module sndfile.so
 module_tmp uuid.so
@@ -174,7 +184,10 @@ class Baresip:
         tail_silence_s: float = 60.0,
         sip_trace: bool = True,
         start_timeout_s: float = 10.0,
+        codecs: tuple[str, ...] = ("g711",),
     ) -> None:
+        if not codecs or not set(codecs) <= CODEC_MODULES:
+            raise SipPeerInputError(f"codecs {codecs!r}: some of {sorted(CODEC_MODULES)}")
         if not user.isalnum():
             raise SipPeerInputError(f"user {user!r}: letters and digits only")
         if answer not in ("auto", "manual"):
@@ -186,6 +199,7 @@ class Baresip:
         self._tail_silence_s = tail_silence_s
         self._sip_trace = sip_trace
         self._start_timeout_s = start_timeout_s
+        self.codecs = codecs
         self.sip_port = 0
         self.ctrl_port = 0
         self._dir = Path(tempfile.mkdtemp(prefix="baresip-"))  # short: sndfile's path is 128 B
@@ -249,7 +263,9 @@ class Baresip:
         self.sip_port = free_udp_port(tcp_too=1)
         self.ctrl_port = free_udp_port()
         rec, mic = self._dir / "rec", self._dir / "mic.wav"
-        (self._dir / "config").write_text(_config(self.sip_port, self.ctrl_port, mic, rec))
+        (self._dir / "config").write_text(
+            _config(self.sip_port, self.ctrl_port, mic, rec, self.codecs)
+        )
         (self._dir / "accounts").write_text(f"<{self.uri}>;regint=0;answermode={mode}\n")
         args = ["-f", str(self._dir)] + (["-s"] if self._sip_trace else [])
         with self.log_path.open("ab") as log:
