@@ -21,10 +21,10 @@ import numpy as np
 from realtime.audio.frames import resample_pcm16
 from realtime.carrier.sip_bridge import BridgedCall
 from realtime.carrier.twilio_transfer import briefing_for
-from realtime.legs.media_codecs import SUPPORTED, MediaCodecError, codec_for
+from realtime.legs.media_codecs import SUPPORTED, MediaCodecError, accept_sdp_answer
 from realtime.providers.base import ProviderError, TextToSpeech
 from realtime.sip.rtp_session import RtpSession
-from realtime.sip.sdp import SdpError, accept_answer, build_sdp, parse_sdp
+from realtime.sip.sdp import SdpError, build_sdp
 from realtime.sip.user_agent import SipUserAgent
 
 log = logging.getLogger(__name__)
@@ -71,19 +71,11 @@ async def ring_person(
         log.info("transfer of %s: the person's line answered %s", key, outcome.status)
         return None
     try:
-        negotiated = accept_answer(OFFER, parse_sdp(outcome.call.remote_sdp))
-        codec = codec_for(negotiated)
+        codec = accept_sdp_answer(rtp, outcome.call.remote_sdp)
     except (SdpError, MediaCodecError) as exc:
         log.warning("transfer of %s: unusable SDP answer: %s", key, exc)
         await agent.bye(outcome.call)
         return None
-    rtp.set_remote(
-        negotiated.remote_address,
-        negotiated.remote_port,
-        payload_type=negotiated.codec.payload_type,
-        telephone_event=negotiated.telephone_event,
-        clock_rate=codec.clock_rate,
-    )
     person = BridgedCall(outcome.call, rtp, codec)
     if tts is not None:
         await say(person, tts, briefing, language)

@@ -43,12 +43,12 @@ from realtime.carrier.phone_line import MIN_RING_TIMEOUT_S, CallPacer
 from realtime.carrier.sip_bridge import BridgedCall, SipBridge
 from realtime.carrier.sip_handover import ring_person
 from realtime.conversation_line import ConversationLine
-from realtime.legs.media_codecs import SUPPORTED, MediaCodecError, codec_for
+from realtime.legs.media_codecs import SUPPORTED, MediaCodecError, accept_sdp_answer
 from realtime.legs.sip_call import SipCallLeg
 from realtime.providers.base import TextToSpeech
 from realtime.sip.message import parse_uri
 from realtime.sip.rtp_session import PortRange, RtpSession
-from realtime.sip.sdp import PCMU, TELEPHONE_EVENT, SdpError, accept_answer, build_sdp, parse_sdp
+from realtime.sip.sdp import PCMU, TELEPHONE_EVENT, SdpError, build_sdp
 from realtime.sip.user_agent import InviteOutcome, SipCall, SipUserAgent
 
 log = logging.getLogger(__name__)
@@ -260,18 +260,8 @@ class SipTrunkDialer:
         body = getattr(response, "body", b"")
         if not body:
             return
-        try:
-            negotiated = accept_answer(OFFER, parse_sdp(body))
-            codec = codec_for(negotiated)
-        except (SdpError, MediaCodecError):
-            return
-        rtp.set_remote(
-            negotiated.remote_address,
-            negotiated.remote_port,
-            payload_type=negotiated.codec.payload_type,
-            telephone_event=negotiated.telephone_event,
-            clock_rate=codec.clock_rate,
-        )
+        with contextlib.suppress(SdpError, MediaCodecError):
+            accept_sdp_answer(rtp, body)
 
     async def _talk(
         self,
@@ -285,19 +275,11 @@ class SipTrunkDialer:
         call = outcome.call
         assert call is not None
         try:
-            negotiated = accept_answer(OFFER, parse_sdp(call.remote_sdp))
-            codec = codec_for(negotiated)
+            codec = accept_sdp_answer(rtp, call.remote_sdp)
         except (SdpError, MediaCodecError) as exc:
             log.warning("call %s: unusable SDP answer: %s", request.idempotency_key, exc)
             await self.agent.bye(call)
             return DialResult.unanswered(CallOutcome.FAILED, "dial_bad_sdp", started), False
-        rtp.set_remote(
-            negotiated.remote_address,
-            negotiated.remote_port,
-            payload_type=negotiated.codec.payload_type,
-            telephone_event=negotiated.telephone_event,
-            clock_rate=codec.clock_rate,
-        )
         leg = SipCallLeg(rtp, codec, ended=call.ended)
         people: list[BridgedCall] = []  # the person a warm transfer reached
         if self.trunk.transfer_to is not None:

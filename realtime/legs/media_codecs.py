@@ -28,7 +28,17 @@ import numpy as np
 
 from centralita.kernel.pcm import Pcm16
 from realtime.audio import g711
-from realtime.sip.sdp import OPUS, PCMA, PCMU, TELEPHONE_EVENT, Codec, Negotiated
+from realtime.sip.rtp_session import RtpSession
+from realtime.sip.sdp import (
+    OPUS,
+    PCMA,
+    PCMU,
+    TELEPHONE_EVENT,
+    Codec,
+    Negotiated,
+    accept_answer,
+    parse_sdp,
+)
 
 FRAME_MS = 20
 OPUS_RATE = 48_000
@@ -203,3 +213,30 @@ def codec_for(negotiated: Negotiated | Codec) -> SipAudioCodec:
     if codec.same_format(OPUS):
         return OpusCodec()
     raise MediaCodecError(f"no codec for {codec.name}/{codec.clock_rate}")
+
+
+def point_rtp(rtp: RtpSession, negotiated: Negotiated) -> SipAudioCodec:
+    """The codec agreed, with `rtp` now sending to the far end in it.
+
+    Raises:
+        MediaCodecError: the agreed codec is none of ours.
+    """
+    codec = codec_for(negotiated)
+    rtp.set_remote(
+        negotiated.remote_address,
+        negotiated.remote_port,
+        payload_type=negotiated.codec.payload_type,
+        telephone_event=negotiated.telephone_event,
+        clock_rate=codec.clock_rate,
+    )
+    return codec
+
+
+def accept_sdp_answer(rtp: RtpSession, body: bytes) -> SipAudioCodec:
+    """Take the far end's SDP answer to our offer (`SUPPORTED`) on `rtp`: its codec.
+
+    Raises:
+        SdpError: an answer we cannot read, or none of our codecs in it.
+        MediaCodecError: the agreed codec is none of ours.
+    """
+    return point_rtp(rtp, accept_answer(SUPPORTED, parse_sdp(body)))

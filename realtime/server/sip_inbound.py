@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from centralita.kernel.calls import DialResult
 from realtime.carrier.sip_trunk import SipMedia, SipTrunk
 from realtime.conversation_line import ConversationLine
-from realtime.legs.media_codecs import SUPPORTED, MediaCodecError, codec_for
+from realtime.legs.media_codecs import SUPPORTED, MediaCodecError, point_rtp
 from realtime.legs.sip_call import SipCallLeg
 from realtime.server.phone_inbound import CallerVariables, RouteLookup, routed_call
 from realtime.sip.digest import DigestError, NonceKeeper, parse_authorization, verify
@@ -183,7 +183,7 @@ class SipInbound:
                     # lists it first, G.711 otherwise.
                     supported=SUPPORTED,
                 )
-                codec = codec_for(negotiated)
+                codec = point_rtp(rtp, negotiated)
             except (SdpError, MediaCodecError) as exc:
                 incoming.reply(488, "Not Acceptable Here")
                 log.info("SIP call to %s refused: %s", number, exc)
@@ -192,13 +192,6 @@ class SipInbound:
                 return
             incoming.reply(180, "Ringing")
             call = incoming.answer(sdp.encode())
-            rtp.set_remote(
-                negotiated.remote_address,
-                negotiated.remote_port,
-                payload_type=negotiated.codec.payload_type,
-                telephone_event=negotiated.telephone_event,
-                clock_rate=codec.clock_rate,
-            )
             leg = SipCallLeg(rtp, codec, ended=call.ended)
             try:
                 await self._line.hold_leg(
