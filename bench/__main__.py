@@ -1,4 +1,4 @@
-"""`python -m bench [campaign|intake|latency|memory|phone|voicemail|wer|all] [options]`:
+"""`python -m bench [campaign|intake|latency|memory|phone|sip|voicemail|wer|all] [options]`:
 the benchmarks.
 
 With no name, all of them run. Each benchmark keeps its own options (`python -m bench
