@@ -44,7 +44,7 @@ from realtime.carrier.sip_bridge import BridgedCall, SipBridge
 from realtime.carrier.sip_handover import ring_person
 from realtime.conversation_line import ConversationLine
 from realtime.legs.media_codecs import SUPPORTED, MediaCodecError, accept_sdp_answer
-from realtime.legs.sip_call import SipCallLeg
+from realtime.legs.sip_call import RTP_TIMEOUT_S, SipCallLeg
 from realtime.providers.base import TextToSpeech
 from realtime.sip.message import parse_uri
 from realtime.sip.rtp_session import PortRange, RtpSession
@@ -103,6 +103,7 @@ class SipTrunk:
         inbound_digest: also challenge inbound INVITEs for `username`/`password`.
         dial_plus: write numbers in E.164 with their ``+``; False: digits only, as
             many trunks want them (``+56912345678`` -> ``56912345678``).
+        rtp_timeout_s: no RTP from the far end for this long ends the call (dead).
     """
 
     proxy_host: str
@@ -119,6 +120,7 @@ class SipTrunk:
     allowed_sources: tuple[str, ...] = ()
     inbound_digest: bool = False
     dial_plus: bool = True
+    rtp_timeout_s: float = RTP_TIMEOUT_S
 
     def __post_init__(self) -> None:
         if self.ring_timeout_s < MIN_RING_TIMEOUT_S:
@@ -280,7 +282,7 @@ class SipTrunkDialer:
             log.warning("call %s: unusable SDP answer: %s", request.idempotency_key, exc)
             await self.agent.bye(call)
             return DialResult.unanswered(CallOutcome.FAILED, "dial_bad_sdp", started), False
-        leg = SipCallLeg(rtp, codec, ended=call.ended)
+        leg = SipCallLeg(rtp, codec, ended=call.ended, rtp_timeout_s=self.trunk.rtp_timeout_s)
         people: list[BridgedCall] = []  # the person a warm transfer reached
         if self.trunk.transfer_to is not None:
             leg.transfer = partial(self._transfer, request, call, leg, people)

@@ -264,3 +264,16 @@ async def test_a_warm_transfer_rings_briefs_and_bridges_a_second_phone(
         assert tone_seconds(caller_heard, 600.0) > 2.0  # the human reached the caller
         assert tone_seconds(human_heard, 900.0) > 2.0  # and the caller the human
         assert loud_seconds(human_heard) > tone_seconds(human_heard, 900.0) + 1.5  # briefed
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_far_end_that_answers_then_goes_silent_is_hung_up(
+    line: ConversationLine, agent: SipUserAgent
+) -> None:
+    async with Sipp("uas_answer_then_silence.xml", timeout_s=40) as silent:
+        dialer = SipTrunkDialer(agent, trunk_to(silent.port, rtp_timeout_s=3.0), MEDIA, line)
+        result = await dialer.dial(request("sip-silent", silent.uri))
+        assert (await silent.wait()).passed  # it got our BYE
+    record = line.records["sip-silent"]
+    assert record.ended_by == "rtp_timeout", record.transcript_text()
+    assert 3.0 <= result.duration_s < 10.0
