@@ -7,6 +7,7 @@
   the search attributes operators filter campaigns by.
 - `telemetry`, `tracing_http`, `tracing_links`, `tracing_masking`, `logs`: traces and
   logs, personal data masked before anything leaves.
+- `key_ring`: the AES-GCM keys that encrypt payloads and stored secrets (rotation).
 - `privacy`: masking of phone numbers and national ids wherever they are written.
 - `events`: the domain-events outbox webhooks deliver from.
 - `migrate`: the runner of `migrations/*.sql`.

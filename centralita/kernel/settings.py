@@ -23,6 +23,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, Settin
 
 from centralita.kernel.addresses import parse_allow_hosts
 from centralita.kernel.durations import parse_schedule
+from centralita.kernel.key_ring import KeyRing, KeyRingError
 
 ENV_PREFIX = "CENTRALITA_"
 
@@ -126,6 +127,7 @@ _SECRET_BEARING = frozenset(
         "ice_servers",
         "twilio_auth_token",
         "sip_trunk_password",
+        "encryption_keys",
     }
 )
 
@@ -261,6 +263,14 @@ class Settings(BaseSettings):
         description="The key for /admin (tenants and their API keys), at least 24 "
         "characters; unset: the admin API is off (the CLI still manages keys).",
     )
+    encryption_keys: SecretStr | None = Field(
+        default=None,
+        description="AES-256-GCM keys for Temporal payloads and stored secrets: "
+        "comma-separated key_id:base64 (32 bytes each; `centralita keys new ID` makes "
+        "one); the first encrypts, all decrypt. Unset: a development ring is created "
+        "under `home`.",
+    )
+
     campaign_create_per_minute: float = Field(
         default=30.0, gt=0, description="Campaigns a tenant may create a minute (refill)."
     )
@@ -466,6 +476,16 @@ class Settings(BaseSettings):
             raise ValueError("admin_api_key must be at least 24 characters")
         return value
 
+    @field_validator("encryption_keys")
+    @classmethod
+    def _readable_key_ring(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                KeyRing.parse(value.get_secret_value())
+            except KeyRingError as exc:  # its message never echoes key material
+                raise ValueError(str(exc)) from None
+        return value
+
     @field_validator("webhook_schedule")
     @classmethod
     def _readable_webhook_schedule(cls, value: str) -> str:
@@ -519,6 +539,12 @@ class Settings(BaseSettings):
     def webhook_retry_schedule(self) -> tuple[timedelta, ...]:
         """`webhook_schedule`, parsed."""
         return parse_schedule(self.webhook_schedule)
+
+    def key_ring(self) -> KeyRing:
+        """The configured key ring, or the embedded stack's development ring."""
+        if self.encryption_keys is not None:
+            return KeyRing.parse(self.encryption_keys.get_secret_value())
+        return KeyRing.development(self.home)
 
     @property
     def effective_recordings_dir(self) -> Path:
