@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         CampaignStatus,
     )
     from centralita.campaigns.policy import (
+        DEFAULT_MAX_HISTORY_EVENTS,
         INVALID_POLICY,
         MAX_HISTORY_BYTES,
         CampaignCarry,
@@ -86,7 +87,7 @@ class CampaignWorkflow:
         self._last_plan: DispatchPlan | None = None
         self._use_search_attributes = True
         self._post_call_task_queue: str | None = None
-        self._max_history_events = 9_000
+        self._max_history_events = DEFAULT_MAX_HISTORY_EVENTS
         self._recorded_status: CampaignStatus | None = None
         self._next_wake: datetime | None = None
         self._timer_fired = False
@@ -376,8 +377,10 @@ class CampaignWorkflow:
     def _history_is_long(self) -> bool:
         """Time to continue as a new run, leaving room for what the cut itself adds.
 
-        Not the server's "continue-as-new suggested" (at 4,000 events): each cut drains
-        every call in progress, so cutting less often is worth a longer history.
+        The length comes from the run's input (DEFAULT_MAX_HISTORY_EVENTS unless set),
+        never from this code alone: a replay of a run started under another default cuts
+        where that run did. Not the server's "continue-as-new suggested": each cut
+        drains every call in progress, so the campaign chooses how often to pay for it.
         """
         info = workflow.info()
         return (

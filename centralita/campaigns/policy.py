@@ -154,10 +154,17 @@ class CampaignCarry(BaseModel):
     runs: int = 1
 
 
-# Temporal fails a workflow whose history passes 10,240 events or 50 MB: stay clear.
+# Temporal warns past 10,240 events or 10 MB and fails a workflow past 51,200 events or
+# 50 MB: a run stays under the warning's count of events, and far under the failure's size.
 HISTORY_LIMIT = 10_240
 HISTORY_MARGIN = 240
 MAX_HISTORY_BYTES = 20 * 1024 * 1024
+# Where a run is cut by default: near the server's own suggestion (4 Ki events), so the
+# cut and the drain of 100 calls at once end under 5,000 events. A history is replayed
+# whole whenever a worker lost the run (restart, cache eviction): half the events, half
+# the replay; the price is twice as many drains (a few seconds each with instant calls,
+# up to one call's length with real ones).
+DEFAULT_MAX_HISTORY_EVENTS = 4_000
 # Past the length check, one dispatch round (a start command and its started event per
 # call, workflow tasks between) and the drain before continue-as-new (a completion and
 # its workflow task per call) add at most this many events per concurrent call.
@@ -170,6 +177,14 @@ def history_budget(max_history_events: int, concurrency: int) -> int:
     return min(max_history_events, room)
 
 
+def history_bound(max_history_events: int, concurrency: int) -> int:
+    """The most events a campaign run reaches: its budget, a dispatch round and a drain.
+
+    Signals and policy updates add theirs on top (a few events each, rare).
+    """
+    return history_budget(max_history_events, concurrency) + EVENTS_PER_CALL * concurrency
+
+
 class CampaignRunInput(BaseModel):
     """Start (or continue) a campaign's workflow."""
 
@@ -178,8 +193,10 @@ class CampaignRunInput(BaseModel):
     post_call_task_queue: str | None = Field(
         default=None, description="Start a post-call workflow there after each answered call"
     )
+    # Recorded in each run's input and carried to the next run: a run started with an
+    # earlier default keeps it, so its replay decides the cut where it did.
     max_history_events: int = Field(
-        default=9_000,
+        default=DEFAULT_MAX_HISTORY_EVENTS,
         ge=200,
         le=9_000,
         description=(

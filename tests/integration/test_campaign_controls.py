@@ -14,10 +14,11 @@ from typing import Any
 import httpx
 import pytest
 from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowExecution
 from temporalio.testing import WorkflowEnvironment
 
 from centralita.campaigns.messages import campaign_workflow_id
-from centralita.campaigns.policy import CampaignPolicy
+from centralita.campaigns.policy import CampaignPolicy, history_bound
 from centralita.kernel.calls import CallOutcome
 from centralita.kernel.db import Pool
 from centralita.kernel.settings import Settings
@@ -256,6 +257,11 @@ async def test_operators_filter_by_search_attributes_and_see_masked_memos(
     assert memo == {"phone": "+56*****0011"}
 
 
+async def _events(client: Client, execution: WorkflowExecution) -> int:
+    handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
+    return len((await handle.fetch_history()).events)
+
+
 async def test_long_campaigns_continue_as_new_without_losing_or_repeating(
     dev_env: WorkflowEnvironment, pool: Pool, database_url: str
 ) -> None:
@@ -272,6 +278,9 @@ async def test_long_campaigns_continue_as_new_without_losing_or_repeating(
         w async for w in dev_env.client.list_workflows(f'WorkflowId = "campaign-{campaign_id}"')
     ]
     assert len(runs) >= 3
+    # No run passes its budget by more than one dispatch round and a drain allow.
+    lengths = [await _events(dev_env.client, run) for run in runs]
+    assert 200 < max(lengths) <= history_bound(200, 10)
     assert result.attempts_started == 100
     keys = [r.idempotency_key for r in carrier.dial_log]
     assert len(keys) == len(set(keys)) == 100

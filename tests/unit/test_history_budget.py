@@ -11,6 +11,7 @@ from centralita.campaigns.policy import (
     HISTORY_LIMIT,
     CampaignPolicy,
     CampaignRunInput,
+    history_bound,
     history_budget,
 )
 
@@ -41,3 +42,9 @@ def test_a_usual_campaign_uses_the_configured_budget() -> None:
 
 def test_the_highest_concurrency_cuts_earlier() -> None:
     assert history_budget(9_000, MAX_CONCURRENCY) < 9_000 - 3_000
+
+
+def test_a_default_campaign_at_the_benchmarks_concurrency_stays_under_5000_events() -> None:
+    """Issue 20: the cut, one more dispatch round and the drain of 100 calls fit in 5,000."""
+    default = CampaignRunInput(campaign_id="c").max_history_events
+    assert history_bound(default, 100) < 5_000
