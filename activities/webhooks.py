@@ -22,6 +22,7 @@ import httpx
 from temporalio import activity
 
 from centralita.kernel.db import Pool
+from centralita.kernel.key_ring import KeyRing
 from centralita.kernel.tasks import stop_tasks
 from centralita.kernel.tracing_http import client_span, record_response
 from centralita.kernel.tracing_links import trace_link
@@ -50,6 +51,7 @@ class WebhookActivities:
 
     Args:
         pool: the database.
+        keys: the key ring that opens the endpoints' stored secrets.
         schedule: the retry schedule (`webhook_schedule`).
         max_attempts: attempts per run of the schedule before a delivery fails.
         timeout_s: the HTTP timeout of one attempt.
@@ -62,6 +64,7 @@ class WebhookActivities:
         self,
         pool: Pool,
         *,
+        keys: KeyRing,
         schedule: Sequence[timedelta] = DEFAULT_SCHEDULE,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         timeout_s: float = 10.0,
@@ -70,6 +73,7 @@ class WebhookActivities:
         client: httpx.AsyncClient | None = None,
     ) -> None:
         self._pool = pool
+        self._keys = keys
         self._schedule = tuple(schedule)
         self._max_attempts = max_attempts
         self._timeout_s = timeout_s
@@ -83,7 +87,9 @@ class WebhookActivities:
         """Try the delivery once (or settle it without trying, when nothing is left to do)."""
         async with _heartbeating():
             async with self._pool.connection() as conn:
-                target = await store.attempt_target(conn, request.delivery_id)
+                # A secret that will not open raises: an operator's missing key is fixed by
+                # adding it, and the activity's retries then find it.
+                target = await store.attempt_target(conn, self._keys, request.delivery_id)
                 if target is None:
                     return AttemptResult(state="deleted", attempted=False)
                 if target.status != "pending":

@@ -94,6 +94,7 @@ def create_app(
             pool=pool,
             temporal=TemporalConnector(settings, client=temporal_client),
             live=live,
+            keys=settings.key_ring(),
         )
         try:
             yield

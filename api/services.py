@@ -9,6 +9,7 @@ from temporalio.client import Client
 
 from api.live_hub import LiveEventHub
 from centralita.kernel.db import Pool
+from centralita.kernel.key_ring import KeyRing
 from centralita.kernel.settings import Settings
 from centralita.kernel.temporal import connect_temporal
 
@@ -60,3 +61,4 @@ class ApiServices:
     pool: Pool
     temporal: TemporalConnector
     live: LiveEventHub  # wakes live event streams (one LISTEN per process)
+    keys: KeyRing  # seals and opens the secrets tenants store (webhooks, carrier accounts)

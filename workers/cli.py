@@ -93,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     media.add_argument("--port", type=int)
     media.set_defaults(handler=_media, component="media")
 
-    add_tenant_commands(commands)  # tenants create|list, keys create|list|revoke
+    add_tenant_commands(commands)  # tenants create|list, keys create|list|revoke|new|rotate
     return parser
 
 

@@ -26,6 +26,7 @@ from fastapi import APIRouter
 from centralita.correction.online import OnlineCorrector
 from centralita.kernel.calls import Dialer, DialRequest, DialResult
 from centralita.kernel.db import Pool, open_pool
+from centralita.kernel.key_ring import KeyRing
 from centralita.kernel.settings import InvalidSettingsError, Settings
 from centralita.kernel.temporal import connect_temporal
 from centralita.telephony.models import Credentials, Route
@@ -185,12 +186,13 @@ def twilio_dialer(
     return TwilioDialer(TwilioCalls(account), config, line, broker)
 
 
-def phone_routes(pool: Pool) -> RouteLookup:
-    """Who answers a dialled phone number, from the routing table (any tenant's)."""
+def phone_routes(pool: Pool, keys: KeyRing) -> RouteLookup:
+    """Who answers a dialled phone number, from the routing table (any tenant's); `keys`
+    opens the account's stored secret."""
 
     async def lookup(number: str) -> Route | None:
         async with pool.connection() as conn:
-            return await route_for_number(conn, number)
+            return await route_for_number(conn, keys, number)
 
     return lookup
 
@@ -206,10 +208,11 @@ def tenant_dialers(
     others on `carrier`; None without a database or a public address to stream to."""
     if pool is None or settings.phone_public_base is None:
         return None
+    keys = settings.key_ring()
 
     async def credentials(tenant_id: str, account_id: str) -> tuple[Credentials, float] | None:
         async with pool.connection() as conn:
-            secrets = await account_credentials(conn, tenant_id, account_id)
+            secrets = await account_credentials(conn, keys, tenant_id, account_id)
             account = await get_account(conn, tenant_id, account_id)
         if secrets is None or account is None:
             return None
@@ -268,10 +271,12 @@ def media_parts(
     exchange = SoftphoneExchange()
     broker = StreamBroker()
     phone = twilio_dialer(settings, line, broker)
+    # The ring is read once, here: the lookups open the tenants' stored carrier secrets.
+    numbers = phone_routes(pool, settings.key_ring()) if pool is not None else None
     sip = SipLine.from_settings(
         settings,
         line,
-        routes=phone_routes(pool) if pool is not None else None,
+        routes=numbers,
         caller_variables=tenant_caller_lookup(pool) if pool is not None else None,
     )
     carrier: Dialer = phone or sip or simulated_carrier(settings, line)
@@ -290,17 +295,17 @@ def media_parts(
         carrier_routes.append(telnyx_webhook_router(accounts.telnyx_dialer))
     elif phone is not None:
         carrier_routes.append(twilio_webhook_router(phone))
-    if pool is not None and settings.phone_public_base is not None:
+    if pool is not None and numbers is not None and settings.phone_public_base is not None:
         # Calls to the tenants' routed numbers (their own carrier accounts).
         inbound = twilio_inbound_router(
-            line, broker, phone_routes(pool), settings.phone_public_base, tenant_caller_lookup(pool)
+            line, broker, numbers, settings.phone_public_base, tenant_caller_lookup(pool)
         )
         carrier_routes.append(inbound)
         carrier_routes.append(
             telnyx_inbound_router(
                 line,
                 broker,
-                phone_routes(pool),
+                numbers,
                 settings.phone_public_base,
                 tenant_caller_lookup(pool),
             )

@@ -1,4 +1,5 @@
-"""`centralita tenants ...` and `centralita keys ...`: tenants and API keys from a shell.
+"""`centralita tenants ...` and `centralita keys ...`: tenants and API keys from a shell
+(`keys new` and `keys rotate`, the encryption keys, are in `workers.secrets_cli`).
 
 They do what the admin API (`/admin`) does, with database access instead of the admin
 key, so the first tenant and key of a deployment can be made before anyone has a key.
@@ -21,6 +22,7 @@ from centralita.kernel.db import Conn
 from centralita.kernel.settings import Settings
 from centralita.tenants.store import keys as tenants
 from workers.database import database_url
+from workers.secrets_cli import add_commands as add_encryption_key_commands
 
 T = TypeVar("T")
 ADMIN_LIST_LIMIT = 1000
@@ -36,7 +38,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     listing = tenant_commands.add_parser("list", help="list tenants")
     listing.set_defaults(handler=_list_tenants, component="cli")
 
-    keys_parser = commands.add_parser("keys", help="API keys: create, list, revoke")
+    keys_parser = commands.add_parser(
+        "keys", help="API keys: create, list, revoke; encryption keys: new, rotate"
+    )
     key_commands = keys_parser.add_subparsers(title="keys commands")
     create_key = key_commands.add_parser(
         "create", help="create a key for a tenant (printed once; only its hash is kept)"
@@ -50,6 +54,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     revoke = key_commands.add_parser("revoke", help="revoke a key by its id")
     revoke.add_argument("key_id")
     revoke.set_defaults(handler=_revoke_key, component="cli")
+    add_encryption_key_commands(key_commands)
 
 
 def _with_conn(settings: Settings, work: Callable[[Conn], Awaitable[T]]) -> T:

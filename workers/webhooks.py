@@ -56,6 +56,7 @@ def activities_for(
     """The attempt activity as the settings configure it."""
     return WebhookActivities(
         pool,
+        keys=settings.key_ring(),
         schedule=settings.webhook_retry_schedule,
         max_attempts=settings.webhook_max_attempts,
         timeout_s=settings.webhook_timeout_s,

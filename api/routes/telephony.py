@@ -127,6 +127,7 @@ async def create_carrier_account(
         try:
             account = await accounts.create_account(
                 conn,
+                services.keys,
                 tenant,
                 name=body.name,
                 calls_per_second=body.calls_per_second,

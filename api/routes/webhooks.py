@@ -162,6 +162,7 @@ async def create_webhook(
     async with services.pool.connection() as conn:
         webhook = await store.create_webhook(
             conn,
+            services.keys,
             tenant,
             url=request.url,
             events=events,
@@ -228,7 +229,7 @@ async def rotate_secret(
     secret = _secret(rotation.secret)
     async with services.pool.connection() as conn:
         webhook = await store.rotate_secret(
-            conn, tenant, webhook_id, secret, timedelta(seconds=rotation.overlap_s)
+            conn, services.keys, tenant, webhook_id, secret, timedelta(seconds=rotation.overlap_s)
         )
     return SecretRotated(secret=secret, webhook=_found(webhook, webhook_id))
 
@@ -253,7 +254,7 @@ async def test_webhook(webhook_id: str, services: Services, tenant: TenantId) ->
             payload={"webhook_id": webhook_id, "message": "A test event from Centralita."},
             occurred_at=now,
         )
-        target = await store.attempt_target(conn, delivery_id)
+        target = await store.attempt_target(conn, services.keys, delivery_id)
     assert target is not None  # recorded just above
     settings = services.settings
     try:

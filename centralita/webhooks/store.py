@@ -5,10 +5,15 @@ Every function takes an open connection, so a caller groups writes in one transa
 where they must agree (disabling an endpoint settles its pending deliveries with it).
 Queries that a person's request reaches take the tenant id; the activity's queries go
 by delivery id, which the dispatcher planned inside one tenant.
+
+Secrets (`secret`, `previous_secret`) are sealed with the key ring on write and opened
+on read here, each bound to its column and row (`centralita.kernel.stored_secrets`);
+nothing else reads them, and no listing selects them.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +24,13 @@ from psycopg.types.json import Jsonb
 
 from centralita.kernel.db import Conn
 from centralita.kernel.events import NOTIFY_CHANNEL
+from centralita.kernel.key_ring import TEXT_PREFIX, KeyRing
+from centralita.kernel.stored_secrets import (
+    open_secret,
+    reseal_secret,
+    seal_secret,
+    secret_context,
+)
 from centralita.webhooks.models import (
     ALL_EVENTS,
     Delivery,
@@ -62,6 +74,14 @@ _ATTEMPT_LOG = (
 )
 
 
+def _secret_context(tenant_id: str, webhook_id: str) -> str:
+    return secret_context("webhooks.secret", tenant_id, webhook_id)
+
+
+def _previous_context(tenant_id: str, webhook_id: str) -> str:
+    return secret_context("webhooks.previous_secret", tenant_id, webhook_id)
+
+
 def _webhook(row: dict[str, Any]) -> Webhook:
     # Stored as an empty array, shown as ["*"]: "every type", now and added later.
     return Webhook(**{**row, "events": list(row["events"]) or [ALL_EVENTS]})
@@ -72,6 +92,7 @@ def _webhook(row: dict[str, Any]) -> Webhook:
 
 async def create_webhook(
     conn: Conn,
+    ring: KeyRing,
     tenant_id: str,
     *,
     url: str,
@@ -80,11 +101,13 @@ async def create_webhook(
     active: bool,
     secret: str,
 ) -> Webhook:
-    """Store a subscription; `events` empty means every type."""
+    """Store a subscription with its secret sealed; `events` empty means every type."""
+    webhook_id = str(uuid.uuid4())  # chosen here: the sealed secret is bound to it
+    sealed = seal_secret(ring, secret, _secret_context(tenant_id, webhook_id))
     cur = await conn.execute(
-        "INSERT INTO webhooks (tenant_id, url, events, description, active, secret) "
-        f"VALUES (%s::uuid, %s, %s, %s, %s, %s) {_WEBHOOK_RETURNING}",
-        (tenant_id, url, events, description, active, secret),
+        "INSERT INTO webhooks (id, tenant_id, url, events, description, active, secret) "
+        f"VALUES (%s::uuid, %s::uuid, %s, %s, %s, %s, %s) {_WEBHOOK_RETURNING}",
+        (webhook_id, tenant_id, url, events, description, active, sealed),
     )
     row = await cur.fetchone()
     assert row is not None  # INSERT ... RETURNING always returns the row
@@ -161,20 +184,98 @@ async def set_active(
 
 
 async def rotate_secret(
-    conn: Conn, tenant_id: str, webhook_id: str, new_secret: str, overlap: timedelta
+    conn: Conn,
+    ring: KeyRing,
+    tenant_id: str,
+    webhook_id: str,
+    new_secret: str,
+    overlap: timedelta,
 ) -> Webhook | None:
-    """Sign with `new_secret` from now on, and with the current one too for `overlap`."""
-    cur = await conn.execute(
-        "UPDATE webhooks SET "
-        "previous_secret = CASE WHEN %(overlap)s > interval '0' THEN secret END, "
-        "previous_secret_expires_at = CASE WHEN %(overlap)s > interval '0' "
-        "THEN now() + %(overlap)s END, "
-        "secret = %(secret)s, updated_at = now() "
-        f"WHERE tenant_id = %(tenant)s::uuid AND id = %(id)s::uuid {_WEBHOOK_RETURNING}",
-        {"overlap": overlap, "secret": new_secret, "tenant": tenant_id, "id": webhook_id},
-    )
-    row = await cur.fetchone()
+    """Sign with `new_secret` from now on, and with the current one too for `overlap`.
+
+    The current secret is opened and sealed again for the `previous_secret` column (a
+    sealed value opens only in its own column), in one transaction with the row locked.
+
+    Raises:
+        KeyRingError: the current secret cannot be opened (only with an overlap).
+    """
+    async with conn.transaction():
+        cur = await conn.execute(
+            "SELECT secret FROM webhooks WHERE tenant_id = %s::uuid AND id = %s::uuid FOR UPDATE",
+            (tenant_id, webhook_id),
+        )
+        current = await cur.fetchone()
+        if current is None:
+            return None
+        previous = None
+        if overlap > timedelta(0):
+            clear = open_secret(ring, current["secret"], _secret_context(tenant_id, webhook_id))
+            previous = seal_secret(ring, clear, _previous_context(tenant_id, webhook_id))
+        cur = await conn.execute(
+            "UPDATE webhooks SET previous_secret = %(previous)s, "
+            "previous_secret_expires_at = CASE WHEN %(previous)s::text IS NOT NULL "
+            "THEN now() + %(overlap)s END, "
+            "secret = %(secret)s, updated_at = now() "
+            f"WHERE tenant_id = %(tenant)s::uuid AND id = %(id)s::uuid {_WEBHOOK_RETURNING}",
+            {
+                "previous": previous,
+                "overlap": overlap,
+                "secret": seal_secret(ring, new_secret, _secret_context(tenant_id, webhook_id)),
+                "tenant": tenant_id,
+                "id": webhook_id,
+            },
+        )
+        row = await cur.fetchone()
     return _webhook(row) if row else None
+
+
+# -- key rotation -----------------------------------------------------------------------
+
+
+async def secret_key_ids(conn: Conn) -> set[str]:
+    """The ids of the keys that sealed any stored webhook secret."""
+    cur = await conn.execute(
+        "SELECT DISTINCT split_part(s, ':', 3) AS key_id FROM webhooks, "
+        "unnest(ARRAY[secret, previous_secret]) AS s WHERE starts_with(s, 'enc:v1:')"
+    )
+    return {str(r["key_id"]) for r in await cur.fetchall()}
+
+
+async def reseal_secrets(
+    conn: Conn, ring: KeyRing, *, after: str | None, limit: int
+) -> tuple[int, str | None]:
+    """Seal with the active key the secrets of up to `limit` subscriptions past `after`
+    (by id) that are clear or sealed with another key, in one transaction.
+
+    Returns:
+        How many values were sealed again, and the last id seen (None: no more rows).
+    """
+    prefix = f"{TEXT_PREFIX}{ring.active_id}:"
+    resealed = 0
+    async with conn.transaction():
+        cur = await conn.execute(
+            "SELECT id::text AS id, tenant_id::text AS tenant_id, secret, previous_secret "
+            "FROM webhooks WHERE (%(after)s::uuid IS NULL OR id > %(after)s::uuid) "
+            "AND (NOT starts_with(secret, %(prefix)s) "
+            "OR NOT starts_with(previous_secret, %(prefix)s)) "
+            "ORDER BY id LIMIT %(limit)s FOR UPDATE",
+            {"after": after, "prefix": prefix, "limit": limit},
+        )
+        rows = await cur.fetchall()
+        for row in rows:
+            tenant_id, webhook_id = row["tenant_id"], row["id"]
+            secret = reseal_secret(ring, row["secret"], _secret_context(tenant_id, webhook_id))
+            previous = None
+            if row["previous_secret"] is not None:
+                context = _previous_context(tenant_id, webhook_id)
+                previous = reseal_secret(ring, row["previous_secret"], context)
+            await conn.execute(
+                "UPDATE webhooks SET secret = COALESCE(%s, secret), "
+                "previous_secret = COALESCE(%s, previous_secret) WHERE id = %s::uuid",
+                (secret, previous, webhook_id),
+            )
+            resealed += (secret is not None) + (previous is not None)
+    return resealed, rows[-1]["id"] if rows else None
 
 
 # -- deliveries -------------------------------------------------------------------------
@@ -343,8 +444,13 @@ class AttemptTarget:
     secrets: tuple[str, ...]  # newest first; two during a rotation's overlap
 
 
-async def attempt_target(conn: Conn, delivery_id: str) -> AttemptTarget | None:
-    """The delivery and its endpoint as they are now (None: deleted meanwhile)."""
+async def attempt_target(conn: Conn, ring: KeyRing, delivery_id: str) -> AttemptTarget | None:
+    """The delivery and its endpoint as they are now (None: deleted meanwhile), its
+    secrets opened.
+
+    Raises:
+        KeyRingError: a secret was sealed with a key the ring lacks, or was altered.
+    """
     cur = await conn.execute(
         "SELECT d.id::text AS delivery_id, d.webhook_id::text AS webhook_id, "
         "w.tenant_id::text AS tenant_id, d.status, d.event_id, d.event_type, d.payload, "
@@ -358,8 +464,13 @@ async def attempt_target(conn: Conn, delivery_id: str) -> AttemptTarget | None:
     row = await cur.fetchone()
     if row is None:
         return None
-    secret, previous = row.pop("secret"), row.pop("previous_secret")
-    secrets = (secret, previous) if previous else (secret,)
+    tenant_id, webhook_id = row["tenant_id"], row["webhook_id"]
+    secret = open_secret(ring, row.pop("secret"), _secret_context(tenant_id, webhook_id))
+    previous = row.pop("previous_secret")
+    if previous is None:
+        return AttemptTarget(**row, secrets=(secret,))
+    previous = open_secret(ring, previous, _previous_context(tenant_id, webhook_id))
+    secrets = (secret, previous)
     return AttemptTarget(**row, secrets=secrets)
 
 

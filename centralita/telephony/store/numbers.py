@@ -16,6 +16,7 @@ from psycopg.types.json import Jsonb
 
 from centralita.kernel.db import Conn
 from centralita.kernel.ids import is_uuid
+from centralita.kernel.key_ring import KeyRing
 from centralita.telephony.models import (
     PhoneNumber,
     PhoneNumberCreate,
@@ -149,12 +150,13 @@ async def delete_number(conn: Conn, tenant_id: str, number: str) -> bool:
     return await cur.fetchone() is not None
 
 
-async def route_for_number(conn: Conn, number: str) -> Route | None:
+async def route_for_number(conn: Conn, ring: KeyRing, number: str) -> Route | None:
     """Who answers a dialled number, whichever tenant holds it; None when nobody does.
 
     Not scoped to a tenant: the carrier's inbound webhook names the number, and the
     number decides the tenant. `number` is read into E.164 first (a carrier's ``To``
-    already is); one that is not a valid number has no route.
+    already is); one that is not a valid number has no route. The account's secret
+    comes back opened with `ring`.
     """
     try:
         e164 = to_e164(number)
@@ -180,5 +182,5 @@ async def route_for_number(conn: Conn, number: str) -> Route | None:
         account_id=found["account_id"],
         account_name=found["account_name"],
         calls_per_second=found["calls_per_second"],
-        credentials=credentials_of(found),
+        credentials=credentials_of(ring, found),  # the row has account_id and tenant_id
     )
