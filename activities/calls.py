@@ -17,6 +17,7 @@ from temporalio import activity
 
 from activities.attempts import record_begin, record_result, stored_policy_must_be_valid
 from activities.dialing import HEARTBEAT_EVERY, dial_with_heartbeats
+from activities.placement import CallAdmission
 from centralita.campaigns.messages import AttemptRecord, PlaceCall, PlacedCall
 from centralita.kernel.calls import Dialer, DialResult
 from centralita.kernel.db import Pool
@@ -34,14 +35,24 @@ def ended_at_workflow_time(placed: PlaceCall, tried_since: float) -> datetime:
 
 
 class CallActivities:
-    """The call activity, bound to the database and the dialer that places calls."""
+    """The call activity, bound to the database and the dialer that places calls.
+
+    On a media worker it also goes through the worker's `admission`, which refuses a
+    call while the worker drains or is full (the workflow then places it elsewhere).
+    """
 
     def __init__(
-        self, pool: Pool, dialer: Dialer, *, heartbeat_every: timedelta = HEARTBEAT_EVERY
+        self,
+        pool: Pool,
+        dialer: Dialer,
+        *,
+        heartbeat_every: timedelta = HEARTBEAT_EVERY,
+        admission: CallAdmission | None = None,
     ) -> None:
         self._pool = pool
         self._dialer = dialer
         self._heartbeat_every = heartbeat_every
+        self._admission = admission
 
     @activity.defn
     async def place_call(self, placed: PlaceCall) -> PlacedCall:
@@ -50,6 +61,12 @@ class CallActivities:
         A skipped attempt (rules changed since it was planned) answers `proceed=False`
         without dialling. Dial errors propagate: the workflow records the failed call.
         """
+        if self._admission is None:
+            return await self._place_call(placed)
+        with self._admission.admit():
+            return await self._place_call(placed)
+
+    async def _place_call(self, placed: PlaceCall) -> PlacedCall:
         tried_since = time.monotonic()
         # On the activity's span (the Temporal plugin's RunActivity:place_call): which
         # call of which campaign this is, to find it by in a trace viewer.

@@ -29,6 +29,7 @@ async def start_campaign_workflow(services: ApiServices, campaign_id: str) -> No
                 post_call_task_queue=(
                     services.settings.post_call_task_queue if services.settings.post_call else None
                 ),
+                media_placement=services.settings.media_placement,
             ),
             id=campaign_workflow_id(campaign_id),
             task_queue=services.settings.task_queue,

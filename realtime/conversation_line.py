@@ -138,6 +138,11 @@ class ConversationLine:
         self._humans: dict[str, HumanLeg] = {}  # who took a call over, by call key
 
     @property
+    def calls_in_progress(self) -> int:
+        """Calls under way on this line, either direction (a media worker's load)."""
+        return len(self._live)
+
+    @property
     def tts(self) -> TextToSpeech:
         """The line's own voice (what a carrier says outside a conversation with)."""
         return self._tts

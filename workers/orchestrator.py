@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 from activities.attempts import AttemptActivities
 from activities.calls import CallActivities
 from activities.campaigns import CampaignActivities
+from activities.placement import PlacementActivities
 from centralita.kernel.calls import Dialer
 from centralita.kernel.db import Pool, open_pool
 from centralita.kernel.settings import Settings
@@ -32,6 +33,7 @@ def activities_for(pool: Pool, dialer: Dialer) -> list[Any]:
     """Every activity the orchestrator's workflows call, bound to their clients."""
     campaign = CampaignActivities(pool)
     attempt = AttemptActivities(pool)
+    placement = PlacementActivities(pool)
     return [
         campaign.load_policy,
         campaign.store_policy,
@@ -40,7 +42,10 @@ def activities_for(pool: Pool, dialer: Dialer) -> list[Any]:
         campaign.broadcast_opt_out,
         attempt.finish_attempt,
         attempt.cancel_attempt,
+        # Calls of campaigns without placement, and of runs from before it.
         CallActivities(pool, dialer).place_call,
+        placement.choose_media_worker,
+        placement.record_dropped_call,
     ]
 
 

@@ -36,6 +36,23 @@ DIAL_RETRY = RetryPolicy(
     non_retryable_error_types=["InvalidDialRequest", "InvalidPolicy"],
 )
 
+# Placement on a media worker (activities/placement.py). Choosing one is a small
+# transaction, tried again every few seconds while no worker has room: the attempt
+# waits, it never fails for want of room (until DIAL_GIVE_UP). The call activity on
+# the chosen worker's queue is tried once there: a worker that does not take it within
+# PLACED_CALL_START (gone before it polled) or stops heartbeating mid-call (killed) is
+# replaced by a new placement on another worker, the same attempt and key.
+PLACEMENT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=1.5,
+    maximum_interval=timedelta(seconds=5),
+)
+PLACED_CALL_START = timedelta(seconds=10)
+PLACED_CALL_RETRY = RetryPolicy(maximum_attempts=1)
+# Pause before placing again after a worker refused a call or a try failed; doubles
+# up to the last, like DIAL_RETRY's back-off. A lost worker is replaced at once.
+REPLACE_BACKOFF = (timedelta(seconds=1), timedelta(seconds=30))
+
 # Choosing due contacts reads the campaign's contacts and their histories; it
 # heartbeats between batches so a worker killed mid-plan is noticed in seconds.
 DISPATCH_TIMEOUT = timedelta(minutes=2)

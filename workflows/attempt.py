@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         STORE_RETRY,
         STORE_TIMEOUT,
     )
+    from workflows.media_placement import MediaPlacement
     from workflows.post_call import PostCallWorkflow, post_call_workflow_id
 
 
@@ -163,9 +164,12 @@ class CallAttemptWorkflow:
             agent=attempt.agent,
             now=workflow.now(),
         )
+        call = PlaceCall(begin=begin, variables=attempt.variables)
+        if attempt.media_placement:
+            return await MediaPlacement(call).run()
         return await workflow.execute_activity_method(
             CallActivities.place_call,
-            PlaceCall(begin=begin, variables=attempt.variables),
+            call,
             start_to_close_timeout=DIAL_TIMEOUT,
             schedule_to_close_timeout=DIAL_GIVE_UP,
             heartbeat_timeout=DIAL_HEARTBEAT,

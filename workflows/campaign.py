@@ -87,6 +87,7 @@ class CampaignWorkflow:
         self._last_plan: DispatchPlan | None = None
         self._use_search_attributes = True
         self._post_call_task_queue: str | None = None
+        self._media_placement = False
         self._max_history_events = DEFAULT_MAX_HISTORY_EVENTS
         self._recorded_status: CampaignStatus | None = None
         self._next_wake: datetime | None = None
@@ -164,6 +165,7 @@ class CampaignWorkflow:
         self._campaign_id = job.campaign_id
         self._use_search_attributes = job.use_search_attributes
         self._post_call_task_queue = job.post_call_task_queue
+        self._media_placement = job.media_placement
         self._max_history_events = job.max_history_events
         if job.carry is None:
             try:
@@ -256,6 +258,7 @@ class CampaignWorkflow:
             variables=dispatch.variables,
             use_search_attributes=self._use_search_attributes,
             post_call_task_queue=self._post_call_task_queue,
+            media_placement=self._media_placement,
         )
         sa = None
         if self._use_search_attributes:
@@ -395,6 +398,7 @@ class CampaignWorkflow:
             use_search_attributes=job.use_search_attributes,
             post_call_task_queue=job.post_call_task_queue,
             max_history_events=job.max_history_events,
+            media_placement=job.media_placement,
             carry=CampaignCarry(
                 policy=self._policy,
                 paused=self._paused,

@@ -38,6 +38,10 @@ class AttemptInput(BaseModel):
     use_search_attributes: bool = True
     # Where the call's post-call workflow runs (None: no post-call processing).
     post_call_task_queue: str | None = None
+    # Place the call on a registered media worker's own task queue (issue 20); False:
+    # the orchestrator's call activity dials through its configured carrier URL, as
+    # before (and as histories written before placement replay).
+    media_placement: bool = False
 
 
 class BeginAttempt(BaseModel):

@@ -204,6 +204,10 @@ class CampaignRunInput(BaseModel):
             "lowered further for a high concurrency, so the cut always fits."
         ),
     )
+    media_placement: bool = Field(
+        default=False,
+        description="Place each call on a registered media worker with room (issue 20)",
+    )
     carry: CampaignCarry | None = None
 
 

@@ -247,6 +247,35 @@ class Settings(BaseSettings):
     media_host: str = "127.0.0.1"
     media_port: int = Field(default=8100, ge=1, le=65535)
 
+    media_placement: bool = Field(
+        default=True,
+        description="Place each campaign call on a registered media worker with room, on "
+        "that worker's own task queue (false: the orchestrator dials carrier_url).",
+    )
+    media_worker_id: str | None = Field(
+        default=None,
+        description="This media worker's id in placement; unset: host, pid and a random "
+        "part (a restarted worker is a new one).",
+    )
+    media_max_calls: int = Field(
+        default=4, ge=1, le=1000, description="Calls this media worker holds at once."
+    )
+    media_task_queue_prefix: str = Field(
+        default="centralita-media",
+        description="A media worker polls <prefix>-<worker id> for the calls placed on it.",
+    )
+    media_advertised_url: str | None = Field(
+        default=None,
+        description="This media worker's HTTP address as the other processes reach it; "
+        "unset: http://media_host:media_port (127.0.0.1 for 0.0.0.0).",
+    )
+    media_drain_timeout_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="After SIGTERM a media worker takes no new call and waits this long "
+        "for its calls in progress to end before it hangs them up and exits.",
+    )
+
     max_upload_bytes: int = Field(
         default=10 * 1024 * 1024, ge=1024, description="Largest campaign request (JSON or CSV)."
     )

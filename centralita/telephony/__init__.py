@@ -6,7 +6,9 @@ webhook signatures. No media and no dialling live here: this is what those stand
 - `numbers`: phone numbers read into E.164 (pure).
 - `models`: carrier accounts (credentials, secrets as `SecretStr`), phone numbers and
   the inbound `Route`; their validation (pure).
-- `store/`: the SQL: accounts, numbers, and the lookup of a dialled number's route.
+- `media_workers`: the media plane's membership and placement (models; pure).
+- `store/`: the SQL: accounts, numbers, the lookup of a dialled number's route, and
+  the media workers' registry, placement and dropped calls.
 
 May import: `centralita.kernel` only (its layer is the lowest above the kernel).
 """
