@@ -17,4 +17,4 @@ from centralita.kernel.settings import Settings
 @functools.cache
 def shared_ring() -> KeyRing:
     """The ring `Settings` gives the processes of the tests."""
-    return Settings(_env_file=None).key_ring()  # type: ignore[call-arg]
+    return Settings(_env_file=None).key_ring()
