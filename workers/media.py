@@ -24,7 +24,7 @@ import uvicorn
 from fastapi import APIRouter
 
 from centralita.correction.online import OnlineCorrector
-from centralita.kernel.calls import Dialer, DialRequest, DialResult
+from centralita.kernel.calls import CallOutcome, Dialer, DialRequest, DialResult
 from centralita.kernel.db import Pool, open_pool
 from centralita.kernel.key_ring import KeyRing
 from centralita.kernel.settings import InvalidSettingsError, Settings
@@ -68,6 +68,7 @@ from realtime.store.call_events import call_facts
 from realtime.store.calls import save_call
 from realtime.store.live_events import LiveEvents
 from workers.database import database_url
+from workers.inbound_opt_outs import InboundOptOuts, connect_once
 from workers.post_call_starter import PostCallStarter
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ def conversation_line(
     bot_tts: TextToSpeech | None = None,
     live: LiveEvents | None = None,
     post_call: PostCallStarter | None = None,
+    opt_outs: InboundOptOuts | None = None,
     keep_finished: int = 0,
 ) -> ConversationLine:
     """The embedded voice stack: faster-whisper, the shipped flows, espeak-ng voices.
@@ -116,7 +118,10 @@ def conversation_line(
                 direction=parties.direction,
                 from_number=parties.from_number,
             )
-            if post_call is not None and parties.direction == "inbound":
+            inbound = parties.direction == "inbound"
+            if opt_outs is not None and inbound and result.outcome is CallOutcome.OPT_OUT:
+                await opt_outs.tell_campaigns(request.idempotency_key, parties.from_number)
+            if post_call is not None and inbound:
                 await post_call.start(request.idempotency_key)
 
     def opened(request: DialRequest, parties: CallParties) -> None:
@@ -260,13 +265,21 @@ def media_parts(
 ) -> MediaParts:
     """Softphones first, then the simulated carrier, over one conversation line."""
     live = LiveEvents(pool) if pool is not None else None
+    temporal = connect_once(lambda: connect_temporal(settings))
     post_call = (
-        PostCallStarter(lambda: connect_temporal(settings), settings.post_call_task_queue)
+        PostCallStarter(temporal, settings.post_call_task_queue)
         if pool is not None and settings.post_call
         else None
     )
     line = conversation_line(
-        settings, pool, stt=stt, tts=tts, bot_tts=bot_tts, live=live, post_call=post_call
+        settings,
+        pool,
+        stt=stt,
+        tts=tts,
+        bot_tts=bot_tts,
+        live=live,
+        post_call=post_call,
+        opt_outs=InboundOptOuts(temporal, pool) if pool is not None else None,
     )
     exchange = SoftphoneExchange()
     broker = StreamBroker()

@@ -3,7 +3,8 @@
 Written by the media worker when a conversation ends, keyed by the attempt's
 idempotency key: a retried dial that joins the same call stores it once. The same
 transaction records the `call_ended` webhook event (once per call key), so subscribers
-hear of a call exactly when it is stored.
+hear of a call exactly when it is stored. An inbound caller who asked not to be called
+again is opted out in that transaction too (an outbound one is, by its attempt).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from datetime import datetime, timedelta
 
 from psycopg.types.json import Jsonb
 
-from centralita.kernel.calls import DialRequest, DialResult
+from centralita.campaigns.store import opt_outs
+from centralita.kernel.calls import CallOutcome, DialRequest, DialResult
 from centralita.kernel.db import Conn, Pool
 from centralita.kernel.events import call_subject, emit, event_id
 from centralita.kernel.privacy import mask_phone
+from centralita.telephony.numbers import InvalidNumberError, to_e164
 from centralita.tenants.store.call_owners import call_key_tenant
 from realtime.session.record import CallRecord
 from realtime.store.call_events import call_ended_data
@@ -52,6 +55,8 @@ async def save_call(
         attempt = await cur.fetchone()
         # An inbound call's tenant is the one its key names (a routed phone number's),
         # else the default tenant (`centralita.tenants.store.call_owners`).
+        if attempt is None and (stored := await _stored_inbound(conn, request.idempotency_key)):
+            return stored
         tenant = (
             attempt["tenant_id"]
             if attempt
@@ -118,7 +123,50 @@ async def save_call(
                 subject=call_subject(request.idempotency_key),
                 occurred_at=result.ended_at,
             )
+            if direction == "inbound" and result.outcome is CallOutcome.OPT_OUT:
+                await _opt_out_caller(conn, tenant, request.idempotency_key, result, from_number)
     return call_id
+
+
+async def _stored_inbound(conn: Conn, call_key: str) -> str | None:
+    """The id of the call already stored under `call_key`, for a call with no attempt.
+
+    An attempt's call is found again by the unique `attempt_id` (the upsert below); an
+    inbound call has none, so a retried store would otherwise insert it a second time.
+    A call key is stored by the one call that holds it, so no two stores race here.
+    """
+    cur = await conn.execute(
+        "SELECT id::text AS id FROM calls WHERE metadata->>'idempotency_key' = %s "
+        "AND attempt_id IS NULL",
+        (call_key,),
+    )
+    row = await cur.fetchone()
+    return None if row is None else str(row["id"])
+
+
+async def _opt_out_caller(
+    conn: Conn, tenant_id: str, call_key: str, result: DialResult, from_number: str | None
+) -> None:
+    """Opt the inbound caller's number out, with its `opt_out` event, as an outbound call's.
+
+    Only when the call row is new: a retried store adds nothing (and `opt_outs.add`
+    records its event only for a number not already out). A withheld or malformed
+    caller id has no number to stop calling: logged, the call stays stored.
+    """
+    try:
+        phone = to_e164(from_number or "")
+    except InvalidNumberError:
+        log.warning("inbound call %s asked to opt out with no usable caller number", call_key)
+        return
+    await opt_outs.add(
+        conn,
+        tenant_id,
+        phone,
+        reason=str(result.extracted.get("opt_out_reason") or "asked during an inbound call"),
+        source="inbound_call",
+        at=result.ended_at,
+        call_key=call_key,
+    )
 
 
 async def _insert_turns(conn: Conn, call_id: str, record: CallRecord) -> None:
