@@ -68,7 +68,9 @@ from realtime.store.call_events import call_facts
 from realtime.store.calls import save_call
 from realtime.store.live_events import LiveEvents
 from workers.database import database_url
+from workers.draining_server import DrainingServer
 from workers.inbound_opt_outs import InboundOptOuts, connect_once
+from workers.media_membership import MediaMembership
 from workers.post_call_starter import PostCallStarter
 
 log = logging.getLogger(__name__)
@@ -253,6 +255,7 @@ class MediaParts:
     carrier_routes: list[APIRouter] = field(default_factory=list)
     phone: TwilioDialer | None = None  # closed at shutdown
     sip: SipLine | None = None  # started with the server, closed at shutdown
+    line: ConversationLine | None = None  # its calls in progress are the worker's load
 
 
 def media_parts(
@@ -324,7 +327,7 @@ def media_parts(
             )
         )
     signalling = signalling_router(line, exchange, directory)
-    return MediaParts(dialer, signalling, live, carrier_routes, phone, sip)
+    return MediaParts(dialer, signalling, live, carrier_routes, phone, sip, line)
 
 
 async def _warm_up(stt: WhisperSTT) -> None:
@@ -337,10 +340,17 @@ async def _warm_up(stt: WhisperSTT) -> None:
 async def run_media(
     settings: Settings, *, host: str | None = None, port: int | None = None
 ) -> None:
-    """Serve the media worker until SIGINT/SIGTERM (uvicorn handles both)."""
+    """Serve the media worker until SIGINT/SIGTERM, then drain its calls and stop."""
     pool = await open_pool(database_url(settings), min_size=0, max_size=4)
     line_stt = live_stt(settings)
     parts = media_parts(settings, pool, stt=line_stt)
+    line = parts.line
+    membership = MediaMembership.for_settings(
+        settings,
+        pool,
+        port=port,
+        load=(lambda: line.calls_in_progress) if line is not None else (lambda: 0),
+    )
     config = uvicorn.Config(
         create_media_app(
             parts.dialer,
@@ -361,8 +371,10 @@ async def run_media(
     warming = asyncio.create_task(_warm_up(line_stt))
     if parts.sip is not None:
         await parts.sip.start()
+    if settings.media_placement:
+        membership.start()
     try:
-        await uvicorn.Server(config).serve()
+        await DrainingServer(config, membership.drain).serve()
     finally:
         warming.cancel()
         if parts.sip is not None:
