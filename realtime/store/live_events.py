@@ -51,6 +51,27 @@ MAX_CALLS = 10_000
 _V = TypeVar("_V")
 
 
+# Events that say what happened in the call (what was said, a key, a tool's effect, its
+# end) are written at once rather than at the next tick: a media worker killed between
+# two ticks then loses none of them, and the call's dropped record (issue 20) has every
+# line said. Interim transcripts, sentiment and the like still ride the 100 ms batch.
+_AT_ONCE = frozenset(
+    {
+        CallEventType.CALL_ENDED,
+        CallEventType.TURN_COMPLETED,
+        CallEventType.DTMF,
+        CallEventType.TOOL_CALL,
+        CallEventType.TRANSFER,
+    }
+)
+
+
+def _worth_keeping_at_once(event: CallEvent) -> bool:
+    if event.type == CallEventType.TRANSCRIPT:
+        return bool(event.payload.get("final"))
+    return event.type in _AT_ONCE
+
+
 def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)  # dates, decimals as text
 
@@ -103,8 +124,8 @@ class LiveEvents:
             self.dropped += 1
             return
         self._pending.append(_Pending(call_key, event))
-        if event.type == CallEventType.CALL_ENDED:
-            self._wake.set()  # a finished call is worth flushing at once
+        if _worth_keeping_at_once(event):
+            self._wake.set()
 
     async def close(self) -> None:
         """Flush what is left, then stop.

@@ -231,3 +231,33 @@ async def test_a_stream_survives_its_listening_connection_being_killed(
     await live.close()
     events = await asyncio.wait_for(viewer, 20)
     assert [e["event"] for e in events] == ["call_started", "transcript", "call_ended"]
+
+
+async def test_what_was_said_is_written_at_once_not_at_the_next_tick(pool: Pool) -> None:
+    """A worker killed between two ticks loses no final line (issue 20): final
+    transcripts and completed turns wake the writer; interim ones wait for the tick."""
+    live = LiveEvents(pool, flush_s=30.0)  # a tick that never comes during the test
+    record = CallRecord(call_id="said-call", language="es")
+    record.listeners.append(lambda e: live.publish("said-call", e))
+    record.event(CallEventType.TRANSCRIPT, speaker="user", text="puedo pag", final=False)
+
+    async def stored() -> list[tuple[str, bool]]:
+        async with pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT type, payload FROM live_call_events WHERE call_key = 'said-call' "
+                "ORDER BY seq"
+            )
+            return [(r["type"], r["payload"].get("final", False)) for r in await cur.fetchall()]
+
+    await asyncio.sleep(0.3)
+    assert await stored() == []  # an interim line waits for the batch
+    record.event(
+        CallEventType.TRANSCRIPT, speaker="user", text="puedo pagar el viernes", final=True
+    )
+    for _ in range(50):
+        if await stored():
+            break
+        await asyncio.sleep(0.02)
+    # Written within a write's time, the interim line before it riding along.
+    assert await stored() == [("transcript", False), ("transcript", True)]
+    await live.close()
