@@ -24,11 +24,16 @@ from centralita.kernel import search_attributes
 from centralita.kernel.db import Pool, open_pool
 from centralita.kernel.migrate import migrate
 from centralita.kernel.temporal import DATA_CONVERTER, temporal_plugins
+from tests.support.encryption import use_test_keys
 from tests.support.servers import AppClients
 from workers.embedded_postgres import EmbeddedPostgres
 from workers.embedded_temporal import DEV_SERVER_GO_ENV, venv_binary
 
 _db_counter = itertools.count(1)
+
+# Before any test reads settings (nothing does at import): every process of the tests
+# encrypts Temporal payloads and stored secrets with the tests' fixed ring.
+use_test_keys()
 
 
 # -- the interpreter-exit guard ------------------------------------------------------

@@ -1,11 +1,14 @@
-"""The one place a Temporal client is built: data converter and tracing are set here only."""
+"""The one place a Temporal client is built: data converter and tracing are set here only.
+
+Every payload is encrypted with the settings' key ring (`centralita.kernel.payload_codec`).
+"""
 
 from __future__ import annotations
 
 from temporalio.client import Client, Plugin
 from temporalio.contrib.opentelemetry import OpenTelemetryPlugin
-from temporalio.contrib.pydantic import pydantic_data_converter
 
+from centralita.kernel.payload_codec import data_converter_for, process_key_ring
 from centralita.kernel.settings import Settings
 from centralita.kernel.telemetry import replay_safe_provider
 
@@ -14,7 +17,8 @@ async def connect_temporal(settings: Settings, *, address: str | None = None) ->
     """Connect to the configured (or embedded) Temporal frontend.
 
     Workers built from this client inherit its converter and plugins, so workflows,
-    activities, the API and tests all speak Pydantic models and carry trace context.
+    activities, the API and tests all speak Pydantic models, encrypt every payload with
+    the settings' key ring and carry trace context.
 
     Args:
         settings: where Temporal is and which namespace to use.
@@ -23,14 +27,16 @@ async def connect_temporal(settings: Settings, *, address: str | None = None) ->
     return await Client.connect(
         address or settings.effective_temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=DATA_CONVERTER,
+        data_converter=data_converter_for(settings.key_ring()),
         plugins=temporal_plugins(),
     )
 
 
-# Test environments (`WorkflowEnvironment.start_*`) build their own clients: they take
-# these two so that tests run with exactly what production runs.
-DATA_CONVERTER = pydantic_data_converter
+# Test environments (`WorkflowEnvironment.start_*`), test worker processes and the
+# benchmark build their own clients: they take these two so that they run with exactly
+# what production runs. The ring is this process's settings' (read on first use, never
+# at import); tests/conftest.py gives every process of the tests the same one.
+DATA_CONVERTER = data_converter_for(process_key_ring)
 
 
 def temporal_plugins() -> list[Plugin]:

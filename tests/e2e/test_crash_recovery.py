@@ -53,6 +53,7 @@ from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
 from centralita.kernel.privacy import mask_phone
 from tests.support.campaigns import ALWAYS_OPEN
+from tests.support.encryption import with_test_keys
 from tests.support.servers import free_port, task_queue
 from tests.support.stack import CliProcess
 from workflows.campaign import CampaignWorkflow
@@ -209,8 +210,11 @@ def campaign_policy() -> CampaignPolicy:
 
 
 def process_env(tmp_path: Path, **settings: str) -> dict[str, str]:
-    """The environment of a `centralita` subprocess: ours minus CENTRALITA_*, plus `settings`."""
+    """The environment of a `centralita` subprocess: ours minus CENTRALITA_* (but the
+    tests' key ring), plus `settings`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CENTRALITA_")}
+    # Back in: the tests' ring, or the worker could not read what the test client wrote.
+    env = with_test_keys(env)
     env.update(CENTRALITA_HOME=str(tmp_path / "home"), PYTHONUNBUFFERED="1")
     env.update(settings)
     return env
