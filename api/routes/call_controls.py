@@ -1,12 +1,15 @@
 """Supervisor controls on a call under way: inject, mute, unmute, end, take over.
 
-The API does not hold calls; it forwards each control to the media worker that does
-(`effective_carrier_url`, the media worker's address), which applies it and logs it as
-a `control` event (who and when) on the call's live events.
+The API does not hold calls; it forwards each control to the media worker that does,
+which applies it and logs it as a `control` event (who and when) on the call's live
+events. With many media workers (issue 20) the control goes to every live registered
+worker at once and the one holding the call answers (the others answer 404 and do
+nothing); with none registered, to `effective_carrier_url`.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -16,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import TenantId
 from api.deps import Services
+from centralita.telephony.store import media_workers
 from centralita.tenants.store.call_owners import owns_call_key
 
 router = APIRouter(prefix="/calls", tags=["live"])
@@ -62,23 +66,36 @@ class TakenOver(ControlApplied):
     type: Literal["answer"] | None = None
 
 
+async def media_worker_urls(services: Services) -> list[str]:
+    """Where calls may be held: every live registered media worker, else the configured one."""
+    async with services.pool.connection() as conn:
+        workers = await media_workers.list_workers(conn)
+    live = [w.address.rstrip("/") for w in workers if w.alive]
+    return live or [services.settings.effective_carrier_url]
+
+
 async def _post(
     services: Services, call_key: str, path: str, body: dict[str, Any], ok: int
 ) -> dict[str, Any]:
-    """POST to the media worker's `/live-calls/{call_key}/{path}`; its JSON answer."""
+    """POST to `/live-calls/{call_key}/{path}` of the worker holding the call; its answer."""
     # One percent-encoded path segment: a key with `/`, `..` or control characters
     # cannot address another route of the media worker (or make httpx refuse the URL).
     key = quote(call_key, safe="")
-    url = f"{services.settings.effective_carrier_url}/live-calls/{key}/{path}"
-    try:
-        async with httpx.AsyncClient(timeout=15.0) as client:
-            response = await client.post(url, json=body)
-    except httpx.HTTPError as exc:
+    urls = [f"{base}/live-calls/{key}/{path}" for base in await media_worker_urls(services)]
+    async with httpx.AsyncClient(timeout=15.0) as client:
+        replies = await asyncio.gather(
+            *(client.post(url, json=body) for url in urls), return_exceptions=True
+        )
+    answers = [r for r in replies if isinstance(r, httpx.Response)]
+    holding = [r for r in answers if r.status_code != status.HTTP_404_NOT_FOUND]
+    if not holding:
+        if answers:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call {call_key!r} under way")
+        failure = next(r for r in replies if isinstance(r, BaseException))
         raise HTTPException(
-            status.HTTP_502_BAD_GATEWAY, f"media worker unreachable: {type(exc).__name__}"
-        ) from exc
-    if response.status_code == status.HTTP_404_NOT_FOUND:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call {call_key!r} under way")
+            status.HTTP_502_BAD_GATEWAY, f"media worker unreachable: {type(failure).__name__}"
+        )
+    response = holding[0]
     if response.status_code in (status.HTTP_409_CONFLICT, 422):
         raise HTTPException(response.status_code, _detail(response))
     if response.status_code != ok:
