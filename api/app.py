@@ -24,6 +24,7 @@ from api.routes import (
     calls,
     campaign_controls,
     campaigns,
+    codec,
     contacts,
     dashboard,
     exports,
@@ -132,6 +133,8 @@ def create_app(
     app.include_router(agents.router)
     app.include_router(telephony.router)
     app.include_router(admin.router)
+    # Mounted, not included: its own CORS and admin-key check (see api/routes/codec.py).
+    app.mount(codec.PREFIX, codec.codec_app(settings))
     refuse_unstorable_values(app)
     document_public_routes(app)
     document_error_bodies(app)  # after: it reads which operations are public
