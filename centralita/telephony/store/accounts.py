@@ -2,8 +2,8 @@
 
 Every function is scoped to one tenant: another tenant's account reads as absent.
 Reads never select a secret, only its last four characters (`secret_hint`, kept beside
-it at creation, migration 0014; a clear value written without one gives its own), except `account_credentials`, which is for the code
-that places calls.
+it at creation, migration 0014; a clear value written without one gives its own),
+except `account_credentials`, which is for the code that places calls.
 
 The secrets (`auth_token`, `api_key`) are sealed with the key ring on write and opened
 on read, each bound to its column and row (`centralita.kernel.stored_secrets`).
