@@ -1,12 +1,16 @@
 """Replay committed workflow histories: a code change that breaks determinism fails here.
 
 The histories were recorded from a real run (`CENTRALITA_RECORD_HISTORIES=1` re-records
-them; only do that for a deliberate, `workflow.patched()`-guarded change).
+them; only do that for a deliberate, `workflow.patched()`-guarded change). The `_v1`
+ones were written before payloads were encrypted and must keep replaying with the
+encrypting converter; `attempt_v2_encrypted.json` was written with the tests' fixed
+key ring (tests/support/encryption.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from pathlib import Path
 
@@ -19,7 +23,7 @@ from centralita.campaigns.messages import campaign_workflow_id
 from centralita.campaigns.policy import CampaignPolicy
 from centralita.kernel.calls import CallOutcome
 from centralita.kernel.db import Pool
-from centralita.kernel.temporal import DATA_CONVERTER
+from centralita.kernel.payload_codec import ENCRYPTED_ENCODING, data_converter_for
 from tests.support.campaigns import (
     ALWAYS_OPEN,
     Population,
@@ -28,6 +32,7 @@ from tests.support.campaigns import (
     run_campaign,
     step,
 )
+from tests.support.encryption import fixed_ring
 from tests.support.histories import records_histories
 from workflows.attempt import CallAttemptWorkflow
 from workflows.campaign import CampaignWorkflow
@@ -37,6 +42,8 @@ pytestmark = pytest.mark.integration
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 CAMPAIGN_HISTORY = HISTORIES / "campaign_v1.json"
 ATTEMPT_HISTORY = HISTORIES / "attempt_v1.json"
+ENCRYPTED_ATTEMPT_HISTORY = HISTORIES / "attempt_v2_encrypted.json"
+ENCRYPTED_PHONE = "+56980000001"
 
 
 async def _record(env: WorkflowEnvironment, pool: Pool) -> None:
@@ -79,15 +86,60 @@ async def test_record_histories(time_skipping_env: WorkflowEnvironment, pool: Po
     assert ATTEMPT_HISTORY.exists()
 
 
+async def _record_encrypted(env: WorkflowEnvironment, pool: Pool) -> None:
+    people = Population()
+    people.add(
+        "callback",
+        1,
+        [
+            step(CallOutcome.CALLBACK_REQUESTED, extracted={"callback_in_minutes": 30}),
+            step(CallOutcome.PROMISE_TO_PAY),
+        ],
+    )
+    people.contacts[0].phones = [ENCRYPTED_PHONE]
+    people.personas[0].number = ENCRYPTED_PHONE
+    campaign_id = await new_campaign(pool, people, CampaignPolicy.model_validate(ALWAYS_OPEN))
+    await run_campaign(env.client, pool, campaign_id, instant_carrier(people.personas))
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT attempt_key FROM call_attempts WHERE campaign_id = %s "
+            "ORDER BY attempt_number LIMIT 1",
+            (campaign_id,),
+        )
+        first = await cur.fetchone()
+    assert first is not None
+    attempt = env.client.get_workflow_handle(first["attempt_key"])
+    history = (await attempt.fetch_history()).to_json_dict()
+    ENCRYPTED_ATTEMPT_HISTORY.write_text(json.dumps(history))
+
+
+@records_histories
+async def test_record_encrypted_history(time_skipping_env: WorkflowEnvironment, pool: Pool) -> None:
+    await _record_encrypted(time_skipping_env, pool)
+    assert ENCRYPTED_ATTEMPT_HISTORY.exists()
+
+
 @pytest.mark.parametrize(
     ("path", "workflow_id"),
-    [(CAMPAIGN_HISTORY, "campaign"), (ATTEMPT_HISTORY, "attempt")],
+    [
+        (CAMPAIGN_HISTORY, "campaign"),
+        (ATTEMPT_HISTORY, "attempt"),
+        (ENCRYPTED_ATTEMPT_HISTORY, "attempt-encrypted"),
+    ],
 )
 async def test_committed_history_replays(path: Path, workflow_id: str) -> None:
     history = WorkflowHistory.from_json(workflow_id, await asyncio.to_thread(path.read_text))
     assert len(history.events) > 10  # a real run, not an empty file
     replayer = Replayer(
-        workflows=[CampaignWorkflow, CallAttemptWorkflow], data_converter=DATA_CONVERTER
+        workflows=[CampaignWorkflow, CallAttemptWorkflow],
+        data_converter=data_converter_for(fixed_ring()),
     )
     result = await replayer.replay_workflow(history)
     assert result.replay_failure is None
+
+
+async def test_the_encrypted_history_holds_ciphertext_only() -> None:
+    text = await asyncio.to_thread(ENCRYPTED_ATTEMPT_HISTORY.read_text)
+    assert ENCRYPTED_PHONE.removeprefix("+") not in text
+    assert base64.b64encode(ENCRYPTED_ENCODING).decode() in text
+    assert base64.b64encode(b"test-1").decode() in text  # the key id it was sealed with
