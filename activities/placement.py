@@ -44,11 +44,17 @@ class PlacementActivities:
         Raises:
             ApplicationError: `NoMediaCapacity` (retryable) when none has room.
         """
-        async with self._pool.connection() as conn, conn.transaction():
-            placement = await media_workers.place(conn, avoid=request.avoid)
+        async with self._pool.connection() as conn:
+            async with conn.transaction():
+                placement = await media_workers.place(conn, avoid=request.avoid)
+                if placement is not None:
+                    await media_workers.stop_waiting(conn, request.call_key)
             if placement is None:
-                capacity = await media_workers.capacity(conn)
-                raise ApplicationError(capacity.describe(), type=NO_MEDIA_CAPACITY)
+                reason = (await media_workers.capacity(conn)).describe()
+                await media_workers.note_waiting(
+                    conn, request.call_key, request.campaign_id, reason
+                )
+                raise ApplicationError(reason, type=NO_MEDIA_CAPACITY)
         activity.logger.info("call %s placed on %s", request.call_key, placement.worker_id)
         return placement
 

@@ -11,6 +11,7 @@ from api.services import ApiServices
 from centralita.campaigns.calling_rules import campaign_day, next_slot
 from centralita.campaigns.store import campaigns
 from centralita.campaigns.store.campaigns import CampaignRow
+from centralita.telephony.store import media_workers
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ async def campaign_views(services: ApiServices, rows: list[CampaignRow]) -> list
     admitted = await campaigns.admitted_since(
         services.pool, {cid: start for cid, start in day_starts.items() if start is not None}
     )
+    async with services.pool.connection() as conn:
+        waiting = await media_workers.waiting_counts(conn, ids)
     ui_base = services.settings.temporal_ui_namespace_url
     return [
         CampaignOut.build(
@@ -65,6 +68,7 @@ async def campaign_views(services: ApiServices, rows: list[CampaignRow]) -> list
             attempts_by_outcome=outcomes[r.id],
             quota_used_today=admitted.get(r.id, 0),
             next_dial_slot=_next_slot(r, now),
+            calls_waiting_for_media=waiting.get(r.id, 0),
         )
         for r in rows
     ]

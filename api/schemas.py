@@ -80,6 +80,11 @@ class CampaignOut(BaseModel):
         default=None, description="Next batch slot (UTC) while the campaign is open."
     )
     quota_used_today: int = Field(default=0, description="New contacts admitted today.")
+    calls_waiting_for_media: int = Field(
+        default=0,
+        description="Calls due now that wait for a media worker with room (every worker "
+        "full, draining or gone); they start as soon as one has room.",
+    )
 
     @classmethod
     def build(cls, row: CampaignRow, ui_base: str, **progress: Any) -> CampaignOut:

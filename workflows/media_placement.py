@@ -110,7 +110,9 @@ class MediaPlacement:
     async def _choose(self, avoid: str | None) -> Placement:
         return await workflow.execute_activity_method(
             PlacementActivities.choose_media_worker,
-            PlacementRequest(call_key=self._key, avoid=avoid),
+            PlacementRequest(
+                call_key=self._key, campaign_id=self._call.begin.campaign_id, avoid=avoid
+            ),
             start_to_close_timeout=STORE_TIMEOUT,
             schedule_to_close_timeout=DIAL_GIVE_UP,
             retry_policy=PLACEMENT_RETRY,

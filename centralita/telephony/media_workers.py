@@ -48,6 +48,7 @@ class PlacementRequest(BaseModel):
     """Where should this call go? `avoid`: a worker that just failed it."""
 
     call_key: str
+    campaign_id: str = ""  # whose view counts the call while it waits
     avoid: str | None = None
 
 

@@ -145,3 +145,34 @@ async def dropped_transcripts(conn: Conn, call_key: str) -> list[list[dict[str, 
         (call_key,),
     )
     return [row["transcript"] for row in await cur.fetchall()]
+
+
+# A waiting call not seen again for this long (its attempt cancelled) stops counting.
+WAIT_SEEN_WITHIN = timedelta(seconds=30)
+
+
+async def note_waiting(conn: Conn, call_key: str, campaign_id: str, reason: str) -> None:
+    """The call found no worker with room (again): counted in its campaign's view."""
+    await conn.execute(
+        "INSERT INTO media_waits (call_key, campaign_id, reason) VALUES (%s, %s, %s) "
+        "ON CONFLICT (call_key) DO UPDATE SET seen_at = now(), reason = EXCLUDED.reason",
+        (call_key, campaign_id, reason),
+    )
+
+
+async def stop_waiting(conn: Conn, call_key: str) -> None:
+    """The call was placed."""
+    await conn.execute("DELETE FROM media_waits WHERE call_key = %s", (call_key,))
+
+
+async def waiting_counts(conn: Conn, campaign_ids: list[str]) -> dict[str, int]:
+    """For each campaign, its calls waiting for a media worker with room now."""
+    counts = dict.fromkeys(campaign_ids, 0)
+    cur = await conn.execute(
+        "SELECT campaign_id, count(*) AS n FROM media_waits "
+        "WHERE campaign_id = ANY(%s) AND seen_at > now() - %s GROUP BY campaign_id",
+        (campaign_ids, WAIT_SEEN_WITHIN),
+    )
+    for row in await cur.fetchall():
+        counts[row["campaign_id"]] = row["n"]
+    return counts
