@@ -36,8 +36,8 @@ from realtime.server.app import create_media_app
 from realtime.server.media_streams import media_stream_router
 from realtime.server.telnyx_inbound import INBOUND_PATH, telnyx_inbound_router
 from realtime.softphone.script import BotLine, BotScript
+from tests.support.encryption import fixed_ring
 from tests.support.fakes.telnyx_server import FakeTelnyx
-from tests.support.keys import shared_ring
 from tests.support.lines import loopback_line
 from tests.support.phones import CALLER_WPM
 from tests.support.servers import free_port, serving
@@ -64,7 +64,7 @@ async def inbound(pool: Pool) -> AsyncIterator[Inbound]:
         await conn.execute("INSERT INTO tenants (id, name) VALUES (%s, %s)", (tenant_id, "Norte"))
         account = await create_account(
             conn,
-            shared_ring(),
+            fixed_ring(),
             tenant_id,
             name="Telnyx Norte",
             calls_per_second=1,
@@ -95,7 +95,7 @@ async def inbound(pool: Pool) -> AsyncIterator[Inbound]:
                 telnyx_inbound_router(
                     line,
                     broker,
-                    phone_routes(pool, shared_ring()),
+                    phone_routes(pool, fixed_ring()),
                     base,
                     api_base=telnyx_base,
                     codec=G711Law.PCMA,

@@ -38,9 +38,9 @@ from realtime.server.app import create_media_app
 from realtime.server.carrier_webhooks import twilio_webhook_router
 from realtime.server.media_streams import media_stream_router
 from realtime.server.telnyx_webhooks import telnyx_webhook_router
+from tests.support.encryption import fixed_ring
 from tests.support.fakes.telnyx_server import FakeTelnyx
 from tests.support.fakes.twilio_server import FakeCall, FakeTwilio
-from tests.support.keys import shared_ring
 from tests.support.lines import until
 from tests.support.providers import ScriptedSTT, ScriptedTTS
 from tests.support.servers import free_port, serving
@@ -73,7 +73,7 @@ async def new_tenant_account(pool: Pool, name: str, sid: str, token: str) -> tup
         await conn.execute("INSERT INTO tenants (id, name) VALUES (%s, %s)", (tenant, name))
         account = await create_account(
             conn,
-            shared_ring(),
+            fixed_ring(),
             tenant,
             name=f"{name} Twilio",
             calls_per_second=2.5,
@@ -98,7 +98,7 @@ async def accounts(pool: Pool) -> AsyncIterator[Accounts]:
     async with pool.connection() as conn:
         telnyx_account = await create_account(
             conn,
-            shared_ring(),
+            fixed_ring(),
             tenant,
             name="Cobros Sur Telnyx",
             calls_per_second=1,
@@ -114,7 +114,7 @@ async def accounts(pool: Pool) -> AsyncIterator[Accounts]:
 
     async def credentials(tenant_id: str, account_id: str) -> tuple[Credentials, float] | None:
         async with pool.connection() as conn:
-            secrets = await account_credentials(conn, shared_ring(), tenant_id, account_id)
+            secrets = await account_credentials(conn, fixed_ring(), tenant_id, account_id)
             account = await get_account(conn, tenant_id, account_id)
         return (secrets, account.calls_per_second) if secrets and account else None
 
@@ -230,7 +230,7 @@ async def test_an_account_deleted_stops_dialling_at_the_next_call(
     async with pool.connection() as conn:
         account = await create_account(
             conn,
-            shared_ring(),
+            fixed_ring(),
             accounts.tenant,
             name=f"short-lived {uuid.uuid4().hex[:6]}",
             calls_per_second=1,

@@ -30,9 +30,9 @@ from realtime.server.app import create_media_app
 from realtime.server.media_streams import media_stream_router
 from realtime.server.phone_inbound import VOICE_PATH, twilio_inbound_router
 from realtime.softphone.script import BotLine, BotScript
+from tests.support.encryption import fixed_ring
 from tests.support.fakes.phone_caller import PhoneCaller, PhoneCallReport
 from tests.support.fakes.twilio_server import FakeCall, FakeTwilio
-from tests.support.keys import shared_ring
 from tests.support.lines import loopback_line
 from tests.support.phones import CALLER_WPM
 from tests.support.servers import free_port, serving
@@ -67,7 +67,7 @@ async def inbound(pool: Pool) -> AsyncIterator[Inbound]:
         await conn.execute("INSERT INTO tenants (id, name) VALUES (%s, %s)", (tenant_id, "Sur"))
         account = await create_account(
             conn,
-            shared_ring(),
+            fixed_ring(),
             tenant_id,
             name="Twilio Sur",
             calls_per_second=1,
@@ -93,7 +93,7 @@ async def inbound(pool: Pool) -> AsyncIterator[Inbound]:
             None,
             routers=[
                 media_stream_router(broker),
-                twilio_inbound_router(line, broker, phone_routes(pool, shared_ring()), base),
+                twilio_inbound_router(line, broker, phone_routes(pool, fixed_ring()), base),
             ],
         )
         async with serving(app, port):

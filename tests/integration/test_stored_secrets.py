@@ -24,7 +24,7 @@ from centralita.telephony.models import TwilioCredentials
 from centralita.telephony.store.accounts import account_credentials
 from centralita.webhooks import store
 from centralita.webhooks.signing import new_secret
-from tests.support.keys import shared_ring
+from tests.support.encryption import fixed_ring
 from tests.support.servers import AppClients, settings_for
 from tests.support.webhooks import LOCAL, WebhookReceiver, subscribe
 
@@ -121,7 +121,7 @@ async def test_a_carrier_token_is_sealed_and_opens_for_placing_calls(
     assert account in listed.json()["items"]  # the hint survives sealing
     async with pool.connection() as conn:
         credentials = await account_credentials(
-            conn, shared_ring(), DEFAULT_TENANT_ID, account["id"]
+            conn, fixed_ring(), DEFAULT_TENANT_ID, account["id"]
         )
     assert isinstance(credentials, TwilioCredentials)
     assert credentials.auth_token.get_secret_value() == AUTH_TOKEN
@@ -133,7 +133,7 @@ async def test_a_sealed_value_copied_to_another_row_or_column_does_not_open(
     tenant = DEFAULT_TENANT_ID
     first, _ = await subscribe(pool, tenant, "https://example.com/a")
     second, _ = await subscribe(pool, tenant, "https://example.com/b")
-    ring = shared_ring()
+    ring = fixed_ring()
     async with pool.connection() as conn:
         await store.rotate_secret(conn, ring, tenant, second.id, new_secret(), timedelta(hours=1))
         delivery = await store.record_test_delivery(
@@ -206,6 +206,6 @@ async def test_clear_values_written_before_encryption_are_still_read(
     shown = (await api.get(f"/carrier-accounts/{account_id}")).json()
     assert shown["auth_token_hint"] == "****" + AUTH_TOKEN[-4:]
     async with pool.connection() as conn:
-        credentials = await account_credentials(conn, shared_ring(), DEFAULT_TENANT_ID, account_id)
+        credentials = await account_credentials(conn, fixed_ring(), DEFAULT_TENANT_ID, account_id)
     assert isinstance(credentials, TwilioCredentials)
     assert credentials.auth_token.get_secret_value() == AUTH_TOKEN

@@ -21,7 +21,7 @@ from centralita.kernel.settings import Settings
 from centralita.telephony.models import TelnyxCredentials, TwilioCredentials
 from centralita.telephony.store.accounts import account_credentials
 from centralita.telephony.store.numbers import route_for_number
-from tests.support.keys import shared_ring
+from tests.support.encryption import fixed_ring
 from tests.support.servers import AppClients, bearer, settings_for
 from tests.support.tenants import ADMIN_KEY, new_tenant
 
@@ -151,9 +151,9 @@ async def test_secrets_are_stored_for_the_code_that_places_calls(
     account = await _account(api, twilio_account(f"stored {uuid.uuid4().hex[:6]}"))
     async with pool.connection() as conn:
         credentials = await account_credentials(
-            conn, shared_ring(), DEFAULT_TENANT_ID, account["id"]
+            conn, fixed_ring(), DEFAULT_TENANT_ID, account["id"]
         )
-        elsewhere = await account_credentials(conn, shared_ring(), str(uuid.uuid4()), account["id"])
+        elsewhere = await account_credentials(conn, fixed_ring(), str(uuid.uuid4()), account["id"])
     assert isinstance(credentials, TwilioCredentials)
     assert credentials.auth_token.get_secret_value() == AUTH_TOKEN
     assert elsewhere is None
@@ -222,10 +222,10 @@ async def test_numbers_route_to_agents_and_the_lookup_finds_them(
     assert in_use.json()["phone_numbers"] == 1
 
     async with pool.connection() as conn:
-        route = await route_for_number(conn, shared_ring(), raw)
-        spaced_route = await route_for_number(conn, shared_ring(), spaced)
-        nobody = await route_for_number(conn, shared_ring(), _unique_number())
-        garbage = await route_for_number(conn, shared_ring(), "not a number")
+        route = await route_for_number(conn, fixed_ring(), raw)
+        spaced_route = await route_for_number(conn, fixed_ring(), spaced)
+        nobody = await route_for_number(conn, fixed_ring(), _unique_number())
+        garbage = await route_for_number(conn, fixed_ring(), "not a number")
     assert route is not None
     assert spaced_route == route
     assert nobody is None
@@ -248,7 +248,7 @@ async def test_numbers_route_to_agents_and_the_lookup_finds_them(
     assert replaced.json()["agent"] == "cobranza-tardia"
     assert replaced.json()["updated_at"] > created["updated_at"]
     async with pool.connection() as conn:
-        route = await route_for_number(conn, shared_ring(), raw)
+        route = await route_for_number(conn, fixed_ring(), raw)
     assert route is not None
     assert route.agent == "cobranza-tardia"
     assert route.variables == {}
@@ -262,7 +262,7 @@ async def test_numbers_route_to_agents_and_the_lookup_finds_them(
     assert (await api.get(f"/phone-numbers/{raw[1:]}")).status_code == 404
     assert (await api.delete(f"/phone-numbers/{raw[1:]}")).status_code == 404
     async with pool.connection() as conn:
-        assert await route_for_number(conn, shared_ring(), raw) is None
+        assert await route_for_number(conn, fixed_ring(), raw) is None
     assert (await api.delete(f"/carrier-accounts/{twilio['id']}")).status_code == 204
 
 

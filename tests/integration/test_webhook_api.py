@@ -21,7 +21,7 @@ from activities.webhooks import WebhookActivities
 from centralita.kernel.db import Pool
 from centralita.kernel.events import EVENT_TYPES
 from centralita.webhooks.signing import new_secret
-from tests.support.keys import shared_ring
+from tests.support.encryption import fixed_ring
 from tests.support.servers import AppClients, settings_for
 from tests.support.webhooks import LOCAL, WebhookReceiver, until
 from workers.webhooks import build_webhook_worker
@@ -197,7 +197,7 @@ async def test_replay_sends_the_same_event_again_and_refuses_while_pending_or_of
     assert (accepted.json()["status"], accepted.json()["replays"]) == ("pending", 1)
     assert (await api.post(replay)).status_code == 409  # still being delivered
 
-    activities = WebhookActivities(pool, keys=shared_ring(), timeout_s=5.0, allow_hosts=LOCAL)
+    activities = WebhookActivities(pool, keys=fixed_ring(), timeout_s=5.0, allow_hosts=LOCAL)
     async with build_webhook_worker(dev_env.client, QUEUE, pool, activities):
 
         async def delivered() -> bool:

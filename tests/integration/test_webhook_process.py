@@ -19,7 +19,6 @@ from temporalio.testing import WorkflowEnvironment
 
 from centralita.kernel.db import Pool
 from centralita.kernel.events import call_subject
-from tests.support.keys import shared_ring_env
 from tests.support.webhooks import WebhookReceiver, deliveries, new_tenant, record_event, subscribe
 from workers.devstack import DEV_WEBHOOK_ALLOW_HOSTS
 
@@ -40,7 +39,6 @@ async def test_the_webhooks_command_delivers_and_stops_on_sigterm(
         "CENTRALITA_WEBHOOK_ALLOW_HOSTS": DEV_WEBHOOK_ALLOW_HOSTS,
         "CENTRALITA_WEBHOOK_TASK_QUEUE": f"webhooks-cli-{uuid.uuid4().hex[:8]}",
         "CENTRALITA_WEBHOOK_POLL_S": "0.5",
-        **shared_ring_env(),  # its home is its own: the ring the test seals with
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -21,7 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.webhooks import WebhookActivities
 from centralita.kernel.db import Pool
 from centralita.kernel.events import call_subject
-from tests.support.keys import shared_ring
+from tests.support.encryption import fixed_ring
 from tests.support.webhooks import (
     LOCAL,
     QUICK_SCHEDULE,
@@ -84,7 +84,7 @@ async def test_a_worker_killed_mid_request_delivers_once_more_at_most(
             os.killpg(doomed.pid, signal.SIGKILL)  # ... and the worker dies before the answer
             await doomed.wait()
             activities = WebhookActivities(
-                pool, keys=shared_ring(), schedule=QUICK_SCHEDULE, timeout_s=5.0, allow_hosts=LOCAL
+                pool, keys=fixed_ring(), schedule=QUICK_SCHEDULE, timeout_s=5.0, allow_hosts=LOCAL
             )
             async with build_webhook_worker(dev_env.client, queue, pool, activities):
                 [delivery] = await deliveries(pool, webhook.id)

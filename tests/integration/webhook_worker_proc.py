@@ -16,7 +16,7 @@ from temporalio.client import Client
 from activities.webhooks import WebhookActivities
 from centralita.kernel.db import open_pool
 from centralita.kernel.temporal import DATA_CONVERTER, temporal_plugins
-from tests.support.keys import shared_ring
+from tests.support.encryption import fixed_ring
 from tests.support.webhooks import LOCAL, QUICK_SCHEDULE
 from workers.webhooks import build_webhook_worker
 
@@ -27,7 +27,7 @@ async def main(address: str, database_url: str, queue: str) -> None:
     )
     pool = await open_pool(database_url, min_size=1, max_size=2)
     activities = WebhookActivities(
-        pool, keys=shared_ring(), schedule=QUICK_SCHEDULE, timeout_s=30.0, allow_hosts=LOCAL
+        pool, keys=fixed_ring(), schedule=QUICK_SCHEDULE, timeout_s=30.0, allow_hosts=LOCAL
     )
     async with build_webhook_worker(client, queue, pool, activities):
         print("serving", flush=True)

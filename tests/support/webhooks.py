@@ -31,8 +31,8 @@ from centralita.kernel.events import EventType, emit
 from centralita.webhooks import store
 from centralita.webhooks.models import EventRow, PlannedDelivery, Webhook
 from centralita.webhooks.signing import new_secret
+from tests.support.encryption import fixed_ring
 from tests.support.fakes.loopback import LoopbackServer
-from tests.support.keys import shared_ring
 from workers.webhook_dispatch import Dispatcher, DispatchOptions
 from workers.webhooks import build_webhook_worker
 
@@ -156,7 +156,7 @@ async def subscribe(
     async with pool.connection() as conn:
         webhook = await store.create_webhook(
             conn,
-            shared_ring(),
+            fixed_ring(),
             tenant_id,
             url=url,
             events=events or [],
@@ -251,7 +251,7 @@ async def delivering(
     async with httpx.AsyncClient(trust_env=False) as http:
         activities = WebhookActivities(
             pool,
-            keys=shared_ring(),
+            keys=fixed_ring(),
             schedule=schedule,
             max_attempts=max_attempts,
             timeout_s=timeout_s,
