@@ -181,6 +181,10 @@ class DevStack:
             port=self.settings.temporal_port,
             ui_port=self.settings.temporal_ui_port,
             log_file=self.logs / "temporal.log",
+            # Decoding hands out personal data: only with the admin key (api/routes/codec.py).
+            codec_endpoint=f"{self.settings.api_url}/codec"
+            if self.settings.admin_api_key
+            else None,
         )
         try:
             await self._temporal.start()

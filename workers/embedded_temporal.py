@@ -63,12 +63,24 @@ def venv_binary(name: str, package: str) -> Path:
 
 
 class EmbeddedTemporal:
-    """`temporal server start-dev` as a child process, state kept in `db_file`."""
+    """`temporal server start-dev` as a child process, state kept in `db_file`.
+
+    `codec_endpoint` points its UI at the API's `/codec` (payloads are encrypted, so the
+    UI shows them decoded only through it); None leaves the UI showing ciphertext.
+    """
 
     def __init__(
-        self, *, db_file: Path, port: int, ui_port: int, log_file: Path, ip: str = "127.0.0.1"
+        self,
+        *,
+        db_file: Path,
+        port: int,
+        ui_port: int,
+        log_file: Path,
+        ip: str = "127.0.0.1",
+        codec_endpoint: str | None = None,
     ) -> None:
         self.db_file = db_file
+        self.codec_endpoint = codec_endpoint
         self.port = port
         self.ui_port = ui_port
         self.ip = ip
@@ -101,6 +113,7 @@ class EmbeddedTemporal:
             "--ui-port",
             str(self.ui_port),
             "--ui-disable-news-fetch",  # no internet here, and none needed
+            *(["--ui-codec-endpoint", self.codec_endpoint] if self.codec_endpoint else []),
             *DEV_SERVER_TUNING,
             "--log-level",
             "warn",
