@@ -65,7 +65,7 @@ from realtime.session.tenant_dictionary import TenantDictionaries
 from realtime.softphone.exchange import SoftphoneExchange
 from realtime.store.agent_lookup import TenantAgents
 from realtime.store.call_events import call_facts
-from realtime.store.calls import save_call
+from realtime.store.calls import save_call_retrying
 from realtime.store.live_events import LiveEvents
 from workers.database import database_url
 from workers.draining_server import DrainingServer
@@ -112,7 +112,9 @@ def conversation_line(
                 # The call's last live events (its last turn_completed) take their
                 # places in the webhook outbox before the call_ended that storing records.
                 await live.flush()
-            await save_call(
+            # Retried while Postgres is unreachable (a restart): nothing else holds
+            # the call's record, and the dial's result waits for it meanwhile.
+            await save_call_retrying(
                 pool,
                 request,
                 record,

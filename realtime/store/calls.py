@@ -9,10 +9,13 @@ again is opted out in that transaction too (an outbound one is, by its attempt).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
+from psycopg import OperationalError
 from psycopg.types.json import Jsonb
 
 from centralita.campaigns.store import opt_outs
@@ -26,6 +29,11 @@ from realtime.session.record import CallRecord
 from realtime.store.call_events import call_ended_data
 
 log = logging.getLogger(__name__)
+
+# How long a finished call waits for Postgres to come back before it is given up (and
+# logged): a restart or a failover takes seconds; the media worker holds the call's
+# record in memory meanwhile.
+STORE_PATIENCE_S = 60.0
 
 
 async def save_call(
@@ -167,6 +175,49 @@ async def _opt_out_caller(
         at=result.ended_at,
         call_key=call_key,
     )
+
+
+async def save_call_retrying(
+    pool: Pool,
+    request: DialRequest,
+    record: CallRecord,
+    result: DialResult,
+    *,
+    direction: str = "outbound",
+    from_number: str | None = None,
+    patience_s: float = STORE_PATIENCE_S,
+) -> str:
+    """`save_call`, tried again while Postgres cannot be reached, for up to `patience_s`.
+
+    A call that ends while Postgres restarts would otherwise lose its row, turns and
+    events for good: nothing else holds them. Retrying is safe because `save_call` is
+    idempotent (a commit whose answer was lost is found again, not stored twice).
+
+    Raises:
+        psycopg.OperationalError: Postgres still unreachable after `patience_s`.
+    """
+    deadline = time.monotonic() + patience_s
+    delay = 0.2
+    while True:
+        try:
+            # Bounded: waiting for a pool connection alone could outlast the patience.
+            async with asyncio.timeout(max(deadline - time.monotonic(), 0.1)):
+                return await save_call(
+                    pool, request, record, result, direction=direction, from_number=from_number
+                )
+        except (OperationalError, TimeoutError) as exc:  # the server, not the data
+            if time.monotonic() + delay > deadline:
+                raise OperationalError(
+                    f"call {request.idempotency_key} not stored in {patience_s:.0f} s: {exc}"
+                ) from exc
+            log.warning(
+                "call %s not stored yet (retrying in %.1f s): %s",
+                request.idempotency_key,
+                delay,
+                exc,
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 async def _insert_turns(conn: Conn, call_id: str, record: CallRecord) -> None:
