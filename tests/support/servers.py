@@ -42,12 +42,18 @@ def free_port() -> int:
 
 
 def settings_for(database_url: str, temporal_address: str, **overrides: object) -> Settings:
-    """Settings that point at the test servers (never at the embedded defaults)."""
+    """Settings that point at the test servers (never at the embedded defaults).
+
+    Campaigns started through them dial through the orchestrator's own dialer (the
+    in-process worker a test runs), not a registered media worker, unless the test asks
+    for `media_placement=True` (tests/e2e/test_media_placement.py runs real ones).
+    """
+    values: dict[str, object] = {"media_placement": False, **overrides}
     return Settings(
         database_url=database_url,
         temporal_address=temporal_address,
         _env_file=None,
-        **overrides,  # type: ignore[arg-type]
+        **values,  # type: ignore[arg-type]
     )
 
 
