@@ -55,12 +55,17 @@ def new_worker_id() -> str:
 
 
 def advertised_url(settings: Settings) -> str:
-    """This worker's HTTP address as the other processes reach it."""
+    """This worker's HTTP address as the other processes reach it.
+
+    Bound to every interface (a container, a host of its own), it is the machine's
+    hostname: what Compose's network (each replica's container id) and most LANs
+    resolve. Set `media_advertised_url` where they do not.
+    """
     if settings.media_advertised_url:
         return settings.media_advertised_url.rstrip("/")
     host = settings.media_host
     if host in {"0.0.0.0", "::"}:  # noqa: S104 - a bind-all address is not reachable as such
-        host = "127.0.0.1"
+        host = socket.gethostname()
     return f"http://{host}:{settings.media_port}"
 
 

@@ -267,7 +267,7 @@ class Settings(BaseSettings):
     media_advertised_url: str | None = Field(
         default=None,
         description="This media worker's HTTP address as the other processes reach it; "
-        "unset: http://media_host:media_port (127.0.0.1 for 0.0.0.0).",
+        "unset: http://media_host:media_port (the hostname for 0.0.0.0).",
     )
     media_drain_timeout_s: float = Field(
         default=600.0,

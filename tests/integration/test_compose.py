@@ -9,6 +9,8 @@ means the file was actually checked.
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -21,6 +23,7 @@ from tests.support.compose import (
     COMPOSE_FILE,
     ComposeConfig,
     as_mapping,
+    docker_compose,
     environment,
     run_config,
 )
@@ -175,3 +178,70 @@ def test_validation_rejects_a_broken_copy(
 
     assert result.returncode != 0, f"docker-compose accepted a file with {culprit!r}"
     assert culprit in result.stderr, result.stderr
+
+
+def _seconds(duration: str) -> float:
+    """A Compose duration (`11m`, `90s`, `1m30s`) in seconds."""
+    total, number = 0.0, ""
+    for char in duration:
+        if char.isdigit() or char == ".":
+            number += char
+            continue
+        total += float(number) * {"h": 3600, "m": 60, "s": 1}[char]
+        number = ""
+    return total
+
+
+def test_media_workers_scale_and_drain_before_docker_kills_them() -> None:
+    """Issue 20: `--scale media=N` needs no fixed host port, the workers reach each
+    other by hostname, and Docker waits longer than a drain before it kills one."""
+    result = run_config(COMPOSE_FILE)
+    assert result.returncode == 0, result.stderr
+    media = as_mapping(
+        as_mapping(yaml.safe_load(result.stdout)["services"], "services")["media"], "media"
+    )
+    env = environment(media, "media")
+    ports = [str(p.get("published", p) if isinstance(p, dict) else p) for p in media["ports"]]
+    # A range: each replica takes its own host port; no SIP port a second replica would
+    # fight over (SIP workers are deploy/docker-compose.sip.yml's).
+    assert all("-" in p for p in ports), ports
+    assert not any("5060" in p for p in ports), ports
+    assert _seconds(str(media["stop_grace_period"])) > float(
+        env["CENTRALITA_MEDIA_DRAIN_TIMEOUT_S"]
+    )
+    assert int(env["CENTRALITA_MEDIA_MAX_CALLS"]) >= 1
+    assert "CENTRALITA_MEDIA_ADVERTISED_URL" not in env  # each replica says its hostname
+
+
+def test_the_sip_media_worker_override_needs_its_addresses() -> None:
+    """The SIP override resolves with its addresses set and names each one it lacks."""
+    sip = REPO_ROOT / "deploy" / "docker-compose.sip.yml"
+    flags = ["-f", str(COMPOSE_FILE), "-f", str(sip)]
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CENTRALITA_")}
+    ok = subprocess.run(
+        [docker_compose(), *flags, "--project-directory", str(REPO_ROOT), "config"],
+        cwd=REPO_ROOT,
+        env={
+            **base,
+            "CENTRALITA_SIP_ADVERTISED_ADDRESS": "203.0.113.5",
+            "CENTRALITA_SIP_TRUNK_HOST": "sip.example.net",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stderr
+    service = as_mapping(yaml.safe_load(ok.stdout)["services"]["media-sip"], "media-sip")
+    assert environment(service, "media-sip")["CENTRALITA_SIP_ADVERTISED_ADDRESS"] == "203.0.113.5"
+    missing = subprocess.run(
+        [docker_compose(), *flags, "--project-directory", str(REPO_ROOT), "config", "-q"],
+        cwd=REPO_ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert missing.returncode != 0
+    assert "set CENTRALITA_SIP_ADVERTISED_ADDRESS" in missing.stderr, missing.stderr
