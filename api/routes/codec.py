@@ -20,11 +20,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI, Header, HTTPException, Request, status
+from fastapi import FastAPI, Form, Header, HTTPException, Request, status
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import HTMLResponse, RedirectResponse
 from google.protobuf import json_format
+from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload, Payloads
 
+from api.codec_session import COOKIE, SESSION_S, SIGN_IN_PAGE, session_cookie, session_is_valid
 from centralita.kernel.key_ring import KeyRingError
 from centralita.kernel.payload_codec import EncryptionCodec
 from centralita.kernel.settings import Settings
@@ -57,7 +60,7 @@ def codec_app(settings: Settings) -> FastAPI:
     async def answer(
         request: Request, transform: Transform, namespace: str | None
     ) -> dict[str, Any]:
-        _require_admin(settings, request.headers.get("authorization"))
+        _require_admin(settings, request.headers.get("authorization"), request.cookies.get(COOKIE))
         if namespace is not None and namespace != settings.temporal_namespace:
             raise HTTPException(
                 status.HTTP_400_BAD_REQUEST,
@@ -84,16 +87,53 @@ def codec_app(settings: Settings) -> FastAPI:
         """The payloads, encrypted with the active key (the UI encodes signal inputs)."""
         return await answer(request, codec.encode, x_namespace)
 
+    @app.get("/sign-in", response_class=HTMLResponse)
+    async def sign_in_page(request: Request) -> str:
+        """A form for the admin key (the Temporal UI can only send cookies)."""
+        _admin_key(settings)
+        return SIGN_IN_PAGE % {"endpoint": str(request.base_url).rstrip("/")}
+
+    @app.post("/session")
+    async def sign_in(key: Annotated[str, Form(max_length=500)]) -> RedirectResponse:
+        """Check the admin key; set the session cookie and go to the Temporal UI."""
+        admin_key = _admin_key(settings)
+        if not secret_matches(admin_key.get_secret_value(), key.strip()):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail="that is not the admin key")
+        answer = RedirectResponse(settings.temporal_ui_url, status.HTTP_303_SEE_OTHER)
+        answer.set_cookie(
+            COOKIE,
+            session_cookie(admin_key),
+            max_age=SESSION_S,
+            path=PREFIX,
+            httponly=True,
+            samesite="lax",
+            secure=settings.temporal_ui_url.startswith("https://"),
+        )
+        return answer
+
+    @app.post("/sign-out")
+    async def sign_out() -> RedirectResponse:
+        """Forget the session in this browser."""
+        answer = RedirectResponse(settings.temporal_ui_url, status.HTTP_303_SEE_OTHER)
+        answer.delete_cookie(COOKIE, path=PREFIX)
+        return answer
+
     return app
 
 
-def _require_admin(settings: Settings, authorization: str | None) -> None:
-    admin_key = settings.admin_api_key
-    if admin_key is None:
+def _admin_key(settings: Settings) -> SecretStr:
+    if settings.admin_api_key is None:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND,
             detail="the codec endpoint is off: set CENTRALITA_ADMIN_API_KEY",
         )
+    return settings.admin_api_key
+
+
+def _require_admin(settings: Settings, authorization: str | None, cookie: str | None) -> None:
+    admin_key = _admin_key(settings)
+    if not authorization and session_is_valid(admin_key, cookie):
+        return  # an operator signed in at /codec/sign-in (the Temporal UI's way)
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise HTTPException(
