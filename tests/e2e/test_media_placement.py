@@ -296,3 +296,39 @@ async def test_sigterm_drains_a_media_worker_its_calls_finish_and_it_takes_no_mo
     assert result.status is CampaignStatus.COMPLETED, result
     assert await outcomes(pool, campaign_id) == {("completed", CallOutcome.PROMISE_TO_PAY.value): 6}
     assert "draining: 2 call(s) in progress" in draining.stderr, draining.stderr[-2000:]
+
+
+@pytest.mark.parametrize("plane", [(3.0, 8)], indirect=True)
+async def test_a_rolling_restart_of_every_media_worker_drops_no_call(
+    tmp_path: Path, plane: MediaPlane, pool: Pool, database_url: str, dev_env: WorkflowEnvironment
+) -> None:
+    """Each worker in turn is stopped (SIGTERM, drained) and replaced by a new one."""
+    for worker_id in ("r1", "r2"):
+        await plane.start(worker_id, max_calls=2)
+    env = orchestrator_env(tmp_path, database_url, dev_env, "http://127.0.0.1:9")
+    with CliProcess(["orchestrator"], env, tmp_path / "logs") as orchestrator:
+        await wait_until_serving(orchestrator, READY_TIMEOUT_S)
+        campaign_id, handle = await start_campaign(pool, dev_env, orchestrator, 8, 4)
+        try:
+            await wait_rung(pool, campaign_id, 4)
+            for old, new in (("r1", "r1b"), ("r2", "r2b")):
+                assert await asyncio.to_thread(plane.workers[old].stop, signal.SIGTERM) == 0
+                await plane.start(new, max_calls=2)
+            result = await asyncio.wait_for(handle.result(), CAMPAIGN_TIMEOUT_S)
+        finally:
+            with contextlib.suppress(Exception):
+                await handle.terminate("rolling restart test ended")
+    rings = await dial_log(pool, campaign_id)
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT count(*) AS n FROM dropped_calls")
+        dropped = await cur.fetchone()
+
+    print(
+        f"\nrolling restart: calls per worker {Counter(plane.owner_of(r['owner']) for r in rings)}"
+    )
+    assert result.status is CampaignStatus.COMPLETED, result
+    assert dropped == {"n": 0}
+    # Eight calls, each rung once and ended with its result, whichever worker held it.
+    assert len(rings) == 8, rings
+    assert all(r["dial"] == 1 and r["ended_as"] == "result" for r in rings), rings
+    assert await outcomes(pool, campaign_id) == {("completed", CallOutcome.PROMISE_TO_PAY.value): 8}
