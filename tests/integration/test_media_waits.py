@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from temporalio.client import Client
@@ -23,13 +25,14 @@ from temporalio.worker import Worker
 from activities.calls import CallActivities
 from activities.placement import CallAdmission
 from centralita.campaigns.messages import CampaignStatus, campaign_workflow_id
-from centralita.campaigns.policy import CampaignPolicy, CampaignRunInput
+from centralita.campaigns.policy import CampaignPolicy, CampaignResult, CampaignRunInput
 from centralita.kernel.calls import CallOutcome
 from centralita.kernel.db import Pool
 from centralita.telephony.media_workers import MediaWorker
 from centralita.telephony.store import media_workers
 from realtime.carrier.simulated import SimulatedCarrier
 from tests.support.campaigns import ALWAYS_OPEN, Population, new_campaign, step
+from tests.support.histories import records_histories
 from tests.support.servers import orchestrator_worker, task_queue
 from workflows.attempt import attempt_workflow_id
 from workflows.campaign import CampaignWorkflow
@@ -37,6 +40,7 @@ from workflows.campaign import CampaignWorkflow
 pytestmark = pytest.mark.integration
 
 TALK_S = 2.0
+PLACED_HISTORY = Path(__file__).resolve().parents[1] / "histories" / "attempt_v3_placed.json"
 
 
 @contextlib.asynccontextmanager
@@ -73,6 +77,43 @@ async def one_call_media_worker(
 async def test_calls_wait_for_room_visibly_and_then_all_run(
     dev_env: WorkflowEnvironment, pool: Pool
 ) -> None:
+    campaign_id, waiting_seen, reasons, result = await waiting_campaign(dev_env, pool)
+
+    assert waiting_seen == 2, waiting_seen
+    assert any("no media worker has room: 1 live (0 draining), 1 of 1" in r for r in reasons), (
+        reasons
+    )
+    assert result.status is CampaignStatus.COMPLETED
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT status, outcome FROM call_attempts WHERE campaign_id = %s", (campaign_id,)
+        )
+        attempts = await cur.fetchall()
+        left = await media_workers.waiting_counts(conn, [campaign_id])
+    assert attempts == [{"status": "completed", "outcome": "promise_to_pay"}] * 3
+    assert left == {campaign_id: 0}  # each placed call stopped counting
+
+
+@records_histories
+async def test_record_a_placed_attempt_history(dev_env: WorkflowEnvironment, pool: Pool) -> None:
+    """tests/histories/attempt_v3_placed.json: an attempt that waited, then was placed."""
+    campaign_id, _, _, _ = await waiting_campaign(dev_env, pool)
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT attempt_key FROM call_attempts WHERE campaign_id = %s "
+            "ORDER BY started_at DESC LIMIT 1",
+            (campaign_id,),
+        )
+        last = await cur.fetchone()
+    assert last is not None
+    history = await dev_env.client.get_workflow_handle(last["attempt_key"]).fetch_history()
+    PLACED_HISTORY.write_text(json.dumps(history.to_json_dict()))
+
+
+async def waiting_campaign(
+    dev_env: WorkflowEnvironment, pool: Pool
+) -> tuple[str, int, list[str], CampaignResult]:
+    """Three calls due at once on a worker with room for one, run to the end."""
     population = Population()
     population.add("pays", 3, [step(CallOutcome.PROMISE_TO_PAY, talk_seconds=TALK_S)])
     policy = CampaignPolicy.model_validate({**ALWAYS_OPEN, "concurrency": 3})
@@ -92,20 +133,7 @@ async def test_calls_wait_for_room_visibly_and_then_all_run(
         )
         waiting_seen, reasons = await watch_waiting(pool, client, campaign_id)
         result = await asyncio.wait_for(handle.result(), 60)
-
-    assert waiting_seen == 2, waiting_seen
-    assert any("no media worker has room: 1 live (0 draining), 1 of 1" in r for r in reasons), (
-        reasons
-    )
-    assert result.status is CampaignStatus.COMPLETED
-    async with pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT status, outcome FROM call_attempts WHERE campaign_id = %s", (campaign_id,)
-        )
-        attempts = await cur.fetchall()
-        left = await media_workers.waiting_counts(conn, [campaign_id])
-    assert attempts == [{"status": "completed", "outcome": "promise_to_pay"}] * 3
-    assert left == {campaign_id: 0}  # each placed call stopped counting
+    return campaign_id, waiting_seen, reasons, result
 
 
 async def watch_waiting(pool: Pool, client: Client, campaign_id: str) -> tuple[int, list[str]]:

@@ -43,6 +43,9 @@ HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 CAMPAIGN_HISTORY = HISTORIES / "campaign_v1.json"
 ATTEMPT_HISTORY = HISTORIES / "attempt_v1.json"
 ENCRYPTED_ATTEMPT_HISTORY = HISTORIES / "attempt_v2_encrypted.json"
+# Recorded by tests/integration/test_media_waits.py: an attempt that waited for a media
+# worker with room, then ran its call on that worker's own task queue (issue 20).
+PLACED_ATTEMPT_HISTORY = HISTORIES / "attempt_v3_placed.json"
 ENCRYPTED_PHONE = "+56980000001"
 
 
@@ -125,6 +128,7 @@ async def test_record_encrypted_history(time_skipping_env: WorkflowEnvironment, 
         (CAMPAIGN_HISTORY, "campaign"),
         (ATTEMPT_HISTORY, "attempt"),
         (ENCRYPTED_ATTEMPT_HISTORY, "attempt-encrypted"),
+        (PLACED_ATTEMPT_HISTORY, "attempt-placed"),
     ],
 )
 async def test_committed_history_replays(path: Path, workflow_id: str) -> None:
