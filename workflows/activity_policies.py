@@ -48,6 +48,10 @@ PLACEMENT_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=5),
 )
 PLACED_CALL_START = timedelta(seconds=10)
+# The call activity heartbeats every 2 s (activities/dialing.py): three missed beats mean
+# the worker is gone, so a killed worker's calls are re-placed within 10 s of the kill,
+# server timer lag included (the bound; 10 s here measured 9-9.9 s).
+PLACED_CALL_HEARTBEAT = timedelta(seconds=6)
 PLACED_CALL_RETRY = RetryPolicy(maximum_attempts=1)
 # Pause before placing again after a worker refused a call or a try failed; doubles
 # up to the last, like DIAL_RETRY's back-off. A lost worker is replaced at once.

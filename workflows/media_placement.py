@@ -7,7 +7,8 @@ worker's own task queue, tried once there:
 - it ends: the call's result;
 - the worker never took it (`PLACED_CALL_START`) or refused it (draining, full): choose
   again, avoiding that worker;
-- the worker stopped heartbeating mid-call (killed, machine lost): record the call as
+- the worker stopped heartbeating mid-call (killed, machine lost; noticed within
+  `PLACED_CALL_HEARTBEAT`): record the call as
   dropped with what was said so far, then choose again at once; the same attempt key
   rings the person once more from another worker (the carrier's dial log marks the lost
   ring `lost`);
@@ -42,9 +43,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.activity_policies import (
         DIAL_GIVE_UP,
-        DIAL_HEARTBEAT,
         DIAL_RETRY,
         DIAL_TIMEOUT,
+        PLACED_CALL_HEARTBEAT,
         PLACED_CALL_RETRY,
         PLACED_CALL_START,
         PLACEMENT_RETRY,
@@ -125,7 +126,7 @@ class MediaPlacement:
             task_queue=placement.task_queue,
             start_to_close_timeout=DIAL_TIMEOUT,
             schedule_to_start_timeout=PLACED_CALL_START,
-            heartbeat_timeout=DIAL_HEARTBEAT,
+            heartbeat_timeout=PLACED_CALL_HEARTBEAT,
             retry_policy=PLACED_CALL_RETRY,
         )
 

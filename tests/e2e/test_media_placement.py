@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from centralita.campaigns.messages import CampaignStatus, campaign_workflow_id
@@ -56,9 +57,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
 READY_TIMEOUT_S = 60.0
 CAMPAIGN_TIMEOUT_S = 90.0
-# Temporal notices a silent call activity at its heartbeat timeout (10 s); the margin
-# covers the server's timer granularity on a loaded machine.
-DETECTION_LIMIT_S = 13.0
+# Issue 20: "each is detected within 10 s" (the placed call's heartbeat timeout is 6 s,
+# the rest is the time since its last beat and the server's timer lag).
+DETECTION_LIMIT_S = 10.0
 
 
 @dataclass
@@ -167,6 +168,39 @@ async def start_campaign(
     return campaign.id, handle
 
 
+@contextlib.asynccontextmanager
+async def campaign_running(
+    tmp_path: Path,
+    pool: Pool,
+    database_url: str,
+    dev_env: WorkflowEnvironment,
+    n: int,
+    concurrency: int,
+) -> AsyncIterator[tuple[str, WorkflowHandle[Any, Any]]]:
+    """An orchestrator process running a placed campaign of `n` contacts; ended after."""
+    env = orchestrator_env(tmp_path, database_url, dev_env, "http://127.0.0.1:9")
+    with CliProcess(["orchestrator"], env, tmp_path / "logs") as orchestrator:
+        await wait_until_serving(orchestrator, READY_TIMEOUT_S)
+        campaign_id, handle = await start_campaign(pool, dev_env, orchestrator, n, concurrency)
+        try:
+            yield campaign_id, handle
+        finally:
+            with contextlib.suppress(Exception):  # ended already, as it should
+                await handle.terminate("placement test ended")
+
+
+async def dropped_count(pool: Pool, campaign_id: str) -> int:
+    """The campaign's calls recorded as dropped (the module's tests share a database)."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT count(*) AS n FROM dropped_calls WHERE call_key LIKE %s",
+            (f"campaign-{campaign_id}-%",),
+        )
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
 async def dial_log(pool: Pool, campaign_id: str) -> list[dict[str, Any]]:
     async with pool.connection() as conn:
         cur = await conn.execute(
@@ -202,24 +236,22 @@ async def test_sigkilled_media_worker_loses_only_its_calls_each_retried_once_els
 ) -> None:
     for worker_id in ("m1", "m2", "m3"):
         await plane.start(worker_id, max_calls=4)
-    env = orchestrator_env(tmp_path, database_url, dev_env, "http://127.0.0.1:9")
-    with CliProcess(["orchestrator"], env, tmp_path / "logs") as orchestrator:
-        await wait_until_serving(orchestrator, READY_TIMEOUT_S)
-        campaign_id, handle = await start_campaign(pool, dev_env, orchestrator, 12, 12)
-        try:
-            first_rings = await wait_rung(pool, campaign_id, 12)
-            spread = Counter(plane.owner_of(r["owner"]) for r in first_rings)
-            await asyncio.sleep(1.0)  # every call is talking now
-            killed_at = datetime.now(UTC)
-            kill_hard(plane.workers["m2"])
-            result = await asyncio.wait_for(handle.result(), CAMPAIGN_TIMEOUT_S)
-        finally:
-            with contextlib.suppress(Exception):
-                await handle.terminate("placement test ended")
+    async with campaign_running(tmp_path, pool, database_url, dev_env, 12, 12) as (
+        campaign_id,
+        handle,
+    ):
+        first_rings = await wait_rung(pool, campaign_id, 12)
+        spread = Counter(plane.owner_of(r["owner"]) for r in first_rings)
+        await asyncio.sleep(1.0)  # every call is talking now
+        killed_at = datetime.now(UTC)
+        kill_hard(plane.workers["m2"])
+        result = await asyncio.wait_for(handle.result(), CAMPAIGN_TIMEOUT_S)
     rings = await dial_log(pool, campaign_id)
     async with pool.connection() as conn:
         cur = await conn.execute(
-            "SELECT call_key, drop_number, media_worker, detected_at FROM dropped_calls"
+            "SELECT call_key, drop_number, media_worker, detected_at FROM dropped_calls "
+            "WHERE call_key LIKE %s",
+            (f"campaign-{campaign_id}-%",),
         )
         drops = await cur.fetchall()
 
@@ -260,25 +292,20 @@ async def test_sigterm_drains_a_media_worker_its_calls_finish_and_it_takes_no_mo
 ) -> None:
     for worker_id in ("d1", "d2"):
         await plane.start(worker_id, max_calls=2)
-    env = orchestrator_env(tmp_path, database_url, dev_env, "http://127.0.0.1:9")
-    with CliProcess(["orchestrator"], env, tmp_path / "logs") as orchestrator:
-        await wait_until_serving(orchestrator, READY_TIMEOUT_S)
-        campaign_id, handle = await start_campaign(pool, dev_env, orchestrator, 6, 4)
-        try:
-            first_rings = await wait_rung(pool, campaign_id, 4)
-            draining = plane.workers["d1"]
-            termed_at = datetime.now(UTC)
-            draining.send(signal.SIGTERM)
-            exit_code = await asyncio.to_thread(draining.wait_exit, 30.0)
-            exited_after_s = (datetime.now(UTC) - termed_at).total_seconds()
-            result = await asyncio.wait_for(handle.result(), CAMPAIGN_TIMEOUT_S)
-        finally:
-            with contextlib.suppress(Exception):
-                await handle.terminate("drain test ended")
+    async with campaign_running(tmp_path, pool, database_url, dev_env, 6, 4) as (
+        campaign_id,
+        handle,
+    ):
+        first_rings = await wait_rung(pool, campaign_id, 4)
+        draining = plane.workers["d1"]
+        termed_at = datetime.now(UTC)
+        draining.send(signal.SIGTERM)
+        exit_code = await asyncio.to_thread(draining.wait_exit, 30.0)
+        exited_after_s = (datetime.now(UTC) - termed_at).total_seconds()
+        result = await asyncio.wait_for(handle.result(), CAMPAIGN_TIMEOUT_S)
     rings = await dial_log(pool, campaign_id)
+    dropped = await dropped_count(pool, campaign_id)
     async with pool.connection() as conn:
-        cur = await conn.execute("SELECT count(*) AS n FROM dropped_calls")
-        dropped = await cur.fetchone()
         cur = await conn.execute("SELECT worker_id FROM media_workers")
         registered = [r["worker_id"] for r in await cur.fetchall()]
 
@@ -286,13 +313,14 @@ async def test_sigterm_drains_a_media_worker_its_calls_finish_and_it_takes_no_mo
     assert Counter(plane.owner_of(r["owner"]) for r in first_rings[:4]) == {"d1": 2, "d2": 2}
     assert exit_code == 0, draining.describe()
     # Its calls finished where they were (no drop, no second ring) before it exited...
-    assert dropped == {"n": 0}
+    assert dropped == 0
     assert all(r["dial"] == 1 and r["ended_as"] == "result" for r in rings), rings
     d1_rings = [r for r in rings if plane.owner_of(r["owner"]) == "d1"]
     assert len(d1_rings) == 2, d1_rings
     # ... it took none after SIGTERM, and left the registry; d2 took the rest.
     assert all(r["at"] < termed_at for r in d1_rings), (termed_at, d1_rings)
-    assert registered == ["d2"]
+    assert "d1" not in registered
+    assert "d2" in registered
     assert result.status is CampaignStatus.COMPLETED, result
     assert await outcomes(pool, campaign_id) == {("completed", CallOutcome.PROMISE_TO_PAY.value): 6}
     assert "draining: 2 call(s) in progress" in draining.stderr, draining.stderr[-2000:]
@@ -305,29 +333,23 @@ async def test_a_rolling_restart_of_every_media_worker_drops_no_call(
     """Each worker in turn is stopped (SIGTERM, drained) and replaced by a new one."""
     for worker_id in ("r1", "r2"):
         await plane.start(worker_id, max_calls=2)
-    env = orchestrator_env(tmp_path, database_url, dev_env, "http://127.0.0.1:9")
-    with CliProcess(["orchestrator"], env, tmp_path / "logs") as orchestrator:
-        await wait_until_serving(orchestrator, READY_TIMEOUT_S)
-        campaign_id, handle = await start_campaign(pool, dev_env, orchestrator, 8, 4)
-        try:
-            await wait_rung(pool, campaign_id, 4)
-            for old, new in (("r1", "r1b"), ("r2", "r2b")):
-                assert await asyncio.to_thread(plane.workers[old].stop, signal.SIGTERM) == 0
-                await plane.start(new, max_calls=2)
-            result = await asyncio.wait_for(handle.result(), CAMPAIGN_TIMEOUT_S)
-        finally:
-            with contextlib.suppress(Exception):
-                await handle.terminate("rolling restart test ended")
+    async with campaign_running(tmp_path, pool, database_url, dev_env, 8, 4) as (
+        campaign_id,
+        handle,
+    ):
+        await wait_rung(pool, campaign_id, 4)
+        for old, new in (("r1", "r1b"), ("r2", "r2b")):
+            assert await asyncio.to_thread(plane.workers[old].stop, signal.SIGTERM) == 0
+            await plane.start(new, max_calls=2)
+        result = await asyncio.wait_for(handle.result(), CAMPAIGN_TIMEOUT_S)
     rings = await dial_log(pool, campaign_id)
-    async with pool.connection() as conn:
-        cur = await conn.execute("SELECT count(*) AS n FROM dropped_calls")
-        dropped = await cur.fetchone()
+    dropped = await dropped_count(pool, campaign_id)
 
     print(
         f"\nrolling restart: calls per worker {Counter(plane.owner_of(r['owner']) for r in rings)}"
     )
     assert result.status is CampaignStatus.COMPLETED, result
-    assert dropped == {"n": 0}
+    assert dropped == 0
     # Eight calls, each rung once and ended with its result, whichever worker held it.
     assert len(rings) == 8, rings
     assert all(r["dial"] == 1 and r["ended_as"] == "result" for r in rings), rings
