@@ -373,6 +373,7 @@ async def run_media(
     warming = asyncio.create_task(_warm_up(line_stt))
     if parts.sip is not None:
         await parts.sip.start()
+        membership.on_drain.append(parts.sip.stop_taking_calls)
     if settings.media_placement:
         membership.start()
     try:

@@ -115,6 +115,8 @@ class MediaMembership:
         self._worker: Worker | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.registered = asyncio.Event()
+        # What else stops taking calls when draining starts (the SIP line's INVITEs).
+        self.on_drain: list[Callable[[], None]] = []
 
     @classmethod
     def for_settings(
@@ -156,6 +158,8 @@ class MediaMembership:
     async def drain(self) -> None:
         """Take no new call, let those in progress end (up to the limit), then leave."""
         self.admission.draining = True
+        for stop_taking_calls in self.on_drain:
+            stop_taking_calls()
         log.info(
             "media worker %s draining: %d call(s) in progress, waiting up to %.0f s",
             self.config.worker_id,

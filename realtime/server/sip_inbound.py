@@ -62,13 +62,19 @@ class SipInbound:
         self._caller_variables = caller_variables
         self._calls: set[asyncio.Task[None]] = set()
         self.refused = 0
+        # Set when the media worker drains (SIGTERM): calls under way go on, a new INVITE
+        # gets 503 at once, so the trunk tries its next route (another worker).
+        self.draining = False
 
     def attach(self) -> None:
         """Receive the user agent's INVITEs from now on."""
         self.agent.on_invite = self.on_invite
 
     def on_invite(self, incoming: IncomingInvite) -> None:
-        """An INVITE outside any dialog: take it in its own task."""
+        """An INVITE outside any dialog: take it in its own task (refused while draining)."""
+        if self.draining:
+            incoming.reply(503, "Service Unavailable")
+            return
         task = asyncio.create_task(self._take(incoming), name=f"sip-in-{incoming.request.call_id}")
         self._calls.add(task)
         task.add_done_callback(self._calls.discard)

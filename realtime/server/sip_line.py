@@ -166,6 +166,11 @@ class SipLine:
         assert self.dialer is not None
         return await self.dialer.dial(request)
 
+    def stop_taking_calls(self) -> None:
+        """Drain: new INVITEs get 503 (the trunk's next route); calls under way go on."""
+        if self.inbound is not None:
+            self.inbound.draining = True
+
     async def aclose(self) -> None:
         """Unregister, end the calls in and the bridged ones, and stop listening."""
         if self.registration is not None:

@@ -425,3 +425,21 @@ async def test_malformed_invites_get_400_and_the_call_in_progress_carries_on(
     assert "ella" in caller_said(call.record), call.record.transcript_text()
     assert "María" in agent_said(call.record)
     assert len(line.ended) == 1
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_draining_worker_answers_a_new_invite_503(line: Line, tmp_path: Path) -> None:
+    """Issue 20: a media worker stopping (SIGTERM) takes no new call; the trunk gets 503
+    at once and tries its next route."""
+    source = (SCENARIOS / "uac_unauthenticated_invite.xml").read_text()
+    kept = [
+        ln
+        for ln in source.splitlines()
+        if 'response="401"' not in ln and 'response="407"' not in ln
+    ]
+    unavailable = tmp_path / "uac_invite_503.xml"
+    unavailable.write_text("\n".join(kept).replace('<recv response="403"', '<recv response="503"'))
+    async with worker(line, trunk()) as inbound:
+        inbound.draining = True
+        assert await sipp(unavailable, inbound, NUMBER_A)
+    assert line.ended == []
