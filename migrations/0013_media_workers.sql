@@ -18,7 +18,8 @@ CREATE TABLE media_workers (
     active_calls  integer NOT NULL DEFAULT 0 CHECK (active_calls >= 0),
     languages     text[] NOT NULL DEFAULT '{}',
     voices        text[] NOT NULL DEFAULT '{}',
-    -- draining: finishing its calls after SIGTERM; placement skips it
+    -- draining: not taking calls (finishing them after SIGTERM, or its queue not polled
+    -- yet, or Temporal lost); placement skips it
     draining      boolean NOT NULL DEFAULT false,
     started_at    timestamptz NOT NULL DEFAULT now(),
     heartbeat_at  timestamptz NOT NULL DEFAULT now()

@@ -113,6 +113,9 @@ class MediaMembership:
         self._load = load
         self._dialer = HttpDialer(config.address)
         self._worker: Worker | None = None
+        # Whether its queue is polled now: until then (start, Temporal lost) placement
+        # sees the worker as not taking calls, so no call waits on a queue nobody reads.
+        self.polling = False
         self._tasks: list[asyncio.Task[None]] = []
         self.registered = asyncio.Event()
         # What else stops taking calls when draining starts (the SIP line's INVITEs).
@@ -147,7 +150,7 @@ class MediaMembership:
             active_calls=self.active_calls,
             languages=sorted({language.split("-")[0] for language in DEFAULT_VOICES}),
             voices=sorted({voice for voices in DEFAULT_VOICES.values() for voice in voices}),
-            draining=self.admission.draining,
+            draining=self.admission.draining or not self.polling,
         )
 
     @property
@@ -194,7 +197,7 @@ class MediaMembership:
                 conn,
                 self.config.worker_id,
                 active_calls=self.active_calls,
-                draining=self.admission.draining,
+                draining=self.admission.draining or not self.polling,
             )
             if not known:
                 await media_workers.register(conn, self.announcement())
@@ -207,23 +210,32 @@ class MediaMembership:
             log.warning("media worker could not deregister: %s", exc)
 
     async def _serve_queue(self) -> None:
-        client = await self._client()
+        """Poll this worker's queue; a worker that fails (Temporal lost) is started again."""
         activities = CallActivities(self._pool, self._dialer, admission=self.admission)
-        self._worker = Worker(
-            client,
-            task_queue=self.config.task_queue,
-            activities=[activities.place_call],
-            # Room for refusals to be answered while full; the admission decides.
-            max_concurrent_activities=self.config.max_calls + 2,
-            graceful_shutdown_timeout=self.config.drain_timeout,
-        )
-        log.info(
-            "media worker %s taking calls on task queue %r (at most %d at once)",
-            self.config.worker_id,
-            self.config.task_queue,
-            self.config.max_calls,
-        )
-        await self._worker.run()
+        while not self.admission.draining:
+            client = await self._client()
+            self._worker = Worker(
+                client,
+                task_queue=self.config.task_queue,
+                activities=[activities.place_call],
+                # Room for refusals to be answered while full; the admission decides.
+                max_concurrent_activities=self.config.max_calls + 2,
+                graceful_shutdown_timeout=self.config.drain_timeout,
+            )
+            log.info(
+                "media worker %s taking calls on task queue %r (at most %d at once)",
+                self.config.worker_id,
+                self.config.task_queue,
+                self.config.max_calls,
+            )
+            self.polling = True
+            try:
+                await self._worker.run()
+            except Exception:
+                log.exception("media worker's call queue stopped; starting it again")
+                await asyncio.sleep(RECONNECT_EVERY_S)
+            finally:
+                self.polling = False
 
     async def _client(self) -> Client:
         while True:

@@ -68,6 +68,7 @@ class MediaPlane:
 
     env: dict[str, str]
     log_dir: Path
+    pool: Pool
     workers: dict[str, CliProcess]
 
     async def start(self, worker_id: str, *, max_calls: int) -> CliProcess:
@@ -81,7 +82,22 @@ class MediaPlane:
         proc = CliProcess(["media", "--host", "127.0.0.1", "--port", str(port)], env, self.log_dir)
         self.workers[worker_id] = proc.start()
         await wait_healthy(proc, f"http://127.0.0.1:{port}/health", READY_TIMEOUT_S)
+        await self.wait_taking_calls(worker_id)
         return proc
+
+    async def wait_taking_calls(self, worker_id: str) -> None:
+        """Until placement may choose the worker (registered, its queue polled)."""
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            async with self.pool.connection() as conn:
+                cur = await conn.execute(
+                    "SELECT 1 FROM media_workers WHERE worker_id = %s AND NOT draining",
+                    (worker_id,),
+                )
+                if await cur.fetchone() is not None:
+                    return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{worker_id} never took calls: {self.workers[worker_id].describe()}")
 
     def owner_of(self, owner: str) -> str:
         """The worker id whose process wrote a dial-log owner (`host:pid:random`)."""
@@ -121,7 +137,11 @@ def phones(n: int) -> list[str]:
 
 @pytest.fixture
 async def plane(
-    tmp_path: Path, request: pytest.FixtureRequest, database_url: str, dev_env: WorkflowEnvironment
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    database_url: str,
+    pool: Pool,
+    dev_env: WorkflowEnvironment,
 ) -> AsyncIterator[MediaPlane]:
     talk_s, n = request.param
     personas_file = tmp_path / "personas.json"
@@ -134,7 +154,7 @@ async def plane(
         CENTRALITA_MEDIA_TASK_QUEUE_PREFIX=task_queue(),
         CENTRALITA_MEDIA_DRAIN_TIMEOUT_S="60",
     )
-    media = MediaPlane(env, tmp_path / "logs", {})
+    media = MediaPlane(env, tmp_path / "logs", pool, {})
     try:
         yield media
     finally:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import socket
 
 import pytest
+from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
 from activities.placement import CallAdmission
 from centralita.kernel.settings import Settings
 from centralita.telephony.media_workers import MEDIA_WORKER_UNAVAILABLE
-from workers.media_membership import MembershipConfig, advertised_url
+from workers.media_membership import MediaMembership, MembershipConfig, advertised_url
 
 pytestmark = pytest.mark.unit
 
@@ -56,3 +57,22 @@ def test_admission_refuses_a_call_while_full_or_draining_and_frees_its_room() ->
     admission.draining = True
     with pytest.raises(ApplicationError, match="draining"), admission.admit():
         pass
+
+
+def test_a_worker_whose_queue_is_not_polled_is_not_offered_calls() -> None:
+    """Until its Temporal worker polls (start-up, Temporal lost), placement must skip it:
+    a call placed there would wait on a queue nobody reads."""
+
+    async def never_connects() -> Client:
+        raise AssertionError("not called by this test")
+
+    membership = MediaMembership(
+        MembershipConfig.from_settings(settings(media_worker_id="m1")),
+        pool=None,  # type: ignore[arg-type]  # the announcement reads no database
+        connect=never_connects,
+    )
+    assert membership.announcement().draining
+    membership.polling = True
+    assert not membership.announcement().draining
+    membership.admission.draining = True
+    assert membership.announcement().draining
