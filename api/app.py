@@ -32,6 +32,7 @@ from api.routes import (
     learning,
     lexicon,
     live,
+    media_plane,
     opt_outs,
     reanalysis,
     retention,
@@ -133,6 +134,7 @@ def create_app(
     app.include_router(agents.router)
     app.include_router(telephony.router)
     app.include_router(admin.router)
+    app.include_router(media_plane.router)
     # Mounted, not included: its own CORS and admin-key check (see api/routes/codec.py).
     app.mount(codec.PREFIX, codec.codec_app(settings))
     refuse_unstorable_values(app)

@@ -11,6 +11,8 @@ from psycopg.types.json import Jsonb
 from centralita.kernel.db import Pool
 from centralita.telephony.media_workers import DroppedCall, MediaWorker
 from centralita.telephony.store import media_workers
+from tests.support.servers import AppClients, api_key_for, bearer, settings_for
+from tests.support.tenants import ADMIN_KEY
 
 pytestmark = pytest.mark.integration
 
@@ -132,3 +134,26 @@ async def test_a_dropped_call_keeps_its_final_lines_and_frees_its_live_feed(pool
     ]
     # The retry's ring starts its live feed at event 0 again without colliding.
     assert left == {"n": 0}
+
+
+async def test_operators_see_the_media_plane_with_the_admin_key_only(
+    clean: Pool, app_clients: AppClients, database_url: str
+) -> None:
+    async with clean.connection() as conn:
+        await media_workers.register(conn, worker("busy", max_calls=4))
+        await media_workers.heartbeat(conn, "busy", active_calls=3, draining=False)
+        await media_workers.register(conn, worker("leaving", draining=True))
+    api = await app_clients.open(
+        settings_for(database_url, "127.0.0.1:1", admin_api_key=ADMIN_KEY), tenant_id=None
+    )
+    refused = await api.get("/admin/media-workers", headers=bearer(await api_key_for(database_url)))
+    assert refused.status_code == 403
+    plane = await api.get("/admin/media-workers", headers=bearer(ADMIN_KEY))
+    assert plane.status_code == 200, plane.text
+    body = plane.json()
+    assert body["capacity"] == {"workers": 2, "draining": 1, "max_calls": 4, "active_calls": 3}
+    assert body["free_calls"] == 1
+    assert [(w["worker_id"], w["alive"], w["draining"]) for w in body["workers"]] == [
+        ("busy", True, False),
+        ("leaving", True, True),
+    ]
