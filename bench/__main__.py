@@ -1,5 +1,5 @@
-"""`python -m bench [campaign|intake|latency|memory|phone|sip|voicemail|wer|all] [options]`:
-the benchmarks.
+"""`python -m bench [campaign|intake|latency|memory|phone|placement|sip|voicemail|wer|all]
+[options]`: the benchmarks.
 
 With no name, all of them run. Each benchmark keeps its own options (`python -m bench
 campaign --help`, `python -m bench memory --help`); with `all`, every option goes to the
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bench import campaign, intake, latency, memory, phone, sip, voicemail, wer
+from bench import campaign, intake, latency, memory, phone, placement, sip, voicemail, wer
 
 Benchmark = tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Namespace], Any]]
 
@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "latency": (latency.build_parser, latency.run),
     "memory": (memory.build_parser, memory.run),
     "phone": (phone.build_parser, phone.run),
+    "placement": (placement.build_parser, placement.run),
     "sip": (sip.build_parser, sip.run),
     "voicemail": (voicemail.build_parser, voicemail.run),
     "wer": (wer.build_parser, wer.run),
