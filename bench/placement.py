@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import json
 import os
+import statistics
 import tempfile
 import time
 import uuid
@@ -44,117 +44,28 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from bench import placement_store as store
-from bench.campaign import ALWAYS_OPEN
-from bench.conversations import SCENARIOS
-from bench.latency import P95_LIMIT_MS, STAGGER_S
+from bench.latency import P95_LIMIT_MS
+from bench.placement_campaigns import Campaigns, personas
 from bench.placement_plane import Plane, child_env
 from bench.report import report
-from bench.stats import p50_p95, percentile
-from centralita.campaigns.messages import campaign_workflow_id
-from centralita.campaigns.policy import CampaignPolicy, CampaignRunInput
-from centralita.campaigns.store.campaigns import NewContact, create_campaign
+from bench.stats import p50_p95
 from centralita.kernel import runtime, search_attributes
 from centralita.kernel.calls import NOT_A_CONVERSATION, CallOutcome
 from centralita.kernel.db import Pool, open_pool
-from centralita.kernel.ids import DEFAULT_TENANT_ID
 from centralita.kernel.key_ring import KeyRing, new_key_text
 from centralita.kernel.migrate import migrate
 from centralita.kernel.payload_codec import data_converter_for
 from centralita.kernel.temporal import temporal_plugins
 from workers.embedded_postgres import EmbeddedPostgres
 from workers.embedded_temporal import DEV_SERVER_GO_ENV, DEV_SERVER_TUNING, venv_binary
-from workflows.campaign import CampaignWorkflow
 
 RESULTS = Path(__file__).resolve().parent / "results" / "placement.json"
 # The failover round's kill, this long after its last call rang: every call is talking.
 KILL_AFTER_S = 8.0
-CALL_ALLOWANCE_S = 120.0  # per wave of calls, before a round is called stuck
 
 
 def say(text: str) -> None:
     print(text, flush=True)
-
-
-def _number(index: int) -> str:
-    return f"+5699200{index:04d}"
-
-
-def personas(count: int, concurrency: int) -> dict[str, Any]:
-    """`count` numbers, each answered by a bot playing one scenario's script.
-
-    A campaign starts its first `concurrency` calls in the same instant; answered at
-    once, their scripted callers would speak in lockstep (every one finishing a sentence
-    together, which real traffic never does) and queue their turns on the recogniser at
-    the same moment. So the n-th number of each `concurrency` rings `STAGGER_S` longer,
-    as `bench/latency.py` starts its simultaneous calls `STAGGER_S` apart.
-    """
-    return {
-        "personas": [
-            {
-                "number": _number(i),
-                "name": f"bench {i}",
-                "script": [
-                    {
-                        "outcome": CallOutcome.COMPLETED.value,  # the agent's decides
-                        "ring_seconds": 0.5 + STAGGER_S * (i % concurrency),
-                        "conversation": scenario.script.model_dump(mode="json"),
-                    }
-                ],
-            }
-            for i, scenario in zip(range(count), itertools.cycle(SCENARIOS), strict=False)
-        ]
-    }
-
-
-class Campaigns:
-    """Starts campaigns over fresh numbers (a number is never called by two campaigns)."""
-
-    def __init__(self, pool: Pool, client: Client, task_queue: str, concurrency: int) -> None:
-        self.pool, self.client, self.queue = pool, client, task_queue
-        self.concurrency = concurrency
-        self._numbers = itertools.count()
-
-    async def run(self, calls: int, label: str) -> tuple[str, Any]:
-        """Start one placed campaign of `calls` contacts; its id and workflow handle."""
-        policy = CampaignPolicy.model_validate(
-            {
-                **ALWAYS_OPEN,
-                "concurrency": self.concurrency,
-                "segment_agents": {s.agent: s.agent for s in SCENARIOS},
-            }
-        )
-        contacts = []
-        for _ in range(calls):
-            index = next(self._numbers)
-            scenario = SCENARIOS[index % len(SCENARIOS)]
-            contacts.append(
-                NewContact(
-                    name=f"Contacto {index}",
-                    phones=[_number(index)],
-                    recipient_timezone="America/Santiago",
-                    segment=scenario.agent,
-                    variables=scenario.variables,
-                )
-            )
-        row = await create_campaign(
-            self.pool,
-            tenant_id=DEFAULT_TENANT_ID,
-            name=f"placement {label}",
-            timezone="UTC",
-            policy=policy,
-            contacts=contacts,
-            workflow_id_for=campaign_workflow_id,
-        )
-        handle = await self.client.start_workflow(
-            CampaignWorkflow.run,
-            CampaignRunInput(campaign_id=row.id, media_placement=True),
-            id=campaign_workflow_id(row.id),
-            task_queue=self.queue,
-        )
-        return row.id, handle
-
-    def timeout_s(self, calls: int) -> float:
-        return CALL_ALLOWANCE_S * (1 + -(-calls // self.concurrency))
 
 
 async def _read(pool: Pool, campaign_id: str) -> dict[str, Any]:
@@ -239,10 +150,9 @@ def _spread_s(values: Sequence[float]) -> dict[str, float | None]:
     """min / median / max, in seconds to 0.01."""
     if not values:
         return {"min_s": None, "median_s": None, "max_s": None}
-    median = percentile(sorted(values), 50)
     return {
         "min_s": round(min(values), 2),
-        "median_s": None if median is None else round(median, 2),
+        "median_s": round(statistics.median(values), 2),
         "max_s": round(max(values), 2),
     }
 
@@ -264,7 +174,11 @@ async def failover_round(plane: Plane, campaigns: Campaigns, calls: int) -> dict
         r["key"]: (r["at"] - killed_at).total_seconds() for r in seen["rings"] if r["dial"] == 2
     }
     per_call = [
-        {"call": key.rsplit("-", 2)[-2], "drop_s": round(s, 2), "ring_s": _round(again.get(key))}
+        {
+            "contact": key.partition("-contact-")[2][:8],
+            "drop_s": round(s, 2),
+            "ring_s": _round(again.get(key)),
+        }
         for key, s in sorted(detected.items())
     ]
     figures = {
@@ -317,8 +231,10 @@ async def _with_servers(
     book.write_text(
         json.dumps(personas(args.calls * len(counts) + args.kill_calls, args.concurrency)), "utf-8"
     )
+    threads = {"CENTRALITA_STT_CPU_THREADS": str(args.stt_threads)} if args.stt_threads else {}
     shared = child_env(
         home / "centralita",
+        **threads,
         CENTRALITA_DATABASE_URL=url,
         CENTRALITA_TEMPORAL_ADDRESS=client.service_client.config.target_host,
         CENTRALITA_ENCRYPTION_KEYS=keys,
@@ -351,6 +267,7 @@ async def _with_servers(
         "calls_per_round": args.calls,
         "concurrency": args.concurrency,
         "max_calls_per_worker": plane.max_calls,
+        "stt_threads_per_worker": args.stt_threads or "default (2)",
         "rounds": rounds,
         "failover": failover,
     }
@@ -376,6 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="calls each media worker holds (default --concurrency: one worker holds the load)",
+    )
+    parser.add_argument(
+        "--stt-threads",
+        type=int,
+        default=None,
+        help="each media worker's Whisper threads (CENTRALITA_STT_CPU_THREADS; default 2)",
     )
     parser.add_argument(
         "--kill-calls", type=int, default=4, help="failover round's calls (0: no failover)"
