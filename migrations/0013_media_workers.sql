@@ -16,6 +16,9 @@ CREATE TABLE media_workers (
     -- calls it holds now, as of its last heartbeat (placement adds its own picks to it
     -- until the next heartbeat says how many really started)
     active_calls  integer NOT NULL DEFAULT 0 CHECK (active_calls >= 0),
+    -- placements made since its last heartbeat: the next heartbeat still counts them
+    -- (a call placed may not have reached the worker when it beats), then clears them
+    picked_since_beat integer NOT NULL DEFAULT 0 CHECK (picked_since_beat >= 0),
     languages     text[] NOT NULL DEFAULT '{}',
     voices        text[] NOT NULL DEFAULT '{}',
     -- draining: not taking calls (finishing them after SIGTERM, or its queue not polled

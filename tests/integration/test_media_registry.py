@@ -56,7 +56,12 @@ async def test_placement_spreads_calls_and_waits_when_every_worker_is_full(clean
         capacity = await media_workers.capacity(conn)
     assert (capacity.workers, capacity.max_calls, capacity.active_calls) == (3, 6, 6)
     assert "no media worker has room: 3 live (0 draining), 6 of 6 calls" in capacity.describe()
-    # A heartbeat says how many calls really run: room again on that worker only.
+    # A heartbeat right after the picks may not hold them yet (the calls are on their
+    # way to the worker): they still count, so nothing piles onto "b" meanwhile...
+    async with clean.connection() as conn:
+        assert await media_workers.heartbeat(conn, "b", active_calls=0, draining=False)
+    assert await place_all(clean, 1) == [None]
+    # ... and the next beat says how many calls really run: room again on "b" only.
     async with clean.connection() as conn:
         assert await media_workers.heartbeat(conn, "b", active_calls=0, draining=False)
     assert await place_all(clean, 3) == ["b", "b", None]

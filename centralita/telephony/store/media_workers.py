@@ -2,8 +2,10 @@
 
 Placement picks, in one statement, the live, non-draining worker with the most free
 room (ties: the least loaded, then at random) and counts the pick against it at once,
-so picks made between two heartbeats spread out instead of piling onto one worker; the
-worker's next heartbeat replaces the count with the calls it really holds.
+so picks made between two heartbeats spread out instead of piling onto one worker. A
+heartbeat replaces the count with the calls the worker holds plus the picks made since
+the previous beat (they may not have reached it yet); the beat after forgets those, so
+a pick is counted twice for at most one beat, never lost.
 """
 
 from __future__ import annotations
@@ -47,10 +49,11 @@ async def register(conn: Conn, worker: MediaWorker) -> None:
 
 
 async def heartbeat(conn: Conn, worker_id: str, *, active_calls: int, draining: bool) -> bool:
-    """Say the worker is alive with this load; False when its row is gone (re-register)."""
+    """Say the worker is alive with this load (plus the picks since the last beat, which
+    may not have reached it yet); False when its row is gone (re-register)."""
     cur = await conn.execute(
-        "UPDATE media_workers SET active_calls = %s, draining = %s, heartbeat_at = now() "
-        "WHERE worker_id = %s",
+        "UPDATE media_workers SET active_calls = %s + picked_since_beat, "
+        "picked_since_beat = 0, draining = %s, heartbeat_at = now() WHERE worker_id = %s",
         (active_calls, draining, worker_id),
     )
     return cur.rowcount == 1
@@ -75,7 +78,8 @@ async def place(
         f" WHERE {_LIVE} AND NOT draining AND active_calls < max_calls"
         " ORDER BY (worker_id = %(avoid)s), max_calls - active_calls DESC, active_calls,"
         " random() LIMIT 1 FOR UPDATE SKIP LOCKED) "
-        "UPDATE media_workers w SET active_calls = w.active_calls + 1 FROM chosen "
+        "UPDATE media_workers w SET active_calls = w.active_calls + 1, "
+        "picked_since_beat = w.picked_since_beat + 1 FROM chosen "
         "WHERE w.worker_id = chosen.worker_id RETURNING w.worker_id, w.task_queue",
         {"stale": stale_after, "avoid": avoid or ""},
     )
