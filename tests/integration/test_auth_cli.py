@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
 import stat
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,30 +11,15 @@ import pytest
 from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
 from centralita.tenants.dev_key import dev_key_path, ensure_dev_key, read_dev_key
+from tests.support.cli import run_cli
 from tests.support.servers import AppClients, bearer, settings_for
 
 pytestmark = pytest.mark.integration
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
 
 async def _cli(database_url: str, *args: str) -> tuple[int, str, str]:
     """Run `centralita ARGS` against the test database: exit code, stdout, stderr."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CENTRALITA_")}
-    env["CENTRALITA_DATABASE_URL"] = database_url
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "workers.cli",
-        *args,
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return await run_cli(database_url, *args)
 
 
 async def test_the_cli_creates_a_tenant_and_a_key_lists_and_revokes_it(

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
-import sys
 import uuid
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,11 +23,11 @@ from centralita.telephony.models import TelnyxCredentials, TwilioCredentials
 from centralita.telephony.store.accounts import account_credentials, create_account
 from centralita.webhooks import store
 from centralita.webhooks.signing import new_secret
+from tests.support.cli import run_cli
 from workers.secrets_cli import MissingKeysError, rotate
 
 pytestmark = pytest.mark.integration
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 KEY_A, KEY_B = new_key_text("key-a"), new_key_text("key-b")
 RING_A, RING_B = KeyRing.parse(KEY_A), KeyRing.parse(KEY_B)
 RING_BA = KeyRing.parse(f"{KEY_B},{KEY_A}")
@@ -206,24 +203,9 @@ async def test_a_key_missing_from_the_ring_is_named_and_nothing_changes(pool: Po
 
 
 async def _cli(database_url: str, keys: str | None, *args: str) -> tuple[int, str, str]:
-    """Run `centralita ARGS` against the test database: exit code, stdout, stderr."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CENTRALITA_")}
-    env["CENTRALITA_DATABASE_URL"] = database_url
-    if keys is not None:
-        env["CENTRALITA_ENCRYPTION_KEYS"] = keys
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "workers.cli",
-        *args,
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    """Run `centralita ARGS` against the test database with ring `keys` (None: none set)."""
+    env = {"CENTRALITA_ENCRYPTION_KEYS": keys} if keys is not None else None
+    return await run_cli(database_url, *args, env=env)
 
 
 async def test_the_cli_makes_keys_and_rotates(database_url: str, pool: Pool) -> None:
