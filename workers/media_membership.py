@@ -117,7 +117,6 @@ class MediaMembership:
         # sees the worker as not taking calls, so no call waits on a queue nobody reads.
         self.polling = False
         self._tasks: list[asyncio.Task[None]] = []
-        self.registered = asyncio.Event()
         # What else stops taking calls when draining starts (the SIP line's INVITEs).
         self.on_drain: list[Callable[[], None]] = []
 
@@ -186,7 +185,6 @@ class MediaMembership:
         while True:
             try:
                 await self._beat()
-                self.registered.set()
             except Exception as exc:
                 log.warning("media worker heartbeat failed: %s", exc)
             await asyncio.sleep(HEARTBEAT_EVERY.total_seconds())
