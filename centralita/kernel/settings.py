@@ -24,6 +24,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, Settin
 from centralita.kernel.addresses import parse_allow_hosts
 from centralita.kernel.durations import parse_schedule
 from centralita.kernel.key_ring import KeyRing, KeyRingError
+from centralita.kernel.stt_specs import parse_stt_map
 
 ENV_PREFIX = "CENTRALITA_"
 
@@ -116,6 +117,9 @@ PricesByUnit = Annotated[
     dict[str, float], NoDecode, BeforeValidator(_env_mapping('{"stt_per_min": 0.006}'))
 ]
 Headers = Annotated[dict[str, str], NoDecode, BeforeValidator(_env_mapping('{"x-api-key": "..."}'))]
+SttModels = Annotated[
+    dict[str, str], NoDecode, BeforeValidator(_env_mapping('{"es": "base", "en": "tiny.en"}'))
+]
 
 
 # Settings whose values may hold a secret (a key, a password in a URL, TURN credentials).
@@ -448,6 +452,43 @@ class Settings(BaseSettings):
         'live utterance (e.g. {"es": 20}); others read the full 30 s. 20 halves a Spanish '
         "turn's recognition time; {} turns it off.",
     )
+    stt_live: SttModels = Field(
+        default_factory=lambda: {"es": "base", "en": "tiny.en"},
+        description="Per language (or * for the rest), the live recogniser: a shipped model "
+        "(tiny.en, base), a CTranslate2 model folder (/abs, ./rel, ~/...), a faster-whisper "
+        "model name (small, large-v3, distil-large-v3: see stt_download) or openai:<model> "
+        '(hosted, e.g. openai:whisper-1). E.g. {"es": "base", "en": "tiny.en"} or '
+        "es=base,en=openai:whisper-1. Languages not listed use base.",
+    )
+    stt_offline: SttModels = Field(
+        default_factory=dict,
+        description="Per language, the post-call re-transcription recogniser (same forms as "
+        'stt_live), e.g. {"es": "large-v3"}; a language not listed uses its live model '
+        "with beam search.",
+    )
+    stt_download: bool = Field(
+        default=False,
+        description="Let faster-whisper model names in stt_live/stt_offline download from "
+        "Hugging Face when not cached; false: only the local cache is used, and a missing "
+        "model stops the worker with its name.",
+    )
+    stt_openai_base_url: str | None = Field(
+        default=None,
+        description="Base URL of an OpenAI-compatible transcription API for openai:<model> "
+        "specs (e.g. a self-hosted Whisper large-v3 server at http://stt.internal:8000/v1); "
+        "unset: OpenAI's.",
+    )
+    stt_openai_api_key_env: str = Field(
+        default="OPENAI_API_KEY",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="The environment variable holding the hosted STT's API key.",
+    )
+    stt_openai_timeout_s: float = Field(
+        default=8.0, gt=0, le=120, description="Deadline of one live hosted transcription."
+    )
+    stt_openai_retries: int = Field(
+        default=2, ge=0, le=5, description="Retries of a hosted transcription (429, 5xx, timeouts)."
+    )
     rates: PricesByUnit = Field(
         default_factory=dict,
         description="Per-unit prices: stt_per_min, tts_per_1k_chars, llm_per_1k_tokens, "
@@ -525,6 +566,12 @@ class Settings(BaseSettings):
     @classmethod
     def _readable_allow_hosts(cls, value: list[str]) -> list[str]:
         parse_allow_hosts(value)  # a malformed CIDR is refused at start, not at delivery
+        return value
+
+    @field_validator("stt_live", "stt_offline")
+    @classmethod
+    def _readable_stt_models(cls, value: dict[str, str]) -> dict[str, str]:
+        parse_stt_map(value)  # raises ValueError naming the language and the bad value
         return value
 
     @field_validator("stt_encoder_windows")
