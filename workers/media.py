@@ -42,9 +42,10 @@ from realtime.carrier.twilio import PhoneLineConfig, TwilioDialer
 from realtime.carrier.twilio_rest import TwilioAccount, TwilioCalls
 from realtime.conversation_line import CallParties, ConversationLine
 from realtime.legs.webrtc import IceServer, restrict_ice_to_loopback
+from realtime.providers import stt_choice
 from realtime.providers.base import ProviderError, SpeechToText, TextToSpeech
 from realtime.providers.espeak import EspeakTTS
-from realtime.providers.whisper import WhisperSTT
+from realtime.providers.stt_choice import ChosenSTT
 from realtime.server.app import create_media_app
 from realtime.server.carrier_webhooks import twilio_webhook_router
 from realtime.server.inbound import (
@@ -76,11 +77,14 @@ from workers.post_call_starter import PostCallStarter
 log = logging.getLogger(__name__)
 
 
-def live_stt(settings: Settings) -> WhisperSTT:
-    """The embedded recogniser for live turns, as the settings tune it."""
-    return WhisperSTT(
-        cpu_threads=settings.stt_cpu_threads, encoder_windows=settings.stt_encoder_windows
-    )
+def live_stt(settings: Settings) -> ChosenSTT:
+    """The recogniser for live turns that `stt_live` chooses per language (embedded
+    faster-whisper by default, or a hosted one), as the settings tune it.
+
+    Raises:
+        InvalidSettingsError: a configured model that cannot be served here.
+    """
+    return stt_choice.live_stt(settings)
 
 
 def conversation_line(
@@ -332,7 +336,7 @@ def media_parts(
     return MediaParts(dialer, signalling, live, carrier_routes, phone, sip, line)
 
 
-async def _warm_up(stt: WhisperSTT) -> None:
+async def _warm_up(stt: ChosenSTT) -> None:
     try:
         await stt.warm_up()
     except ProviderError as exc:  # calls will report it; the carrier keeps serving

@@ -2,7 +2,7 @@
 
 Live turns use greedy decoding and a short encoder window to answer fast. After the
 call there is time: beam search, the full 30 s window, the multilingual model for
-Spanish (a larger CTranslate2 model when one is installed and configured). Word
+Spanish, or the larger (or hosted) model `stt_offline` configures (see `stt_choice`). Word
 timestamps are shifted onto the call's clock, and word probabilities are kept: the
 correction step trusts confident words and questions the others.
 """
@@ -14,14 +14,23 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from centralita.kernel.settings import Settings, get_settings
 from centralita.postcall.transcripts import OfflineSegment, OfflineWord
 from realtime.offline.recording import caller_channel, utterances
+from realtime.providers import stt_choice
 from realtime.providers.base import SpeechToText
 from realtime.providers.whisper import ModelSpec, WhisperSTT
 
 OFFLINE_BEAM_SIZE = 5
 HALLUCINATION_SILENCE_S = 0.5
 """On the WER set this guard alone took the offline WER from 0.634 to 0.622."""
+OFFLINE_WHISPER: dict[str, Any] = {
+    "beam_size": OFFLINE_BEAM_SIZE,
+    "encoder_windows": {},  # the full 30 s window: accuracy over speed
+    "timeout_s": 120.0,
+    "hallucination_silence_s": HALLUCINATION_SILENCE_S,
+}
+"""The local models' options after the call (hosted ones get `stt_choice`'s deadlines)."""
 MAX_CONTEXT_TERMS = 30
 """Whisper's prompt holds 224 tokens; 30 terms leave room for long ones."""
 TOPICS = {
@@ -30,20 +39,24 @@ TOPICS = {
 }
 
 
-def offline_stt(models: dict[str, ModelSpec] | None = None) -> WhisperSTT:
+def offline_stt(
+    models: dict[str, ModelSpec] | None = None, *, settings: Settings | None = None
+) -> SpeechToText:
     """The recogniser for re-transcription: beam search over the full window.
 
     Args:
-        models: language to model (a shipped name or a model folder); the default is
-            the live one per language (multilingual base for Spanish).
+        models: language to local model (a shipped name or a model folder), overriding
+            the settings (benchmarks compare models this way).
+        settings: where `stt_offline` (over `stt_live`) chooses each language's model,
+            the larger one when one is configured, or a hosted one; the process's
+            settings when not given.
+
+    Raises:
+        InvalidSettingsError: a configured model that cannot be served here.
     """
-    return WhisperSTT(
-        models=models,
-        beam_size=OFFLINE_BEAM_SIZE,
-        encoder_windows={},  # the full 30 s window: accuracy over speed
-        timeout_s=120.0,
-        hallucination_silence_s=HALLUCINATION_SILENCE_S,
-    )
+    if models is not None:
+        return WhisperSTT(models=models, **OFFLINE_WHISPER)
+    return stt_choice.offline_stt(settings or get_settings(), OFFLINE_WHISPER)
 
 
 def call_context(language: str, terms: Sequence[str], *, collection: bool) -> str | None:
