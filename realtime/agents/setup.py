@@ -105,6 +105,7 @@ def setup_for(
         default_currency=definition.currency or CURRENCY_BY_LANGUAGE.get(language),
         endpoint_silence_ms=template.endpoint_silence_ms,
         early_transcribe_ms=template.early_transcribe_ms,
+        turns=definition.turns or template.turns,
         barge_in_min_ms=template.barge_in_min_ms,
         reprompt_after_s=template.reprompt_after_s,
         max_silences=template.max_silences,

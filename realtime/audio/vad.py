@@ -6,14 +6,26 @@ on), `UtteranceEnded` with the utterance's audio after `silence_ms` of silence, 
 `Silence` ticks while nobody speaks (for re-prompts). Time is counted in samples fed,
 never read from a clock, so the same audio always gives the same events.
 
-Cost: webrtcvad takes ~2 µs per 20 ms frame here and the energy gate a few more, so
-the endpointer runs inline on the event loop; an executor hop would cost more.
+Turn mode (`turn_check_ms` set): a pause does not end the turn by its length alone.
+After `turn_check_ms` of silence the endpointer asks whether the utterance is
+complete (Smart Turn, `realtime.audio.turn_model`), again every `recheck_ms` while the
+silence lasts, and ends it at the first "complete"; `silence_ms` is then the longest
+it waits for a caller who paused mid-sentence. The question goes either to `judge`
+(called inline: deterministic, for benchmarks and tests) or, without one, out as a
+`TurnCheck` event whose answer comes back through `conclude` (the session runs the
+~40 ms model in an executor, so the event loop never stalls on it; the end is then
+declared at the stream time the answer arrives, and `endpointing_ms` says so).
+
+Cost: webrtcvad takes ~2 µs per 20 ms frame here and the energy gate a few more, and
+Silero (when on) ~0.1 ms per 32 ms window, so the endpointer runs inline on the event
+loop; an executor hop would cost more. The turn model does not (see above).
 """
 
 from __future__ import annotations
 
 import collections
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +33,7 @@ import webrtcvad  # type: ignore[import-untyped]
 
 from centralita.kernel.pcm import Pcm16
 from realtime.audio.frames import STT_RATE, AudioConversionError, as_pcm16_mono
+from realtime.audio.silero import SileroStream
 
 
 @dataclass(frozen=True)
@@ -85,7 +98,22 @@ class UtterancePaused:
     ended_at_ms: int
 
 
-VadEvent = SpeechStarted | UtteranceEnded | UtterancePaused | Silence
+@dataclass(frozen=True)
+class TurnCheck:
+    """Turn mode asks: is the utterance that paused at `ended_at_ms` complete?
+
+    Answer with `Endpointer.conclude(check, complete)`. `audio` is the utterance up to
+    now, its silence included (the model hears how long the pause already is).
+    """
+
+    audio: Pcm16 = field(repr=False)
+    ended_at_ms: int
+    at_ms: int
+
+
+VadEvent = SpeechStarted | UtteranceEnded | UtterancePaused | Silence | TurnCheck
+# Says whether an utterance (16 kHz mono int16, ending now) is complete.
+TurnJudge = Callable[[Pcm16], bool]
 
 
 class Endpointer:
@@ -113,6 +141,10 @@ class Endpointer:
         max_utterance_ms: int = 30_000,
         energy_floor_dbfs: float = -55.0,
         early_ms: int | None = None,
+        turn_check_ms: int | None = None,
+        recheck_ms: int = 300,
+        judge: TurnJudge | None = None,
+        silero_floor: float | None = None,
     ) -> None:
         if aggressiveness not in (0, 1, 2, 3):
             raise ValueError(f"aggressiveness must be 0..3, got {aggressiveness}")
@@ -149,6 +181,18 @@ class Endpointer:
         if early_ms is not None and not tail_ms <= early_ms < silence_ms:
             raise ValueError(f"early_ms must be in [tail_ms, silence_ms), got {early_ms}")
         self.early_ms = early_ms
+        if turn_check_ms is not None and not 0 < turn_check_ms < silence_ms:
+            raise ValueError(f"turn_check_ms must be in (0, silence_ms), got {turn_check_ms}")
+        if recheck_ms <= 0:
+            raise ValueError(f"recheck_ms must be positive, got {recheck_ms}")
+        self.turn_check_ms = turn_check_ms
+        self.recheck_ms = recheck_ms
+        self._judge = judge
+        # With a floor, a frame is speech only if Silero agrees too (its latest 32 ms
+        # window): webrtcvad takes clatter, fans and line noise for speech, and a noise
+        # burst must neither stop the agent nor hold the caller's turn open.
+        self._silero = SileroStream() if silero_floor is not None else None
+        self.silero_floor = silero_floor if silero_floor is not None else 0.0
         # Mean square of int16 samples at the floor level.
         self._energy_floor = (32768.0 * 10 ** (energy_floor_dbfs / 20)) ** 2
 
@@ -181,6 +225,7 @@ class Endpointer:
         self._utt_onset_ms = 0
         self._last_voiced_end_ms = 0
         self._silence_run_ms = 0
+        self._asking: int | None = None  # the pause (ended_at_ms) a TurnCheck is out for
 
     @property
     def now_ms(self) -> int:
@@ -231,13 +276,18 @@ class Endpointer:
         return [self._end_utterance(forced=True)]
 
     def _is_speech(self, frame: Pcm16) -> bool:
+        if self._silero is not None:
+            self._silero.feed(frame)  # every frame: the LSTM must hear the whole stream
         energy = float(np.dot(frame, frame.astype(np.float64))) / frame.size
         if energy < self._energy_floor:
             return False
         try:
-            return bool(self._vad.is_speech(frame.tobytes(), STT_RATE))
+            voiced = bool(self._vad.is_speech(frame.tobytes(), STT_RATE))
         except Exception as exc:  # webrtcvad raises a bare Exception on bad input
             raise AudioConversionError(f"webrtcvad rejected a frame: {exc}") from exc
+        if voiced and self._silero is not None:
+            return self._silero.probability >= self.silero_floor
+        return voiced
 
     def _frame(self, frame: Pcm16, events: list[VadEvent]) -> None:
         voiced = self._is_speech(frame)
@@ -253,6 +303,8 @@ class Endpointer:
                 self._silence_run_ms += self.frame_ms
                 if self._silence_run_ms == self._early_run_ms:
                     events.append(UtterancePaused(self._kept_audio(), self._last_voiced_end_ms))
+                if self._check_due() and self._ask(events):
+                    return
             if self._silence_run_ms >= self.silence_ms:
                 events.append(self._end_utterance(forced=False))
             elif end_ms - self._utt_onset_ms >= self.max_utterance_ms:
@@ -282,6 +334,42 @@ class Endpointer:
         if end_ms >= self._next_tick_ms:
             events.append(Silence(duration_ms=silent_for))
             self._next_tick_ms += self.silence_tick_ms
+
+    def _check_due(self) -> bool:
+        """Whether this frame's silence run is one at which turn mode asks the model."""
+        if self.turn_check_ms is None or self._silence_run_ms >= self.silence_ms:
+            return False
+        first = math.ceil(self.turn_check_ms / self.frame_ms) * self.frame_ms
+        step = max(self.frame_ms, self.recheck_ms // self.frame_ms * self.frame_ms)
+        run = self._silence_run_ms
+        return run >= first and (run - first) % step == 0
+
+    def _ask(self, events: list[VadEvent]) -> bool:
+        """Ask whether the utterance is complete; True when it ended here (inline judge)."""
+        if self._asking == self._last_voiced_end_ms:
+            return False  # the previous answer for this pause is not back yet
+        audio = np.concatenate(self._utt_frames)
+        if self._judge is None:
+            self._asking = self._last_voiced_end_ms
+            events.append(TurnCheck(audio, self._last_voiced_end_ms, self.now_ms))
+            return False
+        if self._judge(audio):
+            events.append(self._end_utterance(forced=False))
+            return True
+        return False
+
+    def conclude(self, check: TurnCheck, complete: bool) -> list[VadEvent]:
+        """The answer to a `TurnCheck`: the `UtteranceEnded` when it closes the turn now.
+
+        An answer that comes back after the caller spoke again, or after the turn ended
+        anyway (`silence_ms`), is stale and changes nothing.
+        """
+        if not self._in_speech or check.ended_at_ms != self._last_voiced_end_ms:
+            return []
+        if self._silence_run_ms == 0:
+            return []  # speech resumed in the very frame the pause ended at
+        self._asking = None
+        return [self._end_utterance(forced=False)] if complete else []
 
     def _start_candidate(self, frame_index: int) -> None:
         self._cand_start_frame = frame_index

@@ -34,9 +34,11 @@ from realtime.audio.dtmf import dtmf_tones
 from realtime.audio.frames import FRAME_MS, InboundResampler
 from realtime.audio.playback import AgentVoiceTrack
 from realtime.audio.recorder import CallRecorder, RecorderError
+from realtime.audio.turn_settings import TurnSettings
 from realtime.audio.vad import (
     Endpointer,
     SpeechStarted,
+    TurnCheck,
     UtteranceEnded,
     UtterancePaused,
     VadEvent,
@@ -58,6 +60,7 @@ from realtime.session.record import CallRecord, TurnMetrics
 from realtime.session.speech import AgentSpeech
 from realtime.session.supervision import Supervision
 from realtime.session.tracing import end_stage, stage, start_stage, turn_span
+from realtime.session.turn_judging import TurnJudging
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +86,9 @@ class SessionConfig:
     endpoint_silence_ms: int = 500
     # Start transcribing after this much silence, before the end is sure (None: off).
     early_transcribe_ms: int | None = 200
+    # The agent's `turns:` block: Smart Turn decides when the turn is over (model
+    # mode), or a fixed silence does. None: `endpoint_silence_ms` of silence.
+    turns: TurnSettings | None = None
     barge_in_min_ms: int = 200
     reprompt_after_s: float = 6.0
     max_silences: int = 2
@@ -91,6 +97,20 @@ class SessionConfig:
     # What the agent does when a machine answers a phone call: leave its message after
     # the beep (the flow's voicemail node, which says nothing of the debt), or hang up.
     voicemail: Literal["leave_message", "hang_up"] = "leave_message"
+
+
+def _endpointer(config: SessionConfig) -> Endpointer:
+    """The caller's endpointer: the agent's `turns:` block, else a fixed silence."""
+    turns = config.turns
+    silence_ms = turns.endpoint_silence_ms if turns else config.endpoint_silence_ms
+    return Endpointer(
+        silence_ms=silence_ms,
+        min_speech_ms=config.barge_in_min_ms,
+        early_ms=early_ms(config.early_transcribe_ms, silence_ms),
+        turn_check_ms=turns.turn_check_ms if turns else None,
+        recheck_ms=turns.recheck_ms if turns else 300,
+        silero_floor=turns.silero_floor if turns else None,
+    )
 
 
 class CallSession:
@@ -136,11 +156,8 @@ class CallSession:
             ),
             corrector=corrector,
         )
-        self._endpointer = Endpointer(
-            silence_ms=self.config.endpoint_silence_ms,
-            min_speech_ms=self.config.barge_in_min_ms,
-            early_ms=early_ms(self.config.early_transcribe_ms, self.config.endpoint_silence_ms),
-        )
+        self._endpointer = _endpointer(self.config)
+        self._turn_judge = TurnJudging(self.config.turns)
         self._early = EarlyTranscripts(stt, self.config.language, self.config.hints)
         self._utterances: asyncio.Queue[Heard | KeyEntry | MachineTurn | None] = asyncio.Queue()
         self._machine_watch: MachineWatch | None = None
@@ -295,8 +312,7 @@ class CallSession:
                 self._tap_caller(frame)
                 if self._machine_watch is not None and not self._machine_watch.done:
                     self._machine_watch.push(samples, resampler.rate, time.monotonic())
-                for event in self._endpointer.feed(samples):
-                    self._on_vad(event)
+                self._on_vad_events(self._endpointer.feed(samples))
         except MediaStreamError:
             # A transfer moves the call off this leg: its audio ends, the caller stays.
             self._end("transfer" if self._transferring else "remote_hangup")
@@ -323,8 +339,14 @@ class CallSession:
             self._recorder = None
             self._voice.on_chunk = None
 
+    def _on_vad_events(self, events: list[VadEvent]) -> None:
+        for event in events:
+            self._on_vad(event)
+
     def _on_vad(self, event: VadEvent) -> None:
-        if isinstance(event, SpeechStarted):
+        if isinstance(event, TurnCheck):
+            self._turn_judge.ask(event, self._on_turn_verdict)
+        elif isinstance(event, SpeechStarted):
             self._last_activity = time.monotonic()
             if self._voice.playing:
                 self._barge_in(event)
@@ -341,6 +363,11 @@ class CallSession:
         elif time.monotonic() - self._last_activity > self.config.reprompt_after_s:
             self._last_activity = time.monotonic()
             self._utterances.put_nowait(None)  # silence: the brain re-prompts or ends
+
+    def _on_turn_verdict(self, check: TurnCheck, complete: bool) -> None:
+        """Smart Turn answered (off the loop): the turn may end now."""
+        if not self._ended.is_set():
+            self._on_vad_events(self._endpointer.conclude(check, complete))
 
     def _barge_in(self, started: SpeechStarted) -> None:
         """The caller talks over the agent: stop at once, keep only what was heard."""
@@ -479,6 +506,10 @@ class CallSession:
                 raise  # the call is over: this turn must stop, not carry on
             # Otherwise only the reply was cancelled (a barge-in): the turn goes on.
         self._last_activity = time.monotonic()
+        if self._ending is None:
+            # While the agent speaks and the caller answers, the voice renders what
+            # the brain may say next.
+            self._speech.foresee(self._brain.likely_lines())
         if self._ending == "transfer" and self.transfer is not None:
             await self._hand_over()
         elif self._ending is not None:

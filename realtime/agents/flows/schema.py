@@ -39,6 +39,7 @@ from realtime.agents.flows.templates import (
     referenced_names,
 )
 from realtime.agents.flows.tools import TOOLS, ToolName
+from realtime.audio.turn_settings import TurnSettings
 
 SlotName = Literal["amount", "currency", "pay_date", "callback_at", "national_id"]
 VariableKind = Literal["text", "money", "number", "date", "datetime"]
@@ -240,6 +241,9 @@ class AgentDefinition(_Model):
         default="leave_message",
         description="On a phone answered by a machine: leave the `voicemail` node's message "
         "after the beep, or hang up",
+    )
+    turns: TurnSettings | None = Field(
+        default=None, description="When the caller's turn is over (else a 500 ms silence)"
     )
     max_unexpected: int = Field(default=2, ge=0, description="Clarifying re-prompts per node")
     max_clarifications: int = Field(default=3, ge=0, description="Slot confirmations per call")

@@ -30,6 +30,7 @@ from realtime.agents.flows.schema import FlowDefinitionError, VariableSpec
 from realtime.agents.flows.tools import ToolContext, ToolName
 from realtime.agents.llm.brain import ClientFactory, LlmBrain, default_client
 from realtime.agents.model_config import LlmConfig, LlmModelSpec
+from realtime.audio.turn_settings import TurnSettings
 from realtime.providers.elevenlabs import DEFAULT_MODEL, ElevenLabsTTS
 
 __all__ = ["ElevenLabsVoiceSpec", "LlmAgentDefinition", "LlmModelSpec"]
@@ -85,6 +86,9 @@ class LlmAgentDefinition(BaseModel):
         default="leave_message",
         description="On a phone answered by a machine: a short message after the beep "
         "(nothing of the debt), or hang up",
+    )
+    turns: TurnSettings | None = Field(
+        default=None, description="When the caller's turn is over (else a 500 ms silence)"
     )
 
     @model_validator(mode="after")
