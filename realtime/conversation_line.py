@@ -34,6 +34,7 @@ from realtime.legs.human import HumanLeg
 from realtime.legs.talking import TalkingLeg
 from realtime.legs.webrtc import IceServer, SessionDescription, new_peer_connection
 from realtime.providers.base import SpeechToText, TextToSpeech
+from realtime.providers.rendered_lines import CachedVoice
 from realtime.session.call_session import CallSession
 from realtime.session.pricing import Rates, price
 from realtime.session.record import CallEvent, CallRecord
@@ -120,7 +121,10 @@ class ConversationLine:
     ) -> None:
         self._agent_for = agent_for
         self._stt = stt
-        self._tts = tts
+        # Lines are kept once rendered and rendered ahead when they are foreseeable
+        # (the greeting while the phone rings): `realtime.providers.rendered_lines`.
+        self._tts = tts if isinstance(tts, CachedVoice) else CachedVoice(tts)
+        self._agent_voices: dict[int, CachedVoice] = {}  # agents' own voices, wrapped
         self._bot_tts = bot_tts or tts
         self._corrector = corrector
         self._corrector_for = corrector_for
@@ -293,7 +297,7 @@ class ConversationLine:
         """The agent for `request`, or the failed call to report when none can hold it."""
         try:
             made = self._agent_for(request)
-            return await made if inspect.isawaitable(made) else made
+            setup = await made if inspect.isawaitable(made) else made
         except (AgentNotFoundError, FlowDefinitionError, VariableError) as exc:
             # No agent can hold this call (unknown agent, missing variables): a failed
             # call, recorded at once, instead of a dial retried for hours.
@@ -305,6 +309,29 @@ class ConversationLine:
                 ended_at=max(datetime.now(UTC), started),
                 duration_s=0.0,
             )
+        self._render_greeting(setup)
+        return setup
+
+    def _render_greeting(self, setup: AgentSetup) -> None:
+        """Start rendering the agent's opening now, before anyone answers.
+
+        The setup happens before the phone rings, so a flow's greeting is usually
+        rendered by the time the person says "¿aló?". An agent's own voice is wrapped
+        once (agents' voices are shared by their calls) so its lines are kept too.
+        """
+        if setup.voice is not None and not isinstance(setup.voice, CachedVoice):
+            wrapped = self._agent_voices.get(id(setup.voice))
+            if wrapped is None or wrapped.inner is not setup.voice:
+                wrapped = CachedVoice(setup.voice)
+                self._agent_voices[id(setup.voice)] = wrapped
+            setup.voice = wrapped
+        voice = setup.voice if isinstance(setup.voice, CachedVoice) else self._tts
+        try:
+            lines = setup.brain.likely_lines()
+        except Exception:  # a guess must never cost the call
+            log.exception("call: guessing the greeting failed")
+            return
+        voice.prefetch(lines, language=setup.config.language)
 
     async def _call_corrector(self, call_key: str, setup: AgentSetup) -> OnlineCorrector | None:
         """The call's live dictionary: its tenant's (`corrector_for`), else the line's."""

@@ -263,6 +263,13 @@ class AgentBrain(Provider, ABC):
         """A supervisor's note for the rest of the call; a brain that cannot use it
         (a flow) ignores it (the call's events still log it)."""
 
+    def likely_lines(self, limit: int = 4) -> list[str]:
+        """Sentences this brain may say next, as they would be spoken, most likely
+        first: voices render them ahead (the greeting while the phone rings, the next
+        lines while the caller speaks). A guess, never said unless the brain says it;
+        a brain that cannot tell (a free model) has none."""
+        return []
+
     async def start_stream(self) -> AsyncGenerator[str | AgentReply, None]:
         """The opening as `stream` gives a turn (a model may stream its greeting)."""
         async for part in reply_parts(await self.start()):

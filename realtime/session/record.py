@@ -84,6 +84,8 @@ class CallRecord:
     clarifications: int = 0
     # The two-channel WAV (caller left, agent right), when the call was recorded.
     recording_path: str | None = None
+    # From the session's start (the call answered) to the agent's first frame sent.
+    first_audio_ms: float | None = None
     # Told of every event as it happens (live views); a failing one is dropped.
     listeners: list[Callable[[CallEvent], None]] = field(default_factory=list, repr=False)
     # Turns already reported by a `turn_completed` event (the first this many).

@@ -18,6 +18,7 @@ from collections.abc import AsyncGenerator
 from centralita.kernel.call_events import CallEventType
 from realtime.audio.playback import AgentVoiceTrack
 from realtime.providers.base import ProviderError, SpeechAudio, TextToSpeech
+from realtime.providers.rendered_lines import CachedVoice
 from realtime.session.record import CallRecord, TurnMetrics
 from realtime.session.tracing import stage
 
@@ -50,6 +51,12 @@ class AgentSpeech:
     def playing(self) -> bool:
         """Whether audio is going out now."""
         return self.voice.playing
+
+    def foresee(self, lines: list[str]) -> None:
+        """Lines the agent may say next: a voice that keeps rendered lines renders
+        them now, in the background, so they play at once if they are said."""
+        if lines and isinstance(self._tts, CachedVoice):
+            self._tts.prefetch(lines, language=self._language)
 
     def new_turn(self) -> None:
         """A failed voice gets another chance each turn."""
@@ -84,11 +91,19 @@ class AgentSpeech:
         self._queued.append((utterance_id, len(self._record.transcript) - 1, first_frame))
         del self._queued[:-_CUTTABLE_LINES]
         await self._play_rest(pieces, utterance_id)
+        if self._record.first_audio_ms is None:
+            first_frame.add_done_callback(self._time_first_audio)
         if first_of is not None and speech_ended is not None:
             sent_at = await first_frame
             if sent_at is not None:  # None: dropped by a barge-in before it began
                 first_of.voice_to_voice_ms = (sent_at - speech_ended) * 1000
         return True
+
+    def _time_first_audio(self, first_frame: asyncio.Future[float | None]) -> None:
+        """The call's first agent audio, from the session's start (the answer)."""
+        sent_at = None if first_frame.cancelled() else first_frame.result()
+        if sent_at is not None and self._record.first_audio_ms is None:
+            self._record.first_audio_ms = (sent_at - self._record.started) * 1000
 
     def stop(self) -> str:
         """Stop playback at once; the transcript keeps what was heard (returned)."""

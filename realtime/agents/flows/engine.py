@@ -30,6 +30,7 @@ from centralita.understanding.model import Intent, Steering, Understanding
 from centralita.understanding.nlu import answer_expected
 from centralita.understanding.text import base_language
 from realtime.agents.flows.conditions import unmet_conditions
+from realtime.agents.flows.foresight import likely_lines
 from realtime.agents.flows.phrases import DEFAULT_PHRASES, DEFAULT_SLOT_ASKS
 from realtime.agents.flows.schema import BACK, AgentDefinition, Node, SlotSpec, ToolSpec, Transition
 from realtime.agents.flows.templates import Renderer, referenced_names
@@ -139,6 +140,18 @@ class FlowBrain(AgentBrain):
     def clarifications(self) -> int:
         """Low-confidence values confirmed so far in this call."""
         return self._clarifications
+
+    def likely_lines(self, limit: int = 4) -> list[str]:
+        """The first sentence of each node the next turn may lead to (see foresight)."""
+        if self._finished:
+            return []
+        return likely_lines(
+            self.definition,
+            self._node,
+            self._visits,
+            lambda template: self._renderer.render(template, self._slots),
+            limit=limit,
+        )
 
     # -- the base class's hooks ----------------------------------------------------
 
