@@ -93,5 +93,5 @@ async def test_a_call_heard_by_the_hosted_recogniser_and_re_read_after(
         # Word times are on the call's clock, inside (or at the edge of) their utterance.
         for word in segment.words:
             assert segment.start - 0.5 <= word.start <= word.end <= segment.end + 0.5
-    spoken = [s for s in segments if "persona" in s.text.lower()][0]
+    spoken = next(s for s in segments if "persona" in s.text.lower())
     assert spoken.start > 0.5, "the caller speaks after the agent's greeting, not at 0"
