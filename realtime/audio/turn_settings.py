@@ -28,8 +28,9 @@ class TurnSettings(BaseModel):
     recheck_ms: int = Field(default=300, ge=60, le=2000)
     # ...and the turn ends at this much silence whatever the model says.
     max_wait_ms: int = Field(default=1600, ge=200, le=5000)
-    # P(complete) at or above which the turn ends.
-    threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    # P(complete) at or above which the turn ends. High: on the turn set the model gives
+    # mid-sentence pauses 0.9+ too, and 0.95 is the least cutting of 0.5/0.8/0.95.
+    threshold: float = Field(default=0.95, gt=0.0, lt=1.0)
     # Silero must agree that a frame is speech (None: webrtcvad alone).
     silero_floor: float | None = Field(default=0.15, ge=0.0, lt=1.0)
 

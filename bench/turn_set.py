@@ -1,0 +1,139 @@
+"""The turn-detection set: callers who pause mid-sentence, and short complete answers.
+
+Each item is one caller turn as the endpointer hears it: 300 ms of line silence, the
+speech, 2.5 s of silence after. A *pause* item is one sentence spoken with a real
+silence of 400-1,200 ms inside it ("puedo pagar... el viernes"); an endpointer that ends
+the turn in that silence has cut the caller off. A *complete* item is a short finished
+answer ("sí", "el viernes"); what counts there is how long after its last word the
+turn ends.
+
+Voices: the espeak-ng voices the personas speak with (es-419, es, en-us, en-gb). The
+sentence is synthesised in one piece with an SSML `<break>` where the caller pauses, so
+the words before the pause keep the sentence's running intonation (two separate
+syntheses would end the first half like a finished sentence). A neural voice reads more
+like a person; `KOKORO_HOOK` says where a Kokoro variant plugs in once
+`realtime/providers/kokoro.py` exists.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from centralita.kernel.pcm import Pcm16
+from realtime.audio.frames import STT_RATE, resample_pcm16
+from realtime.audio.synth import read_wav_mono
+
+LEAD_MS = 300
+TRAIL_MS = 2500
+PAUSES_MS = (400, 700, 1000, 1200)
+SPEED_WPM = 150
+
+# Sentence halves: the caller stops after the first and goes on with the second.
+PAUSED: dict[str, list[tuple[str, str]]] = {
+    "es": [
+        ("puedo pagar", "el viernes"),
+        ("mi número es el", "nueve ocho siete"),
+        ("le puedo abonar", "la mitad ahora"),
+        ("la verdad es que", "este mes no puedo"),
+        ("mi rut es", "doce millones"),
+    ],
+    "en": [
+        ("I can pay", "on Friday"),
+        ("my number is", "nine eight seven"),
+        ("I could send", "half of it now"),
+        ("the thing is that", "I can't this month"),
+    ],
+}
+COMPLETE: dict[str, list[str]] = {
+    "es": ["sí", "no", "el viernes", "sí, claro", "no puedo", "mañana", "de acuerdo"],
+    "en": ["yes", "no", "on Friday", "sure", "I can't", "tomorrow", "okay"],
+}
+VOICES: dict[str, tuple[str, ...]] = {"es": ("es-419", "es"), "en": ("en-us", "en-gb")}
+# Where a Kokoro voice (ef_dora, em_alex, af_heart) joins the set: a module with an
+# async `KokoroTTS(...).synthesize(text)` once helper B lands it. Not there yet: espeak only.
+KOKORO_HOOK = "realtime.providers.kokoro"
+
+
+@dataclass
+class TurnItem:
+    """One caller turn, with where its speech really ends."""
+
+    name: str
+    kind: Literal["pause", "complete"]
+    language: str
+    voice: str
+    text: str
+    audio: Pcm16 = field(repr=False)
+    pause_ms: int = 0  # the silence inside the sentence (pause items)
+
+    @property
+    def speech_end_ms(self) -> int:
+        """Stream time where the last word ends (the trailing silence starts)."""
+        return self.audio.size * 1000 // STT_RATE - TRAIL_MS
+
+
+def _espeak_ssml(ssml: str, voice: str) -> Pcm16:
+    """espeak-ng with SSML, 16 kHz, trimmed of its own leading and trailing silence."""
+    proc = subprocess.run(
+        [
+            "espeak-ng",
+            "-m",
+            "-v",
+            voice,
+            "-s",
+            str(SPEED_WPM),
+            "--stdout",
+            f"<speak>{ssml}</speak>",
+        ],
+        capture_output=True,
+        check=True,
+        timeout=30,
+    )
+    samples, rate = read_wav_mono(proc.stdout)
+    audio = resample_pcm16(samples, rate, STT_RATE)
+    loud = np.nonzero(np.abs(audio.astype(np.int32)) > 200)[0]
+    return audio[loud[0] : loud[-1] + 1] if loud.size else audio
+
+
+def _framed(speech: Pcm16) -> Pcm16:
+    lead = np.zeros(STT_RATE * LEAD_MS // 1000, dtype=np.int16)
+    trail = np.zeros(STT_RATE * TRAIL_MS // 1000, dtype=np.int16)
+    return np.concatenate([lead, speech, trail])
+
+
+def kokoro_available() -> bool:
+    """Whether the Kokoro provider exists yet (the set then gains Kokoro items)."""
+    return importlib.util.find_spec(KOKORO_HOOK) is not None
+
+
+def build(languages: tuple[str, ...] = ("es", "en")) -> list[TurnItem]:
+    """Synthesise the whole set (~80 items, a few seconds of espeak-ng)."""
+    items: list[TurnItem] = []
+    for language in languages:
+        for voice in VOICES[language]:
+            for i, (head, tail) in enumerate(PAUSED[language]):
+                for pause in PAUSES_MS:
+                    text = f"{head}... {tail}"
+                    ssml = f'{head} <break time="{pause}ms"/> {tail}'
+                    items.append(
+                        TurnItem(
+                            f"{voice}-pause{i}-{pause}",
+                            "pause",
+                            language,
+                            voice,
+                            text,
+                            _framed(_espeak_ssml(ssml, voice)),
+                            pause,
+                        )
+                    )
+            for i, text in enumerate(COMPLETE[language]):
+                audio = _framed(_espeak_ssml(text, voice))
+                items.append(
+                    TurnItem(f"{voice}-complete{i}", "complete", language, voice, text, audio)
+                )
+    return items

@@ -1,0 +1,196 @@
+"""Turn detection: fixed silence vs Smart Turn, on callers who pause mid-sentence.
+
+The set (`bench/turn_set.py`): sentences with a real 400-1,200 ms pause inside, and
+short complete answers, in espeak-ng's Spanish and English voices. Each item streams
+through the real `Endpointer` in 20 ms chunks, once with a fixed 500 ms silence (today's
+default) and once per model setting (Smart Turn asked inline: the stream time is the
+same as with the session's executor, minus the model's ~40 ms).
+
+Figures:
+- cut_off_rate: pause items whose turn ended inside the pause (the caller cut off);
+- delay_ms p50/p95: from the end of the last word to the end of the turn, on complete
+  answers (and on pause items, after their last word);
+- smart_turn_ms / silero_ms: model time per call (p50/p95) on one thread.
+
+Prints the figures and writes them to bench/results/turns.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench import turn_set
+from bench.report import report
+from bench.turn_set import TurnItem
+from centralita.kernel.pcm import Pcm16
+from realtime.audio.silero import SileroStream
+from realtime.audio.turn_model import SmartTurn
+from realtime.audio.turn_settings import TurnSettings
+from realtime.audio.vad import Endpointer, UtteranceEnded
+
+RESULTS = Path(__file__).resolve().parent / "results" / "turns.json"
+CHUNK = 320  # 20 ms, as the session feeds it
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The turn benchmark's options."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--languages", default="es,en", help="comma-separated: es, en")
+    parser.add_argument(
+        "--thresholds", default="0.5,0.8,0.95", help="P(complete) thresholds to try"
+    )
+    parser.add_argument("--max-waits", default="1000,1600,2000", help="max_wait_ms to try")
+    return parser
+
+
+class CachedJudge:
+    """Smart Turn, its answers kept per (item, audio): settings share model calls."""
+
+    def __init__(self) -> None:
+        self.model = SmartTurn()
+        self.cache: dict[tuple[str, int, int], float] = {}
+        self.times_ms: list[float] = []
+
+    def probability(self, item: str, audio: Pcm16) -> float:
+        key = (item, audio.size, int(audio[: STT_RATE_MS * 50].astype(np.int64).sum()))
+        if key not in self.cache:
+            started = time.perf_counter()
+            self.cache[key] = self.model.complete_probability(audio)
+            self.times_ms.append((time.perf_counter() - started) * 1000)
+        return self.cache[key]
+
+
+STT_RATE_MS = 16
+
+
+def stream(item: TurnItem, endpointer: Endpointer) -> list[UtteranceEnded]:
+    """The item through the endpointer in 20 ms chunks; the utterances it ended."""
+    ended: list[UtteranceEnded] = []
+    for i in range(0, item.audio.size, CHUNK):
+        ended += [
+            e for e in endpointer.feed(item.audio[i : i + CHUNK]) if isinstance(e, UtteranceEnded)
+        ]
+    ended += [e for e in endpointer.flush() if isinstance(e, UtteranceEnded)]
+    return ended
+
+
+def outcome(item: TurnItem, ended: list[UtteranceEnded]) -> dict[str, Any]:
+    """Whether the turn was cut before its last word, and the delay after that word."""
+    # An end declared before the last word was over cut the caller off.
+    cut = any(e.ended_at_ms + e.endpointing_ms < item.speech_end_ms - 40 for e in ended)
+    final = [e for e in ended if e.ended_at_ms >= item.speech_end_ms - 200 and not e.forced]
+    delay = final[0].ended_at_ms + final[0].endpointing_ms - item.speech_end_ms if final else None
+    return {"cut": cut, "delay_ms": delay}
+
+
+def evaluate(items: Sequence[TurnItem], make: Any, label: str) -> dict[str, Any]:
+    """One setting over the set: cut-off rate and delays."""
+    per_item = []
+    for item in items:
+        per_item.append({"item": item.name, **outcome(item, stream(item, make(item)))})
+    pauses = [r for r, it in zip(per_item, items, strict=True) if it.kind == "pause"]
+    complete = [r for r, it in zip(per_item, items, strict=True) if it.kind == "complete"]
+    delays = [r["delay_ms"] for r in complete if r["delay_ms"] is not None]
+    pause_delays = [r["delay_ms"] for r in pauses if r["delay_ms"] is not None and not r["cut"]]
+    return {
+        "setting": label,
+        "cut_off_rate": round(sum(r["cut"] for r in pauses) / max(1, len(pauses)), 3),
+        "complete_delay_p50_ms": _pct(delays, 50),
+        "complete_delay_p95_ms": _pct(delays, 95),
+        "pause_item_delay_p50_ms": _pct(pause_delays, 50),
+        "cut_items": [r["item"] for r in pauses if r["cut"]],
+    }
+
+
+def _pct(values: Sequence[float], q: int) -> float | None:
+    if not values:
+        return None
+    return round(float(np.percentile(np.asarray(values, dtype=float), q)), 1)
+
+
+def silero_ms(items: Sequence[TurnItem]) -> dict[str, float | None]:
+    """Silero's time per 32 ms window, streamed as the endpointer does."""
+    times: list[float] = []
+    for item in items[:10]:
+        st = SileroStream()
+        for i in range(0, item.audio.size, 512):
+            started = time.perf_counter()
+            st.feed(item.audio[i : i + 512])
+            times.append((time.perf_counter() - started) * 1000)
+    return {"p50": _pct(times, 50), "p95": _pct(times, 95)}
+
+
+def measure(
+    languages: tuple[str, ...], thresholds: list[float], waits: list[int]
+) -> dict[str, Any]:
+    """Every setting over the set, by language and overall."""
+    items = turn_set.build(languages)
+    print(f"{len(items)} items", file=sys.stderr)
+    judge = CachedJudge()
+    defaults = TurnSettings()
+    settings: list[tuple[str, Any]] = [
+        ("silence-500", lambda it: Endpointer(silence_ms=500, early_ms=200)),
+    ]
+    for silero in (None, defaults.silero_floor):
+        for threshold in thresholds:
+            for wait in waits:
+                label = f"model-t{threshold}-max{wait}" + ("-silero" if silero else "")
+
+                def make(
+                    it: TurnItem, t: float = threshold, w: int = wait, s: Any = silero
+                ) -> Endpointer:
+                    return Endpointer(
+                        silence_ms=w,
+                        early_ms=200,
+                        turn_check_ms=defaults.check_ms,
+                        recheck_ms=defaults.recheck_ms,
+                        judge=lambda audio: judge.probability(it.name, audio) >= t,
+                        silero_floor=s,
+                    )
+
+                settings.append((label, make))
+    results: dict[str, Any] = {"items": len(items), "settings": {}}
+    for language in (*languages, "all"):
+        subset = [it for it in items if language in ("all", it.language)]
+        for label, make in settings:
+            row = evaluate(subset, make, label)
+            results["settings"].setdefault(label, {})[language] = row
+            print(
+                f"{language:>3} {label:<28} cut {row['cut_off_rate']:.3f}  "
+                f"delay p50 {row['complete_delay_p50_ms']}  p95 {row['complete_delay_p95_ms']}",
+                file=sys.stderr,
+            )
+    results["smart_turn_ms"] = {
+        "p50": _pct(judge.times_ms, 50),
+        "p95": _pct(judge.times_ms, 95),
+        "calls": len(judge.times_ms),
+    }
+    results["silero_ms_per_window"] = silero_ms(items)
+    results["probabilities"] = {
+        f"{k[0]}@{k[1] * 1000 // 16000}ms": round(v, 3) for k, v in sorted(judge.cache.items())
+    }
+    return results
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the benchmark, print and write its figures."""
+    figures = measure(
+        tuple(args.languages.split(",")),
+        [float(t) for t in args.thresholds.split(",")],
+        [int(w) for w in args.max_waits.split(",")],
+    )
+    report(figures, RESULTS, hidden=("settings", "probabilities"))
+    return figures
+
+
+if __name__ == "__main__":
+    run(build_parser().parse_args())
