@@ -23,7 +23,12 @@ def _request() -> DialRequest:
         attempt_number=1,
         to_number="+56912345678",
         agent="cobranza-temprana",
-        variables={"nombre": "Ana", "monto": 1000, "vencimiento": "2026-01-01"},
+        variables={
+            "nombre": "Ana",
+            "monto": 1000,
+            "vencimiento": "2026-01-01",
+            "fecha_limite": "2026-01-15",
+        },
     )
 
 
