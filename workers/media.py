@@ -45,6 +45,8 @@ from realtime.legs.webrtc import IceServer, restrict_ice_to_loopback
 from realtime.providers import stt_choice
 from realtime.providers.base import ProviderError, SpeechToText, TextToSpeech
 from realtime.providers.espeak import EspeakTTS
+from realtime.providers.kokoro import KokoroTTS
+from realtime.providers.rendered_lines import CachedVoice
 from realtime.providers.stt_choice import ChosenSTT
 from realtime.server.app import create_media_app
 from realtime.server.carrier_webhooks import twilio_webhook_router
@@ -85,6 +87,13 @@ def live_stt(settings: Settings) -> ChosenSTT:
         InvalidSettingsError: a configured model that cannot be served here.
     """
     return stt_choice.live_stt(settings)
+
+
+def line_voice(settings: Settings) -> TextToSpeech:
+    """The voice of agents without their own (`tts_voice`): espeak-ng or Kokoro."""
+    if settings.tts_voice == "kokoro":
+        return KokoroTTS(threads=settings.tts_threads)
+    return EspeakTTS()
 
 
 def conversation_line(
@@ -142,7 +151,7 @@ def conversation_line(
         # The call's tenant's stored agent, else the shipped one, when there is a database.
         agent_for=TenantAgents(pool).setup_for_call if pool is not None else flow_agent_for,
         stt=stt or live_stt(settings),
-        tts=tts or EspeakTTS(),
+        tts=tts or line_voice(settings),
         bot_tts=bot_tts or EspeakTTS(speed_wpm=140),  # see tests/e2e/test_conversations.py
         corrector=OnlineCorrector(),
         # The tenant's approved pairs on top of the defaults, when there is a database.
@@ -336,11 +345,18 @@ def media_parts(
     return MediaParts(dialer, signalling, live, carrier_routes, phone, sip, line)
 
 
-async def _warm_up(stt: ChosenSTT) -> None:
+async def _warm_up(stt: ChosenSTT, voice: TextToSpeech | None) -> None:
     try:
         await stt.warm_up()
     except ProviderError as exc:  # calls will report it; the carrier keeps serving
         log.error("speech models could not be loaded: %s", exc)
+    inner = voice.inner if isinstance(voice, CachedVoice) else voice
+    if isinstance(inner, KokoroTTS):  # a neural voice's first run is several times slower
+        try:
+            await inner.warm_up("es")
+            await inner.warm_up("en")
+        except ProviderError as exc:
+            log.error("the Kokoro voice could not be loaded: %s", exc)
 
 
 async def run_media(
@@ -374,7 +390,7 @@ async def run_media(
     )
     # Load the speech models while the server starts, so the first call's first turn
     # does not pay for them (joining the base model and loading: about a second).
-    warming = asyncio.create_task(_warm_up(line_stt))
+    warming = asyncio.create_task(_warm_up(line_stt, line.tts if line is not None else None))
     if parts.sip is not None:
         await parts.sip.start()
         membership.on_drain.append(parts.sip.stop_taking_calls)

@@ -452,6 +452,15 @@ class Settings(BaseSettings):
         'live utterance (e.g. {"es": 20}); others read the full 30 s. 20 halves a Spanish '
         "turn's recognition time; {} turns it off.",
     )
+    tts_voice: Literal["espeak", "kokoro"] = Field(
+        default="espeak",
+        description="The line's voice, for agents without a voice of their own: espeak-ng "
+        "(robotic, fastest) or kokoro (Kokoro-82M, natural, local; es: ef_dora, en: "
+        "af_heart). An agent's `voice:` block overrides it.",
+    )
+    tts_threads: int = Field(
+        default=1, ge=1, description="onnxruntime threads of the Kokoro voice (cores shared)."
+    )
     stt_live: SttModels = Field(
         default_factory=lambda: {"es": "base", "en": "tiny.en"},
         description="Per language (or * for the rest), the live recogniser: a shipped model "

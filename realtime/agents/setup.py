@@ -127,9 +127,12 @@ def setup_for(
             config=config,
             voice=agent_voice(definition),
         )
+    voice = agent_voice(definition)
     if definition.llm is not None:
-        return AgentSetup(brain=flow_llm_brain(definition, request.variables, clock), config=config)
-    return AgentSetup(brain=FlowBrain(definition, request.variables, clock=clock), config=config)
+        brain = flow_llm_brain(definition, request.variables, clock)
+        return AgentSetup(brain=brain, config=config, voice=voice)
+    brain = FlowBrain(definition, request.variables, clock=clock)
+    return AgentSetup(brain=brain, config=config, voice=voice)
 
 
 def contact_zone(request: DialRequest, language: str) -> ZoneInfo:
@@ -173,7 +176,7 @@ def _number_zones(number: str, usual: str | None) -> list[str]:
     return sorted(zones, key=lambda z: z != usual)
 
 
-def agent_voice(definition: LlmAgentDefinition) -> TextToSpeech | None:
+def agent_voice(definition: AnyAgentDefinition) -> TextToSpeech | None:
     """The agent's own voice, if it has one.
 
     Raises:

@@ -39,6 +39,7 @@ from realtime.agents.flows.templates import (
     referenced_names,
 )
 from realtime.agents.flows.tools import TOOLS, ToolName
+from realtime.agents.voices import VoiceSpec
 from realtime.audio.turn_settings import TurnSettings
 
 SlotName = Literal["amount", "currency", "pay_date", "callback_at", "national_id"]
@@ -245,6 +246,7 @@ class AgentDefinition(_Model):
     turns: TurnSettings | None = Field(
         default=None, description="When the caller's turn is over (else a 500 ms silence)"
     )
+    voice: VoiceSpec | None = Field(default=None, description="Else the line's voice")
     max_unexpected: int = Field(default=2, ge=0, description="Clarifying re-prompts per node")
     max_clarifications: int = Field(default=3, ge=0, description="Slot confirmations per call")
     clarify_below: float = Field(

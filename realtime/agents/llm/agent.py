@@ -23,45 +23,17 @@ from datetime import datetime
 from string import Formatter
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from realtime.agents.flows.disclosure import WHY, collection_words
 from realtime.agents.flows.schema import FlowDefinitionError, VariableSpec
 from realtime.agents.flows.tools import ToolContext, ToolName
 from realtime.agents.llm.brain import ClientFactory, LlmBrain, default_client
 from realtime.agents.model_config import LlmConfig, LlmModelSpec
+from realtime.agents.voices import ElevenLabsVoiceSpec, VoiceSpec
 from realtime.audio.turn_settings import TurnSettings
-from realtime.providers.elevenlabs import DEFAULT_MODEL, ElevenLabsTTS
 
 __all__ = ["ElevenLabsVoiceSpec", "LlmAgentDefinition", "LlmModelSpec"]
-
-
-class ElevenLabsVoiceSpec(BaseModel):
-    """The agent's ElevenLabs voice; espeak-ng says what it cannot."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    provider: Literal["elevenlabs"] = "elevenlabs"
-    voice_id: str = Field(min_length=1)
-    model_id: str = DEFAULT_MODEL
-    api_key_env: str = Field(default="ELEVENLABS_API_KEY")
-    base_url: HttpUrl | None = None
-
-    def tts(self, language: str, environ: Mapping[str, str]) -> ElevenLabsTTS:
-        """The voice, its key read from ``environ``.
-
-        Raises:
-            ValueError: the key's variable is not set.
-        """
-        key = environ.get(self.api_key_env)
-        if not key:
-            raise ValueError(f"{self.api_key_env} is not set: the agent's voice has no key")
-        return ElevenLabsTTS(
-            api_key=key,
-            voices={language.split("-")[0]: self.voice_id, "*": self.voice_id},
-            model_id=self.model_id,
-            base_url=str(self.base_url).rstrip("/") if self.base_url else None,
-        )
 
 
 class LlmAgentDefinition(BaseModel):
@@ -81,7 +53,7 @@ class LlmAgentDefinition(BaseModel):
     prompt: str = Field(min_length=1, description="The system prompt, {variables} filled")
     greeting: str | None = Field(default=None, description="The opening line; else the model's")
     tools: list[ToolName] | None = Field(default=None, description="Allowed tools (all if null)")
-    voice: ElevenLabsVoiceSpec | None = Field(default=None, description="Else espeak-ng")
+    voice: VoiceSpec | None = Field(default=None, description="Else the line's voice")
     voicemail: Literal["leave_message", "hang_up"] = Field(
         default="leave_message",
         description="On a phone answered by a machine: a short message after the beep "
