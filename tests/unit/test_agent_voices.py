@@ -98,4 +98,4 @@ def test_the_lines_voice_follows_the_setting() -> None:
     assert isinstance(kokoro, KokoroTTS)
     assert kokoro.threads == 2
     with pytest.raises(ValueError, match="tts_voice"):
-        Settings(tts_voice="festival")  # type: ignore[arg-type]
+        Settings(tts_voice="festival")
