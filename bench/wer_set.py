@@ -1,4 +1,4 @@
-"""The Spanish WER evaluation set: collection dialogue, espeak-ng voices, ground truth.
+"""The Spanish WER evaluation set: collection dialogue, espeak-ng or Kokoro voices, truth.
 
 `generate` draws utterances from templates x slot values (debtors, companies, amounts,
 dates, RUTs, products, places, domain terms, plus plain dialogue lines) with a seeded
@@ -11,8 +11,11 @@ reported on `test`, so the benchmark never grades itself on the pairs it learned
 
 `build` synthesises the audio (16 kHz mono WAVs) and caches it under
 `bench/results/wer_set/` with a manifest; it regenerates when `VERSION`, the seed or the
-count change. `lexicon` is the tenant lexicon the set implies (people, companies,
-products, places, domain terms), every term of it said in some utterance.
+count change. Two voice sets say the same utterances under the same conditions: the
+robotic espeak-ng voices (``espeak``), and the Kokoro-82M neural voices (``kokoro``,
+ef_dora and em_alex, in `bench/results/wer_set_kokoro/`), closer to a human caller.
+`lexicon` is the tenant lexicon the set implies (people, companies, products, places,
+domain terms), every term of it said in some utterance.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from pydantic import BaseModel, ConfigDict
 from bench.wer_audio import add_noise, telephone
 from centralita.kernel.pcm import Pcm16
 from realtime.audio.frames import STT_RATE, resample_pcm16
+from realtime.providers.base import TextToSpeech
 from realtime.providers.espeak import EspeakTTS
 
 VERSION = 1
@@ -41,6 +45,16 @@ SEED = 6
 COUNT = 120
 TRAIN_SHARE = 0.3
 FOLDER = Path(__file__).resolve().parent / "results" / "wer_set"
+VoiceSet = Literal["espeak", "kokoro"]
+VOICE_SETS: tuple[VoiceSet, ...] = ("espeak", "kokoro")
+KOKORO_VOICES = {"es": ("ef_dora", "em_alex"), "en": ("af_heart", "am_michael")}
+"""Kokoro voices per language; the set is Spanish, so ``es`` is the one used."""
+
+
+def folder_for(voices: VoiceSet) -> Path:
+    """Where a voice set's audio is cached."""
+    return FOLDER if voices == "espeak" else FOLDER.with_name(f"wer_set_{voices}")
+
 
 Condition = Literal["clean", "noise", "8khz"]
 Kind = Literal["person", "company", "product", "place", "domain_term"]
@@ -359,10 +373,19 @@ def lexicon(utterances: list[Utterance]) -> list[LexiconTerm]:
 # -- audio --------------------------------------------------------------------------------
 
 
-async def render(utterance: Utterance, tts: EspeakTTS | None = None) -> Pcm16:
-    """The utterance's audio at 16 kHz: espeak-ng, then its condition applied."""
-    tts = tts or EspeakTTS(speed_wpm=utterance.speed_wpm, pitch=utterance.pitch)
-    tts.speed_wpm, tts.pitch = utterance.speed_wpm, utterance.pitch
+def kokoro_voiced(utterances: list[Utterance]) -> list[Utterance]:
+    """The same utterances said by Kokoro's Spanish voices, alternating female and male."""
+    voices = KOKORO_VOICES["es"]
+    return [
+        u.model_copy(update={"voice": voices[i % len(voices)]}) for i, u in enumerate(utterances)
+    ]
+
+
+async def render(utterance: Utterance, tts: TextToSpeech | None = None) -> Pcm16:
+    """The utterance's audio at 16 kHz: espeak-ng (or ``tts``), then its condition applied."""
+    if tts is None or isinstance(tts, EspeakTTS):
+        tts = tts or EspeakTTS(speed_wpm=utterance.speed_wpm, pitch=utterance.pitch)
+        tts.speed_wpm, tts.pitch = utterance.speed_wpm, utterance.pitch
     speech = await tts.synthesize(utterance.spoken, language="es", voice=utterance.voice)
     samples = await asyncio.to_thread(resample_pcm16, speech.samples, speech.sample_rate, STT_RATE)
     # A generator per utterance (seeded by its index) keeps one utterance's noise the
@@ -373,6 +396,14 @@ async def render(utterance: Utterance, tts: EspeakTTS | None = None) -> Pcm16:
     if utterance.condition == "8khz":
         return await asyncio.to_thread(telephone, samples, STT_RATE)
     return samples
+
+
+def _voice_set_tts(voices: VoiceSet) -> TextToSpeech:
+    if voices == "espeak":
+        return EspeakTTS()
+    from realtime.providers.kokoro import KokoroTTS  # lazily: onnxruntime and its model
+
+    return KokoroTTS(threads=2, timeout_s=120.0)
 
 
 def _empty(folder: Path) -> None:
@@ -396,13 +427,26 @@ def read_wav(path: Path) -> Pcm16:
         return np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").astype(np.int16)
 
 
-async def build(folder: Path = FOLDER, *, seed: int = SEED, count: int = COUNT) -> list[Utterance]:
-    """The set with its audio in ``folder``: reused when cached, else synthesised.
+async def build(
+    folder: Path | None = None,
+    *,
+    seed: int = SEED,
+    count: int = COUNT,
+    voices: VoiceSet = "espeak",
+) -> list[Utterance]:
+    """The set with its audio in ``folder`` (the voice set's own by default): reused when
+    cached, else synthesised.
 
     Writes ``manifest.json`` (version, seed, utterances, lexicon) next to the WAVs.
+
+    Raises:
+        KokoroNotInstalledError: the Kokoro set without Kokoro's model packages.
     """
+    folder = folder or folder_for(voices)
     manifest = folder / "manifest.json"
     utterances = generate(seed, count)
+    if voices == "kokoro":
+        utterances = kokoro_voiced(utterances)
     if manifest.exists():
         cached = json.loads(manifest.read_text())
         if (cached.get("version"), cached.get("seed"), cached.get("count")) == (
@@ -412,7 +456,7 @@ async def build(folder: Path = FOLDER, *, seed: int = SEED, count: int = COUNT) 
         ) and all((folder / u.wav_name).exists() for u in utterances):
             return [Utterance.model_validate(u) for u in cached["utterances"]]
     _empty(folder)
-    tts = EspeakTTS()
+    tts = _voice_set_tts(voices)
     for n, u in enumerate(utterances, 1):
         write_wav(folder / u.wav_name, await render(u, tts))
         print(f"\r  synthesising the set: {n}/{len(utterances)}", end="", file=sys.stderr)
