@@ -40,6 +40,7 @@ class CallEventType(StrEnum):
     SENTIMENT_ALERT = "sentiment_alert"
     TOOL_CALL = "tool_call"
     INTERRUPTION = "interruption"  # the caller barged in on the agent
+    BACKCHANNEL = "backchannel"  # the caller said "ajá" over the agent, who went on
     TRANSFER = "transfer"  # the agent asked for a human, or a supervisor took over
     CONTROL = "control"  # a supervisor's control, logged before it is applied
     HUMAN_JOINED = "human_joined"
@@ -96,6 +97,11 @@ class ToolCallPayload(CallEventPayload):
 class InterruptionPayload(CallEventPayload):
     heard: str  # what the caller heard of the agent's line before it stopped
     stop_after_onset_ms: int  # from the caller's first voiced frame to silence
+
+
+class BackchannelPayload(CallEventPayload):
+    text: str  # what the caller said ("Ajá."): no turn, the agent's line went on
+    duration_ms: int  # its speech, first to last voiced frame
 
 
 class TransferPayload(CallEventPayload):
@@ -159,6 +165,7 @@ PAYLOADS: Final[Mapping[CallEventType, type[CallEventPayload]]] = {
     CallEventType.SENTIMENT_ALERT: SentimentAlertPayload,
     CallEventType.TOOL_CALL: ToolCallPayload,
     CallEventType.INTERRUPTION: InterruptionPayload,
+    CallEventType.BACKCHANNEL: BackchannelPayload,
     CallEventType.TRANSFER: TransferPayload,
     CallEventType.CONTROL: ControlPayload,
     CallEventType.HUMAN_JOINED: HumanJoinedPayload,

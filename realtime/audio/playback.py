@@ -108,6 +108,7 @@ class AgentVoiceTrack(MediaStreamTrack):
         self._pts = 0
         self._silence = np.zeros(self.frame_samples, dtype=np.int16)
         self.live: LiveAudio | None = None
+        self._paused = False
         self.frames_sent = 0
         self.speech_frames_sent = 0
 
@@ -206,8 +207,27 @@ class AgentVoiceTrack(MediaStreamTrack):
             )
         return pcm
 
+    @property
+    def paused(self) -> bool:
+        """Whether queued speech is held back (`pause`) until `resume` or `interrupt`."""
+        return self._paused
+
+    def pause(self) -> None:
+        """Go silent from the next frame on, keeping the queue and the place in it.
+
+        The caller may only be saying "ajá": `resume` goes on from the very sample
+        where this stopped, `interrupt` drops it all as if it had been cut here.
+        """
+        self._paused = True
+
+    def resume(self) -> None:
+        """Play the held speech again from where `pause` stopped it."""
+        self._paused = False
+
     def interrupt(self) -> list[PlayedUtterance]:
         """Stop speaking now: drop everything queued; the next frame is silence.
+
+        A paused track is unpaused: what is enqueued next plays.
 
         Returns:
             A `PlayedUtterance` for each dropped utterance that had started playing
@@ -219,6 +239,7 @@ class AgentVoiceTrack(MediaStreamTrack):
             utt.resolve_first_frame()
         self._queue.clear()
         self._queued_samples = 0
+        self._paused = False
         self._idle.set()
         return reports
 
@@ -254,7 +275,7 @@ class AgentVoiceTrack(MediaStreamTrack):
 
     def _next_chunk(self) -> Pcm16:
         n = self.frame_samples
-        while self._queue:
+        while self._queue and not self._paused:
             utt = self._queue[0]
             chunk = utt.pcm[utt.pos : utt.pos + n]
             if utt.open and chunk.size < n:
@@ -313,7 +334,8 @@ class AgentVoiceTrack(MediaStreamTrack):
             self.on_chunk = None
 
     async def recv(self) -> av.AudioFrame:
-        """The next 20 ms frame: agent speech if any is queued, else silence.
+        """The next 20 ms frame: agent speech if any is queued (and not paused), else
+        silence.
 
         Raises:
             MediaStreamError: the track was stopped.

@@ -4,8 +4,11 @@ Audio from the peer goes through the resampler and the endpointer; each finished
 utterance becomes a turn (STT, online correction, understanding, sentiment, context,
 the brain); the reply is synthesised sentence by sentence and queued on the agent's
 voice track as soon as each sentence is ready. Speech from the caller while the agent
-talks (longer than the barge-in minimum) stops playback at once and cancels what was
-still being prepared; the transcript keeps only what was actually played.
+talks (longer than the barge-in minimum) pauses playback at once; a short utterance
+whose words are only a backchannel ("ajá", "sí", "mhm": `backchannels`) lets the agent
+go on from where it paused, and is no turn. Anything else is a barge-in: the rest of the
+reply is dropped, what was still being prepared cancelled, and the transcript keeps
+only what was actually played.
 
 Temporal is nowhere in this loop: a turn never waits on a workflow task.
 """
@@ -49,8 +52,10 @@ from realtime.providers.base import (
     ProviderError,
     SpeechToText,
     TextToSpeech,
+    Transcript,
 )
 from realtime.providers.sentences import split_sentences
+from realtime.session.backchannels import BACKCHANNEL_MAX_MS, is_backchannel
 from realtime.session.early_transcripts import EarlyTranscripts, early_ms
 from realtime.session.handover import Transfer, transfer_failed_line, transferring_line
 from realtime.session.hearing import Heard, Listening, TurnHearing
@@ -159,6 +164,11 @@ class CallSession:
         self._endpointer = _endpointer(self.config)
         self._turn_judge = TurnJudging(self.config.turns)
         self._early = EarlyTranscripts(stt, self.config.language, self.config.hints)
+        self._stt = stt
+        # The caller started talking over the agent, who is paused until their words
+        # are judged (a backchannel resumes it, anything else is a barge-in).
+        self._held: SpeechStarted | None = None
+        self._judging: asyncio.Task[None] | None = None  # a held utterance's transcript
         self._utterances: asyncio.Queue[Heard | KeyEntry | MachineTurn | None] = asyncio.Queue()
         self._machine_watch: MachineWatch | None = None
         # Hands the call to a person (a phone leg's carrier sets it): reason -> whether
@@ -206,7 +216,7 @@ class CallSession:
             if self._machine_watch is not None:
                 self._machine_watch.close()
             await stop_tasks(
-                (listener, turns, greeting, self._speaking, self._handing),
+                (listener, turns, greeting, self._speaking, self._handing, self._judging),
                 timeout_s=STOP_PARTS_S,
                 what=f"call {self.record.call_id}",
                 expected=(MediaStreamError,),
@@ -342,22 +352,38 @@ class CallSession:
     def _on_vad_events(self, events: list[VadEvent]) -> None:
         for event in events:
             self._on_vad(event)
+        held = self._held
+        if held is not None and self._endpointer.in_speech:
+            # Still in the utterance: its last voiced frame is less than the endpoint's
+            # silence ago, so past this point its speech is too long for a backchannel.
+            talked_ms = self._endpointer.now_ms - self._endpointer.silence_ms - held.onset_ms
+            if talked_ms > BACKCHANNEL_MAX_MS:
+                self._barge_in(held)
 
     def _on_vad(self, event: VadEvent) -> None:
         if isinstance(event, TurnCheck):
             self._turn_judge.ask(event, self._on_turn_verdict)
         elif isinstance(event, SpeechStarted):
             self._last_activity = time.monotonic()
-            if self._voice.playing:
-                self._barge_in(event)
+            if self._held is not None:
+                self._barge_in(self._held)  # talking on after a short word: a barge-in
+            elif self._voice.playing:
+                self._hold(event)
         elif isinstance(event, UtterancePaused):
             self._early.start(event)
         elif isinstance(event, UtteranceEnded):
             self._last_activity = time.monotonic()
             # The endpointer's clock is the audio's; the speech ended endpointing_ms ago.
             ended = self._last_activity - event.endpointing_ms / 1000
-            early = self._early.take(event)
-            self._utterances.put_nowait(Heard(event, ended, early))
+            heard = Heard(event, ended, self._early.take(event))
+            held = self._held
+            if held is None or held.onset_ms != event.started_at_ms:
+                self._hand_off(heard)
+            elif event.forced or event.duration_ms > BACKCHANNEL_MAX_MS:
+                self._barge_in(held)
+                self._hand_off(heard)
+            else:
+                self._judging = asyncio.create_task(self._judge(held, heard))
         elif self._voice.playing or self._endpointer.in_speech:
             self._last_activity = time.monotonic()  # silence counts from the agent's end
         elif time.monotonic() - self._last_activity > self.config.reprompt_after_s:
@@ -369,11 +395,60 @@ class CallSession:
         if not self._ended.is_set():
             self._on_vad_events(self._endpointer.conclude(check, complete))
 
+    def _hold(self, started: SpeechStarted) -> None:
+        """The caller talks over the agent: silence it at once, keeping its place, until
+        their words say whether it was a backchannel or a barge-in."""
+        self._speech.pause()
+        self._held = started
+
+    async def _judge(self, held: SpeechStarted, heard: Heard) -> None:
+        """A short utterance over the paused agent: resume for a backchannel, else it
+        is a barge-in and a turn."""
+        if heard.early is None:
+            heard.early = asyncio.create_task(
+                self._stt.transcribe(
+                    heard.event.audio, language=self.config.language, hints=self.config.hints
+                )
+            )
+        try:
+            transcript: Transcript | None = await heard.early
+        except (ProviderError, asyncio.CancelledError) as exc:
+            if isinstance(exc, asyncio.CancelledError) and cancelling_me():
+                raise  # the call is over
+            transcript = None  # not understood: treat it as the barge-in it may be
+        if self._held is not held:  # the caller talked on: already a barge-in
+            self._hand_off(heard)
+        elif transcript is not None and is_backchannel(transcript.text):
+            self._held = None
+            self._speech.resume()
+            self.record.usage.stt_audio_s += transcript.audio_s
+            self.record.event(
+                CallEventType.BACKCHANNEL,
+                text=transcript.text.strip(),
+                duration_ms=heard.event.duration_ms,
+            )
+        else:
+            self._barge_in(held)
+            self._hand_off(heard)
+
+    def _hand_off(self, heard: Heard) -> None:
+        """The utterance is a turn; after one still being judged, in the order said."""
+        judging = self._judging
+        if judging is None or judging.done() or judging is asyncio.current_task():
+            self._utterances.put_nowait(heard)
+        else:
+            judging.add_done_callback(lambda _: self._utterances.put_nowait(heard))
+
     def _barge_in(self, started: SpeechStarted) -> None:
-        """The caller talks over the agent: stop at once, keep only what was heard."""
+        """The caller talks over the agent: stop, keep only what was heard.
+
+        The agent has been silent since `_hold` paused it, when the speech was
+        confirmed; this drops what it had still to say.
+        """
+        self._held = None
         heard = self._speech.stop()
-        # Playback goes silent from the next 20 ms frame on; what the caller said before
-        # the endpointer confirmed speech is the rest of the delay.
+        # Playback went silent from the frame after `started` (the pause); what the
+        # caller said before the endpointer confirmed speech is the rest of the delay.
         stop_after_onset_ms = started.at_ms - started.onset_ms + FRAME_MS
         if self._speaking is not None:
             self._speaking.cancel()

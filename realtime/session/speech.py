@@ -123,6 +123,16 @@ class AgentSpeech:
         self._queued.clear()
         return " ".join(text for text in cut.values() if text)
 
+    def pause(self) -> None:
+        """Go silent at once but keep the line's place: the caller may only be saying
+        "ajá" (`resume`), or cutting the agent off (`stop`, which keeps what was heard
+        up to here)."""
+        self.voice.pause()
+
+    def resume(self) -> None:
+        """Go on with the paused line from where it stopped."""
+        self.voice.resume()
+
     def mute(self) -> None:
         """Silence the agent now and until `unmute`."""
         self.muted = True

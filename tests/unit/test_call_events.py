@@ -27,6 +27,7 @@ WIRE_NAMES = {
     "sentiment_alert",
     "tool_call",
     "interruption",
+    "backchannel",
     "transfer",
     "control",
     "human_joined",
@@ -57,6 +58,7 @@ GOOD: dict[CallEventType, dict[str, Any]] = {
         "duration_ms": 0.4,
     },
     CallEventType.INTERRUPTION: {"heard": "Gracias", "stop_after_onset_ms": 240},
+    CallEventType.BACKCHANNEL: {"text": "Ajá.", "duration_ms": 400},
     CallEventType.TRANSFER: {"to": "human", "by": "ana"},
     CallEventType.CONTROL: {
         "action": "say",
