@@ -15,9 +15,10 @@ from bench.stats import p50_p95
 from centralita.correction.online import OnlineCorrector
 from centralita.kernel.calls import DialRequest
 from realtime.agents.setup import AgentSetup, flow_agent_for
+from realtime.audio.turn_settings import TurnSettings
 from realtime.conversation_line import ConversationLine
-from realtime.providers.base import AgentBrain, AgentReply, BrainTurn
-from realtime.providers.espeak import EspeakTTS, resample
+from realtime.providers.base import AgentBrain, AgentReply, BrainTurn, TextToSpeech
+from realtime.providers.espeak import resample
 from realtime.providers.whisper import WhisperSTT
 from realtime.session.call_session import SessionConfig
 from realtime.session.record import CallRecord, TurnMetrics
@@ -158,15 +159,23 @@ class Lines:
     def __init__(
         self,
         stt: WhisperSTT,
-        tts: EspeakTTS,
+        tts: TextToSpeech,
         max_duration_s: float | None = None,
         keys: Iterator[int] | None = None,
         *,
         endless: bool = False,
+        bot_tts: TextToSpeech | None = None,
+        turns: TurnSettings | None = None,
+        render_ahead: bool = True,
     ) -> None:
         self.stt, self.tts = stt, tts
+        self.bot_tts = bot_tts or tts
+        self.turns, self.render_ahead = turns, render_ahead
         self._endless = endless
-        self._base = SessionConfig(max_duration_s=max_duration_s) if max_duration_s else None
+        base = SessionConfig(turns=turns)
+        if max_duration_s:
+            base.max_duration_s = max_duration_s
+        self._base = base
         self._lines: dict[str, ConversationLine] = {}
         self._keys = keys or itertools.count(1)
 
@@ -183,7 +192,9 @@ class Lines:
                 agent_for=self._agent_for,
                 stt=self.stt,
                 tts=self.tts,
+                bot_tts=self.bot_tts,
                 corrector=OnlineCorrector(language=language),
+                render_ahead=self.render_ahead,
             )
         return self._lines[language]
 
@@ -192,7 +203,16 @@ class Lines:
 
         With `endless`, the agent is an `EndlessAgent`: only the duration ends a call.
         """
-        return Lines(self.stt, self.tts, max_duration_s, self._keys, endless=endless)
+        return Lines(
+            self.stt,
+            self.tts,
+            max_duration_s,
+            self._keys,
+            endless=endless,
+            bot_tts=self.bot_tts,
+            turns=self.turns,
+            render_ahead=self.render_ahead,
+        )
 
     async def call(self, scenario: Scenario) -> CallResult:
         """Place one call and wait for it to end."""
@@ -240,6 +260,7 @@ async def warm_up(lines: Lines) -> None:
     """Load the models and run each once, as a media worker that took calls before would."""
     await lines.stt.warm_up(("es", "en"))
     for language, text in (("es", "Sí, con ella habla."), ("en", "Yes, speaking.")):
-        audio = await lines.tts.synthesize(text, language=language)
+        await lines.tts.synthesize(text, language=language)  # a neural voice's first run
+        audio = await lines.bot_tts.synthesize(text, language=language)
         samples = resample(audio.samples, audio.sample_rate, lines.stt.sample_rate)
         await lines.stt.transcribe(samples, language=language)

@@ -41,12 +41,12 @@ from bench.conversations import (
     summarise,
     warm_up,
 )
+from bench.latency_variants import MAIN, VARIANTS, bot_voice, variant_lines
 from bench.report import report
 from bench.stats import least_squares_slope, max_level_within, p50_p95, worst_p95
 from centralita.kernel import runtime
 from centralita.kernel.tasks import stop_tasks
 from realtime.legs.webrtc import restrict_ice_to_loopback
-from realtime.providers.espeak import EspeakTTS
 from realtime.providers.whisper import WhisperSTT
 from realtime.softphone.script import BotLine, BotScript
 
@@ -144,6 +144,9 @@ async def bench_latency(lines: Lines, turns_wanted: int) -> tuple[dict[str, Any]
     bot = [v for r in results for v in r.bot_v2v_ms]
     figures = summarise(turns)
     figures["calls"] = len(results)
+    # Answer to the greeting's first frame: rendered while the phone rang, or not.
+    first_audio = [r.record.first_audio_ms for r in results if r.record.first_audio_ms is not None]
+    figures["first_audio"] = p50_p95(first_audio)
     figures["samples_ms"] = [round(t.voice_to_voice_ms or 0.0, 1) for t in turns]
     # The same thing as concurrency level 1: one call at a time.
     figures["level_one"] = {
@@ -285,33 +288,48 @@ async def bench_long_call(lines: Lines, minutes: float) -> dict[str, Any]:
     }
 
 
-async def bench(args: argparse.Namespace) -> dict[str, Any]:
-    """All three parts, with the models loaded first."""
-    restrict_ice_to_loopback()
-    lines = Lines(WhisperSTT(), EspeakTTS())
-    print("loading the Whisper models and warming them up ...", flush=True)
-    await warm_up(lines)
-    rss_idle = rss_mb()
-
-    latency, bot = await bench_latency(lines, args.turns)
+async def variant_figures(lines: Lines, turns: int, name: str) -> dict[str, Any]:
+    """One variant's latency part: voice to voice at the agent and at the caller."""
+    latency, bot = await bench_latency(lines, turns)
     figures: dict[str, Any] = {
         "p50_ms": latency["p50_ms"],
         "p95_ms": latency["p95_ms"],
         "breakdown": latency["breakdown"],
         "turns": latency["turns"],
         "calls": latency["calls"],
+        "answer_to_first_audio": latency["first_audio"],
         "voice_to_voice_samples_ms": latency["samples_ms"],
         **{f"bot_{k}": v for k, v in p50_p95(bot).items()},
         "bot_turns": len(bot),
+        "level_one": latency["level_one"],
     }
     print(
-        f"  voice-to-voice p50 {figures['p50_ms']} ms, p95 {figures['p95_ms']} ms "
-        f"({figures['turns']} turns); bot side p50 {figures['bot_p50_ms']} ms, "
-        f"p95 {figures['bot_p95_ms']} ms",
+        f"  {name}: voice-to-voice at the caller p50 {figures['bot_p50_ms']} ms, p95 "
+        f"{figures['bot_p95_ms']} ms; at the agent p50 {figures['p50_ms']} ms, p95 "
+        f"{figures['p95_ms']} ms ({figures['turns']} turns); answer to first audio p50 "
+        f"{figures['answer_to_first_audio']['p50_ms']} ms",
         flush=True,
     )
+    return figures
 
-    levels = await bench_concurrency(lines, args.max_concurrency, latency["level_one"])
+
+async def bench(args: argparse.Namespace) -> dict[str, Any]:
+    """Each variant's latency part, then concurrency and the long call on the main one."""
+    restrict_ice_to_loopback()
+    stt = WhisperSTT()
+    bots = bot_voice(args.bot_voice)
+    variants: dict[str, dict[str, Any]] = {}
+    made: dict[str, Lines] = {}
+    for name in args.variants:
+        made[name] = variant_lines(name, stt, bots)
+        print(f"variant {name}: loading and warming up the models ...", flush=True)
+        await warm_up(made[name])
+        variants[name] = await variant_figures(made[name], args.turns, name)
+    main = MAIN if MAIN in variants else args.variants[0]
+    lines = made[main]
+    rss_idle = rss_mb()
+    figures: dict[str, Any] = {"main_variant": main, **variants[main], "variants": variants}
+    levels = await bench_concurrency(lines, args.max_concurrency, variants[main]["level_one"])
     largest = max(levels) if levels else 0
     figures["max_concurrent_calls"] = max_level_within(
         {k: worst_p95(v) for k, v in levels.items()}, P95_LIMIT_MS
@@ -320,6 +338,15 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     figures["memory_per_call_mb"] = levels[largest]["memory_per_call_mb"] if levels else None
     figures["memory_measured_at_calls"] = largest
     figures["rss_idle_mb"] = round(rss_idle, 1)
+    if args.kokoro_concurrency and "kokoro" in made:
+        print("concurrency with the Kokoro voice:", flush=True)
+        kokoro = await bench_concurrency(
+            made["kokoro"], args.max_concurrency, variants["kokoro"]["level_one"]
+        )
+        figures["kokoro_max_concurrent_calls"] = max_level_within(
+            {k: worst_p95(v) for k, v in kokoro.items()}, P95_LIMIT_MS
+        )
+        figures["kokoro_concurrency"] = {str(k): v for k, v in kokoro.items()}
 
     if args.skip_long:
         figures["rss_growth_mb_30min"] = None
@@ -332,7 +359,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "stt": "faster-whisper int8 CPU (es: base, en: tiny.en)",
-        "tts": "espeak-ng",
+        "bot_voice": args.bot_voice,
     }
     figures["quick"] = args.quick
     figures["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -351,6 +378,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-concurrency", type=int, default=8, help="highest level tried")
     parser.add_argument("--long-call-minutes", type=float, default=3.0)
     parser.add_argument("--skip-long", action="store_true", help="no long call")
+    parser.add_argument(
+        "--variants",
+        type=lambda v: [x.strip() for x in v.split(",") if x.strip()],
+        default=list(VARIANTS),
+        help=f"comma-separated, in order (default: {','.join(VARIANTS)}); "
+        "see bench/latency_variants.py",
+    )
+    parser.add_argument("--bot-voice", choices=("espeak", "kokoro"), default="espeak")
+    parser.add_argument(
+        "--kokoro-concurrency", action="store_true", help="the concurrency levels with Kokoro too"
+    )
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -372,7 +410,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         flush=True,
     )
     figures = runtime.run(bench(args))
-    report(figures, RESULTS, hidden=("rss_samples_mb", "machine", "voice_to_voice_samples_ms"))
+    report(
+        figures,
+        RESULTS,
+        hidden=(
+            "rss_samples_mb",
+            "machine",
+            "voice_to_voice_samples_ms",
+            "variants",  # each printed as it ended
+            "level_one",
+        ),
+    )
     return figures
 
 

@@ -118,12 +118,16 @@ class ConversationLine:
         on_event: CallEventSink | None = None,
         on_call_opened: CallOpened | None = None,
         keep_finished: int = KEEP_FINISHED,
+        render_ahead: bool = True,
     ) -> None:
         self._agent_for = agent_for
         self._stt = stt
         # Lines are kept once rendered and rendered ahead when they are foreseeable
         # (the greeting while the phone rings): `realtime.providers.rendered_lines`.
-        self._tts = tts if isinstance(tts, CachedVoice) else CachedVoice(tts)
+        # (`render_ahead=False`: every line rendered when said, as before; benchmarks
+        # compare the two.)
+        self._render_ahead = render_ahead
+        self._tts = tts if isinstance(tts, CachedVoice) or not render_ahead else CachedVoice(tts)
         self._agent_voices: dict[int, CachedVoice] = {}  # agents' own voices, wrapped
         self._bot_tts = bot_tts or tts
         self._corrector = corrector
@@ -319,6 +323,8 @@ class ConversationLine:
         rendered by the time the person says "¿aló?". An agent's own voice is wrapped
         once (agents' voices are shared by their calls) so its lines are kept too.
         """
+        if not self._render_ahead:
+            return
         if setup.voice is not None and not isinstance(setup.voice, CachedVoice):
             wrapped = self._agent_voices.get(id(setup.voice))
             if wrapped is None or wrapped.inner is not setup.voice:
@@ -326,6 +332,8 @@ class ConversationLine:
                 self._agent_voices[id(setup.voice)] = wrapped
             setup.voice = wrapped
         voice = setup.voice if isinstance(setup.voice, CachedVoice) else self._tts
+        if not isinstance(voice, CachedVoice):
+            return
         try:
             lines = setup.brain.likely_lines()
         except Exception:  # a guess must never cost the call
