@@ -1,5 +1,5 @@
-"""`python -m bench [campaign|intake|latency|memory|phone|placement|sip|voicemail|wer|all]
-[options]`: the benchmarks.
+"""`python -m bench [campaign|intake|latency|memory|phone|placement|sip|tts|turns|voicemail|
+wer|all] [options]`: the benchmarks.
 
 With no name, all of them run. Each benchmark keeps its own options (`python -m bench
 campaign --help`, `python -m bench memory --help`); with `all`, every option goes to the
@@ -13,7 +13,19 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bench import campaign, intake, latency, memory, phone, placement, sip, voicemail, wer
+from bench import (
+    campaign,
+    intake,
+    latency,
+    memory,
+    phone,
+    placement,
+    sip,
+    tts,
+    turns,
+    voicemail,
+    wer,
+)
 
 Benchmark = tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Namespace], Any]]
 
@@ -25,6 +37,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "phone": (phone.build_parser, phone.run),
     "placement": (placement.build_parser, placement.run),
     "sip": (sip.build_parser, sip.run),
+    "tts": (tts.build_parser, tts.run),
+    "turns": (turns.build_parser, turns.run),
     "voicemail": (voicemail.build_parser, voicemail.run),
     "wer": (wer.build_parser, wer.run),
 }
