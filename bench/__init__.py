@@ -7,8 +7,9 @@ to `bench/results/`.
   WebRTC calls, and the calls they place.
 - `memory`: a media worker's RSS over hundreds of short calls in a row (what it keeps
   of a finished call).
-- `wer`, `wer_set`, `wer_audio`, `wer_metrics`: Spanish WER of the recogniser and of each
-  correction stage, on a generated evaluation set.
+- `wer`, `wer_set`, `wer_metrics`: Spanish WER of the recogniser and of each
+  correction stage, on a generated evaluation set (its noise and telephone band:
+  `realtime/audio/line_conditions.py`).
 - `stats`, `report`: percentiles and slopes; figures printed and written.
 
 May import: everything (the top layer).

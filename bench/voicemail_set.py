@@ -23,10 +23,10 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from bench.wer_audio import PHONE_RATE, pink_noise, telephone
 from centralita.kernel.pcm import Pcm16
 from realtime.audio import synth
 from realtime.audio.frames import STT_RATE, resample_pcm16
+from realtime.audio.line_conditions import PHONE_RATE, pink_noise, telephone
 
 SEED = 18
 MACHINES = 32

@@ -32,9 +32,9 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from bench.wer_audio import add_noise, telephone
 from centralita.kernel.pcm import Pcm16
 from realtime.audio.frames import STT_RATE, resample_pcm16
+from realtime.audio.line_conditions import add_noise, telephone
 from realtime.providers.base import TextToSpeech
 from realtime.providers.espeak import EspeakTTS
 

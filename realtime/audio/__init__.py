@@ -9,6 +9,9 @@
 - `synth`: test signals and espeak-ng audio for tests and the bot softphone.
 - `g711`: the telephone network's µ-law and A-law (carrier media streams).
 - `pushed_track`: an incoming track fed by pushes (a carrier stream's audio messages).
+- `line_conditions`: a caller's line: noise and the telephone band (bots, WER set).
+- `turn_model`, `silero`, `turn_settings`: when the caller's turn is over (Smart Turn,
+  Silero VAD, an agent's `turns:` block).
 - `dtmf`: keypad tones the agent plays to an automated menu (IVR), and reading them back.
 
 Modules are imported one by one (`realtime.audio.vad`...) so that, say, the endpointer

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 import uuid
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,8 +22,10 @@ from aiortc.mediastreams import MediaStreamError
 
 from centralita.kernel.tasks import cancelling_me, stop_tasks
 from realtime.audio.frames import InboundResampler
+from realtime.audio.line_conditions import through_line
 from realtime.audio.playback import AgentVoiceTrack
 from realtime.providers.base import TextToSpeech
+from realtime.softphone.bot_voices import speaking_voice
 from realtime.softphone.script import BotLine, BotScript
 
 log = logging.getLogger(__name__)
@@ -98,7 +101,7 @@ class BotSoftphone:
     def __init__(self, script: BotScript, tts: TextToSpeech) -> None:
         self.script = script
         self.report = BotReport()
-        self._tts = tts
+        self._tts = speaking_voice(script.voice, tts)
         self._voice = AgentVoiceTrack()
         self._ear = _Ear()
         self._pc: RTCPeerConnection | None = None
@@ -191,9 +194,10 @@ class BotSoftphone:
             await asyncio.sleep(line.silent_s)
             return mark
         audio = await self._tts.synthesize(line.say, language=self.script.language)
-        first_frame = self._voice.enqueue(
-            audio.samples, audio.sample_rate, uuid.uuid4().hex, line.say
-        )
+        # The same line on the same kind of line sounds the same on every run.
+        rng = np.random.default_rng(zlib.crc32(line.say.encode()))
+        heard = through_line(audio.samples, audio.sample_rate, self.script.line, rng)
+        first_frame = self._voice.enqueue(heard, audio.sample_rate, uuid.uuid4().hex, line.say)
         self.report.lines_said.append(line.say)
         started = await first_frame
         await self._voice.wait_idle()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from realtime.audio.line_conditions import LineCondition
+
 
 class BotLine(BaseModel):
     """One turn of the bot: what it says, and how."""
@@ -25,3 +27,12 @@ class BotScript(BaseModel):
         default=False, description="Say the first line at once (a person joining a call)"
     )
     linger_s: float = Field(default=3.0, ge=0, description="Wait after the last line")
+    voice: str | None = Field(
+        default=None,
+        pattern=r"^(espeak|kokoro:[a-z]{2}_[a-z]+)$",
+        description="Who speaks: espeak, or kokoro:<voice> (em_alex, af_heart...); "
+        "unset: the line's bot voice",
+    )
+    line: LineCondition = Field(
+        default="clean", description="The caller's line: clean, telephone, noise, noisy_telephone"
+    )

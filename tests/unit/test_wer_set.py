@@ -6,13 +6,6 @@ import numpy as np
 import pytest
 
 from bench import wer_set
-from bench.wer_audio import (
-    add_noise,
-    band_pass,
-    energy_share_above,
-    measured_snr_db,
-    telephone,
-)
 from bench.wer_metrics import (
     classify_change,
     fold,
@@ -20,6 +13,13 @@ from bench.wer_metrics import (
     harvest_pairs,
     normalise,
     word_error_rate,
+)
+from realtime.audio.line_conditions import (
+    add_noise,
+    band_pass,
+    energy_share_above,
+    measured_snr_db,
+    telephone,
 )
 
 pytestmark = pytest.mark.unit
@@ -212,3 +212,18 @@ def test_error_pairs_come_from_lexicon_words_only_and_never_break_a_correct_word
     ]
     pairs = harvest_pairs(training, ["Matías", "Huenchumilla", "Dicom", "Maipú"])
     assert pairs == {"buen chumilla": "Huenchumilla", "dicon": "Dicom"}
+
+
+def test_a_line_condition_spoils_speech_the_way_its_name_says() -> None:
+    from realtime.audio.line_conditions import through_line
+
+    rng = np.random.default_rng(1)
+    tone = (8000 * np.sin(2 * np.pi * 5000 * np.arange(16_000) / 16_000)).astype(np.int16)
+    speech_band = (8000 * np.sin(2 * np.pi * 800 * np.arange(16_000) / 16_000)).astype(np.int16)
+    assert through_line(tone, 16_000, "clean", rng) is tone
+    # The telephone keeps 300-3400 Hz only.
+    assert energy_share_above(through_line(tone, 16_000, "telephone", rng), 16_000, 3600) < 0.01
+    noisy = through_line(speech_band, 16_000, "noise", rng)
+    assert measured_snr_db(speech_band, noisy) == pytest.approx(15.0, abs=0.5)
+    both = through_line(speech_band, 16_000, "noisy_telephone", np.random.default_rng(1))
+    assert energy_share_above(both, 16_000, 3600) < 0.01

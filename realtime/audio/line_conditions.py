@@ -1,12 +1,18 @@
-"""How the WER evaluation set spoils clean espeak-ng speech: noise and the telephone.
+"""How a caller's line spoils clean speech: noise and the telephone band.
 
-Everything works on 16 kHz mono int16 (what the recogniser takes) and is deterministic
+The WER evaluation set (bench/wer_set.py), the voicemail set and the persona bots
+(`realtime.softphone.bot`, a script's `line`) speak through these, so recognition and
+turn detection are measured on audio closer to a real caller's.
+
+Everything works on mono int16 at any rate and is deterministic
 for a given `numpy.random.Generator`, so a set regenerated from the same seed is the
 same set. No scipy here: the band-pass is done in the frequency domain with numpy, and
 the 8 kHz round trip goes through the same libswresample path the media worker uses.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -113,6 +119,24 @@ def energy_share_above(samples: Pcm16, rate: int, hz: float) -> float:
     freqs = np.fft.rfftfreq(samples.size, d=1.0 / rate)
     total = float(power.sum())
     return float(power[freqs > hz].sum()) / total if total > 0 else 0.0
+
+
+LineCondition = Literal["clean", "telephone", "noise", "noisy_telephone"]
+NOISE_SNR_DB = 15.0
+"""A street or a busy room behind the caller: clearly there, speech still on top."""
+
+
+def through_line(
+    samples: Pcm16, rate: int, condition: LineCondition, rng: np.random.Generator
+) -> Pcm16:
+    """``samples`` as a caller on ``condition`` sounds (silence stays silent of noise
+    only where there is no speech at all: an SNR needs a signal)."""
+    out = samples
+    if condition in ("noise", "noisy_telephone") and np.any(samples):
+        out = add_noise(out, NOISE_SNR_DB, rng)
+    if condition in ("telephone", "noisy_telephone"):
+        out = telephone(out, rate)
+    return out
 
 
 def _to_pcm16(values: Floats) -> Pcm16:
