@@ -10,16 +10,24 @@ turn ends.
 Voices: the espeak-ng voices the personas speak with (es-419, es, en-us, en-gb). The
 sentence is synthesised in one piece with an SSML `<break>` where the caller pauses, so
 the words before the pause keep the sentence's running intonation (two separate
-syntheses would end the first half like a finished sentence). A neural voice reads more
-like a person; `KOKORO_HOOK` says where a Kokoro variant plugs in once
-`realtime/providers/kokoro.py` exists.
+syntheses would end the first half like a finished sentence).
+
+Kokoro voices (`build(..., voices="kokoro")`: ef_dora, em_alex, af_heart, am_michael) read
+more like a person. Kokoro has no SSML, so a pause item is the first half synthesised up
+to a comma ("puedo pagar,": a comma keeps the continuing contour, where "puedo pagar"
+alone would fall like a finished sentence), real silence, then the second half. Splicing
+silence into the whole sentence at its comma was the other way; Kokoro's comma gap is a
+few tens of ms, not found reliably among its stop consonants' closures, so the cut would
+land inside a word. Kokoro audio is cached under `CACHE` (it takes ~0.3 s a fragment).
 """
 
 from __future__ import annotations
 
-import importlib.util
+import asyncio
+import hashlib
 import subprocess
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -54,9 +62,12 @@ COMPLETE: dict[str, list[str]] = {
     "en": ["yes", "no", "on Friday", "sure", "I can't", "tomorrow", "okay"],
 }
 VOICES: dict[str, tuple[str, ...]] = {"es": ("es-419", "es"), "en": ("en-us", "en-gb")}
-# Where a Kokoro voice (ef_dora, em_alex, af_heart) joins the set: a module with an
-# async `KokoroTTS(...).synthesize(text)` once helper B lands it. Not there yet: espeak only.
-KOKORO_HOOK = "realtime.providers.kokoro"
+KOKORO_VOICES: dict[str, tuple[str, ...]] = {
+    "es": ("ef_dora", "em_alex"),
+    "en": ("af_heart", "am_michael"),
+}
+CACHE = Path.home() / ".cache" / "centralita" / "turn_set"
+VoiceSet = Literal["espeak", "kokoro"]
 
 
 @dataclass
@@ -106,15 +117,50 @@ def _framed(speech: Pcm16) -> Pcm16:
     return np.concatenate([lead, speech, trail])
 
 
-def kokoro_available() -> bool:
-    """Whether the Kokoro provider exists yet (the set then gains Kokoro items)."""
-    return importlib.util.find_spec(KOKORO_HOOK) is not None
+def _kokoro(text: str, language: str, voice: str) -> Pcm16:
+    """Kokoro's reading of ``text`` at 16 kHz, edges trimmed as espeak's are; cached."""
+    key = hashlib.sha256(f"{voice}|{language}|{text}".encode()).hexdigest()[:16]
+    path = CACHE / f"{voice}-{key}.npy"
+    if path.is_file():
+        cached: Pcm16 = np.load(path)
+        return cached
+    from realtime.providers.kokoro import KokoroTTS  # only when the Kokoro set is asked for
+
+    speech = asyncio.run(KokoroTTS().synthesize(text, language=language, voice=voice))
+    audio = resample_pcm16(speech.samples, speech.sample_rate, STT_RATE)
+    loud = np.nonzero(np.abs(audio.astype(np.int32)) > 200)[0]
+    audio = audio[loud[0] : loud[-1] + 1] if loud.size else audio
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.save(path, audio)
+    return audio
 
 
-def build(languages: tuple[str, ...] = ("es", "en")) -> list[TurnItem]:
-    """Synthesise the whole set (~80 items, a few seconds of espeak-ng)."""
+def _build_kokoro(language: str) -> list[TurnItem]:
+    items: list[TurnItem] = []
+    for voice in KOKORO_VOICES[language]:
+        for i, (head, tail) in enumerate(PAUSED[language]):
+            first = _kokoro(f"{head},", language, voice)
+            second = _kokoro(f"{tail}.", language, voice)
+            for pause in PAUSES_MS:
+                gap = np.zeros(STT_RATE * pause // 1000, dtype=np.int16)
+                audio = _framed(np.concatenate([first, gap, second]))
+                name = f"{voice}-pause{i}-{pause}"
+                text = f"{head}... {tail}"
+                items.append(TurnItem(name, "pause", language, voice, text, audio, pause))
+        for i, text in enumerate(COMPLETE[language]):
+            audio = _framed(_kokoro(f"{text}.", language, voice))
+            items.append(TurnItem(f"{voice}-complete{i}", "complete", language, voice, text, audio))
+    return items
+
+
+def build(languages: tuple[str, ...] = ("es", "en"), voices: VoiceSet = "espeak") -> list[TurnItem]:
+    """Synthesise the whole set (~80 items: a few seconds of espeak-ng, or ~30 s of
+    Kokoro the first time)."""
     items: list[TurnItem] = []
     for language in languages:
+        if voices == "kokoro":
+            items += _build_kokoro(language)
+            continue
         for voice in VOICES[language]:
             for i, (head, tail) in enumerate(PAUSED[language]):
                 for pause in PAUSES_MS:

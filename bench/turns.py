@@ -1,10 +1,13 @@
 """Turn detection: fixed silence vs Smart Turn, on callers who pause mid-sentence.
 
 The set (`bench/turn_set.py`): sentences with a real 400-1,200 ms pause inside, and
-short complete answers, in espeak-ng's Spanish and English voices. Each item streams
-through the real `Endpointer` in 20 ms chunks, once with a fixed 500 ms silence (today's
-default) and once per model setting (Smart Turn asked inline: the stream time is the
-same as with the session's executor, minus the model's ~40 ms).
+short complete answers, in Spanish and English, once in espeak-ng's voices and once in
+Kokoro's. Each item streams through the real `Endpointer` in 20 ms chunks, once with a
+fixed 500 ms silence (today's default) and once per model setting: every threshold x
+check_ms x max wait of the grid (Smart Turn asked inline: the stream time is the same
+as with the session's executor, minus the model's time). `best` per voice set and
+language: the fastest setting that cuts at most 5 % of the pauses, else the least
+cutting one; `TurnSettings.for_language` takes its defaults from there.
 
 Figures:
 - cut_off_rate: pause items whose turn ended inside the pause (the caller cut off);
@@ -37,6 +40,7 @@ from realtime.audio.vad import Endpointer, UtteranceEnded
 
 RESULTS = Path(__file__).resolve().parent / "results" / "turns.json"
 CHUNK = 320  # 20 ms, as the session feeds it
+TARGET_CUT = 0.05  # issue 21: at most 5 % of mid-sentence pauses cut off
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,10 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--languages", default="es,en", help="comma-separated: es, en")
+    parser.add_argument("--voices", default="espeak,kokoro", help="voice sets: espeak, kokoro")
     parser.add_argument(
-        "--thresholds", default="0.5,0.8,0.95", help="P(complete) thresholds to try"
+        "--thresholds", default="0.5,0.7,0.8,0.9,0.95,0.98", help="P(complete) thresholds"
     )
-    parser.add_argument("--max-waits", default="1000,1600,2000", help="max_wait_ms to try")
+    parser.add_argument("--check-ms", default="200,300,500", help="first model question at")
+    parser.add_argument("--max-waits", default="1000,1300,1600,2000", help="max_wait_ms")
     return parser
 
 
@@ -129,52 +135,79 @@ def silero_ms(items: Sequence[TurnItem]) -> dict[str, float | None]:
     return {"p50": _pct(times, 50), "p95": _pct(times, 95)}
 
 
-def measure(
-    languages: tuple[str, ...], thresholds: list[float], waits: list[int]
-) -> dict[str, Any]:
-    """Every setting over the set, by language and overall."""
-    items = turn_set.build(languages)
-    print(f"{len(items)} items", file=sys.stderr)
-    judge = CachedJudge()
+Grid = tuple[list[float], list[int], list[int]]
+
+
+def _settings(judge: CachedJudge, grid: Grid) -> list[tuple[str, Any]]:
+    """silence-500, then turn mode at every (threshold, check_ms, max wait) of the grid."""
     defaults = TurnSettings()
     settings: list[tuple[str, Any]] = [
         ("silence-500", lambda it: Endpointer(silence_ms=500, early_ms=200)),
     ]
-    for silero in (None, defaults.silero_floor):
-        for threshold in thresholds:
+    thresholds, checks, waits = grid
+    for threshold in thresholds:
+        for check in checks:
             for wait in waits:
-                label = f"model-t{threshold}-max{wait}" + ("-silero" if silero else "")
+                if check >= wait:
+                    continue
 
                 def make(
-                    it: TurnItem, t: float = threshold, w: int = wait, s: Any = silero
+                    it: TurnItem, t: float = threshold, c: int = check, w: int = wait
                 ) -> Endpointer:
                     return Endpointer(
                         silence_ms=w,
                         early_ms=200,
-                        turn_check_ms=defaults.check_ms,
+                        turn_check_ms=c,
                         recheck_ms=defaults.recheck_ms,
                         judge=lambda audio: judge.probability(it.name, audio) >= t,
-                        silero_floor=s,
+                        silero_floor=defaults.silero_floor,
                     )
 
-                settings.append((label, make))
-    results: dict[str, Any] = {"items": len(items), "settings": {}}
-    for language in (*languages, "all"):
-        subset = [it for it in items if language in ("all", it.language)]
-        for label, make in settings:
-            row = evaluate(subset, make, label)
-            results["settings"].setdefault(label, {})[language] = row
-            print(
-                f"{language:>3} {label:<28} cut {row['cut_off_rate']:.3f}  "
-                f"delay p50 {row['complete_delay_p50_ms']}  p95 {row['complete_delay_p95_ms']}",
-                file=sys.stderr,
-            )
+                settings.append((f"model-t{threshold}-c{check}-max{wait}", make))
+    return settings
+
+
+def best(rows: dict[str, dict[str, Any]], target: float = TARGET_CUT) -> str:
+    """The setting to default to: the lowest median delay among those that cut at most
+    `target` of the pauses; when none does, the one that cuts least (then: fastest)."""
+    model = {k: r for k, r in rows.items() if k.startswith("model-")}
+    meeting = [k for k, r in model.items() if r["cut_off_rate"] <= target]
+    if meeting:
+        return min(meeting, key=lambda k: (model[k]["complete_delay_p50_ms"] or 1e9, k))
+    return min(
+        model, key=lambda k: (model[k]["cut_off_rate"], model[k]["complete_delay_p50_ms"] or 1e9)
+    )
+
+
+def measure(languages: tuple[str, ...], voice_sets: tuple[str, ...], grid: Grid) -> dict[str, Any]:
+    """Every setting over each voice set, by language; the best setting per language."""
+    judge = CachedJudge()
+    settings = _settings(judge, grid)
+    results: dict[str, Any] = {"settings": {}, "best": {}}
+    for voices in voice_sets:
+        items = turn_set.build(languages, voices=voices)  # type: ignore[arg-type]
+        print(f"{voices}: {len(items)} items, {len(settings)} settings", file=sys.stderr)
+        results[f"{voices}_items"] = len(items)
+        for language in languages:
+            subset = [it for it in items if it.language == language]
+            rows = {label: evaluate(subset, make, label) for label, make in settings}
+            results["settings"][f"{voices}/{language}"] = rows
+            chosen = best(rows)
+            results["best"][f"{voices}/{language}"] = {"setting": chosen, **rows[chosen]}
+            for label in ("silence-500", chosen):
+                row = rows[label]
+                print(
+                    f"{voices:>6} {language} {label:<28} cut {row['cut_off_rate']:.3f}  "
+                    f"delay p50 {row['complete_delay_p50_ms']}  "
+                    f"p95 {row['complete_delay_p95_ms']}",
+                    file=sys.stderr,
+                )
     results["smart_turn_ms"] = {
         "p50": _pct(judge.times_ms, 50),
         "p95": _pct(judge.times_ms, 95),
         "calls": len(judge.times_ms),
     }
-    results["silero_ms_per_window"] = silero_ms(items)
+    results["silero_ms_per_window"] = silero_ms(turn_set.build(languages[:1]))
     results["probabilities"] = {
         f"{k[0]}@{k[1] * 1000 // 16000}ms": round(v, 3) for k, v in sorted(judge.cache.items())
     }
@@ -183,11 +216,12 @@ def measure(
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Run the benchmark, print and write its figures."""
-    figures = measure(
-        tuple(args.languages.split(",")),
+    grid = (
         [float(t) for t in args.thresholds.split(",")],
+        [int(c) for c in args.check_ms.split(",")],
         [int(w) for w in args.max_waits.split(",")],
     )
+    figures = measure(tuple(args.languages.split(",")), tuple(args.voices.split(",")), grid)
     report(figures, RESULTS, hidden=("settings", "probabilities"))
     return figures
 

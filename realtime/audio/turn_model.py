@@ -14,6 +14,17 @@ mean and unit variance, as 80 Whisper log-mel bins x 800 frames (25 ms Hann wind
 (x + 4) / 4). The feature code below is ours, written from that description and checked
 against the reference on the same audio (tests/unit/test_turn_model.py).
 
+Fed as pipecat feeds it (checked against pipecat's `base_smart_turn.py` and
+`local_smart_turn_v3.py`): int16 / 32768 as float32, the last 8 s zero-padded at the
+front, normalised over the padded window, and the output read as P(complete) (pipecat:
+"> 0.5 is Complete"). Pipecat's segment starts 500 ms + the VAD's start time before the
+speech, ours `pre_roll_ms` (200 ms) before it; either way the rest of the 8 s is zeros,
+so on a quiet line the input is the same. Pipecat asks once, when its VAD has heard
+~200 ms of silence; the endpointer asks first at `check_ms` (200 ms) and again as the
+pause grows. Line noise (added at -60 and -50 dBFS) and a comma before the pause in
+Kokoro's reading barely move the answer: the model itself calls Spanish mid-clause
+fragments complete (bench/results/turns.json), the feeding does not.
+
 Cost: ~40 ms a call on one thread here (features ~8 ms, the encoder the rest), so the
 session runs it in an executor, never on the event loop (see `realtime.audio.vad`).
 """
