@@ -41,7 +41,7 @@ from bench.conversations import (
     summarise,
     warm_up,
 )
-from bench.latency_variants import MAIN, VARIANTS, bot_voice, variant_lines
+from bench.latency_variants import DEFAULT_VARIANTS, MAIN, VARIANTS, bot_voice, variant_lines
 from bench.report import report
 from bench.stats import least_squares_slope, max_level_within, p50_p95, worst_p95
 from centralita.kernel import runtime
@@ -381,8 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--variants",
         type=lambda v: [x.strip() for x in v.split(",") if x.strip()],
-        default=list(VARIANTS),
-        help=f"comma-separated, in order (default: {','.join(VARIANTS)}); "
+        default=list(DEFAULT_VARIANTS),
+        help=f"comma-separated, in order, of {','.join(VARIANTS)} (default: "
+        f"{','.join(DEFAULT_VARIANTS)}); "
         "see bench/latency_variants.py",
     )
     parser.add_argument("--bot-voice", choices=("espeak", "kokoro"), default="espeak")

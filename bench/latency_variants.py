@@ -2,9 +2,12 @@
 
 - `before`: the agent as it was: a fixed 500 ms silence ends the caller's turn and
   every line is rendered when it is said;
-- `espeak`: the turn model (Smart Turn, the shipped `TurnSettings` defaults) and lines
-  rendered ahead (the greeting while the phone rings), with espeak-ng;
-- `kokoro`: the same with the Kokoro voice (the local neural one).
+- `espeak`: the agents as shipped now: their own `turns:` block (none: the same 500 ms
+  silence, since the turn model does not separate Spanish mid-sentence pauses, see
+  `python -m bench turns`), backchannels, and lines rendered ahead (the greeting while
+  the phone rings), with espeak-ng;
+- `kokoro`: the same with the Kokoro voice (the local neural one);
+- `model`: `espeak` with the turn model on (`TurnSettings()`), for reference.
 
 The bots speak with espeak-ng in all of them unless `--bot-voice kokoro` makes them
 speak with Kokoro voices too (closer to real callers; the turn model hears them better).
@@ -21,7 +24,8 @@ from realtime.providers.espeak import EspeakTTS
 from realtime.providers.kokoro import KokoroTTS
 from realtime.providers.whisper import WhisperSTT
 
-VARIANTS = ("before", "espeak", "kokoro")
+VARIANTS = ("before", "espeak", "kokoro", "model")
+DEFAULT_VARIANTS = ("before", "espeak", "kokoro")
 MAIN = "espeak"
 """The variant the concurrency and long-call parts run on (the shipped default voice)."""
 
@@ -47,8 +51,9 @@ def variant_lines(name: str, stt: WhisperSTT, bots: TextToSpeech) -> Lines:
         "before": lambda: Lines(
             stt, EspeakTTS(), bot_tts=bots, turns=TurnSettings(mode="silence"), render_ahead=False
         ),
-        "espeak": lambda: Lines(stt, EspeakTTS(), bot_tts=bots, turns=TurnSettings()),
-        "kokoro": lambda: Lines(stt, KokoroTTS(), bot_tts=bots, turns=TurnSettings()),
+        "espeak": lambda: Lines(stt, EspeakTTS(), bot_tts=bots),
+        "kokoro": lambda: Lines(stt, KokoroTTS(), bot_tts=bots),
+        "model": lambda: Lines(stt, EspeakTTS(), bot_tts=bots, turns=TurnSettings()),
     }
     if name not in makers:
         raise ValueError(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}")
