@@ -96,7 +96,7 @@ class EspeakTTS(TextToSpeech):
         """Voice names espeak-ng knows (language codes and file names), listed once."""
         async with self._installed_lock:
             if self._installed is None:
-                out, _err, code = await self._run([self.executable, "--voices"], b"")
+                out, _err, code = await run_espeak([self.executable, "--voices"], b"")
                 self._installed = set() if code else _parse_voice_list(out.decode())
             return self._installed
 
@@ -124,7 +124,7 @@ class EspeakTTS(TextToSpeech):
             "-b", "1",  # input is UTF-8 whatever the process locale says
             "--stdout",
         ]  # fmt: skip
-        out, err, code = await self._run(args, text.encode("utf-8"))
+        out, err, code = await run_espeak(args, text.encode("utf-8"))
         message = err.decode("utf-8", "replace").strip()
         if code != 0 or not out:
             raise ProviderError(
@@ -143,25 +143,31 @@ class EspeakTTS(TextToSpeech):
             samples=samples, sample_rate=self.output_rate or source_rate, characters=len(text)
         )
 
-    async def _run(self, args: list[str], stdin: bytes) -> tuple[bytes, bytes, int]:
-        """Run espeak-ng; kill it if the caller gives up (a timeout or barge-in)."""
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                *args,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-            )
-        except FileNotFoundError as exc:
-            raise ProviderError(INSTALL_HINT, transient=False) from exc
-        try:
-            out, err = await proc.communicate(stdin)
-        except BaseException:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
-            raise
-        return out, err, proc.returncode if proc.returncode is not None else -1
+
+async def run_espeak(args: list[str], stdin: bytes) -> tuple[bytes, bytes, int]:
+    """Run espeak-ng (`args` with the binary first); kill it if the caller gives up (a
+    timeout or a barge-in). Its output, its errors and its exit code.
+
+    Raises:
+        ProviderError: (not transient) espeak-ng is not installed.
+    """
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *args,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+    except FileNotFoundError as exc:
+        raise ProviderError(INSTALL_HINT, transient=False) from exc
+    try:
+        out, err = await proc.communicate(stdin)
+    except BaseException:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        raise
+    return out, err, proc.returncode if proc.returncode is not None else -1
 
 
 def _parse_voice_list(listing: str) -> set[str]:

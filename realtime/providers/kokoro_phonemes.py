@@ -16,14 +16,12 @@ A dot or comma between digits ("150.000", "1,5") is part of a number, not a brea
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shutil
 from collections.abc import Mapping
 
 from realtime.providers.base import ProviderError
-
-INSTALL_HINT = "espeak-ng is not installed: apt-get install espeak-ng (or `make setup`)"
+from realtime.providers.espeak import INSTALL_HINT, run_espeak
 
 # Language (as agents name it) to the espeak-ng voice that phonemises it. Chile is the
 # first market, so plain Spanish is Latin-American (seseo: "cinco" -> s, not θ).
@@ -210,26 +208,11 @@ def _fit(clause: str, max_len: int) -> list[str]:
 async def _espeak(binary: str, voice: str, lines: list[str]) -> list[str]:
     """IPA lines for ``lines``, one per input line; the process dies with its caller."""
     args = [binary, "-q", "--ipa", "--tie=^", "-b", "1", "-v", voice]
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            *args,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-    except FileNotFoundError as exc:
-        raise ProviderError(INSTALL_HINT, transient=False) from exc
-    try:
-        out, err = await proc.communicate("\n".join(lines).encode("utf-8") + b"\n")
-    except BaseException:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-        raise
-    if proc.returncode:
+    out, err, code = await run_espeak(args, "\n".join(lines).encode("utf-8") + b"\n")
+    if code:
         message = err.decode("utf-8", "replace").strip()
         raise ProviderError(
-            f"espeak-ng failed (exit {proc.returncode}, voice {voice!r}): {message}",
+            f"espeak-ng failed (exit {code}, voice {voice!r}): {message}",
             transient=False,
         )
     return [line.strip() for line in out.decode("utf-8", "replace").splitlines() if line.strip()]

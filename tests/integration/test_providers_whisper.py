@@ -8,12 +8,12 @@ look for the words that matter to a collection call, not for the whole sentence.
 from __future__ import annotations
 
 import shutil
-import unicodedata
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from centralita.understanding.text import strip_accents
 from realtime.providers.espeak import EspeakTTS
 from realtime.providers.whisper import WhisperSTT, load_stats
 from realtime.providers.whisper_models import model_path
@@ -26,8 +26,7 @@ pytestmark = [
 
 def plain(text: str) -> str:
     """Lower case, no accents: what the assertions compare."""
-    decomposed = unicodedata.normalize("NFD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return strip_accents(text.casefold())
 
 
 @pytest.fixture(scope="module")
