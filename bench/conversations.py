@@ -50,8 +50,13 @@ class Scenario:
     variables: dict[str, Any]
 
 
+# People pick up after a few rings; the agent prepares its greeting meanwhile. 3 s is
+# on the short side of real answers (often 5-15 s).
+RING_S = 3.0
+
+
 def _script(language: str, *lines: str) -> BotScript:
-    return BotScript(language=language, lines=[BotLine(say=line) for line in lines])
+    return BotScript(language=language, lines=[BotLine(say=line) for line in lines], ring_s=RING_S)
 
 
 SCENARIOS: tuple[Scenario, ...] = (

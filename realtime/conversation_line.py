@@ -214,6 +214,7 @@ class ConversationLine:
         bot.attach(bot_pc)
 
         async def bot_answers(offer: SessionDescription) -> SessionDescription:
+            await asyncio.sleep(script.ring_s)  # the phone rings before they pick up
             await bot_pc.setRemoteDescription(offer.to_rtc())
             await bot_pc.setLocalDescription(await bot_pc.createAnswer())
             return SessionDescription.of(bot_pc.localDescription)

@@ -91,12 +91,23 @@ class CachedVoice(TextToSpeech):
 
     # -- rendering ahead ------------------------------------------------------------
 
-    def prefetch(self, lines: Iterable[str], *, language: str, voice: str | None = None) -> None:
+    def prefetch(
+        self,
+        lines: Iterable[str],
+        *,
+        language: str,
+        voice: str | None = None,
+        replace: bool = True,
+    ) -> None:
         """Render these lines in the background, in order, unless held or under way.
 
-        Returns at once. Newer guesses go after older ones still waiting; past
-        `MAX_PENDING` the oldest are dropped (the conversation has moved on).
+        Returns at once. The new guesses replace those still waiting (the conversation
+        has moved on since they were made; `replace=False` queues after them); past
+        `MAX_PENDING` the oldest are dropped.
         """
+        if replace:
+            self.stats.dropped_guesses += len(self._waiting)
+            self._waiting.clear()
         for text in lines:
             if not text.strip():
                 continue
@@ -186,7 +197,10 @@ class CachedVoice(TextToSpeech):
             yield ready
             return
         self.stats.misses += 1
-        self._waiting.pop(key, None)  # said now: no need to render it ahead any more
+        # Said now, and not guessed: the guesses still waiting are stale, and would
+        # only hold the voice's CPU while the caller waits for this line.
+        self.stats.dropped_guesses += len(self._waiting)
+        self._waiting.clear()
         pieces: list[SpeechAudio] = []
         async for piece in self.inner.stream(text, language=language, voice=voice):
             pieces.append(piece)

@@ -27,6 +27,9 @@ class BotScript(BaseModel):
         default=False, description="Say the first line at once (a person joining a call)"
     )
     linger_s: float = Field(default=3.0, ge=0, description="Wait after the last line")
+    ring_s: float = Field(
+        default=0.0, ge=0, le=60, description="How long the phone rings before they pick up"
+    )
     voice: str | None = Field(
         default=None,
         pattern=r"^(espeak|kokoro:[a-z]{2}_[a-z]+)$",

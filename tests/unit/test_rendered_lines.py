@@ -139,7 +139,19 @@ async def test_old_guesses_are_dropped_when_the_conversation_moves_on() -> None:
     guesses = [f"Línea número {i}." for i in range(MAX_PENDING + 5)]
     voice.prefetch(guesses, language="es")
     assert voice.stats.dropped_guesses >= 4
+    # The next turn's guesses replace those still waiting.
+    voice.prefetch(["Otra cosa."], language="es")
+    assert list(voice._waiting) in ([("es", "", "Otra cosa.")], [])
     await voice.close()
+
+
+async def test_a_line_said_that_was_not_guessed_drops_the_stale_guesses() -> None:
+    inner = CountingEspeak()
+    voice = CachedVoice(inner)
+    voice.prefetch(["Uno.", "Dos.", "Tres."], language="es")
+    await said(voice, "Otra cosa distinta.")
+    await settled(voice)
+    assert len(inner.rendered) <= 2  # the one said, and at most the guess under way
 
 
 def test_max_bytes_must_be_positive() -> None:
