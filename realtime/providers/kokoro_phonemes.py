@@ -165,14 +165,22 @@ def tokens(phonemes: str, vocab: Mapping[str, int]) -> list[int]:
     return [vocab[c] for c in phonemes if c in vocab]
 
 
-def split_phonemes(phonemes: str, *, max_len: int, first_min: int = 0) -> list[str]:
+def split_phonemes(
+    phonemes: str, *, max_len: int, first_min: int = 0, first_max: int | None = None
+) -> list[str]:
     """Cut ``phonemes`` into pieces the model can take, at punctuation when possible.
 
     Pieces end at a sentence's end (. ! ? …); the first one also at the first clause
-    mark (, ; : —) once it has ``first_min`` symbols, so the first audio comes early. A
-    piece over ``max_len`` is cut at clause marks, then at spaces, then anywhere.
+    mark (, ; : —) once it has ``first_min`` symbols, so the first audio comes early,
+    and at a space past ``first_min`` when no mark comes within ``first_max`` (a long
+    first clause would keep the caller waiting for all of it). A piece over
+    ``max_len`` is cut at clause marks, then at spaces, then anywhere.
     """
     clauses = [c for c in re.split(r"(?<=[.!?…,;:—])\s+", phonemes.strip()) if c]
+    if clauses and first_max is not None and len(clauses[0]) > first_max:
+        cut = clauses[0].rfind(" ", first_min, first_max + 1)
+        if cut > 0:
+            clauses[0:1] = [clauses[0][:cut], clauses[0][cut + 1 :]]
     pieces: list[str] = []
     current = ""
     for clause in clauses:

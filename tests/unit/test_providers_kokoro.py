@@ -179,3 +179,13 @@ def test_long_phonemes_split_under_the_limit_first_clause_early() -> None:
     assert " ".join(pieces) == text  # nothing lost or reordered
     assert split_phonemes("ˈola! ɡɾˈasjas.", max_len=200) == ["ˈola!", "ɡɾˈasjas."]
     assert all(len(p) <= 10 for p in split_phonemes("a" * 25, max_len=10))
+
+
+def test_a_long_first_clause_is_cut_at_a_word_so_the_first_audio_comes_early() -> None:
+    words = "ɾeχistɾo su kompɾomiso de paɣo de dosθjentos mil pesos paɾa el bjeɾnes."
+    pieces = split_phonemes(words, max_len=200, first_min=10, first_max=30)
+    assert 10 <= len(pieces[0]) <= 30
+    assert not pieces[0].endswith(" ")
+    assert " ".join(pieces) == words  # nothing lost, nothing doubled
+    # Without a limit the whole clause is one piece, as before.
+    assert split_phonemes(words, max_len=200, first_min=10) == [words]
