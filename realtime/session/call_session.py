@@ -34,7 +34,7 @@ from centralita.kernel.calls import CallOutcome
 from centralita.kernel.pcm import Pcm16
 from centralita.kernel.tasks import cancelling_me, stop_tasks
 from realtime.audio.dtmf import dtmf_tones
-from realtime.audio.frames import FRAME_MS, InboundResampler
+from realtime.audio.frames import InboundResampler
 from realtime.audio.playback import AgentVoiceTrack
 from realtime.audio.recorder import CallRecorder, RecorderError
 from realtime.audio.turn_settings import TurnSettings
@@ -52,10 +52,8 @@ from realtime.providers.base import (
     ProviderError,
     SpeechToText,
     TextToSpeech,
-    Transcript,
 )
 from realtime.providers.sentences import split_sentences
-from realtime.session.backchannels import BACKCHANNEL_MAX_MS, is_backchannel
 from realtime.session.early_transcripts import EarlyTranscripts, early_ms
 from realtime.session.handover import Transfer, transfer_failed_line, transferring_line
 from realtime.session.hearing import Heard, Listening, TurnHearing
@@ -64,6 +62,7 @@ from realtime.session.machine_watch import MachineAnswer, MachineTurn, MachineWa
 from realtime.session.record import CallRecord, TurnMetrics
 from realtime.session.speech import AgentSpeech
 from realtime.session.supervision import Supervision
+from realtime.session.talk_over import TalkOver
 from realtime.session.tracing import end_stage, stage, start_stage, turn_span
 from realtime.session.turn_judging import TurnJudging
 
@@ -164,12 +163,17 @@ class CallSession:
         self._endpointer = _endpointer(self.config)
         self._turn_judge = TurnJudging(self.config.turns)
         self._early = EarlyTranscripts(stt, self.config.language, self.config.hints)
-        self._stt = stt
-        # The caller started talking over the agent, who is paused until their words
-        # are judged (a backchannel resumes it, anything else is a barge-in).
-        self._held: SpeechStarted | None = None
-        self._judging: asyncio.Task[None] | None = None  # a held utterance's transcript
         self._utterances: asyncio.Queue[Heard | KeyEntry | MachineTurn | None] = asyncio.Queue()
+        # The caller talking over the agent: a backchannel, or a barge-in.
+        self._talk_over = TalkOver(
+            record=self.record,
+            speech=self._speech,
+            stt=stt,
+            language=self.config.language,
+            hints=self.config.hints,
+            take_turn=self._utterances.put_nowait,
+            cancel_reply=self._cancel_reply,
+        )
         self._machine_watch: MachineWatch | None = None
         # Hands the call to a person (a phone leg's carrier sets it): reason -> whether
         # someone took it. Without one a transfer ends the call (`ended_by` transfer).
@@ -216,7 +220,7 @@ class CallSession:
             if self._machine_watch is not None:
                 self._machine_watch.close()
             await stop_tasks(
-                (listener, turns, greeting, self._speaking, self._handing, self._judging),
+                (listener, turns, greeting, self._speaking, self._handing, self._talk_over.judging),
                 timeout_s=STOP_PARTS_S,
                 what=f"call {self.record.call_id}",
                 expected=(MediaStreamError,),
@@ -352,38 +356,27 @@ class CallSession:
     def _on_vad_events(self, events: list[VadEvent]) -> None:
         for event in events:
             self._on_vad(event)
-        held = self._held
-        if held is not None and self._endpointer.in_speech:
+        if self._talk_over.held is not None and self._endpointer.in_speech:
             # Still in the utterance: its last voiced frame is less than the endpoint's
-            # silence ago, so past this point its speech is too long for a backchannel.
-            talked_ms = self._endpointer.now_ms - self._endpointer.silence_ms - held.onset_ms
-            if talked_ms > BACKCHANNEL_MAX_MS:
-                self._barge_in(held)
+            # silence ago, so this is how long it has gone on at least.
+            held = self._talk_over.held
+            self._talk_over.still_speaking(
+                self._endpointer.now_ms - self._endpointer.silence_ms - held.onset_ms
+            )
 
     def _on_vad(self, event: VadEvent) -> None:
         if isinstance(event, TurnCheck):
             self._turn_judge.ask(event, self._on_turn_verdict)
         elif isinstance(event, SpeechStarted):
             self._last_activity = time.monotonic()
-            if self._held is not None:
-                self._barge_in(self._held)  # talking on after a short word: a barge-in
-            elif self._voice.playing:
-                self._hold(event)
+            self._talk_over.speech_started(event, agent_playing=self._voice.playing)
         elif isinstance(event, UtterancePaused):
             self._early.start(event)
         elif isinstance(event, UtteranceEnded):
             self._last_activity = time.monotonic()
             # The endpointer's clock is the audio's; the speech ended endpointing_ms ago.
             ended = self._last_activity - event.endpointing_ms / 1000
-            heard = Heard(event, ended, self._early.take(event))
-            held = self._held
-            if held is None or held.onset_ms != event.started_at_ms:
-                self._hand_off(heard)
-            elif event.forced or event.duration_ms > BACKCHANNEL_MAX_MS:
-                self._barge_in(held)
-                self._hand_off(heard)
-            else:
-                self._judging = asyncio.create_task(self._judge(held, heard))
+            self._talk_over.utterance_ended(Heard(event, ended, self._early.take(event)))
         elif self._voice.playing or self._endpointer.in_speech:
             self._last_activity = time.monotonic()  # silence counts from the agent's end
         elif time.monotonic() - self._last_activity > self.config.reprompt_after_s:
@@ -395,68 +388,10 @@ class CallSession:
         if not self._ended.is_set():
             self._on_vad_events(self._endpointer.conclude(check, complete))
 
-    def _hold(self, started: SpeechStarted) -> None:
-        """The caller talks over the agent: silence it at once, keeping its place, until
-        their words say whether it was a backchannel or a barge-in."""
-        self._speech.pause()
-        self._held = started
-
-    async def _judge(self, held: SpeechStarted, heard: Heard) -> None:
-        """A short utterance over the paused agent: resume for a backchannel, else it
-        is a barge-in and a turn."""
-        if heard.early is None:
-            heard.early = asyncio.create_task(
-                self._stt.transcribe(
-                    heard.event.audio, language=self.config.language, hints=self.config.hints
-                )
-            )
-        try:
-            transcript: Transcript | None = await heard.early
-        except (ProviderError, asyncio.CancelledError) as exc:
-            if isinstance(exc, asyncio.CancelledError) and cancelling_me():
-                raise  # the call is over
-            transcript = None  # not understood: treat it as the barge-in it may be
-        if self._held is not held:  # the caller talked on: already a barge-in
-            self._hand_off(heard)
-        elif transcript is not None and is_backchannel(transcript.text):
-            self._held = None
-            self._speech.resume()
-            self.record.usage.stt_audio_s += transcript.audio_s
-            self.record.event(
-                CallEventType.BACKCHANNEL,
-                text=transcript.text.strip(),
-                duration_ms=heard.event.duration_ms,
-            )
-        else:
-            self._barge_in(held)
-            self._hand_off(heard)
-
-    def _hand_off(self, heard: Heard) -> None:
-        """The utterance is a turn; after one still being judged, in the order said."""
-        judging = self._judging
-        if judging is None or judging.done() or judging is asyncio.current_task():
-            self._utterances.put_nowait(heard)
-        else:
-            judging.add_done_callback(lambda _: self._utterances.put_nowait(heard))
-
-    def _barge_in(self, started: SpeechStarted) -> None:
-        """The caller talks over the agent: stop, keep only what was heard.
-
-        The agent has been silent since `_hold` paused it, when the speech was
-        confirmed; this drops what it had still to say.
-        """
-        self._held = None
-        heard = self._speech.stop()
-        # Playback went silent from the frame after `started` (the pause); what the
-        # caller said before the endpointer confirmed speech is the rest of the delay.
-        stop_after_onset_ms = started.at_ms - started.onset_ms + FRAME_MS
+    def _cancel_reply(self) -> None:
+        """A barge-in: the reply being said stops (the turn itself goes on)."""
         if self._speaking is not None:
             self._speaking.cancel()
-        if self.record.turns:
-            self.record.turns[-1].interrupted = True
-        self.record.event(
-            CallEventType.INTERRUPTION, heard=heard, stop_after_onset_ms=stop_after_onset_ms
-        )
 
     # -- supervisor controls -------------------------------------------------------------
 
