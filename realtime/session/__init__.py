@@ -3,7 +3,11 @@
 - `call_session`: the call session loop: listen, understand, answer, speak; barge-in.
 - `hearing`, `early_transcripts`: what the caller said in a turn, transcription started
   at the first pause.
-- `speech`: the agent's side of the air: sentences synthesised, queued, cut, muted.
+- `turn_judging`: Smart Turn asked off the event loop when the caller pauses.
+- `talk_over`, `backchannels`: the caller talking over the agent: a backchannel ("ajá")
+  the agent rides out, or a barge-in.
+- `speech`: the agent's side of the air: sentences synthesised, queued, cut, muted,
+  paused; lines the brain may say next rendered ahead.
 - `supervision`: a supervisor's hand: say, add a message, mute, end, take over.
 - `record`: what the call leaves behind: turns, latencies, events, usage.
 - `tracing`: the call's spans (call, turns, stt, brain, tts).
