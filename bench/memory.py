@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from bench.latency import rss_mb
 from bench.report import report
 from bench.stats import least_squares_slope
+from bench.watch import rss_mb
 from centralita.kernel import runtime
 from centralita.kernel.calls import CallOutcome, DialRequest
 from centralita.kernel.pcm import Pcm16

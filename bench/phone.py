@@ -53,9 +53,9 @@ from typing import Any
 import numpy as np
 
 from bench.conversations import SCENARIOS, Lines, Scenario, measured, summarise, warm_up
-from bench.latency import heartbeat, rss_mb
 from bench.report import report
 from bench.stats import p50_p95, percentile
+from bench.watch import heartbeat, rss_mb
 from centralita.correction.online import OnlineCorrector
 from centralita.kernel import runtime
 from centralita.kernel.calls import CallOutcome, DialRequest

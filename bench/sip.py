@@ -49,10 +49,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.conversations import ES_VARS, SCENARIOS, Lines, Scenario, measured, summarise, warm_up
-from bench.latency import P95_LIMIT_MS, STAGGER_S, rss_mb
+from bench.latency import P95_LIMIT_MS, STAGGER_S
 from bench.phone import Calls, Measured, TimedVoice, _personas, answer_parts, cpu_s, path_figures
 from bench.report import report
 from bench.stats import p50_p95
+from bench.watch import rss_mb
 from centralita.correction.online import OnlineCorrector
 from centralita.kernel import runtime
 from centralita.kernel.calls import DialRequest
