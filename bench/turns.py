@@ -7,7 +7,7 @@ fixed 500 ms silence (today's default) and once per model setting: every thresho
 check_ms x max wait of the grid (Smart Turn asked inline: the stream time is the same
 as with the session's executor, minus the model's time). `best` per voice set and
 language: the fastest setting that cuts at most 5 % of the pauses, else the least
-cutting one; `TurnSettings.for_language` takes its defaults from there.
+cutting one; `TurnSettings`' defaults are taken from there.
 
 Figures:
 - cut_off_rate: pause items whose turn ended inside the pause (the caller cut off);

@@ -10,7 +10,7 @@ threshold both keeps cut-offs under 5 % and ends complete answers early. The onl
 settings that keep the caller from being cut off are a 0.99 threshold (the model almost
 never ends a turn) and a 1.3 s longest wait: cut-off 0-3 %, median delay 1.3 s, against
 75 % and 0.5 s for the fixed 500 ms silence. Spanish and English measured alike, so
-`for_language` gives both the same settings; it is where a language's own would go.
+both take the class defaults.
 """
 
 from __future__ import annotations
@@ -18,12 +18,6 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-# Per-language overrides of the class defaults (bench/results/turns.json, "best").
-LANGUAGE_DEFAULTS: dict[str, dict[str, float | int]] = {
-    "es": {"threshold": 0.99, "check_ms": 200, "max_wait_ms": 1300},
-    "en": {"threshold": 0.99, "check_ms": 200, "max_wait_ms": 1300},
-}
 
 
 class TurnSettings(BaseModel):
@@ -48,16 +42,6 @@ class TurnSettings(BaseModel):
     threshold: float = Field(default=0.99, gt=0.0, lt=1.0)
     # Silero must agree that a frame is speech (None: webrtcvad alone).
     silero_floor: float | None = Field(default=0.15, ge=0.0, lt=1.0)
-
-    @classmethod
-    def for_language(cls, language: str) -> TurnSettings:
-        """Model-mode defaults for a language (``es-CL`` as ``es``): the measured best.
-
-        Spanish and English measured the same best setting (see the module docstring),
-        so both get the class defaults; any other language gets them too, unmeasured.
-        """
-        primary = language.split("-")[0].split("_")[0].lower()
-        return cls(**LANGUAGE_DEFAULTS.get(primary, {}))
 
     @model_validator(mode="after")
     def _check_before_max(self) -> TurnSettings:
