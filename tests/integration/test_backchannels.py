@@ -11,18 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import pytest_asyncio
-from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
-from av.frame import Frame
 
-from realtime.audio.frames import pcm16_to_frame, resample_pcm16
+from centralita.kernel.pcm import Pcm16
+from realtime.audio.frames import resample_pcm16
 from realtime.audio.playback import AgentVoiceTrack
 from realtime.audio.synth import espeak
 from realtime.providers.base import AgentBrain, AgentReply, BrainTurn
@@ -32,6 +30,7 @@ from realtime.providers.whisper import WhisperSTT
 from realtime.session.call_session import CallSession, SessionConfig
 from realtime.session.record import CallRecord
 from tests.support.lines import until
+from tests.support.paced_track import FRAME, RATE, PacedTrack
 
 pytestmark = [
     pytest.mark.integration,
@@ -39,8 +38,6 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed"),
 ]
 
-RATE = 16_000
-FRAME = RATE // 50
 LINE = (
     "Le llamo de Banco Sur por su cuenta corriente, que tiene una cuota pendiente de "
     "doscientos mil pesos con vencimiento el treinta de noviembre, y quería saber "
@@ -64,11 +61,9 @@ class Listener(AgentBrain):
         return AgentReply(say=["Entiendo."])
 
 
-class Caller(MediaStreamTrack):
+class Caller(PacedTrack):
     """Silence, then `words` once the agent has spoken `TALK_AFTER_FRAMES` frames, paced
     in real time; notes how much the agent had spoken at the words' onset and end."""
-
-    kind = "audio"
 
     def __init__(self, words: str, voice: AgentVoiceTrack) -> None:
         super().__init__()
@@ -80,8 +75,6 @@ class Caller(MediaStreamTrack):
         self._voice = voice
         self._silence = np.zeros(FRAME, dtype=np.int16)
         self._played: int | None = None
-        self._sent = 0
-        self._start: float | None = None
         self.agent_frames_at_onset: int | None = None
         self.agent_frames_at_end: int | None = None
 
@@ -89,14 +82,7 @@ class Caller(MediaStreamTrack):
     def done(self) -> bool:
         return self.agent_frames_at_end is not None
 
-    async def recv(self) -> Frame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        if self._start is None:
-            self._start = time.monotonic()
-        await asyncio.sleep(max(0.0, self._start + self._sent * 0.02 - time.monotonic()))
-        if self.readyState != "live":
-            raise MediaStreamError
+    def next_samples(self) -> Pcm16:
         samples = self._silence
         if self._played is None and self._voice.speech_frames_sent >= TALK_AFTER_FRAMES:
             self._played = 0
@@ -107,9 +93,7 @@ class Caller(MediaStreamTrack):
             self._played += 1
             if self._played == len(self._frames):
                 self.agent_frames_at_end = self._voice.speech_frames_sent
-        frame = pcm16_to_frame(samples, RATE, pts=self._sent * FRAME)
-        self._sent += 1
-        return frame
+        return samples
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

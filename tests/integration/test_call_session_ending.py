@@ -17,38 +17,33 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
-from av.frame import Frame
 
 from centralita.kernel.calls import CallOutcome
 from centralita.kernel.llm import LlmEndpoint
+from centralita.kernel.pcm import Pcm16
 from realtime.agents.flows.tools import ToolContext
 from realtime.agents.llm.brain import LlmBrain
 from realtime.agents.model_config import LlmConfig
-from realtime.audio.frames import pcm16_to_frame
 from realtime.audio.playback import AgentVoiceTrack
 from realtime.session.call_session import CallSession, SessionConfig
 from realtime.session.record import CallRecord
 from tests.support.fakes.openai_server import FakeOpenAI, Scripted, ScriptedToolCall
+from tests.support.paced_track import FRAME, RATE, PacedTrack
 from tests.support.providers import ScriptedSTT, ScriptedTTS
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
-RATE = 16_000
-FRAME = RATE // 50
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("America/Santiago"))
 VARIABLES = {"nombre": "María", "monto_total": 200000}
 
 
-class ScriptedCaller(MediaStreamTrack):
+class ScriptedCaller(PacedTrack):
     """The caller's audio: spans of speech (a tone) and silence, then silence until hung up.
 
     Args:
         timeline: (seconds, speaking) spans in order.
     """
-
-    kind = "audio"
 
     def __init__(self, timeline: Sequence[tuple[float, bool]]) -> None:
         super().__init__()
@@ -61,21 +56,9 @@ class ScriptedCaller(MediaStreamTrack):
             for _ in range(round(seconds * 50))
         ]
         self._silence = silence
-        self._sent = 0
-        self._start: float | None = None
 
-    async def recv(self) -> Frame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        if self._start is None:
-            self._start = time.monotonic()
-        await asyncio.sleep(max(0.0, self._start + self._sent * 0.02 - time.monotonic()))
-        if self.readyState != "live":
-            raise MediaStreamError
-        samples = self._frames[self._sent] if self._sent < len(self._frames) else self._silence
-        frame = pcm16_to_frame(samples, RATE, pts=self._sent * FRAME)
-        self._sent += 1
-        return frame
+    def next_samples(self) -> Pcm16:
+        return self._frames[self._sent] if self._sent < len(self._frames) else self._silence
 
 
 @contextlib.asynccontextmanager
