@@ -25,7 +25,7 @@ class TurnSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    mode: Literal["model", "silence"] = "model"
+    mode: Literal["model", "words", "silence"] = "model"
     # silence mode: the pause that ends a turn (LiveKit's default; longer than
     # espeak-ng's pause between sentences).
     silence_ms: int = Field(default=500, ge=100, le=5000)
@@ -52,9 +52,9 @@ class TurnSettings(BaseModel):
     @property
     def endpoint_silence_ms(self) -> int:
         """The silence after which a turn ends for sure (the endpointer's `silence_ms`)."""
-        return self.max_wait_ms if self.mode == "model" else self.silence_ms
+        return self.silence_ms if self.mode == "silence" else self.max_wait_ms
 
     @property
     def turn_check_ms(self) -> int | None:
-        """When the model is first asked (None in silence mode)."""
-        return self.check_ms if self.mode == "model" else None
+        """When the model or the words are first asked (None in silence mode)."""
+        return None if self.mode == "silence" else self.check_ms

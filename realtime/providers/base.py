@@ -270,6 +270,12 @@ class AgentBrain(Provider, ABC):
         a brain that cannot tell (a free model) has none."""
         return []
 
+    def expecting(self) -> list[str]:
+        """The slots the brain's last line asked for ("pay_date", "amount",
+        "callback_at"): a turn that gives none of them may not be over yet (see
+        `centralita.understanding.turn_end`). A brain that cannot tell has none."""
+        return []
+
     async def start_stream(self) -> AsyncGenerator[str | AgentReply, None]:
         """The opening as `stream` gives a turn (a model may stream its greeting)."""
         async for part in reply_parts(await self.start()):

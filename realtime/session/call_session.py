@@ -161,8 +161,13 @@ class CallSession:
             corrector=corrector,
         )
         self._endpointer = _endpointer(self.config)
-        self._turn_judge = TurnJudging(self.config.turns)
         self._early = EarlyTranscripts(stt, self.config.language, self.config.hints)
+        self._turn_judge = TurnJudging(
+            self.config.turns,
+            language=self.config.language,
+            transcript_for=self._early.for_pause,
+            expecting=brain.expecting,
+        )
         self._utterances: asyncio.Queue[Heard | KeyEntry | MachineTurn | None] = asyncio.Queue()
         # The caller talking over the agent: a backchannel, or a barge-in.
         self._talk_over = TalkOver(
@@ -384,7 +389,7 @@ class CallSession:
             self._utterances.put_nowait(None)  # silence: the brain re-prompts or ends
 
     def _on_turn_verdict(self, check: TurnCheck, complete: bool) -> None:
-        """Smart Turn answered (off the loop): the turn may end now."""
+        """The turn check answered (off the loop): the turn may end now."""
         if not self._ended.is_set():
             self._on_vad_events(self._endpointer.conclude(check, complete))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
-from realtime.audio.vad import UtteranceEnded, UtterancePaused
+from realtime.audio.vad import TurnCheck, UtteranceEnded, UtterancePaused
 from realtime.providers.base import SpeechToText, Transcript
 
 # The endpointer's tail: a pause's audio equals the end's only from this long on.
@@ -35,6 +35,8 @@ class EarlyTranscripts:
 
     def start(self, paused: UtterancePaused) -> None:
         """Start transcribing what was said up to this pause."""
+        if self._pending is not None and self._pending[0] == paused.ended_at_ms:
+            return  # a turn check already started this pause's transcription
         if self._pending is not None:
             stale = self._pending[1]
             self._pending = None
@@ -49,6 +51,21 @@ class EarlyTranscripts:
         )
         task.add_done_callback(_consume_exception)
         self._pending = (paused.ended_at_ms, task)
+
+    def for_pause(self, check: TurnCheck) -> asyncio.Task[Transcript]:
+        """The transcription of the pause `check` asks about; started now (on the
+        audio so far, its silence included) when none is running for it, e.g. because
+        an earlier pause's was still busy."""
+        if self._pending is not None and self._pending[0] == check.ended_at_ms:
+            return self._pending[1]
+        if self._pending is not None:
+            self._pending[1].cancel()
+        task = asyncio.create_task(
+            self._stt.transcribe(check.audio, language=self._language, hints=self._hints)
+        )
+        task.add_done_callback(_consume_exception)
+        self._pending = (check.ended_at_ms, task)
+        return task
 
     def take(self, ended: UtteranceEnded) -> asyncio.Task[Transcript] | None:
         """The early transcription of exactly this utterance's audio, if one was started."""

@@ -1,9 +1,16 @@
-"""Answers the endpointer's `TurnCheck`s with Smart Turn, off the event loop.
+"""Answers the endpointer's `TurnCheck`s: with Smart Turn, or with the words said so far.
 
-The model takes ~40 ms a call on one thread (bench/results/turns.json): inline, every
-pause would hold up the audio of every call on this worker by that much. So the check
-runs in a thread pool of its own and its verdict comes back to the loop, where the
-endpointer declares the end at the stream time it arrives (a frame or three later).
+`mode: model`: the model takes ~40 ms a call on one thread (bench/results/turns.json):
+inline, every pause would hold up the audio of every call on this worker by that much.
+So the check runs in a thread pool of its own and its verdict comes back to the loop,
+where the endpointer declares the end at the stream time it arrives (a frame or three
+later).
+
+`mode: words`: the check waits for the early transcript of the same pause (started by
+`UtterancePaused` in the same frame, so it is the one the turn will be heard with) and
+asks `sounds_finished` whether its words end the turn, given the slots the agent's last
+line asked for. The transcript is then already there when the turn ends: the end of
+the turn and the end of its transcription are one moment.
 """
 
 from __future__ import annotations
@@ -13,10 +20,13 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
+from centralita.understanding.turn_end import sounds_finished
 from realtime.audio.turn_model import shared_smart_turn
 from realtime.audio.turn_settings import TurnSettings
 from realtime.audio.vad import TurnCheck
+from realtime.providers.base import Transcript
 
 log = logging.getLogger(__name__)
 
@@ -25,18 +35,43 @@ log = logging.getLogger(__name__)
 _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="smart-turn")
 
 Verdict = Callable[[TurnCheck, bool], None]
+# The early transcript of the pause a check is about (started if none is running).
+TranscriptFor = Callable[[TurnCheck], "asyncio.Task[Transcript]"]
 
 
 class TurnJudging:
-    """One call's questions to Smart Turn; a failed check is an "incomplete" answer
-    (the turn then ends at the longest wait, as in silence mode)."""
+    """One call's questions about whether the caller is done; a failed check is an
+    "incomplete" answer (the turn then ends at the longest wait, as in silence mode)."""
 
-    def __init__(self, settings: TurnSettings | None) -> None:
+    def __init__(
+        self,
+        settings: TurnSettings | None,
+        *,
+        language: str = "es",
+        transcript_for: TranscriptFor | None = None,
+        expecting: Callable[[], list[str]] = list,
+    ) -> None:
+        """
+        Args:
+            settings: the agent's `turns:` block (None: the endpointer never asks).
+            language: the call's language, for reading the words.
+            transcript_for: where `mode: words` gets a pause's transcript.
+            expecting: the slots the agent's last line asked for, read at each check.
+        """
         self._threshold = settings.threshold if settings is not None else 0.5
+        self._by_words = settings is not None and settings.mode == "words"
+        if self._by_words and transcript_for is None:
+            raise ValueError("mode: words needs the call's early transcripts")
+        self._language = language
+        self._transcript_for = transcript_for
+        self._expecting = expecting
         self.last_ms: float | None = None  # the latest check's model time
 
     def ask(self, check: TurnCheck, answer: Verdict) -> None:
-        """Run the model on `check` in the pool; `answer` is called on the loop."""
+        """Judge `check` off the loop's critical path; `answer` is called on the loop."""
+        if self._by_words:
+            self._ask_words(check, answer)
+            return
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(_pool, self._probability, check)
 
@@ -51,6 +86,29 @@ class TurnJudging:
             answer(check, fut.result() >= self._threshold)
 
         future.add_done_callback(done)
+
+    def _ask_words(self, check: TurnCheck, answer: Verdict) -> None:
+        assert self._transcript_for is not None
+        task = self._transcript_for(check)
+        expecting = self._expecting()  # what was asked when the caller paused
+
+        def done(fut: asyncio.Task[Transcript]) -> None:
+            if fut.cancelled():
+                return  # the caller spoke again, or the call ended
+            exc = fut.exception()
+            if exc is not None:
+                log.warning("early transcript failed, waiting for the silence: %r", exc)
+                answer(check, False)
+                return
+            finished = sounds_finished(
+                fut.result().text,
+                language=self._language,
+                now=datetime.now(UTC),
+                expecting=expecting,
+            )
+            answer(check, finished)
+
+        task.add_done_callback(done)
 
     def _probability(self, check: TurnCheck) -> float:
         started = time.perf_counter()

@@ -153,6 +153,12 @@ class FlowBrain(AgentBrain):
             limit=limit,
         )
 
+    def expecting(self) -> list[str]:
+        """What the node's last line asked for (its slots, the values it reads back)."""
+        if self._finished or self._node is None:
+            return []
+        return self._expected_slots()
+
     # -- the base class's hooks ----------------------------------------------------
 
     async def _start(self) -> AgentReply:
