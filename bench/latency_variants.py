@@ -7,7 +7,9 @@
   `python -m bench turns`), backchannels, and lines rendered ahead (the greeting while
   the phone rings), with espeak-ng;
 - `kokoro`: the same with the Kokoro voice (the local neural one);
-- `model`: `espeak` with the turn model on (`TurnSettings()`), for reference.
+- `model`: `espeak` with the turn model on (`TurnSettings()`), for reference;
+- `words`: `espeak` with `turns: {mode: words}`: the turn ends at a 200 ms pause when
+  the early transcript reads finished (`centralita.understanding.turn_end`).
 
 The bots speak with espeak-ng in all of them unless `--bot-voice kokoro` makes them
 speak with Kokoro voices too (closer to real callers; the turn model hears them better).
@@ -24,7 +26,7 @@ from realtime.providers.espeak import EspeakTTS
 from realtime.providers.kokoro import KokoroTTS
 from realtime.providers.whisper import WhisperSTT
 
-VARIANTS = ("before", "espeak", "kokoro", "model")
+VARIANTS = ("before", "espeak", "kokoro", "model", "words")
 DEFAULT_VARIANTS = ("before", "espeak", "kokoro")
 MAIN = "espeak"
 """The variant the concurrency and long-call parts run on (the shipped default voice)."""
@@ -54,6 +56,7 @@ def variant_lines(name: str, stt: WhisperSTT, bots: TextToSpeech) -> Lines:
         "espeak": lambda: Lines(stt, EspeakTTS(), bot_tts=bots),
         "kokoro": lambda: Lines(stt, KokoroTTS(), bot_tts=bots),
         "model": lambda: Lines(stt, EspeakTTS(), bot_tts=bots, turns=TurnSettings()),
+        "words": lambda: Lines(stt, EspeakTTS(), bot_tts=bots, turns=TurnSettings(mode="words")),
     }
     if name not in makers:
         raise ValueError(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}")

@@ -61,6 +61,24 @@ COMPLETE: dict[str, list[str]] = {
     "es": ["sí", "no", "el viernes", "sí, claro", "no puedo", "mañana", "de acuerdo"],
     "en": ["yes", "no", "on Friday", "sure", "I can't", "tomorrow", "okay"],
 }
+# What the agent's question asked for, which the words judge weighs ("puedo pagar" after
+# "¿qué día puede pagar?" is not an answer yet): by the pause items' first half and by
+# the complete answers.
+WHEN, HOW_MUCH = ("pay_date",), ("amount",)
+EXPECTING: dict[str, tuple[str, ...]] = {
+    "puedo pagar": WHEN,
+    "le puedo abonar": HOW_MUCH,
+    "la verdad es que": WHEN,
+    "el viernes": WHEN,
+    "no puedo": WHEN,
+    "mañana": WHEN,
+    "I can pay": WHEN,
+    "I could send": HOW_MUCH,
+    "the thing is that": WHEN,
+    "on Friday": WHEN,
+    "I can't": WHEN,
+    "tomorrow": WHEN,
+}
 VOICES: dict[str, tuple[str, ...]] = {"es": ("es-419", "es"), "en": ("en-us", "en-gb")}
 KOKORO_VOICES: dict[str, tuple[str, ...]] = {
     "es": ("ef_dora", "em_alex"),
@@ -81,6 +99,11 @@ class TurnItem:
     text: str
     audio: Pcm16 = field(repr=False)
     pause_ms: int = 0  # the silence inside the sentence (pause items)
+
+    @property
+    def expecting(self) -> tuple[str, ...]:
+        """The slots the question this turn answers asked for."""
+        return EXPECTING.get(self.text.split("...")[0].strip(), ())
 
     @property
     def speech_end_ms(self) -> int:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ import numpy as np
 from bench import turn_set
 from bench.report import report
 from bench.turn_set import TurnItem
+from bench.turn_words import WordsJudge, words_settings
 from centralita.kernel.pcm import Pcm16
 from realtime.audio.silero import SileroStream
 from realtime.audio.turn_model import SmartTurn
@@ -55,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--check-ms", default="200,300,500", help="first model question at")
     parser.add_argument("--max-waits", default="1000,1300,1600,2000", help="max_wait_ms")
+    parser.add_argument("--words-check-ms", default="200", help="mode words: first check at")
+    parser.add_argument("--words-max-waits", default="1000,1300", help="mode words: max_wait_ms")
+    parser.add_argument(
+        "--no-words", action="store_true", help="skip mode words (it needs Whisper)"
+    )
     return parser
 
 
@@ -98,11 +104,20 @@ def outcome(item: TurnItem, ended: list[UtteranceEnded]) -> dict[str, Any]:
     return {"cut": cut, "delay_ms": delay}
 
 
-def evaluate(items: Sequence[TurnItem], make: Any, label: str) -> dict[str, Any]:
-    """One setting over the set: cut-off rate and delays."""
+def evaluate(
+    items: Sequence[TurnItem],
+    make: Any,
+    label: str,
+    added_ms: Callable[[TurnItem], float] | None = None,
+) -> dict[str, Any]:
+    """One setting over the set: cut-off rate and delays (`added_ms`: time the judge
+    took that the stream-timed endpointer does not see)."""
     per_item = []
     for item in items:
-        per_item.append({"item": item.name, **outcome(item, stream(item, make(item)))})
+        result = outcome(item, stream(item, make(item)))
+        if added_ms is not None and result["delay_ms"] is not None:
+            result["delay_ms"] += round(added_ms(item))
+        per_item.append({"item": item.name, **result})
     pauses = [r for r, it in zip(per_item, items, strict=True) if it.kind == "pause"]
     complete = [r for r, it in zip(per_item, items, strict=True) if it.kind == "complete"]
     delays = [r["delay_ms"] for r in complete if r["delay_ms"] is not None]
@@ -167,10 +182,10 @@ def _settings(judge: CachedJudge, grid: Grid) -> list[tuple[str, Any]]:
     return settings
 
 
-def best(rows: dict[str, dict[str, Any]], target: float = TARGET_CUT) -> str:
-    """The setting to default to: the lowest median delay among those that cut at most
-    `target` of the pauses; when none does, the one that cuts least (then: fastest)."""
-    model = {k: r for k, r in rows.items() if k.startswith("model-")}
+def best(rows: dict[str, dict[str, Any]], target: float = TARGET_CUT, kind: str = "model") -> str:
+    """The setting of `kind` to default to: the lowest median delay among those that
+    cut at most `target` of the pauses; when none does, the one that cuts least."""
+    model = {k: r for k, r in rows.items() if k.startswith(f"{kind}-")}
     meeting = [k for k, r in model.items() if r["cut_off_rate"] <= target]
     if meeting:
         return min(meeting, key=lambda k: (model[k]["complete_delay_p50_ms"] or 1e9, k))
@@ -179,11 +194,19 @@ def best(rows: dict[str, dict[str, Any]], target: float = TARGET_CUT) -> str:
     )
 
 
-def measure(languages: tuple[str, ...], voice_sets: tuple[str, ...], grid: Grid) -> dict[str, Any]:
-    """Every setting over each voice set, by language; the best setting per language."""
+def measure(
+    languages: tuple[str, ...],
+    voice_sets: tuple[str, ...],
+    grid: Grid,
+    words_grid: tuple[list[int], list[int]] | None = None,
+) -> dict[str, Any]:
+    """Every setting over each voice set, by language; the best setting per language
+    (and the best `mode: words` one, when `words_grid` is given)."""
     judge = CachedJudge()
     settings = _settings(judge, grid)
-    results: dict[str, Any] = {"settings": {}, "best": {}}
+    words = WordsJudge() if words_grid else None
+    by_words = words_settings(words, *words_grid) if words and words_grid else []
+    results: dict[str, Any] = {"settings": {}, "best": {}, "best_words": {}}
     for voices in voice_sets:
         items = turn_set.build(languages, voices=voices)  # type: ignore[arg-type]
         print(f"{voices}: {len(items)} items, {len(settings)} settings", file=sys.stderr)
@@ -191,10 +214,21 @@ def measure(languages: tuple[str, ...], voice_sets: tuple[str, ...], grid: Grid)
         for language in languages:
             subset = [it for it in items if it.language == language]
             rows = {label: evaluate(subset, make, label) for label, make in settings}
+            for label, make in by_words:
+                assert words is not None
+                rows[label] = evaluate(subset, make, label, words.added_ms)
             results["settings"][f"{voices}/{language}"] = rows
             chosen = best(rows)
             results["best"][f"{voices}/{language}"] = {"setting": chosen, **rows[chosen]}
-            for label in ("silence-500", chosen):
+            shown = ["silence-500", chosen]
+            if by_words:
+                by_words_best = best(rows, kind="words")
+                results["best_words"][f"{voices}/{language}"] = {
+                    "setting": by_words_best,
+                    **rows[by_words_best],
+                }
+                shown.append(by_words_best)
+            for label in shown:
                 row = rows[label]
                 print(
                     f"{voices:>6} {language} {label:<28} cut {row['cut_off_rate']:.3f}  "
@@ -207,6 +241,10 @@ def measure(languages: tuple[str, ...], voice_sets: tuple[str, ...], grid: Grid)
         "p95": _pct(judge.times_ms, 95),
         "calls": len(judge.times_ms),
     }
+    if words is not None:
+        took = words.transcription_ms()
+        results["words_transcription_ms"] = {"p50": _pct(took, 50), "p95": _pct(took, 95)}
+        results["words_heard"] = words.texts()
     results["silero_ms_per_window"] = silero_ms(turn_set.build(languages[:1]))
     results["probabilities"] = {
         f"{k[0]}@{k[1] * 1000 // 16000}ms": round(v, 3) for k, v in sorted(judge.cache.items())
@@ -221,8 +259,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         [int(c) for c in args.check_ms.split(",")],
         [int(w) for w in args.max_waits.split(",")],
     )
-    figures = measure(tuple(args.languages.split(",")), tuple(args.voices.split(",")), grid)
-    report(figures, RESULTS, hidden=("settings", "probabilities"))
+    words_grid = (
+        None
+        if args.no_words
+        else (
+            [int(c) for c in args.words_check_ms.split(",")],
+            [int(w) for w in args.words_max_waits.split(",")],
+        )
+    )
+    figures = measure(
+        tuple(args.languages.split(",")), tuple(args.voices.split(",")), grid, words_grid
+    )
+    report(figures, RESULTS, hidden=("settings", "probabilities", "words_heard"))
     return figures
 
 
