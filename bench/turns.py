@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ import numpy as np
 from bench import turn_set
 from bench.report import report
 from bench.turn_set import TurnItem
-from bench.turn_words import WordsJudge, words_settings
+from bench.turn_words import WordsEndpointer, WordsJudge, words_settings
 from centralita.kernel.pcm import Pcm16
 from realtime.audio.silero import SileroStream
 from realtime.audio.turn_model import SmartTurn
@@ -84,7 +84,7 @@ class CachedJudge:
 STT_RATE_MS = 16
 
 
-def stream(item: TurnItem, endpointer: Endpointer) -> list[UtteranceEnded]:
+def stream(item: TurnItem, endpointer: Endpointer | WordsEndpointer) -> list[UtteranceEnded]:
     """The item through the endpointer in 20 ms chunks; the utterances it ended."""
     ended: list[UtteranceEnded] = []
     for i in range(0, item.audio.size, CHUNK):
@@ -104,20 +104,11 @@ def outcome(item: TurnItem, ended: list[UtteranceEnded]) -> dict[str, Any]:
     return {"cut": cut, "delay_ms": delay}
 
 
-def evaluate(
-    items: Sequence[TurnItem],
-    make: Any,
-    label: str,
-    added_ms: Callable[[TurnItem], float] | None = None,
-) -> dict[str, Any]:
-    """One setting over the set: cut-off rate and delays (`added_ms`: time the judge
-    took that the stream-timed endpointer does not see)."""
+def evaluate(items: Sequence[TurnItem], make: Any, label: str) -> dict[str, Any]:
+    """One setting over the set: cut-off rate and delays."""
     per_item = []
     for item in items:
-        result = outcome(item, stream(item, make(item)))
-        if added_ms is not None and result["delay_ms"] is not None:
-            result["delay_ms"] += round(added_ms(item))
-        per_item.append({"item": item.name, **result})
+        per_item.append({"item": item.name, **outcome(item, stream(item, make(item)))})
     pauses = [r for r, it in zip(per_item, items, strict=True) if it.kind == "pause"]
     complete = [r for r, it in zip(per_item, items, strict=True) if it.kind == "complete"]
     delays = [r["delay_ms"] for r in complete if r["delay_ms"] is not None]
@@ -215,8 +206,7 @@ def measure(
             subset = [it for it in items if it.language == language]
             rows = {label: evaluate(subset, make, label) for label, make in settings}
             for label, make in by_words:
-                assert words is not None
-                rows[label] = evaluate(subset, make, label, words.added_ms)
+                rows[label] = evaluate(subset, make, label)
             results["settings"][f"{voices}/{language}"] = rows
             chosen = best(rows)
             results["best"][f"{voices}/{language}"] = {"setting": chosen, **rows[chosen]}

@@ -1,30 +1,31 @@
-"""Whether what the caller said so far reads like a finished turn.
+"""What the caller's words so far say about whether the turn is over.
 
 The turn model hears Spanish mid-sentence pauses as finished ones (P 0.9-0.99, `python
 -m bench turns`), so a short silence cannot end a turn on its own. The words can: a
 transcript taken at a 200 ms pause that ends on "el", "que" or "my number is" is a
 sentence left hanging, and one that promises to pay without the day the agent just
-asked for ("puedo pagar...", "I can pay...") has its answer still to come. A finished
-one ("sí", "el viernes", "no puedo", "¿quién habla?") ends the turn at once.
+asked for ("puedo pagar...", "I can pay...") has its answer still to come. Three
+answers (`Ending`), in this order:
 
-Two rules, in this order:
-1. the last words: a dangling article, preposition, conjunction, possessive, clitic
-   or copula, a filler, or Whisper's trailing "..." mean the sentence goes on;
-2. what the agent asked (`expecting`, the slots its last line asked for): the turn is
-   over when it gives one of them, or says something closed (yes, no, cannot pay,
-   dispute, opt-out, wrong person, a person please, repeat, goodbye) that is not a
-   promise still missing its day or amount. Anything else (words the rules do not
-   know) waits: a caller made to wait ~1 s loses less than one cut off.
-Without `expecting` (a node that asked nothing, a free model) only the first rule runs.
+- HANGING: the last word is a dangling article, preposition, conjunction, possessive,
+  clitic, copula or filler; or a promise (a callback) gives none of the slots asked for.
+  The turn waits for more, up to the longest wait.
+- FINISHED: a question; every slot the agent's last line asked for (`expecting`); or a
+  closed answer (yes, no, cannot pay, dispute, opt-out, wrong person, a person please,
+  repeat, goodbye, "no puedo"). The turn ends at once.
+- OPEN: anything else (a part of what was asked, words the rules do not know, Whisper's
+  trailing "..."): the turn ends after the usual 500 ms silence, as it did before, so a
+  caller who gives the amount, pauses, and gives the day is not cut at the comma.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
+from enum import StrEnum
 
-from centralita.understanding.model import Intent
+from centralita.understanding.model import Intent, Slots
 from centralita.understanding.nlu import understand
 from centralita.understanding.text import NEGATORS, base_language, words
 
@@ -59,6 +60,11 @@ _COPULA_ENDS: dict[str, frozenset[str]] = {
     "en": frozenset({"it", "there", "this", "he", "she", "they", "we", "you", "i", "so", "all"}),
 }
 _TRAILING_DOTS = re.compile(r"(\.\.\.|…)\W*$")
+# Verbs of paying that end a sentence before its amount or day ("I could send...").
+_PAYING = frozenset(
+    {"pagar", "abonar", "depositar", "transferir", "pay", "send", "transfer", "deposit"}
+)
+_AFTER_A_STOP = re.compile(r"[.!?]\s+[^\s.!?]+(\s+[^\s.!?]+)?[\W]*$")
 _QUESTION = re.compile(r"\?\W*$")
 # Said in full: an answer that needs nothing after it.
 _CLOSED: frozenset[Intent] = frozenset(
@@ -77,10 +83,18 @@ _CLOSED: frozenset[Intent] = frozenset(
 )
 
 
-def sounds_finished(
+class Ending(StrEnum):
+    """What the words so far say about the turn."""
+
+    FINISHED = "finished"  # over: end it now
+    OPEN = "open"  # may be over: end it after the usual silence (500 ms)
+    HANGING = "hanging"  # goes on: wait for more, up to the longest wait
+
+
+def turn_ending(
     text: str, *, language: str, now: datetime, expecting: Collection[str] = ()
-) -> bool:
-    """Whether `text` (the caller's turn so far) reads like a finished turn.
+) -> Ending:
+    """What `text` (the caller's turn up to a pause) says about the turn's end.
 
     Args:
         text: The transcript of the turn up to the pause.
@@ -90,19 +104,40 @@ def sounds_finished(
             "callback_at"); empty when it asked for none.
 
     Returns:
-        False when the sentence hangs or the answer asked for has not come yet.
+        HANGING when the sentence hangs or a promise still lacks what was asked;
+        FINISHED for a question, every slot asked for, or a closed answer; else OPEN.
     """
     lang = base_language(language)
-    said = words(text)
-    if not said or _TRAILING_DOTS.search(text.strip()):
-        return False
-    if _QUESTION.search(text.strip()):
-        return True
+    said, stripped = words(text), text.strip()
+    if not said:
+        return Ending.OPEN
     if _hangs(said, lang):
-        return False
-    if not expecting:
-        return True
-    return _answers(text, lang, now, expecting)
+        # After a full stop, a lone "y" is more often Whisper hearing the breath or the
+        # line after the sentence ("Sí, correcto. Y") than the caller going on.
+        return Ending.OPEN if _AFTER_A_STOP.search(stripped) else Ending.HANGING
+    if _TRAILING_DOTS.search(stripped):
+        return Ending.OPEN  # Whisper heard the voice trail off; it does after "no..." too
+    if _QUESTION.search(stripped):
+        return Ending.FINISHED
+    heard = understand(text, language=lang, now=now, expecting=expecting)
+    intents = {heard.intent, *heard.also}
+    asked = {name for name in expecting if name in _GIVEN}
+    given = {name for name in asked if _GIVEN[name](heard.slots)}
+    if asked and given == asked:
+        return Ending.FINISHED
+    promises = intents & {Intent.PROMISE_TO_PAY, Intent.CALLBACK_REQUEST} or said[-1] in _PAYING
+    if asked and not given and promises:
+        return Ending.HANGING  # "puedo pagar...", "llámeme...": what was asked is to come
+    if intents & _CLOSED or (heard.intent is Intent.UNKNOWN and _refuses(said)):
+        return Ending.FINISHED
+    return Ending.OPEN
+
+
+_GIVEN: dict[str, Callable[[Slots], bool]] = {
+    "pay_date": lambda slots: slots.pay_date is not None,
+    "amount": lambda slots: slots.amount is not None,
+    "callback_at": lambda slots: slots.callback_at is not None or slots.callback_day is not None,
+}
 
 
 def _hangs(said: list[str], lang: str) -> bool:
@@ -119,21 +154,3 @@ def _refuses(said: list[str]) -> bool:
     """Ends on a negated verb: "este mes no puedo", "I can't" (rules that know no intent
     for them still hear that nothing more is coming)."""
     return said[-1] in NEGATORS or (len(said) > 1 and said[-2] in NEGATORS)
-
-
-def _answers(text: str, lang: str, now: datetime, expecting: Collection[str]) -> bool:
-    heard = understand(text, language=lang, now=now, expecting=expecting)
-    slots = heard.slots
-    given = {
-        "pay_date": slots.pay_date is not None,
-        "amount": slots.amount is not None,
-        "callback_at": slots.callback_at is not None or slots.callback_day is not None,
-    }
-    if any(given.get(name, False) for name in expecting):
-        return True
-    intents = {heard.intent, *heard.also}
-    if heard.intent is Intent.UNKNOWN and _refuses(words(text)):
-        return True
-    if Intent.PROMISE_TO_PAY in intents or Intent.CALLBACK_REQUEST in intents:
-        return False  # "puedo pagar...", "llámeme...": the day or amount is still to come
-    return bool(intents & _CLOSED)

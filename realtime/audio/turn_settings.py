@@ -42,6 +42,9 @@ class TurnSettings(BaseModel):
     # ...and the turn ends at this much silence whatever the model says (1.3 s: just
     # over the turn set's longest mid-sentence pause; 1.0 s cut 45-50 % of them).
     max_wait_ms: int = Field(default=1300, ge=200, le=5000)
+    # words mode: a turn whose words neither finish nor hang ends at this silence (the
+    # same 500 ms as without a `turns:` block; a check falls on it with the defaults).
+    settle_ms: int = Field(default=500, ge=100, le=5000)
     # P(complete) at or above which the turn ends. Very high: the model gives
     # mid-sentence pauses 0.9-0.99 in both languages and voice sets; 0.98 already cut
     # 9-50 % of them, 0.95 28-80 %.
@@ -53,6 +56,8 @@ class TurnSettings(BaseModel):
     def _check_before_max(self) -> TurnSettings:
         if self.check_ms >= self.max_wait_ms:
             raise ValueError("check_ms must be shorter than max_wait_ms")
+        if not self.check_ms <= self.settle_ms <= self.max_wait_ms:
+            raise ValueError("settle_ms must lie between check_ms and max_wait_ms")
         return self
 
     @property

@@ -226,6 +226,7 @@ class Endpointer:
         self._last_voiced_end_ms = 0
         self._silence_run_ms = 0
         self._asking: int | None = None  # the pause (ended_at_ms) a TurnCheck is out for
+        self._settle_ms: int | None = None  # this pause ends at this silence (an answer)
 
     @property
     def now_ms(self) -> int:
@@ -299,13 +300,14 @@ class Endpointer:
             if voiced:
                 self._last_voiced_end_ms = end_ms
                 self._silence_run_ms = 0
+                self._settle_ms = None
             else:
                 self._silence_run_ms += self.frame_ms
                 if self._silence_run_ms == self._early_run_ms:
                     events.append(UtterancePaused(self._kept_audio(), self._last_voiced_end_ms))
                 if self._check_due() and self._ask(events):
                     return
-            if self._silence_run_ms >= self.silence_ms:
+            if self._silence_run_ms >= min(self.silence_ms, self._settle_ms or self.silence_ms):
                 events.append(self._end_utterance(forced=False))
             elif end_ms - self._utt_onset_ms >= self.max_utterance_ms:
                 events.append(self._end_utterance(forced=True))
@@ -358,17 +360,24 @@ class Endpointer:
             return True
         return False
 
-    def conclude(self, check: TurnCheck, complete: bool) -> list[VadEvent]:
+    def conclude(
+        self, check: TurnCheck, complete: bool, *, settle_ms: int | None = None
+    ) -> list[VadEvent]:
         """The answer to a `TurnCheck`: the `UtteranceEnded` when it closes the turn now.
 
-        An answer that comes back after the caller spoke again, or after the turn ended
-        anyway (`silence_ms`), is stale and changes nothing.
+        `settle_ms` (with `complete` False): the turn may be over, and ends once this
+        pause's silence lasts that long, instead of `silence_ms` (at once if it already
+        has). An answer that comes back after the caller spoke again, or after the turn
+        ended anyway, is stale and changes nothing.
         """
         if not self._in_speech or check.ended_at_ms != self._last_voiced_end_ms:
             return []
         if self._silence_run_ms == 0:
             return []  # speech resumed in the very frame the pause ended at
         self._asking = None
+        if not complete and settle_ms is not None:
+            self._settle_ms = settle_ms
+            complete = self._silence_run_ms >= settle_ms
         return [self._end_utterance(forced=False)] if complete else []
 
     def _start_candidate(self, frame_index: int) -> None:

@@ -388,10 +388,12 @@ class CallSession:
             self._last_activity = time.monotonic()
             self._utterances.put_nowait(None)  # silence: the brain re-prompts or ends
 
-    def _on_turn_verdict(self, check: TurnCheck, complete: bool) -> None:
-        """The turn check answered (off the loop): the turn may end now."""
+    def _on_turn_verdict(
+        self, check: TurnCheck, complete: bool, *, settle_ms: int | None = None
+    ) -> None:
+        """The turn check answered (off the loop): the turn may end now, or sooner."""
         if not self._ended.is_set():
-            self._on_vad_events(self._endpointer.conclude(check, complete))
+            self._on_vad_events(self._endpointer.conclude(check, complete, settle_ms=settle_ms))
 
     def _cancel_reply(self) -> None:
         """A barge-in: the reply being said stops (the turn itself goes on)."""

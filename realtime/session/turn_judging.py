@@ -8,9 +8,10 @@ later).
 
 `mode: words`: the check waits for the early transcript of the same pause (started by
 `UtterancePaused` in the same frame, so it is the one the turn will be heard with) and
-asks `sounds_finished` whether its words end the turn, given the slots the agent's last
-line asked for. The transcript is then already there when the turn ends: the end of
-the turn and the end of its transcription are one moment.
+asks `turn_ending` what its words say, given the slots the agent's last line asked for:
+finished ends the turn now, open after `settle_ms` of silence (500, as without a
+`turns:` block), hanging at the longest wait. The transcript is then already there when
+the turn ends: the end of the turn and the end of its transcription are one moment.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Protocol
 
-from centralita.understanding.turn_end import sounds_finished
+from centralita.understanding.turn_end import Ending, turn_ending
 from realtime.audio.turn_model import shared_smart_turn
 from realtime.audio.turn_settings import TurnSettings
 from realtime.audio.vad import TurnCheck
@@ -34,7 +36,14 @@ log = logging.getLogger(__name__)
 # that waits is still bounded by the endpointer's `max_wait_ms`.
 _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="smart-turn")
 
-Verdict = Callable[[TurnCheck, bool], None]
+
+class Verdict(Protocol):
+    """Where an answer goes: `Endpointer.conclude`'s arguments."""
+
+    def __call__(self, check: TurnCheck, complete: bool, *, settle_ms: int | None = None) -> None:
+        """`complete`: the turn is over; else, with `settle_ms`, over after that silence."""
+
+
 # The early transcript of the pause a check is about (started if none is running).
 TranscriptFor = Callable[[TurnCheck], "asyncio.Task[Transcript]"]
 
@@ -60,6 +69,7 @@ class TurnJudging:
         """
         self._threshold = settings.threshold if settings is not None else 0.5
         self._by_words = settings is not None and settings.mode == "words"
+        self._settle_ms = settings.settle_ms if settings is not None else None
         if self._by_words and transcript_for is None:
             raise ValueError("mode: words needs the call's early transcripts")
         self._language = language
@@ -97,16 +107,20 @@ class TurnJudging:
                 return  # the caller spoke again, or the call ended
             exc = fut.exception()
             if exc is not None:
-                log.warning("early transcript failed, waiting for the silence: %r", exc)
-                answer(check, False)
+                log.warning("early transcript failed, ending the turn as usual: %r", exc)
+                answer(check, False, settle_ms=self._settle_ms)
                 return
-            finished = sounds_finished(
-                fut.result().text,
-                language=self._language,
-                now=datetime.now(UTC),
-                expecting=expecting,
+            text = fut.result().text
+            ending = turn_ending(
+                text, language=self._language, now=datetime.now(UTC), expecting=expecting
             )
-            answer(check, finished)
+            log.debug(
+                "turn check at %d ms: %r, expecting %s: %s", check.at_ms, text, expecting, ending
+            )
+            if ending is Ending.OPEN:
+                answer(check, False, settle_ms=self._settle_ms)
+            else:
+                answer(check, ending is Ending.FINISHED)
 
         task.add_done_callback(done)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,16 +71,24 @@ async def _turns(item: TurnItem, stt: WhisperSTT, expecting: list[str]) -> list[
             if isinstance(event, UtterancePaused):
                 early.start(event)
             elif isinstance(event, TurnCheck):
-                events += endpointer.conclude(event, await _verdict(judging, event))
+                events += await _conclude(endpointer, judging, event)
             elif isinstance(event, UtteranceEnded):
                 ended.append((event, early.take(event)))
     return ended
 
 
-async def _verdict(judging: TurnJudging, check: TurnCheck) -> bool:
-    verdict: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-    judging.ask(check, lambda _check, complete: verdict.set_result(complete))
-    return await asyncio.wait_for(verdict, 60)
+async def _conclude(endpointer: Endpointer, judging: TurnJudging, check: TurnCheck) -> list[Any]:
+    """The judge's answer to `check`, given to the endpointer (waited for)."""
+    done = asyncio.Event()
+    events: list[Any] = []
+
+    def answer(check: TurnCheck, complete: bool, *, settle_ms: int | None = None) -> None:
+        events.extend(endpointer.conclude(check, complete, settle_ms=settle_ms))
+        done.set()
+
+    judging.ask(check, answer)
+    await asyncio.wait_for(done.wait(), 60)
+    return events
 
 
 async def _one_turn(item: TurnItem, stt: WhisperSTT, expecting: list[str]) -> Ended:

@@ -153,6 +153,51 @@ def test_an_answer_off_the_loop_ends_the_turn_when_it_arrives(
     assert endpointer.conclude(checks[0], True) == []  # stale: the turn is over
 
 
+def test_a_settle_answer_ends_the_turn_at_that_silence_not_the_longest(
+    items: dict[str, TurnItem],
+) -> None:
+    item = items["es-419-complete2"]
+    endpointer = _turn_mode()
+    speech = item.audio[: item.audio.size - 16 * TRAIL_MS]
+    events = _feed(endpointer, speech) + _feed(endpointer, np.zeros(16 * 260, dtype=np.int16))
+    (check,) = [e for e in events if isinstance(e, TurnCheck)]
+    assert endpointer.conclude(check, False, settle_ms=500) == []  # not yet 500 ms
+    events = _feed(endpointer, np.zeros(16 * 400, dtype=np.int16))
+    (ended,) = _ends(events)
+    assert 500 <= ended.endpointing_ms < 520  # not MAX_WAIT
+
+
+def test_a_settle_answer_arriving_late_ends_the_turn_at_once(
+    items: dict[str, TurnItem],
+) -> None:
+    item = items["es-419-complete2"]
+    endpointer = _turn_mode()
+    speech = item.audio[: item.audio.size - 16 * TRAIL_MS]
+    events = _feed(endpointer, speech) + _feed(endpointer, np.zeros(16 * 700, dtype=np.int16))
+    check = next(e for e in events if isinstance(e, TurnCheck))
+    assert not _ends(events)
+    (ended,) = endpointer.conclude(check, False, settle_ms=500)
+    assert isinstance(ended, UtteranceEnded)
+
+
+def test_speech_after_a_settle_answer_clears_it(items: dict[str, TurnItem]) -> None:
+    item = items["es-419-pause0-400"]  # "puedo pagar... el viernes", a 400 ms pause
+    endpointer = _turn_mode()
+    events: list[VadEvent] = []
+    settled = False
+    for i in range(0, item.audio.size, 320):
+        fed = endpointer.feed(item.audio[i : i + 320])
+        events += fed
+        check = next((e for e in fed if isinstance(e, TurnCheck)), None)
+        if check is not None and not settled:
+            # "may be over after 450 ms": the caller speaks again at 400 ms.
+            events += endpointer.conclude(check, False, settle_ms=450)
+            settled = True
+    (ended,) = _ends(events)  # one turn: not cut in the pause...
+    assert ended.ended_at_ms >= item.speech_end_ms - 200
+    assert ended.endpointing_ms >= MAX_WAIT  # ...nor ended at the stale 450 ms after it
+
+
 def test_a_verdict_for_a_pause_the_caller_talked_on_from_is_ignored(
     items: dict[str, TurnItem],
 ) -> None:
