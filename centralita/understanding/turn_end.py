@@ -10,7 +10,8 @@ answers (`Ending`), in this order:
 - HANGING: the last word is a dangling article, preposition, conjunction, possessive,
   clitic, copula or filler; or a promise (a callback) gives none of the slots asked for.
   The turn waits for more, up to the longest wait.
-- FINISHED: a question; every slot the agent's last line asked for (`expecting`); or a
+- FINISHED: a question; every slot the agent's last line asked for (`expecting`), or
+  the day when it asked for an amount and a day; or a
   closed answer (yes, no, cannot pay, dispute, opt-out, wrong person, a person please,
   repeat, goodbye, "no puedo"). The turn ends at once.
 - OPEN: anything else (a part of what was asked, words the rules do not know, Whisper's
@@ -123,7 +124,7 @@ def turn_ending(
     intents = {heard.intent, *heard.also}
     asked = {name for name in expecting if name in _GIVEN}
     given = {name for name in asked if _GIVEN[name](heard.slots)}
-    if asked and given == asked:
+    if asked and (given == asked or given & _ENOUGH):
         return Ending.FINISHED
     promises = intents & {Intent.PROMISE_TO_PAY, Intent.CALLBACK_REQUEST} or said[-1] in _PAYING
     if asked and not given and promises:
@@ -133,6 +134,9 @@ def turn_ending(
     return Ending.OPEN
 
 
+# A day ends the answer to "¿cuánto y cuándo?" (the amount defaults to the debt, and
+# callers say it first: "doscientos mil, el viernes"); an amount alone may not.
+_ENOUGH = frozenset({"pay_date", "callback_at"})
 _GIVEN: dict[str, Callable[[Slots], bool]] = {
     "pay_date": lambda slots: slots.pay_date is not None,
     "amount": lambda slots: slots.amount is not None,

@@ -82,6 +82,8 @@ def test_a_promise_without_what_was_asked_waits_for_it(
         ("Mañana", "es", WHEN),
         ("Cincuenta mil pesos.", "es", HOW_MUCH),
         ("Doscientos mil pesos, el viernes.", "es", BOTH),
+        ("Puedo pagar el viernes.", "es", BOTH),  # the amount defaults to the debt
+        ("I can pay on Friday.", "en", BOTH),
         ("No puedo.", "es", WHEN),
         ("Este mes no puedo.", "es", WHEN),
         ("Yo no debo nada.", "es", WHEN),
