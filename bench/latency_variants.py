@@ -2,17 +2,17 @@
 
 - `before`: the agent as it was: a fixed 500 ms silence ends the caller's turn and
   every line is rendered when it is said;
-- `espeak`: the agents as shipped now: their own `turns:` block (none: the same 500 ms
-  silence, since the turn model does not separate Spanish mid-sentence pauses, see
-  `python -m bench turns`), backchannels, and lines rendered ahead (the greeting while
-  the phone rings), with espeak-ng;
+- `silence`: as shipped, but with `turns: {mode: silence}` (the 500 ms silence): what
+  reading the words at the pause changes;
+- `espeak`: the agents as shipped now: no `turns:` block, so `mode: words` (the turn
+  ends at a 200 ms pause when the early transcript reads finished, see
+  `centralita.understanding.turn_end`), backchannels, lines rendered ahead (the greeting
+  while the phone rings), with espeak-ng;
 - `kokoro`: the same with the Kokoro voice (the local neural one);
-- `model`: `espeak` with the turn model on (`TurnSettings()`), for reference;
-- `words`: `espeak` with `turns: {mode: words}`: the turn ends at a 200 ms pause when
-  the early transcript reads finished (`centralita.understanding.turn_end`).
+- `model`: `espeak` with the turn model (`mode: model`), for reference.
 
 The bots speak with espeak-ng in all of them unless `--bot-voice kokoro` makes them
-speak with Kokoro voices too (closer to real callers; the turn model hears them better).
+speak with Kokoro voices too (closer to real callers; Whisper hears them better).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from realtime.providers.espeak import EspeakTTS
 from realtime.providers.kokoro import KokoroTTS
 from realtime.providers.whisper import WhisperSTT
 
-VARIANTS = ("before", "espeak", "kokoro", "model", "words")
+VARIANTS = ("before", "silence", "espeak", "kokoro", "model")
 DEFAULT_VARIANTS = ("before", "espeak", "kokoro")
 MAIN = "espeak"
 """The variant the concurrency and long-call parts run on (the shipped default voice)."""
@@ -55,8 +55,10 @@ def variant_lines(name: str, stt: WhisperSTT, bots: TextToSpeech) -> Lines:
         ),
         "espeak": lambda: Lines(stt, EspeakTTS(), bot_tts=bots),
         "kokoro": lambda: Lines(stt, KokoroTTS(), bot_tts=bots),
-        "model": lambda: Lines(stt, EspeakTTS(), bot_tts=bots, turns=TurnSettings()),
-        "words": lambda: Lines(stt, EspeakTTS(), bot_tts=bots, turns=TurnSettings(mode="words")),
+        "silence": lambda: Lines(
+            stt, EspeakTTS(), bot_tts=bots, turns=TurnSettings(mode="silence")
+        ),
+        "model": lambda: Lines(stt, EspeakTTS(), bot_tts=bots, turns=TurnSettings(mode="model")),
     }
     if name not in makers:
         raise ValueError(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}")

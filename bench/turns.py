@@ -146,7 +146,7 @@ Grid = tuple[list[float], list[int], list[int]]
 
 def _settings(judge: CachedJudge, grid: Grid) -> list[tuple[str, Any]]:
     """silence-500, then turn mode at every (threshold, check_ms, max wait) of the grid."""
-    defaults = TurnSettings()
+    defaults = TurnSettings(mode="model")
     settings: list[tuple[str, Any]] = [
         ("silence-500", lambda it: Endpointer(silence_ms=500, early_ms=200)),
     ]

@@ -1,5 +1,7 @@
 """When the caller's turn is over: an agent's `turns:` block (see the README, "Turns").
 
+An agent without the block takes `TurnSettings()`: `mode: words` with the defaults below.
+
 `mode: model` asks Smart Turn at each pause whether the utterance is complete
 (`realtime.audio.turn_model`), and waits up to `max_wait_ms` for a caller who paused
 mid-sentence; `mode: silence` ends the turn after `silence_ms`, whatever was said.
@@ -31,7 +33,7 @@ class TurnSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    mode: Literal["model", "words", "silence"] = "model"
+    mode: Literal["model", "words", "silence"] = "words"
     # silence mode: the pause that ends a turn (LiveKit's default; longer than
     # espeak-ng's pause between sentences).
     silence_ms: int = Field(default=500, ge=100, le=5000)

@@ -43,7 +43,29 @@ def test_a_turns_block_is_carried_into_the_session() -> None:
     assert endpointer.turn_check_ms == 200
 
 
-def test_without_a_block_the_turn_ends_after_the_fixed_silence() -> None:
+def test_an_agent_without_a_block_reads_the_words() -> None:
+    agent = load_any_agent("cobranza-temprana")
+    assert isinstance(agent, AgentDefinition)
+    assert agent.turns is None
+    config = setup_for(agent, _request()).config
+    assert config.turns is not None
+    assert config.turns.mode == "words"
+    endpointer = _endpointer(config)
+    assert endpointer.turn_check_ms == 200  # the first look at the words
+    assert endpointer.silence_ms == 1300  # the longest a hanging sentence waits
+
+
+def test_a_silence_block_keeps_the_fixed_silence() -> None:
+    agent = load_any_agent("cobranza-temprana")
+    assert isinstance(agent, AgentDefinition)
+    turns = TurnSettings(mode="silence")
+    config = setup_for(agent.model_copy(update={"turns": turns}), _request()).config
+    endpointer = _endpointer(config)
+    assert endpointer.silence_ms == 500
+    assert endpointer.turn_check_ms is None
+
+
+def test_a_session_without_turns_ends_after_the_fixed_silence() -> None:
     endpointer = _endpointer(SessionConfig())
     assert endpointer.silence_ms == 500
     assert endpointer.turn_check_ms is None
