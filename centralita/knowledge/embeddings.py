@@ -27,6 +27,8 @@ import numpy as np
 import openai
 from numpy.typing import NDArray
 
+from centralita.kernel.openai_errors import error_detail
+
 log = logging.getLogger(__name__)
 
 Vectors = NDArray[np.float32]
@@ -202,7 +204,7 @@ class OpenAIEmbedder(Embedder):
                 status = exc.status_code
                 retryable = status in _TRANSIENT_STATUS or status >= 500
                 error = EmbeddingError(
-                    f"{self.model} answered {status}: {_detail(exc)}",
+                    f"{self.model} answered {status}: {error_detail(exc)}",
                     status=status,
                     retryable=retryable,
                 )
@@ -213,15 +215,6 @@ class OpenAIEmbedder(Embedder):
             log.warning("embedding retry %d/%d: %s", attempt + 1, self.retries, error)
             time.sleep(wait)
         raise AssertionError("unreachable")  # the loop returns or raises
-
-
-def _detail(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        message = body.get("message") or (body.get("error") or {}).get("message")
-        if message:
-            return str(message)[:200]
-    return str(exc)[:200]
 
 
 def _retry_after(exc: openai.APIStatusError, default: float) -> float:

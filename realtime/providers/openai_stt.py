@@ -31,6 +31,7 @@ import numpy as np
 import openai
 from openai import AsyncOpenAI
 
+from centralita.kernel.openai_errors import error_detail
 from centralita.kernel.pcm import Pcm16
 from realtime.providers.base import ProviderError, SpeechToText, Transcript, Word
 
@@ -144,7 +145,7 @@ class OpenAISTT(SpeechToText):
             raise ProviderError(f"{self.name} unreachable: {exc}", transient=True) from exc
         except openai.APIStatusError as exc:
             status = exc.status_code
-            message = f"{self.name} answered {status}: {_detail(exc)}"
+            message = f"{self.name} answered {status}: {error_detail(exc)}"
             if status == 400 and _names_format(exc):
                 # A server without verbose_json (or timestamps) says so with a 400
                 # naming the format; plain text still works there.
@@ -214,15 +215,6 @@ def _language_code(found: str, asked: str) -> str:
     return _NAMES.get(lowered, asked)
 
 
-def _detail(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        message = body.get("message") or (body.get("error") or {}).get("message")
-        if message:
-            return str(message)[:200]
-    return str(exc)[:200]
-
-
 def _names_format(exc: openai.APIStatusError) -> bool:
-    text = _detail(exc).lower()
+    text = error_detail(exc).lower()
     return any(w in text for w in ("response_format", "verbose_json", "timestamp"))
