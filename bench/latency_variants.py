@@ -2,14 +2,13 @@
 
 - `before`: the agent as it was: a fixed 500 ms silence ends the caller's turn and
   every line is rendered when it is said;
-- `silence`: as shipped, but with `turns: {mode: silence}` (the 500 ms silence): what
-  reading the words at the pause changes;
-- `espeak`: the agents as shipped now: no `turns:` block, so `mode: words` (the turn
-  ends at a 200 ms pause when the early transcript reads finished, see
-  `centralita.understanding.turn_end`), backchannels, lines rendered ahead (the greeting
-  while the phone rings), with espeak-ng;
+- `espeak`: the agents as shipped now: no `turns:` block (the same 500 ms silence),
+  backchannels, and lines rendered ahead (the greeting while the phone rings), with
+  espeak-ng;
 - `kokoro`: the same with the Kokoro voice (the local neural one);
-- `model`: `espeak` with the turn model (`mode: model`), for reference.
+- `model`: `espeak` with the turn model (`mode: model`), for reference;
+- `words`: `espeak` with `turns: {mode: words}`: the turn ends at a 200 ms pause when
+  the early transcript reads finished (`centralita.understanding.turn_end`).
 
 The bots speak with espeak-ng in all of them unless `--bot-voice kokoro` makes them
 speak with Kokoro voices too (closer to real callers; Whisper hears them better).
@@ -26,7 +25,7 @@ from realtime.providers.espeak import EspeakTTS
 from realtime.providers.kokoro import KokoroTTS
 from realtime.providers.whisper import WhisperSTT
 
-VARIANTS = ("before", "silence", "espeak", "kokoro", "model")
+VARIANTS = ("before", "espeak", "kokoro", "model", "words")
 DEFAULT_VARIANTS = ("before", "espeak", "kokoro")
 MAIN = "espeak"
 """The variant the concurrency and long-call parts run on (the shipped default voice)."""
@@ -55,10 +54,8 @@ def variant_lines(name: str, stt: WhisperSTT, bots: TextToSpeech) -> Lines:
         ),
         "espeak": lambda: Lines(stt, EspeakTTS(), bot_tts=bots),
         "kokoro": lambda: Lines(stt, KokoroTTS(), bot_tts=bots),
-        "silence": lambda: Lines(
-            stt, EspeakTTS(), bot_tts=bots, turns=TurnSettings(mode="silence")
-        ),
         "model": lambda: Lines(stt, EspeakTTS(), bot_tts=bots, turns=TurnSettings(mode="model")),
+        "words": lambda: Lines(stt, EspeakTTS(), bot_tts=bots, turns=TurnSettings(mode="words")),
     }
     if name not in makers:
         raise ValueError(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}")

@@ -27,7 +27,6 @@ from realtime.agents.flows.templates import VariableError
 from realtime.agents.llm.agent import LlmAgentDefinition
 from realtime.agents.llm.flow_brain import FlowLlmBrain
 from realtime.agents.loader import DEFAULT_AGENT, AnyAgentDefinition, load_any_agent
-from realtime.audio.turn_settings import TurnSettings
 from realtime.providers.base import AgentBrain, TextToSpeech
 from realtime.session.call_session import SessionConfig
 
@@ -106,8 +105,7 @@ def setup_for(
         default_currency=definition.currency or CURRENCY_BY_LANGUAGE.get(language),
         endpoint_silence_ms=template.endpoint_silence_ms,
         early_transcribe_ms=template.early_transcribe_ms,
-        # No block: the words decide (TurnSettings' defaults), not a bare silence.
-        turns=definition.turns or template.turns or TurnSettings(),
+        turns=definition.turns or template.turns,
         barge_in_min_ms=template.barge_in_min_ms,
         reprompt_after_s=template.reprompt_after_s,
         max_silences=template.max_silences,

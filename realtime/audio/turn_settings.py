@@ -1,6 +1,7 @@
 """When the caller's turn is over: an agent's `turns:` block (see the README, "Turns").
 
-An agent without the block takes `TurnSettings()`: `mode: words` with the defaults below.
+An agent without the block keeps a fixed 500 ms silence; a block without `mode` reads the
+words (`mode: words`), the recommended setting (see the README, "Turns").
 
 `mode: model` asks Smart Turn at each pause whether the utterance is complete
 (`realtime.audio.turn_model`), and waits up to `max_wait_ms` for a caller who paused

@@ -43,11 +43,19 @@ def test_a_turns_block_is_carried_into_the_session() -> None:
     assert endpointer.turn_check_ms == 200
 
 
-def test_an_agent_without_a_block_reads_the_words() -> None:
+def test_an_agent_without_a_block_keeps_the_fixed_silence() -> None:
     agent = load_any_agent("cobranza-temprana")
     assert isinstance(agent, AgentDefinition)
     assert agent.turns is None
-    config = setup_for(agent, _request()).config
+    endpointer = _endpointer(setup_for(agent, _request()).config)
+    assert endpointer.silence_ms == 500
+    assert endpointer.turn_check_ms is None
+
+
+def test_a_block_without_a_mode_reads_the_words() -> None:
+    agent = load_any_agent("cobranza-temprana")
+    assert isinstance(agent, AgentDefinition)
+    config = setup_for(agent.model_copy(update={"turns": TurnSettings()}), _request()).config
     assert config.turns is not None
     assert config.turns.mode == "words"
     endpointer = _endpointer(config)
