@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
+from centralita.kernel.pcm import Pcm16
 from realtime.audio.vad import TurnCheck, UtteranceEnded, UtterancePaused
 from realtime.providers.base import SpeechToText, Transcript
 
@@ -46,11 +47,7 @@ class EarlyTranscripts:
                 # runs one at a time) and a third at the end behind both. Let the end
                 # transcribe once instead.
                 return
-        task = asyncio.create_task(
-            self._stt.transcribe(paused.audio, language=self._language, hints=self._hints)
-        )
-        task.add_done_callback(_consume_exception)
-        self._pending = (paused.ended_at_ms, task)
+        self._begin(paused.ended_at_ms, paused.audio)
 
     def for_pause(self, check: TurnCheck) -> asyncio.Task[Transcript]:
         """The transcription of the pause `check` asks about; started now (on the
@@ -60,11 +57,15 @@ class EarlyTranscripts:
             return self._pending[1]
         if self._pending is not None:
             self._pending[1].cancel()
+        return self._begin(check.ended_at_ms, check.audio)
+
+    def _begin(self, ended_at_ms: int, audio: Pcm16) -> asyncio.Task[Transcript]:
+        """Transcribe `audio`, kept as the pending transcription of that pause."""
         task = asyncio.create_task(
-            self._stt.transcribe(check.audio, language=self._language, hints=self._hints)
+            self._stt.transcribe(audio, language=self._language, hints=self._hints)
         )
         task.add_done_callback(_consume_exception)
-        self._pending = (check.ended_at_ms, task)
+        self._pending = (ended_at_ms, task)
         return task
 
     def take(self, ended: UtteranceEnded) -> asyncio.Task[Transcript] | None:
