@@ -135,7 +135,9 @@ def agent_said(line: ConversationLine, key: str, words: str) -> bool:
 async def test_a_promise_lands_with_amount_and_date_and_a_key_confirms_it(
     line: ConversationLine, agent: SipUserAgent
 ) -> None:
-    wav = spoken((6.5, "Sí, con ella habla."), (11.0, "Doscientos mil pesos, el viernes."))
+    wav = spoken(
+        (6.5, "Sí, con ella habla."), (11.0, "Doscientos mil pesos, el viernes."), voice="kokoro"
+    )
     async with Baresip("maria", wav=wav, tail_silence_s=60.0) as phone:
         dialer = SipTrunkDialer(agent, trunk_to(phone.sip_port), MEDIA, line)
         dialing = asyncio.create_task(dialer.dial(request("sip-promise", phone.uri)))
@@ -150,7 +152,7 @@ async def test_a_promise_lands_with_amount_and_date_and_a_key_confirms_it(
 
     record = line.records["sip-promise"]
     assert result.outcome is CallOutcome.PROMISE_TO_PAY, record.transcript_text()
-    assert result.extracted["promised_amount"] == 200000
+    assert result.extracted["promised_amount"] == 200000, record.transcript_text()
     friday = next_friday(datetime.now(SANTIAGO).date()).isoformat()
     assert result.extracted["promised_date"] == friday
     # The key arrived once, as an RFC 4733 event (baresip sends no in-band tones).
