@@ -48,6 +48,7 @@ async def test_a_campaign_through_the_sip_trunk_lands_a_promise(
         (11.0, "Doscientos mil pesos, el viernes."),
         (8.0, "Sí, correcto."),
         (7.0, "No, gracias. Adiós."),
+        voice="kokoro",  # espeak-ng's "doscientos" is misheard over G.711 (see `spoken`)
     )
     async with (
         Baresip(number.lstrip("+"), wav=wav, tail_silence_s=12.0) as phone,
@@ -76,7 +77,7 @@ async def test_a_campaign_through_the_sip_trunk_lands_a_promise(
         campaign_id,
     )
     assert attempt["outcome"] == "promise_to_pay", attempt["transcript"]
-    assert attempt["extracted"]["promised_amount"] == 200000
+    assert attempt["extracted"]["promised_amount"] == 200000, attempt["transcript"]
     promised = datetime.fromisoformat(attempt["extracted"]["promised_date"]).date()
     assert promised.weekday() == 4  # a Friday
     assert heard_s > 10.0  # the agent's words reached the phone
