@@ -84,6 +84,9 @@ class KnowledgeHit:
     score: float
     vector_rank: int | None
     text_rank: int | None
+    # cosine similarity of the chunk to the question (e5's crowd between ~0.7 and ~0.9,
+    # so a threshold is the model's own); None when only the full-text side brought it
+    similarity: float | None = None
 
 
 _DOC_COLUMNS: Final = (
@@ -108,7 +111,7 @@ WITH question AS (
         to_tsvector('knowledge_text'::regconfig, knowledge_fold(%(text)s)))) AS word
 ),
 by_vector AS (
-    SELECT id, row_number() OVER (ORDER BY distance, id) AS rank
+    SELECT id, 1 - distance AS similarity, row_number() OVER (ORDER BY distance, id) AS rank
     FROM (
         SELECT id, embedding <=> %(vector)s::vector AS distance
         FROM knowledge_chunks
@@ -129,7 +132,7 @@ by_text AS (
     ) best
 ),
 fused AS (
-    SELECT id, by_vector.rank AS vector_rank, by_text.rank AS text_rank,
+    SELECT id, by_vector.rank AS vector_rank, by_text.rank AS text_rank, by_vector.similarity,
            coalesce(1.0 / (%(rrf)s + by_vector.rank), 0)
            + coalesce(1.0 / (%(rrf)s + by_text.rank), 0) AS score
     FROM by_vector FULL JOIN by_text USING (id)
@@ -141,7 +144,7 @@ best AS (
 -- The chunks are fetched by primary key from the ids in hand (= ANY of an array): a plain
 -- join let the planner, misled by estimates, scan all of the tenant's chunks instead.
 SELECT c.id AS chunk_id, c.document_id::text AS document_id, d.title, c.heading, c.text,
-       c.ordinal, b.score, b.vector_rank, b.text_rank
+       c.ordinal, b.score, b.vector_rank, b.text_rank, b.similarity
 FROM knowledge_chunks c
 JOIN best b ON b.id = c.id
 JOIN knowledge_documents d ON d.id = c.document_id AND d.tenant_id = %(tenant)s
@@ -423,6 +426,7 @@ async def search(
             score=float(r["score"]),
             vector_rank=None if r["vector_rank"] is None else int(r["vector_rank"]),
             text_rank=None if r["text_rank"] is None else int(r["text_rank"]),
+            similarity=None if r["similarity"] is None else float(r["similarity"]),
         )
         for r in rows
     ]
