@@ -317,6 +317,20 @@ class Settings(BaseSettings):
         default=10, ge=1, description="CSV uploads a tenant may send at once (bucket size)."
     )
 
+    knowledge_embedder: str = Field(
+        default="local",
+        pattern=r"^(local|openai:\S.*)$",
+        description="What embeds knowledge documents and questions: 'local' "
+        "(multilingual-e5-small in the process) or 'openai:<model>'. Changing it needs a "
+        "re-index of each document (POST /knowledge/documents/{id}/reindex).",
+    )
+    knowledge_max_document_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1024, description="Largest knowledge document upload."
+    )
+    knowledge_max_documents: int = Field(
+        default=1000, ge=1, description="Knowledge documents a tenant may hold."
+    )
+
     carrier_url: str | None = Field(
         default=None,
         description="Carrier service the orchestrator dials through; unset means the media "
