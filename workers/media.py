@@ -29,6 +29,8 @@ from centralita.kernel.db import Pool, open_pool
 from centralita.kernel.key_ring import KeyRing
 from centralita.kernel.settings import InvalidSettingsError, Settings
 from centralita.kernel.temporal import connect_temporal
+from centralita.knowledge.embeddings import embedder_for
+from centralita.knowledge.retrieval import KnowledgeBase
 from centralita.telephony.models import Credentials, Route
 from centralita.telephony.store.accounts import account_credentials, get_account
 from centralita.telephony.store.numbers import route_for_number
@@ -96,6 +98,12 @@ def line_voice(settings: Settings) -> TextToSpeech:
     return EspeakTTS()
 
 
+def knowledge_base(pool: Pool, settings: Settings) -> KnowledgeBase:
+    """The tenants' knowledge bases, questions embedded by the model their documents were
+    (`knowledge_embedder`; the local e5 model loads on the first question)."""
+    return KnowledgeBase(pool, embedder_for(settings.knowledge_embedder))
+
+
 def conversation_line(
     settings: Settings,
     pool: Pool | None = None,
@@ -149,7 +157,12 @@ def conversation_line(
 
     return ConversationLine(
         # The call's tenant's stored agent, else the shipped one, when there is a database.
-        agent_for=TenantAgents(pool).setup_for_call if pool is not None else flow_agent_for,
+        # (and the tenant's knowledge base, for agents that answer questions from it)
+        agent_for=(
+            TenantAgents(pool, knowledge=knowledge_base(pool, settings)).setup_for_call
+            if pool is not None
+            else flow_agent_for
+        ),
         stt=stt or live_stt(settings),
         tts=tts or line_voice(settings),
         bot_tts=bot_tts or EspeakTTS(speed_wpm=140),  # see tests/e2e/test_conversations.py

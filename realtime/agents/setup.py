@@ -24,6 +24,7 @@ from centralita.kernel.calls import DialRequest
 from realtime.agents.flows.engine import FlowBrain
 from realtime.agents.flows.schema import AgentDefinition
 from realtime.agents.flows.templates import VariableError
+from realtime.agents.flows.tools import KnowledgeLookup
 from realtime.agents.llm.agent import LlmAgentDefinition
 from realtime.agents.llm.flow_brain import FlowLlmBrain
 from realtime.agents.loader import DEFAULT_AGENT, AnyAgentDefinition, load_any_agent
@@ -81,6 +82,7 @@ def setup_for(
     base: SessionConfig | None = None,
     *,
     utc_now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    knowledge: KnowledgeLookup | None = None,
 ) -> AgentSetup:
     """The session settings and brain of ``definition`` for this call.
 
@@ -92,6 +94,8 @@ def setup_for(
         request: The call (its number, variables and agent).
         base: Session settings to start from.
         utc_now: The clock (tests pass a fixed one); the brain reads it in the contact's zone.
+        knowledge: the call's tenant's knowledge base (LLM agents' `search_knowledge`
+            tool, flows' `special.question` node); None: the agent has none.
 
     Raises:
         realtime.agents.flows.templates.VariableError: see `flow_agent_for`.
@@ -123,7 +127,7 @@ def setup_for(
 
     if isinstance(definition, LlmAgentDefinition):
         return AgentSetup(
-            brain=llm_brain(definition, request.variables, clock),
+            brain=llm_brain(definition, request.variables, clock, knowledge),
             config=config,
             voice=agent_voice(definition),
         )
@@ -131,7 +135,7 @@ def setup_for(
     if definition.llm is not None:
         brain = flow_llm_brain(definition, request.variables, clock)
         return AgentSetup(brain=brain, config=config, voice=voice)
-    brain = FlowBrain(definition, request.variables, clock=clock)
+    brain = FlowBrain(definition, request.variables, clock=clock, knowledge=knowledge)
     return AgentSetup(brain=brain, config=config, voice=voice)
 
 
@@ -200,7 +204,10 @@ _voices: dict[tuple[str, str], TextToSpeech] = {}
 
 
 def llm_brain(
-    definition: LlmAgentDefinition, variables: Mapping[str, Any], clock: Callable[[], datetime]
+    definition: LlmAgentDefinition,
+    variables: Mapping[str, Any],
+    clock: Callable[[], datetime],
+    knowledge: KnowledgeLookup | None = None,
 ) -> AgentBrain:
     """The LLM agent's brain for this contact.
 
@@ -215,7 +222,7 @@ def llm_brain(
     if missing:
         raise VariableError(f"agent {definition.name!r} needs {', '.join(missing)}")
     try:
-        return definition.brain(variables, clock)
+        return definition.brain(variables, clock, knowledge=knowledge)
     except ValueError as exc:  # the key's environment variable is not set
         raise VariableError(str(exc)) from exc
 

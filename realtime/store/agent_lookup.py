@@ -16,6 +16,9 @@ import logging
 
 from centralita.kernel.calls import DialRequest
 from centralita.kernel.db import Pool
+from centralita.knowledge.answers import KnowledgeAnswer
+from centralita.knowledge.retrieval import KnowledgeBase
+from realtime.agents.flows.tools import KnowledgeLookup
 from realtime.agents.loader import DEFAULT_AGENT, AnyAgentDefinition, load_any_agent
 from realtime.agents.setup import AgentSetup, setup_for
 from realtime.cache import TenantCache
@@ -26,6 +29,9 @@ log = logging.getLogger(__name__)
 REFRESH_S = 30.0
 """How stale a tenant's agent may get: an edit through the API reaches calls within this."""
 LOOKUP_TIMEOUT_S = 0.5
+# The call's tenant (None when the lookup failed) and its agent of the name (None: the
+# tenant has none, the shipped one is meant).
+_TenantAgent = tuple[str | None, AnyAgentDefinition | None]
 
 
 class TenantAgents:
@@ -38,11 +44,18 @@ class TenantAgents:
     """
 
     def __init__(
-        self, pool: Pool, *, refresh_s: float = REFRESH_S, timeout_s: float = LOOKUP_TIMEOUT_S
+        self,
+        pool: Pool,
+        *,
+        refresh_s: float = REFRESH_S,
+        timeout_s: float = LOOKUP_TIMEOUT_S,
+        knowledge: KnowledgeBase | None = None,
     ) -> None:
         self._pool = pool
-        # None: the tenant has no agent of that name (the shipped one is meant).
-        self._agents: TenantCache[str, AnyAgentDefinition | None] = TenantCache(
+        self._knowledge = knowledge
+        # (tenant, its agent); None: the tenant has no agent of that name (the shipped
+        # one is meant).
+        self._agents: TenantCache[str, _TenantAgent] = TenantCache(
             pool, refresh_s=refresh_s, timeout_s=timeout_s
         )
 
@@ -54,7 +67,8 @@ class TenantAgents:
                 has an agent of that name.
             realtime.agents.flows.templates.VariableError: see `realtime.agents.setup.setup_for`.
         """
-        return setup_for(await self.definition_for(request), request)
+        tenant, definition = await self._tenant_definition(request)
+        return setup_for(definition, request, knowledge=self._knowledge_of(tenant, definition))
 
     async def definition_for(self, request: DialRequest) -> AnyAgentDefinition:
         """The tenant's agent named by `request` (or the default), else the shipped one.
@@ -62,20 +76,40 @@ class TenantAgents:
         Raises:
             realtime.agents.loader.AgentNotFoundError: no agent of that name at all.
         """
+        return (await self._tenant_definition(request))[1]
+
+    def _knowledge_of(
+        self, tenant: str | None, definition: AnyAgentDefinition
+    ) -> KnowledgeLookup | None:
+        """The tenant's knowledge base in the agent's language (None without a tenant:
+        the lookup failed, and a call must not search anyone's documents)."""
+        if self._knowledge is None or tenant is None:
+            return None
+        knowledge, language = self._knowledge, definition.language
+
+        async def lookup(question: str) -> KnowledgeAnswer:
+            return await knowledge.answer(tenant, question, language)
+
+        return lookup
+
+    async def _tenant_definition(
+        self, request: DialRequest
+    ) -> tuple[str | None, AnyAgentDefinition]:
         name = request.agent or DEFAULT_AGENT
 
-        def shipped(exc: Exception) -> None:
+        def shipped(exc: Exception) -> _TenantAgent:
             log.warning(
                 "call %s: tenant agent %r unavailable, using the shipped one: %s",
                 request.idempotency_key,
                 name,
                 exc,
             )
+            return None, None
 
-        found = await self._agents.for_call(
-            request.idempotency_key,
-            name,
-            lambda tenant: load_tenant_agent(self._pool, tenant, name),
-            fallback=shipped,
+        async def load(tenant: str) -> _TenantAgent:
+            return tenant, await load_tenant_agent(self._pool, tenant, name)
+
+        tenant, found = await self._agents.for_call(
+            request.idempotency_key, name, load, fallback=shipped
         )
-        return found if found is not None else load_any_agent(name)
+        return tenant, found if found is not None else load_any_agent(name)

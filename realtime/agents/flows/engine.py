@@ -28,13 +28,14 @@ from typing import Any
 from centralita.understanding.dates import on_day
 from centralita.understanding.model import Intent, Steering, Understanding
 from centralita.understanding.nlu import answer_expected
+from centralita.understanding.questions import asks_to_look_up
 from centralita.understanding.text import base_language
 from realtime.agents.flows.conditions import unmet_conditions
 from realtime.agents.flows.foresight import likely_lines
 from realtime.agents.flows.phrases import DEFAULT_PHRASES, DEFAULT_SLOT_ASKS
 from realtime.agents.flows.schema import BACK, AgentDefinition, Node, SlotSpec, ToolSpec, Transition
 from realtime.agents.flows.templates import Renderer, referenced_names
-from realtime.agents.flows.tools import ToolContext, run_tool
+from realtime.agents.flows.tools import KnowledgeLookup, ToolContext, run_tool
 from realtime.providers.base import AgentBrain, AgentReply, BrainTurn, ToolCall
 from realtime.providers.sentences import split_sentences
 
@@ -43,6 +44,12 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 CRITICAL_SLOTS = ("amount", "pay_date", "callback_at")
+# Turns that are questions in form but ask the flow to act, not to look something up
+# ("¿Me puede comunicar con una persona?", "¿Pueden dejar de llamarme?").
+_NOT_QUESTIONS = frozenset(
+    {Intent.HUMAN_REQUEST, Intent.OPT_OUT, Intent.REPEAT_REQUEST, Intent.CALLBACK_REQUEST}
+    | {Intent.WRONG_PERSON, Intent.GOODBYE, Intent.VOICEMAIL}
+)
 
 
 class FlowError(RuntimeError):
@@ -94,6 +101,7 @@ class FlowBrain(AgentBrain):
         *,
         clock: Clock | None = None,
         timeout_s: float = 5.0,
+        knowledge: KnowledgeLookup | None = None,
     ) -> None:
         # No retries: a turn mutates the call's state, so running it twice would
         # answer twice. A flow turn is pure CPU and fast; it does not fail transiently.
@@ -104,7 +112,7 @@ class FlowBrain(AgentBrain):
         self._nodes = {node.id: node for node in definition.nodes}
         self._renderer = Renderer(definition, variables or {}, today=lambda: self._clock().date())
         self._sensitive = {v.name for v in definition.variables if v.sensitive}
-        self._ctx = ToolContext(now=self._clock())
+        self._ctx = ToolContext(now=self._clock(), knowledge=knowledge)
         self._node: str | None = None
         self._back: str | None = None
         self._verified = False
@@ -203,6 +211,9 @@ class FlowBrain(AgentBrain):
         ):
             self._offered_transfer = True
             await self._go(special.offer_transfer, out, simple)
+            return self._reply(out)
+        if self._looks_up(understanding):
+            await self._answer_question(understanding.text, out, simple)
             return self._reply(out)
         await self._advance(understanding, out, simple, confirmed=False)
         return self._reply(out)
@@ -350,6 +361,35 @@ class FlowBrain(AgentBrain):
             await self._go(target, out, simple)
         else:
             self._finish_politely(out)
+
+    # -- off-script questions, answered from the knowledge base ----------------------
+
+    def _looks_up(self, understanding: Understanding) -> bool:
+        """Whether this turn is a question to look up: the flow has a knowledge node and
+        a knowledge base, the turn asks something and gives none of the values the flow
+        collects, and the call is past identity (a node `before_identity` may be
+        talking to a third party, who must not hear the company's collection terms)."""
+        return (
+            self.definition.special.question is not None
+            and self._ctx.knowledge is not None
+            and not self._current().before_identity
+            and understanding.intent not in _NOT_QUESTIONS
+            and not any(getattr(understanding.slots, s) is not None for s in CRITICAL_SLOTS)
+            and asks_to_look_up(understanding.text, self._lang)
+        )
+
+    async def _answer_question(self, question: str, out: _Out, simple: bool) -> None:
+        """Say the knowledge base's answer (its sources go with the turn, in the tool
+        call), or the knowledge node's lines when nothing answers it; then the node the
+        question came in, again: the flow goes on where it was."""
+        assert self.definition.special.question is not None
+        call = await run_tool("search_knowledge", {"question": question}, self._ctx)
+        out.tool_calls.append(call)
+        if call.success and call.result.get("found"):
+            out.say.extend(split_sentences(str(call.result["answer"])))
+        else:
+            self._say_node(self._nodes[self.definition.special.question], out, simple)
+        self._say_node(self._current(), out, simple)
 
     # -- clarification of low-confidence amounts and dates ---------------------------
 

@@ -171,6 +171,11 @@ class Node(_Model):
         return keys
 
     end: bool = Field(default=False, description="Entering it ends the call")
+    knowledge: bool = Field(
+        default=False,
+        description="Answers the caller's question from the knowledge base (`special.question`);"
+        " its lines are said when nothing relevant is found (offer a callback or a person)",
+    )
     outcome: CallOutcome | None = Field(default=None, description="Decided on entering")
     outcome_if_undecided: CallOutcome | None = Field(
         default=None, description="Decided on entering unless an outcome already was"
@@ -199,10 +204,15 @@ class Specials(_Model):
     fallback: str | None = Field(
         default=None, description="After too many unexpected turns, when a node has no otherwise"
     )
+    question: str | None = Field(
+        default=None,
+        description="A question the flow does not script: this `knowledge` node answers it "
+        "from the tenant's knowledge base, then the flow goes on where it was",
+    )
 
     def items(self) -> Iterator[tuple[str, str]]:
         """(field, node id) for each one set."""
-        for key in ("voicemail", "silence", "transfer", "offer_transfer", "fallback"):
+        for key in ("voicemail", "silence", "transfer", "offer_transfer", "fallback", "question"):
             value = getattr(self, key)
             if value is not None:
                 yield key, value
@@ -364,6 +374,9 @@ def validate_definition(definition: AgentDefinition) -> list[str]:
             problems.append(f"{base}: an ending node has no transitions or otherwise")
         if node.outcome and node.outcome_if_undecided:
             problems.append(f"{base}: give outcome or outcome_if_undecided, not both")
+        if node.knowledge and (node.transitions or node.slots or node.end or node.otherwise):
+            # It is said and left: the flow goes on in the node the question came in.
+            problems.append(f"{base}: a knowledge node has no transitions, slots or end")
     if definition.llm is not None:
         # LLM mode: the description is in every step's prompt, before identity too.
         for name in sorted(check_template("description", definition.description) & sensitive):
@@ -372,6 +385,9 @@ def validate_definition(definition: AgentDefinition) -> list[str]:
     check_transitions("global_transitions", definition.global_transitions)
     for key, target in definition.special.items():
         check_target(f"special.{key}", target)
+    question = definition.special.question
+    if question in ids and not ids[question].knowledge:
+        problems.append(f"special.question: node {question!r} is not a knowledge node")
     if problems or definition.start not in ids:
         return problems  # the graph walks below need sound targets
 
@@ -513,6 +529,8 @@ def _walk(
         for path, transition, target in _edges(definition, node):
             if target == BACK or target in routes:
                 continue
+            if before_identity and path == "special.question":
+                continue  # the engine looks nothing up in a `before_identity` node
             # A failed tool leaves identity as it was, so `on_failure` edges always count.
             if (
                 before_identity

@@ -26,8 +26,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from rapidfuzz import fuzz
 
 from centralita.kernel.calls import CallOutcome
+from centralita.knowledge.answers import KnowledgeAnswer
+from centralita.knowledge.retrieval import KnowledgeUnavailable
 from centralita.understanding.ids import national_id_matches
 from realtime.providers.base import ToolCall
+
+# A question -> the answer from the call's tenant's knowledge base (bound to the tenant
+# and the call's language when the call is set up).
+KnowledgeLookup = Callable[[str], Awaitable[KnowledgeAnswer]]
 
 
 class ToolError(Exception):
@@ -53,6 +59,8 @@ class ToolContext:
     variables: Mapping[str, Any] = field(default_factory=dict)
     # Set once the caller proved who they are (`lookup_customer`); the balance needs it.
     identity_verified: bool = False
+    # The tenant's knowledge base, asked in the call's language (None: the agent has none).
+    knowledge: KnowledgeLookup | None = None
 
     def take_dtmf(self) -> str:
         """The keys `send_dtmf` asked for since the last reply (handed on once)."""
@@ -107,6 +115,14 @@ class SendPaymentLinkArgs(_Args):
     amount: Decimal | None = Field(default=None, gt=0)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     channel: Literal["sms", "email", "whatsapp"] = "sms"
+
+
+class SearchKnowledgeArgs(_Args):
+    """Look up the caller's question in the company's documents (FAQ, payment terms)."""
+
+    question: str = Field(
+        min_length=2, max_length=500, description="The caller's question, in their words"
+    )
 
 
 class EndCallArgs(_Args):
@@ -246,6 +262,30 @@ async def send_dtmf(args: SendDtmfArgs, ctx: ToolContext) -> dict[str, Any]:
     return {"pressed": args.digits}
 
 
+async def search_knowledge(args: SearchKnowledgeArgs, ctx: ToolContext) -> dict[str, Any]:
+    """The knowledge base's answer, with its sources; `found` False means say you do not
+    know and offer a callback or a person, never a guess."""
+    if ctx.knowledge is None:
+        raise ToolError("no_knowledge_base", "this agent has no knowledge base")
+    try:
+        answer = await ctx.knowledge(args.question)
+    except KnowledgeUnavailable as exc:
+        raise ToolError("knowledge_unavailable", str(exc)) from exc
+    sources = [
+        {"document_id": s.document_id, "title": s.title, "heading": s.heading, "chunk": s.chunk_id}
+        for s in answer.sources
+    ]
+    if not answer.found:
+        return {"found": False, "answer": "", "sources": sources, "advice": _NOT_FOUND_ADVICE}
+    return {"found": True, "answer": answer.text, "sources": sources}
+
+
+_NOT_FOUND_ADVICE = (
+    "Nothing in the documents answers this. Say you do not have that information and "
+    "offer a callback or a person; do not guess."
+)
+
+
 async def end_call(args: EndCallArgs, ctx: ToolContext) -> dict[str, Any]:
     """End the call (with an outcome when the flow decided one here)."""
     ctx.end = True
@@ -266,6 +306,7 @@ TOOLS: Mapping[str, tuple[type[_Args], _Tool]] = {
     "send_dtmf": (SendDtmfArgs, send_dtmf),
     "lookup_customer": (LookupCustomerArgs, lookup_customer),
     "get_account_balance": (GetAccountBalanceArgs, get_account_balance),
+    "search_knowledge": (SearchKnowledgeArgs, search_knowledge),
 }
 ToolName = Literal[
     "register_promise",
@@ -277,6 +318,7 @@ ToolName = Literal[
     "send_dtmf",
     "lookup_customer",
     "get_account_balance",
+    "search_knowledge",
 ]
 
 
