@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from centralita.campaigns.store.history import parse_uuid
 from centralita.kernel.db import Conn
 
 
@@ -51,13 +52,19 @@ class AttemptFacts(BaseModel):
 
 
 async def find_person(conn: Conn, tenant_id: str, contact_id: str) -> Person | None:
-    """The tenant's contact as a person to remember, or None (no such contact of its)."""
+    """The tenant's contact as a person to remember, or None (no such contact of its).
+
+    Ids arrive from URLs: one that is not a UUID is simply not found.
+    """
+    key = parse_uuid(contact_id)
+    if key is None:
+        return None
     cur = await conn.execute(
         "SELECT c.id::text AS contact_id, c.external_id, c.phones[1] AS phone, "
         "coalesce(c.recipient_timezone, c.timezone, k.timezone) AS timezone "
         "FROM contacts c JOIN campaigns k ON k.id = c.campaign_id "
-        "WHERE c.id = %s::uuid AND c.tenant_id = %s",
-        (contact_id, tenant_id),
+        "WHERE c.id = %s AND c.tenant_id = %s",
+        (key, tenant_id),
     )
     row = await cur.fetchone()
     return None if row is None else Person.model_validate(row)
