@@ -34,6 +34,7 @@ from api.routes import (
     live,
     media_plane,
     opt_outs,
+    payments,
     reanalysis,
     retention,
     softphone,
@@ -124,6 +125,7 @@ def create_app(
     app.include_router(softphone.router)
     app.include_router(dashboard.router)
     app.include_router(opt_outs.router)
+    app.include_router(payments.router)
     app.include_router(learning.router)
     app.include_router(lexicon.router)
     app.include_router(reanalysis.router)
