@@ -1,4 +1,5 @@
-"""The orchestrator worker: campaign, contact and attempt workflows with their activities."""
+"""The orchestrator worker: campaign, contact and attempt workflows with their activities,
+and the knowledge base's document ingestion."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from temporalio.worker import Worker
 from activities.attempts import AttemptActivities
 from activities.calls import CallActivities
 from activities.campaigns import CampaignActivities
+from activities.knowledge import KnowledgeActivities, knowledge_activity_methods
 from activities.placement import PlacementActivities
 from centralita.kernel.calls import Dialer
 from centralita.kernel.db import Pool, open_pool
@@ -23,10 +25,11 @@ from realtime.carrier.http_dialer import HttpDialer
 from workers.database import database_url
 from workflows.attempt import CallAttemptWorkflow
 from workflows.campaign import CampaignWorkflow
+from workflows.knowledge_ingestion import KnowledgeIngestionWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS: Sequence[type[Any]] = (CampaignWorkflow, CallAttemptWorkflow)
+WORKFLOWS: Sequence[type[Any]] = (CampaignWorkflow, CallAttemptWorkflow, KnowledgeIngestionWorkflow)
 
 
 def activities_for(pool: Pool, dialer: Dialer) -> list[Any]:
@@ -46,6 +49,7 @@ def activities_for(pool: Pool, dialer: Dialer) -> list[Any]:
         CallActivities(pool, dialer).place_call,
         placement.choose_media_worker,
         placement.record_dropped_call,
+        *knowledge_activity_methods(KnowledgeActivities(pool)),
     ]
 
 
