@@ -45,6 +45,7 @@ B_PHONE = "+56911110000"  # what B opts out in the walk (its own row: B may dele
 A_CARRIER_ACCOUNT = "cuenta-solo-de-A"  # A's carrier account's name
 A_NUMBER = "+56229990123"  # a number A routes
 B_NUMBER = "+56229990456"  # what B tries to route through A's carrier account
+A_PAYMENT = "pago-solo-de-A"  # a payment A reported for A_PHONE (in its contact's memory)
 
 # Routes that hold no tenant's data, and why they are not walked.
 NOT_TENANT_RESOURCES: dict[tuple[str, str], str] = {
@@ -136,6 +137,18 @@ def _bodies(a: TenantA) -> dict[tuple[str, str], Any]:
             "carrier_account_id": a.account_id,
             "agent": "cobranza-temprana",
         },
+        ("POST", "/payments"): _payment("pago-de-B"),
+    }
+
+
+def _payment(reference: str) -> dict[str, Any]:
+    """A payment for A_PHONE (B's own, when B reports it)."""
+    return {
+        "reference": reference,
+        "phone": A_PHONE,
+        "amount": "1000",
+        "currency": "CLP",
+        "paid_on": "2025-03-27",
     }
 
 
@@ -242,6 +255,8 @@ async def _seed_tenant_a(pool: Pool, a_api: httpx.AsyncClient, admin: httpx.Asyn
     number = {"number": A_NUMBER, "carrier_account_id": a.account_id, "agent": A_AGENT}
     routed = await a_api.post("/phone-numbers", json=number)
     assert routed.status_code == 201, routed.text
+    paid = await a_api.post("/payments", json=_payment(A_PAYMENT))
+    assert paid.status_code == 201, paid.text
 
     a.markers = {
         a.campaign_id,
@@ -260,6 +275,7 @@ async def _seed_tenant_a(pool: Pool, a_api: httpx.AsyncClient, admin: httpx.Asyn
         a.account_id,
         A_CARRIER_ACCOUNT,
         A_NUMBER,
+        A_PAYMENT,
     }
     return a
 
@@ -335,7 +351,8 @@ async def test_another_tenants_ids_answer_404_on_every_route(
                  f"/contacts/{a.contact_id}", f"/calls/by-attempt/{a.ended_key}",
                  f"/conversations/{a.ended_key}/metrics",
                  "/agents", f"/agents/{A_AGENT}", "/carrier-accounts", "/phone-numbers",
-                 f"/carrier-accounts/{a.account_id}"):  # fmt: skip
+                 f"/carrier-accounts/{a.account_id}", "/payments",
+                 f"/contacts/{a.contact_id}/memory"):  # fmt: skip
         own = await a_api.get(path)
         assert own.status_code == 200, (path, own.text)
         assert any(m in own.text for m in a.markers), f"A does not see its own rows at {path}"
