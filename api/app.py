@@ -29,6 +29,7 @@ from api.routes import (
     dashboard,
     exports,
     health,
+    knowledge,
     learning,
     lexicon,
     live,
@@ -137,6 +138,7 @@ def create_app(
     app.include_router(telephony.router)
     app.include_router(admin.router)
     app.include_router(media_plane.router)
+    app.include_router(knowledge.router, max_body_size=knowledge.body_limit(settings))
     # Mounted, not included: its own CORS and admin-key check (see api/routes/codec.py).
     app.mount(codec.PREFIX, codec.codec_app(settings))
     refuse_unstorable_values(app)
