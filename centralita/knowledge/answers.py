@@ -82,7 +82,9 @@ _STOP_LIST: Final = """
 """
 _STOP_WORDS: Final = frozenset(_STOP_LIST.split())
 _WORD: Final = re.compile(r"[a-z0-9]+")
-_SUFFIX: Final = re.compile(r"(?:amente|mente|aciones|acion|ciones|cion|ando|iendo|ing|ed|es|s)$")
+_SUFFIX: Final = re.compile(
+    r"(?:amente|mente|aciones|acion|ciones|cion|ando|iendo|ing|ed|es|(?<!s)s)$"
+)
 _BULLET: Final = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")
 _SENTENCE_END: Final = re.compile(r"(?<=[.!?…])\s+(?=[¿¡\"“«(]?[A-ZÁÉÍÓÚÑÜ0-9])")
 _ABBREVIATION_LIST: Final = "sr sra dr dra av avda n nº no num tel etc ej mr mrs st vs"
@@ -145,7 +147,7 @@ def content_stems(text: str) -> frozenset[str]:
             continue
         stem = word if word.isdigit() else _SUFFIX.sub("", word)
         # Spanish verbs and genders: "pagar"/"pago"/"paga", "cuota"/"cuotas".
-        if len(stem) > 4 and not stem.isdigit():
+        if len(stem) > 3 and not stem.isdigit():
             stem = re.sub(r"(?:ar|er|ir|a|e|o)$", "", stem)
         stems.add(stem or word)
     return frozenset(stems)
@@ -320,7 +322,7 @@ def _best_hit(
         # A section opens with its answer: its first sentence leans ahead, more so
         # when the section's heading is the question asked.
         scores = [
-            unit_weight(units, u) + (FIRST_BONUS * heading if u.position == 0 else 0.0)
+            unit_weight(units, u) + (FIRST_BONUS * min(heading, 1.0) if u.position == 0 else 0.0)
             for u in units
         ]
         scores_of.append(scores)
