@@ -35,7 +35,7 @@ MIN_SIMILARITY: Final = 0.83
 """Best cosine similarity below this: nothing relevant. Calibrated by bench/knowledge_eval:
 the example set's answerable questions reach 0.81-0.91, its unanswerable ones 0.82-0.87,
 so similarity alone separates little; together with `MIN_COVERAGE` it turns away half the
-unanswerable questions for one answerable question in eight."""
+unanswerable questions for about one answerable question in nine."""
 MIN_COVERAGE: Final = 0.4
 # Sentence and hit scoring (weights of matched question words are IDF-like, ~0.1-3); a
 # sweep on the example set gives fact shares within 2 of 88 across wide ranges of these.
