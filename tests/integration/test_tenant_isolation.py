@@ -26,6 +26,8 @@ from api.deps import Services
 from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
 from centralita.kernel.settings import Settings
+from centralita.knowledge.embeddings import embedder_for
+from centralita.knowledge.store import replace_chunks
 from realtime.agents.loader import load_any_agent
 from tests.support.servers import AppClients, bearer, settings_for, task_queue
 from tests.support.stored_calls import insert_campaign, store_answered_call
@@ -46,6 +48,8 @@ A_CARRIER_ACCOUNT = "cuenta-solo-de-A"  # A's carrier account's name
 A_NUMBER = "+56229990123"  # a number A routes
 B_NUMBER = "+56229990456"  # what B tries to route through A's carrier account
 A_PAYMENT = "pago-solo-de-A"  # a payment A reported for A_PHONE (in its contact's memory)
+A_KNOWLEDGE_TITLE = "conocimiento-solo-de-A"  # A's knowledge document
+A_KNOWLEDGE_TEXT = "Pague en la Caja Solo De A, sucursal Providencia."  # its one chunk
 
 # Routes that hold no tenant's data, and why they are not walked.
 NOT_TENANT_RESOURCES: dict[tuple[str, str], str] = {
@@ -80,6 +84,7 @@ class TenantA:
     key_id: str = ""
     agent_name: str = A_AGENT
     account_id: str = ""
+    document_id: str = ""
     markers: set[str] = field(default_factory=set)
 
     def values(self, param: str) -> list[str]:
@@ -103,6 +108,7 @@ class TenantA:
             "agent_name": [self.agent_name],
             "account_id": [self.account_id],
             "phone_number": [quote(A_NUMBER, safe="")],
+            "document_id": [self.document_id],
         }
         assert param in by_name, f"teach the walk what tenant A's {param!r} is"
         return by_name[param]
@@ -138,6 +144,9 @@ def _bodies(a: TenantA) -> dict[tuple[str, str], Any]:
             "agent": "cobranza-temprana",
         },
         ("POST", "/payments"): _payment("pago-de-B"),
+        # B's question must find none of A's chunks (its own knowledge base is empty).
+        # The upload route takes multipart: the walk's JSON is refused (422), harmlessly.
+        ("POST", "/knowledge/search"): {"question": "¿dónde puedo pagar?", "k": 10},
     }
 
 
@@ -257,6 +266,7 @@ async def _seed_tenant_a(pool: Pool, a_api: httpx.AsyncClient, admin: httpx.Asyn
     assert routed.status_code == 201, routed.text
     paid = await a_api.post("/payments", json=_payment(A_PAYMENT))
     assert paid.status_code == 201, paid.text
+    a.document_id = await _seed_knowledge(pool, a_api)
 
     a.markers = {
         a.campaign_id,
@@ -276,8 +286,36 @@ async def _seed_tenant_a(pool: Pool, a_api: httpx.AsyncClient, admin: httpx.Asyn
         A_CARRIER_ACCOUNT,
         A_NUMBER,
         A_PAYMENT,
+        a.document_id,
+        A_KNOWLEDGE_TITLE,
+        A_KNOWLEDGE_TEXT,
     }
     return a
+
+
+async def _seed_knowledge(pool: Pool, a_api: httpx.AsyncClient) -> str:
+    """A's knowledge document, uploaded, with its chunk searchable (no worker indexes it
+    here: the chunk is written as the ingestion would, embedded by the API's model)."""
+    markdown = f"# Pagos solo de A\n\n{A_KNOWLEDGE_TEXT}\n".encode()
+    uploaded = await a_api.post(
+        "/knowledge/documents",
+        files={"file": ("pagos.md", markdown, "text/markdown")},
+        data={"title": A_KNOWLEDGE_TITLE},
+    )
+    assert uploaded.status_code == 202, uploaded.text
+    document_id: str = uploaded.json()["id"]
+    e5 = embedder_for("local")
+    async with pool.connection() as conn:
+        await replace_chunks(
+            conn,
+            DEFAULT_TENANT_ID,
+            document_id,
+            texts=[A_KNOWLEDGE_TEXT],
+            headings=["Pagos solo de A"],
+            vectors=e5.embed_passages([f"Pagos solo de A\n{A_KNOWLEDGE_TEXT}"]),
+            model_id=e5.model_id,
+        )
+    return document_id
 
 
 async def _walk(app: FastAPI, b_api: httpx.AsyncClient, a: TenantA) -> tuple[list[str], int]:
@@ -352,11 +390,14 @@ async def test_another_tenants_ids_answer_404_on_every_route(
                  f"/conversations/{a.ended_key}/metrics",
                  "/agents", f"/agents/{A_AGENT}", "/carrier-accounts", "/phone-numbers",
                  f"/carrier-accounts/{a.account_id}", "/payments",
-                 f"/contacts/{a.contact_id}/memory"):  # fmt: skip
+                 f"/contacts/{a.contact_id}/memory", "/knowledge/documents",
+                 f"/knowledge/documents/{a.document_id}"):  # fmt: skip
         own = await a_api.get(path)
         assert own.status_code == 200, (path, own.text)
         assert any(m in own.text for m in a.markers), f"A does not see its own rows at {path}"
     assert (await a_api.get(f"/calls/{a.ended_key}/events")).status_code == 200
+    own_search = await a_api.post("/knowledge/search", json={"question": "¿dónde puedo pagar?"})
+    assert A_KNOWLEDGE_TEXT in own_search.text, own_search.text
 
     problems, calls = await _walk(create_app(settings), b_api, a)
     assert not problems, "\n".join(problems)
@@ -375,6 +416,8 @@ async def test_another_tenants_ids_answer_404_on_every_route(
     [routed] = (await a_api.get("/phone-numbers")).json()["items"]
     assert (routed["number"], routed["carrier_account_id"]) == (A_NUMBER, a.account_id)
     assert (await a_api.get(f"/carrier-accounts/{a.account_id}")).status_code == 200
+    kept = await a_api.get(f"/knowledge/documents/{a.document_id}")
+    assert (kept.status_code, kept.json()["chunk_count"]) == (200, 1)
     async with pool.connection() as conn:
         cur = await conn.execute(
             "SELECT reverted_at FROM call_corrections WHERE id = %s", (a.correction_id,)
