@@ -4,9 +4,9 @@ resources too, not only 404s.
 Stored calls come from the analytics seeds (as the media worker and the post-call
 pipeline store them), with a corrected transcript and a correction on one of them, and a
 spare API key to revoke; a campaign with contacts, webhooks with a delivery, an opt-out,
-a lexicon entry, learning proposals (from a human edit), a re-analysis, carrier accounts
-and routed phone numbers are made through the API itself, as the default tenant (one
-carrier account by SQL, with the fixed id the valid bodies name).
+a lexicon entry, learning proposals (from a human edit), a re-analysis, carrier accounts,
+routed phone numbers and knowledge documents are made through the API itself, as the
+default tenant (one carrier account by SQL, with the fixed id the valid bodies name).
 """
 
 from __future__ import annotations
@@ -132,6 +132,10 @@ async def seed_world(pool: Pool, api: httpx.AsyncClient, webhook_url: str) -> Se
             "agent": FUZZ_AGENT,
         }
         _ok(await api.post("/phone-numbers", json=route))
+    documents = [
+        _ok(await api.post("/knowledge/documents", files={"file": (f"fuzz-{n}.md", text)}))
+        for n, text in enumerate(["# Pagos\n\nPague en Servipag.", "# Horario\n\nDe 9 a 18."])
+    ]
     return Seeded(
         ids={
             "campaign_id": [str(campaign["id"]), world.campaign_a],
@@ -153,6 +157,7 @@ async def seed_world(pool: Pool, api: httpx.AsyncClient, webhook_url: str) -> Se
             "agent_name": [FUZZ_AGENT, "cobranza-temprana"],  # the tenant's, a shipped one
             "account_id": [FUZZ_CARRIER_ACCOUNT_ID],
             "phone_number": [FUZZ_NUMBERS[0]],
+            "document_id": [str(documents[0]["id"])],
         },
         victims={
             "call_id": calls[1:2],
@@ -161,5 +166,6 @@ async def seed_world(pool: Pool, api: httpx.AsyncClient, webhook_url: str) -> Se
             "agent_name": ["fuzz-borrable"],
             "account_id": [str(spare_account["id"])],
             "phone_number": [FUZZ_NUMBERS[1]],
+            "document_id": [str(documents[1]["id"])],
         },
     )
