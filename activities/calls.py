@@ -10,7 +10,7 @@ attempt key, so a retry after a lost worker resumes the call instead of repeatin
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from opentelemetry import trace
 from temporalio import activity
@@ -21,6 +21,7 @@ from activities.placement import CallAdmission
 from centralita.campaigns.messages import AttemptRecord, PlaceCall, PlacedCall
 from centralita.kernel.calls import Dialer, DialResult
 from centralita.kernel.db import Pool
+from centralita.memory.call_variables import with_memory
 
 
 def ended_at_workflow_time(placed: PlaceCall, tried_since: float) -> datetime:
@@ -82,8 +83,9 @@ class CallActivities:
                 begun = await record_begin(conn, placed.begin)
         if not begun.proceed:
             return PlacedCall(proceed=False, reason=begun.reason)
+        remembered = await self._remembered(placed, begun.tenant_id)
         result: DialResult = await dial_with_heartbeats(
-            self._dialer, placed.dial_request(begun), self._heartbeat_every
+            self._dialer, remembered.dial_request(begun), self._heartbeat_every
         )
         record = AttemptRecord(
             attempt_key=placed.begin.attempt_key,
@@ -94,3 +96,13 @@ class CallActivities:
             async with self._pool.connection() as conn, conn.transaction():
                 decision = await record_result(conn, record)
         return PlacedCall(proceed=True, reason=decision.reason, result=result, decision=decision)
+
+    async def _remembered(self, placed: PlaceCall, tenant_id: str | None) -> PlaceCall:
+        """The call with the contact's memory in its variables (what earlier calls and
+        reported payments tell), read now, just before it dials."""
+        if tenant_id is None:
+            return placed
+        variables = await with_memory(
+            self._pool, tenant_id, placed.begin.contact_id, placed.variables, now=datetime.now(UTC)
+        )
+        return placed.model_copy(update={"variables": variables})

@@ -87,6 +87,10 @@ def template_variables(memory: ContactMemory) -> dict[str, str]:
             found["ultima_promesa_monto"] = plain(promise.amount)
         if promise.currency:
             found["ultima_promesa_moneda"] = promise.currency
+        if promise.status.value == "broken":
+            # Present only for a broken promise: a flow's `when: {variable: [...]}` asks
+            # "did you manage to pay?" only when it was not paid.
+            found["promesa_incumplida_fecha"] = promise.due_on.isoformat()
     if memory.disputes:
         found["disputa_previa_fecha"] = memory.disputes[0].on.isoformat()
     if memory.callbacks:
@@ -105,6 +109,7 @@ def template_variables(memory: ContactMemory) -> dict[str, str]:
         "disputa_previa_fecha": "previous_dispute_date",
         "ultima_rellamada_fecha": "last_callback_request_date",
         "idioma_preferido": "preferred_language",
+        "promesa_incumplida_fecha": "broken_promise_date",
     }
     both = dict(found)
     for spanish, value in found.items():

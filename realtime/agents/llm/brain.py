@@ -27,6 +27,7 @@ import openai
 
 from centralita.kernel.llm import LlmEndpoint
 from centralita.kernel.tasks import stop_tasks
+from centralita.memory.call_variables import memory_context
 from realtime.agents.flows.tools import ToolContext, run_tool, tool_schemas
 from realtime.agents.llm.prompt import fill, system_prompt
 from realtime.agents.llm.tool_deltas import AssembledToolCall, ToolCallDeltas
@@ -115,6 +116,8 @@ class LlmBrain(AgentBrain):
         self._ctx = tool_context
         schemas = tool_schemas()
         names = list(schemas) if tools is None else [t for t in tools if t in schemas]
+        if tool_context.knowledge is None:  # nothing to search: the model is not offered it
+            names = [n for n in names if n != "search_knowledge"]
         self._tools = [_tool_spec(n, schemas[n]) for n in names]
         self._greeting = greeting
         self._client_factory = client_factory
@@ -177,8 +180,17 @@ class LlmBrain(AgentBrain):
 
     def _system(self, turn: BrainTurn | None) -> str:
         """The system prompt of this model round."""
+        # The history is written again each round: it is masked until the person has
+        # proved who they are (`lookup_customer`), then told in full.
+        memory = memory_context(
+            self._variables, self._language, identity_verified=self._ctx.identity_verified
+        )
         return system_prompt(
-            self._instructions, self._variables, self._language, turn.advice if turn else None
+            self._instructions,
+            self._variables,
+            self._language,
+            turn.advice if turn else None,
+            memory=memory,
         )
 
     def _tool_specs(self) -> list[dict[str, Any]]:

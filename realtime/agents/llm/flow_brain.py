@@ -23,6 +23,7 @@ from collections.abc import AsyncGenerator, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from centralita.memory.call_variables import memory_context
 from centralita.understanding.model import Steering
 from realtime.agents.flows.guided import GuidedFlow
 from realtime.agents.flows.schema import AgentDefinition
@@ -125,7 +126,10 @@ class FlowLlmBrain(LlmBrain):
 
     def _system(self, turn: BrainTurn | None) -> str:
         view = FlowPromptView.of(self.flow)
-        return flow_system_prompt(view, self._language, turn.advice if turn else None)
+        memory = memory_context(self._variables, self._language, identity_verified=view.verified)
+        return flow_system_prompt(
+            view, self._language, turn.advice if turn else None, memory=memory
+        )
 
     def _tool_specs(self) -> list[dict[str, Any]]:
         specs: list[dict[str, Any]] = []

@@ -107,9 +107,10 @@ class FlowPromptView:
 
 
 def flow_system_prompt(
-    view: FlowPromptView, language: str, advice: ContextAdvice | None = None
+    view: FlowPromptView, language: str, advice: ContextAdvice | None = None, *, memory: str = ""
 ) -> str:
-    """The system prompt for one model round."""
+    """The system prompt for one model round (`memory`: the contact's history, masked
+    while `view.verified` is False)."""
     primary = language.split("-")[0]
     labels = _LABELS.get(primary, _LABELS["en"])
     parts = [view.description.strip()] if view.description.strip() else []
@@ -123,6 +124,8 @@ def flow_system_prompt(
         parts.append(f"{labels['variables']}\n{data}")
     if not view.verified:
         parts.append(labels["unverified"])
+    if memory:
+        parts.append(memory)
     if view.slots:
         heard = "\n".join(f"- {k}: {v}" for k, v in view.slots.items())
         parts.append(f"{labels['slots']}\n{heard}")

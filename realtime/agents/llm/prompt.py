@@ -71,9 +71,14 @@ def system_prompt(
     variables: Mapping[str, Any],
     language: str,
     advice: ContextAdvice | None = None,
+    *,
+    memory: str = "",
 ) -> str:
-    """The whole system prompt for this turn."""
+    """The whole system prompt for this turn (`memory`: the contact's history, as
+    `centralita.memory.call_variables.memory_context` writes it for this moment)."""
     parts = [fill(instructions, variables).strip(), phone_rules(language)]
+    if memory:
+        parts.append(memory)
     line = advice_line(language, advice)
     if line is not None:
         parts.append(line)
