@@ -39,6 +39,10 @@ EMBEDDING_DIMENSIONS: Final = 384
 # Candidates each side brings to the fusion; the HNSW walk keeps at least as many.
 DEFAULT_CANDIDATES: Final = 40
 DEFAULT_EF_SEARCH: Final = 40
+# The full-text side leaves out words more of the tenant's chunks hold than this: they
+# tell chunks apart least, and ranking all their chunks is what made a 100k-chunk
+# tenant's search slow. A small tenant keeps every word.
+MAX_TERM_CHUNKS: Final = 2000
 # RRF's constant (Cormack et al. 2009): rank r scores 1 / (60 + r) on each side.
 RRF_K: Final = 60
 
@@ -105,10 +109,13 @@ RETURNING {_DOC_COLUMNS}
 
 _SEARCH: Final = """
 WITH question AS (
-    -- the question's words (folded, stop words out) joined with OR
-    SELECT to_tsquery('simple', string_agg(quote_literal(word), ' | ')) AS query
-    FROM unnest(tsvector_to_array(
-        to_tsvector('knowledge_text'::regconfig, knowledge_fold(%(text)s)))) AS word
+    -- the question's words (folded, stop words out) that some of the tenant's chunks
+    -- hold, but not too many (knowledge_terms, migration 0019), joined with OR
+    SELECT to_tsquery('simple', string_agg(quote_literal(t.word), ' | ')) AS query
+    FROM knowledge_terms t
+    WHERE t.tenant_id = %(tenant)s AND t.chunks BETWEEN 1 AND %(max_term_chunks)s
+      AND t.word = ANY (tsvector_to_array(
+          to_tsvector('knowledge_text'::regconfig, knowledge_fold(%(text)s))))
 ),
 by_vector AS (
     SELECT id, 1 - distance AS similarity, row_number() OVER (ORDER BY distance, id) AS rank
@@ -378,6 +385,7 @@ async def search(
     k: int = 5,
     candidates: int = DEFAULT_CANDIDATES,
     ef_search: int = DEFAULT_EF_SEARCH,
+    max_term_chunks: int = MAX_TERM_CHUNKS,
 ) -> list[KnowledgeHit]:
     """The tenant's chunks that best answer a question: vector and full text, fused.
 
@@ -392,6 +400,8 @@ async def search(
         k: how many hits.
         candidates: how many chunks each side brings to the fusion.
         ef_search: the HNSW candidate list size (raised to ``candidates`` when lower).
+        max_term_chunks: question words held by more of the tenant's chunks than this
+            are not searched as text (the vector side still reads them).
 
     Returns:
         Up to ``k`` hits, best fused score first.
@@ -407,6 +417,7 @@ async def search(
         "candidates": candidates,
         "rrf": RRF_K,
         "k": k,
+        "max_term_chunks": max_term_chunks,
     }
     async with pool.connection() as conn, conn.transaction():
         await conn.execute(
