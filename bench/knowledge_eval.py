@@ -25,7 +25,6 @@ Prints the figures and writes them to bench/results/knowledge_eval.json (with
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import platform
 import re
@@ -34,7 +33,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib.resources import files
 from pathlib import Path
 from typing import Any, Final
 
@@ -46,22 +44,17 @@ from centralita.kernel import runtime
 from centralita.kernel.db import Pool, open_pool
 from centralita.kernel.migrate import migrate
 from centralita.knowledge.answers import answer_from_hits
-from centralita.knowledge.chunking import HEADING_JOINER, chunk_document
-from centralita.knowledge.documents import read_document
+from centralita.knowledge.chunking import HEADING_JOINER
 from centralita.knowledge.embeddings import Embedder, embedder_for
+from centralita.knowledge.indexing import EXAMPLE_COMPANIES, EXAMPLES, index_examples
 from centralita.knowledge.retrieval import KnowledgeBase
-from centralita.knowledge.store import KnowledgeHit, create_document, replace_chunks
+from centralita.knowledge.store import KnowledgeHit
 from centralita.tenants.store.keys import create_tenant
 from centralita.understanding.text import strip_accents
 from workers.embedded_postgres import EmbeddedPostgres
 
 RESULTS: Final = Path(__file__).resolve().parent / "results" / "knowledge_eval.json"
-EXAMPLES: Final = files("centralita.knowledge.examples")
-# Each fictional company's documents; a question goes to the company of its language.
-TENANTS: Final = {
-    "Cobranzas Andes SpA": ("preguntas_frecuentes_cl.md", "condiciones_de_pago_cl.html"),
-    "Recobros Ibérica S.L.": ("preguntas_frecuentes_es.md", "faq_en.md"),
-}
+# A question goes to the company of its language (`EXAMPLE_COMPANIES`).
 COMPANY_OF_LANGUAGE: Final = {
     "es-CL": "Cobranzas Andes SpA",
     "es-ES": "Recobros Ibérica S.L.",
@@ -104,34 +97,11 @@ async def load_examples(pool: Pool, embedder: Embedder) -> tuple[dict[str, str],
     """
     tenants: dict[str, str] = {}
     names: dict[str, str] = {}
-    for company, filenames in TENANTS.items():
+    for company in EXAMPLE_COMPANIES:
         async with pool.connection() as conn:
             tenant = (await create_tenant(conn, company)).id
             tenants[company] = tenant
-            for filename in filenames:
-                body = EXAMPLES.joinpath(filename).read_bytes()
-                doc = read_document(body, filename=filename, media_type=None)
-                chunks = chunk_document(doc)
-                stored, _ = await create_document(
-                    conn,
-                    tenant,
-                    title=doc.title or filename,
-                    filename=filename,
-                    media_type="text/html" if filename.endswith(".html") else "text/markdown",
-                    size_bytes=len(body),
-                    sha256=hashlib.sha256(body).hexdigest(),
-                    section_count=len(doc.sections),
-                )
-                await replace_chunks(
-                    conn,
-                    tenant,
-                    stored.id,
-                    texts=[c.text for c in chunks],
-                    headings=[c.heading for c in chunks],
-                    vectors=embedder.embed_passages([c.embedding_text for c in chunks]),
-                    model_id=embedder.model_id,
-                )
-                names[stored.id] = filename
+            names.update(await index_examples(conn, tenant, company, embedder))
     return tenants, names
 
 

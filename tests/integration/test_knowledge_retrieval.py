@@ -7,54 +7,32 @@ the example set's.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
-from importlib.resources import files
 from typing import Any
 
 import pytest
 import yaml
 
 from centralita.kernel.db import Pool
-from centralita.knowledge.chunking import chunk_document
-from centralita.knowledge.documents import read_document
 from centralita.knowledge.embeddings import Embedder, EmbeddingError, Vectors, embedder_for
+from centralita.knowledge.indexing import EXAMPLE_COMPANIES, EXAMPLES, index_examples
 from centralita.knowledge.retrieval import KnowledgeBase, KnowledgeUnavailable
-from centralita.knowledge.store import create_document, replace_chunks
 from centralita.tenants.store.keys import create_tenant
 
 pytestmark = pytest.mark.integration
 
-EXAMPLES = files("centralita.knowledge.examples")
-ANDES = ("preguntas_frecuentes_cl.md", "condiciones_de_pago_cl.html")
-IBERICA = ("preguntas_frecuentes_es.md", "faq_en.md")
+ANDES = EXAMPLE_COMPANIES["Cobranzas Andes SpA"]
+IBERICA = EXAMPLE_COMPANIES["Recobros Ibérica S.L."]
 
 
-async def _tenant_with(pool: Pool, embedder: Embedder, filenames: tuple[str, ...]) -> str:
+# Each indexed document's file name, by document id (hits name their document by id).
+FILE_OF: dict[str, str] = {}
+
+
+async def _tenant_with(pool: Pool, embedder: Embedder, company: str) -> str:
     async with pool.connection() as conn:
         tenant = (await create_tenant(conn, f"knowledge-{uuid.uuid4().hex[:8]}")).id
-        for filename in filenames:
-            body = EXAMPLES.joinpath(filename).read_bytes()
-            doc = read_document(body, filename=filename, media_type=None)
-            chunks = chunk_document(doc)
-            stored, _ = await create_document(
-                conn,
-                tenant,
-                title=filename,
-                filename=filename,
-                media_type="text/html" if filename.endswith(".html") else "text/markdown",
-                size_bytes=len(body),
-                sha256=hashlib.sha256(body).hexdigest(),
-            )
-            await replace_chunks(
-                conn,
-                tenant,
-                stored.id,
-                texts=[c.text for c in chunks],
-                headings=[c.heading for c in chunks],
-                vectors=embedder.embed_passages([c.embedding_text for c in chunks]),
-                model_id=embedder.model_id,
-            )
+        FILE_OF.update(await index_examples(conn, tenant, company, embedder))
     return tenant
 
 
@@ -66,8 +44,8 @@ def embedder() -> Embedder:
 @pytest.fixture(scope="module")
 async def tenants(pool: Pool, embedder: Embedder) -> dict[str, str]:
     return {
-        "andes": await _tenant_with(pool, embedder, ANDES),
-        "iberica": await _tenant_with(pool, embedder, IBERICA),
+        "andes": await _tenant_with(pool, embedder, "Cobranzas Andes SpA"),
+        "iberica": await _tenant_with(pool, embedder, "Recobros Ibérica S.L."),
     }
 
 
@@ -86,7 +64,7 @@ async def test_where_can_i_pay_is_answered_with_the_payment_places(
     for place in ("Servipag", "Caja Vecina", "Portal web"):
         assert place in answer.text
     assert len(answer.text) <= 301
-    assert answer.sources[0].title == "preguntas_frecuentes_cl.md"
+    assert FILE_OF[answer.sources[0].document_id] == "preguntas_frecuentes_cl.md"
     assert answer.sources[0].heading is not None
     assert answer.sources[0].heading.endswith("¿Dónde puedo pagar?")
     assert timed.embed_ms > 0
@@ -117,9 +95,9 @@ async def test_a_tenants_question_never_returns_another_tenants_document(
     ):
         hits = await kb.search(tenants[asked], question, k=10)
         assert hits, question
-        assert not {h.title for h in hits} & set(theirs), question
+        assert not {FILE_OF[h.document_id] for h in hits} & set(theirs), question
     own = await kb.search(tenants["iberica"], "¿Puedo pagar por Bizum?", k=3)
-    assert own[0].title == "preguntas_frecuentes_es.md"
+    assert FILE_OF[own[0].document_id] == "preguntas_frecuentes_es.md"
 
 
 class _BrokenEmbedder(Embedder):
