@@ -108,14 +108,19 @@ RETURNING {_DOC_COLUMNS}
 """
 
 _SEARCH: Final = """
-WITH question AS (
-    -- the question's words (folded, stop words out) that some of the tenant's chunks
-    -- hold, but not too many (knowledge_terms, migration 0019), joined with OR
+WITH words AS MATERIALIZED (
+    -- the question's words (folded, stop words out), computed once: to_tsvector is only
+    -- STABLE, and inside a filter it was run again for every row of knowledge_terms
+    SELECT DISTINCT word FROM unnest(tsvector_to_array(
+        to_tsvector('knowledge_text'::regconfig, knowledge_fold(%(text)s)))) AS word
+),
+question AS MATERIALIZED (
+    -- those that some of the tenant's chunks hold, but not too many (knowledge_terms,
+    -- migration 0019), joined with OR; looked up by key, once (not once per chunk)
     SELECT to_tsquery('simple', string_agg(quote_literal(t.word), ' | ')) AS query
     FROM knowledge_terms t
-    WHERE t.tenant_id = %(tenant)s AND t.chunks BETWEEN 1 AND %(max_term_chunks)s
-      AND t.word = ANY (tsvector_to_array(
-          to_tsvector('knowledge_text'::regconfig, knowledge_fold(%(text)s))))
+    WHERE t.tenant_id = %(tenant)s AND t.word = ANY (ARRAY(SELECT word FROM words))
+      AND t.chunks BETWEEN 1 AND %(max_term_chunks)s
 ),
 by_vector AS (
     SELECT id, 1 - distance AS similarity, row_number() OVER (ORDER BY distance, id) AS rank
