@@ -47,6 +47,10 @@ RANK_PRIOR: Final = 4.0
 """The search's order, in choosing the hit: 4 / (1 + rank)."""
 CONCRETE_BONUS: Final = 0.3
 """A matching sentence with figures (amounts, hours, codes): what callers ask for."""
+HEADING_ASKED_BONUS: Final = 3.0
+"""A hit whose heading the question says in full ("Oiga, ¿dónde puedo pagar la cuota?"
+under "¿Dónde puedo pagar?"): an FAQ's own question, asked; it outweighs a rarer word
+("cuota") that another section happens to share."""
 """Share of the question's content words that the hits must contain (after stop words)."""
 
 _NOT_FOUND: Final = {
@@ -81,6 +85,12 @@ _STOP_LIST: Final = """
     your yes hello hi hey okay ok im ive id dont cant want like tell thanks thank re ve ll
 """
 _STOP_WORDS: Final = frozenset(_STOP_LIST.split())
+# Stop words everywhere else, but what tells one FAQ question from another ("¿dónde
+# puedo pagar?" and "¿cuándo puedo pagar?") when a heading is matched.
+_INTERROGATIVE_LIST: Final = """
+    donde cuando cuanto cuanta cuantos cuantas como quien cual where when how who which why
+"""
+_INTERROGATIVES: Final = frozenset(_INTERROGATIVE_LIST.split())
 _WORD: Final = re.compile(r"[a-z0-9]+")
 _SUFFIX: Final = re.compile(
     r"(?:amente|mente|aciones|acion|ciones|cion|ando|iendo|ing|ed|es|(?<!s)s)$"
@@ -297,8 +307,19 @@ def _weights(asked: frozenset[str], units: Sequence[_Unit]) -> dict[str, float]:
     return weights
 
 
+def _asks_heading(question: str, heading: str) -> bool:
+    """Whether the question says every word of the heading that counts (two or more of
+    them, its question word included): the caller asked the FAQ's own question."""
+    words = _with_interrogatives(heading)
+    return len(words) >= 2 and matched(words, _with_interrogatives(question)) == words
+
+
+def _with_interrogatives(text: str) -> frozenset[str]:
+    return content_stems(text) | {w for w in _WORD.findall(fold(text)) if w in _INTERROGATIVES}
+
+
 def _best_hit(
-    asked: frozenset[str], hits: Sequence[KnowledgeHit], max_sentences: int
+    question: str, asked: frozenset[str], hits: Sequence[KnowledgeHit], max_sentences: int
 ) -> tuple[KnowledgeHit, list[_Unit], list[_Unit]] | None:
     """The hit that answers best, its units, and the units to speak."""
     units_of = [_units(h.text) for h in hits]
@@ -318,7 +339,9 @@ def _best_hit(
     best: tuple[float, int] | None = None
     scores_of: list[list[float]] = []
     for rank, (hit, units) in enumerate(zip(hits, units_of, strict=True)):
-        heading = weight(content_stems((hit.heading or "").split(HEADING_JOINER)[-1]))
+        last_heading = (hit.heading or "").split(HEADING_JOINER)[-1]
+        heading = weight(content_stems(last_heading))
+        said = HEADING_ASKED_BONUS if _asks_heading(question, last_heading) else 0.0
         # A section opens with its answer: its first sentence leans ahead, more so
         # when the section's heading is the question asked.
         scores = [
@@ -329,7 +352,7 @@ def _best_hit(
         if not units:
             continue
         # Search order is a prior: among hits that match the words alike, trust it.
-        score = HEADING_WEIGHT * heading + max(scores) + RANK_PRIOR / (1 + rank)
+        score = HEADING_WEIGHT * heading + said + max(scores) + RANK_PRIOR / (1 + rank)
         if best is None or score > best[0]:
             best = (score, rank)
     if best is None:
@@ -367,7 +390,7 @@ def answer_from_hits(
     everything = frozenset().union(*(content_stems(f"{h.heading or ''} {h.text}") for h in hits))
     if len(matched(asked, everything)) / len(asked) < MIN_COVERAGE:
         return KnowledgeAnswer(found=False, text="")
-    chosen = _best_hit(asked, hits, max_sentences)
+    chosen = _best_hit(question, asked, hits, max_sentences)
     if chosen is None:
         return KnowledgeAnswer(found=False, text="")
     hit, units, picked = chosen

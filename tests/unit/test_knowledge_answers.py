@@ -192,3 +192,37 @@ def test_strip_markdown_keeps_the_words() -> None:
     assert strip_markdown("## Pagos\n**Online** at [our site](https://x.example) `now`") == (
         "Pagos\nOnline at our site now"
     )
+
+
+JOBLESS = """Podemos postergar la primera cuota del convenio hasta 60 días, bajar el pie al
+mínimo y elegir el día del mes en que le acomoda pagar. Lo que no podemos hacer es borrar
+la deuda."""
+
+
+def test_the_section_whose_question_the_caller_asked_wins_over_a_rarer_shared_word() -> None:
+    # Heard on a call: the search put the jobless section first (it says "cuota"), the
+    # FAQ's own "¿Dónde puedo pagar?" second.
+    answer = answer_from_hits(
+        "Oiga, donde puedo pagar la cuota.",
+        [
+            hit(JOBLESS, "FAQ > Convenios > Estoy sin trabajo, ¿qué opciones tengo?", chunk_id=1),
+            hit(PAYMENT_PLACES, "FAQ > Pagos > ¿Dónde puedo pagar?", chunk_id=2),
+        ],
+        language="es-CL",
+    )
+    assert answer.found
+    assert "Servipag" in answer.text
+    assert answer.sources[0].chunk_id == 2
+
+
+def test_a_heading_question_word_must_be_asked_too() -> None:
+    # "¿Cuándo puedo pagar?" is not "¿Dónde puedo pagar?": no bonus, the search order holds.
+    answer = answer_from_hits(
+        "¿cuándo puedo pagar la cuota?",
+        [
+            hit(JOBLESS, "FAQ > Convenios > ¿Puedo elegir el día de la cuota?", chunk_id=1),
+            hit(PAYMENT_PLACES, "FAQ > Pagos > ¿Dónde puedo pagar?", chunk_id=2),
+        ],
+        language="es-CL",
+    )
+    assert answer.sources[0].chunk_id == 1
