@@ -3,7 +3,8 @@
 An upload is read here before anything is stored, so a type we do not read (415) or a
 file with no text (422) is answered at once, with the reason; one over
 `knowledge_max_document_bytes` is 413, and one over the tenant's
-`knowledge_max_documents` is 409 (the request is fine; the tenant must delete first).
+`knowledge_max_documents` is 413 too (as a campaign over its row limit: too much for
+the tenant; it must delete first).
 The same bytes again are the same document. The upload's bytes are stored with the
 document, then its ingestion workflow starts (workflows/knowledge_ingestion.py): the
 answer is 202 with the document and its progress (chunks embedded of chunks to embed),
@@ -186,8 +187,10 @@ async def _start_ingestion(services: Services, tenant: str, document_id: str) ->
     status_code=status.HTTP_202_ACCEPTED,
     response_model=DocumentAccepted,
     responses={
-        409: {"description": "the tenant holds as many documents as it may"},
-        413: {"description": "the file is over knowledge_max_document_bytes"},
+        413: {
+            "description": "the file is over knowledge_max_document_bytes, or the tenant "
+            "holds knowledge_max_documents already"
+        },
         415: {"description": "a type we do not read"},
         422: {"description": "an empty, corrupt or text-less file"},
         **_UNAVAILABLE,
@@ -238,7 +241,7 @@ async def upload_document(
                 max_documents=settings.knowledge_max_documents,
             )
         except DocumentLimitError as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=str(exc)) from exc
     # Pending: new, or an earlier upload whose start did not reach Temporal.
     if stored.status == "pending":
         with contextlib.suppress(WorkflowAlreadyStartedError):

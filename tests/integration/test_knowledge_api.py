@@ -1,7 +1,7 @@
 """The knowledge base's HTTP API on the real app, Postgres, Temporal dev server and e5:
 uploads of the example Markdown and HTML and of real PDF and DOCX files are indexed by
 the orchestrator's ingestion workflow and found by a caller's question; refusals say why
-(413, 415, 422, 409 at the document limit); list, get, delete and re-index; and another
+(413 over the size or the document limit, 415, 422); list, get, delete and re-index; and another
 tenant sees none of it.
 """
 
@@ -244,7 +244,7 @@ async def test_refusals_say_what_was_wrong(tenants: list[Tenant]) -> None:
     assert (await andes.api.get("/knowledge/documents")).json() == {"total": 0, "items": []}
 
 
-async def test_the_document_limit_is_409_but_the_same_file_again_is_still_its_document(
+async def test_the_document_limit_is_413_but_the_same_file_again_is_still_its_document(
     tenants: list[Tenant],
 ) -> None:
     andes = tenants[0]
@@ -256,7 +256,7 @@ async def test_the_document_limit_is_409_but_the_same_file_again_is_still_its_do
         assert answer.status_code == 202, answer.text
         made.append(answer.json()["id"])  # fmt: skip
     over = await andes.upload(b"Sucursal 6: Av. Apoquindo 3000", "s6.txt", "text/plain")
-    assert over.status_code == 409
+    assert over.status_code == 413
     assert "knowledge_max_documents = 5" in over.json()["detail"]
     again = await andes.upload(b"Sucursal 0: Av. Providencia 100", "s0.txt", "text/plain")
     assert again.status_code == 202
