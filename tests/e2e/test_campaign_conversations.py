@@ -9,17 +9,12 @@ list, the contact's state, the dial log, and when the next attempt is scheduled.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
-from temporalio.client import WorkflowHandle
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from centralita.campaigns.messages import campaign_workflow_id
@@ -35,7 +30,14 @@ from realtime.legs.webrtc import restrict_ice_to_loopback
 from realtime.providers.espeak import EspeakTTS
 from realtime.providers.whisper import WhisperSTT
 from realtime.softphone.script import BotLine, BotScript
-from tests.support.campaigns import ALWAYS_OPEN, Population, new_campaign, rows
+from tests.support.campaigns import (
+    ALWAYS_OPEN,
+    Population,
+    new_campaign,
+    rows,
+    stop_campaign,
+    until_contacts_settled,
+)
 from tests.support.servers import orchestrator_worker, task_queue
 from workflows.campaign import CampaignWorkflow
 
@@ -124,9 +126,10 @@ async def test_what_people_say_on_the_call_steers_the_campaign(
             task_queue=queue,
         )
         try:
-            contacts = await _until_both_settled(database_url, campaign_id)
+            contacts = await until_contacts_settled(database_url, campaign_id)
         finally:
-            await _stop(handle)
+            # Carla's callback is tomorrow: end the campaign instead of waiting for it.
+            await stop_campaign(handle)
 
     ana, carla = contacts["Ana"], contacts["Carla"]
     attempts = rows(
@@ -153,28 +156,3 @@ async def test_what_people_say_on_the_call_steers_the_campaign(
     due = asked.astimezone(SANTIAGO)
     tomorrow = datetime.now(SANTIAGO).date() + timedelta(days=1)
     assert (due.date(), due.hour, due.minute) == (tomorrow, 16, 0), carla_call["transcript"]
-
-
-async def _until_both_settled(database_url: str, campaign_id: str) -> dict[str, dict[str, Any]]:
-    """The contacts once Ana's call and Carla's call have both been recorded."""
-    deadline = datetime.now(UTC) + timedelta(seconds=180)
-    while True:
-        contacts = {
-            c["name"]: c
-            for c in rows(
-                database_url,
-                "SELECT name, state, next_attempt_at, outcome FROM contacts "
-                "WHERE campaign_id = %s::uuid",
-                campaign_id,
-            )
-        }
-        if all(c["outcome"] is not None for c in contacts.values()):
-            return contacts
-        assert datetime.now(UTC) < deadline, f"calls not settled: {contacts}"
-        await asyncio.sleep(1)
-
-
-async def _stop(handle: WorkflowHandle[Any, Any]) -> None:
-    """Carla's callback is tomorrow: end the campaign instead of waiting for it."""
-    with contextlib.suppress(RPCError):  # already ended
-        await handle.terminate("test over")

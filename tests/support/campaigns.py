@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
 
 from centralita.campaigns.messages import campaign_workflow_id
 from centralita.campaigns.policy import CampaignPolicy, CampaignResult, CampaignRunInput
@@ -114,3 +118,35 @@ def rows(database_url: str, query: str, *params: Any) -> list[dict[str, Any]]:
 
 
 __all__ = ["Population", "instant_carrier", "new_campaign", "rows", "run_campaign", "step"]
+
+
+async def until_contacts_settled(
+    database_url: str, campaign_id: str, timeout_s: float = 180.0
+) -> dict[str, dict[str, Any]]:
+    """The campaign's contacts by name (state, next attempt, outcome) once every one of
+    them has an outcome: their calls were held and recorded.
+
+    Raises:
+        AssertionError: not all within `timeout_s`.
+    """
+    deadline = datetime.now(UTC) + timedelta(seconds=timeout_s)
+    while True:
+        contacts = {
+            c["name"]: c
+            for c in rows(
+                database_url,
+                "SELECT name, state, next_attempt_at, outcome FROM contacts "
+                "WHERE campaign_id = %s::uuid",
+                campaign_id,
+            )
+        }
+        if contacts and all(c["outcome"] is not None for c in contacts.values()):
+            return contacts
+        assert datetime.now(UTC) < deadline, f"calls not settled: {contacts}"
+        await asyncio.sleep(1)
+
+
+async def stop_campaign(handle: WorkflowHandle[Any, Any]) -> None:
+    """End a campaign whose next calls the test does not wait for (retries, callbacks)."""
+    with contextlib.suppress(RPCError):  # already ended
+        await handle.terminate("test over")
