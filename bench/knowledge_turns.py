@@ -46,7 +46,7 @@ RESULTS: Final = Path(__file__).resolve().parent / "results" / "knowledge_turns.
 COMPANY: Final = "Cobranzas Andes SpA"
 SCRIPT: Final = (
     "Sí, con ella habla.",
-    "¿Dónde puedo pagar?",
+    "Oiga, ¿dónde puedo pagar la cuota?",
     "¿Y qué pasa si no pago?",
     "Doscientos mil pesos, el viernes.",
     "Sí, correcto.",
