@@ -118,6 +118,13 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "carrier_account_id": FUZZ_CARRIER_ACCOUNT_ID,
         "agent": "cobranza-temprana",
     },
+    ("POST", "/payments"): {  # stored once; the same report again is the same payment
+        "reference": "fuzz-pago-1",
+        "phone": "+56961234567",
+        "amount": 1000,
+        "currency": "CLP",
+        "paid_on": "2026-11-27",
+    },
 }
 
 # Status counts per operation, for the last test.
