@@ -311,6 +311,39 @@ async def reindex_document(document_id: str, services: Services, tenant: TenantI
     return out
 
 
+class ReindexStarted(BaseModel):
+    """What a tenant-wide re-index started."""
+
+    model: str = Field(description="The embedding model the settings name now")
+    started: list[str] = Field(description="Documents whose indexing started")
+    running: list[str] = Field(description="Documents already being indexed (left to finish)")
+
+
+@router.post(
+    "/reindex",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ReindexStarted,
+    responses={**_UNAVAILABLE},
+)
+async def reindex_stale_documents(services: Services, tenant: TenantId) -> ReindexStarted:
+    """Index again every document of the tenant that the embedding model the settings
+    name now did not index: after a change of `knowledge_embedder` (searches only read
+    chunks of the current model, so spaces never mix), and documents whose indexing
+    failed or never started. Each keeps its old chunks until its new ones replace them."""
+    model = _embedder(services.settings.knowledge_embedder).model_id
+    async with services.pool.connection() as conn:
+        stale = await ingestion_store.not_indexed_with(conn, tenant, model)
+    started: list[str] = []
+    running: list[str] = []
+    for document_id in stale:
+        try:
+            await _start_ingestion(services, tenant, document_id)
+            started.append(document_id)
+        except WorkflowAlreadyStartedError:
+            running.append(document_id)
+    return ReindexStarted(model=model, started=started, running=running)
+
+
 @router.post("/search", response_model=SearchResult, responses={503: {"description": "embedder"}})
 async def search_knowledge(
     request: SearchRequest, services: Services, tenant: TenantId

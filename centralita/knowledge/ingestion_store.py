@@ -163,6 +163,20 @@ async def get_upload(conn: Conn, tenant_id: str, document_id: str) -> StoredUplo
     )
 
 
+async def not_indexed_with(conn: Conn, tenant_id: str, model_id: str) -> list[str]:
+    """The tenant's documents with a stored file that `model_id` did not index (another
+    model did, or none yet: pending or failed), oldest first."""
+    cur = await conn.execute(
+        "SELECT d.id::text AS id FROM knowledge_documents d "
+        "JOIN knowledge_uploads u ON u.document_id = d.id AND u.tenant_id = d.tenant_id "
+        "WHERE d.tenant_id = %s "
+        "AND (d.status <> 'ready' OR d.embedding_model IS DISTINCT FROM %s) "
+        "ORDER BY d.created_at, d.id",
+        (tenant_id, model_id),
+    )
+    return [str(r["id"]) for r in await cur.fetchall()]
+
+
 async def staged_total(conn: Conn, tenant_id: str, document_id: str, run: str) -> int | None:
     """How many chunks `run` staged, or None when the staged chunks are not that run's."""
     cur = await conn.execute(

@@ -326,3 +326,35 @@ async def test_another_tenant_sees_nothing_and_gets_404(
 
     assert (await andes.api.get(f"/knowledge/documents/{document_id}")).status_code == 200
     assert (await andes.search("¿dónde puedo pagar?"))[0]["document_id"] == document_id
+
+
+async def test_after_a_change_of_model_one_call_reindexes_what_the_old_model_embedded(
+    tenants: list[Tenant], worker: None, pool: Pool
+) -> None:
+    andes = tenants[0]
+    content = EXAMPLES.joinpath("condiciones_de_pago_cl.html").read_bytes()
+    uploaded = await andes.upload(content, "condiciones_de_pago_cl.html", "text/html")
+    document_id = uploaded.json()["id"]
+    first = await andes.ready(document_id)
+    # As if an earlier model had embedded it: searches (on the current model) miss it.
+    async with pool.connection() as conn:
+        await conn.execute(
+            "UPDATE knowledge_chunks SET embedding_model = 'old-model' WHERE document_id = %s",
+            [document_id],
+        )
+        await conn.execute(
+            "UPDATE knowledge_documents SET embedding_model = 'old-model' WHERE id = %s",
+            [document_id],
+        )
+    assert document_id not in {h["document_id"] for h in await andes.search("¿Cuál es el pie?")}
+
+    answer = await andes.api.post("/knowledge/reindex")
+
+    assert answer.status_code == 202, answer.text
+    assert document_id in answer.json()["started"]
+    again = await andes.ready(document_id, after=first["updated_at"])
+    assert again["embedding_model"] == answer.json()["model"] != "old-model"
+    hits = await andes.search("¿Cuál es el pie para un convenio?")
+    assert document_id in {h["document_id"] for h in hits}
+    nothing = await andes.api.post("/knowledge/reindex")  # all on the current model now
+    assert document_id not in nothing.json()["started"]
