@@ -38,12 +38,8 @@ from bench.report import report
 from bench.stats import p50_p95
 from centralita.kernel import runtime
 from centralita.kernel.db import Pool
-from centralita.knowledge.store import (
-    EMBEDDING_DIMENSIONS,
-    create_document,
-    replace_chunks,
-    search,
-)
+from centralita.knowledge.search_store import search
+from centralita.knowledge.store import EMBEDDING_DIMENSIONS, create_document, replace_chunks
 from centralita.tenants.store.keys import create_tenant
 
 RESULTS: Final = Path(__file__).resolve().parent / "results" / "knowledge.json"

@@ -45,7 +45,7 @@ from centralita.knowledge.chunking import HEADING_JOINER
 from centralita.knowledge.embeddings import Embedder, embedder_for
 from centralita.knowledge.indexing import EXAMPLE_COMPANIES, EXAMPLES, index_examples
 from centralita.knowledge.retrieval import KnowledgeBase
-from centralita.knowledge.store import KnowledgeHit
+from centralita.knowledge.search_store import KnowledgeHit
 from centralita.tenants.store.keys import create_tenant
 from centralita.understanding.text import strip_accents
 

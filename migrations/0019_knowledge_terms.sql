@@ -1,6 +1,6 @@
 -- 0019: how many of a tenant's knowledge chunks hold each word, kept by triggers, so the
--- full-text side of the search (centralita/knowledge/store.py) leaves out the words that
--- are everywhere.
+-- full-text side of the search (centralita/knowledge/search_store.py) leaves out the
+-- words that are everywhere.
 --
 -- A debtor's question ("¿dónde puedo pagar la deuda?") shares its common words with a
 -- third of a collections company's documents: ranking every chunk that holds "pagar"

@@ -33,7 +33,7 @@ from api.deps import Services
 from api.limits import MULTIPART_ALLOWANCE_BYTES, PageLimit, PageOffset
 from api.services import TemporalUnavailableError
 from centralita.kernel.settings import Settings
-from centralita.knowledge import ingestion_store, store
+from centralita.knowledge import ingestion_store, search_store, store
 from centralita.knowledge.document_model import UnreadableDocument, UnsupportedDocument
 from centralita.knowledge.documents import read_document
 from centralita.knowledge.embeddings import Embedder, EmbeddingError, embedder_for
@@ -355,7 +355,7 @@ async def search_knowledge(
         vector = await asyncio.to_thread(embedder.embed_query, request.question)
     except EmbeddingError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from exc
-    hits = await store.search(
+    hits = await search_store.search(
         services.pool, tenant, request.question, vector, model_id=embedder.model_id, k=request.k
     )
     return SearchResult(

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from centralita.knowledge.chunking import HEADING_JOINER
-from centralita.knowledge.store import KnowledgeHit
+from centralita.knowledge.search_store import KnowledgeHit
 
 MAX_CHARS: Final = 300
 """About 20 seconds of speech: longer and a caller on the phone loses the thread."""

@@ -3,7 +3,7 @@
 `KnowledgeBase` holds the database pool and the embedder. A question is embedded in a
 worker thread (the e5 model is CPU-bound, ~15 ms; a hosted model is a blocking HTTP call:
 either would stall every other call on the event loop), then searched by
-`centralita.knowledge.store.search`, then answered by
+`centralita.knowledge.search_store.search`, then answered by
 `centralita.knowledge.answers.answer_from_hits`. Each step's time comes back with the
 result (`Retrieval`, `TimedAnswer`) so the latency bench and the call's turn metrics can
 report it.
@@ -25,7 +25,7 @@ import psycopg
 from centralita.kernel.db import Pool
 from centralita.knowledge.answers import KnowledgeAnswer, answer_from_hits
 from centralita.knowledge.embeddings import Embedder, Vectors
-from centralita.knowledge.store import KnowledgeHit, search
+from centralita.knowledge.search_store import KnowledgeHit, search
 
 
 class KnowledgeUnavailable(RuntimeError):  # noqa: N818 - what a call says: "not available now"

@@ -23,7 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.knowledge import IngestionInput, IngestionProgress, IngestionResult
 from centralita.kernel.db import Pool
-from centralita.knowledge import ingestion_store, store
+from centralita.knowledge import ingestion_store, search_store, store
 from centralita.knowledge.chunking import chunk_document
 from centralita.knowledge.documents import read_document
 from centralita.knowledge.embeddings import embedder_for
@@ -123,7 +123,7 @@ async def test_an_example_faq_becomes_searchable_and_a_double_start_is_one_run(
     assert staged["n"] == 0
 
     question = "¿dónde puedo pagar?"
-    hits = await store.search(
+    hits = await search_store.search(
         pool, tenant, question, E5.embed_query(question), model_id=E5.model_id, k=3
     )
     assert hits[0].heading is not None

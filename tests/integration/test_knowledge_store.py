@@ -13,15 +13,14 @@ import pytest
 from numpy.typing import NDArray
 
 from centralita.kernel.db import Pool
+from centralita.knowledge.search_store import KnowledgeHit, search
 from centralita.knowledge.store import (
     DocumentNotFoundError,
-    KnowledgeHit,
     create_document,
     delete_document,
     get_document,
     list_documents,
     replace_chunks,
-    search,
     set_status,
 )
 

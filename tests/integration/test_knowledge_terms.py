@@ -11,13 +11,8 @@ import numpy as np
 import pytest
 
 from centralita.kernel.db import Pool
-from centralita.knowledge.store import (
-    KnowledgeHit,
-    create_document,
-    delete_document,
-    replace_chunks,
-    search,
-)
+from centralita.knowledge.search_store import KnowledgeHit, search
+from centralita.knowledge.store import create_document, delete_document, replace_chunks
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from centralita.knowledge.answers import (
     not_found_line,
     strip_markdown,
 )
-from centralita.knowledge.store import KnowledgeHit
+from centralita.knowledge.search_store import KnowledgeHit
 
 pytestmark = pytest.mark.unit
 
