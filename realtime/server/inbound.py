@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -18,6 +19,7 @@ from centralita.campaigns.store.campaigns import latest_contact_with_phone
 from centralita.kernel.calls import DialRequest
 from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
+from centralita.memory.call_variables import with_memory
 
 CallerLookup = Callable[[str], Awaitable[dict[str, Any]]]
 
@@ -78,7 +80,9 @@ def caller_lookup(pool: Pool) -> CallerLookup:
 
 def tenant_caller_lookup(pool: Pool) -> Callable[[str, str], Awaitable[dict[str, Any]]]:
     """(tenant, caller's number) -> what the tenant's most recent contact with that number
-    knows: name, variables and time zone (empty when the number is no contact's)."""
+    knows: name, variables and time zone, and the person's memory (earlier calls,
+    promises, payments: `centralita.memory.call_variables`), as an outbound call to them
+    gets it; empty when the number is no contact's."""
 
     async def lookup(tenant_id: str, from_number: str) -> dict[str, Any]:
         async with pool.connection() as conn:
@@ -88,6 +92,6 @@ def tenant_caller_lookup(pool: Pool) -> Callable[[str, str], Awaitable[dict[str,
         known: dict[str, Any] = {"name": row["name"], **dict(row["variables"] or {})}
         if row["recipient_timezone"] and "timezone" not in known:
             known["timezone"] = row["recipient_timezone"]  # the contact's clock, as dialled
-        return known
+        return await with_memory(pool, tenant_id, row["id"], known, now=datetime.now(UTC))
 
     return lookup

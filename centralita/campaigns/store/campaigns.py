@@ -329,9 +329,9 @@ async def outlook(conn: Conn, campaign_id: str, now: datetime) -> tuple[datetime
 
 
 async def latest_contact_with_phone(conn: Conn, tenant_id: str, phone: str) -> DictRow | None:
-    """The tenant's most recent contact holding `phone`: its name, variables and zone."""
+    """The tenant's most recent contact holding `phone`: its id, name, variables and zone."""
     cur = await conn.execute(
-        "SELECT name, variables, recipient_timezone FROM contacts "
+        "SELECT id::text AS id, name, variables, recipient_timezone FROM contacts "
         "WHERE tenant_id = %s::uuid AND %s = ANY(phones) "
         "ORDER BY created_at DESC LIMIT 1",
         (tenant_id, phone),
