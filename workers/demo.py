@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import date, timedelta
 from typing import Any, TextIO
 from urllib.parse import quote
 
@@ -17,6 +18,11 @@ import httpx
 from centralita.kernel.privacy import mask_phone
 from centralita.kernel.settings import Settings
 from centralita.tenants.dev_key import dev_key_path, read_dev_key
+
+# María's instalment fell due last week, whatever day the demo runs: the early-collections
+# flow reminds of an overdue one ("que venció el …"); a fixed date read "venció" for a
+# day still to come once the demo ran before it.
+_DUE_LAST_WEEK = (date.today() - timedelta(days=5)).isoformat()
 
 # Personas behind these numbers live in realtime/personas/demo_es.json.
 DEMO_CONTACTS: list[dict[str, Any]] = [
@@ -27,7 +33,7 @@ DEMO_CONTACTS: list[dict[str, Any]] = [
         "segment": "temprana",
         # María's number is answered by a bot softphone: a real WebRTC conversation
         # with the cobranza-temprana flow (realtime/personas/demo_es.json).
-        "variables": {"nombre": "María", "monto_total": 200000, "fecha_limite": "2026-12-15"},
+        "variables": {"nombre": "María", "monto_total": 200000, "fecha_limite": _DUE_LAST_WEEK},
     },
     {
         "name": "Juan Pérez",
