@@ -20,9 +20,9 @@ from realtime.agents.flows.schema import AgentDefinition
 from realtime.agents.llm.agent import LlmAgentDefinition
 from realtime.agents.loader import AgentNotFoundError, load_any_agent, shipped_agents
 from realtime.store.agent_lookup import TenantAgents
-from tests.support.servers import AppClients, bearer, settings_for
+from tests.support.servers import AppClients, settings_for
 from tests.support.stored_calls import insert_campaign
-from tests.support.tenants import ADMIN_KEY, new_tenant
+from tests.support.tenants import ADMIN_KEY, other_tenant_client
 
 pytestmark = pytest.mark.integration
 
@@ -67,12 +67,7 @@ async def api(settings: Settings, app_clients: AppClients) -> httpx.AsyncClient:
 @pytest.fixture
 async def other(settings: Settings, app_clients: AppClients) -> httpx.AsyncClient:
     """A client of a second tenant."""
-    admin = await app_clients.open(settings, tenant_id=None)
-    admin.headers.update(bearer(ADMIN_KEY))
-    _, key = await new_tenant(admin, f"otra {uuid.uuid4().hex[:6]}")
-    client = await app_clients.open(settings, tenant_id=None)
-    client.headers.update(bearer(key))
-    return client
+    return await other_tenant_client(settings, app_clients)
 
 
 def _name() -> str:

@@ -16,8 +16,8 @@ from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
 from centralita.kernel.settings import Settings
 from tests.support.remembered_calls import insert_attempt, insert_campaign, insert_contact
-from tests.support.servers import AppClients, bearer, settings_for
-from tests.support.tenants import ADMIN_KEY, new_tenant
+from tests.support.servers import AppClients, settings_for
+from tests.support.tenants import ADMIN_KEY, other_tenant_client
 
 pytestmark = pytest.mark.integration
 
@@ -35,12 +35,7 @@ async def api(settings: Settings, app_clients: AppClients) -> httpx.AsyncClient:
 @pytest.fixture
 async def other(settings: Settings, app_clients: AppClients) -> httpx.AsyncClient:
     """A client of a second tenant."""
-    admin = await app_clients.open(settings, tenant_id=None)
-    admin.headers.update(bearer(ADMIN_KEY))
-    _, key = await new_tenant(admin, f"otra {uuid.uuid4().hex[:6]}")
-    client = await app_clients.open(settings, tenant_id=None)
-    client.headers.update(bearer(key))
-    return client
+    return await other_tenant_client(settings, app_clients)
 
 
 def _payment(**overrides: Any) -> dict[str, Any]:

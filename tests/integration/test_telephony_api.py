@@ -22,8 +22,8 @@ from centralita.telephony.models import TelnyxCredentials, TwilioCredentials
 from centralita.telephony.store.accounts import account_credentials
 from centralita.telephony.store.numbers import route_for_number
 from tests.support.encryption import fixed_ring
-from tests.support.servers import AppClients, bearer, settings_for
-from tests.support.tenants import ADMIN_KEY, new_tenant
+from tests.support.servers import AppClients, settings_for
+from tests.support.tenants import ADMIN_KEY, other_tenant_client
 
 pytestmark = pytest.mark.integration
 
@@ -81,12 +81,7 @@ async def api(settings: Settings, app_clients: AppClients) -> httpx.AsyncClient:
 @pytest.fixture
 async def other(settings: Settings, app_clients: AppClients) -> httpx.AsyncClient:
     """A client of a second tenant."""
-    admin = await app_clients.open(settings, tenant_id=None)
-    admin.headers.update(bearer(ADMIN_KEY))
-    _, key = await new_tenant(admin, f"otra {uuid.uuid4().hex[:6]}")
-    client = await app_clients.open(settings, tenant_id=None)
-    client.headers.update(bearer(key))
-    return client
+    return await other_tenant_client(settings, app_clients)
 
 
 async def _account(api: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any]:

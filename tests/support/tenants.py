@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 
 import httpx
@@ -10,6 +11,8 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from api.auth import PUBLIC_ROUTES
+from centralita.kernel.settings import Settings
+from tests.support.servers import AppClients, bearer
 
 ADMIN_KEY = "admin-key-of-the-tenant-tests-0123456789"
 
@@ -57,3 +60,14 @@ async def new_tenant(admin: httpx.AsyncClient, name: str) -> tuple[str, str]:
     key = await admin.post(f"/admin/tenants/{tenant_id}/api-keys", json={"name": "tests"})
     assert key.status_code == 201, key.text
     return tenant_id, key.json()["key"]
+
+
+async def other_tenant_client(settings: Settings, clients: AppClients) -> httpx.AsyncClient:
+    """An API client of a new tenant, made through the admin API (`settings` must carry
+    `ADMIN_KEY` as its admin key): who must see none of the default tenant's rows."""
+    admin = await clients.open(settings, tenant_id=None)
+    admin.headers.update(bearer(ADMIN_KEY))
+    _, key = await new_tenant(admin, f"otra {uuid.uuid4().hex[:6]}")
+    client = await clients.open(settings, tenant_id=None)
+    client.headers.update(bearer(key))
+    return client
