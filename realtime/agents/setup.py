@@ -133,7 +133,7 @@ def setup_for(
         )
     voice = agent_voice(definition)
     if definition.llm is not None:
-        brain = flow_llm_brain(definition, request.variables, clock)
+        brain = flow_llm_brain(definition, request.variables, clock, knowledge)
         return AgentSetup(brain=brain, config=config, voice=voice)
     brain = FlowBrain(definition, request.variables, clock=clock, knowledge=knowledge)
     return AgentSetup(brain=brain, config=config, voice=voice)
@@ -228,7 +228,10 @@ def llm_brain(
 
 
 def flow_llm_brain(
-    definition: AgentDefinition, variables: Mapping[str, Any], clock: Callable[[], datetime]
+    definition: AgentDefinition,
+    variables: Mapping[str, Any],
+    clock: Callable[[], datetime],
+    knowledge: KnowledgeLookup | None = None,
 ) -> AgentBrain:
     """A flow agent's brain in LLM mode (its `llm:` block).
 
@@ -236,7 +239,7 @@ def flow_llm_brain(
         VariableError: a required variable is missing, or the model's key is not set.
     """
     try:
-        return FlowLlmBrain(definition, variables, clock=clock)
+        return FlowLlmBrain(definition, variables, clock=clock, knowledge=knowledge)
     except VariableError:
         raise
     except ValueError as exc:  # the key's environment variable is not set

@@ -23,6 +23,8 @@ from centralita.knowledge.retrieval import KnowledgeBase
 from centralita.tenants.store.keys import create_tenant
 from realtime.agents.flows.tools import KnowledgeLookup, ToolContext
 from realtime.agents.llm.brain import LlmBrain
+from realtime.agents.llm.flow_brain import FlowLlmBrain
+from realtime.agents.loader import load_agent
 from realtime.agents.model_config import LlmConfig
 from tests.support.brain_turns import collect, turn
 from tests.support.fakes.openai_server import FakeOpenAI, Scripted, ScriptedToolCall
@@ -97,3 +99,39 @@ async def test_an_agent_without_a_knowledge_base_is_not_offered_the_tool() -> No
     offered = {t["function"]["name"] for t in fake.requests[0]["tools"]}
     assert "search_knowledge" not in offered
     assert "register_promise" in offered
+
+
+async def test_a_flow_in_llm_mode_looks_up_only_once_identity_is_verified(
+    lookup: KnowledgeLookup,
+) -> None:
+    ask = ScriptedToolCall("search_knowledge", {"question": "¿Dónde puedo pagar?"})
+    rut = ScriptedToolCall("fill_slots", {"national_id": "5678"})
+    script = [
+        Scripted(tool_calls=[ask]),  # at the greeting: refused
+        Scripted(text="Primero, ¿hablo con María?"),
+        Scripted(tool_calls=[ScriptedToolCall("go_to_node", {"node": "pedir_rut"})]),
+        Scripted(text="¿Me indica los últimos cuatro dígitos de su RUT?"),
+        Scripted(tool_calls=[rut, ScriptedToolCall("go_to_node", {"node": "revelar"})]),
+        Scripted(tool_calls=[ask]),  # verified now: answered
+        Scripted(text="Puede pagar en Servipag o en Caja Vecina."),
+    ]
+    contact = {"nombre": "María", "monto_total": 200000, "fecha_limite": "2026-11-15",
+               "rut": "12.345.678-5"}  # fmt: skip
+    async with FakeOpenAI(script) as fake:
+        flow = FlowLlmBrain(
+            load_agent("cobranza-llm"), contact, clock=lambda: NOW,
+            config=LlmConfig(endpoint=LlmEndpoint(base_url=fake.base_url, model="fake-1")),
+            knowledge=lookup,
+        )  # fmt: skip
+        await collect(flow.start_stream())
+        _, early = await collect(flow.stream(turn("¿Dónde puedo pagar?")))
+        await collect(flow.stream(turn("Sí, soy yo.")))
+        _, late = await collect(flow.stream(turn("Cinco seis siete ocho. ¿Dónde pago?")))
+
+    [refused] = [c for r in early for c in r.tool_calls if c.name == "search_knowledge"]
+    assert not refused.success
+    assert refused.result["error"] == "identity_not_verified"
+    assert flow.flow.identity_verified
+    [answered] = [c for r in late for c in r.tool_calls if c.name == "search_knowledge"]
+    assert answered.success
+    assert "Servipag" in answered.result["answer"]

@@ -27,7 +27,7 @@ from centralita.memory.call_variables import memory_context
 from centralita.understanding.model import Steering
 from realtime.agents.flows.guided import GuidedFlow
 from realtime.agents.flows.schema import AgentDefinition
-from realtime.agents.flows.tools import TOOLS, run_tool
+from realtime.agents.flows.tools import TOOLS, KnowledgeLookup, run_tool
 from realtime.agents.llm.brain import ClientFactory, LlmBrain, default_client
 from realtime.agents.llm.flow_prompt import (
     FILL_SLOTS,
@@ -73,11 +73,15 @@ class FlowLlmBrain(LlmBrain):
         config: LlmConfig | None = None,
         environ: Mapping[str, str] | None = None,
         client_factory: ClientFactory = default_client,
+        knowledge: KnowledgeLookup | None = None,
     ) -> None:
         if definition.llm is None:
             raise ValueError(f"agent {definition.name!r} has no llm block")
         flow = GuidedFlow(definition, variables, clock=clock)
+        flow.tool_context.knowledge = knowledge
         tools = [t for t in definition.llm.tools or DEFAULT_TOOLS if t != "lookup_customer"]
+        if knowledge is not None and "search_knowledge" not in tools:
+            tools.append("search_knowledge")  # refused before identity, see `_execute`
         super().__init__(
             config or definition.llm.config(os.environ if environ is None else environ),
             instructions=definition.description,
@@ -157,6 +161,14 @@ class FlowLlmBrain(LlmBrain):
                 name=call.name,
                 arguments=call.arguments,
                 result={"error": "unknown_tool", "detail": call.name},
+                success=False,
+            )
+        if call.name == "search_knowledge" and self.flow.current.before_identity:
+            # As in a scripted flow: a third party must not hear the collection terms.
+            return ToolCall(
+                name=call.name,
+                arguments=call.arguments,
+                result={"error": "identity_not_verified", "detail": "verify identity first"},
                 success=False,
             )
         # The account tools see the flow's verification, nothing else.
