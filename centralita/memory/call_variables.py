@@ -3,9 +3,10 @@
 The attempt activity reads the memory just before it dials and adds it to the call's
 variables: the flow variables of `ContactMemory.as_variables` (a flow uses them in its
 lines and transitions), and the whole memory under `MEMORY_KEY`, from which an LLM
-agent's prompt is written in its own language, masked until the person's identity is
-verified (`memory_context`). The contact's own variables win over a memory variable of
-the same name: the tenant's data is the newer truth.
+agent's prompt is written in its own language (`memory_of`, then
+`ContactMemory.as_context`, masked until the person's identity is verified). The
+contact's own variables win over a memory variable of the same name: the tenant's data
+is the newer truth.
 
 Reading the memory must never cost the call: a failure is logged and the call goes
 out with the variables it had.
@@ -59,15 +60,15 @@ async def with_memory(
     return {**memory.as_variables(), **variables, MEMORY_KEY: memory.model_dump(mode="json")}
 
 
-def memory_context(variables: Mapping[str, Any], language: str, *, identity_verified: bool) -> str:
-    """The memory lines for an LLM agent's prompt ("" without a memory, or an unreadable
-    one: a prompt without history is better than a call that fails)."""
+def memory_of(variables: Mapping[str, Any]) -> ContactMemory | None:
+    """The memory a call's variables carry (`with_memory`), read once per call; None
+    without one, or with an unreadable one (a prompt without history is better than a
+    call that fails)."""
     raw = variables.get(MEMORY_KEY)
     if not isinstance(raw, Mapping):
-        return ""
+        return None
     try:
-        memory = ContactMemory.model_validate(raw)
+        return ContactMemory.model_validate(raw)
     except ValueError:
         log.warning("the call's memory variable is malformed; the prompt goes without it")
-        return ""
-    return memory.as_context(language, identity_verified=identity_verified)
+        return None

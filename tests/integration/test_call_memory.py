@@ -9,7 +9,7 @@ import pytest
 
 from centralita.kernel.db import Pool
 from centralita.memory import payments_store
-from centralita.memory.call_variables import MEMORY_KEY, memory_context, with_memory
+from centralita.memory.call_variables import MEMORY_KEY, memory_of, with_memory
 from centralita.memory.payments_store import PaymentIn
 from tests.support.remembered_calls import (
     insert_attempt,
@@ -50,8 +50,10 @@ async def test_a_broken_promise_reaches_the_call_as_variables_and_masked_context
     assert variables["promesa_incumplida_fecha"] == "2025-03-28"
     assert variables["ultima_promesa_monto"] == "200000"
     assert variables["nombre"] == "María"  # the contact's own variables stay
-    before = memory_context(variables, "es-CL", identity_verified=False)
-    after = memory_context(variables, "es-CL", identity_verified=True)
+    memory = memory_of(variables)
+    assert memory is not None
+    before = memory.as_context("es-CL", identity_verified=False)
+    after = memory.as_context("es-CL", identity_verified=True)
     assert "Verifique su identidad" in before
     assert "200" not in before
     assert "2025-03-28" not in before

@@ -16,6 +16,8 @@ from centralita.kernel.llm import LlmEndpoint
 from centralita.memory.call_variables import with_memory
 from realtime.agents.flows.tools import ToolContext
 from realtime.agents.llm.brain import LlmBrain
+from realtime.agents.llm.flow_brain import FlowLlmBrain
+from realtime.agents.loader import load_agent
 from realtime.agents.model_config import LlmConfig
 from tests.support.brain_turns import collect, turn
 from tests.support.fakes.openai_server import FakeOpenAI, Scripted, ScriptedToolCall
@@ -69,3 +71,27 @@ async def test_the_prompt_tells_the_promise_only_once_identity_is_verified(pool:
     assert "2025-03-28" not in prompts[0]
     assert "200000" not in prompts[0]
     assert "2025-03-28" in prompts[-1]  # after lookup_customer verified her
+
+
+async def test_a_flow_in_llm_mode_is_told_the_history_too(pool: Pool) -> None:
+    tenant = await insert_tenant(pool, "memoria-flujo-llm")
+    march, april = await insert_campaign(pool, tenant), await insert_campaign(pool, tenant)
+    earlier = await insert_contact(pool, tenant, march, [PHONE])
+    await insert_attempt(
+        pool, tenant, march, earlier, started=datetime(2025, 3, 21, 15, tzinfo=UTC),
+        outcome="promise_to_pay", extracted=PROMISE,
+    )  # fmt: skip
+    contact = await insert_contact(pool, tenant, april, [PHONE])
+    debt = {"nombre": "María", "monto_total": 200000, "fecha_limite": "2025-03-05"}
+    variables = await with_memory(pool, tenant, contact, debt, now=NOW)
+    async with FakeOpenAI([Scripted(text="Hola, María.")]) as fake:
+        flow = FlowLlmBrain(
+            load_agent("cobranza-llm"), variables, clock=lambda: NOW,
+            config=LlmConfig(endpoint=LlmEndpoint(base_url=fake.base_url, model="fake-1")),
+        )  # fmt: skip
+        await collect(flow.start_stream())
+        await collect(flow.stream(turn("Sí, soy yo.")))
+
+    prompt = fake.requests[0]["messages"][0]["content"]
+    assert "Verifique su identidad" in prompt  # the greeting's node is before identity
+    assert "2025-03-28" not in prompt

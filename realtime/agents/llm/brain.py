@@ -27,7 +27,7 @@ import openai
 
 from centralita.kernel.llm import LlmEndpoint
 from centralita.kernel.tasks import stop_tasks
-from centralita.memory.call_variables import memory_context
+from centralita.memory.call_variables import memory_of
 from realtime.agents.flows.tools import ToolContext, run_tool, tool_schemas
 from realtime.agents.llm.prompt import fill, system_prompt
 from realtime.agents.llm.tool_deltas import AssembledToolCall, ToolCallDeltas
@@ -112,6 +112,7 @@ class LlmBrain(AgentBrain):
         self.config = config
         self._instructions = instructions
         self._variables = dict(variables)
+        self._memory = memory_of(variables)  # the contact's history, if the call has one
         self._language = language.split("-")[0]
         self._ctx = tool_context
         schemas = tool_schemas()
@@ -182,8 +183,11 @@ class LlmBrain(AgentBrain):
         """The system prompt of this model round."""
         # The history is written again each round: it is masked until the person has
         # proved who they are (`lookup_customer`), then told in full.
-        memory = memory_context(
-            self._variables, self._language, identity_verified=self._ctx.identity_verified
+        verified = self._ctx.identity_verified
+        memory = (
+            self._memory.as_context(self._language, identity_verified=verified)
+            if self._memory
+            else ""
         )
         return system_prompt(
             self._instructions,

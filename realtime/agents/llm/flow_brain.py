@@ -23,7 +23,7 @@ from collections.abc import AsyncGenerator, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from centralita.memory.call_variables import memory_context
+from centralita.memory.call_variables import memory_of
 from centralita.understanding.model import Steering
 from realtime.agents.flows.guided import GuidedFlow
 from realtime.agents.flows.schema import AgentDefinition
@@ -92,6 +92,9 @@ class FlowLlmBrain(LlmBrain):
             client_factory=client_factory,
         )
         self.flow = flow
+        # The base class was given no variables (the flow's prompt shows them): the
+        # contact's history comes from the call's own.
+        self._memory = memory_of(variables)
         self._allowed = set(tools)
         self._simple = False
         self._flow_calls: list[ToolCall] = []  # run by the flow on a move, reported next
@@ -130,7 +133,11 @@ class FlowLlmBrain(LlmBrain):
 
     def _system(self, turn: BrainTurn | None) -> str:
         view = FlowPromptView.of(self.flow)
-        memory = memory_context(self._variables, self._language, identity_verified=view.verified)
+        memory = (
+            self._memory.as_context(self._language, identity_verified=view.verified)
+            if self._memory
+            else ""
+        )
         return flow_system_prompt(
             view, self._language, turn.advice if turn else None, memory=memory
         )

@@ -75,7 +75,7 @@ def system_prompt(
     memory: str = "",
 ) -> str:
     """The whole system prompt for this turn (`memory`: the contact's history, as
-    `centralita.memory.call_variables.memory_context` writes it for this moment)."""
+    `ContactMemory.as_context` writes it for this moment)."""
     parts = [fill(instructions, variables).strip(), phone_rules(language)]
     if memory:
         parts.append(memory)
