@@ -17,8 +17,7 @@ import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
-from centralita.campaigns.messages import campaign_workflow_id
-from centralita.campaigns.policy import CampaignPolicy, CampaignRunInput
+from centralita.campaigns.policy import CampaignPolicy
 from centralita.campaigns.store.campaigns import NewContact
 from centralita.correction.online import OnlineCorrector
 from centralita.kernel.calls import CallOutcome
@@ -35,11 +34,8 @@ from tests.support.campaigns import (
     Population,
     new_campaign,
     rows,
-    stop_campaign,
-    until_contacts_settled,
+    run_until_settled,
 )
-from tests.support.servers import orchestrator_worker, task_queue
-from workflows.campaign import CampaignWorkflow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -117,19 +113,8 @@ async def test_what_people_say_on_the_call_steers_the_campaign(
 ) -> None:
     policy = CampaignPolicy.model_validate({**ALWAYS_OPEN, "concurrency": 2})
     campaign_id = await new_campaign(pool, _population(), policy)
-    queue = task_queue()
-    async with orchestrator_worker(dev_env.client, queue, pool, carrier):
-        handle = await dev_env.client.start_workflow(
-            CampaignWorkflow.run,
-            CampaignRunInput(campaign_id=campaign_id),
-            id=campaign_workflow_id(campaign_id),
-            task_queue=queue,
-        )
-        try:
-            contacts = await until_contacts_settled(database_url, campaign_id)
-        finally:
-            # Carla's callback is tomorrow: end the campaign instead of waiting for it.
-            await stop_campaign(handle)
+    # Carla's callback is tomorrow: the campaign ends once both calls are recorded.
+    contacts = await run_until_settled(dev_env.client, pool, database_url, campaign_id, carrier)
 
     ana, carla = contacts["Ana"], contacts["Carla"]
     attempts = rows(

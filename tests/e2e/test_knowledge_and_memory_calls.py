@@ -17,8 +17,7 @@ import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
-from centralita.campaigns.messages import campaign_workflow_id
-from centralita.campaigns.policy import CampaignPolicy, CampaignRunInput
+from centralita.campaigns.policy import CampaignPolicy
 from centralita.campaigns.store.campaigns import NewContact
 from centralita.kernel.call_events import CallEventType
 from centralita.kernel.calls import CallOutcome, DialRequest
@@ -36,13 +35,10 @@ from tests.support.campaigns import (
     Population,
     new_campaign,
     rows,
-    stop_campaign,
-    until_contacts_settled,
+    run_until_settled,
 )
 from tests.support.lines import loopback_line
 from tests.support.remembered_calls import insert_attempt, insert_campaign, insert_contact
-from tests.support.servers import orchestrator_worker, task_queue
-from workflows.campaign import CampaignWorkflow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -152,18 +148,8 @@ async def test_the_person_hears_of_the_broken_promise_and_a_wrong_person_never_d
     policy = CampaignPolicy.model_validate({**ALWAYS_OPEN, "concurrency": 1})
     campaign_id = await new_campaign(pool, people, policy)
     carrier = SimulatedCarrier(people.personas, line=line)
-    queue = task_queue()
-    async with orchestrator_worker(dev_env.client, queue, pool, carrier):
-        handle = await dev_env.client.start_workflow(
-            CampaignWorkflow.run,
-            CampaignRunInput(campaign_id=campaign_id),
-            id=campaign_workflow_id(campaign_id),
-            task_queue=queue,
-        )
-        try:
-            await until_contacts_settled(database_url, campaign_id, timeout_s=200)
-        finally:
-            await stop_campaign(handle)  # María's retry is not waited for
+    # María's retry is not waited for
+    await run_until_settled(dev_env.client, pool, database_url, campaign_id, carrier, timeout_s=200)
 
     calls = {
         r["name"]: r

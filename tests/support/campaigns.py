@@ -12,7 +12,7 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 from temporalio.service import RPCError
 
 from centralita.campaigns.messages import campaign_workflow_id
@@ -146,7 +146,31 @@ async def until_contacts_settled(
         await asyncio.sleep(1)
 
 
-async def stop_campaign(handle: WorkflowHandle[Any, Any]) -> None:
-    """End a campaign whose next calls the test does not wait for (retries, callbacks)."""
-    with contextlib.suppress(RPCError):  # already ended
-        await handle.terminate("test over")
+async def run_until_settled(
+    client: Client,
+    pool: Pool,
+    database_url: str,
+    campaign_id: str,
+    carrier: Dialer,
+    *,
+    timeout_s: float = 180.0,
+) -> dict[str, dict[str, Any]]:
+    """Run the campaign with the production worker until every contact has an outcome,
+    then end it (its retries and callbacks are not waited for): the contacts by name.
+
+    Raises:
+        AssertionError: not settled within `timeout_s`.
+    """
+    queue = task_queue()
+    async with orchestrator_worker(client, queue, pool, carrier):
+        handle = await client.start_workflow(
+            CampaignWorkflow.run,
+            CampaignRunInput(campaign_id=campaign_id),
+            id=campaign_workflow_id(campaign_id),
+            task_queue=queue,
+        )
+        try:
+            return await until_contacts_settled(database_url, campaign_id, timeout_s)
+        finally:
+            with contextlib.suppress(RPCError):  # already ended
+                await handle.terminate("test over")
