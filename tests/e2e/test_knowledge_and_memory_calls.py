@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from centralita.campaigns.policy import CampaignPolicy
 from centralita.campaigns.store.campaigns import NewContact
 from centralita.kernel.call_events import CallEventType
-from centralita.kernel.calls import CallOutcome, DialRequest
+from centralita.kernel.calls import CallOutcome
 from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
 from centralita.knowledge.embeddings import embedder_for
@@ -37,7 +37,7 @@ from tests.support.campaigns import (
     rows,
     run_until_settled,
 )
-from tests.support.lines import loopback_line
+from tests.support.lines import loopback_line, maria_calls
 from tests.support.remembered_calls import insert_attempt, insert_campaign, insert_contact
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -68,15 +68,7 @@ def _agent_said(line: ConversationLine, key: str) -> str:
 async def test_a_question_mid_flow_is_answered_from_the_documents_and_the_flow_goes_on(
     line: ConversationLine,
 ) -> None:
-    request = DialRequest(
-        idempotency_key="kb-donde-pagar",
-        to_number="+56961234567",
-        campaign_id="kb-e2e",
-        contact_id="kb-donde-pagar",
-        attempt_number=1,
-        agent="cobranza-temprana",
-        variables={"nombre": "María", **DEBT},
-    )
+    request = maria_calls("kb-donde-pagar", "kb-e2e")
     script = BotScript(
         lines=[
             BotLine(say="Sí, con ella habla."),
