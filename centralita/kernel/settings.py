@@ -355,6 +355,18 @@ class Settings(BaseSettings):
     telnyx_api_base: str = Field(
         default="https://api.telnyx.com", description="Telnyx's REST API (tests: a local fake)."
     )
+    whatsapp_meta_api_base: str = Field(
+        default="https://graph.facebook.com",
+        description="Meta's Graph API, for WhatsApp Cloud API messages (tests: a local fake).",
+    )
+    whatsapp_meta_api_version: str = Field(
+        default="v21.0", pattern=r"^v[0-9]+\.[0-9]+$", description="The Graph API version."
+    )
+    api_public_base: str | None = Field(
+        default=None,
+        description="The API's address as providers reach it, e.g. https://api.example.com: "
+        "Twilio's WhatsApp status callbacks are sent there (unset: no status callbacks).",
+    )
     phone_public_base: str | None = Field(
         default=None,
         description="The media worker's address as the carrier reaches it, e.g. "
