@@ -95,6 +95,26 @@ async def _read_multipart(request: Request, settings: Settings) -> CampaignCreat
     if not isinstance(upload, UploadFile):
         raise _unprocessable("multipart upload needs a CSV file in the `file` field")
     data = await upload.read(settings.max_upload_bytes + 1)
+    fields: dict[str, Any] = {k: form[k] for k in _FORM_FIELDS if isinstance(form.get(k), str)}
+    policy = form.get("policy")
+    if isinstance(policy, str) and policy.strip():
+        try:
+            fields["policy"] = json.loads(policy)
+        except json.JSONDecodeError as exc:
+            raise _unprocessable(f"`policy` is not JSON: {exc}") from exc
+    return campaign_from_csv(data, fields, settings)
+
+
+def campaign_from_csv(data: bytes, fields: dict[str, Any], settings: Settings) -> CampaignCreate:
+    """A CSV file and the other fields of a campaign (name, policy as a dict, ...) as one
+    `CampaignCreate`, its rows numbered by their line in the file.
+
+    Shared by the multipart upload and the MCP tool `create_campaign_from_csv`, so both
+    refuse and number rows the same way.
+
+    Raises:
+        HTTPException: 413 over the size or row limit, 422 unreadable or malformed.
+    """
     if len(data) > settings.max_upload_bytes:
         raise _too_large(
             f"the CSV file is over the limit of {settings.max_upload_bytes} bytes "
@@ -106,14 +126,8 @@ async def _read_multipart(request: Request, settings: Settings) -> CampaignCreat
         raise _too_large(str(exc)) from exc
     except CsvError as exc:
         raise _unprocessable(f"unreadable CSV: {exc}") from exc
-    fields: dict[str, Any] = {k: form[k] for k in _FORM_FIELDS if isinstance(form.get(k), str)}
-    policy = form.get("policy")
     try:
-        if isinstance(policy, str) and policy.strip():
-            fields["policy"] = json.loads(policy)
         return CampaignCreate.model_validate({**fields, "contacts": numbered_rows(records)})
-    except json.JSONDecodeError as exc:
-        raise _unprocessable(f"`policy` is not JSON: {exc}") from exc
     except ValidationError as exc:
         raise _unprocessable(
             exc.errors(include_url=False, include_context=False, include_input=False)

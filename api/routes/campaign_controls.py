@@ -42,7 +42,17 @@ def _not_running(campaign_id: str) -> HTTPException:
     )
 
 
-async def _signal(services: ApiServices, tenant: str, campaign_id: str, name: str) -> CampaignOut:
+async def signal_campaign(
+    services: ApiServices, tenant: str, campaign_id: str, name: str
+) -> CampaignOut:
+    """Send the campaign's workflow the signal `name` (pause, resume, cancel); its view.
+
+    Shared with the MCP tools (api/mcp/).
+
+    Raises:
+        HTTPException: 404 another tenant's or no campaign, 409 not running, 503 Temporal
+            unreachable.
+    """
     await campaign_view(services, tenant, campaign_id)  # 404 before touching Temporal
     try:
         handle = await campaign_handle(services, campaign_id)
@@ -75,7 +85,7 @@ async def start_campaign(campaign_id: str, services: Services, tenant: TenantId)
 )
 async def pause_campaign(campaign_id: str, services: Services, tenant: TenantId) -> CampaignOut:
     """Stop starting calls; calls in progress finish. The status follows within seconds."""
-    return await _signal(services, tenant, campaign_id, CampaignWorkflow.pause.__name__)
+    return await signal_campaign(services, tenant, campaign_id, CampaignWorkflow.pause.__name__)
 
 
 @router.post(
@@ -86,7 +96,7 @@ async def pause_campaign(campaign_id: str, services: Services, tenant: TenantId)
 )
 async def resume_campaign(campaign_id: str, services: Services, tenant: TenantId) -> CampaignOut:
     """Start calling again."""
-    return await _signal(services, tenant, campaign_id, CampaignWorkflow.resume.__name__)
+    return await signal_campaign(services, tenant, campaign_id, CampaignWorkflow.resume.__name__)
 
 
 @router.post(
@@ -97,7 +107,7 @@ async def resume_campaign(campaign_id: str, services: Services, tenant: TenantId
 )
 async def cancel_campaign(campaign_id: str, services: Services, tenant: TenantId) -> CampaignOut:
     """End the campaign: calls in progress are cancelled and nobody else is called."""
-    return await _signal(services, tenant, campaign_id, CampaignWorkflow.cancel.__name__)
+    return await signal_campaign(services, tenant, campaign_id, CampaignWorkflow.cancel.__name__)
 
 
 @router.patch(

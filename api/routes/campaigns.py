@@ -15,7 +15,7 @@ from api.contact_agents import contact_agents
 from api.contact_rows import validate_rows
 from api.deps import Services
 from api.limits import RATE_LIMITED, PageOffset, campaign_rule, csv_upload_rule, take_or_429
-from api.schemas import CampaignCreated, CampaignOut, ContactOut
+from api.schemas import CampaignCreate, CampaignCreated, CampaignOut, ContactOut
 from api.services import ApiServices, TemporalUnavailableError
 from api.workflow_control import start_campaign_workflow
 from centralita.calls.store import latency as call_latency
@@ -66,6 +66,19 @@ async def create_campaign(
     if request.headers.get("content-type", "").lower().startswith("multipart/"):
         await take_or_429(services, tenant, csv_upload_rule(services.settings))
     body = await read_campaign_request(request, services.settings)
+    return await store_and_start(services, tenant, body)
+
+
+async def store_and_start(
+    services: ApiServices, tenant: str, body: CampaignCreate
+) -> CampaignCreated:
+    """Validate the rows of a campaign request, store the campaign with the valid ones
+    and start its workflow when asked (the REST route and the MCP tool both end here).
+
+    Raises:
+        HTTPException: 422 with every rejected row when none is valid, or for an unknown
+            agent or carrier account.
+    """
     policy = body.effective_policy()
     await check_agent_names(services.pool, tenant, policy)
     await check_carrier_account(services.pool, tenant, policy)

@@ -31,7 +31,7 @@ from activities.knowledge import IngestionInput
 from api.auth import TenantId
 from api.deps import Services
 from api.limits import MULTIPART_ALLOWANCE_BYTES, PageLimit, PageOffset
-from api.services import TemporalUnavailableError
+from api.services import ApiServices, TemporalUnavailableError
 from centralita.kernel.settings import Settings
 from centralita.knowledge import ingestion_store, search_store, store
 from centralita.knowledge.document_model import UnreadableDocument, UnsupportedDocument
@@ -350,6 +350,17 @@ async def search_knowledge(
 ) -> SearchResult:
     """Search the tenant's documents as an agent would (vector and full text, fused):
     the chunks that best answer the question, with their document and heading."""
+    return await search_documents(services, tenant, request)
+
+
+async def search_documents(
+    services: ApiServices, tenant: str, request: SearchRequest
+) -> SearchResult:
+    """The tenant's chunks that best answer the question (the route and the MCP tool).
+
+    Raises:
+        HTTPException: 503 when the embedder fails.
+    """
     try:
         embedder = _embedder(services.settings.knowledge_embedder)
         vector = await asyncio.to_thread(embedder.embed_query, request.question)
