@@ -19,6 +19,7 @@ from api.auth import TenantId
 from api.contact_rows import to_e164
 from api.deps import Services
 from api.limits import PageOffset
+from centralita.kernel.db import Pool
 from centralita.memory import payments_store
 from centralita.memory.contact_memory import ContactMemory
 from centralita.memory.memory_store import contact_memory
@@ -192,9 +193,20 @@ async def get_contact_memory(
     The same person across campaigns: contacts with the contact's `external_id`, or,
     when it has none, contacts with no `external_id` and the same first phone.
     """
-    memory = await contact_memory(services.pool, tenant, contact_id, now=datetime.now(UTC))
-    if memory is None:
+    found = await memory_view(services.pool, tenant, contact_id, language)
+    if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"contact {contact_id} not found")
+    return found
+
+
+async def memory_view(
+    pool: Pool, tenant: str, contact_id: str, language: Literal["es", "en"]
+) -> ContactMemoryView | None:
+    """What an agent calling the tenant's contact now would be told; None when the tenant
+    has no such contact (the route and the MCP tool `contact_history`)."""
+    memory = await contact_memory(pool, tenant, contact_id, now=datetime.now(UTC))
+    if memory is None:
+        return None
     return ContactMemoryView(
         contact_id=contact_id,
         memory=memory,
