@@ -46,6 +46,7 @@ class CallEventType(StrEnum):
     HUMAN_JOINED = "human_joined"
     HUMAN_LEFT = "human_left"
     HANDED_BACK = "handed_back"  # the human left: the agent answers again
+    HANDOFF = "handoff"  # the call's way to a person: decided, offered, queued, answered...
     TURN_COMPLETED = "turn_completed"  # a turn's figures are final
     DTMF = "dtmf"  # the caller pressed a key (phone calls)
     ERROR = "error"  # something failed and the call went on (or ended: see call_ended)
@@ -130,6 +131,30 @@ class HandedBackPayload(CallEventPayload):
     at_utc: str  # ISO 8601
 
 
+HandoffStage = Literal[
+    "decided",  # a trigger of the agent's handoff policy fired
+    "offered",  # the agent offered a person
+    "declined",  # the caller turned the offer down
+    "queued",  # the call waits in the human queue
+    "connected",  # an operator's audio joined the call
+    "timed_out",  # nobody answered within the policy's maximum wait
+    "abandoned",  # the caller hung up while waiting
+    "callback_scheduled",  # a person will call back (durably scheduled)
+]
+
+
+class HandoffPayload(CallEventPayload):
+    stage: HandoffStage
+    trigger: str | None = None  # centralita.handoff.policy.HandoffTrigger
+    action: str | None = None  # centralita.handoff.policy.HandoffAction
+    reason: str | None = None
+    handoff_id: str | None = None
+    queue: str | None = None
+    by: str | None = None  # the operator, once connected
+    waited_ms: int | None = None  # from queued to connected, timed out or abandoned
+    due_at: str | None = None  # a callback's time (ISO 8601)
+
+
 class TurnCompletedPayload(CallEventPayload):
     """A turn's figures, as `call_turns` stores them (milliseconds; None: not measured)."""
 
@@ -171,6 +196,7 @@ PAYLOADS: Final[Mapping[CallEventType, type[CallEventPayload]]] = {
     CallEventType.HUMAN_JOINED: HumanJoinedPayload,
     CallEventType.HUMAN_LEFT: HumanLeftPayload,
     CallEventType.HANDED_BACK: HandedBackPayload,
+    CallEventType.HANDOFF: HandoffPayload,
     CallEventType.TURN_COMPLETED: TurnCompletedPayload,
     CallEventType.DTMF: DtmfPayload,
     CallEventType.ERROR: ErrorPayload,

@@ -31,6 +31,7 @@ WIRE_NAMES = {
     "transfer",
     "control",
     "human_joined",
+    "handoff",
     "human_left",
     "handed_back",
     "turn_completed",
@@ -69,6 +70,7 @@ GOOD: dict[CallEventType, dict[str, Any]] = {
     CallEventType.HUMAN_JOINED: {"by": "ana"},
     CallEventType.HUMAN_LEFT: {"by": "ana"},
     CallEventType.HANDED_BACK: {"by": "ana", "at_utc": "2026-11-27T15:01:00+00:00"},
+    CallEventType.HANDOFF: {"stage": "queued", "trigger": "legal", "handoff_id": "h-1"},
     CallEventType.TURN_COMPLETED: {
         "index": 0,
         "user_text": "Sí, con ella.",

@@ -20,6 +20,9 @@ const NOTES = {
   transfer: (p) => `transfer${p.to ? ` to ${p.to}` : ""}${p.by ? ` by ${p.by}` : ""}`,
   human_joined: (p) => `${p.by} joined the call`,
   handed_back: (p) => `${p.by} handed the call back to the agent`,
+  handoff: (p) => `handoff ${p.stage}` + (p.trigger ? ` (${p.trigger})` : "") +
+    (p.by ? ` by ${p.by}` : "") + (p.waited_ms !== undefined && p.waited_ms !== null
+      ? ` after ${(p.waited_ms / 1000).toFixed(1)} s` : ""),
   correction: (p) => `heard “${p.before}”, corrected to “${p.after}”`,
   error: (p) => `error in ${p.where}: ${p.detail}`,
 };
