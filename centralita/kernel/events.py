@@ -28,6 +28,7 @@ EventType = Literal[
     "callback_scheduled",
     "promise_registered",
     "payment_link_requested",
+    "message_status",
     "sentiment_alert",
     "opt_out",
     "error",

@@ -28,12 +28,20 @@ from rapidfuzz import fuzz
 from centralita.kernel.calls import CallOutcome
 from centralita.knowledge.answers import KnowledgeAnswer
 from centralita.knowledge.retrieval import KnowledgeUnavailable
+from centralita.messaging.payment_links import (
+    PaymentLinkError,
+    PaymentLinkRequest,
+    PaymentLinkSent,
+)
 from centralita.understanding.ids import national_id_matches
 from realtime.providers.base import ToolCall
 
 # A question -> the answer from the call's tenant's knowledge base (bound to the tenant
 # and the call's language when the call is set up).
 KnowledgeLookup = Callable[[str], Awaitable[KnowledgeAnswer]]
+# The call's tenant's payment link by WhatsApp (`centralita.messaging.payment_links`),
+# bound to the call when it is set up.
+PaymentLinkAction = Callable[[PaymentLinkRequest], Awaitable[PaymentLinkSent]]
 
 
 class ToolError(Exception):
@@ -61,6 +69,8 @@ class ToolContext:
     identity_verified: bool = False
     # The tenant's knowledge base, asked in the call's language (None: the agent has none).
     knowledge: KnowledgeLookup | None = None
+    # Sends a payment link by WhatsApp (None: the stand-in link of the other channels).
+    payment_links: PaymentLinkAction | None = None
 
     def take_dtmf(self) -> str:
         """The keys `send_dtmf` asked for since the last reply (handed on once)."""
@@ -247,7 +257,25 @@ async def transfer_to_agent(args: TransferToAgentArgs, ctx: ToolContext) -> dict
 
 
 async def send_payment_link(args: SendPaymentLinkArgs, ctx: ToolContext) -> dict[str, Any]:
-    """A stand-in payment link: a stable fake id until the payment integration exists."""
+    """By WhatsApp (with the call's `payment_links`): a link made by the tenant's tool,
+    sent to the contact; its delivery statuses arrive later. Other channels: a stand-in
+    link, a stable fake id until their integration exists."""
+    if args.channel == "whatsapp" and ctx.payment_links is not None:
+        request = PaymentLinkRequest(args.amount, args.currency, ctx.variables)
+        try:
+            sent = await ctx.payment_links(request)
+        except PaymentLinkError as exc:
+            raise ToolError(exc.code, str(exc)) from exc
+        ctx.extracted.update(payment_link_id=sent.link_id, payment_link_channel=args.channel)
+        return {
+            "link_id": sent.link_id,
+            "url": sent.url,
+            "channel": args.channel,
+            "message_id": sent.message_id,
+            "provider_message_id": sent.provider_message_id,
+            "status": sent.status,
+            "sent": True,
+        }
     seed = json.dumps(
         {"args": args.model_dump(mode="json"), "at": ctx.now.isoformat()}, sort_keys=True
     )
