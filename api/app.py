@@ -34,6 +34,7 @@ from api.routes import (
     lexicon,
     live,
     media_plane,
+    messaging,
     opt_outs,
     payments,
     reanalysis,
@@ -136,6 +137,7 @@ def create_app(
     app.include_router(exports.router)
     app.include_router(agents.router)
     app.include_router(telephony.router)
+    app.include_router(messaging.router)
     app.include_router(admin.router)
     app.include_router(media_plane.router)
     app.include_router(knowledge.router, max_body_size=knowledge.body_limit(settings))
