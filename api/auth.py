@@ -2,7 +2,8 @@
 
 Every route needs `Authorization: Bearer <key>` (`create_app` makes `authenticate` a
 dependency of the whole app), except the public ones in `PUBLIC_ROUTES`: health
-probes and the pages (which ask the person for a key and send it themselves). The
+probes, the pages (which ask the person for a key and send it themselves) and the
+WhatsApp providers' status receivers (proved by the providers' signatures). The
 OpenAPI schema and docs are served outside the routers and need no key either.
 
 - A tenant's key (``ctk_<prefix>_<secret>``, `centralita.tenants.keys`) makes the request
@@ -42,6 +43,10 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/softphone"),
         ("GET", "/dashboard"),
         ("GET", "/dashboard/assets/{name}"),
+        # WhatsApp providers' status reports: proved by their signatures (api/routes/messaging.py)
+        ("POST", "/messaging/twilio/status/{sender_id}"),
+        ("GET", "/messaging/meta/webhook/{sender_id}"),
+        ("POST", "/messaging/meta/webhook/{sender_id}"),
     }
 )
 ACCESS_TOKEN_PARAM = "access_token"  # noqa: S105 (a parameter name, not a secret)
