@@ -34,6 +34,7 @@ from centralita.messaging.payment_links import (
     PaymentLinkSent,
 )
 from centralita.understanding.ids import national_id_matches
+from realtime.agents.external_tools import ExternalTools
 from realtime.providers.base import ToolCall
 
 # A question -> the answer from the call's tenant's knowledge base (bound to the tenant
@@ -71,6 +72,10 @@ class ToolContext:
     knowledge: KnowledgeLookup | None = None
     # Sends a payment link by WhatsApp (None: the stand-in link of the other channels).
     payment_links: PaymentLinkAction | None = None
+    # The tenant's own tools (HTTP, MCP) bound to this call; None: it has none.
+    external: ExternalTools | None = None
+    # Says a line now, while a tool runs (set by the brain around tool calls).
+    say_now: Callable[[str], None] | None = None
 
     def take_dtmf(self) -> str:
         """The keys `send_dtmf` asked for since the last reply (handed on once)."""
@@ -356,7 +361,12 @@ def tool_schemas() -> dict[str, dict[str, Any]]:
 
 
 async def run_tool(name: str, arguments: Mapping[str, Any], ctx: ToolContext) -> ToolCall:
-    """Validate the arguments, run the tool on `ctx`, and record what happened."""
+    """Validate the arguments, run the tool on `ctx`, and record what happened.
+
+    A name no built-in tool has goes to the call's tenant tools (`ctx.external`).
+    """
+    if name not in TOOLS and ctx.external is not None and name in ctx.external:
+        return await ctx.external.call(name, arguments, on_waiting=ctx.say_now)
     started = time.perf_counter()
     success = False
     if name not in TOOLS:
