@@ -168,6 +168,7 @@ class ConversationContext:
             steering=steering,
             reasons=reasons,
             repeated_question=repeated,
+            agent_repeated=self.agent_repeated_itself(),
             frustration_trend=round(max(-1.0, min(1.0, trend)), 3),
         )
 

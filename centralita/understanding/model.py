@@ -91,4 +91,5 @@ class ContextAdvice(BaseModel):
     steering: Steering
     reasons: list[str] = Field(default_factory=list)
     repeated_question: bool = False
+    agent_repeated: bool = False  # the agent's last two lines said nearly the same thing
     frustration_trend: float = 0.0  # mean sentiment of the last turns

@@ -219,6 +219,9 @@ class AgentReply(BaseModel):
     outcome: CallOutcome | None = None  # set once the conversation decided it
     extracted: dict[str, Any] = Field(default_factory=dict)  # e.g. promised amount/date
     node: str | None = None  # the flow node the agent is in now (flows only)
+    # The agent did not understand the turn (a flow's "¿Me lo repite?"): handoff policies
+    # count these in a row.
+    fallback: bool = False
     llm_tokens: int = Field(default=0, ge=0, description="Tokens the model used (billing)")
 
 

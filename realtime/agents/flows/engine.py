@@ -77,6 +77,7 @@ class _Out:
 
     say: list[str] = field(default_factory=list)
     tool_calls: list[ToolCall] = field(default_factory=list)
+    fallback: bool = False  # the turn was not understood
 
 
 class FlowBrain(AgentBrain):
@@ -273,6 +274,7 @@ class FlowBrain(AgentBrain):
             outcome=self._ctx.outcome,
             extracted=dict(self._ctx.extracted),
             node=self._node,
+            fallback=out.fallback,
         )
 
     def _current(self) -> Node:
@@ -349,6 +351,7 @@ class FlowBrain(AgentBrain):
             self._say_node(node, out, simple or understanding.intent is Intent.REPEAT_REQUEST)
             return
         self._unexpected += 1
+        out.fallback = True
         if self._unexpected <= self.definition.max_unexpected:
             out.say.append(self._phrase("not_understood"))
             self._say_node(node, out, simple)
