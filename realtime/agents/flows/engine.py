@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -30,13 +30,14 @@ from centralita.understanding.model import Intent, Steering, Understanding
 from centralita.understanding.nlu import answer_expected
 from centralita.understanding.questions import asks_to_look_up
 from centralita.understanding.text import base_language
+from realtime.agents.external_tools import TENANT_PREFIX, Done, ExternalTools, Say, aloud
 from realtime.agents.flows.conditions import unmet_conditions
 from realtime.agents.flows.foresight import likely_lines
 from realtime.agents.flows.phrases import DEFAULT_PHRASES, DEFAULT_SLOT_ASKS
 from realtime.agents.flows.schema import BACK, AgentDefinition, Node, SlotSpec, ToolSpec, Transition
 from realtime.agents.flows.templates import Renderer, referenced_names
 from realtime.agents.flows.tools import KnowledgeLookup, ToolContext, run_tool
-from realtime.providers.base import AgentBrain, AgentReply, BrainTurn, ToolCall
+from realtime.providers.base import AgentBrain, AgentReply, BrainTurn, ToolCall, reply_parts
 from realtime.providers.sentences import split_sentences
 
 log = logging.getLogger(__name__)
@@ -103,9 +104,14 @@ class FlowBrain(AgentBrain):
         clock: Clock | None = None,
         timeout_s: float = 5.0,
         knowledge: KnowledgeLookup | None = None,
+        external: ExternalTools | None = None,
     ) -> None:
         # No retries: a turn mutates the call's state, so running it twice would
-        # answer twice. A flow turn is pure CPU and fast; it does not fail transiently.
+        # answer twice. A flow turn is pure CPU and fast; it does not fail transiently,
+        # but a tenant tool may take its whole timeout (twice, in a transition and the
+        # next node's on_enter).
+        if external is not None:
+            timeout_s += 2 * external.longest_timeout_s()
         super().__init__(timeout_s=timeout_s, retries=0)
         self.definition = definition
         self._clock: Clock = clock or (lambda: datetime.now(UTC))
@@ -113,7 +119,7 @@ class FlowBrain(AgentBrain):
         self._nodes = {node.id: node for node in definition.nodes}
         self._renderer = Renderer(definition, variables or {}, today=lambda: self._clock().date())
         self._sensitive = {v.name for v in definition.variables if v.sensitive}
-        self._ctx = ToolContext(now=self._clock(), knowledge=knowledge)
+        self._ctx = ToolContext(now=self._clock(), knowledge=knowledge, external=external)
         self._node: str | None = None
         self._back: str | None = None
         self._verified = False
@@ -169,6 +175,38 @@ class FlowBrain(AgentBrain):
         return self._expected_slots()
 
     # -- the base class's hooks ----------------------------------------------------
+
+    async def start_stream(self) -> AsyncGenerator[str | AgentReply, None]:
+        async for part in self._aloud(self.start):
+            yield part
+
+    async def stream(self, turn: BrainTurn) -> AsyncGenerator[str | AgentReply, None]:
+        async for part in self._aloud(lambda: self.respond(turn)):
+            yield part
+
+    async def _aloud(
+        self, decide: Callable[[], Awaitable[AgentReply]]
+    ) -> AsyncGenerator[str | AgentReply, None]:
+        """The reply as a stream, with a tenant tool's waiting line said while it runs
+        (a turn without tenant tools streams as any decided reply)."""
+        if self._ctx.external is None:
+            async for part in reply_parts(await decide()):
+                yield part
+            return
+
+        async def run(say: Say) -> AgentReply:
+            self._ctx.say_now = say
+            try:
+                return await decide()
+            finally:
+                self._ctx.say_now = None
+
+        async for item in aloud(run):
+            if isinstance(item, Done):
+                async for part in reply_parts(item.value):
+                    yield part
+            else:
+                yield item
 
     async def _start(self) -> AgentReply:
         out = _Out()
@@ -478,7 +516,7 @@ class FlowBrain(AgentBrain):
             out.tool_calls.append(call)
             failed = failed or not call.success
         if failed:
-            out.say.append(self._phrase("tool_failed"))
+            out.say.append(self._failure_line(out.tool_calls))
             if transition.on_failure:
                 for critical in CRITICAL_SLOTS:
                     self._slots.pop(critical, None)
@@ -523,7 +561,10 @@ class FlowBrain(AgentBrain):
         elif node.outcome_if_undecided is not None and self._ctx.outcome is None:
             self._ctx.outcome = node.outcome_if_undecided
         for spec in node.on_enter:
-            out.tool_calls.append(await self._run_tool(spec))
+            call = await self._run_tool(spec)
+            out.tool_calls.append(call)
+            if not call.success and spec.name.startswith(TENANT_PREFIX):
+                out.say.append(self._failure_line([call]))  # said; the node goes on
         self._say_node(node, out, simple)
         if node.end:
             self._ctx.end = True
@@ -549,10 +590,29 @@ class FlowBrain(AgentBrain):
             key: self._renderer.value(value, self._slots) for key, value in spec.arguments.items()
         }
         arguments = {key: value for key, value in arguments.items() if value is not None}
-        call = await run_tool(spec.name, arguments, self._ctx)
+        call = await self._call(spec.name, arguments)
         if not call.success:
             log.warning("flow %s: tool %s failed: %s", self.definition.name, spec.name, call.result)
         return call
+
+    async def _call(self, name: str, arguments: dict[str, Any]) -> ToolCall:
+        """A built-in tool, or the tenant's (`tenant:<name>`), which the call may lack."""
+        if not name.startswith(TENANT_PREFIX):
+            return await run_tool(name, arguments, self._ctx)
+        own = name.removeprefix(TENANT_PREFIX)
+        if self._ctx.external is None or own not in self._ctx.external:
+            result = {"error": "unknown_tool", "detail": f"the tenant has no tool {own!r}"}
+            return ToolCall(name=own, arguments={}, result=result, success=False)
+        return await self._ctx.external.call(own, arguments, on_waiting=self._ctx.say_now)
+
+    def _failure_line(self, calls: list[ToolCall]) -> str:
+        """What to say when a tool failed: the tenant tool's own line, else the flow's."""
+        external = self._ctx.external
+        for call in calls:
+            tool = external.get(call.name) if external is not None else None
+            if tool is not None and not call.success:
+                return tool.failure_line
+        return self._phrase("tool_failed")
 
     def _phrase(self, kind: str) -> str:
         custom: list[str] = getattr(self.definition.phrases, kind)

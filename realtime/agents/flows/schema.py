@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from centralita.handoff.policy import HandoffPolicy
 from centralita.kernel.calls import CallOutcome
 from centralita.understanding.model import Intent
 from centralita.understanding.text import base_language
@@ -91,10 +92,18 @@ class Condition(_Model):
     )
 
 
-class ToolSpec(_Model):
-    """A tool call; string arguments are templates (`{slots.amount|monto_total}`)."""
+# A tenant's own tool (HTTP or MCP, `centralita/actions`), bound when the call starts; a
+# name the call's tenant lacks fails at run time (the flow's tool_failed path).
+TenantToolRef = Annotated[str, Field(pattern=r"^tenant:[a-z][a-z0-9_]{1,63}$")]
 
-    name: ToolName
+
+class ToolSpec(_Model):
+    """A tool call; string arguments are templates (`{slots.amount|monto_total}`).
+
+    `name` is a built-in tool, or `tenant:<name>`: one of the tenant's own tools.
+    """
+
+    name: ToolName | TenantToolRef
     arguments: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -248,6 +257,11 @@ class AgentDefinition(_Model):
     llm: FlowLlmSpec | None = Field(default=None, description="LLM mode (else intents decide)")
     phrases: Phrases = Field(default_factory=Phrases)
     max_silences: int = Field(default=2, ge=0, description="Re-prompts before the silence node")
+    handoff: HandoffPolicy | None = Field(
+        default=None,
+        description="When the call goes to a person, and how (centralita.handoff.policy); "
+        "none: the flow's own transfer node hands the call over as before",
+    )
     voicemail: Literal["leave_message", "hang_up"] = Field(
         default="leave_message",
         description="On a phone answered by a machine: leave the `voicemail` node's message "
@@ -330,6 +344,11 @@ def validate_definition(definition: AgentDefinition) -> list[str]:
 
     def check_tools(path: str, tools: list[ToolSpec]) -> None:
         for i, tool in enumerate(tools):
+            if tool.name not in TOOLS:  # a tenant tool: its schema is checked when it runs
+                for arg, value in tool.arguments.items():
+                    if isinstance(value, str):
+                        check_template(f"{path}[{i}].arguments.{arg}", value)
+                continue
             model = TOOLS[tool.name][0]
             fields = model.model_fields
             for arg, value in tool.arguments.items():
