@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from centralita.kernel.db import Pool
 from centralita.kernel.key_ring import KeyRing
@@ -28,6 +28,49 @@ from centralita.messaging.sender import OutgoingMessage, SendError
 # The tenant's tool, by name, called with arguments: its result (raises
 # `LinkCreationError` when the tool failed).
 CreateLink = Callable[[str, dict[str, Any]], Awaitable[Mapping[str, Any]]]
+
+
+class ToolResult(Protocol):
+    """What running a tenant tool gave (`realtime.providers.base.ToolCall` is one)."""
+
+    @property
+    def success(self) -> bool:
+        """Whether the tool did its work."""
+        ...
+
+    @property
+    def result(self) -> dict[str, Any]:
+        """Its answer (on a failure: `error` and `detail`)."""
+        ...
+
+
+class ToolRunner(Protocol):
+    """A call's tenant tools (`realtime.agents.external_tools.ExternalTools` is one)."""
+
+    async def call(self, name: str, arguments: Mapping[str, Any]) -> ToolResult:
+        """Run the tool `name`; never raises."""
+        ...
+
+
+def link_creator(tools: ToolRunner) -> CreateLink:
+    """`CreateLink` through a call's tenant tools (an HTTP tool or an MCP tool)."""
+
+    async def create(name: str, arguments: dict[str, Any]) -> Mapping[str, Any]:
+        outcome = await tools.call(name, arguments)
+        if not outcome.success:
+            error = outcome.result.get("error", "tool_failed")
+            raise LinkCreationError(str(error), f"the tool {name} failed: {error}")
+        return _structured(outcome.result)
+
+    return create
+
+
+def _structured(result: Mapping[str, Any]) -> Mapping[str, Any]:
+    """An MCP tool's structured content when it has one (`structuredContent`), else the
+    result itself."""
+    inner = result.get("structuredContent") or result.get("structured_content")
+    return inner if isinstance(inner, Mapping) else result
+
 
 TEXTS: Final[dict[str, str]] = {
     "es": "Hola {name}, este es su link de pago: {url}",
@@ -67,6 +110,9 @@ class PaymentLinkRequest:
     amount: Decimal | None = None
     currency: str | None = None
     variables: Mapping[str, Any] = field(default_factory=dict)
+    # The call's tenant tools, when the agent has them (`link_creator`); else the one
+    # the action was bound with.
+    create_link: CreateLink | None = None
 
 
 @dataclass(frozen=True)
@@ -176,19 +222,22 @@ class PaymentLinks:
     async def _link(
         self, sender: SenderSecrets, request: PaymentLinkRequest, phone: str
     ) -> tuple[str | None, str]:
-        if sender.payment_link_tool is None or self.create_link is None:
+        create_link = request.create_link or self.create_link
+        if sender.payment_link_tool is None or create_link is None:
             raise PaymentLinkError(
                 "no_payment_link_tool", "no tool of the tenant creates payment links"
             )
-        arguments: dict[str, Any] = {
+        offered: dict[str, Any] = {
             "amount": float(request.amount) if request.amount is not None else None,
             "currency": request.currency,
             "reference": self.call_key,
             "phone": phone,
             "name": _first(request.variables, _NAME_KEYS),
         }
+        # Absent rather than null: a tool's JSON Schema may not allow null.
+        arguments = {k: v for k, v in offered.items() if v is not None}
         try:
-            result = await self.create_link(sender.payment_link_tool, arguments)
+            result = await create_link(sender.payment_link_tool, arguments)
             return link_of(result)
         except LinkCreationError as exc:
             raise PaymentLinkError("link_failed", f"{exc.code}: {exc}") from exc
