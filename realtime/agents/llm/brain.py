@@ -28,6 +28,7 @@ import openai
 from centralita.kernel.llm import LlmEndpoint
 from centralita.kernel.tasks import stop_tasks
 from centralita.memory.call_variables import memory_of
+from realtime.agents.external_tools import Done, ExternalTools, Say, aloud
 from realtime.agents.flows.tools import ToolContext, run_tool, tool_schemas
 from realtime.agents.llm.prompt import fill, system_prompt
 from realtime.agents.llm.tool_deltas import AssembledToolCall, ToolCallDeltas
@@ -166,7 +167,17 @@ class LlmBrain(AgentBrain):
             if not done.tool_calls:
                 yield self._decision([], done.tokens)
                 return
-            calls = [await self._run(call) for call in done.tool_calls]
+            calls: list[ToolCall] = []
+            aloud_lines: list[str] = []  # waiting and failure lines, said as they come
+            for call in done.tool_calls:
+                async for item in self._run_aloud(call):
+                    if isinstance(item, ToolCall):
+                        calls.append(item)
+                    else:
+                        aloud_lines.append(item)
+                        yield item
+            if aloud_lines:
+                self._messages.append({"role": "assistant", "content": " ".join(aloud_lines)})
             said = self._said_by_tools()
             if said:
                 self._messages.append({"role": "assistant", "content": " ".join(said)})
@@ -176,6 +187,35 @@ class LlmBrain(AgentBrain):
             if self._ctx.end or self._ctx.transfer:
                 return  # the call is over: nothing the model would add is heard
         yield self._decision([], 0)
+
+    def use_external_tools(self, tools: ExternalTools) -> None:
+        """Offer the call's tenant tools (HTTP, MCP) beside the built-in ones."""
+        self._ctx.external = tools
+        self._tools = [*self._tools, *tools.specs()]
+
+    async def _run_aloud(self, call: AssembledToolCall) -> AsyncGenerator[str | ToolCall, None]:
+        """Run one tool call: a tenant tool's waiting line while it runs past ~300 ms,
+        its failure line when it fails, then the call's record."""
+        external = self._ctx.external
+        tool = external.get(call.name) if external is not None else None
+        if tool is None:
+            yield await self._run(call)
+            return
+
+        async def run(say: Say) -> ToolCall:
+            self._ctx.say_now = say
+            try:
+                return await self._run(call)
+            finally:
+                self._ctx.say_now = None
+
+        async for item in aloud(run):
+            if not isinstance(item, Done):
+                yield item
+                continue
+            if not item.value.success:
+                yield tool.failure_line
+            yield item.value
 
     # -- hooks (a flow's LLM mode overrides them) -------------------------------------
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from centralita.memory.call_variables import memory_of
 from centralita.understanding.model import Steering
+from realtime.agents.external_tools import ExternalTools
 from realtime.agents.flows.guided import GuidedFlow
 from realtime.agents.flows.schema import AgentDefinition
 from realtime.agents.flows.tools import TOOLS, KnowledgeLookup, run_tool
@@ -74,6 +75,7 @@ class FlowLlmBrain(LlmBrain):
         environ: Mapping[str, str] | None = None,
         client_factory: ClientFactory = default_client,
         knowledge: KnowledgeLookup | None = None,
+        external: ExternalTools | None = None,
     ) -> None:
         if definition.llm is None:
             raise ValueError(f"agent {definition.name!r} has no llm block")
@@ -99,6 +101,8 @@ class FlowLlmBrain(LlmBrain):
         self._simple = False
         self._flow_calls: list[ToolCall] = []  # run by the flow on a move, reported next
         self._flow_said: list[str] = []
+        if external is not None:
+            self.use_external_tools(external)
 
     @property
     def node(self) -> str | None:
@@ -128,6 +132,11 @@ class FlowLlmBrain(LlmBrain):
         self._simple = turn.advice.steering is Steering.SIMPLIFY
         async for part in super().stream(turn):
             yield part
+
+    def use_external_tools(self, tools: ExternalTools) -> None:
+        """The tenant's tools, offered and allowed beside the flow's own."""
+        super().use_external_tools(tools)
+        self._allowed |= set(tools.names())
 
     # -- LlmBrain's hooks ------------------------------------------------------------
 
