@@ -32,6 +32,7 @@ from centralita.messaging.payment_links import (
     PaymentLinkError,
     PaymentLinkRequest,
     PaymentLinkSent,
+    link_creator,
 )
 from centralita.understanding.ids import national_id_matches
 from realtime.agents.external_tools import ExternalTools
@@ -266,7 +267,9 @@ async def send_payment_link(args: SendPaymentLinkArgs, ctx: ToolContext) -> dict
     sent to the contact; its delivery statuses arrive later. Other channels: a stand-in
     link, a stable fake id until their integration exists."""
     if args.channel == "whatsapp" and ctx.payment_links is not None:
-        request = PaymentLinkRequest(args.amount, args.currency, ctx.variables)
+        # The link is made by the tenant's own tool (HTTP or MCP), run as the call's.
+        tools = link_creator(ctx.external) if ctx.external is not None else None
+        request = PaymentLinkRequest(args.amount, args.currency, ctx.variables, tools)
         try:
             sent = await ctx.payment_links(request)
         except PaymentLinkError as exc:
