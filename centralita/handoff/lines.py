@@ -28,6 +28,12 @@ _LINES: dict[str, dict[str, str]] = {
         "en": "I'm sorry, nobody from our team is free right now. "
         "Someone will call you back {when}. Have a good day.",
     },
+    "no_callback": {
+        "es": "Lo siento, en este momento no hay ejecutivas disponibles. "
+        "Le volveremos a llamar. Que tenga un buen día.",
+        "en": "I'm sorry, nobody from our team is free right now. "
+        "We will call you again. Have a good day.",
+    },
     "callback": {
         "es": "Para esto es mejor que le atienda una persona. "
         "Una ejecutiva le llamará {when}. Que tenga un buen día.",

@@ -21,6 +21,7 @@ import phonenumbers
 from phonenumbers import timezone as phone_timezones
 
 from centralita.kernel.calls import DialRequest
+from realtime.agents.external_tools import ExternalTools
 from realtime.agents.flows.engine import FlowBrain
 from realtime.agents.flows.schema import AgentDefinition
 from realtime.agents.flows.templates import VariableError
@@ -30,6 +31,7 @@ from realtime.agents.llm.flow_brain import FlowLlmBrain
 from realtime.agents.loader import DEFAULT_AGENT, AnyAgentDefinition, load_any_agent
 from realtime.providers.base import AgentBrain, TextToSpeech
 from realtime.session.call_session import SessionConfig
+from realtime.session.human_queue import HumanQueue
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,9 @@ class AgentSetup:
     brain: AgentBrain
     config: SessionConfig
     voice: TextToSpeech | None = None  # the agent's own voice; None: the line's
+    # The call's way into its tenant's human queue (agents with a handoff policy, on a
+    # media worker with a database: `realtime/store/agent_lookup.py`); None: none.
+    human_queue: HumanQueue | None = None
 
 
 def flow_agent_for(request: DialRequest, base: SessionConfig | None = None) -> AgentSetup:
@@ -83,6 +88,7 @@ def setup_for(
     *,
     utc_now: Callable[[], datetime] = lambda: datetime.now(UTC),
     knowledge: KnowledgeLookup | None = None,
+    external: ExternalTools | None = None,
 ) -> AgentSetup:
     """The session settings and brain of ``definition`` for this call.
 
@@ -96,6 +102,8 @@ def setup_for(
         utc_now: The clock (tests pass a fixed one); the brain reads it in the contact's zone.
         knowledge: the call's tenant's knowledge base (LLM agents' `search_knowledge`
             tool, flows' `special.question` node); None: the agent has none.
+        external: the tenant's own tools (HTTP, MCP) bound to this call
+            (`realtime/store/tenant_tools.py`); None: none.
 
     Raises:
         realtime.agents.flows.templates.VariableError: see `flow_agent_for`.
@@ -115,6 +123,7 @@ def setup_for(
         max_silences=template.max_silences,
         max_duration_s=template.max_duration_s,
         voicemail=definition.voicemail,
+        handoff=definition.handoff,
         hints=[
             *template.hints,
             *definition_hints(request),
@@ -127,15 +136,17 @@ def setup_for(
 
     if isinstance(definition, LlmAgentDefinition):
         return AgentSetup(
-            brain=llm_brain(definition, request.variables, clock, knowledge),
+            brain=llm_brain(definition, request.variables, clock, knowledge, external),
             config=config,
             voice=agent_voice(definition),
         )
     voice = agent_voice(definition)
     if definition.llm is not None:
-        brain = flow_llm_brain(definition, request.variables, clock, knowledge)
+        brain = flow_llm_brain(definition, request.variables, clock, knowledge, external)
         return AgentSetup(brain=brain, config=config, voice=voice)
-    brain = FlowBrain(definition, request.variables, clock=clock, knowledge=knowledge)
+    brain = FlowBrain(
+        definition, request.variables, clock=clock, knowledge=knowledge, external=external
+    )
     return AgentSetup(brain=brain, config=config, voice=voice)
 
 
@@ -208,6 +219,7 @@ def llm_brain(
     variables: Mapping[str, Any],
     clock: Callable[[], datetime],
     knowledge: KnowledgeLookup | None = None,
+    external: ExternalTools | None = None,
 ) -> AgentBrain:
     """The LLM agent's brain for this contact.
 
@@ -222,9 +234,12 @@ def llm_brain(
     if missing:
         raise VariableError(f"agent {definition.name!r} needs {', '.join(missing)}")
     try:
-        return definition.brain(variables, clock, knowledge=knowledge)
+        brain = definition.brain(variables, clock, knowledge=knowledge)
     except ValueError as exc:  # the key's environment variable is not set
         raise VariableError(str(exc)) from exc
+    if external is not None:
+        brain.use_external_tools(external)
+    return brain
 
 
 def flow_llm_brain(
@@ -232,6 +247,7 @@ def flow_llm_brain(
     variables: Mapping[str, Any],
     clock: Callable[[], datetime],
     knowledge: KnowledgeLookup | None = None,
+    external: ExternalTools | None = None,
 ) -> AgentBrain:
     """A flow agent's brain in LLM mode (its `llm:` block).
 
@@ -239,7 +255,9 @@ def flow_llm_brain(
         VariableError: a required variable is missing, or the model's key is not set.
     """
     try:
-        return FlowLlmBrain(definition, variables, clock=clock, knowledge=knowledge)
+        return FlowLlmBrain(
+            definition, variables, clock=clock, knowledge=knowledge, external=external
+        )
     except VariableError:
         raise
     except ValueError as exc:  # the key's environment variable is not set

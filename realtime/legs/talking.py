@@ -69,6 +69,7 @@ def open_session(
         corrector=corrector,
         recorder=recorder,
     )
+    session.human_queue = setup.human_queue
     if on_event is not None:
         session.record.listeners.append(on_event)
     return session

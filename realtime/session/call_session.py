@@ -29,6 +29,8 @@ from av.frame import Frame
 from av.packet import Packet
 
 from centralita.correction.online import OnlineCorrector
+from centralita.handoff.policy import HandoffAction, HandoffPolicy, HandoffTrigger
+from centralita.handoff.watch import HandoffDecision
 from centralita.kernel.call_events import CallEventType, ControlAction
 from centralita.kernel.calls import CallOutcome
 from centralita.kernel.pcm import Pcm16
@@ -49,14 +51,17 @@ from realtime.audio.vad import (
 from realtime.providers.base import (
     AgentBrain,
     AgentReply,
+    BrainTurn,
     ProviderError,
     SpeechToText,
     TextToSpeech,
 )
 from realtime.providers.sentences import split_sentences
 from realtime.session.early_transcripts import EarlyTranscripts, early_ms
+from realtime.session.handoff_desk import HandoffDesk
 from realtime.session.handover import Transfer, transfer_failed_line, transferring_line
 from realtime.session.hearing import Heard, Listening, TurnHearing
+from realtime.session.human_queue import HumanQueue
 from realtime.session.keypad import KeyEntry, Keypad
 from realtime.session.machine_watch import MachineAnswer, MachineTurn, MachineWatch
 from realtime.session.record import CallRecord, TurnMetrics
@@ -98,6 +103,9 @@ class SessionConfig:
     max_silences: int = 2
     max_duration_s: float = 600.0
     hints: list[str] = field(default_factory=list)
+    # The agent's handoff policy: when the call goes to a person through the human queue
+    # (`realtime/session/handoff_desk.py`). None: transfers go the leg's way, as before.
+    handoff: HandoffPolicy | None = None
     # What the agent does when a machine answers a phone call: leave its message after
     # the beep (the flow's voicemail node, which says nothing of the debt), or hang up.
     voicemail: Literal["leave_message", "hang_up"] = "leave_message"
@@ -185,6 +193,10 @@ class CallSession:
         self.transfer: Transfer | None = None
         self._transferring = False
         self._handing: asyncio.Task[None] | None = None  # a supervisor's transfer
+        # The human queue for this call (the media worker binds one per call); with the
+        # agent's handoff policy it makes the desk that applies it when the call starts.
+        self.human_queue: HumanQueue | None = None
+        self._desk: HandoffDesk | None = None
         self._keypad = Keypad(self._utterances.put_nowait)
         self._speaking: asyncio.Task[None] | None = None
         self._ending: str | None = None  # how the reply being said ends the call, if it does
@@ -210,6 +222,7 @@ class CallSession:
         """
         self.record.event(CallEventType.CALL_STARTED, language=self.config.language)
         self._last_activity = time.monotonic()
+        self._desk = self._handoff_desk()
         loop = asyncio.get_running_loop()
         deadline = loop.call_later(self.config.max_duration_s, self._end, "max_duration")
         listener = asyncio.create_task(self._listen(inbound), name=f"listen-{self.record.call_id}")
@@ -230,6 +243,9 @@ class CallSession:
                 what=f"call {self.record.call_id}",
                 expected=(MediaStreamError,),
             )
+            if self._desk is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._desk.close(), STOP_PARTS_S)
         self.record.usage.call_s = self.record.elapsed_s()
         self._close_recording()
         self.record.complete_turns()
@@ -412,7 +428,7 @@ class CallSession:
             ValueError: `say` or `add-message` without a message; `transfer` on a call
                 whose leg cannot ring a person (WebRTC: take it over instead).
         """
-        if action == "transfer" and self.transfer is None:
+        if action == "transfer" and self.transfer is None and self._desk is None:
             raise ValueError("this call's leg cannot ring a person: take the call over instead")
         self._supervision.apply(action, by=by, message=message)
         if action == "transfer" and self._handing is None and not self._ended.is_set():
@@ -420,7 +436,11 @@ class CallSession:
             self._handing = asyncio.create_task(self._supervised_transfer())
 
     def hand_back(self, by: str) -> None:
-        """The human who took the call left: the agent is heard and answers again."""
+        """The human who took the call left: the agent is heard and answers again; or,
+        when the call came to them through the human queue, the call ends (theirs)."""
+        if self._desk is not None and self._desk.operator_left():
+            self._end("operator")
+            return
         if self._supervision.hand_back(by):
             self._last_activity = time.monotonic()  # the silence before a re-prompt starts now
 
@@ -474,8 +494,9 @@ class CallSession:
             return True
         if isinstance(utterance, KeyEntry):
             turn = self._hearing.keyed(utterance.keys, metrics)
-            if not self._supervision.taken_over:
+            if not self._quiet() and not await self._handoff_decides(turn):
                 await self._converse(self._brain.stream(turn), turn=metrics)
+                await self._handoff_after_reply()
             return True
         text = ""
         if utterance is not None:
@@ -490,9 +511,12 @@ class CallSession:
                 if watch.machine:
                     return True  # a recording's greeting: the message waits for its beep
         turn = self._hearing.understand(text, metrics, silence=utterance is None)
-        if self._supervision.taken_over:
-            return True  # the human answers; the transcript and analysis go on
+        if self._quiet():
+            return True  # a person answers (or is on the way); the transcript goes on
+        if await self._handoff_decides(turn):
+            return True
         await self._converse(self._brain.stream(turn), turn=metrics, heard_at=utterance)
+        await self._handoff_after_reply()
         return True
 
     async def _leave_message(self, metrics: TurnMetrics) -> None:
@@ -504,6 +528,67 @@ class CallSession:
             with contextlib.suppress(TimeoutError):  # an LLM agent that did not end it
                 await asyncio.wait_for(self._speech.wait_idle(), MESSAGE_MAX_S)
             self._end("voicemail")
+
+    # -- handing the call to a person ---------------------------------------------------
+
+    def _handoff_desk(self) -> HandoffDesk | None:
+        policy = self.config.handoff
+        if policy is None:
+            return None
+        return HandoffDesk(
+            policy=policy,
+            queue=self.human_queue,
+            record=self.record,
+            speech=self._speech,
+            supervision=self._supervision,
+            language=self.config.language,
+            timezone=self.config.timezone,
+            end=self._end,
+        )
+
+    def _quiet(self) -> bool:
+        """Whether the agent must not answer: a person has the call, or one is coming."""
+        return self._supervision.taken_over or (self._desk is not None and self._desk.holding)
+
+    async def _handoff_decides(self, turn: BrainTurn) -> bool:
+        """The handoff policy's say on this turn, before the agent answers; True when it
+        took the turn (the agent does not answer it)."""
+        desk = self._desk
+        if desk is None:
+            return False
+        decision = desk.answers_offer(turn) or desk.before_reply(turn)
+        if decision is None:
+            return False
+        await self._handoff(decision)
+        return True
+
+    async def _handoff_after_reply(self) -> None:
+        """The handoff policy's say on what the agent just did (a fallback, a question
+        it could not answer)."""
+        if self._desk is None or self._ended.is_set() or self._handing is not None:
+            return
+        decision = self._desk.after_reply()
+        if decision is not None:
+            await self._handoff(decision)
+
+    async def _handoff(self, decision: HandoffDecision) -> None:
+        assert self._desk is not None
+        if decision.action is HandoffAction.TRANSFER_NOW:
+            self._queue_for_person(decision.reason, told=False, decision=decision)
+        else:
+            await self._desk.act(decision)
+
+    def _queue_for_person(
+        self, reason: str, *, told: bool, decision: HandoffDecision | None = None
+    ) -> None:
+        """Wait for a person in a task of its own, so the caller's words are still
+        transcribed while they wait."""
+        if self._desk is None or self._handing is not None or self._ended.is_set():
+            return
+        chosen = decision or _transfer_decision(reason)
+        self._handing = asyncio.create_task(
+            self._desk.act(chosen, told=told), name=f"handoff-{self.record.call_id}"
+        )
 
     # -- speaking --------------------------------------------------------------------------
 
@@ -527,14 +612,23 @@ class CallSession:
             # While the agent speaks and the caller answers, the voice renders what
             # the brain may say next.
             self._speech.foresee(self._brain.likely_lines())
-        if self._ending == "transfer" and self.transfer is not None:
+        if self._ending == "transfer" and self._desk is not None:
+            self._ending = None  # the call goes on, in the human queue
+            reason = str(self.record.extracted.get("transfer_reason", "caller_request"))
+            self._queue_for_person(f"the agent transferred the call ({reason})", told=True)
+        elif self._ending == "transfer" and self.transfer is not None:
             await self._hand_over()
         elif self._ending is not None:
             self._end(self._ending)
 
     async def _supervised_transfer(self) -> None:
-        """A supervisor's transfer: the agent stops, tells the caller, hands over."""
+        """A supervisor's transfer: the agent stops, tells the caller, hands over (to the
+        human queue when the agent has a handoff policy)."""
         self._voice.interrupt()
+        if self._desk is not None:
+            reason = str(self.record.extracted.get("transfer_reason", "supervisor"))
+            await self._desk.act(_transfer_decision(reason))
+            return
         await self._speech.say(transferring_line(self.config.language), None, None)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._speech.wait_idle(), MESSAGE_MAX_S)
@@ -604,6 +698,8 @@ class CallSession:
         log.info("call %s: pressed %s", self.record.call_id, keys)
 
     def _apply(self, reply: AgentReply) -> None:
+        if self._desk is not None:
+            self._desk.note_reply(reply)
         for call in reply.tool_calls:
             self.record.event(
                 CallEventType.TOOL_CALL,
@@ -621,3 +717,10 @@ class CallSession:
             self.record.event(CallEventType.TRANSFER)
         if reply.dtmf:
             self._press_keys(reply.dtmf)
+
+
+def _transfer_decision(reason: str) -> HandoffDecision:
+    """A transfer the agent's brain or a supervisor asked for, as a handoff decision."""
+    return HandoffDecision(
+        trigger=HandoffTrigger.EXPLICIT_REQUEST, action=HandoffAction.TRANSFER_NOW, reason=reason
+    )

@@ -42,6 +42,7 @@ class Supervision:
         self._brain = brain
         self._end = end
         self.taken_over = False  # a human has the call: the agent only listens
+        self.joined = asyncio.Event()  # set while a human has the call (a queue waits on it)
         self._saying: set[asyncio.Task[None]] = set()
 
     @property
@@ -79,6 +80,7 @@ class Supervision:
             self._speech.mute()
             if action == "takeover":
                 self.taken_over = True
+                self.joined.set()
                 self._record.event(CallEventType.TRANSFER, to="human", by=by)
         elif action == "unmute":
             self._speech.unmute()
@@ -94,6 +96,7 @@ class Supervision:
         if not self.taken_over:
             return False
         self.taken_over = False
+        self.joined.clear()
         self._speech.unmute()
         self._record.event(CallEventType.HANDED_BACK, by=by, at_utc=datetime.now(UTC).isoformat())
         return True

@@ -23,6 +23,7 @@ from realtime.agents.loader import DEFAULT_AGENT, AnyAgentDefinition, load_any_a
 from realtime.agents.setup import AgentSetup, setup_for
 from realtime.cache import TenantCache
 from realtime.store.agents import load_tenant_agent
+from realtime.store.human_queue import CallbackScheduler, PostgresHumanQueue
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +51,11 @@ class TenantAgents:
         refresh_s: float = REFRESH_S,
         timeout_s: float = LOOKUP_TIMEOUT_S,
         knowledge: KnowledgeBase | None = None,
+        callbacks: CallbackScheduler | None = None,
     ) -> None:
         self._pool = pool
         self._knowledge = knowledge
+        self._callbacks = callbacks  # starts a human callback's durable workflow
         # (tenant, its agent); None: the tenant has no agent of that name (the shipped
         # one is meant).
         self._agents: TenantCache[str, _TenantAgent] = TenantCache(
@@ -68,7 +71,18 @@ class TenantAgents:
             realtime.agents.flows.templates.VariableError: see `realtime.agents.setup.setup_for`.
         """
         tenant, definition = await self._tenant_definition(request)
-        return setup_for(definition, request, knowledge=self._knowledge_of(tenant, definition))
+        setup = setup_for(definition, request, knowledge=self._knowledge_of(tenant, definition))
+        policy = definition.handoff
+        if policy is not None and tenant is not None:
+            setup.human_queue = PostgresHumanQueue(
+                self._pool,
+                tenant,
+                request,
+                queue=policy.queue,
+                max_wait_s=policy.max_wait_s,
+                schedule=self._callbacks,
+            )
+        return setup
 
     async def definition_for(self, request: DialRequest) -> AnyAgentDefinition:
         """The tenant's agent named by `request` (or the default), else the shipped one.

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from centralita.handoff.policy import HandoffPolicy
 from realtime.agents.flows.disclosure import WHY, collection_words
 from realtime.agents.flows.schema import FlowDefinitionError, VariableSpec
 from realtime.agents.flows.tools import KnowledgeLookup, ToolContext, ToolName
@@ -53,6 +54,9 @@ class LlmAgentDefinition(BaseModel):
     prompt: str = Field(min_length=1, description="The system prompt, {variables} filled")
     greeting: str | None = Field(default=None, description="The opening line; else the model's")
     tools: list[ToolName] | None = Field(default=None, description="Allowed tools (all if null)")
+    handoff: HandoffPolicy | None = Field(
+        default=None, description="When the call goes to a person (centralita.handoff.policy)"
+    )
     voice: VoiceSpec | None = Field(default=None, description="Else the line's voice")
     voicemail: Literal["leave_message", "hang_up"] = Field(
         default="leave_message",
