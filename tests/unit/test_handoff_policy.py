@@ -64,7 +64,8 @@ def test_an_explicit_request_transfers_at_once_and_only_once() -> None:
 
 def test_a_legal_matter_goes_first_in_the_queue() -> None:
     decision = HandoffWatch(default_policy()).before_reply(turn("Eso lo ve mi abogado"))
-    assert decision is not None and decision.trigger is HandoffTrigger.LEGAL
+    assert decision is not None
+    assert decision.trigger is HandoffTrigger.LEGAL
     assert decision.reason == "legal matter: lawyer"
     assert decision.priority > 10
 
@@ -80,7 +81,8 @@ def test_sentiment_must_stay_below_the_threshold_for_the_whole_window() -> None:
     assert watch.before_reply(turn(sentiment=-0.9)) is None  # 0.6 still in the window
     assert watch.before_reply(turn(sentiment=-0.9)) is None  # and still
     decision = watch.before_reply(turn(sentiment=-0.8))  # -0.9, -0.9, -0.8
-    assert decision is not None and decision.trigger is HandoffTrigger.NEGATIVE_SENTIMENT
+    assert decision is not None
+    assert decision.trigger is HandoffTrigger.NEGATIVE_SENTIMENT
     assert "below -0.50" in decision.reason
 
 
@@ -91,7 +93,8 @@ def test_loops_count_consecutive_turns_only() -> None:
     assert watch.before_reply(turn(repeated=False)) is None  # progress: the count restarts
     assert watch.before_reply(turn(repeated=True)) is None
     decision = watch.before_reply(turn(repeated=True))
-    assert decision is not None and decision.reason == "no progress for 2 turns"
+    assert decision is not None
+    assert decision.reason == "no progress for 2 turns"
 
 
 def test_fallbacks_in_a_row_and_unanswered_questions_are_read_after_the_reply() -> None:
@@ -111,10 +114,12 @@ def test_fallbacks_in_a_row_and_unanswered_questions_are_read_after_the_reply() 
     assert watch.after_reply(fallback=True, unanswered=False) is None
     assert watch.after_reply(fallback=True, unanswered=False) is None
     decision = watch.after_reply(fallback=True, unanswered=False)
-    assert decision is not None and decision.trigger is HandoffTrigger.FALLBACKS
+    assert decision is not None
+    assert decision.trigger is HandoffTrigger.FALLBACKS
     watch.declined()
     decision = watch.after_reply(fallback=False, unanswered=True)
-    assert decision is not None and decision.action is HandoffAction.SCHEDULE_CALLBACK
+    assert decision is not None
+    assert decision.action is HandoffAction.SCHEDULE_CALLBACK
 
 
 def test_a_declined_offer_lets_other_triggers_fire_but_never_the_same_again() -> None:
@@ -122,12 +127,14 @@ def test_a_declined_offer_lets_other_triggers_fire_but_never_the_same_again() ->
     first = watch.before_reply(turn(sentiment=-0.9))
     assert first is None  # the default window is two turns
     offer = watch.before_reply(turn(sentiment=-0.9))
-    assert offer is not None and offer.action is HandoffAction.OFFER_TRANSFER
+    assert offer is not None
+    assert offer.action is HandoffAction.OFFER_TRANSFER
     assert watch.before_reply(turn("eso lo ve mi abogado")) is None  # settled: quiet
     watch.declined()
     assert watch.before_reply(turn(sentiment=-0.9)) is None  # sentiment fired already
     legal = watch.before_reply(turn("eso lo ve mi abogado"))
-    assert legal is not None and legal.trigger is HandoffTrigger.LEGAL
+    assert legal is not None
+    assert legal.trigger is HandoffTrigger.LEGAL
 
 
 def test_a_policy_refuses_repeated_triggers_and_misplaced_thresholds() -> None:
