@@ -72,6 +72,7 @@ from realtime.store.agent_lookup import TenantAgents
 from realtime.store.call_events import call_facts
 from realtime.store.calls import save_call_retrying
 from realtime.store.live_events import LiveEvents
+from realtime.store.tenant_tools import TenantTools
 from workers.database import database_url
 from workers.draining_server import DrainingServer
 from workers.inbound_opt_outs import InboundOptOuts, connect_once
@@ -102,6 +103,12 @@ def knowledge_base(pool: Pool, settings: Settings) -> KnowledgeBase:
     """The tenants' knowledge bases, questions embedded by the model their documents were
     (`knowledge_embedder`; the local e5 model loads on the first question)."""
     return KnowledgeBase(pool, embedder_for(settings.knowledge_embedder))
+
+
+def tenant_tools(pool: Pool, settings: Settings) -> TenantTools:
+    """The tenants' own tools (HTTP, MCP), bound to each call by its tenant and agent;
+    their URLs pass the webhooks' SSRF rules and allow-list."""
+    return TenantTools(pool, settings.key_ring(), allow_hosts=settings.webhook_allow_hosts)
 
 
 def conversation_line(
@@ -159,7 +166,9 @@ def conversation_line(
         # The call's tenant's stored agent, else the shipped one, when there is a database.
         # (and the tenant's knowledge base, for agents that answer questions from it)
         agent_for=(
-            TenantAgents(pool, knowledge=knowledge_base(pool, settings)).setup_for_call
+            TenantAgents(
+                pool, knowledge=knowledge_base(pool, settings), tools=tenant_tools(pool, settings)
+            ).setup_for_call
             if pool is not None
             else flow_agent_for
         ),

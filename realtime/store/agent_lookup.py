@@ -24,6 +24,7 @@ from realtime.agents.setup import AgentSetup, setup_for
 from realtime.cache import TenantCache
 from realtime.store.agents import load_tenant_agent
 from realtime.store.human_queue import CallbackScheduler, PostgresHumanQueue
+from realtime.store.tenant_tools import TenantTools
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,10 @@ class TenantAgents:
         timeout_s: float = LOOKUP_TIMEOUT_S,
         knowledge: KnowledgeBase | None = None,
         callbacks: CallbackScheduler | None = None,
+        tools: TenantTools | None = None,
     ) -> None:
         self._pool = pool
+        self._tools = tools  # the tenant's own tools (HTTP, MCP), bound to each call
         self._knowledge = knowledge
         self._callbacks = callbacks  # starts a human callback's durable workflow
         # (tenant, its agent); None: the tenant has no agent of that name (the shipped
@@ -71,7 +74,19 @@ class TenantAgents:
             realtime.agents.flows.templates.VariableError: see `realtime.agents.setup.setup_for`.
         """
         tenant, definition = await self._tenant_definition(request)
-        setup = setup_for(definition, request, knowledge=self._knowledge_of(tenant, definition))
+        external = (
+            await self._tools.for_call(
+                tenant, definition.name, request.idempotency_key, definition.language
+            )
+            if self._tools is not None and tenant is not None
+            else None
+        )
+        setup = setup_for(
+            definition,
+            request,
+            knowledge=self._knowledge_of(tenant, definition),
+            external=external,
+        )
         policy = definition.handoff
         if policy is not None and tenant is not None:
             setup.human_queue = PostgresHumanQueue(
