@@ -15,6 +15,7 @@ from api.auth import authenticate, document_public_routes
 from api.data_errors import refuse_unstorable_values
 from api.limits import JsonBodyLimitAnswers, upload_body_limit
 from api.live_hub import LiveEventHub
+from api.mcp.server import mount_mcp
 from api.openapi_errors import document_error_bodies
 from api.routes import (
     admin,
@@ -102,7 +103,8 @@ def create_app(
             keys=settings.key_ring(),
         )
         try:
-            yield
+            async with mcp.running():  # the MCP SDK's session manager (api/mcp/)
+                yield
         finally:
             await live.close()
             await pool.close()
@@ -143,6 +145,7 @@ def create_app(
     app.include_router(knowledge.router, max_body_size=knowledge.body_limit(settings))
     # Mounted, not included: its own CORS and admin-key check (see api/routes/codec.py).
     app.mount(codec.PREFIX, codec.codec_app(settings))
+    mcp = mount_mcp(app)  # /mcp: the tenant's key on each request (api/mcp/endpoint.py)
     refuse_unstorable_values(app)
     document_public_routes(app)
     document_error_bodies(app)  # after: it reads which operations are public
