@@ -18,6 +18,7 @@ from api.live_hub import LiveEventHub
 from api.mcp.server import mount_mcp
 from api.openapi_errors import document_error_bodies
 from api.routes import (
+    actions,
     admin,
     agents,
     analytics,
@@ -30,12 +31,14 @@ from api.routes import (
     dashboard,
     exports,
     health,
+    human_callbacks,
     knowledge,
     learning,
     lexicon,
     live,
     media_plane,
     messaging,
+    operators,
     opt_outs,
     payments,
     reanalysis,
@@ -46,6 +49,7 @@ from api.routes import (
 )
 from api.services import ApiServices, TemporalConnector
 from centralita import __version__
+from centralita.handoff import queue_store
 from centralita.kernel.db import open_pool
 from centralita.kernel.settings import InvalidSettingsError, Settings, get_settings
 from centralita.kernel.telemetry import instrument_http_app
@@ -95,11 +99,13 @@ def create_app(
             database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
         )
         live = LiveEventHub(database_url)
+        handoffs = LiveEventHub(database_url, listen=queue_store.listen)
         app.state.services = ApiServices(
             settings=settings,
             pool=pool,
             temporal=TemporalConnector(settings, client=temporal_client),
             live=live,
+            handoffs=handoffs,
             keys=settings.key_ring(),
         )
         try:
@@ -107,6 +113,7 @@ def create_app(
                 yield
         finally:
             await live.close()
+            await handoffs.close()
             await pool.close()
 
     app = _App(
@@ -129,6 +136,8 @@ def create_app(
     app.include_router(softphone.router)
     app.include_router(dashboard.router)
     app.include_router(opt_outs.router)
+    app.include_router(operators.router)
+    app.include_router(human_callbacks.router)
     app.include_router(payments.router)
     app.include_router(learning.router)
     app.include_router(lexicon.router)
@@ -139,6 +148,7 @@ def create_app(
     app.include_router(exports.router)
     app.include_router(agents.router)
     app.include_router(telephony.router)
+    app.include_router(actions.router)
     app.include_router(messaging.router)
     app.include_router(admin.router)
     app.include_router(media_plane.router)

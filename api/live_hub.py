@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 import psycopg
 
@@ -25,14 +26,21 @@ log = logging.getLogger(__name__)
 RECONNECT_S = (0.5, 1.0, 2.0, 5.0)  # then every 5 s while Postgres is away
 
 
+# Issues the LISTEN on a fresh connection (notices' payloads are the keys watched).
+Listen = Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]]
+
+
 class LiveEventHub:
     """Wakes the streams of a call when the media worker announces its new events.
 
-    Connects on the first `watch` (an API that never streams never connects).
+    Connects on the first `watch` (an API that never streams never connects). The same
+    hub serves another channel with its own `listen` (the human queue's `handoffs`,
+    whose notices name a tenant: `api/routes/operators.py`).
     """
 
-    def __init__(self, conninfo: str) -> None:
+    def __init__(self, conninfo: str, listen: Listen = live_feed.listen) -> None:
         self._conninfo = conninfo
+        self._listen = listen
         self._watchers: dict[str, set[asyncio.Event]] = {}
         self._reader: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
@@ -74,7 +82,7 @@ class LiveEventHub:
                 async with await psycopg.AsyncConnection.connect(
                     self._conninfo, autocommit=True
                 ) as conn:
-                    await live_feed.listen(conn)
+                    await self._listen(conn)
                     self._listening.set()
                     attempt = 0
                     self._wake_all()  # anything written while not listening gets read

@@ -61,4 +61,5 @@ class ApiServices:
     pool: Pool
     temporal: TemporalConnector
     live: LiveEventHub  # wakes live event streams (one LISTEN per process)
+    handoffs: LiveEventHub  # wakes operator pages when a tenant's queue changes
     keys: KeyRing  # seals and opens the secrets tenants store (webhooks, carrier accounts)

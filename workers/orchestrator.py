@@ -15,6 +15,7 @@ from temporalio.worker import Worker
 from activities.attempts import AttemptActivities
 from activities.calls import CallActivities
 from activities.campaigns import CampaignActivities
+from activities.human_callbacks import HumanCallbackActivities
 from activities.knowledge import KnowledgeActivities, knowledge_activity_methods
 from activities.placement import PlacementActivities
 from centralita.kernel.calls import Dialer
@@ -25,11 +26,17 @@ from realtime.carrier.http_dialer import HttpDialer
 from workers.database import database_url
 from workflows.attempt import CallAttemptWorkflow
 from workflows.campaign import CampaignWorkflow
+from workflows.human_callback import HumanCallbackWorkflow
 from workflows.knowledge_ingestion import KnowledgeIngestionWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS: Sequence[type[Any]] = (CampaignWorkflow, CallAttemptWorkflow, KnowledgeIngestionWorkflow)
+WORKFLOWS: Sequence[type[Any]] = (
+    CampaignWorkflow,
+    CallAttemptWorkflow,
+    KnowledgeIngestionWorkflow,
+    HumanCallbackWorkflow,
+)
 
 
 def activities_for(pool: Pool, dialer: Dialer) -> list[Any]:
@@ -50,6 +57,7 @@ def activities_for(pool: Pool, dialer: Dialer) -> list[Any]:
         placement.choose_media_worker,
         placement.record_dropped_call,
         *knowledge_activity_methods(KnowledgeActivities(pool)),
+        HumanCallbackActivities(pool).mark_callback_due,
     ]
 
 

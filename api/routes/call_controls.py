@@ -127,6 +127,21 @@ async def _forward(services: Services, call_key: str, control: dict[str, Any]) -
 forward_control = _forward
 
 
+async def join_call(services: Services, call_key: str, sdp: str, by: str) -> str:
+    """A person's softphone joins the call with its SDP offer; the media worker's answer.
+
+    The caller checks the call is its tenant's first (the human queue's answer route).
+
+    Raises:
+        HTTPException: 404 no such call under way, 409 someone has it, 422 a bad offer,
+            502 no media worker answered.
+    """
+    answer = await _post(
+        services, call_key, "join", {"sdp": sdp, "by": by}, status.HTTP_201_CREATED
+    )
+    return str(answer["sdp"])
+
+
 @router.post("/{call_key}/inject", response_model=ControlApplied, responses=_ERRORS)
 async def inject(
     call_key: str, body: Inject, services: Services, tenant: TenantId
@@ -190,9 +205,5 @@ async def takeover(
     if who.sdp is None:
         applied = await _forward(services, call_key, {"action": "takeover", "by": who.by})
         return TakenOver(**applied.model_dump())
-    answer = await _post(
-        services, call_key, "join", {"sdp": who.sdp, "by": who.by}, status.HTTP_201_CREATED
-    )
-    return TakenOver(
-        call_key=call_key, action="takeover", status="applied", sdp=answer["sdp"], type="answer"
-    )
+    sdp = await join_call(services, call_key, who.sdp, who.by)
+    return TakenOver(call_key=call_key, action="takeover", status="applied", sdp=sdp, type="answer")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 HandoffState = Literal["waiting", "answered", "connected", "ended", "timed_out", "abandoned"]
 OperatorStatus = Literal["offline", "available", "busy", "wrap_up"]
@@ -108,6 +108,7 @@ class HumanCallback(BaseModel):
     created_at: datetime
     settled_at: datetime | None = None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def workflow_id(self) -> str:
         """The id of the workflow that waits for it."""

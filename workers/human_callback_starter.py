@@ -1,0 +1,50 @@
+"""Starting a human callback's durable workflow from the media worker.
+
+The media worker stores the callback (`realtime/store/human_queue.py`) and hands it here:
+`HumanCallbackWorkflow` (id `human-callback-{id}`) then waits for its time on the
+orchestrator's queue. A Temporal that cannot be reached is logged: the callback stays
+stored, and operator pages list it all the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from temporalio.client import Client
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from centralita.handoff.callback_messages import HumanCallbackInput
+from centralita.handoff.models import HumanCallback
+from workflows.human_callback import HumanCallbackWorkflow
+
+
+class HumanCallbackStarter:
+    """Starts callbacks' workflows on `task_queue`, connecting to Temporal on first use."""
+
+    def __init__(self, connect: Callable[[], Awaitable[Client]], task_queue: str) -> None:
+        self._connect = connect
+        self._client: Client | None = None
+        self._lock = asyncio.Lock()
+        self.task_queue = task_queue
+
+    async def start(self, tenant_id: str, callback: HumanCallback) -> None:
+        """Start the callback's workflow (starting it twice is harmless: one id each).
+
+        Raises:
+            Whatever connecting or starting raises (the caller logs it).
+        """
+        async with self._lock:
+            if self._client is None:
+                self._client = await self._connect()
+        try:
+            await self._client.start_workflow(
+                HumanCallbackWorkflow.run,
+                HumanCallbackInput(
+                    callback_id=callback.id, tenant_id=tenant_id, due_at=callback.due_at
+                ),
+                id=callback.workflow_id,
+                task_queue=self.task_queue,
+            )
+        except WorkflowAlreadyStartedError:
+            return
