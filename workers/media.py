@@ -75,6 +75,7 @@ from realtime.store.live_events import LiveEvents
 from realtime.store.tenant_tools import TenantTools
 from workers.database import database_url
 from workers.draining_server import DrainingServer
+from workers.human_callback_starter import HumanCallbackStarter
 from workers.inbound_opt_outs import InboundOptOuts, connect_once
 from workers.media_membership import MediaMembership
 from workers.post_call_starter import PostCallStarter
@@ -121,6 +122,7 @@ def conversation_line(
     live: LiveEvents | None = None,
     post_call: PostCallStarter | None = None,
     opt_outs: InboundOptOuts | None = None,
+    human_callbacks: HumanCallbackStarter | None = None,
     keep_finished: int = 0,
 ) -> ConversationLine:
     """The embedded voice stack: faster-whisper, the shipped flows, espeak-ng voices.
@@ -167,7 +169,10 @@ def conversation_line(
         # (and the tenant's knowledge base, for agents that answer questions from it)
         agent_for=(
             TenantAgents(
-                pool, knowledge=knowledge_base(pool, settings), tools=tenant_tools(pool, settings)
+                pool,
+                knowledge=knowledge_base(pool, settings),
+                tools=tenant_tools(pool, settings),
+                callbacks=human_callbacks.start if human_callbacks is not None else None,
             ).setup_for_call
             if pool is not None
             else flow_agent_for
@@ -320,6 +325,11 @@ def media_parts(
         live=live,
         post_call=post_call,
         opt_outs=InboundOptOuts(temporal, pool) if pool is not None else None,
+        # A person's callback, when nobody took a handed-off call in time: its durable
+        # workflow runs on the orchestrator's queue.
+        human_callbacks=(
+            HumanCallbackStarter(temporal, settings.task_queue) if pool is not None else None
+        ),
     )
     exchange = SoftphoneExchange()
     broker = StreamBroker()
