@@ -472,3 +472,39 @@ async def test_no_tool_without_a_tenants_key(
         )
     assert response.status_code == 200, response.text
     assert response.json()["result"]["serverInfo"]["name"] == "centralita"
+
+
+async def test_a_body_over_the_request_limit_is_refused(served: Served) -> None:
+    # The API's body limit (max_request_bytes, 1 MiB) covers /mcp: larger files go to
+    # POST /campaigns, which takes max_upload_bytes.
+    rows = "".join(f"Cliente {i};+5696{i:07d}\n" for i in range(60_000))
+    call = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {
+            "name": "create_campaign_from_csv",
+            "arguments": {"csv": "nombre;telefono\n" + rows, "name": "grande"},
+        },
+    }
+    async with httpx.AsyncClient(base_url=served.url) as http:
+        response = await http.post("/mcp", json=call, headers={**ACCEPT, **bearer(served.key_a)})
+    assert response.status_code == 413, response.text
+    assert "max_request_bytes" in response.json()["detail"]
+
+
+async def test_a_revoked_key_gets_no_more_tools(served: Served) -> None:
+    async with httpx.AsyncClient(base_url=served.url, headers=bearer(ADMIN_KEY)) as admin:
+        tenant_id, _ = await new_tenant(admin, "revocada")
+        made = await admin.post(f"/admin/tenants/{tenant_id}/api-keys", json={"name": "mcp"})
+        key = made.json()
+        async with connected(served.url, key["key"]) as client:
+            assert len((await client.list_tools()).tools) == len(TOOLS)
+        revoked = await admin.delete(f"/admin/api-keys/{key['id']}")
+        assert revoked.is_success, revoked.text
+    async with httpx.AsyncClient(base_url=served.url) as http:
+        response = await http.post(
+            "/mcp", json=INITIALIZE, headers={**ACCEPT, **bearer(key["key"])}
+        )
+    assert response.status_code == 401, response.text
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
