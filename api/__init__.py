@@ -12,6 +12,7 @@
 - `live_hub`, `live_stream`: a call's live events as server-sent events, over one LISTEN.
 - `data_errors`, `openapi_errors`: error answers (422 for values Postgres refuses; the
   errors every operation documents).
+- `mcp/`: Centralita as an MCP server at `/mcp` (the operator's tools, the tenant's key).
 - `static/`: the browser softphone and the ops dashboard (HTML and ES modules).
 
 May import: `workflows`, `activities`, `realtime` and the `centralita` packages (the layers
