@@ -41,6 +41,7 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/health/live"),
         ("GET", "/health/ready"),
         ("GET", "/softphone"),
+        ("GET", "/operator"),
         ("GET", "/dashboard"),
         ("GET", "/dashboard/assets/{name}"),
         # WhatsApp providers' status reports: proved by their signatures (api/routes/messaging.py)

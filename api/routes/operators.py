@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from importlib import resources
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
-from fastapi.responses import StreamingResponse
+from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.auth import TenantId
@@ -88,6 +89,13 @@ async def _operator(pool: Pool, tenant: str, operator_id: str) -> Operator:
     if operator is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no operator {operator_id!r}")
     return operator
+
+
+@router.get("/operator", response_class=HTMLResponse, include_in_schema=False)
+async def page() -> HTMLResponse:
+    """The operator page (it asks for a key and sends it itself)."""
+    html = resources.files("api").joinpath("static/operator.html").read_text(encoding="utf-8")
+    return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
 
 
 @router.post("/operators/sign-in", response_model=Operator)
