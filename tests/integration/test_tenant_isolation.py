@@ -28,6 +28,7 @@ from centralita.kernel.ids import DEFAULT_TENANT_ID
 from centralita.kernel.settings import Settings
 from centralita.knowledge.embeddings import embedder_for
 from centralita.knowledge.store import replace_chunks
+from centralita.messaging.message_store import NewMessage, record_sent
 from realtime.agents.loader import load_any_agent
 from tests.support.servers import AppClients, bearer, settings_for, task_queue
 from tests.support.stored_calls import insert_campaign, store_answered_call
@@ -50,6 +51,8 @@ B_NUMBER = "+56229990456"  # what B tries to route through A's carrier account
 A_PAYMENT = "pago-solo-de-A"  # a payment A reported for A_PHONE (in its contact's memory)
 A_KNOWLEDGE_TITLE = "conocimiento-solo-de-A"  # A's knowledge document
 A_KNOWLEDGE_TEXT = "Pague en la Caja Solo De A, sucursal Providencia."  # its one chunk
+A_WHATSAPP_SENDER = "whatsapp-solo-de-A"  # A's WhatsApp sender's name
+A_MESSAGE = "Hola, este es su link de pago solo de A"  # a message A's call sent
 
 # Routes that hold no tenant's data, and why they are not walked.
 NOT_TENANT_RESOURCES: dict[tuple[str, str], str] = {
@@ -85,6 +88,8 @@ class TenantA:
     agent_name: str = A_AGENT
     account_id: str = ""
     document_id: str = ""
+    sender_id: str = ""
+    message_id: str = ""
     markers: set[str] = field(default_factory=set)
 
     def values(self, param: str) -> list[str]:
@@ -109,6 +114,8 @@ class TenantA:
             "account_id": [self.account_id],
             "phone_number": [quote(A_NUMBER, safe="")],
             "document_id": [self.document_id],
+            "sender_id": [self.sender_id],
+            "message_id": [self.message_id],
         }
         assert param in by_name, f"teach the walk what tenant A's {param!r} is"
         return by_name[param]
@@ -144,6 +151,7 @@ def _bodies(a: TenantA) -> dict[tuple[str, str], Any]:
             "agent": "cobranza-temprana",
         },
         ("POST", "/payments"): _payment("pago-de-B"),
+        ("POST", "/whatsapp-senders"): _whatsapp_sender("whatsapp de B"),
         # B's question must find none of A's chunks (its own knowledge base is empty).
         # The upload route takes multipart: the walk's JSON is refused (422), harmlessly.
         ("POST", "/knowledge/search"): {"question": "¿dónde puedo pagar?", "k": 10},
@@ -168,6 +176,27 @@ def _carrier_account(name: str) -> dict[str, Any]:
         "account_sid": "AC" + "0" * 32,
         "auth_token": "token-of-the-tenant-walk-0123",
     }
+
+
+def _whatsapp_sender(name: str) -> dict[str, Any]:
+    return {
+        "provider": "twilio",
+        "name": name,
+        "account_sid": "AC" + "0" * 32,
+        "auth_token": "token-of-the-tenant-walk-0123",
+        "from_number": "+56229990789",
+    }
+
+
+async def _seed_whatsapp(pool: Pool, a_api: httpx.AsyncClient, a: TenantA) -> None:
+    """A's WhatsApp sender, and a message one of A's calls sent through it."""
+    sender = await a_api.post("/whatsapp-senders", json=_whatsapp_sender(A_WHATSAPP_SENDER))
+    assert sender.status_code == 201, sender.text
+    a.sender_id = sender.json()["id"]
+    message = NewMessage(DEFAULT_TENANT_ID, a.sender_id, "twilio", "SM" + "a" * 32, A_PHONE,
+                         A_MESSAGE, "queued", call_key=a.ended_key)  # fmt: skip
+    async with pool.connection() as conn:
+        a.message_id = await record_sent(conn, message)
 
 
 def _flow(name: str, first_line: str) -> dict[str, Any]:
@@ -267,6 +296,7 @@ async def _seed_tenant_a(pool: Pool, a_api: httpx.AsyncClient, admin: httpx.Asyn
     paid = await a_api.post("/payments", json=_payment(A_PAYMENT))
     assert paid.status_code == 201, paid.text
     a.document_id = await _seed_knowledge(pool, a_api)
+    await _seed_whatsapp(pool, a_api, a)
 
     a.markers = {
         a.campaign_id,
@@ -289,6 +319,10 @@ async def _seed_tenant_a(pool: Pool, a_api: httpx.AsyncClient, admin: httpx.Asyn
         a.document_id,
         A_KNOWLEDGE_TITLE,
         A_KNOWLEDGE_TEXT,
+        a.sender_id,
+        A_WHATSAPP_SENDER,
+        a.message_id,
+        A_MESSAGE,
     }
     return a
 
@@ -391,7 +425,9 @@ async def test_another_tenants_ids_answer_404_on_every_route(
                  "/agents", f"/agents/{A_AGENT}", "/carrier-accounts", "/phone-numbers",
                  f"/carrier-accounts/{a.account_id}", "/payments",
                  f"/contacts/{a.contact_id}/memory", "/knowledge/documents",
-                 f"/knowledge/documents/{a.document_id}"):  # fmt: skip
+                 f"/knowledge/documents/{a.document_id}", "/whatsapp-senders",
+                 f"/whatsapp-senders/{a.sender_id}", "/messages",
+                 f"/messages/{a.message_id}"):  # fmt: skip
         own = await a_api.get(path)
         assert own.status_code == 200, (path, own.text)
         assert any(m in own.text for m in a.markers), f"A does not see its own rows at {path}"
@@ -416,6 +452,7 @@ async def test_another_tenants_ids_answer_404_on_every_route(
     [routed] = (await a_api.get("/phone-numbers")).json()["items"]
     assert (routed["number"], routed["carrier_account_id"]) == (A_NUMBER, a.account_id)
     assert (await a_api.get(f"/carrier-accounts/{a.account_id}")).status_code == 200
+    assert (await a_api.get(f"/whatsapp-senders/{a.sender_id}")).status_code == 200
     kept = await a_api.get(f"/knowledge/documents/{a.document_id}")
     assert (kept.status_code, kept.json()["chunk_count"]) == (200, 1)
     async with pool.connection() as conn:
