@@ -9,6 +9,7 @@ request's tenant, whatever key later requests on the session presented.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -43,8 +44,10 @@ class McpEndpoint:
     async def running(self) -> AsyncIterator[None]:
         """Serve MCP while the API's lifespan lasts.
 
-        A session manager runs once, so each lifespan gets a new one (tests start an
-        app's lifespan more than once).
+        The SDK's session manager holds an anyio task group, which must be left in the
+        task that entered it; a lifespan may end in another task than it began in (test
+        fixtures do), so the manager runs in a task of its own. It runs once, so each
+        lifespan gets a new one.
         """
         self._server.streamable_http_app(
             streamable_http_path=PATH,
@@ -53,12 +56,29 @@ class McpEndpoint:
             transport_security=_TRANSPORT_SECURITY,
         )
         manager = self._server.session_manager
-        async with manager.run():
-            self._manager = manager
-            try:
-                yield
-            finally:
-                self._manager = None
+        ready, stop = asyncio.Event(), asyncio.Event()
+
+        async def serve() -> None:
+            async with manager.run():
+                self._manager = manager
+                ready.set()
+                try:
+                    await stop.wait()
+                finally:
+                    self._manager = None
+
+        task = asyncio.create_task(serve(), name="mcp-session-manager")
+        waiting = asyncio.create_task(ready.wait())
+        await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        if task.done():
+            task.result()  # its failure, raised here
+            raise RuntimeError("the MCP session manager ended as it started")
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
