@@ -18,6 +18,7 @@ from psycopg.types.json import Jsonb
 
 from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
+from centralita.messaging.message_store import NewMessage, record_sent
 from centralita.tenants.store.keys import create_key
 from realtime.agents.loader import load_any_agent
 from tests.support.analytics_seed import seed
@@ -136,6 +137,7 @@ async def seed_world(pool: Pool, api: httpx.AsyncClient, webhook_url: str) -> Se
         _ok(await api.post("/knowledge/documents", files={"file": (f"fuzz-{n}.md", text)}))
         for n, text in enumerate(["# Pagos\n\nPague en Servipag.", "# Horario\n\nDe 9 a 18."])
     ]
+    senders, message = await _whatsapp(pool, api)
     return Seeded(
         ids={
             "campaign_id": [str(campaign["id"]), world.campaign_a],
@@ -158,6 +160,8 @@ async def seed_world(pool: Pool, api: httpx.AsyncClient, webhook_url: str) -> Se
             "account_id": [FUZZ_CARRIER_ACCOUNT_ID],
             "phone_number": [FUZZ_NUMBERS[0]],
             "document_id": [str(documents[0]["id"])],
+            "sender_id": senders[:1],
+            "message_id": [message],
         },
         victims={
             "call_id": calls[1:2],
@@ -167,5 +171,21 @@ async def seed_world(pool: Pool, api: httpx.AsyncClient, webhook_url: str) -> Se
             "account_id": [str(spare_account["id"])],
             "phone_number": [FUZZ_NUMBERS[1]],
             "document_id": [str(documents[1]["id"])],
+            "sender_id": senders[1:],
         },
     )
+
+
+async def _whatsapp(pool: Pool, api: httpx.AsyncClient) -> tuple[list[str], str]:
+    """Two WhatsApp senders (the second to be deleted) and a message the first sent."""
+    senders = [
+        str(_ok(await api.post("/whatsapp-senders", json={
+            "provider": "twilio", "name": name, "account_sid": "AC" + "d" * 32,
+            "auth_token": "fuzz-whatsapp-token-0123", "from_number": "+56229990004",
+        }))["id"])
+        for name in ("fuzz: whatsapp", "fuzz: whatsapp to be deleted")
+    ]  # fmt: skip
+    message = NewMessage(DEFAULT_TENANT_ID, senders[0], "twilio", "SM" + "d" * 32,
+                         "+56961234567", "Hola Ana, este es su link de pago", "queued")  # fmt: skip
+    async with pool.connection() as conn:
+        return senders, await record_sent(conn, message)
