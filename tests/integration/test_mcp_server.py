@@ -38,6 +38,7 @@ from centralita.knowledge.indexing import index_now
 from centralita.postcall.store import save_analysis
 from realtime.carrier.simulated import Persona, PersonaStep, SimulatedCarrier
 from tests.support.servers import (
+    AppClients,
     api_key_for,
     bearer,
     orchestrator_worker,
@@ -508,3 +509,15 @@ async def test_a_revoked_key_gets_no_more_tools(served: Served) -> None:
         )
     assert response.status_code == 401, response.text
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+async def test_an_in_process_app_serves_mcp_and_ends_in_another_task(
+    app_clients: AppClients, database_url: str
+) -> None:
+    # AppClients enters the app's lifespan in the fixture's task and leaves it in the
+    # teardown's: the MCP session manager must not mind (this test errors at teardown
+    # if it does).
+    api = await app_clients.open(settings_for(database_url, "127.0.0.1:1"))
+    response = await api.post("/mcp", json=INITIALIZE, headers=ACCEPT)
+    assert response.status_code == 200, response.text
+    assert response.json()["result"]["serverInfo"]["name"] == "centralita"
