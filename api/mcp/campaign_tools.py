@@ -14,15 +14,19 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from api.campaign_intake import campaign_from_csv
+from api.campaign_views import campaign_views
 from api.limits import campaign_rule, csv_upload_rule, take_or_429
 from api.mcp.caller import as_tool_errors, caller_of, not_found
 from api.routes.campaign_controls import signal_campaign
 from api.routes.campaigns import campaign_view, store_and_start
-from api.schemas import CampaignCreated, CampaignOut
+from api.schemas import CampaignCreated, CampaignOut, ContactOut
 from centralita.analytics.campaign_stats import CampaignStats, campaign_stats
+from centralita.campaigns.store import attempts, campaigns
 from workflows.campaign import CampaignWorkflow
 
 CampaignId = Annotated[str, Field(description="The campaign's id (a UUID).")]
+Limit = Annotated[int, Field(description="At most this many.", ge=1, le=500)]
+Offset = Annotated[int, Field(description="Skip this many.", ge=0, le=2**63 - 1)]
 
 
 async def create_campaign_from_csv(
@@ -117,3 +121,27 @@ async def campaign_stats_tool(ctx: Context, campaign_id: CampaignId) -> Campaign
     if found is None:
         raise not_found("campaign", campaign_id)
     return found
+
+
+async def list_campaigns(ctx: Context, limit: Limit = 20, offset: Offset = 0) -> list[CampaignOut]:
+    """The campaigns, newest first, each with its state and progress: where to find a
+    campaign's id by its name."""
+    caller = caller_of(ctx)
+    rows = await campaigns.list_campaigns(
+        caller.services.pool, caller.tenant_id, limit=limit, offset=offset
+    )
+    return await campaign_views(caller.services, rows)
+
+
+async def campaign_contacts(
+    ctx: Context, campaign_id: CampaignId, limit: Limit = 100, offset: Offset = 0
+) -> list[ContactOut]:
+    """A campaign's contacts in upload order, each with its state and attempts: where to
+    find a contact's id by its name or phone."""
+    caller = caller_of(ctx)
+    with as_tool_errors():
+        await campaign_view(caller.services, caller.tenant_id, campaign_id)  # not found
+    pool = caller.services.pool
+    contacts = await campaigns.list_contacts(pool, campaign_id, limit=limit, offset=offset)
+    history = await attempts.attempts_for_contacts(pool, [c.id for c in contacts])
+    return [ContactOut(**c.model_dump(), attempts=history[c.id]) for c in contacts]

@@ -41,6 +41,8 @@ TOOLS: tuple[tuple[str, Callable[..., Any], ToolAnnotations], ...] = (
     ("resume_campaign", campaign_tools.resume_campaign, _CONTROL),
     ("campaign_progress", campaign_tools.campaign_progress, _READ),
     ("campaign_stats", campaign_tools.campaign_stats_tool, _READ),
+    ("list_campaigns", campaign_tools.list_campaigns, _READ),
+    ("campaign_contacts", campaign_tools.campaign_contacts, _READ),
     ("contact_history", read_tools.contact_history_tool, _READ),
     ("call_transcript", read_tools.call_transcript, _READ),
     ("search_knowledge", read_tools.search_knowledge, _READ),

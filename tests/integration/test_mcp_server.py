@@ -57,6 +57,8 @@ TOOLS = {
     "resume_campaign",
     "campaign_progress",
     "campaign_stats",
+    "list_campaigns",
+    "campaign_contacts",
     "contact_history",
     "call_transcript",
     "search_knowledge",
@@ -329,9 +331,22 @@ async def test_a_contacts_history_and_memory(served: Served, campaign: dict[str,
 
 async def _contact_named(served: Served, campaign: dict[str, Any], name: str) -> str:
     campaign_id = campaign["campaign"]["id"]
-    async with httpx.AsyncClient(base_url=served.url, headers=bearer(served.key_a)) as api:
-        contacts = (await api.get(f"/campaigns/{campaign_id}/contacts")).json()
-    return str(next(c["id"] for c in contacts if c["name"] == name))
+    async with connected(served.url, served.key_a) as client:
+        listed = data(await client.call_tool("campaign_contacts", {"campaign_id": campaign_id}))
+    return str(next(c["id"] for c in listed["result"] if c["name"] == name))
+
+
+async def test_campaigns_and_their_contacts_are_listed(
+    served: Served, campaign: dict[str, Any]
+) -> None:
+    campaign_id = campaign["campaign"]["id"]
+    async with connected(served.url, served.key_a) as client:
+        listed = data(await client.call_tool("list_campaigns", {"limit": 50}))
+        contacts = data(await client.call_tool("campaign_contacts", {"campaign_id": campaign_id}))
+    names = {c["id"]: c["name"] for c in listed["result"]}
+    assert names[campaign_id] == "Cobranza diciembre"
+    assert [c["name"] for c in contacts["result"]] == ["María José Pérez", "Juan Carlos Muñoz"]
+    assert contacts["result"][0]["phones"] == ["+56961000001"]
 
 
 async def test_a_calls_transcript_and_analysis(served: Served, stored_call: StoredCall) -> None:
@@ -372,6 +387,7 @@ async def test_another_tenant_reaches_nothing_of_the_first(
             "pause_campaign": {"campaign_id": campaign_id},
             "resume_campaign": {"campaign_id": campaign_id},
             "contact_history": {"contact_id": maria},
+            "campaign_contacts": {"campaign_id": campaign_id},
         }
         for tool, arguments in refused.items():
             message = error_text(await other.call_tool(tool, arguments))
@@ -385,6 +401,8 @@ async def test_another_tenant_reaches_nothing_of_the_first(
             await other.call_tool("search_knowledge", {"question": "¿Puedo pagar en cuotas?"})
         )
         assert found["hits"] == []
+        listed = data(await other.call_tool("list_campaigns", {}))
+        assert campaign_id not in {c["id"] for c in listed["result"]}
     async with connected(served.url, served.key_a) as client:
         assert await status_of(client, campaign_id) != "paused"  # B's pause did nothing
 
