@@ -27,6 +27,7 @@ from centralita.kernel import runtime
 from centralita.kernel.db import Conn
 from centralita.kernel.key_ring import KeyRing, KeyRingError, new_key_text
 from centralita.kernel.settings import Settings
+from centralita.messaging import store as whatsapp_senders
 from centralita.telephony.store import accounts
 from centralita.webhooks import store as webhooks
 from workers.database import database_url
@@ -54,6 +55,9 @@ class SecretTable:
 TABLES = (
     SecretTable("webhooks", webhooks.secret_key_ids, webhooks.reseal_secrets),
     SecretTable("carrier_accounts", accounts.secret_key_ids, accounts.reseal_secrets),
+    SecretTable(
+        "whatsapp_senders", whatsapp_senders.secret_key_ids, whatsapp_senders.reseal_secrets
+    ),
 )
 
 

@@ -15,8 +15,13 @@ import psycopg
 
 from centralita.kernel.db import Conn
 from centralita.kernel.ids import is_uuid
-from centralita.kernel.key_ring import KeyRing
-from centralita.kernel.stored_secrets import open_secret, seal_secret, secret_context
+from centralita.kernel.key_ring import TEXT_PREFIX, KeyRing
+from centralita.kernel.stored_secrets import (
+    open_secret,
+    reseal_secret,
+    seal_secret,
+    secret_context,
+)
 from centralita.messaging.models import (
     Sender,
     SenderCreate,
@@ -177,3 +182,52 @@ def _opened(ring: KeyRing, row: dict[str, Any]) -> SenderSecrets:
             context = _context(column, row["tenant_id"], row["id"])
             values[column] = open_secret(ring, values[column], context)
     return SenderSecrets.model_validate(values)
+
+
+# -- key rotation (`centralita keys rotate`) --------------------------------------------
+
+
+async def secret_key_ids(conn: Conn) -> set[str]:
+    """The ids of the keys that sealed any stored sender secret."""
+    cur = await conn.execute(
+        "SELECT DISTINCT split_part(s, ':', 3) AS key_id FROM whatsapp_senders, "
+        "unnest(ARRAY[secret, app_secret, verify_token]) AS s WHERE starts_with(s, 'enc:v1:')"
+    )
+    return {str(r["key_id"]) for r in await cur.fetchall()}
+
+
+async def reseal_secrets(
+    conn: Conn, ring: KeyRing, *, after: str | None, limit: int
+) -> tuple[int, str | None]:
+    """Seal with the active key the secrets of up to `limit` senders past `after` (by
+    id) that any other key sealed, in one transaction.
+
+    Returns:
+        How many values were sealed again, and the last id seen (None: no more rows).
+    """
+    resealed = 0
+    active = f"{TEXT_PREFIX}{ring.active_id}:"
+    async with conn.transaction():
+        cur = await conn.execute(
+            "SELECT id::text AS id, tenant_id::text AS tenant_id, secret, app_secret, "
+            "verify_token FROM whatsapp_senders WHERE (%(after)s::uuid IS NULL OR "
+            "id > %(after)s::uuid) AND EXISTS (SELECT 1 FROM unnest(ARRAY[secret, app_secret, "
+            "verify_token]) AS s WHERE s IS NOT NULL AND NOT starts_with(s, %(active)s)) "
+            "ORDER BY id LIMIT %(limit)s FOR UPDATE",
+            {"after": after, "active": active, "limit": limit},
+        )
+        rows = await cur.fetchall()
+        for row in rows:
+            for column in _SEALED:  # never input: safe to place in the text
+                stored = row[column]
+                if stored is None:
+                    continue
+                sealed = reseal_secret(ring, stored, _context(column, row["tenant_id"], row["id"]))
+                if sealed is None:
+                    continue
+                await conn.execute(
+                    f"UPDATE whatsapp_senders SET {column} = %s WHERE id = %s::uuid",
+                    (sealed, row["id"]),
+                )
+                resealed += 1
+    return resealed, rows[-1]["id"] if rows else None

@@ -22,17 +22,20 @@ import psycopg
 import pytest
 
 from api.app import create_app
-from centralita.kernel.db import Pool
+from centralita.kernel.db import Conn, Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
+from centralita.kernel.key_ring import KeyRing, new_key_text
 from centralita.kernel.llm import LlmEndpoint
 from centralita.kernel.settings import Settings
+from centralita.messaging import store
+from centralita.messaging.models import SenderCreate
 from centralita.messaging.payment_links import PaymentLinks
 from centralita.messaging.providers import ProviderEndpoints
 from realtime.agents.flows.tools import ToolContext, run_tool
 from realtime.agents.llm.brain import LlmBrain
 from realtime.agents.model_config import LlmConfig
 from tests.support.brain_turns import collect, turn
-from tests.support.encryption import fixed_ring
+from tests.support.encryption import TEST_ENCRYPTION_KEYS, fixed_ring
 from tests.support.fakes.meta_whatsapp import FakeMetaWhatsApp
 from tests.support.fakes.openai_server import FakeOpenAI, Scripted, ScriptedToolCall
 from tests.support.fakes.twilio_whatsapp import FakeTwilioWhatsApp
@@ -349,3 +352,41 @@ async def test_a_bad_sender_is_a_422_naming_the_field_without_echoing_it(stack: 
     body = twilio_body(stack)
     await _sender(stack, body)
     assert (await stack.api.post("/whatsapp-senders", json=body)).status_code == 409
+
+
+async def test_key_rotation_seals_a_senders_secrets_under_the_new_key(pool: Pool) -> None:
+    key_a, key_b = new_key_text("wa-a"), new_key_text("wa-b")
+    ring_a, ring_b = KeyRing.parse(key_a), KeyRing.parse(key_b)
+    body = SenderCreate.model_validate(
+        {
+            "provider": "meta",
+            "name": f"rotated {uuid.uuid4().hex[:6]}",
+            "phone_number_id": "123",
+            "access_token": "meta-access-token-rotated-1",
+            "app_secret": "meta-app-secret-rotated-01",
+            "verify_token": "meta-verify-token-rotated1",
+        }
+    ).checked()
+    async with pool.connection() as conn:
+        sender = await store.create_sender(conn, ring_a, DEFAULT_TENANT_ID, body)
+        assert "wa-a" in await store.secret_key_ids(conn)
+        # The module's other senders were sealed with the tests' ring: it stays behind.
+        rotating = KeyRing.parse(f"{key_b},{key_a},{TEST_ENCRYPTION_KEYS}")
+        first, second = [await _rotate_all(conn, rotating) for _ in "12"]
+        assert first >= 3  # this sender's three secrets, and any other sender's
+        assert second == 0  # nothing left
+        assert "wa-a" not in await store.secret_key_ids(conn)
+        opened = await store.sender_secrets(conn, ring_b, sender.id)
+    assert opened is not None
+    assert opened.secret.get_secret_value() == "meta-access-token-rotated-1"
+    assert opened.app_secret is not None
+    assert opened.app_secret.get_secret_value() == "meta-app-secret-rotated-01"
+
+
+async def _rotate_all(conn: Conn, ring: KeyRing) -> int:
+    total, after = 0, None
+    while True:
+        resealed, after = await store.reseal_secrets(conn, ring, after=after, limit=1)
+        total += resealed
+        if after is None:
+            return total
