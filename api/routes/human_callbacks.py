@@ -18,6 +18,7 @@ from temporalio.service import RPCError
 from api.auth import TenantId
 from api.deps import Services
 from api.limits import PageOffset
+from api.services import TemporalUnavailableError
 from centralita.handoff import callbacks_store, operators_store
 from centralita.handoff.callback_messages import CallbackSettled
 from centralita.handoff.models import CallbackState, Disposition, HumanCallback
@@ -120,5 +121,5 @@ async def _signal(services: Services, callback: HumanCallback, settled: Callback
         client = await services.temporal.get()
         handle = client.get_workflow_handle_for(HumanCallbackWorkflow.run, callback.workflow_id)
         await handle.signal(HumanCallbackWorkflow.settle, settled)
-    except (RPCError, HTTPException) as exc:
+    except (RPCError, TemporalUnavailableError) as exc:
         log.warning("callback %s: its workflow was not told (%s)", callback.id, exc)

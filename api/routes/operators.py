@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import HTMLResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from api.auth import TenantId
 from api.deps import Services
@@ -40,7 +40,9 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 class SignIn(BaseModel):
     """An operator's name (their identity within the tenant) and the queues they answer."""
 
-    name: str = Field(min_length=1, max_length=100)
+    # Stripped before it is measured: a name of spaces is refused here (422), not by the
+    # table's CHECK once stored (a 500).
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     queues: list[Annotated[str, Field(pattern=_QUEUE_NAME)]] = Field(
         default_factory=lambda: ["default"], min_length=1, max_length=20
     )
@@ -102,7 +104,7 @@ async def page() -> HTMLResponse:
 async def sign_in(body: SignIn, services: Services, tenant: TenantId) -> Operator:
     """The tenant's operator of this name (created the first time), with its queues."""
     async with services.pool.connection() as conn:
-        return await operators_store.sign_in(conn, tenant, body.name.strip(), body.queues)
+        return await operators_store.sign_in(conn, tenant, body.name, body.queues)
 
 
 @router.get("/operators", response_model=list[Operator])
@@ -184,6 +186,8 @@ async def operator_events(
     responses={
         **_NOT_FOUND,
         409: {"description": "no call waits, or the caller left before the answer"},
+        422: {"description": "the media worker could not use the SDP offer"},
+        502: {"description": "the media worker could not be reached (the call waits again)"},
     },
 )
 async def answer(operator_id: str, body: Answer, services: Services, tenant: TenantId) -> Answered:

@@ -103,11 +103,14 @@ async def move(
     """Move a handoff to `to` if it is in one of `leaving`; whether it moved.
 
     `connected` stamps `connected_at`; a final state (`ended`, `timed_out`,
-    `abandoned`) stamps `settled_at`.
+    `abandoned`) stamps `settled_at`; back to `waiting` forgets the operator.
     """
-    stamp = {"connected": ", connected_at = now()", "answered": ", answered_at = now()"}.get(
-        to, ", settled_at = now()" if to in ("ended", "timed_out", "abandoned") else ""
-    )
+    stamp = {
+        "connected": ", connected_at = now()",
+        "answered": ", answered_at = now()",
+        # Back in the queue it is nobody's call: the next operator's claim sets both.
+        "waiting": ", operator_id = NULL, answered_at = NULL",
+    }.get(to, ", settled_at = now()" if to in ("ended", "timed_out", "abandoned") else "")
     cur = await conn.execute(
         f"UPDATE handoffs SET state = %s{stamp} WHERE id::text = %s AND state = ANY(%s)",
         (to, handoff_id, list(leaving)),
