@@ -33,6 +33,7 @@ from centralita.messaging.models import (
     SenderCreate,
     SenderPage,
     SenderSecrets,
+    SenderUpdate,
     status_callback_path,
 )
 from centralita.messaging.status_reports import (
@@ -123,6 +124,37 @@ async def get_whatsapp_sender(sender_id: SenderId, services: Services, tenant: T
     if sender is None:
         raise _no_sender(sender_id)
     return sender
+
+
+@router.patch(
+    "/whatsapp-senders/{sender_id}",
+    response_model=Sender,
+    responses={
+        **_SENDER_NOT_FOUND,
+        409: {"description": "the tenant has a sender of that name"},
+        422: {"description": "a field is malformed, or a template for a Twilio sender"},
+    },
+)
+async def update_whatsapp_sender(
+    sender_id: SenderId, body: SenderUpdate, services: Services, tenant: TenantId
+) -> Sender:
+    """Rename a sender, change the tool that makes its links, or a Meta sender's
+    template. Its credentials do not change here: add a sender and delete this one."""
+    async with services.pool.connection() as conn:
+        sender = await store.get_sender(conn, tenant, sender_id)
+        if sender is None:
+            raise _no_sender(sender_id)
+        try:
+            changes = body.changes(sender.provider)
+        except InvalidSenderError as exc:
+            raise _unprocessable(exc.problems) from exc
+        try:
+            updated = await store.update_sender(conn, tenant, sender_id, changes)
+        except store.SenderNameTakenError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+    if updated is None:
+        raise _no_sender(sender_id)
+    return updated
 
 
 @router.delete(

@@ -126,6 +126,40 @@ def _field_problem(name: str, text: str) -> str | None:
     return None
 
 
+class SenderUpdate(BaseModel):
+    """What may change on a sender: its name, its link tool (null: none), and a Meta
+    sender's template (null: plain text). Credentials do not change: add a new sender."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: SenderName | None = None
+    payment_link_tool: ToolName | None = None
+    template_name: str | None = Field(default=None, min_length=1, max_length=512)
+    template_language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
+
+    def changes(self, provider: str) -> dict[str, str | None]:
+        """The columns to set, by name.
+
+        Raises:
+            InvalidSenderError: a null name, or a template for a Twilio sender.
+        """
+        changes = {name: getattr(self, name) for name in sorted(self.model_fields_set)}
+        problems = (
+            [FieldProblem(field="name", message="may not be null")]
+            if ("name" in changes and changes["name"] is None)
+            else []
+        )
+        if provider == "twilio":
+            problems += [
+                FieldProblem(field=n, message="a twilio sender does not take it")
+                for n in OPTIONAL_META_FIELDS
+                if changes.get(n) is not None
+            ]
+        if problems:
+            raise InvalidSenderError(problems)
+        return changes
+
+
 class Sender(BaseModel):
     """A sender as answered: never a secret, only the sending token's last four."""
 

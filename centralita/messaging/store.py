@@ -126,6 +126,39 @@ async def list_senders(conn: Conn, tenant_id: str, *, limit: int, offset: int) -
     return SenderPage(total=total["total"] if total else 0, items=items)
 
 
+_UPDATABLE: Final = frozenset({"name", "payment_link_tool", "template_name", "template_language"})
+
+
+async def update_sender(
+    conn: Conn, tenant_id: str, sender_id: str, changes: dict[str, str | None]
+) -> Sender | None:
+    """Set the given columns of the tenant's sender; None when it has none of that id.
+
+    Raises:
+        SenderNameTakenError: the new name is another sender's.
+        ValueError: a column that may not change.
+    """
+    if not is_uuid(sender_id):
+        return None
+    if not changes.keys() <= _UPDATABLE:
+        raise ValueError(f"not updatable: {sorted(changes.keys() - _UPDATABLE)}")
+    # The names come from _UPDATABLE, never from input: safe to place in the text.
+    assignments = ", ".join(f"{column} = %({column})s" for column in sorted(changes))
+    if assignments:
+        try:
+            async with conn.transaction():
+                await conn.execute(
+                    f"UPDATE whatsapp_senders SET {assignments} "
+                    "WHERE id = %(id)s::uuid AND tenant_id = %(tenant)s::uuid",
+                    {**changes, "id": sender_id, "tenant": tenant_id},
+                )
+        except psycopg.errors.UniqueViolation as exc:
+            raise SenderNameTakenError(
+                f"a WhatsApp sender named {changes.get('name')!r} exists already"
+            ) from exc
+    return await get_sender(conn, tenant_id, sender_id)
+
+
 async def delete_sender(conn: Conn, tenant_id: str, sender_id: str) -> bool:
     """Delete the tenant's sender and its secrets (its messages stay, unlinked); False
     when it has none of that id."""

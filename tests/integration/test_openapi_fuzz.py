@@ -126,6 +126,7 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "app_secret": "fuzz-meta-app-secret-0123",
         "verify_token": "fuzz-meta-verify-token-0123",
     },
+    ("PATCH", "/whatsapp-senders/{sender_id}"): {"payment_link_tool": "crear_link_pago"},
     ("POST", "/payments"): {  # stored once; the same report again is the same payment
         "reference": "fuzz-pago-1",
         "phone": "+56961234567",

@@ -152,6 +152,7 @@ def _bodies(a: TenantA) -> dict[tuple[str, str], Any]:
         },
         ("POST", "/payments"): _payment("pago-de-B"),
         ("POST", "/whatsapp-senders"): _whatsapp_sender("whatsapp de B"),
+        ("PATCH", "/whatsapp-senders/{sender_id}"): {"name": "whatsapp de B"},
         # B's question must find none of A's chunks (its own knowledge base is empty).
         # The upload route takes multipart: the walk's JSON is refused (422), harmlessly.
         ("POST", "/knowledge/search"): {"question": "¿dónde puedo pagar?", "k": 10},

@@ -354,6 +354,27 @@ async def test_a_bad_sender_is_a_422_naming_the_field_without_echoing_it(stack: 
     assert (await stack.api.post("/whatsapp-senders", json=body)).status_code == 409
 
 
+async def test_a_sender_is_renamed_and_its_link_tool_changed(stack: Stack) -> None:
+    twilio = await _sender(stack, twilio_body(stack))
+    meta = await _sender(stack, meta_body(stack))
+    path = f"/whatsapp-senders/{meta['id']}"
+    changed = await stack.api.patch(path, json={"name": "pagos", "template_name": "link_pago",
+                                                "payment_link_tool": None})  # fmt: skip
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["name"], changed.json()["template_name"]) == ("pagos", "link_pago")
+    assert changed.json()["payment_link_tool"] is None
+    assert (await stack.api.get(path)).json() == changed.json()
+    twilio_path = f"/whatsapp-senders/{twilio['id']}"
+    refused = await stack.api.patch(twilio_path, json={"template_name": "x"})
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["loc"] == ["body", "template_name"]
+    taken = await stack.api.patch(twilio_path, json={"name": "pagos"})
+    assert taken.status_code == 409
+    assert (await stack.api.patch(twilio_path, json={"auth_token": "x" * 20})).status_code == 422
+    missing = await stack.api.patch(f"/whatsapp-senders/{uuid.uuid4()}", json={"name": "y"})
+    assert missing.status_code == 404
+
+
 async def test_key_rotation_seals_a_senders_secrets_under_the_new_key(pool: Pool) -> None:
     key_a, key_b = new_key_text("wa-a"), new_key_text("wa-b")
     ring_a, ring_b = KeyRing.parse(key_a), KeyRing.parse(key_b)
