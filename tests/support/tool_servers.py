@@ -34,18 +34,20 @@ class Received:
 
 
 class ToolReceiver(LoopbackServer):
-    """POST /orders answers an order's status; POST /slow sleeps `slow_s` first.
+    """POST /orders answers an order's status (after `orders_delay_s`); POST /slow sleeps
+    `slow_s` first.
 
     Every request must carry a valid signature under `secret` (set once the tool is
     created): one that does not verify answers 401, and is counted in `refused`.
     """
 
-    def __init__(self, slow_s: float = 2.0) -> None:
+    def __init__(self, slow_s: float = 2.0, orders_delay_s: float = 0.0) -> None:
         super().__init__()
         self.secret = ""
         self.received: list[Received] = []
         self.refused = 0
         self.slow_s = slow_s
+        self.orders_delay_s = orders_delay_s  # a tenant service that takes its time
 
         @self.app.post("/orders")
         async def orders(request: Request) -> JSONResponse:
@@ -53,6 +55,7 @@ class ToolReceiver(LoopbackServer):
             if payload is None:
                 return JSONResponse({"error": "bad signature"}, status_code=401)
             order = payload["arguments"].get("order_id")
+            await asyncio.sleep(self.orders_delay_s)
             return JSONResponse({"order_id": order, "status": "enviado", "eta": "mañana"})
 
         @self.app.post("/slow")
