@@ -166,6 +166,8 @@ class PaymentLinks:
     language: str = "es"
     contact_phone: str | None = None
     sender_id: str | None = None  # None: the tenant's oldest sender
+    # The call's variables (a flow's tools are not handed them): the name's fallback.
+    variables: Mapping[str, Any] = field(default_factory=dict)
 
     async def __call__(self, request: PaymentLinkRequest) -> PaymentLinkSent:
         """Create the link, send it by WhatsApp and store the message.
@@ -174,11 +176,12 @@ class PaymentLinks:
             PaymentLinkError: nothing was sent; `code` says why.
         """
         sender = await self._sender()
-        phone = self.contact_phone or _first(request.variables, _PHONE_KEYS)
+        known = {**self.variables, **request.variables}
+        phone = self.contact_phone or _first(known, _PHONE_KEYS)
         if phone is None:
             raise PaymentLinkError("no_phone", "the contact has no phone number to send to")
-        link_id, url = await self._link(sender, request, phone)
-        name = _first(request.variables, _NAME_KEYS)
+        name = _first(known, _NAME_KEYS)
+        link_id, url = await self._link(sender, request, phone, name)
         outgoing = OutgoingMessage(
             to=phone,
             body=message_text(self.language, name, url),
@@ -220,7 +223,7 @@ class PaymentLinks:
         return found
 
     async def _link(
-        self, sender: SenderSecrets, request: PaymentLinkRequest, phone: str
+        self, sender: SenderSecrets, request: PaymentLinkRequest, phone: str, name: str | None
     ) -> tuple[str | None, str]:
         create_link = request.create_link or self.create_link
         if sender.payment_link_tool is None or create_link is None:
@@ -232,7 +235,7 @@ class PaymentLinks:
             "currency": request.currency,
             "reference": self.call_key,
             "phone": phone,
-            "name": _first(request.variables, _NAME_KEYS),
+            "name": name,
         }
         # Absent rather than null: a tool's JSON Schema may not allow null.
         arguments = {k: v for k, v in offered.items() if v is not None}

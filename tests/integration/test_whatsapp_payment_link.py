@@ -220,12 +220,9 @@ async def test_a_flow_sends_the_link_through_meta_after_the_webhook_handshake(
         assert refused.status_code == 403
     assert await stack.meta.subscribe(webhook, VERIFY_TOKEN)
     call_key = f"inbound-{uuid.uuid4()}"
-    ctx = ToolContext(
-        now=NOW,
-        variables={"nombre": "María"},
-        payment_links=stack.action(pool, call_key, sender["id"], language="en-US"),
-        external=stack.payments.tools(call_key),
-    )
+    action = stack.action(pool, call_key, sender["id"], language="en-US")
+    action.variables = {"nombre": "María"}  # a flow's tools get no variables: the call's
+    ctx = ToolContext(now=NOW, payment_links=action, external=stack.payments.tools(call_key))
     call = await run_tool("send_payment_link", {"channel": "whatsapp"}, ctx)
     assert call.success, call.result
     [sent] = stack.meta.messages
