@@ -130,49 +130,53 @@ async def list_tools(
         return await http_tools.list_tools(conn, tenant, limit=limit, offset=offset)
 
 
-@router.get("/tools/{name}", response_model=HttpTool, responses=_TOOL_404)
-async def get_tool(name: ToolParam, services: Services, tenant: TenantId) -> HttpTool:
+@router.get("/tools/{tool_name}", response_model=HttpTool, responses=_TOOL_404)
+async def get_tool(tool_name: ToolParam, services: Services, tenant: TenantId) -> HttpTool:
     """One HTTP tool."""
     async with services.pool.connection() as conn:
-        tool = await http_tools.get_tool(conn, tenant, name)
+        tool = await http_tools.get_tool(conn, tenant, tool_name)
     if tool is None:
-        raise _no_tool(name)
+        raise _no_tool(tool_name)
     return tool
 
 
 @router.put(
-    "/tools/{name}",
+    "/tools/{tool_name}",
     response_model=HttpTool,
     responses={**_TOOL_404, 409: {"description": "renamed to a name the tenant has"}},
 )
 async def replace_tool(
-    name: ToolParam, body: HttpToolCreate, services: Services, tenant: TenantId
+    tool_name: ToolParam, body: HttpToolCreate, services: Services, tenant: TenantId
 ) -> HttpTool:
     """Replace an HTTP tool (its secret kept unless the body gives one). Calls see the
     change within half a minute."""
     body = await _checked_tool(services, tenant, body)
     async with services.pool.connection() as conn:
         try:
-            tool = await http_tools.replace_tool(conn, services.keys, tenant, name, body)
+            tool = await http_tools.replace_tool(conn, services.keys, tenant, tool_name, body)
         except ToolNameTakenError as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
     if tool is None:
-        raise _no_tool(name)
+        raise _no_tool(tool_name)
     return tool
 
 
-@router.delete("/tools/{name}", status_code=status.HTTP_204_NO_CONTENT, responses=_TOOL_404)
-async def delete_tool(name: ToolParam, services: Services, tenant: TenantId) -> Response:
+@router.delete("/tools/{tool_name}", status_code=status.HTTP_204_NO_CONTENT, responses=_TOOL_404)
+async def delete_tool(tool_name: ToolParam, services: Services, tenant: TenantId) -> Response:
     """Delete an HTTP tool with its secret (its call log stays)."""
     async with services.pool.connection() as conn:
-        if not await http_tools.delete_tool(conn, tenant, name):
-            raise _no_tool(name)
+        if not await http_tools.delete_tool(conn, tenant, tool_name):
+            raise _no_tool(tool_name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/tools/{name}/invocations", response_model=ToolInvocationPage)
+@router.get(
+    "/tools/{tool_name}/invocations",
+    response_model=ToolInvocationPage,
+    responses={404: {"description": "the tenant has no such tool, nor calls of one"}},
+)
 async def tool_invocations(
-    name: Annotated[str, Path(max_length=200, description="A tool's name (MCP: mcp_...).")],
+    tool_name: Annotated[str, Path(max_length=200, description="A tool's name (MCP: mcp_...).")],
     services: Services,
     tenant: TenantId,
     limit: Limit = 100,
@@ -180,20 +184,37 @@ async def tool_invocations(
 ) -> ToolInvocationPage:
     """The calls of one tenant tool (HTTP or MCP), newest first, arguments masked."""
     async with services.pool.connection() as conn:
-        return await invocations.list_invocations(
-            conn, tenant, tool=name, limit=limit, offset=offset
+        page = await invocations.list_invocations(
+            conn, tenant, tool=tool_name, limit=limit, offset=offset
         )
+        if page.total == 0 and await http_tools.get_tool(conn, tenant, tool_name) is None:
+            raise _no_tool(tool_name)
+    return page
 
 
-@router.get("/calls/{key}/tool-invocations", response_model=ToolInvocationPage)
+@router.get(
+    "/calls/{call_key}/tool-invocations",
+    response_model=ToolInvocationPage,
+    responses={404: {"description": "no tenant tool was called in such a call of the tenant"}},
+)
 async def call_tool_invocations(
-    key: CallKey, services: Services, tenant: TenantId, limit: Limit = 100, offset: PageOffset = 0
+    call_key: CallKey,
+    services: Services,
+    tenant: TenantId,
+    limit: Limit = 100,
+    offset: PageOffset = 0,
 ) -> ToolInvocationPage:
-    """The tenant tools one call used, in order, arguments masked."""
+    """The tenant tools one call used, in order, arguments masked. A call that used none
+    answers 404, as another tenant's call does."""
     async with services.pool.connection() as conn:
-        return await invocations.list_invocations(
-            conn, tenant, call_key=key, limit=limit, offset=offset
+        page = await invocations.list_invocations(
+            conn, tenant, call_key=call_key, limit=limit, offset=offset
         )
+    if page.total == 0:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail=f"no tool invocations in call {call_key}"
+        )
+    return page
 
 
 # -- MCP servers -----------------------------------------------------------------------
@@ -239,20 +260,26 @@ async def list_mcp_servers(
         return await mcp_servers.list_servers(conn, tenant, limit=limit, offset=offset)
 
 
-@router.get("/mcp-servers/{name}", response_model=McpServer, responses=_SERVER_404)
-async def get_mcp_server(name: ServerParam, services: Services, tenant: TenantId) -> McpServer:
+@router.get("/mcp-servers/{server_name}", response_model=McpServer, responses=_SERVER_404)
+async def get_mcp_server(
+    server_name: ServerParam, services: Services, tenant: TenantId
+) -> McpServer:
     """One MCP server."""
     async with services.pool.connection() as conn:
-        server = await mcp_servers.get_server(conn, tenant, name)
+        server = await mcp_servers.get_server(conn, tenant, server_name)
     if server is None:
-        raise _no_server(name)
+        raise _no_server(server_name)
     return server
 
 
-@router.delete("/mcp-servers/{name}", status_code=status.HTTP_204_NO_CONTENT, responses=_SERVER_404)
-async def delete_mcp_server(name: ServerParam, services: Services, tenant: TenantId) -> Response:
+@router.delete(
+    "/mcp-servers/{server_name}", status_code=status.HTTP_204_NO_CONTENT, responses=_SERVER_404
+)
+async def delete_mcp_server(
+    server_name: ServerParam, services: Services, tenant: TenantId
+) -> Response:
     """Delete an MCP server with its credentials (its tools' call log stays)."""
     async with services.pool.connection() as conn:
-        if not await mcp_servers.delete_server(conn, tenant, name):
-            raise _no_server(name)
+        if not await mcp_servers.delete_server(conn, tenant, server_name):
+            raise _no_server(server_name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -176,7 +176,7 @@ async def test_only_allow_listed_tools_reach_a_call_and_are_logged(
     assert (await other.get(f"/mcp-servers/{server['name']}")).status_code == 404
     assert (await other.delete(f"/mcp-servers/{server['name']}")).status_code == 404
     assert server["name"] not in (await other.get("/mcp-servers")).text
-    assert (await other.get(f"/calls/{key}/tool-invocations")).json()["total"] == 0
+    assert (await other.get(f"/calls/{key}/tool-invocations")).status_code == 404
     assert (await api.delete(f"/mcp-servers/{server['name']}")).status_code == 204
 
 
