@@ -408,3 +408,24 @@ async def _rotate_all(conn: Conn, ring: KeyRing) -> int:
         total += resealed
         if after is None:
             return total
+
+
+async def test_a_failed_delivery_is_recorded_with_the_providers_error(
+    stack: Stack, pool: Pool
+) -> None:
+    sender = await _sender(stack, twilio_body(stack))
+    stack.twilio.outside_window.add(f"whatsapp:{MARIA}")  # Twilio: sent, then failed 63016
+    call_key = f"inbound-{uuid.uuid4()}"
+    ctx = ToolContext(
+        now=NOW,
+        payment_links=stack.action(pool, call_key, sender["id"]),
+        external=stack.payments.tools(call_key),
+    )
+    assert (await run_tool("send_payment_link", {"channel": "whatsapp"}, ctx)).success
+    [sent] = stack.twilio.messages
+    await asyncio.wait_for(sent.done.wait(), 5)
+    [message] = await _messages(stack, call_key)
+    assert (message["status"], message["error_code"]) == ("failed", "63016")
+    [*_, failed] = await _status_events(pool, message["id"])
+    assert failed["payload"]["status"] == "failed"
+    assert failed["payload"]["error_code"] == "63016"
