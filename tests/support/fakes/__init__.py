@@ -9,6 +9,8 @@
   personas answering through `phone_caller`.
 - `telnyx_server`: a local Telnyx: Call Control's Dial and Hangup, Ed25519-signed
   webhooks, AMD, and personas answering through `phone_caller` in PCMU or PCMA.
+- `twilio_whatsapp`: Twilio's Messages API for WhatsApp and its signed status callbacks.
+- `meta_whatsapp`: Meta's WhatsApp Cloud API, its webhook handshake and signed statuses.
 
 May import: everything.
 """
