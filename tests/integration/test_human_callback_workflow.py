@@ -1,0 +1,163 @@
+"""HumanCallbackWorkflow on Temporal's time-skipping server, run by the production
+orchestrator worker (its real activity writes to the test database).
+
+Each callback is stored as the media worker stores it and its workflow started as the
+media worker starts it (`HumanCallbackStarter`); the API settles it as an operator's page
+does (`POST /human-callbacks/{id}/done` or `/cancel`, which update the table and signal
+the workflow). Hours and days pass as `env.sleep` skips them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from centralita.handoff import callbacks_store
+from centralita.handoff.callback_messages import HumanCallbackResult
+from centralita.handoff.models import HandoffContext, NewHumanCallback
+from centralita.kernel.db import Pool
+from centralita.kernel.ids import DEFAULT_TENANT_ID
+from tests.support.servers import (
+    AppClients,
+    instant_carrier,
+    orchestrator_worker,
+    settings_for,
+    task_queue,
+    until,
+)
+from workers.human_callback_starter import HumanCallbackStarter
+from workflows.human_callback import EXPIRES_AFTER, HumanCallbackWorkflow
+
+pytestmark = pytest.mark.integration
+
+DUE_IN = timedelta(hours=2)
+Handle = WorkflowHandle[HumanCallbackWorkflow, HumanCallbackResult]
+
+
+@pytest.fixture
+async def worker(time_skipping_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[Worker]:
+    orchestrator = orchestrator_worker(
+        time_skipping_env.client, task_queue(), pool, instant_carrier([])
+    )
+    async with orchestrator:
+        yield orchestrator
+
+
+@pytest.fixture
+async def api(
+    database_url: str, time_skipping_env: WorkflowEnvironment, app_clients: AppClients
+) -> httpx.AsyncClient:
+    settings = settings_for(database_url, "127.0.0.1:1")
+    return await app_clients.open(settings, time_skipping_env.client)
+
+
+async def owed(env: WorkflowEnvironment, pool: Pool, worker: Worker) -> tuple[str, Handle]:
+    """A callback owed to María, due in two hours of the server's time, and its workflow
+    started as the media worker starts it: (callback id, its workflow's handle)."""
+    new = NewHumanCallback(
+        tenant_id=DEFAULT_TENANT_ID,
+        call_key=f"campaign-c-contact-{uuid.uuid4().hex[:8]}-attempt-1",
+        phone="+56961234567",
+        name="María González",
+        reason="nadie estaba libre: pidió hablar con una persona",
+        due_at=await env.get_current_time() + DUE_IN,
+        context=HandoffContext(name="María González", phone_masked="•••• 4567"),
+    )
+    async with pool.connection() as conn:
+        callback = await callbacks_store.insert(conn, new)
+
+    async def connect() -> Client:
+        return env.client
+
+    await HumanCallbackStarter(connect, worker.task_queue).start(DEFAULT_TENANT_ID, callback)
+    handle = env.client.get_workflow_handle_for(HumanCallbackWorkflow.run, callback.workflow_id)
+    return callback.id, handle
+
+
+async def state_of(pool: Pool, callback_id: str) -> str:
+    async with pool.connection() as conn:
+        callback = await callbacks_store.get(conn, callback_id, DEFAULT_TENANT_ID)
+    assert callback is not None
+    return callback.state
+
+
+async def activities_scheduled(handle: Handle) -> int:
+    history = await handle.fetch_history()
+    return sum(e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED for e in history.events)
+
+
+async def test_a_callback_is_due_at_its_time_and_done_when_an_operator_says_so(
+    time_skipping_env: WorkflowEnvironment, pool: Pool, worker: Worker, api: httpx.AsyncClient
+) -> None:
+    env = time_skipping_env
+    callback_id, handle = await owed(env, pool, worker)
+    await env.sleep(DUE_IN - timedelta(minutes=1))
+    assert await handle.query(HumanCallbackWorkflow.state) == "scheduled"
+    assert await state_of(pool, callback_id) == "scheduled"
+
+    await env.sleep(timedelta(minutes=2))
+
+    async def marked_due() -> bool:
+        return await state_of(pool, callback_id) == "due"
+
+    await until(marked_due)
+    assert await handle.query(HumanCallbackWorkflow.state) == "due"
+    name = f"Ana {uuid.uuid4().hex[:4]}"
+    signed = await api.post("/operators/sign-in", json={"name": name})
+    assert signed.status_code == 200, signed.text
+    done = {"operator_id": signed.json()["id"], "disposition": "promise_to_pay"}
+    reported = await api.post(f"/human-callbacks/{callback_id}/done", json=done)
+    assert reported.status_code == 200, reported.text
+
+    assert await handle.result() == HumanCallbackResult(state="done", by=name)
+    assert await state_of(pool, callback_id) == "done"
+    assert await activities_scheduled(handle) == 1
+
+
+async def test_a_callback_cancelled_before_its_time_ends_without_being_due(
+    time_skipping_env: WorkflowEnvironment, pool: Pool, worker: Worker, api: httpx.AsyncClient
+) -> None:
+    env = time_skipping_env
+    callback_id, handle = await owed(env, pool, worker)
+    await env.sleep(timedelta(minutes=30))
+    cancelled = await api.post(f"/human-callbacks/{callback_id}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    started = await env.get_current_time()
+
+    assert await handle.result() == HumanCallbackResult(state="cancelled")
+    assert await env.get_current_time() - started < DUE_IN  # it did not wait for the time
+    assert await state_of(pool, callback_id) == "cancelled"
+    assert await activities_scheduled(handle) == 0  # never marked due
+
+
+async def test_a_callback_nobody_settles_expires_a_week_after_its_time(
+    time_skipping_env: WorkflowEnvironment, pool: Pool, worker: Worker
+) -> None:
+    env = time_skipping_env
+    callback_id, handle = await owed(env, pool, worker)
+    started = await env.get_current_time()
+    await env.sleep(DUE_IN + timedelta(minutes=1))
+
+    async def marked_due() -> bool:
+        return await state_of(pool, callback_id) == "due"
+
+    await until(marked_due)
+    await env.sleep(EXPIRES_AFTER - timedelta(hours=1))
+    described = await handle.describe()
+    assert (
+        described.status == WorkflowExecutionStatus.RUNNING
+    )  # an hour short of a week after its time
+
+    # The starter's handle is not the test client's: its result does not skip time itself.
+    await env.sleep(timedelta(hours=1, minutes=1))
+    assert await handle.result() == HumanCallbackResult(state="expired")
+    assert await env.get_current_time() - started >= DUE_IN + EXPIRES_AFTER
+    assert await state_of(pool, callback_id) == "due"  # left for a person to see
