@@ -23,6 +23,8 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.auth import TenantId
 from api.deps import Services
+from centralita.actions.models import Invocation
+from centralita.actions.store.invocations import record_invocation
 from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
 from centralita.kernel.settings import Settings
@@ -53,6 +55,8 @@ A_KNOWLEDGE_TITLE = "conocimiento-solo-de-A"  # A's knowledge document
 A_KNOWLEDGE_TEXT = "Pague en la Caja Solo De A, sucursal Providencia."  # its one chunk
 A_WHATSAPP_SENDER = "whatsapp-solo-de-A"  # A's WhatsApp sender's name
 A_MESSAGE = "Hola, este es su link de pago solo de A"  # a message A's call sent
+A_TOOL = "herramienta_solo_de_a"  # A's HTTP tool (a call of A's used it)
+A_MCP_SERVER = "mcpsolodea"  # A's MCP server
 
 # Routes that hold no tenant's data, and why they are not walked.
 NOT_TENANT_RESOURCES: dict[tuple[str, str], str] = {
@@ -116,6 +120,8 @@ class TenantA:
             "document_id": [self.document_id],
             "sender_id": [self.sender_id],
             "message_id": [self.message_id],
+            "tool_name": [A_TOOL],
+            "server_name": [A_MCP_SERVER],
         }
         assert param in by_name, f"teach the walk what tenant A's {param!r} is"
         return by_name[param]
@@ -156,7 +162,30 @@ def _bodies(a: TenantA) -> dict[tuple[str, str], Any]:
         # B's question must find none of A's chunks (its own knowledge base is empty).
         # The upload route takes multipart: the walk's JSON is refused (422), harmlessly.
         ("POST", "/knowledge/search"): {"question": "¿dónde puedo pagar?", "k": 10},
+        ("POST", "/tools"): _http_tool("herramienta_de_b"),
+        ("PUT", "/tools/{tool_name}"): _http_tool(A_TOOL),
+        ("POST", "/mcp-servers"): _mcp_server("mcpdeb"),
     }
+
+
+def _http_tool(name: str) -> dict[str, Any]:
+    return {"name": name, "description": "consulta", "url": "http://127.0.0.1:9/tool"}
+
+
+def _mcp_server(name: str) -> dict[str, Any]:
+    return {"name": name, "url": "http://127.0.0.1:9/mcp", "allowed_tools": ["x"],
+            "token": "token-of-the-tenant-walk-4567"}  # fmt: skip
+
+
+async def _seed_tools(pool: Pool, a_api: httpx.AsyncClient, a: TenantA) -> None:
+    """A's HTTP tool and MCP server, and a call of A's that used the tool."""
+    tool = await a_api.post("/tools", json=_http_tool(A_TOOL))
+    assert tool.status_code == 201, tool.text
+    server = await a_api.post("/mcp-servers", json=_mcp_server(A_MCP_SERVER))
+    assert server.status_code == 201, server.text
+    used = Invocation(a.ended_key, A_AGENT, A_TOOL, "http", {}, {"ok": True}, 12.0, True, None)
+    async with pool.connection() as conn:
+        await record_invocation(conn, DEFAULT_TENANT_ID, used)
 
 
 def _payment(reference: str) -> dict[str, Any]:
@@ -298,6 +327,7 @@ async def _seed_tenant_a(pool: Pool, a_api: httpx.AsyncClient, admin: httpx.Asyn
     assert paid.status_code == 201, paid.text
     a.document_id = await _seed_knowledge(pool, a_api)
     await _seed_whatsapp(pool, a_api, a)
+    await _seed_tools(pool, a_api, a)
 
     a.markers = {
         a.campaign_id,
@@ -318,6 +348,8 @@ async def _seed_tenant_a(pool: Pool, a_api: httpx.AsyncClient, admin: httpx.Asyn
         A_NUMBER,
         A_PAYMENT,
         a.document_id,
+        A_TOOL,
+        A_MCP_SERVER,
         A_KNOWLEDGE_TITLE,
         A_KNOWLEDGE_TEXT,
         a.sender_id,
@@ -428,7 +460,9 @@ async def test_another_tenants_ids_answer_404_on_every_route(
                  f"/contacts/{a.contact_id}/memory", "/knowledge/documents",
                  f"/knowledge/documents/{a.document_id}", "/whatsapp-senders",
                  f"/whatsapp-senders/{a.sender_id}", "/messages",
-                 f"/messages/{a.message_id}"):  # fmt: skip
+                 f"/messages/{a.message_id}", "/tools", f"/tools/{A_TOOL}",
+                 f"/tools/{A_TOOL}/invocations", f"/calls/{a.ended_key}/tool-invocations",
+                 "/mcp-servers", f"/mcp-servers/{A_MCP_SERVER}"):  # fmt: skip
         own = await a_api.get(path)
         assert own.status_code == 200, (path, own.text)
         assert any(m in own.text for m in a.markers), f"A does not see its own rows at {path}"
