@@ -35,7 +35,13 @@ from api.app import create_app
 from api.routes import campaign_controls, reanalysis
 from centralita.kernel.db import Pool
 from centralita.kernel.settings import Settings
-from tests.support.fuzz_seed import FUZZ_CARRIER_ACCOUNT_ID, Seeded, fuzz_agent, seed_world
+from tests.support.fuzz_seed import (
+    FUZZ_CARRIER_ACCOUNT_ID,
+    FUZZ_OPERATOR_ID,
+    Seeded,
+    fuzz_agent,
+    seed_world,
+)
 from tests.support.servers import AppClients, api_key_for, bearer, free_port, settings_for
 
 pytestmark = pytest.mark.integration
@@ -77,7 +83,9 @@ CONFIG = SchemathesisConfig.from_dict(
         "request-timeout": 20,
         "operations": [
             # A live stream waits for its call to start: read what came in a short while.
-            {"include-path": "/calls/{call_key}/events", "request-timeout": 0.5}
+            {"include-path": "/calls/{call_key}/events", "request-timeout": 0.5},
+            # An operator's queue stream never ends: its first snapshot is what is judged.
+            {"include-path": "/operators/{operator_id}/events", "request-timeout": 0.5},
         ],
     }
 )
@@ -127,6 +135,34 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "verify_token": "fuzz-meta-verify-token-0123",
     },
     ("PATCH", "/whatsapp-senders/{sender_id}"): {"payment_link_tool": "crear_link_pago"},
+    ("POST", "/tools"): {  # 201 once, 409 after
+        "name": "fuzz_consulta",
+        "description": "fuzz",
+        "parameters": {"type": "object", "properties": {"id": {"type": "string"}}},
+        "url": "http://127.0.0.1:9/tool",
+    },
+    ("PUT", "/tools/{tool_name}"): {
+        "name": "fuzz_tool",
+        "description": "fuzz, replaced",
+        "url": "http://127.0.0.1:9/tool",
+    },
+    ("POST", "/mcp-servers"): {  # 201 once, 409 after
+        "name": "fuzzmcp",
+        "url": "http://127.0.0.1:9/mcp",
+        "allowed_tools": ["lookup"],
+        "token": "fuzz-mcp-token-0123",
+    },
+    ("POST", "/operators/sign-in"): {"name": "fuzz: firma", "queues": ["default"]},
+    ("PUT", "/operators/{operator_id}/status"): {"status": "available"},
+    ("POST", "/operators/{operator_id}/answer"): {"sdp": "v=0", "type": "offer"},  # 502: no media
+    ("POST", "/handoffs/{handoff_id}/wrap-up"): {
+        "operator_id": FUZZ_OPERATOR_ID,
+        "disposition": "resolved",
+    },
+    ("POST", "/human-callbacks/{callback_id}/done"): {  # 200 once, 409 after
+        "operator_id": FUZZ_OPERATOR_ID,
+        "disposition": "callback",
+    },
     ("POST", "/payments"): {  # stored once; the same report again is the same payment
         "reference": "fuzz-pago-1",
         "phone": "+56961234567",

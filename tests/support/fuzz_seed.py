@@ -12,10 +12,15 @@ default tenant (one carrier account by SQL, with the fixed id the valid bodies n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from psycopg.types.json import Jsonb
 
+from centralita.actions.models import Invocation
+from centralita.actions.store.invocations import record_invocation
+from centralita.handoff import callbacks_store, queue_store
+from centralita.handoff.models import HandoffContext, NewHandoff, NewHumanCallback
 from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
 from centralita.messaging.message_store import NewMessage, record_sent
@@ -31,6 +36,8 @@ FUZZ_AGENT = "fuzz-agente"  # the tenant's own flow agent (PUT replaces it with 
 # before the seed runs), and the numbers routed through it.
 FUZZ_CARRIER_ACCOUNT_ID = "00000000-0000-4000-8000-00000000f022"
 FUZZ_NUMBERS = ("+56229990001", "+56229990002")
+# The operator valid wrap-up and callback bodies name (a fixed id, like the account's).
+FUZZ_OPERATOR_ID = "00000000-0000-4000-8000-0000000f0023"
 
 
 def fuzz_agent(name: str = FUZZ_AGENT) -> dict[str, object]:
@@ -138,6 +145,8 @@ async def seed_world(pool: Pool, api: httpx.AsyncClient, webhook_url: str) -> Se
         for n, text in enumerate(["# Pagos\n\nPague en Servipag.", "# Horario\n\nDe 9 a 18."])
     ]
     senders, message = await _whatsapp(pool, api)
+    tools, servers = await _tools(pool, api, keys[0])
+    handoffs, callbacks = await _human_queue(pool)
     return Seeded(
         ids={
             "campaign_id": [str(campaign["id"]), world.campaign_a],
@@ -162,6 +171,11 @@ async def seed_world(pool: Pool, api: httpx.AsyncClient, webhook_url: str) -> Se
             "document_id": [str(documents[0]["id"])],
             "sender_id": senders[:1],
             "message_id": [message],
+            "tool_name": tools[:1],
+            "server_name": servers[:1],
+            "operator_id": [FUZZ_OPERATOR_ID],
+            "handoff_id": handoffs,  # the first is the operator's, to wrap up
+            "callback_id": callbacks,
         },
         victims={
             "call_id": calls[1:2],
@@ -172,8 +186,31 @@ async def seed_world(pool: Pool, api: httpx.AsyncClient, webhook_url: str) -> Se
             "phone_number": [FUZZ_NUMBERS[1]],
             "document_id": [str(documents[1]["id"])],
             "sender_id": senders[1:],
+            "tool_name": tools[1:],
+            "server_name": servers[1:],
         },
     )
+
+
+async def _tools(pool: Pool, api: httpx.AsyncClient, call_key: str) -> tuple[list[str], list[str]]:
+    """Two HTTP tools and two MCP servers (the second of each to be deleted), and a call
+    that used the first tool."""
+    tools = [
+        str(_ok(await api.post("/tools", json={
+            "name": name, "description": "fuzz", "url": "http://127.0.0.1:9/tool",
+        }))["name"])
+        for name in ("fuzz_tool", "fuzz_tool_borrable")
+    ]  # fmt: skip
+    servers = [
+        str(_ok(await api.post("/mcp-servers", json={
+            "name": name, "url": "http://127.0.0.1:9/mcp", "allowed_tools": ["x"],
+        }))["name"])
+        for name in ("fuzzcrm", "fuzzborrable")
+    ]  # fmt: skip
+    used = Invocation(call_key, None, tools[0], "http", {}, {"ok": True}, 5.0, True, None)
+    async with pool.connection() as conn:
+        await record_invocation(conn, DEFAULT_TENANT_ID, used)
+    return tools, servers
 
 
 async def _whatsapp(pool: Pool, api: httpx.AsyncClient) -> tuple[list[str], str]:
@@ -189,3 +226,35 @@ async def _whatsapp(pool: Pool, api: httpx.AsyncClient) -> tuple[list[str], str]
                          "+56961234567", "Hola Ana, este es su link de pago", "queued")  # fmt: skip
     async with pool.connection() as conn:
         return senders, await record_sent(conn, message)
+
+
+async def _human_queue(pool: Pool) -> tuple[list[str], list[str]]:
+    """The human queue as the media worker fills it: a call the fuzz operator took (and
+    may wrap up), one waiting (an answer claims it, fails to join through the absent
+    media worker and puts it back), and two callbacks owed. Their ids."""
+    context = HandoffContext(name="Ana", phone_masked="•••• 4567", summary=["Ana: una persona"])
+
+    def handoff(n: int, priority: int) -> NewHandoff:
+        return NewHandoff(tenant_id=DEFAULT_TENANT_ID, call_key=f"fuzz-handoff-{n}",
+                          queue="default", trigger="explicit_request", reason="fuzz",
+                          priority=priority, max_wait_s=60, decided_at=datetime.now(UTC),
+                          context=context)  # fmt: skip
+
+    async with pool.connection() as conn:
+        await conn.execute(
+            "INSERT INTO operators (id, tenant_id, name, status) VALUES (%s, %s, 'fuzz', "
+            "'available')",
+            (FUZZ_OPERATOR_ID, DEFAULT_TENANT_ID),
+        )
+        taken = await queue_store.insert(conn, handoff(1, priority=9))
+        await queue_store.claim_next(conn, DEFAULT_TENANT_ID, FUZZ_OPERATOR_ID, ["default"])
+        await queue_store.move(conn, taken.id, "ended", leaving=["answered"])
+        waiting = await queue_store.insert(conn, handoff(2, priority=0))
+        callbacks = [
+            await callbacks_store.insert(conn, NewHumanCallback(
+                tenant_id=DEFAULT_TENANT_ID, call_key=f"fuzz-callback-{n}", phone="+56961234567",
+                name="Ana", reason="fuzz", due_at=datetime.now(UTC) + timedelta(hours=n),
+                context=context))
+            for n in (1, 2)
+        ]  # fmt: skip
+    return [taken.id, waiting.id], [c.id for c in callbacks]
