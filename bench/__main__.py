@@ -1,5 +1,5 @@
 """`python -m bench [campaign|intake|knowledge|knowledge_eval|knowledge_turns|latency|memory|phone|
-placement|sip|tts|turns|voicemail|wer|all] [options]`: the benchmarks.
+placement|sip|tool_latency|tts|turns|voicemail|wer|all] [options]`: the benchmarks.
 
 With no name, all of them run. Each benchmark keeps its own options (`python -m bench
 campaign --help`, `python -m bench memory --help`); with `all`, every option goes to the
@@ -24,6 +24,7 @@ from bench import (
     phone,
     placement,
     sip,
+    tool_latency,
     tts,
     turns,
     voicemail,
@@ -43,6 +44,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "phone": (phone.build_parser, phone.run),
     "placement": (placement.build_parser, placement.run),
     "sip": (sip.build_parser, sip.run),
+    "tool_latency": (tool_latency.build_parser, tool_latency.run),
     "tts": (tts.build_parser, tts.run),
     "turns": (turns.build_parser, turns.run),
     "voicemail": (voicemail.build_parser, voicemail.run),
