@@ -64,7 +64,9 @@ async def callback_done(
     async with services.pool.connection() as conn:
         operator = await operators_store.get(conn, tenant, body.operator_id)
         if operator is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no operator {body.operator_id!r}")
+            # Names the field, not its value: the tenant walk reads any id in an answer
+            # to another tenant as a leak, even one the caller sent.
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "operator_id: no such operator")
     settled = await _settle(
         services,
         tenant,

@@ -25,6 +25,8 @@ from api.auth import TenantId
 from api.deps import Services
 from centralita.actions.models import Invocation
 from centralita.actions.store.invocations import record_invocation
+from centralita.handoff import callbacks_store, queue_store
+from centralita.handoff.models import HandoffContext, NewHandoff, NewHumanCallback
 from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
 from centralita.kernel.settings import Settings
@@ -57,6 +59,8 @@ A_WHATSAPP_SENDER = "whatsapp-solo-de-A"  # A's WhatsApp sender's name
 A_MESSAGE = "Hola, este es su link de pago solo de A"  # a message A's call sent
 A_TOOL = "herramienta_solo_de_a"  # A's HTTP tool (a call of A's used it)
 A_MCP_SERVER = "mcpsolodea"  # A's MCP server
+A_OPERATOR = "operadora-solo-de-A"  # A's operator, who took A's handed-off call
+A_CALLER = "María Solo De A"  # the caller in A's handoff and callback contexts
 
 # Routes that hold no tenant's data, and why they are not walked.
 NOT_TENANT_RESOURCES: dict[tuple[str, str], str] = {
@@ -94,6 +98,9 @@ class TenantA:
     document_id: str = ""
     sender_id: str = ""
     message_id: str = ""
+    operator_id: str = ""
+    handoff_id: str = ""
+    callback_id: str = ""
     markers: set[str] = field(default_factory=set)
 
     def values(self, param: str) -> list[str]:
@@ -120,6 +127,9 @@ class TenantA:
             "document_id": [self.document_id],
             "sender_id": [self.sender_id],
             "message_id": [self.message_id],
+            "operator_id": [self.operator_id],
+            "handoff_id": [self.handoff_id],
+            "callback_id": [self.callback_id],
             "tool_name": [A_TOOL],
             "server_name": [A_MCP_SERVER],
         }
@@ -165,6 +175,17 @@ def _bodies(a: TenantA) -> dict[tuple[str, str], Any]:
         ("POST", "/tools"): _http_tool("herramienta_de_b"),
         ("PUT", "/tools/{tool_name}"): _http_tool(A_TOOL),
         ("POST", "/mcp-servers"): _mcp_server("mcpdeb"),
+        ("POST", "/operators/sign-in"): {"name": "operadora de B"},
+        ("PUT", "/operators/{operator_id}/status"): {"status": "offline"},
+        ("POST", "/operators/{operator_id}/answer"): {"sdp": "v=0"},
+        ("POST", "/handoffs/{handoff_id}/wrap-up"): {
+            "operator_id": a.operator_id,
+            "disposition": "resolved",
+        },
+        ("POST", "/human-callbacks/{callback_id}/done"): {
+            "operator_id": a.operator_id,
+            "disposition": "resolved",
+        },
     }
 
 
@@ -328,6 +349,7 @@ async def _seed_tenant_a(pool: Pool, a_api: httpx.AsyncClient, admin: httpx.Asyn
     a.document_id = await _seed_knowledge(pool, a_api)
     await _seed_whatsapp(pool, a_api, a)
     await _seed_tools(pool, a_api, a)
+    await _seed_human_queue(pool, a_api, a)
 
     a.markers = {
         a.campaign_id,
@@ -356,8 +378,33 @@ async def _seed_tenant_a(pool: Pool, a_api: httpx.AsyncClient, admin: httpx.Asyn
         A_WHATSAPP_SENDER,
         a.message_id,
         A_MESSAGE,
+        a.operator_id,
+        A_OPERATOR,
+        a.handoff_id,
+        a.callback_id,
+        A_CALLER,
     }
     return a
+
+
+async def _seed_human_queue(pool: Pool, a_api: httpx.AsyncClient, a: TenantA) -> None:
+    """A's operator, A's call under way handed off to them, and a callback A owes."""
+    signed = await a_api.post("/operators/sign-in", json={"name": A_OPERATOR})
+    assert signed.status_code == 200, signed.text
+    a.operator_id = signed.json()["id"]
+    context = HandoffContext(name=A_CALLER, summary=[f"{A_CALLER}: quiero una persona"])
+    handoff = NewHandoff(tenant_id=DEFAULT_TENANT_ID, call_key=a.live_key, queue="default",
+                         trigger="explicit_request", reason="the caller asked for a person",
+                         max_wait_s=60, decided_at=datetime.now(UTC), context=context)  # fmt: skip
+    owed = NewHumanCallback(tenant_id=DEFAULT_TENANT_ID, call_key=a.ended_key, phone=A_PHONE,
+                            name=A_CALLER, reason="nadie estaba libre", context=context,
+                            due_at=datetime.now(UTC) + timedelta(hours=2))  # fmt: skip
+    async with pool.connection() as conn:
+        a.handoff_id = (await queue_store.insert(conn, handoff)).id
+        taken = await queue_store.claim_next(conn, DEFAULT_TENANT_ID, a.operator_id, ["default"])
+        assert taken is not None
+        assert taken.id == a.handoff_id
+        a.callback_id = (await callbacks_store.insert(conn, owed)).id
 
 
 async def _seed_knowledge(pool: Pool, a_api: httpx.AsyncClient) -> str:
@@ -462,7 +509,8 @@ async def test_another_tenants_ids_answer_404_on_every_route(
                  f"/whatsapp-senders/{a.sender_id}", "/messages",
                  f"/messages/{a.message_id}", "/tools", f"/tools/{A_TOOL}",
                  f"/tools/{A_TOOL}/invocations", f"/calls/{a.ended_key}/tool-invocations",
-                 "/mcp-servers", f"/mcp-servers/{A_MCP_SERVER}"):  # fmt: skip
+                 "/mcp-servers", f"/mcp-servers/{A_MCP_SERVER}", "/operators", "/handoffs",
+                 f"/handoffs/{a.handoff_id}", "/human-callbacks"):  # fmt: skip
         own = await a_api.get(path)
         assert own.status_code == 200, (path, own.text)
         assert any(m in own.text for m in a.markers), f"A does not see its own rows at {path}"
@@ -488,6 +536,16 @@ async def test_another_tenants_ids_answer_404_on_every_route(
     assert (routed["number"], routed["carrier_account_id"]) == (A_NUMBER, a.account_id)
     assert (await a_api.get(f"/carrier-accounts/{a.account_id}")).status_code == 200
     assert (await a_api.get(f"/whatsapp-senders/{a.sender_id}")).status_code == 200
+    taken = (await a_api.get(f"/handoffs/{a.handoff_id}")).json()
+    assert (taken["state"], taken["operator_id"], taken["disposition"]) == (
+        "answered",
+        a.operator_id,
+        None,
+    )
+    [owed] = (await a_api.get("/human-callbacks")).json()
+    assert (owed["id"], owed["state"]) == (a.callback_id, "scheduled")
+    [mine] = (await a_api.get("/operators")).json()
+    assert (mine["name"], mine["status"]) == (A_OPERATOR, "offline")
     kept = await a_api.get(f"/knowledge/documents/{a.document_id}")
     assert (kept.status_code, kept.json()["chunk_count"]) == (200, 1)
     async with pool.connection() as conn:
