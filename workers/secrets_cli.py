@@ -23,6 +23,7 @@ from typing import Protocol
 import psycopg
 from psycopg.rows import dict_row
 
+from centralita.actions.store import secrets as tenant_tools
 from centralita.kernel import runtime
 from centralita.kernel.db import Conn
 from centralita.kernel.key_ring import KeyRing, KeyRingError, new_key_text
@@ -58,6 +59,7 @@ TABLES = (
     SecretTable(
         "whatsapp_senders", whatsapp_senders.secret_key_ids, whatsapp_senders.reseal_secrets
     ),
+    SecretTable("tenant_tools", tenant_tools.secret_key_ids, tenant_tools.reseal_secrets),
 )
 
 

@@ -17,14 +17,17 @@ import pytest
 
 from centralita.actions.mcp_client import call_mcp_tool
 from centralita.actions.models import McpServerConfig, mcp_tool_name
+from centralita.actions.store.mcp_servers import servers_for_agent
 from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
+from centralita.kernel.key_ring import KeyRing, new_key_text
 from centralita.kernel.settings import Settings
 from realtime.store.tenant_tools import TenantTools
-from tests.support.encryption import fixed_ring
+from tests.support.encryption import TEST_ENCRYPTION_KEYS, fixed_ring
 from tests.support.servers import AppClients, settings_for
 from tests.support.tenants import ADMIN_KEY, other_tenant_client
 from tests.support.tool_servers import McpCalls, serving_mcp
+from workers.secrets_cli import rotate
 
 pytestmark = pytest.mark.integration
 
@@ -193,3 +196,36 @@ async def test_a_wrong_token_leaves_the_call_without_the_servers_tools(
     assert seen.unauthorised >= 1
     assert seen.calls == []
     await api.delete(f"/mcp-servers/{server['name']}")
+
+
+async def test_keys_rotate_reseals_the_credentials_and_tool_secrets(
+    api: httpx.AsyncClient, pool: Pool, crm: tuple[str, McpCalls]
+) -> None:
+    url, _ = crm
+    server = await registered(api, server_body(url))
+    tool = await api.post(
+        "/tools",
+        json={
+            "name": f"t_{uuid.uuid4().hex[:6]}",
+            "description": "d",
+            "url": url,
+            "agents": [AGENT],
+        },
+    )
+    assert tool.status_code == 201, tool.text
+    new = new_key_text("rotated")
+    rotated = KeyRing.parse(f"{new},{TEST_ENCRYPTION_KEYS}")
+    async with pool.connection() as conn:
+        counts = await rotate(conn, rotated, batch=2)
+        assert counts["tenant_tools"] >= 3  # the tool's secret, the server's token and headers
+        assert (await rotate(conn, rotated))["tenant_tools"] == 0
+        only_new = KeyRing.parse(new)
+        [opened] = [
+            s
+            for s in await servers_for_agent(conn, only_new, DEFAULT_TENANT_ID, AGENT)
+            if s.name == server["name"]
+        ]
+        assert opened.token == TOKEN
+        assert opened.headers == {"X-Tenant-Ref": HEADER_VALUE}
+        back = KeyRing.parse(f"{TEST_ENCRYPTION_KEYS},{new}")  # for the module's other tests
+        await rotate(conn, back)
