@@ -17,6 +17,7 @@ class HumanCallbackActivities:
 
     @activity.defn
     async def mark_callback_due(self, callback_id: str) -> bool:
-        """The callback is due now; False when it was already settled (or due)."""
+        """The callback is due now; False when it was settled already (done or cancelled,
+        perhaps while its workflow could not be told)."""
         async with self._pool.connection() as conn:
             return await callbacks_store.mark_due(conn, callback_id)

@@ -4,7 +4,8 @@ Started by the media worker when nobody answered a handed-off call in time (or t
 agent's policy said a person should call back), with the stored callback's id and due
 time. It sleeps on a durable timer until then (a restart of every process loses
 nothing), marks the callback `due` so operator pages list it first, and waits for an
-operator to report it `done` (or someone to cancel it) for up to `EXPIRES_AFTER`; the
+operator to report it `done` (or someone to cancel it) for up to `EXPIRES_AFTER` (one
+settled in the table while the workflow could not be told ends at its time); the
 Temporal UI shows each one waiting (id `human-callback-{id}`), and the dashboard lists
 them from the table.
 """
@@ -27,6 +28,8 @@ with workflow.unsafe.imports_passed_through():
 # A callback nobody reported within a week of its time is left as it is (still `due` in
 # the table) and its workflow ends `expired`.
 EXPIRES_AFTER = timedelta(days=7)
+# Runs from before it waited a week for a callback already settled in the table.
+SETTLED_IN_TABLE_PATCH = "callback-settled-in-table"
 
 
 @workflow.defn
@@ -55,12 +58,16 @@ class HumanCallbackWorkflow:
             # Settling before the time (the person called in meanwhile) ends it early.
             await self._until_settled(wait)
         if self._settled is None:
-            await workflow.execute_activity_method(
+            owed = await workflow.execute_activity_method(
                 HumanCallbackActivities.mark_callback_due,
                 callback.callback_id,
                 start_to_close_timeout=STORE_TIMEOUT,
                 retry_policy=STORE_RETRY,
             )
+            if not owed and self._settled is None and workflow.patched(SETTLED_IN_TABLE_PATCH):
+                # Settled through the API while Temporal was away (its signal was lost):
+                # nothing is owed, and the table says how it ended.
+                return HumanCallbackResult(state="settled")
             self._phase = "due"
             await self._until_settled(EXPIRES_AFTER)
         if self._settled is None:

@@ -117,8 +117,8 @@ async def _settle(
 
 
 async def _signal(services: Services, callback: HumanCallback, settled: CallbackSettled) -> None:
-    """Tell the callback's workflow (the table is the truth; a workflow that cannot be
-    reached ends by itself when it expires)."""
+    """Tell the callback's workflow (the table is the truth: a workflow that cannot be
+    told finds the callback settled at its time, and ends)."""
     try:
         client = await services.temporal.get()
         handle = client.get_workflow_handle_for(HumanCallbackWorkflow.run, callback.workflow_id)

@@ -26,7 +26,9 @@ class CallbackSettled:
 
 @dataclass(frozen=True)
 class HumanCallbackResult:
-    """How the callback ended: done, cancelled, or expired (nobody reported it)."""
+    """How the callback ended: done, cancelled, expired (nobody reported it), or settled
+    (done or cancelled in the table while its workflow could not be told: the table says
+    which)."""
 
     state: str
     by: str | None = None

@@ -76,9 +76,14 @@ async def list_callbacks(
 
 
 async def mark_due(conn: Conn, callback_id: str) -> bool:
-    """A scheduled callback's time came; whether it was still scheduled."""
+    """A callback's time came: whether it is owed now (False: it was settled already).
+
+    One marked `due` already counts as owed: the activity that marked it may run again
+    when its completion was lost.
+    """
     cur = await conn.execute(
-        "UPDATE human_callbacks SET state = 'due' WHERE id::text = %s AND state = 'scheduled'",
+        "UPDATE human_callbacks SET state = 'due' "
+        "WHERE id::text = %s AND state IN ('scheduled', 'due')",
         (callback_id,),
     )
     return cur.rowcount == 1

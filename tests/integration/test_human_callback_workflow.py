@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
-from temporalio.testing import WorkflowEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.human_callbacks import HumanCallbackActivities
 from centralita.handoff import callbacks_store
 from centralita.handoff.callback_messages import HumanCallbackResult
 from centralita.handoff.models import HandoffContext, NewHumanCallback
@@ -59,20 +60,28 @@ async def api(
     return await app_clients.open(settings, time_skipping_env.client)
 
 
-async def owed(env: WorkflowEnvironment, pool: Pool, worker: Worker) -> tuple[str, Handle]:
-    """A callback owed to María, due in two hours of the server's time, and its workflow
-    started as the media worker starts it: (callback id, its workflow's handle)."""
+async def stored_callback(pool: Pool, due_at: datetime | None = None) -> str:
+    """A callback owed to María, stored as the media worker stores it; its id."""
     new = NewHumanCallback(
         tenant_id=DEFAULT_TENANT_ID,
         call_key=f"campaign-c-contact-{uuid.uuid4().hex[:8]}-attempt-1",
         phone="+56961234567",
         name="María González",
         reason="nadie estaba libre: pidió hablar con una persona",
-        due_at=await env.get_current_time() + DUE_IN,
+        due_at=due_at or datetime.now(UTC) + DUE_IN,
         context=HandoffContext(name="María González", phone_masked="•••• 4567"),
     )
     async with pool.connection() as conn:
-        callback = await callbacks_store.insert(conn, new)
+        return (await callbacks_store.insert(conn, new)).id
+
+
+async def owed(env: WorkflowEnvironment, pool: Pool, worker: Worker) -> tuple[str, Handle]:
+    """A callback owed to María, due in two hours of the server's time, and its workflow
+    started as the media worker starts it: (callback id, its workflow's handle)."""
+    callback_id = await stored_callback(pool, await env.get_current_time() + DUE_IN)
+    async with pool.connection() as conn:
+        callback = await callbacks_store.get(conn, callback_id)
+    assert callback is not None
 
     async def connect() -> Client:
         return env.client
@@ -161,3 +170,43 @@ async def test_a_callback_nobody_settles_expires_a_week_after_its_time(
     assert await handle.result() == HumanCallbackResult(state="expired")
     assert await env.get_current_time() - started >= DUE_IN + EXPIRES_AFTER
     assert await state_of(pool, callback_id) == "due"  # left for a person to see
+
+
+async def test_a_callback_settled_while_temporal_was_away_ends_at_its_time(
+    time_skipping_env: WorkflowEnvironment,
+    pool: Pool,
+    worker: Worker,
+    database_url: str,
+    app_clients: AppClients,
+) -> None:
+    """The API settles the table even when it cannot signal the workflow: at its time the
+    workflow finds it settled and ends (it once waited a week and reported `expired`)."""
+    env = time_skipping_env
+    callback_id, handle = await owed(env, pool, worker)
+    cut_off = await app_clients.open(settings_for(database_url, "127.0.0.1:1"))
+    cancelled = await cut_off.post(f"/human-callbacks/{callback_id}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    assert await handle.query(HumanCallbackWorkflow.state) == "scheduled"  # not told
+
+    await env.sleep(DUE_IN + timedelta(minutes=1))
+
+    async def ended() -> bool:
+        return (await handle.describe()).status != WorkflowExecutionStatus.RUNNING
+
+    await until(ended)
+    assert await handle.result() == HumanCallbackResult(state="settled")
+    assert await state_of(pool, callback_id) == "cancelled"  # never marked due over it
+
+
+async def test_marking_due_twice_is_still_due_and_a_settled_one_is_not(pool: Pool) -> None:
+    """An activity retried after it marked the callback (its completion lost) still says
+    due: only a settled callback answers False."""
+    env = ActivityEnvironment()
+    callback_id = await stored_callback(pool)
+    mark = HumanCallbackActivities(pool).mark_callback_due
+    assert await env.run(mark, callback_id) is True
+    assert await env.run(mark, callback_id) is True
+    async with pool.connection() as conn:
+        await callbacks_store.settle(conn, DEFAULT_TENANT_ID, callback_id, state="cancelled")
+    assert await env.run(mark, callback_id) is False
+    assert await state_of(pool, callback_id) == "cancelled"
