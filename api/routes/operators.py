@@ -6,7 +6,7 @@ A call joins the queue when its agent's handoff policy says so (the media worker
 at every change (Postgres NOTIFY `handoffs`, one LISTEN per API process), and rings
 while it is available and a call waits in one of its queues. Answering claims the next
 call in order (priority, then the longest wait) in one UPDATE, so two operators never
-get the same call, and joins it with the operator's SDP offer (the supervisor takeover's
+get the same call (and one operator, `busy` until they wrap up, never two), and joins it with the operator's SDP offer (the supervisor takeover's
 path: `realtime/legs/human.py`), for WebRTC, phone-stream and SIP calls alike.
 """
 
@@ -185,7 +185,10 @@ async def operator_events(
     response_model=Answered,
     responses={
         **_NOT_FOUND,
-        409: {"description": "no call waits, or the caller left before the answer"},
+        409: {
+            "description": "no call waits, the operator has one already, or the caller "
+            "left before the answer"
+        },
         422: {"description": "the media worker could not use the SDP offer"},
         502: {"description": "the media worker could not be reached (the call waits again)"},
     },
@@ -194,10 +197,14 @@ async def answer(operator_id: str, body: Answer, services: Services, tenant: Ten
     """Take the next waiting call of the operator's queues: their softphone joins it."""
     operator = await _operator(services.pool, tenant, operator_id)
     async with services.pool.connection() as conn:
+        if not await operators_store.take_call(conn, tenant, operator_id):
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, "you have a call already: wrap it up first"
+            )
         handoff = await queue_store.claim_next(conn, tenant, operator_id, operator.queues)
-        if handoff is None:
+        if handoff is None:  # as they were: nothing was taken
+            await operators_store.set_status(conn, tenant, operator_id, operator.status)
             raise HTTPException(status.HTTP_409_CONFLICT, "no call is waiting in your queues")
-        await operators_store.set_status(conn, tenant, operator_id, "busy")
     try:
         sdp = await join_call(services, handoff.call_key, body.sdp, operator.name)
     except HTTPException as exc:

@@ -46,6 +46,18 @@ async def set_status(
     return None if row is None else Operator.model_validate(row)
 
 
+async def take_call(conn: Conn, tenant_id: str, operator_id: str) -> bool:
+    """Make the operator `busy` unless they are already: whether they are free to take a
+    call. One UPDATE whose WHERE says "not busy", so of two answers at once (a double
+    click) one passes: an operator never holds two calls."""
+    cur = await conn.execute(
+        "UPDATE operators SET status = 'busy', status_at = now() "
+        "WHERE tenant_id = %s AND id::text = %s AND status <> 'busy'",
+        (tenant_id, operator_id),
+    )
+    return cur.rowcount == 1
+
+
 async def list_operators(conn: Conn, tenant_id: str) -> list[Operator]:
     """The tenant's operators, by name."""
     cur = await conn.execute(

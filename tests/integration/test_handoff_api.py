@@ -329,6 +329,40 @@ async def test_two_operators_answering_one_call_at_once_one_gets_it(
     assert (await status_of(api, winner), await status_of(api, loser)) == ("busy", "available")
 
 
+async def test_an_operator_takes_one_call_at_a_time(
+    api: httpx.AsyncClient, pool: Pool, media: MediaWorker
+) -> None:
+    """A double click answers twice at once: one call is taken, the other still waits
+    (both were once taken, the first caller left with nobody)."""
+    queue = new_queue()
+    first, second = await waiting_call(pool, queue), await waiting_call(pool, queue)
+    ana = await operator(api, f"Ana {uuid.uuid4().hex[:4]}", queue)
+    media.delay_s = 0.2
+    both = await asyncio.gather(answer(api, ana), answer(api, ana))
+    assert sorted(r.status_code for r in both) == [200, 409], [r.text for r in both]
+    [refused] = [r for r in both if r.status_code == 409]
+    assert "a call already" in refused.json()["detail"]
+    assert (await handoff(api, first.id))["state"] == "answered"
+    assert (await handoff(api, second.id))["state"] == "waiting"
+    media.delay_s = 0.0
+    assert (await answer(api, ana)).status_code == 409  # still on the first call
+    assert await status_of(api, ana) == "busy"
+    wrap = {"operator_id": ana, "disposition": "resolved"}
+    assert (await api.post(f"/handoffs/{first.id}/wrap-up", json=wrap)).status_code == 200
+    after = await answer(api, ana)
+    assert after.status_code == 200, after.text
+    assert after.json()["handoff"]["id"] == second.id
+
+
+async def test_an_offline_operator_who_finds_nobody_waiting_stays_offline(
+    api: httpx.AsyncClient,
+) -> None:
+    ana = await operator(api, f"Ana {uuid.uuid4().hex[:4]}", new_queue())
+    await api.put(f"/operators/{ana}/status", json={"status": "offline"})
+    assert (await answer(api, ana)).status_code == 409
+    assert await status_of(api, ana) == "offline"
+
+
 async def test_a_caller_who_hung_up_is_409_and_the_call_abandoned(
     api: httpx.AsyncClient, pool: Pool, media: MediaWorker
 ) -> None:
