@@ -6,8 +6,9 @@ A call joins the queue when its agent's handoff policy says so (the media worker
 at every change (Postgres NOTIFY `handoffs`, one LISTEN per API process), and rings
 while it is available and a call waits in one of its queues. Answering claims the next
 call in order (priority, then the longest wait) in one UPDATE, so two operators never
-get the same call (and one operator, `busy` until they wrap up, never two), and joins it with the operator's SDP offer (the supervisor takeover's
-path: `realtime/legs/human.py`), for WebRTC, phone-stream and SIP calls alike.
+get the same call (and one operator, `busy` until they wrap up, never two), and joins
+it with the operator's SDP offer (the supervisor takeover's path:
+`realtime/legs/human.py`), for WebRTC, phone-stream and SIP calls alike.
 """
 
 from __future__ import annotations
