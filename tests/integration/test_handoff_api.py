@@ -278,6 +278,16 @@ async def test_the_stream_lists_the_operators_queues_in_answer_order_and_rings_a
                 latest.id,
             ]
 
+            # Answering is a change too: the call leaves the queue and becomes theirs.
+            assert (await answer(api, operator_id)).status_code == 200
+            async with asyncio.timeout(5):
+                while (snapshot := await anext(received))["current"] is None:
+                    pass
+            assert snapshot["current"]["id"] == urgent.id
+            assert snapshot["operator"]["status"] == "busy"
+            assert [h["id"] for h in snapshot["waiting"]] == [oldest.id, newer.id, latest.id]
+        assert (await api.get(f"/operators/{uuid.uuid4()}/events")).status_code == 404
+
 
 # -- answering ----------------------------------------------------------------------------
 
