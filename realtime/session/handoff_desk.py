@@ -90,6 +90,7 @@ class HandoffDesk:
         self.holding = False  # the caller waits for a person: the agent answers nothing
         self._waiting = False  # queued and not yet connected, timed out or settled
         self.handoff_id: str | None = None
+        self._decided_at: datetime | None = None
         self.connected_by: str | None = None  # the operator who has the call
 
     # -- deciding ------------------------------------------------------------------
@@ -141,6 +142,7 @@ class HandoffDesk:
     async def act(self, decision: HandoffDecision, *, told: bool = False) -> None:
         """Do what the decision says. `told`: the caller already heard they are being
         put through (the flow's own transfer line)."""
+        self._decided_at = datetime.now(UTC)
         self._event("decided", decision)
         if decision.action is HandoffAction.OFFER_TRANSFER:
             self._offer = decision
@@ -154,32 +156,36 @@ class HandoffDesk:
     async def transfer(self, decision: HandoffDecision, *, told: bool = False) -> None:
         """Queue the call and hold the caller until a person joins or the wait ends."""
         self.watch.settled = True
-        if not told:
-            await self._say(handoff_line("transferring", self._language))
+        self.holding = True  # from now the agent answers nothing
         if self._queue is None:
+            await self._say_unless(told, handoff_line("transferring", self._language))
             await self._callback(decision, line="nobody_free")
             return
         try:
-            self.handoff_id = await self._queue.enqueue(decision, self._context())
+            # Queued first, so operators ring while the caller is told.
+            self.handoff_id = await self._queue.enqueue(
+                decision, self._context(), self._decided_at or datetime.now(UTC)
+            )
         except QueueUnavailableError as exc:
             self._record.event(CallEventType.ERROR, where="handoff", detail=str(exc))
+            await self._say_unless(told, handoff_line("transferring", self._language))
             await self._callback(decision, line="nobody_free")
             return
         self._event("queued", decision, handoff_id=self.handoff_id, queue=self.policy.queue)
-        self.holding = self._waiting = True
-        await self._hold(decision, self.handoff_id)
+        self._waiting = True
+        deadline = time.monotonic() + self.policy.max_wait_s  # the wait counts from here
+        await self._say_unless(told, handoff_line("transferring", self._language))
+        await self._hold(decision, self.handoff_id, deadline)
         self.holding = False
 
-    async def _hold(self, decision: HandoffDecision, handoff_id: str) -> None:
+    async def _hold(self, decision: HandoffDecision, handoff_id: str, deadline: float) -> None:
         queue = self._queue
         assert queue is not None
-        started = time.monotonic()
-        deadline = started + self.policy.max_wait_s
-        while not await self._person_joined(min(self.policy.hold_line_every_s, deadline - started)):
+        every = self.policy.hold_line_every_s
+        while not await self._person_joined(min(every, deadline - time.monotonic())):
             if time.monotonic() >= deadline - 0.05:
                 break
             await self._say(handoff_line("holding", self._language))
-            started = time.monotonic()
         if self._supervision.joined.is_set():
             await self._connected(decision, handoff_id)
             return
@@ -303,6 +309,10 @@ class HandoffDesk:
                 reason=decision.reason,
             )
         self._record.event(CallEventType.HANDOFF, stage=stage, **fields)
+
+    async def _say_unless(self, told: bool, text: str) -> None:
+        if not told and not self._supervision.joined.is_set():
+            await self._say(text)
 
     async def _say(self, text: str) -> None:
         """Say a line and wait until it was heard (bounded); a person joining stops a

@@ -24,8 +24,10 @@ class QueueUnavailableError(RuntimeError):
 class HumanQueue(Protocol):
     """One call's way into the human queue."""
 
-    async def enqueue(self, decision: HandoffDecision, context: HandoffContext) -> str:
-        """Put the call in the queue; the handoff's id.
+    async def enqueue(
+        self, decision: HandoffDecision, context: HandoffContext, decided_at: datetime
+    ) -> str:
+        """Put the call in the queue (decided at `decided_at`, UTC); the handoff's id.
 
         Raises:
             QueueUnavailableError: the queue could not be reached.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import psycopg
@@ -77,7 +77,9 @@ class PostgresHumanQueue:
         self._max_wait_s = max_wait_s
         self._schedule = schedule
 
-    async def enqueue(self, decision: HandoffDecision, context: HandoffContext) -> str:
+    async def enqueue(
+        self, decision: HandoffDecision, context: HandoffContext, decided_at: datetime
+    ) -> str:
         new = NewHandoff(
             tenant_id=self._tenant,
             call_key=self._request.idempotency_key,
@@ -86,7 +88,7 @@ class PostgresHumanQueue:
             reason=decision.reason,
             priority=decision.priority,
             max_wait_s=self._max_wait_s,
-            decided_at=datetime.now(UTC),
+            decided_at=decided_at,
             context=self._completed(context),
         )
         handoff = await self._db("queueing the call", lambda conn: queue_store.insert(conn, new))

@@ -140,7 +140,10 @@ def test_a_declined_offer_lets_other_triggers_fire_but_never_the_same_again() ->
 def test_a_policy_refuses_repeated_triggers_and_misplaced_thresholds() -> None:
     with pytest.raises(ValidationError, match="one rule per trigger: loop"):
         HandoffPolicy(
-            rules=[HandoffRule(trigger=HandoffTrigger.LOOP), HandoffRule(trigger="loop")]  # type: ignore[arg-type]
+            rules=[
+                HandoffRule(trigger=HandoffTrigger.LOOP),
+                HandoffRule(trigger=HandoffTrigger.LOOP),
+            ]
         )
     with pytest.raises(ValidationError, match="threshold applies to negative_sentiment"):
         HandoffRule(trigger=HandoffTrigger.LOOP, threshold=-0.5)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from typing import Self
+from typing import Any, Self
 
 import uvicorn
 from fastapi import FastAPI
@@ -44,3 +44,13 @@ class LoopbackServer:
         self._server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(self._task, 5)
+
+
+class ServedApp(LoopbackServer):
+    """A given ASGI app (the API, with its lifespan) served on loopback: streams such as
+    server-sent events arrive as they are written, which an in-process transport
+    (httpx's ASGITransport buffers whole bodies) cannot show."""
+
+    def __init__(self, app: Any) -> None:
+        super().__init__()
+        self.app = app
