@@ -109,10 +109,15 @@ async def sign_in(body: SignIn, services: Services, tenant: TenantId) -> Operato
 
 
 @router.get("/operators", response_model=list[Operator])
-async def list_operators(services: Services, tenant: TenantId) -> list[Operator]:
-    """The tenant's operators and their status."""
+async def list_operators(
+    services: Services,
+    tenant: TenantId,
+    offset: PageOffset = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[Operator]:
+    """The tenant's operators and their status, by name."""
     async with services.pool.connection() as conn:
-        return await operators_store.list_operators(conn, tenant)
+        return await operators_store.list_operators(conn, tenant, limit=limit, offset=offset)
 
 
 @router.put("/operators/{operator_id}/status", response_model=Operator, responses=_NOT_FOUND)

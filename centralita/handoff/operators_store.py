@@ -58,9 +58,13 @@ async def take_call(conn: Conn, tenant_id: str, operator_id: str) -> bool:
     return cur.rowcount == 1
 
 
-async def list_operators(conn: Conn, tenant_id: str) -> list[Operator]:
+async def list_operators(
+    conn: Conn, tenant_id: str, *, limit: int = 100, offset: int = 0
+) -> list[Operator]:
     """The tenant's operators, by name."""
     cur = await conn.execute(
-        f"SELECT {_COLUMNS} FROM operators WHERE tenant_id = %s ORDER BY name", (tenant_id,)
+        f"SELECT {_COLUMNS} FROM operators WHERE tenant_id = %s ORDER BY name, id "
+        "LIMIT %s OFFSET %s",
+        (tenant_id, limit, offset),
     )
     return [Operator.model_validate(row) for row in await cur.fetchall()]
