@@ -170,9 +170,7 @@ async def test_a_caller_who_asks_for_a_person_gets_an_operator(
     session = line.live_session(key)
     assert session is not None
     told = next(i for i, e in enumerate(session.record.events) if e.type == "handoff")
-    await until(
-        lambda: any(e.type == "transcript" for e in session.record.events[told:]), 10
-    )
+    await until(lambda: any(e.type == "transcript" for e in session.record.events[told:]), 10)
     await until(lambda: session.agent_speaking, 10)  # "Le comunico con una ejecutiva…"
     await until(lambda: not session.agent_speaking, 20)
     await asyncio.sleep(1.0)
