@@ -9,6 +9,7 @@ import { initCalls, refreshLiveCalls } from "./calls.js";
 import { initCampaigns, refreshCampaigns, refreshDetail } from "./campaigns.js";
 import { $ } from "./dom.js";
 import { refreshOverview } from "./overview.js";
+import { refreshQueue } from "./queue.js";
 
 const FAST_MS = 3000;
 const SLOW_EVERY = 4;  // figures refresh every fourth tick (~12 s)
@@ -22,6 +23,7 @@ async function refreshFast() {
   const answered = await Promise.all([
     attempt("Campaigns", refreshCampaigns),
     attempt("Live calls", refreshLiveCalls),
+    attempt("Human queue", refreshQueue),
   ]);
   const at = new Date().toLocaleTimeString();
   $("freshness").textContent = answered.every(Boolean) ? `updated ${at}` : `refresh failed ${at}`;
