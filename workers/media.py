@@ -31,6 +31,7 @@ from centralita.kernel.settings import InvalidSettingsError, Settings
 from centralita.kernel.temporal import connect_temporal
 from centralita.knowledge.embeddings import embedder_for
 from centralita.knowledge.retrieval import KnowledgeBase
+from centralita.messaging.providers import ProviderEndpoints
 from centralita.telephony.models import Credentials, Route
 from centralita.telephony.store.accounts import account_credentials, get_account
 from centralita.telephony.store.numbers import route_for_number
@@ -72,6 +73,7 @@ from realtime.store.agent_lookup import TenantAgents
 from realtime.store.call_events import call_facts
 from realtime.store.calls import save_call_retrying
 from realtime.store.live_events import LiveEvents
+from realtime.store.payment_links import TenantPaymentLinks
 from realtime.store.tenant_tools import TenantTools
 from workers.database import database_url
 from workers.draining_server import DrainingServer
@@ -110,6 +112,14 @@ def tenant_tools(pool: Pool, settings: Settings) -> TenantTools:
     """The tenants' own tools (HTTP, MCP), bound to each call by its tenant and agent;
     their URLs pass the webhooks' SSRF rules and allow-list."""
     return TenantTools(pool, settings.key_ring(), allow_hosts=settings.webhook_allow_hosts)
+
+
+def payment_links(pool: Pool, settings: Settings) -> TenantPaymentLinks:
+    """`send_payment_link` by WhatsApp, bound to each call whose tenant has a sender:
+    the providers' APIs and the API's public address (Twilio's status callbacks) from
+    the settings."""
+    endpoints = ProviderEndpoints.from_settings(settings)
+    return TenantPaymentLinks(pool, settings.key_ring(), endpoints=endpoints)
 
 
 def conversation_line(
@@ -172,6 +182,7 @@ def conversation_line(
                 pool,
                 knowledge=knowledge_base(pool, settings),
                 tools=tenant_tools(pool, settings),
+                payment_links=payment_links(pool, settings),
                 callbacks=human_callbacks.start if human_callbacks is not None else None,
             ).setup_for_call
             if pool is not None

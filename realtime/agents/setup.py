@@ -25,7 +25,7 @@ from realtime.agents.external_tools import ExternalTools
 from realtime.agents.flows.engine import FlowBrain
 from realtime.agents.flows.schema import AgentDefinition
 from realtime.agents.flows.templates import VariableError
-from realtime.agents.flows.tools import KnowledgeLookup
+from realtime.agents.flows.tools import KnowledgeLookup, PaymentLinkAction
 from realtime.agents.llm.agent import LlmAgentDefinition
 from realtime.agents.llm.flow_brain import FlowLlmBrain
 from realtime.agents.loader import DEFAULT_AGENT, AnyAgentDefinition, load_any_agent
@@ -89,6 +89,7 @@ def setup_for(
     utc_now: Callable[[], datetime] = lambda: datetime.now(UTC),
     knowledge: KnowledgeLookup | None = None,
     external: ExternalTools | None = None,
+    payment_links: PaymentLinkAction | None = None,
 ) -> AgentSetup:
     """The session settings and brain of ``definition`` for this call.
 
@@ -104,6 +105,8 @@ def setup_for(
             tool, flows' `special.question` node); None: the agent has none.
         external: the tenant's own tools (HTTP, MCP) bound to this call
             (`realtime/store/tenant_tools.py`); None: none.
+        payment_links: `send_payment_link` by WhatsApp, bound to this call's tenant
+            (`realtime/store/payment_links.py`); None: the stand-in link.
 
     Raises:
         realtime.agents.flows.templates.VariableError: see `flow_agent_for`.
@@ -136,16 +139,25 @@ def setup_for(
 
     if isinstance(definition, LlmAgentDefinition):
         return AgentSetup(
-            brain=llm_brain(definition, request.variables, clock, knowledge, external),
+            brain=llm_brain(
+                definition, request.variables, clock, knowledge, external, payment_links
+            ),
             config=config,
             voice=agent_voice(definition),
         )
     voice = agent_voice(definition)
     if definition.llm is not None:
-        brain = flow_llm_brain(definition, request.variables, clock, knowledge, external)
+        brain = flow_llm_brain(
+            definition, request.variables, clock, knowledge, external, payment_links
+        )
         return AgentSetup(brain=brain, config=config, voice=voice)
     brain = FlowBrain(
-        definition, request.variables, clock=clock, knowledge=knowledge, external=external
+        definition,
+        request.variables,
+        clock=clock,
+        knowledge=knowledge,
+        external=external,
+        payment_links=payment_links,
     )
     return AgentSetup(brain=brain, config=config, voice=voice)
 
@@ -220,6 +232,7 @@ def llm_brain(
     clock: Callable[[], datetime],
     knowledge: KnowledgeLookup | None = None,
     external: ExternalTools | None = None,
+    payment_links: PaymentLinkAction | None = None,
 ) -> AgentBrain:
     """The LLM agent's brain for this contact.
 
@@ -234,7 +247,7 @@ def llm_brain(
     if missing:
         raise VariableError(f"agent {definition.name!r} needs {', '.join(missing)}")
     try:
-        brain = definition.brain(variables, clock, knowledge=knowledge)
+        brain = definition.brain(variables, clock, knowledge=knowledge, payment_links=payment_links)
     except ValueError as exc:  # the key's environment variable is not set
         raise VariableError(str(exc)) from exc
     if external is not None:
@@ -248,6 +261,7 @@ def flow_llm_brain(
     clock: Callable[[], datetime],
     knowledge: KnowledgeLookup | None = None,
     external: ExternalTools | None = None,
+    payment_links: PaymentLinkAction | None = None,
 ) -> AgentBrain:
     """A flow agent's brain in LLM mode (its `llm:` block).
 
@@ -256,7 +270,12 @@ def flow_llm_brain(
     """
     try:
         return FlowLlmBrain(
-            definition, variables, clock=clock, knowledge=knowledge, external=external
+            definition,
+            variables,
+            clock=clock,
+            knowledge=knowledge,
+            external=external,
+            payment_links=payment_links,
         )
     except VariableError:
         raise

@@ -12,18 +12,21 @@ warning. Only a name that nobody has fails the call (`AgentNotFoundError`), as b
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from centralita.kernel.calls import DialRequest
 from centralita.kernel.db import Pool
 from centralita.knowledge.answers import KnowledgeAnswer
 from centralita.knowledge.retrieval import KnowledgeBase
-from realtime.agents.flows.tools import KnowledgeLookup
+from realtime.agents.external_tools import ExternalTools
+from realtime.agents.flows.tools import KnowledgeLookup, PaymentLinkAction
 from realtime.agents.loader import DEFAULT_AGENT, AnyAgentDefinition, load_any_agent
 from realtime.agents.setup import AgentSetup, setup_for
 from realtime.cache import TenantCache
 from realtime.store.agents import load_tenant_agent
 from realtime.store.human_queue import CallbackScheduler, PostgresHumanQueue
+from realtime.store.payment_links import TenantPaymentLinks, no_whatsapp_sender
 from realtime.store.tenant_tools import TenantTools
 
 log = logging.getLogger(__name__)
@@ -54,9 +57,12 @@ class TenantAgents:
         knowledge: KnowledgeBase | None = None,
         callbacks: CallbackScheduler | None = None,
         tools: TenantTools | None = None,
+        payment_links: TenantPaymentLinks | None = None,
     ) -> None:
         self._pool = pool
         self._tools = tools  # the tenant's own tools (HTTP, MCP), bound to each call
+        # `send_payment_link` by WhatsApp, bound to each call (its tenant's sender)
+        self._payment_links = payment_links
         self._knowledge = knowledge
         self._callbacks = callbacks  # starts a human callback's durable workflow
         # (tenant, its agent); None: the tenant has no agent of that name (the shipped
@@ -74,18 +80,18 @@ class TenantAgents:
             realtime.agents.flows.templates.VariableError: see `realtime.agents.setup.setup_for`.
         """
         tenant, definition = await self._tenant_definition(request)
-        external = (
-            await self._tools.for_call(
-                tenant, definition.name, request.idempotency_key, definition.language
-            )
-            if self._tools is not None and tenant is not None
-            else None
+        # Both lookups have their own deadline; side by side, a call start waits for
+        # the slower one only.
+        external, payment_links = await asyncio.gather(
+            self._external_of(tenant, definition, request),
+            self._payment_links_of(tenant, definition, request),
         )
         setup = setup_for(
             definition,
             request,
             knowledge=self._knowledge_of(tenant, definition),
             external=external,
+            payment_links=payment_links,
         )
         policy = definition.handoff
         if policy is not None and tenant is not None:
@@ -106,6 +112,28 @@ class TenantAgents:
             realtime.agents.loader.AgentNotFoundError: no agent of that name at all.
         """
         return (await self._tenant_definition(request))[1]
+
+    async def _external_of(
+        self, tenant: str | None, definition: AnyAgentDefinition, request: DialRequest
+    ) -> ExternalTools | None:
+        """The tenant's own tools for this call (None without a tenant or tools)."""
+        if self._tools is None or tenant is None:
+            return None
+        return await self._tools.for_call(
+            tenant, definition.name, request.idempotency_key, definition.language
+        )
+
+    async def _payment_links_of(
+        self, tenant: str | None, definition: AnyAgentDefinition, request: DialRequest
+    ) -> PaymentLinkAction | None:
+        """The call's WhatsApp payment-link action. None (the stand-in link) only on a
+        media worker that binds none: a call whose tenant is unknown (its lookup failed)
+        gets the `no_whatsapp_sender` refusal, never anyone's sender."""
+        if self._payment_links is None:
+            return None
+        if tenant is None:
+            return no_whatsapp_sender
+        return await self._payment_links.for_call(tenant, request, definition.language)
 
     def _knowledge_of(
         self, tenant: str | None, definition: AnyAgentDefinition

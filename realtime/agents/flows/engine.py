@@ -36,7 +36,7 @@ from realtime.agents.flows.foresight import likely_lines
 from realtime.agents.flows.phrases import DEFAULT_PHRASES, DEFAULT_SLOT_ASKS
 from realtime.agents.flows.schema import BACK, AgentDefinition, Node, SlotSpec, ToolSpec, Transition
 from realtime.agents.flows.templates import Renderer, referenced_names
-from realtime.agents.flows.tools import KnowledgeLookup, ToolContext, run_tool
+from realtime.agents.flows.tools import KnowledgeLookup, PaymentLinkAction, ToolContext, run_tool
 from realtime.providers.base import AgentBrain, AgentReply, BrainTurn, ToolCall, reply_parts
 from realtime.providers.sentences import split_sentences
 
@@ -105,6 +105,7 @@ class FlowBrain(AgentBrain):
         timeout_s: float = 5.0,
         knowledge: KnowledgeLookup | None = None,
         external: ExternalTools | None = None,
+        payment_links: PaymentLinkAction | None = None,
     ) -> None:
         # No retries: a turn mutates the call's state, so running it twice would
         # answer twice. A flow turn is pure CPU and fast; it does not fail transiently,
@@ -119,7 +120,12 @@ class FlowBrain(AgentBrain):
         self._nodes = {node.id: node for node in definition.nodes}
         self._renderer = Renderer(definition, variables or {}, today=lambda: self._clock().date())
         self._sensitive = {v.name for v in definition.variables if v.sensitive}
-        self._ctx = ToolContext(now=self._clock(), knowledge=knowledge, external=external)
+        self._ctx = ToolContext(
+            now=self._clock(),
+            knowledge=knowledge,
+            external=external,
+            payment_links=payment_links,
+        )
         self._node: str | None = None
         self._back: str | None = None
         self._verified = False

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from centralita.handoff.policy import HandoffPolicy
 from realtime.agents.flows.disclosure import WHY, collection_words
 from realtime.agents.flows.schema import FlowDefinitionError, VariableSpec
-from realtime.agents.flows.tools import KnowledgeLookup, ToolContext, ToolName
+from realtime.agents.flows.tools import KnowledgeLookup, PaymentLinkAction, ToolContext, ToolName
 from realtime.agents.llm.brain import ClientFactory, LlmBrain, default_client
 from realtime.agents.model_config import LlmConfig, LlmModelSpec
 from realtime.agents.voices import ElevenLabsVoiceSpec, VoiceSpec
@@ -91,15 +91,21 @@ class LlmAgentDefinition(BaseModel):
         environ: Mapping[str, str] | None = None,
         client_factory: ClientFactory = default_client,
         knowledge: KnowledgeLookup | None = None,
+        payment_links: PaymentLinkAction | None = None,
     ) -> LlmBrain:
         """One call's brain for this agent and contact (`knowledge`: the tenant's, for
-        the `search_knowledge` tool)."""
+        the `search_knowledge` tool; `payment_links`: its WhatsApp payment links)."""
         return LlmBrain(
             self.config(environ),
             instructions=self.prompt,
             variables=variables,
             language=self.language,
-            tool_context=ToolContext(now=clock(), variables=dict(variables), knowledge=knowledge),
+            tool_context=ToolContext(
+                now=clock(),
+                variables=dict(variables),
+                knowledge=knowledge,
+                payment_links=payment_links,
+            ),
             tools=self.tools,
             greeting=self.greeting,
             client_factory=client_factory,

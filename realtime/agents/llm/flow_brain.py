@@ -28,7 +28,7 @@ from centralita.understanding.model import Steering
 from realtime.agents.external_tools import ExternalTools
 from realtime.agents.flows.guided import GuidedFlow
 from realtime.agents.flows.schema import AgentDefinition
-from realtime.agents.flows.tools import TOOLS, KnowledgeLookup, run_tool
+from realtime.agents.flows.tools import TOOLS, KnowledgeLookup, PaymentLinkAction, run_tool
 from realtime.agents.llm.brain import ClientFactory, LlmBrain, default_client
 from realtime.agents.llm.flow_prompt import (
     FILL_SLOTS,
@@ -76,11 +76,13 @@ class FlowLlmBrain(LlmBrain):
         client_factory: ClientFactory = default_client,
         knowledge: KnowledgeLookup | None = None,
         external: ExternalTools | None = None,
+        payment_links: PaymentLinkAction | None = None,
     ) -> None:
         if definition.llm is None:
             raise ValueError(f"agent {definition.name!r} has no llm block")
         flow = GuidedFlow(definition, variables, clock=clock)
         flow.tool_context.knowledge = knowledge
+        flow.tool_context.payment_links = payment_links
         tools = [t for t in definition.llm.tools or DEFAULT_TOOLS if t != "lookup_customer"]
         if knowledge is not None and "search_knowledge" not in tools:
             tools.append("search_knowledge")  # refused before identity, see `_execute`
