@@ -236,6 +236,7 @@ async def test_a_call_sends_the_link_by_whatsapp_and_its_statuses_come_back(
     assert event["result"]["provider_message_id"] == sent.sid
     assert SENT_LINE.format(nombre="María") in _agent_said(record)
     assert result.extracted["payment_link_id"] == event["result"]["link_id"]
+    print(f"\nsend_payment_link on a live call: {event['duration_ms']:.0f} ms (link + WhatsApp)")
 
     # Twilio's signed statuses reach the API: stored with the message, and outbox events.
     await asyncio.wait_for(sent.done.wait(), 10)
