@@ -1,5 +1,5 @@
-"""`python -m bench [campaign|intake|knowledge|knowledge_eval|knowledge_turns|latency|memory|phone|
-placement|sip|tool_latency|tts|turns|voicemail|wer|all] [options]`: the benchmarks.
+"""`python -m bench [campaign|handoff|intake|knowledge|knowledge_eval|knowledge_turns|latency|
+memory|phone|placement|sip|tool_latency|tts|turns|voicemail|wer|all] [options]`: the benchmarks.
 
 With no name, all of them run. Each benchmark keeps its own options (`python -m bench
 campaign --help`, `python -m bench memory --help`); with `all`, every option goes to the
@@ -15,6 +15,7 @@ from typing import Any
 
 from bench import (
     campaign,
+    handoff,
     intake,
     knowledge,
     knowledge_eval,
@@ -35,6 +36,7 @@ Benchmark = tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Name
 
 BENCHMARKS: dict[str, Benchmark] = {
     "campaign": (campaign.build_parser, campaign.run),
+    "handoff": (handoff.build_parser, handoff.run),
     "intake": (intake.build_parser, intake.run),
     "knowledge": (knowledge.build_parser, knowledge.run),
     "knowledge_eval": (knowledge_eval.build_parser, knowledge_eval.run),
