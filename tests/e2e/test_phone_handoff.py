@@ -1,0 +1,365 @@
+"""The human queue over phone calls: a Twilio media-stream call and a SIP call get a person.
+
+Real parts, as on the WebRTC handoff (`tests/e2e/test_human_handoff.py`): the agent is a
+tenant's flow with a handoff policy, stored through the API; the media worker binds the
+Postgres human queue (`TenantAgents`); the operator follows the queue's server-sent
+snapshots and answers through the API (served on loopback) with a bot softphone over
+WebRTC, which joins the phone call through the takeover path (`realtime/legs/human.py`,
+bridging at the phone's 8 kHz). The callers are phones:
+
+- Twilio: the fake Twilio rings the media worker's voice webhook for a number the tenant
+  routes (signed with the tenant's own account's token) and streams the caller as
+  G.711 µ-law over the media WebSocket;
+- SIP: the media worker dials out through a SIP trunk to a scripted SIP phone (our user
+  agent on loopback, RTP with G.711 both ways).
+
+Each prints the decision-to-ring and answer-to-the-caller-hearing-the-operator times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from pydantic import SecretStr
+
+from api.app import create_app
+from centralita.kernel.calls import CallOutcome, DialRequest
+from centralita.kernel.db import Pool
+from centralita.kernel.ids import DEFAULT_TENANT_ID
+from centralita.kernel.pcm import Pcm16
+from centralita.telephony.models import PhoneNumberCreate, TwilioCredentials
+from centralita.telephony.store.accounts import create_account
+from centralita.telephony.store.numbers import create_number
+from realtime.audio.frames import PcmResampler
+from realtime.audio.g711 import SAMPLE_RATE
+from realtime.carrier.sip_trunk import SipMedia, SipTrunk, SipTrunkDialer
+from realtime.carrier.stream_broker import StreamBroker
+from realtime.conversation_line import ConversationLine
+from realtime.providers.espeak import EspeakTTS
+from realtime.providers.whisper import WhisperSTT
+from realtime.server.app import create_media_app
+from realtime.server.controls import control_router
+from realtime.server.media_streams import media_stream_router
+from realtime.server.phone_inbound import VOICE_PATH, twilio_inbound_router
+from realtime.session.record import CallRecord
+from realtime.sip.rtp_session import PortRange
+from realtime.sip.user_agent import SipUserAgent
+from realtime.softphone.bot import BotReport
+from realtime.softphone.script import BotLine, BotScript
+from realtime.store.agent_lookup import TenantAgents
+from tests.support.encryption import fixed_ring
+from tests.support.fakes.loopback import ServedApp
+from tests.support.fakes.phone_caller import PhoneCaller, PhoneCallReport
+from tests.support.fakes.twilio_server import FakeCall, FakeTwilio
+from tests.support.handoffs import (
+    AnsweringOperator,
+    first_snapshot_with_a_call,
+    flow_with_handoff,
+    store_agent,
+)
+from tests.support.lines import loopback_line, until
+from tests.support.servers import api_key_for, bearer, free_port, serving, settings_for
+from tests.support.sip_caller import SipPhones
+from workers.media import phone_routes
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+
+ROUTED, CALLER = "+56229993333", "+56961234567"
+AGENT = "cobranza-humana"
+MARIA = {"nombre": "María", "monto_total": 200000, "fecha_limite": "2026-11-30"}
+OPERATOR_LINE = "Buenas tardes, le habla Ana, ejecutiva de cobranza."
+CALLER_REPLY = "Sí, correcto."
+ASKS_FOR_A_PERSON = "Quiero hablar con una persona, por favor."
+_POLICY = {
+    "rules": [{"trigger": "explicit_request", "action": "transfer_now"}],
+    "max_wait_s": 90,
+    "hold_line_every_s": 120,
+}
+# Far from the other SIP tests' ranges (31000+, 32000+) and the phones' (33000+).
+SIP_MEDIA = SipMedia(host="127.0.0.1", ports=PortRange(34000, 34999))
+# The caller's slower voice: espeak-ng's Spanish runs words together otherwise.
+CALLER_WPM = 140
+
+
+def _asks_for_a_person_then_answers_the_next_voice() -> BotScript:
+    return BotScript(
+        lines=[
+            BotLine(say="Sí, con ella habla."),
+            BotLine(say=ASKS_FOR_A_PERSON),
+            BotLine(silent_s=0.2),  # "Le comunico con una ejecutiva, un momento por favor."
+            BotLine(say=CALLER_REPLY),  # to whoever speaks next: the operator
+            BotLine(silent_s=40),
+        ]
+    )
+
+
+@dataclass
+class Stack:
+    """The media worker (Twilio webhook and streams, controls) and the API, on loopback."""
+
+    line: ConversationLine
+    twilio: FakeTwilio
+    voice_url: str
+    api_origin: str
+    tenant_id: str  # the tenant that routes ROUTED through its own Twilio account
+    database_url: str
+
+    async def api(self, tenant_id: str) -> httpx.AsyncClient:
+        """An API client with a fresh key of `tenant_id` (the caller closes it)."""
+        key = await api_key_for(self.database_url, tenant_id)
+        return httpx.AsyncClient(base_url=self.api_origin, headers=bearer(key), timeout=30)
+
+
+async def _route_a_number(pool: Pool, twilio: FakeTwilio) -> str:
+    """A tenant of its own, its Twilio account, and ROUTED sent to its agent AGENT."""
+    tenant_id = str(uuid.uuid4())
+    async with pool.connection() as conn:
+        await conn.execute("INSERT INTO tenants (id, name) VALUES (%s, %s)", (tenant_id, "Sur"))
+        account = await create_account(
+            conn,
+            fixed_ring(),
+            tenant_id,
+            name="Twilio Sur",
+            calls_per_second=1,
+            credentials=TwilioCredentials(
+                account_sid=twilio.account_sid, auth_token=SecretStr(twilio.auth_token)
+            ),
+        )
+        await create_number(
+            conn,
+            tenant_id,
+            PhoneNumberCreate(
+                number=ROUTED, carrier_account_id=account.id, agent=AGENT, variables=MARIA
+            ),
+        )
+    return tenant_id
+
+
+@pytest_asyncio.fixture(scope="module")
+async def stack(pool: Pool, database_url: str) -> AsyncIterator[Stack]:
+    bot_tts = EspeakTTS(speed_wpm=CALLER_WPM)
+
+    async def media_caller(
+        url: str, parameters: dict[str, str], script: BotScript, call: FakeCall
+    ) -> PhoneCallReport:
+        caller = PhoneCaller(script, bot_tts, dialect="twilio", parameters=parameters, record=True)
+        return await caller.run(url)
+
+    twilio = FakeTwilio([], bot_tts=bot_tts, media_caller=media_caller)
+    tenant_id = await _route_a_number(pool, twilio)
+    agents = TenantAgents(pool, refresh_s=0)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    broker = StreamBroker()
+    async with loopback_line(agent_for=agents.setup_for_call) as line:
+        media = create_media_app(
+            None,
+            routers=[
+                media_stream_router(broker),
+                twilio_inbound_router(line, broker, phone_routes(pool, fixed_ring()), base),
+                control_router(line),  # where the API's answer joins the operator
+            ],
+        )
+        api = create_app(settings_for(database_url, "127.0.0.1:1", carrier_url=base))
+        async with serving(media, port), ServedApp(api) as served:
+            yield Stack(line, twilio, f"{base}{VOICE_PATH}", served.origin, tenant_id, database_url)
+    await twilio.aclose()
+
+
+@dataclass
+class Answered:
+    """What the operator's side saw: the waiting call, when it rang, when they answered."""
+
+    waiting: dict[str, Any]
+    ring_ms: float
+    answered_at: float  # time.monotonic()
+    operator: AnsweringOperator
+    heard_by_operator: BotReport
+
+
+async def _operator_available(api: httpx.AsyncClient, name: str) -> str:
+    operator = (await api.post("/operators/sign-in", json={"name": name})).json()
+    status = await api.put(f"/operators/{operator['id']}/status", json={"status": "available"})
+    assert status.status_code == 200, status.text
+    return str(operator["id"])
+
+
+async def _answer_once_told(
+    api: httpx.AsyncClient, operator_id: str, line: ConversationLine, call: asyncio.Task[Any]
+) -> Answered:
+    """Wait for the call to ring, let the caller hear they are put through, then answer
+    with a bot softphone that says OPERATOR_LINE, and let it listen; then it hangs up."""
+    try:
+        snapshot, rang_at = await first_snapshot_with_a_call(api, operator_id, 90)
+    except TimeoutError:
+        raise AssertionError(f"nothing rang; the call: {call}") from None
+    waiting = snapshot["waiting"][0]
+    ring_ms = (rang_at - datetime.fromisoformat(waiting["decided_at"]).timestamp()) * 1000
+    session = line.live_session(waiting["call_key"])
+    assert session is not None
+    told = next(i for i, e in enumerate(session.record.events) if e.type == "handoff")
+    await until(lambda: any(e.type == "transcript" for e in session.record.events[told:]), 10)
+    await until(lambda: session.agent_speaking, 10)  # "Le comunico con una ejecutiva…"
+    await until(lambda: not session.agent_speaking, 20)
+    await asyncio.sleep(1.0)  # a pause, then a new voice, as on a real line
+    ana = AnsweringOperator(OPERATOR_LINE)
+    answered_at = time.monotonic()
+    body = await ana.answer(api, operator_id)
+    assert body["handoff"]["id"] == waiting["id"]
+    heard = await asyncio.wait_for(ana.bot.done(), 60)
+    await ana.hang_up()  # the operator's call: the call ends with them
+    return Answered(waiting, ring_ms, answered_at, ana, heard)
+
+
+def _stages(record: CallRecord) -> list[str]:
+    return [str(e.payload["stage"]) for e in record.events if e.type == "handoff"]
+
+
+def _check_the_record(record: CallRecord) -> None:
+    """Queued, connected, the operator's; the caller's reply transcribed after the join,
+    and nothing the agent said from then on."""
+    assert _stages(record) == ["decided", "queued", "connected"], _stages(record)
+    joined = next(i for i, e in enumerate(record.events) if e.type == "human_joined")
+    after = [e for e in record.events[joined:] if e.type == "transcript"]
+    assert not [e for e in after if e.payload["speaker"] == "agent"]
+    caller_after = [str(e.payload["text"]) for e in after if e.payload["speaker"] == "user"]
+    # Whisper reads espeak's voice through 8 kHz G.711 loosely ("Sí, correcto." came back
+    # as "Si, como he hecho...", "Sí, con ella habla." as "¡Sí, con ella, ahora!"): the
+    # caller's reply is there, and it starts with its "sí".
+    assert caller_after, record.transcript
+    assert caller_after[0].lower().lstrip("¡¿ ").startswith(("sí", "si")), caller_after
+    assert record.ended_by == "operator"
+    assert record.outcome is CallOutcome.COMPLETED
+    assert record.extracted["handed_to"] == "Ana"
+
+
+async def _heard_text(heard: Pcm16 | None, heard_from: float, since: float) -> str:
+    """What the phone's ear heard from `since` on (time.monotonic(); the ear's audio
+    starts at `heard_from`), as the recogniser reads it."""
+    assert heard is not None
+    start = max(0, int((since - heard_from) * SAMPLE_RATE))
+    piece = heard[start : start + 8 * SAMPLE_RATE]
+    audio = PcmResampler(SAMPLE_RATE, 16_000).push(piece)
+    return (await WhisperSTT().transcribe(audio, language="es")).text
+
+
+def _caller_hears_operator_ms(bot: BotReport, answered_at: float) -> float:
+    onsets = [t for t in bot.speech_onsets if t > answered_at]
+    assert onsets, f"the caller heard nothing after the answer: {bot}"
+    return (min(onsets) - answered_at) * 1000
+
+
+def _print_times(kind: str, answered: Answered, hears_ms: float) -> None:
+    print(
+        f"\n{kind} handoff: decision to ring {answered.ring_ms:.0f} ms; "
+        f"answer to the caller hearing the operator {hears_ms:.0f} ms"
+    )
+
+
+def _operator_words(text: str) -> bool:
+    words = {"buenas", "tardes", "ana", "ejecutiva", "cobranza"}
+    return len(words & set(text.lower().replace(",", " ").replace(".", " ").split())) >= 2
+
+
+async def _answered_call(
+    stack: Stack,
+    tenant_id: str,
+    name: str,
+    place: Callable[[], Coroutine[Any, Any, Any]],
+) -> tuple[Answered, Any]:
+    """Store the tenant's agent, make an operator available, place the call with `place`,
+    answer it once told; what the operator saw and what `place` returned."""
+    async with await stack.api(tenant_id) as api:
+        await store_agent(api, flow_with_handoff("cobranza-temprana", AGENT, _POLICY))
+        operator_id = await _operator_available(api, name)
+        call: asyncio.Task[Any] = asyncio.create_task(place())
+        try:
+            answered = await _answer_once_told(api, operator_id, stack.line, call)
+            placed = await asyncio.wait_for(call, 60)
+        finally:
+            if not call.done():
+                call.cancel()
+        wrapped = await api.post(
+            f"/handoffs/{answered.waiting['id']}/wrap-up",
+            json={"operator_id": operator_id, "disposition": "promise_to_pay"},
+        )
+        assert wrapped.status_code == 200, wrapped.text
+    return answered, placed
+
+
+async def test_a_twilio_caller_who_asks_for_a_person_gets_an_operator(stack: Stack) -> None:
+    async def call_in() -> tuple[FakeCall, httpx.Response]:
+        return await stack.twilio.call_in(
+            stack.voice_url,
+            to=ROUTED,
+            from_=CALLER,
+            script=_asks_for_a_person_then_answers_the_next_voice(),
+        )
+
+    answered, (call, webhook) = await _answered_call(stack, stack.tenant_id, "Ana", call_in)
+
+    assert "<Connect><Stream" in webhook.text
+    key = answered.waiting["call_key"]
+    assert key == call.stream_parameters["call_key"]
+    assert answered.waiting["context"]["name"] == "María"
+    assert answered.waiting["context"]["phone_masked"].endswith("4567")
+    await until(lambda: key in stack.line.records, 15)
+    _check_the_record(stack.line.records[key])
+    report = call.report
+    assert report is not None
+    assert report.hung_up_by == "agent"  # the operator hung up: the call ended with them
+    hears_ms = _caller_hears_operator_ms(report.bot, answered.answered_at)
+    assert CALLER_REPLY in report.bot.lines_said
+    assert answered.heard_by_operator.speech_onsets  # the operator heard the caller
+    assert report.stream_started_at is not None
+    heard = await _heard_text(report.heard, report.stream_started_at, answered.answered_at)
+    assert _operator_words(heard), heard  # the operator's own words, at 8 kHz µ-law
+    _print_times("twilio", answered, hears_ms)
+
+
+async def test_a_sip_caller_who_asks_for_a_person_gets_an_operator(stack: Stack) -> None:
+    key = f"sip-handoff-{uuid.uuid4().hex[:8]}"
+    script = _asks_for_a_person_then_answers_the_next_voice()
+    phones = await SipPhones.start({CALLER: script}, EspeakTTS(speed_wpm=CALLER_WPM), record=True)
+    agent = await SipUserAgent.start("127.0.0.1", 0)
+    trunk = SipTrunk(proxy_host="127.0.0.1", proxy_port=phones.address[1], ring_timeout_s=15)
+    dialer = SipTrunkDialer(agent, trunk, SIP_MEDIA, stack.line)
+    request = DialRequest(
+        idempotency_key=key,
+        to_number=CALLER,
+        campaign_id="e2e-sip-handoff",
+        contact_id=key,
+        attempt_number=1,
+        agent=AGENT,
+        variables=MARIA,
+    )
+    try:
+        # No attempt row names this key: the call is the default tenant's.
+        answered, result = await _answered_call(
+            stack, DEFAULT_TENANT_ID, "Ana", lambda: dialer.dial(request)
+        )
+        report = await phones.wait_report(key, 15)
+    finally:
+        await phones.aclose()
+        agent.close()
+
+    assert answered.waiting["call_key"] == key
+    assert result.outcome is CallOutcome.COMPLETED
+    _check_the_record(stack.line.records[key])
+    assert report.hung_up_by == "agent"
+    hears_ms = _caller_hears_operator_ms(report.bot, answered.answered_at)
+    assert CALLER_REPLY in report.bot.lines_said
+    assert answered.heard_by_operator.speech_onsets
+    assert report.answered_at is not None
+    heard = await _heard_text(report.heard, report.answered_at, answered.answered_at)
+    assert _operator_words(heard), heard
+    _print_times("sip", answered, hears_ms)
