@@ -123,7 +123,7 @@ async def test_an_llm_agent_set_up_for_a_call_sends_the_link(
     assert result["provider_message_id"] == sent.sid
 
 
-async def test_a_flow_in_llm_mode_set_up_for_a_call_sends_the_link(
+async def test_a_flow_in_llm_mode_sends_no_link_before_identity(
     pool: Pool, tenant: str, twilio: FakeTwilioWhatsApp
 ) -> None:
     script = [Scripted(tool_calls=[SEND]), Scripted(text="Listo, María.")]
@@ -136,9 +136,9 @@ async def test_a_flow_in_llm_mode_set_up_for_a_call_sends_the_link(
         await collect(setup.brain.start_stream())
         _, replies = await collect(setup.brain.stream(turn("Mándeme el link por WhatsApp.")))
 
-    result = _sent_link(replies)
-    [sent] = twilio.messages
-    assert sent.body == f"Hola María, este es su link de pago: {result['url']}"
-    [made] = payments.requests
-    assert made["arguments"]["reference"] == made["call_key"]
-    assert made["arguments"]["phone"] == MARIA
+    [call] = [c for r in replies for c in r.tool_calls if c.name == "send_payment_link"]
+    # Still in the greeting (before identity): a third party is never sent the link.
+    assert not call.success
+    assert call.result["error"] == "identity_not_verified"
+    assert twilio.messages == []
+    assert payments.requests == []

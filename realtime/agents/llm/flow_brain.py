@@ -46,6 +46,10 @@ from realtime.providers.base import AgentReply, BrainTurn, ToolCall
 DEFAULT_TOOLS = [name for name in TOOLS if name != "lookup_customer"]
 
 
+# Tools a model may not use while the flow has not verified who it speaks with.
+_AFTER_IDENTITY = frozenset({"search_knowledge", "send_payment_link", "register_promise"})
+
+
 class FlowLlmBrain(LlmBrain):
     """One call's flow agent in LLM mode.
 
@@ -181,8 +185,9 @@ class FlowLlmBrain(LlmBrain):
                 result={"error": "unknown_tool", "detail": call.name},
                 success=False,
             )
-        if call.name == "search_knowledge" and self.flow.current.before_identity:
-            # As in a scripted flow: a third party must not hear the collection terms.
+        if call.name in _AFTER_IDENTITY and self.flow.current.before_identity:
+            # As in a scripted flow: a third party must not hear the collection terms,
+            # nor be sent a payment link or have a promise taken in the debtor's name.
             return ToolCall(
                 name=call.name,
                 arguments=call.arguments,
