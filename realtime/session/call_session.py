@@ -29,8 +29,7 @@ from av.frame import Frame
 from av.packet import Packet
 
 from centralita.correction.online import OnlineCorrector
-from centralita.handoff.policy import HandoffAction, HandoffPolicy, HandoffTrigger
-from centralita.handoff.watch import HandoffDecision
+from centralita.handoff.policy import HandoffPolicy
 from centralita.kernel.call_events import CallEventType, ControlAction
 from centralita.kernel.calls import CallOutcome
 from centralita.kernel.pcm import Pcm16
@@ -58,7 +57,7 @@ from realtime.providers.base import (
 )
 from realtime.providers.sentences import split_sentences
 from realtime.session.early_transcripts import EarlyTranscripts, early_ms
-from realtime.session.handoff_desk import HandoffDesk
+from realtime.session.handoff_desk import HandoffDesk, transfer_decision
 from realtime.session.handover import Transfer, transfer_failed_line, transferring_line
 from realtime.session.hearing import Heard, Listening, TurnHearing
 from realtime.session.human_queue import HumanQueue
@@ -238,7 +237,15 @@ class CallSession:
             if self._machine_watch is not None:
                 self._machine_watch.close()
             await stop_tasks(
-                (listener, turns, greeting, self._speaking, self._handing, self._talk_over.judging),
+                (
+                    listener,
+                    turns,
+                    greeting,
+                    self._speaking,
+                    self._handing,
+                    self._talk_over.judging,
+                    self._desk.waiting_task if self._desk is not None else None,
+                ),
                 timeout_s=STOP_PARTS_S,
                 what=f"call {self.record.call_id}",
                 expected=(MediaStreamError,),
@@ -494,7 +501,7 @@ class CallSession:
             return True
         if isinstance(utterance, KeyEntry):
             turn = self._hearing.keyed(utterance.keys, metrics)
-            if not self._quiet() and not await self._handoff_decides(turn):
+            if not self._quiet() and not await self._handoff_takes(turn):
                 await self._converse(self._brain.stream(turn), turn=metrics)
                 await self._handoff_after_reply()
             return True
@@ -513,7 +520,7 @@ class CallSession:
         turn = self._hearing.understand(text, metrics, silence=utterance is None)
         if self._quiet():
             return True  # a person answers (or is on the way); the transcript goes on
-        if await self._handoff_decides(turn):
+        if await self._handoff_takes(turn):
             return True
         await self._converse(self._brain.stream(turn), turn=metrics, heard_at=utterance)
         await self._handoff_after_reply()
@@ -550,45 +557,14 @@ class CallSession:
         """Whether the agent must not answer: a person has the call, or one is coming."""
         return self._supervision.taken_over or (self._desk is not None and self._desk.holding)
 
-    async def _handoff_decides(self, turn: BrainTurn) -> bool:
-        """The handoff policy's say on this turn, before the agent answers; True when it
-        took the turn (the agent does not answer it)."""
-        desk = self._desk
-        if desk is None:
-            return False
-        decision = desk.answers_offer(turn) or desk.before_reply(turn)
-        if decision is None:
-            return False
-        await self._handoff(decision)
-        return True
+    async def _handoff_takes(self, turn: BrainTurn) -> bool:
+        """Whether the handoff policy took this turn (the agent does not answer it)."""
+        return self._desk is not None and await self._desk.take_turn(turn)
 
     async def _handoff_after_reply(self) -> None:
-        """The handoff policy's say on what the agent just did (a fallback, a question
-        it could not answer)."""
-        if self._desk is None or self._ended.is_set() or self._handing is not None:
-            return
-        decision = self._desk.after_reply()
-        if decision is not None:
-            await self._handoff(decision)
-
-    async def _handoff(self, decision: HandoffDecision) -> None:
-        assert self._desk is not None
-        if decision.action is HandoffAction.TRANSFER_NOW:
-            self._queue_for_person(decision.reason, told=False, decision=decision)
-        else:
-            await self._desk.act(decision)
-
-    def _queue_for_person(
-        self, reason: str, *, told: bool, decision: HandoffDecision | None = None
-    ) -> None:
-        """Wait for a person in a task of its own, so the caller's words are still
-        transcribed while they wait."""
-        if self._desk is None or self._handing is not None or self._ended.is_set():
-            return
-        chosen = decision or _transfer_decision(reason)
-        self._handing = asyncio.create_task(
-            self._desk.act(chosen, told=told), name=f"handoff-{self.record.call_id}"
-        )
+        """The handoff policy's say on what the agent just did."""
+        if self._desk is not None and not self._ended.is_set() and self._handing is None:
+            await self._desk.after_turn()
 
     # -- speaking --------------------------------------------------------------------------
 
@@ -615,7 +591,9 @@ class CallSession:
         if self._ending == "transfer" and self._desk is not None:
             self._ending = None  # the call goes on, in the human queue
             reason = str(self.record.extracted.get("transfer_reason", "caller_request"))
-            self._queue_for_person(f"the agent transferred the call ({reason})", told=True)
+            if not self._ended.is_set():  # a caller who hung up is queued for nobody
+                decision = transfer_decision(f"the agent transferred the call ({reason})")
+                self._desk.queue(decision, told=True)
         elif self._ending == "transfer" and self.transfer is not None:
             await self._hand_over()
         elif self._ending is not None:
@@ -627,7 +605,7 @@ class CallSession:
         self._voice.interrupt()
         if self._desk is not None:
             reason = str(self.record.extracted.get("transfer_reason", "supervisor"))
-            await self._desk.act(_transfer_decision(reason))
+            await self._desk.act(transfer_decision(reason))
             return
         await self._speech.say(transferring_line(self.config.language), None, None)
         with contextlib.suppress(TimeoutError):
@@ -717,10 +695,3 @@ class CallSession:
             self.record.event(CallEventType.TRANSFER)
         if reply.dtmf:
             self._press_keys(reply.dtmf)
-
-
-def _transfer_decision(reason: str) -> HandoffDecision:
-    """A transfer the agent's brain or a supervisor asked for, as a handoff decision."""
-    return HandoffDecision(
-        trigger=HandoffTrigger.EXPLICIT_REQUEST, action=HandoffAction.TRANSFER_NOW, reason=reason
-    )

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from centralita.handoff.lines import handoff_line, spoken_when
 from centralita.handoff.models import HandoffContext
-from centralita.handoff.policy import HandoffAction, HandoffPolicy
+from centralita.handoff.policy import HandoffAction, HandoffPolicy, HandoffTrigger
 from centralita.handoff.watch import CallerTurn, HandoffDecision, HandoffWatch
 from centralita.kernel.call_events import CallEventType
 from centralita.kernel.calls import CallOutcome
@@ -92,6 +92,7 @@ class HandoffDesk:
         self.handoff_id: str | None = None
         self._decided_at: datetime | None = None
         self.connected_by: str | None = None  # the operator who has the call
+        self.waiting_task: asyncio.Task[None] | None = None  # a transfer under way
 
     # -- deciding ------------------------------------------------------------------
 
@@ -136,6 +137,39 @@ class HandoffDesk:
         self._event("declined", offer)
         self.watch.declined()
         return None
+
+    # -- the session's turns ----------------------------------------------------------
+
+    async def take_turn(self, turn: BrainTurn) -> bool:
+        """Apply the policy before the agent answers `turn`: True when it took the turn
+        (a transfer under way, an offer made, a callback said), the agent then silent."""
+        decision = self.answers_offer(turn) or self.before_reply(turn)
+        if decision is None:
+            return False
+        await self._start(decision)
+        return True
+
+    async def after_turn(self) -> None:
+        """Apply the policy to what the agent just did (a fallback, an unanswered question)."""
+        if self.waiting_task is not None:
+            return
+        decision = self.after_reply()
+        if decision is not None:
+            await self._start(decision)
+
+    def queue(self, decision: HandoffDecision, *, told: bool) -> None:
+        """Transfer in a task of its own, so the caller's words are still transcribed while
+        they wait (the session stops the task when the call ends)."""
+        if self.waiting_task is None:
+            self.waiting_task = asyncio.create_task(
+                self.act(decision, told=told), name=f"handoff-{self._record.call_id}"
+            )
+
+    async def _start(self, decision: HandoffDecision) -> None:
+        if decision.action is HandoffAction.TRANSFER_NOW:
+            self.queue(decision, told=False)
+        else:
+            await self.act(decision)
 
     # -- acting --------------------------------------------------------------------
 
@@ -327,3 +361,10 @@ class HandoffDesk:
             await work
         except Exception:
             log.exception("call %s: handoff bookkeeping failed", self._record.call_id)
+
+
+def transfer_decision(reason: str) -> HandoffDecision:
+    """A transfer the agent's brain or a supervisor asked for, as a handoff decision."""
+    return HandoffDecision(
+        trigger=HandoffTrigger.EXPLICIT_REQUEST, action=HandoffAction.TRANSFER_NOW, reason=reason
+    )
