@@ -11,12 +11,18 @@ from importlib import resources
 from typing import Any
 
 import httpx
+import numpy as np
+import numpy.typing as npt
 import yaml
 
+from centralita.kernel.pcm import Pcm16
 from realtime.legs.webrtc import SessionDescription, new_peer_connection
 from realtime.providers.espeak import EspeakTTS
 from realtime.softphone.bot import BotSoftphone
 from realtime.softphone.script import BotLine, BotScript
+
+OPERATOR_WPM = 140  # the pace AnsweringOperator speaks at (its EspeakTTS)
+_ENVELOPE_FRAME_S = 0.02
 
 
 def flow_with_handoff(base: str, name: str, handoff: dict[str, Any]) -> dict[str, Any]:
@@ -83,3 +89,35 @@ class AnsweringOperator:
 
     async def hang_up(self) -> None:
         await self.pc.close()
+
+
+async def operator_line_match(heard: Pcm16, rate: int, line: str) -> float:
+    """How surely `heard` (a phone's ear at `rate`) holds `line` as the AnsweringOperator
+    says it: the best Pearson correlation, over every lag, of their 20 ms log-loudness
+    envelopes.
+
+    Why loudness and not a recogniser: espeak's voice through Opus, then 8 kHz G.711,
+    comes back from Whisper as other words ("Buenas tardes, le habla Ana" as "Uveras
+    tardes, le haurá"), one run in two. The envelope survives the codecs: the line heard
+    scores about 0.95, the agent's lines before it (the same voice) 0.6, and the line
+    played at the wrong rate (a bridge resampling 48 kHz as 8 kHz) 0.5.
+    """
+    tts = EspeakTTS(speed_wpm=OPERATOR_WPM, output_rate=rate)
+    reference = _envelope((await tts.synthesize(line, language="es")).samples, rate)
+    envelope = _envelope(heard, rate)
+    if envelope.size < reference.size:
+        return 0.0
+    windows = np.lib.stride_tricks.sliding_window_view(envelope, reference.size)
+    centred = windows - windows.mean(axis=1, keepdims=True)
+    ref = reference - reference.mean()
+    spread = np.linalg.norm(centred, axis=1) * np.linalg.norm(ref)
+    scores = (centred @ ref) / np.where(spread == 0, np.inf, spread)
+    return float(scores.max())
+
+
+def _envelope(samples: Pcm16, rate: int) -> npt.NDArray[np.float64]:
+    """log10 of each 20 ms frame's RMS (+10, so digital silence stays finite)."""
+    size = int(rate * _ENVELOPE_FRAME_S)
+    frames = samples[: samples.size // size * size].astype(np.float64).reshape(-1, size)
+    envelope: npt.NDArray[np.float64] = np.log10(np.sqrt((frames**2).mean(axis=1)) + 10.0)
+    return envelope
