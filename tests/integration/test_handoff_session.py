@@ -175,3 +175,22 @@ async def test_a_queue_that_cannot_be_reached_ends_in_an_apology_without_a_time(
     assert not any("le llamará" in t for t in _agent_lines(record))  # no time promised
     assert record.outcome is CallOutcome.CALLBACK_REQUESTED
     assert record.extracted["human_callback"] is False
+
+
+async def test_turns_the_agent_does_not_understand_in_a_row_send_the_call_to_a_person(
+    pool: Pool,
+) -> None:
+    policy = HandoffPolicy.model_validate(
+        {"rules": [{"trigger": "fallbacks", "action": "schedule_callback", "turns": 2}]}
+    )
+    request = _request()
+    stt = ScriptedSTT(["Sí, con ella.", "Perro azul montaña.", "Guitarra ventana nube."])
+    caller = ScriptedCaller([*_TWO_TURNS[:-1], (5.0, False), (1.2, True), (12.0, False)])
+    async with pulled(AgentVoiceTrack()) as voice:
+        record, _ = await run_timed(_session(pool, request, policy, stt, voice), caller, 60)
+
+    assert _stages(record) == ["decided", "callback_scheduled"], record.events
+    decided = next(e.payload for e in record.events if e.type == "handoff")
+    assert decided["trigger"] == "fallbacks"
+    assert decided["reason"] == "the agent did not understand 2 turns"
+    assert record.outcome is CallOutcome.CALLBACK_REQUESTED
