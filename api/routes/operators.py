@@ -22,7 +22,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import BaseModel, Field, StringConstraints
 
-from api.auth import TenantId
+from api.auth import LinkTenantId, TenantId
 from api.deps import Services
 from api.limits import PageOffset
 from api.routes.call_controls import join_call
@@ -174,10 +174,13 @@ async def _snapshots(
     },
 )
 async def operator_events(
-    operator_id: str, services: Services, tenant: TenantId
+    operator_id: str, services: Services, tenant: LinkTenantId
 ) -> StreamingResponse:
     """Server-sent `queue` events: the operator, the waiting calls of their queues (who,
-    why, how long), and the call they have; sent at once and after every change."""
+    why, how long), and the call they have; sent at once and after every change.
+
+    EventSource cannot send headers: the key may come as `?access_token=` here (the
+    operator page sends it in the header)."""
     await _operator(services.pool, tenant, operator_id)
     return StreamingResponse(
         _snapshots(services, tenant, operator_id),

@@ -591,3 +591,24 @@ async def test_another_tenant_cannot_settle_or_see_a_callback(
     assert [c["state"] for c in mine] == ["scheduled"]
     cancelled = await api.post(f"/human-callbacks/{callback_id}/cancel")
     assert (cancelled.status_code, cancelled.json()["state"]) == (200, "cancelled")
+
+
+async def test_an_eventsource_follows_the_queue_with_the_key_in_the_url(settings: Settings) -> None:
+    # A browser's EventSource cannot send headers: the stream takes ?access_token= (as a
+    # call's events do); it was refused with 401, so such a page never rang.
+    key = await api_key_for(settings.database_url or "")
+    async with (
+        ApiServer(settings) as server,
+        httpx.AsyncClient(base_url=server.origin, timeout=10) as bare,
+    ):
+        signed_in = await bare.post("/operators/sign-in", json={"name": "Eva"}, headers=bearer(key))
+        operator_id = signed_in.json()["id"]
+        url = f"/operators/{operator_id}/events?access_token={key}"
+        async with bare.stream("GET", url) as stream:
+            assert stream.status_code == 200
+            first = await anext(snapshots(stream))
+        assert first["operator"]["name"] == "Eva"
+        refused = await bare.post(
+            f"/operators/{operator_id}/answer?access_token={key}", json={"sdp": "v=0"}
+        )
+        assert refused.status_code == 401  # only the stream takes the key in the URL
