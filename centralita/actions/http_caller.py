@@ -25,8 +25,9 @@ from typing import Any, Final
 import httpx
 
 from centralita.actions.models import HttpToolConfig
+from centralita.webhooks.pinned_post import post_pinned
 from centralita.webhooks.signing import signed_headers
-from centralita.webhooks.ssrf import DEFAULT_PORTS, Resolver, Target, UnsafeUrl, check_url
+from centralita.webhooks.ssrf import Resolver, UnsafeUrl, check_url
 
 MAX_RESPONSE_BYTES: Final = 64_000
 MAX_TEXT_CHARS: Final = 2_000
@@ -80,7 +81,15 @@ async def call_http_tool(
     try:
         async with asyncio.timeout(timeout_s):
             target = await check_url(tool.url, allow_hosts=allow_hosts, resolver=resolver)
-            status, raw = await _post(target, headers, body, timeout_s, client)
+            status, _, raw = await post_pinned(
+                target,
+                headers,
+                body,
+                timeout_s=timeout_s,
+                client=client,
+                read=_read,
+                user_agent=USER_AGENT,
+            )
     except UnsafeUrl as exc:
         return outcome({"error": "refused_url"}, str(exc))
     except (TimeoutError, httpx.TimeoutException):
@@ -102,44 +111,6 @@ def _result(raw: bytes) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"value": value}
 
 
-async def _post(
-    target: Target,
-    headers: Mapping[str, str],
-    body: bytes,
-    timeout_s: float,
-    client: httpx.AsyncClient | None,
-) -> tuple[int, bytes]:
-    """POST to each checked address in turn until one accepts the connection."""
-    if client is None:
-        # trust_env=False: a proxy from the environment would connect for us.
-        async with httpx.AsyncClient(trust_env=False) as own:
-            return await _post(target, headers, body, timeout_s, own)
-    request_headers = httpx.Headers(headers)
-    request_headers["host"] = _host_header(target)
-    request_headers["user-agent"] = USER_AGENT
-    extensions = {"sni_hostname": target.host} if target.scheme == "https" else None
-    last_error: httpx.ConnectError | None = None
-    for address in target.addresses:
-        pinned = httpx.URL(target.url).copy_with(
-            scheme=target.scheme, host=address, port=target.port
-        )
-        try:
-            async with client.stream(
-                "POST",
-                pinned,
-                content=body,
-                headers=request_headers,
-                follow_redirects=False,
-                timeout=timeout_s,
-                extensions=extensions,
-            ) as response:
-                return response.status_code, await _read(response)
-        except httpx.ConnectError as exc:  # the next address may answer
-            last_error = exc
-    assert last_error is not None  # check_url never returns a target without addresses
-    raise last_error
-
-
 async def _read(response: httpx.Response) -> bytes:
     chunks = bytearray()
     async for chunk in response.aiter_bytes():
@@ -147,10 +118,3 @@ async def _read(response: httpx.Response) -> bytes:
         if len(chunks) > MAX_RESPONSE_BYTES:
             break
     return bytes(chunks[:MAX_RESPONSE_BYTES])
-
-
-def _host_header(target: Target) -> str:
-    host = f"[{target.host}]" if ":" in target.host else target.host
-    if target.port == DEFAULT_PORTS[target.scheme]:
-        return host
-    return f"{host}:{target.port}"

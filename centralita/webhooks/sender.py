@@ -22,12 +22,11 @@ from typing import Any, Literal
 
 import httpx
 
+from centralita.webhooks.pinned_post import post_pinned
 from centralita.webhooks.retry_schedule import parse_retry_after
 from centralita.webhooks.ssrf import (
-    DEFAULT_PORTS,
     HostNotResolved,
     Resolver,
-    Target,
     UnsafeUrl,
     check_url,
 )
@@ -92,8 +91,14 @@ async def send(
         return outcome("refused", str(exc))
     try:
         async with asyncio.timeout(timeout_s):
-            status, response_headers, excerpt = await _post(
-                target, headers, body, timeout_s, client
+            status, response_headers, excerpt = await post_pinned(
+                target,
+                headers,
+                body,
+                timeout_s=timeout_s,
+                client=client,
+                read=_excerpt,
+                user_agent=USER_AGENT,
             )
     except (TimeoutError, httpx.TimeoutException):
         return outcome("retry", f"timed out after {timeout_s:g} s")
@@ -116,45 +121,6 @@ async def send(
     return outcome("retry", f"HTTP {status}", **fields)
 
 
-async def _post(
-    target: Target,
-    headers: Mapping[str, str],
-    body: bytes,
-    timeout_s: float,
-    client: httpx.AsyncClient | None,
-) -> tuple[int, httpx.Headers, str]:
-    """POST to each checked address in turn until one accepts the connection."""
-    if client is None:
-        # trust_env=False: an HTTP(S)_PROXY from the environment would connect for us.
-        async with httpx.AsyncClient(trust_env=False) as own:
-            return await _post(target, headers, body, timeout_s, own)
-    request_headers = httpx.Headers(headers)
-    request_headers["host"] = _host_header(target)
-    request_headers.setdefault("user-agent", USER_AGENT)
-    extensions = {"sni_hostname": target.host} if target.scheme == "https" else None
-    last_error: httpx.ConnectError | None = None
-    for address in target.addresses:
-        pinned = httpx.URL(target.url).copy_with(
-            scheme=target.scheme, host=address, port=target.port
-        )
-        try:
-            async with client.stream(
-                "POST",
-                pinned,
-                content=body,
-                headers=request_headers,
-                follow_redirects=False,
-                timeout=timeout_s,
-                extensions=extensions,
-            ) as response:
-                return response.status_code, response.headers, await _excerpt(response)
-        except httpx.ConnectError as exc:  # refused or unreachable: the next address may work
-            last_error = exc
-    if last_error is None:  # check_url never returns a target without addresses
-        raise HostNotResolved(f"refused {target.host}: no address to connect to")
-    raise last_error
-
-
 async def _excerpt(response: httpx.Response) -> str:
     """The start of the body, without reading a huge or endless one to its end."""
     chunks = bytearray()
@@ -168,13 +134,6 @@ async def _excerpt(response: httpx.Response) -> str:
     except LookupError:  # a charset Python does not know
         text = head.decode("utf-8", errors="replace")
     return text[:EXCERPT_CHARS]
-
-
-def _host_header(target: Target) -> str:
-    host = f"[{target.host}]" if ":" in target.host else target.host
-    if target.port == DEFAULT_PORTS[target.scheme]:
-        return host
-    return f"{host}:{target.port}"
 
 
 def _describe(exc: BaseException) -> str:
