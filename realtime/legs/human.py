@@ -7,6 +7,11 @@ track, which the caller already receives), and the agent goes quiet: it stops sp
 and answering but keeps transcribing the caller. When the supervisor hangs up (or never
 connects) the call is handed back to the agent; when the call ends, the supervisor's
 connection is closed.
+
+Keys the caller presses on a phone reach us as messages (Twilio's and Telnyx's `dtmf`,
+SIP's RFC 4733 events), not in the audio relayed: the person hears them as the keypad's
+tones, mixed into the caller's audio as each key is pressed (mixed, not queued after it,
+so the relay's delay does not grow by a tone's length).
 """
 
 from __future__ import annotations
@@ -16,11 +21,14 @@ import contextlib
 import logging
 from typing import Any
 
+import numpy as np
 from aiortc import MediaStreamTrack
 from av.frame import Frame
 from av.packet import Packet
 
 from centralita.kernel.call_events import CallEventType
+from centralita.kernel.pcm import Pcm16
+from realtime.audio.dtmf import dtmf_tones
 from realtime.audio.frames import WEBRTC_RATE, InboundResampler
 from realtime.audio.live_audio import LiveAudio, pump
 from realtime.audio.playback import AgentVoiceTrack
@@ -33,6 +41,7 @@ from realtime.legs.webrtc import (
     wait_connected,
 )
 from realtime.session.call_session import CallSession
+from realtime.session.record import CallEvent
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +64,7 @@ class HumanLeg:
         self.pc.addTrack(self.voice)
         shorten_receive_buffers(self.pc)
         self._caller_resampler = InboundResampler(WEBRTC_RATE)
+        self._keys: Pcm16 = np.zeros(0, dtype=np.int16)  # key tones still to be heard
         self._track: asyncio.Future[MediaStreamTrack] = asyncio.get_running_loop().create_future()
         self._watch: asyncio.Task[None] | None = None
         self._closing: asyncio.Task[None] | None = None
@@ -83,12 +93,21 @@ class HumanLeg:
         self.session.control("takeover", by=self.by)
         self.session.voice.live = self._from_human
         self.session.caller_taps.append(self._hear_caller)
+        self.session.record.listeners.append(self._hear_key)
         self.session.record.event(CallEventType.HUMAN_JOINED, by=self.by)
         self._watch = asyncio.create_task(self._bridge(), name=f"human-{self.by}")
         return SessionDescription.of(self.pc.localDescription)
 
     def _hear_caller(self, frame: Frame | Packet[Any]) -> None:
-        self._to_human.push(self._caller_resampler.convert(frame))
+        samples = self._caller_resampler.convert(frame)
+        if self._keys.size:
+            samples, self._keys = mix(samples, self._keys)
+        self._to_human.push(samples)
+
+    def _hear_key(self, event: CallEvent) -> None:
+        if event.type == CallEventType.DTMF:
+            tone = dtmf_tones(str(event.payload["digit"]), WEBRTC_RATE)
+            self._keys = np.concatenate([self._keys, tone])
 
     async def _bridge(self) -> None:
         """Relay the human's voice until they hang up; then give the call back."""
@@ -113,6 +132,8 @@ class HumanLeg:
         session = self.session
         with contextlib.suppress(ValueError):
             session.caller_taps.remove(self._hear_caller)
+        with contextlib.suppress(ValueError):
+            session.record.listeners.remove(self._hear_key)
         if session.voice.live is self._from_human:
             session.voice.live = None
         if not session.ended:
@@ -127,3 +148,12 @@ class HumanLeg:
         self.voice.stop()
         with contextlib.suppress(Exception):
             await self.pc.close()
+
+
+def mix(samples: Pcm16, over: Pcm16) -> tuple[Pcm16, Pcm16]:
+    """`samples` with the start of `over` added (clipped to int16), and what of `over`
+    is left for the next samples."""
+    n = min(samples.size, over.size)
+    mixed = samples.astype(np.int32)
+    mixed[:n] += over[:n]
+    return np.clip(mixed, -32768, 32767).astype(np.int16), over[n:]

@@ -21,10 +21,10 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest
@@ -39,6 +39,7 @@ from centralita.kernel.pcm import Pcm16
 from centralita.telephony.models import PhoneNumberCreate, TwilioCredentials
 from centralita.telephony.store.accounts import create_account
 from centralita.telephony.store.numbers import create_number
+from realtime.audio.frames import WEBRTC_RATE
 from realtime.audio.g711 import SAMPLE_RATE
 from realtime.carrier.sip_trunk import SipMedia, SipTrunk, SipTrunkDialer
 from realtime.carrier.stream_broker import StreamBroker
@@ -60,8 +61,10 @@ from tests.support.fakes.phone_caller import PhoneCaller, PhoneCallReport
 from tests.support.fakes.twilio_server import FakeCall, FakeTwilio
 from tests.support.handoffs import (
     AnsweringOperator,
+    ListeningOperator,
     first_snapshot_with_a_call,
     flow_with_handoff,
+    keys_in,
     operator_line_match,
     store_agent,
 )
@@ -114,6 +117,7 @@ class Stack:
     api_origin: str
     tenant_id: str  # the tenant that routes ROUTED through its own Twilio account
     database_url: str
+    callers: list[PhoneCaller]  # the fake Twilio's phone callers, in order
 
     async def api(self, tenant_id: str) -> httpx.AsyncClient:
         """An API client with a fresh key of `tenant_id` (the caller closes it)."""
@@ -150,10 +154,13 @@ async def _route_a_number(pool: Pool, twilio: FakeTwilio) -> str:
 async def stack(pool: Pool, database_url: str) -> AsyncIterator[Stack]:
     bot_tts = EspeakTTS(speed_wpm=CALLER_WPM)
 
+    callers: list[PhoneCaller] = []
+
     async def media_caller(
         url: str, parameters: dict[str, str], script: BotScript, call: FakeCall
     ) -> PhoneCallReport:
         caller = PhoneCaller(script, bot_tts, dialect="twilio", parameters=parameters, record=True)
+        callers.append(caller)
         return await caller.run(url)
 
     twilio = FakeTwilio([], bot_tts=bot_tts, media_caller=media_caller)
@@ -173,7 +180,8 @@ async def stack(pool: Pool, database_url: str) -> AsyncIterator[Stack]:
         )
         api = create_app(settings_for(database_url, "127.0.0.1:1", carrier_url=base))
         async with serving(media, port), ServedApp(api) as served:
-            yield Stack(line, twilio, f"{base}{VOICE_PATH}", served.origin, tenant_id, database_url)
+            voice_url = f"{base}{VOICE_PATH}"
+            yield Stack(line, twilio, voice_url, served.origin, tenant_id, database_url, callers)
     await twilio.aclose()
 
 
@@ -184,8 +192,7 @@ class Answered:
     waiting: dict[str, Any]
     ring_ms: float
     answered_at: float  # time.monotonic()
-    operator: AnsweringOperator
-    heard_by_operator: BotReport
+    on_the_call: Any  # what the operator's side found while on the call
 
 
 async def _operator_available(api: httpx.AsyncClient, name: str) -> str:
@@ -195,11 +202,22 @@ async def _operator_available(api: httpx.AsyncClient, name: str) -> str:
     return str(operator["id"])
 
 
+class _Softphone(Protocol):
+    async def answer(self, api: httpx.AsyncClient, operator_id: str) -> dict[str, Any]: ...
+
+    async def hang_up(self) -> None: ...
+
+
 async def _answer_once_told(
-    api: httpx.AsyncClient, operator_id: str, line: ConversationLine, call: asyncio.Task[Any]
+    api: httpx.AsyncClient,
+    operator_id: str,
+    line: ConversationLine,
+    call: asyncio.Task[Any],
+    softphone: _Softphone,
+    on_the_call: Callable[[], Awaitable[Any]],
 ) -> Answered:
     """Wait for the call to ring, let the caller hear they are put through, then answer
-    with a bot softphone that says OPERATOR_LINE, and let it listen; then it hangs up."""
+    with `softphone`, do `on_the_call`, and hang up."""
     try:
         snapshot, rang_at = await first_snapshot_with_a_call(api, operator_id, 90)
     except TimeoutError:
@@ -213,13 +231,14 @@ async def _answer_once_told(
     await until(lambda: session.agent_speaking, 10)  # "Le comunico con una ejecutiva…"
     await until(lambda: not session.agent_speaking, 20)
     await asyncio.sleep(1.0)  # a pause, then a new voice, as on a real line
-    ana = AnsweringOperator(OPERATOR_LINE)
     answered_at = time.monotonic()
-    body = await ana.answer(api, operator_id)
+    body = await softphone.answer(api, operator_id)
     assert body["handoff"]["id"] == waiting["id"]
-    heard = await asyncio.wait_for(ana.bot.done(), 60)
-    await ana.hang_up()  # the operator's call: the call ends with them
-    return Answered(waiting, ring_ms, answered_at, ana, heard)
+    try:
+        found = await asyncio.wait_for(on_the_call(), 60)
+    finally:
+        await softphone.hang_up()  # the operator's call: the call ends with them
+    return Answered(waiting, ring_ms, answered_at, found)
 
 
 def _stages(record: CallRecord) -> list[str]:
@@ -272,15 +291,24 @@ async def _answered_call(
     tenant_id: str,
     name: str,
     place: Callable[[], Coroutine[Any, Any, Any]],
+    softphone: _Softphone | None = None,
+    on_the_call: Callable[[], Awaitable[Any]] | None = None,
 ) -> tuple[Answered, Any]:
     """Store the tenant's agent, make an operator available, place the call with `place`,
-    answer it once told; what the operator saw and what `place` returned."""
+    answer it once told (by default with a bot that says OPERATOR_LINE and listens: what
+    it heard is `on_the_call`); what the operator saw and what `place` returned."""
+    if softphone is None:
+        ana = AnsweringOperator(OPERATOR_LINE)
+        softphone, on_the_call = ana, ana.bot.done
+    assert on_the_call is not None
     async with await stack.api(tenant_id) as api:
         await store_agent(api, flow_with_handoff("cobranza-temprana", AGENT, _POLICY))
         operator_id = await _operator_available(api, name)
         call: asyncio.Task[Any] = asyncio.create_task(place())
         try:
-            answered = await _answer_once_told(api, operator_id, stack.line, call)
+            answered = await _answer_once_told(
+                api, operator_id, stack.line, call, softphone, on_the_call
+            )
             placed = await asyncio.wait_for(call, 60)
         finally:
             if not call.done():
@@ -316,7 +344,7 @@ async def test_a_twilio_caller_who_asks_for_a_person_gets_an_operator(stack: Sta
     assert report.hung_up_by == "agent"  # the operator hung up: the call ended with them
     hears_ms = _caller_hears_operator_ms(report.bot, answered.answered_at)
     assert CALLER_REPLY in report.bot.lines_said
-    assert answered.heard_by_operator.speech_onsets  # the operator heard the caller
+    assert answered.on_the_call.speech_onsets  # the operator heard the caller
     assert report.stream_started_at is not None
     match = await _heard_the_operator(report.heard, report.stream_started_at, answered.answered_at)
     assert match > MATCH, match  # the operator's own line, at its pace, through µ-law
@@ -355,8 +383,44 @@ async def test_a_sip_caller_who_asks_for_a_person_gets_an_operator(stack: Stack)
     assert report.hung_up_by == "agent"
     hears_ms = _caller_hears_operator_ms(report.bot, answered.answered_at)
     assert CALLER_REPLY in report.bot.lines_said
-    assert answered.heard_by_operator.speech_onsets
+    assert answered.on_the_call.speech_onsets
     assert report.answered_at is not None
     match = await _heard_the_operator(report.heard, report.answered_at, answered.answered_at)
     assert match > MATCH, match
     _print_times("sip", answered, hears_ms, match)
+
+
+async def test_a_key_the_twilio_caller_presses_reaches_the_operator(stack: Stack) -> None:
+    """On a phone the keys come as messages (Twilio's `dtmf`), not in the audio: the
+    operator, who hears the caller's audio, must still hear them."""
+    stack.callers.clear()
+    operator = ListeningOperator()
+    script = BotScript(
+        lines=[
+            BotLine(say="Sí, con ella habla."),
+            BotLine(say=ASKS_FOR_A_PERSON),
+            BotLine(silent_s=40),
+        ]
+    )
+
+    async def call_in() -> tuple[FakeCall, httpx.Response]:
+        return await stack.twilio.call_in(stack.voice_url, to=ROUTED, from_=CALLER, script=script)
+
+    async def press_a_key() -> str:
+        await until(lambda: operator.samples_heard > WEBRTC_RATE // 2, 10)  # connected
+        before = operator.samples_heard
+        await stack.callers[-1].send_dtmf("5")
+        await asyncio.sleep(1.5)
+        return keys_in(operator.heard_since(before), WEBRTC_RATE)
+
+    answered, _ = await _answered_call(
+        stack, stack.tenant_id, "Luis", call_in, operator, press_a_key
+    )
+
+    key = answered.waiting["call_key"]
+    await until(lambda: key in stack.line.records, 15)
+    record = stack.line.records[key]
+    joined = next(i for i, e in enumerate(record.events) if e.type == "human_joined")
+    pressed = [e.payload["digit"] for e in record.events[joined:] if e.type == "dtmf"]
+    assert pressed == ["5"]  # the call got the key...
+    assert answered.on_the_call == "5"  # ...and the operator heard it

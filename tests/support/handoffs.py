@@ -4,6 +4,7 @@ agent, and an operator answering the human queue through the API with a bot soft
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from dataclasses import dataclass
@@ -14,8 +15,13 @@ import httpx
 import numpy as np
 import numpy.typing as npt
 import yaml
+from aiortc import MediaStreamTrack
+from aiortc.mediastreams import MediaStreamError
 
 from centralita.kernel.pcm import Pcm16
+from realtime.audio.dtmf import detect_key
+from realtime.audio.frames import WEBRTC_RATE, InboundResampler
+from realtime.audio.playback import AgentVoiceTrack
 from realtime.legs.webrtc import SessionDescription, new_peer_connection
 from realtime.providers.espeak import EspeakTTS
 from realtime.softphone.bot import BotSoftphone
@@ -121,3 +127,69 @@ def _envelope(samples: Pcm16, rate: int) -> npt.NDArray[np.float64]:
     frames = samples[: samples.size // size * size].astype(np.float64).reshape(-1, size)
     envelope: npt.NDArray[np.float64] = np.log10(np.sqrt((frames**2).mean(axis=1)) + 10.0)
     return envelope
+
+
+class ListeningOperator:
+    """An operator's softphone that says nothing and keeps what it hears (48 kHz mono),
+    for checks a bot's ear cannot make (the keys a caller pressed)."""
+
+    def __init__(self) -> None:
+        self.pc = new_peer_connection()
+        self.voice = AgentVoiceTrack()  # silence: the operator only listens
+        self.pc.addTrack(self.voice)
+        self.heard: list[Pcm16] = []
+        self._listening: asyncio.Task[None] | None = None
+
+        @self.pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            if track.kind == "audio" and self._listening is None:
+                self._listening = asyncio.create_task(self._listen(track))
+
+    async def _listen(self, track: MediaStreamTrack) -> None:
+        resampler = InboundResampler(WEBRTC_RATE)
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                self.heard.append(resampler.convert(await track.recv()))
+
+    def heard_since(self, samples: int) -> Pcm16:
+        """What it heard after its first `samples` samples."""
+        heard = np.concatenate(self.heard) if self.heard else np.zeros(0, dtype=np.int16)
+        return heard[samples:]
+
+    @property
+    def samples_heard(self) -> int:
+        return sum(chunk.size for chunk in self.heard)
+
+    async def answer(self, api: httpx.AsyncClient, operator_id: str) -> dict[str, Any]:
+        """Answer the next call with this softphone's offer; the API's answer body."""
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        answered = await api.post(
+            f"/operators/{operator_id}/answer",
+            json={"sdp": self.pc.localDescription.sdp, "type": "offer"},
+        )
+        assert answered.status_code == 200, answered.text
+        body: dict[str, Any] = answered.json()
+        await self.pc.setRemoteDescription(
+            SessionDescription(sdp=body["sdp"], type="answer").to_rtc()
+        )
+        return body
+
+    async def hang_up(self) -> None:
+        self.voice.stop()
+        await self.pc.close()
+        if self._listening is not None:
+            self._listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listening
+
+
+def keys_in(audio: Pcm16, rate: int) -> str:
+    """The keypad tones `audio` holds, in order (each key once per press)."""
+    window = int(rate * 0.04)
+    keys, last = [], None
+    for start in range(0, audio.size - window + 1, window // 2):
+        key = detect_key(audio[start : start + window], rate)
+        if key is not None and key != last:
+            keys.append(key)
+        last = key
+    return "".join(keys)
