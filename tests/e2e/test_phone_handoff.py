@@ -215,9 +215,11 @@ async def _answer_once_told(
     call: asyncio.Task[Any],
     softphone: _Softphone,
     on_the_call: Callable[[], Awaitable[Any]],
+    at_once: bool,
 ) -> Answered:
-    """Wait for the call to ring, let the caller hear they are put through, then answer
-    with `softphone`, do `on_the_call`, and hang up."""
+    """Wait for the call to ring, let the caller hear they are put through (`at_once`:
+    answer while they are told), then answer with `softphone`, do `on_the_call`, and
+    hang up."""
     try:
         snapshot, rang_at = await first_snapshot_with_a_call(api, operator_id, 90)
     except TimeoutError:
@@ -229,8 +231,11 @@ async def _answer_once_told(
     told = next(i for i, e in enumerate(session.record.events) if e.type == "handoff")
     await until(lambda: any(e.type == "transcript" for e in session.record.events[told:]), 10)
     await until(lambda: session.agent_speaking, 10)  # "Le comunico con una ejecutiva…"
-    await until(lambda: not session.agent_speaking, 20)
-    await asyncio.sleep(1.0)  # a pause, then a new voice, as on a real line
+    if at_once:
+        await asyncio.sleep(0.5)  # into the line
+    else:
+        await until(lambda: not session.agent_speaking, 20)
+        await asyncio.sleep(1.0)  # a pause, then a new voice, as on a real line
     answered_at = time.monotonic()
     body = await softphone.answer(api, operator_id)
     assert body["handoff"]["id"] == waiting["id"]
@@ -293,6 +298,8 @@ async def _answered_call(
     place: Callable[[], Coroutine[Any, Any, Any]],
     softphone: _Softphone | None = None,
     on_the_call: Callable[[], Awaitable[Any]] | None = None,
+    *,
+    at_once: bool = False,
 ) -> tuple[Answered, Any]:
     """Store the tenant's agent, make an operator available, place the call with `place`,
     answer it once told (by default with a bot that says OPERATOR_LINE and listens: what
@@ -307,7 +314,7 @@ async def _answered_call(
         call: asyncio.Task[Any] = asyncio.create_task(place())
         try:
             answered = await _answer_once_told(
-                api, operator_id, stack.line, call, softphone, on_the_call
+                api, operator_id, stack.line, call, softphone, on_the_call, at_once
             )
             placed = await asyncio.wait_for(call, 60)
         finally:
@@ -424,3 +431,45 @@ async def test_a_key_the_twilio_caller_presses_reaches_the_operator(stack: Stack
     pressed = [e.payload["digit"] for e in record.events[joined:] if e.type == "dtmf"]
     assert pressed == ["5"]  # the call got the key...
     assert answered.on_the_call == "5"  # ...and the operator heard it
+
+
+async def test_an_operator_who_answers_while_the_twilio_caller_is_told_is_heard_at_once(
+    stack: Stack,
+) -> None:
+    """Operators ring while the caller hears "Le comunico con una ejecutiva": one who
+    answers then cuts the agent's line (the carrier drops what it had queued) and is
+    heard whole, with no agent audio in the way."""
+    script = BotScript(
+        lines=[
+            BotLine(say="Sí, con ella habla."),
+            BotLine(say=ASKS_FOR_A_PERSON),
+            BotLine(silent_s=40),
+        ]
+    )
+
+    async def call_in() -> tuple[FakeCall, httpx.Response]:
+        return await stack.twilio.call_in(stack.voice_url, to=ROUTED, from_=CALLER, script=script)
+
+    answered, (call, _) = await _answered_call(
+        stack, stack.tenant_id, "Marta", call_in, at_once=True
+    )
+
+    key = answered.waiting["call_key"]
+    await until(lambda: key in stack.line.records, 15)
+    record = stack.line.records[key]
+    assert _stages(record) == ["decided", "queued", "connected"], _stages(record)
+    report = call.report
+    assert report is not None
+    cut = [c for c in report.clears if c.at >= answered.answered_at]
+    assert cut  # the agent's line was cut at the carrier
+    assert report.stream_started_at is not None
+    match = await _heard_the_operator(report.heard, report.stream_started_at, answered.answered_at)
+    assert match > MATCH, match  # and the operator heard whole, not behind the agent's line
+    # (The caller's ear hears the agent, then the operator, with no pause between them to
+    # count a new voice by: the cut is the figure here.)
+    print(
+        f"\ntwilio handoff answered while the caller is told: decision to ring "
+        f"{answered.ring_ms:.0f} ms; answer to the agent's line cut at the carrier "
+        f"{(cut[0].at - answered.answered_at) * 1000:.0f} ms "
+        f"(the operator's line in the caller's ear: {match:.2f})"
+    )
