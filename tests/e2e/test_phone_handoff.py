@@ -19,12 +19,10 @@ Each prints the decision-to-ring and answer-to-the-caller-hearing-the-operator t
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 import pytest
@@ -60,11 +58,14 @@ from tests.support.fakes.loopback import ServedApp
 from tests.support.fakes.phone_caller import PhoneCaller, PhoneCallReport
 from tests.support.fakes.twilio_server import FakeCall, FakeTwilio
 from tests.support.handoffs import (
+    Answered,
     AnsweringOperator,
     ListeningOperator,
-    first_snapshot_with_a_call,
+    OperatorSoftphone,
+    answer_once_told,
     flow_with_handoff,
     keys_in,
+    operator_available,
     operator_line_match,
     store_agent,
 )
@@ -185,67 +186,6 @@ async def stack(pool: Pool, database_url: str) -> AsyncIterator[Stack]:
     await twilio.aclose()
 
 
-@dataclass
-class Answered:
-    """What the operator's side saw: the waiting call, when it rang, when they answered."""
-
-    waiting: dict[str, Any]
-    ring_ms: float
-    answered_at: float  # time.monotonic()
-    on_the_call: Any  # what the operator's side found while on the call
-
-
-async def _operator_available(api: httpx.AsyncClient, name: str) -> str:
-    operator = (await api.post("/operators/sign-in", json={"name": name})).json()
-    status = await api.put(f"/operators/{operator['id']}/status", json={"status": "available"})
-    assert status.status_code == 200, status.text
-    return str(operator["id"])
-
-
-class _Softphone(Protocol):
-    async def answer(self, api: httpx.AsyncClient, operator_id: str) -> dict[str, Any]: ...
-
-    async def hang_up(self) -> None: ...
-
-
-async def _answer_once_told(
-    api: httpx.AsyncClient,
-    operator_id: str,
-    line: ConversationLine,
-    call: asyncio.Task[Any],
-    softphone: _Softphone,
-    on_the_call: Callable[[], Awaitable[Any]],
-    at_once: bool,
-) -> Answered:
-    """Wait for the call to ring, let the caller hear they are put through (`at_once`:
-    answer while they are told), then answer with `softphone`, do `on_the_call`, and
-    hang up."""
-    try:
-        snapshot, rang_at = await first_snapshot_with_a_call(api, operator_id, 90)
-    except TimeoutError:
-        raise AssertionError(f"nothing rang; the call: {call}") from None
-    waiting = snapshot["waiting"][0]
-    ring_ms = (rang_at - datetime.fromisoformat(waiting["decided_at"]).timestamp()) * 1000
-    session = line.live_session(waiting["call_key"])
-    assert session is not None
-    told = next(i for i, e in enumerate(session.record.events) if e.type == "handoff")
-    await until(lambda: any(e.type == "transcript" for e in session.record.events[told:]), 10)
-    await until(lambda: session.agent_speaking, 10)  # "Le comunico con una ejecutiva…"
-    if at_once:
-        await asyncio.sleep(0.5)  # into the line
-    else:
-        await until(lambda: not session.agent_speaking, 20)
-        await asyncio.sleep(1.0)  # a pause, then a new voice, as on a real line
-    answered_at = time.monotonic()
-    body = await softphone.answer(api, operator_id)
-    assert body["handoff"]["id"] == waiting["id"]
-    try:
-        found = await asyncio.wait_for(on_the_call(), 60)
-    finally:
-        await softphone.hang_up()  # the operator's call: the call ends with them
-    return Answered(waiting, ring_ms, answered_at, found)
-
-
 def _stages(record: CallRecord) -> list[str]:
     return [str(e.payload["stage"]) for e in record.events if e.type == "handoff"]
 
@@ -296,7 +236,7 @@ async def _answered_call(
     tenant_id: str,
     name: str,
     place: Callable[[], Coroutine[Any, Any, Any]],
-    softphone: _Softphone | None = None,
+    softphone: OperatorSoftphone | None = None,
     on_the_call: Callable[[], Awaitable[Any]] | None = None,
     *,
     at_once: bool = False,
@@ -310,10 +250,10 @@ async def _answered_call(
     assert on_the_call is not None
     async with await stack.api(tenant_id) as api:
         await store_agent(api, flow_with_handoff("cobranza-temprana", AGENT, _POLICY))
-        operator_id = await _operator_available(api, name)
+        operator_id = await operator_available(api, name)
         call: asyncio.Task[Any] = asyncio.create_task(place())
         try:
-            answered = await _answer_once_told(
+            answered = await answer_once_told(
                 api, operator_id, stack.line, call, softphone, on_the_call, at_once
             )
             placed = await asyncio.wait_for(call, 60)

@@ -7,9 +7,11 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import numpy as np
@@ -22,10 +24,12 @@ from centralita.kernel.pcm import Pcm16
 from realtime.audio.dtmf import detect_key
 from realtime.audio.frames import WEBRTC_RATE, InboundResampler
 from realtime.audio.playback import AgentVoiceTrack
+from realtime.conversation_line import ConversationLine
 from realtime.legs.webrtc import SessionDescription, new_peer_connection
 from realtime.providers.espeak import EspeakTTS
 from realtime.softphone.bot import BotSoftphone
 from realtime.softphone.script import BotLine, BotScript
+from tests.support.lines import until
 
 OPERATOR_WPM = 140  # the pace AnsweringOperator speaks at (its EspeakTTS)
 _ENVELOPE_FRAME_S = 0.02
@@ -193,3 +197,67 @@ def keys_in(audio: Pcm16, rate: int) -> str:
             keys.append(key)
         last = key
     return "".join(keys)
+
+
+@dataclass
+class Answered:
+    """What the operator's side saw: the waiting call, when it rang, when they answered."""
+
+    waiting: dict[str, Any]
+    ring_ms: float
+    answered_at: float  # time.monotonic()
+    on_the_call: Any  # what the operator's side found while on the call
+
+
+async def operator_available(api: httpx.AsyncClient, name: str) -> str:
+    """Sign in an operator of `name` (the default queue) and make them available; their id."""
+    operator = (await api.post("/operators/sign-in", json={"name": name})).json()
+    status = await api.put(f"/operators/{operator['id']}/status", json={"status": "available"})
+    assert status.status_code == 200, status.text
+    return str(operator["id"])
+
+
+class OperatorSoftphone(Protocol):
+    """What answers the queue for an operator (AnsweringOperator, ListeningOperator)."""
+
+    async def answer(self, api: httpx.AsyncClient, operator_id: str) -> dict[str, Any]: ...
+
+    async def hang_up(self) -> None: ...
+
+
+async def answer_once_told(
+    api: httpx.AsyncClient,
+    operator_id: str,
+    line: ConversationLine,
+    call: asyncio.Task[Any],
+    softphone: OperatorSoftphone,
+    on_the_call: Callable[[], Awaitable[Any]],
+    at_once: bool,
+) -> Answered:
+    """Follow the queue until a call rings, let the caller hear they are put through (`at_once`:
+    answer while they are told), then answer with `softphone`, do `on_the_call`, and
+    hang up."""
+    try:
+        snapshot, rang_at = await first_snapshot_with_a_call(api, operator_id, 90)
+    except TimeoutError:
+        raise AssertionError(f"nothing rang; the call: {call}") from None
+    waiting = snapshot["waiting"][0]
+    ring_ms = (rang_at - datetime.fromisoformat(waiting["decided_at"]).timestamp()) * 1000
+    session = line.live_session(waiting["call_key"])
+    assert session is not None
+    told = next(i for i, e in enumerate(session.record.events) if e.type == "handoff")
+    await until(lambda: any(e.type == "transcript" for e in session.record.events[told:]), 10)
+    await until(lambda: session.agent_speaking, 10)  # "Le comunico con una ejecutiva…"
+    if at_once:
+        await asyncio.sleep(0.5)  # into the line
+    else:
+        await until(lambda: not session.agent_speaking, 20)
+        await asyncio.sleep(1.0)  # a pause, then a new voice, as on a real line
+    answered_at = time.monotonic()
+    body = await softphone.answer(api, operator_id)
+    assert body["handoff"]["id"] == waiting["id"]
+    try:
+        found = await asyncio.wait_for(on_the_call(), 60)
+    finally:
+        await softphone.hang_up()  # the operator's call: the call ends with them
+    return Answered(waiting, ring_ms, answered_at, found)
