@@ -422,7 +422,8 @@ async def test_the_page_and_its_modules_are_served_from_the_api_alone(database_u
         assert 'content="http://temporal.example:8080/&quot;&gt;&lt;script&gt;' in page.text
         # Everything the page loads comes from /dashboard/assets/, and every module it
         # imports too (no CDN, nothing missing).
-        loaded = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+        # (What it loads: scripts and stylesheets; a link to another page is not loaded.)
+        loaded = re.findall(r'<(?:script|link)\b[^>]*\b(?:src|href)="([^"]+)"', page.text)
         assert loaded
         assert all(url.startswith("/dashboard/assets/") for url in loaded), loaded
         pending, seen = [url.rsplit("/", 1)[1] for url in loaded], set()
