@@ -17,7 +17,7 @@ import httpx
 import numpy as np
 import numpy.typing as npt
 import yaml
-from aiortc import MediaStreamTrack
+from aiortc import MediaStreamTrack, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError
 
 from centralita.kernel.pcm import Pcm16
@@ -68,6 +68,21 @@ async def first_snapshot_with_a_call(
     raise TimeoutError("no call rang")
 
 
+async def answer_next_call(
+    pc: RTCPeerConnection, api: httpx.AsyncClient, operator_id: str
+) -> dict[str, Any]:
+    """The operator answers the next call with `pc`'s offer; the API's answer body."""
+    await pc.setLocalDescription(await pc.createOffer())
+    answered = await api.post(
+        f"/operators/{operator_id}/answer",
+        json={"sdp": pc.localDescription.sdp, "type": "offer"},
+    )
+    assert answered.status_code == 200, answered.text
+    body: dict[str, Any] = answered.json()
+    await pc.setRemoteDescription(SessionDescription(sdp=body["sdp"], type="answer").to_rtc())
+    return body
+
+
 @dataclass
 class AnsweringOperator:
     """An operator's bot softphone: it says `line` as soon as it is connected."""
@@ -85,17 +100,7 @@ class AnsweringOperator:
 
     async def answer(self, api: httpx.AsyncClient, operator_id: str) -> dict[str, Any]:
         """Answer the next call with this softphone's offer; the API's answer body."""
-        await self.pc.setLocalDescription(await self.pc.createOffer())
-        answered = await api.post(
-            f"/operators/{operator_id}/answer",
-            json={"sdp": self.pc.localDescription.sdp, "type": "offer"},
-        )
-        assert answered.status_code == 200, answered.text
-        body: dict[str, Any] = answered.json()
-        await self.pc.setRemoteDescription(
-            SessionDescription(sdp=body["sdp"], type="answer").to_rtc()
-        )
-        return body
+        return await answer_next_call(self.pc, api, operator_id)
 
     async def hang_up(self) -> None:
         await self.pc.close()
@@ -166,17 +171,7 @@ class ListeningOperator:
 
     async def answer(self, api: httpx.AsyncClient, operator_id: str) -> dict[str, Any]:
         """Answer the next call with this softphone's offer; the API's answer body."""
-        await self.pc.setLocalDescription(await self.pc.createOffer())
-        answered = await api.post(
-            f"/operators/{operator_id}/answer",
-            json={"sdp": self.pc.localDescription.sdp, "type": "offer"},
-        )
-        assert answered.status_code == 200, answered.text
-        body: dict[str, Any] = answered.json()
-        await self.pc.setRemoteDescription(
-            SessionDescription(sdp=body["sdp"], type="answer").to_rtc()
-        )
-        return body
+        return await answer_next_call(self.pc, api, operator_id)
 
     async def hang_up(self) -> None:
         self.voice.stop()
