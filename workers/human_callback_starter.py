@@ -3,7 +3,8 @@
 The media worker stores the callback (`realtime/store/human_queue.py`) and hands it here:
 `HumanCallbackWorkflow` (id `human-callback-{id}`) then waits for its time on the
 orchestrator's queue. A Temporal that cannot be reached is logged: the callback stays
-stored, and operator pages list it all the same.
+stored, operator pages list it all the same, and the orchestrator's sweep starts its
+workflow later (`workers/human_callback_sweeper.py`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from centralita.handoff.callback_messages import HumanCallbackInput
@@ -34,6 +36,15 @@ class HumanCallbackStarter:
         Raises:
             Whatever connecting or starting raises (the caller logs it).
         """
+        await self.start_if_new(tenant_id, callback)
+
+    async def start_if_new(self, tenant_id: str, callback: HumanCallback) -> bool:
+        """Start the callback's workflow: True when this started it, False when a workflow
+        of that id ran already (running or ended: a callback is never run twice).
+
+        Raises:
+            Whatever connecting or starting raises.
+        """
         async with self._lock:
             if self._client is None:
                 self._client = await self._connect()
@@ -45,6 +56,8 @@ class HumanCallbackStarter:
                 ),
                 id=callback.workflow_id,
                 task_queue=self.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             )
         except WorkflowAlreadyStartedError:
-            return
+            return False
+        return True

@@ -1,12 +1,13 @@
 """The orchestrator worker: campaign, contact and attempt workflows with their activities,
-and the knowledge base's document ingestion."""
+the knowledge base's document ingestion, and human callbacks (with the sweep that starts
+those stored while Temporal was away)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from temporalio.client import Client
@@ -24,6 +25,8 @@ from centralita.kernel.settings import Settings
 from centralita.kernel.temporal import connect_temporal
 from realtime.carrier.http_dialer import HttpDialer
 from workers.database import database_url
+from workers.human_callback_starter import HumanCallbackStarter
+from workers.human_callback_sweeper import HumanCallbackSweeper
 from workflows.attempt import CallAttemptWorkflow
 from workflows.campaign import CampaignWorkflow
 from workflows.human_callback import HumanCallbackWorkflow
@@ -75,6 +78,13 @@ def build_worker(client: Client, task_queue: str, pool: Pool, dialer: Dialer) ->
     )
 
 
+def _given(client: Client) -> Callable[[], Awaitable[Client]]:
+    async def connect() -> Client:
+        return client
+
+    return connect
+
+
 async def run_orchestrator(settings: Settings) -> None:
     """Serve the orchestrator task queue until SIGINT/SIGTERM."""
     client = await connect_temporal(settings)
@@ -94,9 +104,10 @@ async def run_orchestrator(settings: Settings) -> None:
         settings.task_queue,
         settings.effective_carrier_url,
     )
+    sweeper = HumanCallbackSweeper(pool, HumanCallbackStarter(_given(client), settings.task_queue))
     try:
         async with worker:
-            await stop.wait()
+            await sweeper.run(settings.human_callback_sweep_s, stop)
     finally:
         await dialer.aclose()
         await pool.close()

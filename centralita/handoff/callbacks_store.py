@@ -75,6 +75,22 @@ async def list_callbacks(
     return [HumanCallback.model_validate(row) for row in await cur.fetchall()]
 
 
+async def scheduled_of_every_tenant(
+    conn: Conn, *, after_id: str | None = None, limit: int = 500
+) -> list[tuple[str, HumanCallback]]:
+    """Callbacks still `scheduled`, of every tenant, by id from `after_id`: (tenant id,
+    callback). The orchestrator's sweep reads them to start workflows that were never
+    started; it is the one cross-tenant reader."""
+    cur = await conn.execute(
+        f"SELECT tenant_id::text AS tenant_id, {_COLUMNS} FROM human_callbacks "
+        "WHERE state = 'scheduled' AND (%s::uuid IS NULL OR id > %s::uuid) "
+        "ORDER BY id LIMIT %s",
+        (after_id, after_id, limit),
+    )
+    rows = await cur.fetchall()
+    return [(row.pop("tenant_id"), HumanCallback.model_validate(row)) for row in rows]
+
+
 async def mark_due(conn: Conn, callback_id: str) -> bool:
     """A callback's time came: whether it is owed now (False: it was settled already).
 

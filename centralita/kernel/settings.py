@@ -280,6 +280,13 @@ class Settings(BaseSettings):
         "for its calls in progress to end before it hangs them up and exits.",
     )
 
+    human_callback_sweep_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often the orchestrator starts the workflows of human callbacks "
+        "stored while Temporal could not be reached (once at start-up, then this often).",
+    )
+
     max_upload_bytes: int = Field(
         default=10 * 1024 * 1024, ge=1024, description="Largest campaign request (JSON or CSV)."
     )

@@ -9,14 +9,16 @@ the workflow). Hours and days pass as `env.sleep` skips them.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -35,6 +37,7 @@ from tests.support.servers import (
     until,
 )
 from workers.human_callback_starter import HumanCallbackStarter
+from workers.human_callback_sweeper import HumanCallbackSweeper
 from workflows.human_callback import EXPIRES_AFTER, HumanCallbackWorkflow
 
 pytestmark = pytest.mark.integration
@@ -210,3 +213,84 @@ async def test_marking_due_twice_is_still_due_and_a_settled_one_is_not(pool: Poo
         await callbacks_store.settle(conn, DEFAULT_TENANT_ID, callback_id, state="cancelled")
     assert await env.run(mark, callback_id) is False
     assert await state_of(pool, callback_id) == "cancelled"
+
+
+def _returns(client: Client) -> Callable[[], Awaitable[Client]]:
+    async def connect() -> Client:
+        return client
+
+    return connect
+
+
+async def workflow_status(env: WorkflowEnvironment, callback_id: str) -> str | None:
+    """The callback's workflow's status, None when it was never started."""
+    handle = env.client.get_workflow_handle(f"human-callback-{callback_id}")
+    try:
+        described = await handle.describe()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    return None if described.status is None else described.status.name
+
+
+async def test_the_sweep_starts_callbacks_stored_while_temporal_was_away(
+    time_skipping_env: WorkflowEnvironment, pool: Pool, worker: Worker
+) -> None:
+    """Three callbacks the media worker stored without reaching Temporal, and one settled
+    meanwhile: the sweep (read a page of two at a time) starts the three, not the settled
+    one; a second sweep, or a restarted orchestrator's, starts nothing again."""
+    env = time_skipping_env
+    now = await env.get_current_time()
+    missing = [await stored_callback(pool, now + DUE_IN) for _ in range(3)]
+    settled = await stored_callback(pool, now + DUE_IN)
+    async with pool.connection() as conn:
+        await callbacks_store.settle(conn, DEFAULT_TENANT_ID, settled, state="cancelled")
+    starter = HumanCallbackStarter(_returns(env.client), worker.task_queue)
+    sweeper = HumanCallbackSweeper(pool, starter, page=2)
+
+    assert await sweeper.sweep_once() >= 3
+    assert [await workflow_status(env, c) for c in missing] == ["RUNNING"] * 3
+    assert await workflow_status(env, settled) is None
+    assert await sweeper.sweep_once() == 0
+    assert await HumanCallbackSweeper(pool, starter).sweep_once() == 0
+
+    await env.sleep(DUE_IN + timedelta(minutes=1))
+
+    async def all_due() -> bool:
+        return [await state_of(pool, c) for c in missing] == ["due"] * 3
+
+    await until(all_due)
+
+
+async def test_the_orchestrators_sweep_starts_a_callback_once_temporal_is_back(
+    time_skipping_env: WorkflowEnvironment, pool: Pool, worker: Worker
+) -> None:
+    """The sweep runs on in the orchestrator: a sweep that cannot reach Temporal is
+    logged, and the next one starts the stored callback's workflow."""
+    env = time_skipping_env
+    callback_id = await stored_callback(pool, await env.get_current_time() + DUE_IN)
+    tries = 0
+
+    async def connect_on_the_third_try() -> Client:
+        nonlocal tries
+        tries += 1
+        if tries < 3:
+            raise RuntimeError("Failed client connect: Connection refused")
+        return env.client
+
+    sweeper = HumanCallbackSweeper(
+        pool, HumanCallbackStarter(connect_on_the_third_try, worker.task_queue)
+    )
+    stop = asyncio.Event()
+    sweeping = asyncio.create_task(sweeper.run(0.05, stop))
+    try:
+
+        async def started() -> bool:
+            return await workflow_status(env, callback_id) == "RUNNING"
+
+        await until(started)
+    finally:
+        stop.set()
+        await asyncio.wait_for(sweeping, timeout=5)
+    assert tries == 3
