@@ -106,7 +106,10 @@ async def test_the_model_registers_a_promise_from_split_deltas_and_confirms_it_a
     promise = ScriptedToolCall(
         "register_promise", {"amount": 200000, "currency": "CLP", "pay_date": friday}, splits=6
     )
+    # The model verifies María before it speaks of the debt: a promise waits for that.
+    verify = ScriptedToolCall("lookup_customer", {"name": "María"})
     fake.script[:] = [
+        Scripted(tool_calls=[verify]),
         Scripted(text="Gracias, María. Tiene una cuota pendiente. ¿Cuándo podría pagarla?"),
         Scripted(text="Perfecto.", tool_calls=[promise]),
         Scripted(text=CONFIRMATION),
@@ -138,7 +141,7 @@ async def test_the_model_registers_a_promise_from_split_deltas_and_confirms_it_a
     # Said aloud: the confirmation is in the transcript, which keeps only what was played.
     assert CONFIRMATION in _agent_lines(line, "llm-promise")
     # The model was told the tool's result before it confirmed.
-    follow_up: list[dict[str, Any]] = fake.requests[before + 2]["messages"]
+    follow_up: list[dict[str, Any]] = fake.requests[before + 3]["messages"]
     assert follow_up[-1]["role"] == "tool"
     assert record.usage.llm_tokens > 0
     assert line.bot_reports["llm-promise"].voice_to_voice_ms

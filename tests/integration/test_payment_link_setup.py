@@ -37,6 +37,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
 MARIA = "+56961234567"
 VARIABLES = {"nombre": "María", "monto_total": 200000, "fecha_limite": "2026-12-15"}
+VERIFY = ScriptedToolCall("lookup_customer", {"name": "María"})
 SEND = ScriptedToolCall(
     "send_payment_link", {"channel": "whatsapp", "amount": 200000, "currency": "CLP"}
 )
@@ -97,23 +98,32 @@ def _sent_link(replies: list[AgentReply]) -> dict[str, Any]:
     return call.result
 
 
+def _llm_agent(base_url: str, **more: Any) -> LlmAgentDefinition:
+    return LlmAgentDefinition.model_validate(
+        {
+            "kind": "llm",
+            "name": "asistente-pagos",
+            "language": "es-CL",
+            "currency": "CLP",
+            "model": {"base_url": base_url, "model": "fake-1"},
+            "prompt": "Eres Sofía. Hablas con {nombre}.",
+            **more,
+        }
+    )
+
+
 async def test_an_llm_agent_set_up_for_a_call_sends_the_link(
     pool: Pool, tenant: str, twilio: FakeTwilioWhatsApp
 ) -> None:
-    script = [Scripted(tool_calls=[SEND]), Scripted(text="Le envié el link por WhatsApp.")]
+    script = [
+        Scripted(tool_calls=[VERIFY]),
+        Scripted(tool_calls=[SEND]),
+        Scripted(text="Le envié el link por WhatsApp."),
+    ]
     async with FakeOpenAI(script) as fake, PaymentService() as payments:
-        agent = LlmAgentDefinition.model_validate(
-            {
-                "kind": "llm",
-                "name": "asistente-pagos",
-                "language": "es-CL",
-                "currency": "CLP",
-                "model": {"base_url": fake.base_url, "model": "fake-1"},
-                "prompt": "Eres Sofía. Hablas con {nombre}.",
-            }
-        )
+        agent = _llm_agent(fake.base_url)
         setup = await _set_up(pool, tenant, twilio, payments, agent)
-        said, replies = await collect(setup.brain.stream(turn("Mándeme el link, por favor.")))
+        said, replies = await collect(setup.brain.stream(turn("Soy María. Mándeme el link.")))
 
     result = _sent_link(replies)
     assert said == ["Le envié el link por WhatsApp."]
@@ -121,6 +131,39 @@ async def test_an_llm_agent_set_up_for_a_call_sends_the_link(
     assert sent.to == f"whatsapp:{MARIA}"
     assert sent.body == f"Hola María, este es su link de pago: {result['url']}"
     assert result["provider_message_id"] == sent.sid
+
+
+async def test_an_llm_agent_that_verifies_identity_sends_no_link_before_it(
+    pool: Pool, tenant: str, twilio: FakeTwilioWhatsApp
+) -> None:
+    """Whoever answered asks for the link before saying who they are: refused, and the
+    model is told why; nothing reaches WhatsApp."""
+    script = [Scripted(tool_calls=[SEND]), Scripted(text="Primero, ¿me confirma su nombre?")]
+    async with FakeOpenAI(script) as fake, PaymentService() as payments:
+        setup = await _set_up(pool, tenant, twilio, payments, _llm_agent(fake.base_url))
+        said, replies = await collect(setup.brain.stream(turn("Mándeme el link de pago.")))
+
+    [call] = [c for r in replies for c in r.tool_calls if c.name == "send_payment_link"]
+    assert not call.success
+    assert call.result["error"] == "identity_not_verified"
+    assert said == ["Primero, ¿me confirma su nombre?"]
+    assert twilio.messages == []
+    assert payments.requests == []
+
+
+async def test_an_llm_agent_without_an_identity_step_sends_the_link_at_once(
+    pool: Pool, tenant: str, twilio: FakeTwilioWhatsApp
+) -> None:
+    """An agent whose tools leave out `lookup_customer` verifies nobody (a payment line
+    the person called themselves): the link goes at once."""
+    script = [Scripted(tool_calls=[SEND]), Scripted(text="Listo, se lo envié.")]
+    async with FakeOpenAI(script) as fake, PaymentService() as payments:
+        agent = _llm_agent(fake.base_url, tools=["send_payment_link", "end_call"])
+        setup = await _set_up(pool, tenant, twilio, payments, agent)
+        _, replies = await collect(setup.brain.stream(turn("Mándeme el link de pago.")))
+
+    _sent_link(replies)
+    assert len(twilio.messages) == 1
 
 
 async def test_a_flow_in_llm_mode_sends_no_link_before_identity(

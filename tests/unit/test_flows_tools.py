@@ -47,6 +47,29 @@ async def test_register_promise_refuses_a_past_date_and_bad_arguments() -> None:
     assert ctx.extracted == {}
 
 
+async def test_an_agent_that_verifies_identity_acts_in_their_name_only_after_it() -> None:
+    """With `identity_required` (an LLM agent offering lookup_customer), a promise and a
+    payment link wait for the caller to be verified; the refusal changes nothing."""
+    ctx = ToolContext(now=NOW, variables={"nombre": "María José"}, identity_required=True)
+    promise = {"amount": 200000, "currency": "CLP", "pay_date": "2025-03-14"}
+    link = {"channel": "sms", "amount": 200000, "currency": "CLP"}
+    refused = [await run_tool("register_promise", promise, ctx)]
+    refused.append(await run_tool("send_payment_link", link, ctx))
+    assert [(c.success, c.result["error"]) for c in refused] == [
+        (False, "identity_not_verified")
+    ] * 2
+    assert (ctx.outcome, ctx.extracted) == (None, {})
+
+    wrong = await run_tool("lookup_customer", {"name": "Pedro"}, ctx)
+    assert wrong.result == {"verified": False}
+    assert not (await run_tool("register_promise", promise, ctx)).success
+
+    assert (await run_tool("lookup_customer", {"name": "maria jose"}, ctx)).result["verified"]
+    assert (await run_tool("register_promise", promise, ctx)).success
+    assert (await run_tool("send_payment_link", link, ctx)).success
+    assert ctx.outcome is CallOutcome.PROMISE_TO_PAY
+
+
 async def test_schedule_callback_needs_an_aware_future_time() -> None:
     ctx = ToolContext(now=NOW)
     naive = await run_tool("schedule_callback", {"callback_at": "2025-03-11T16:00:00"}, ctx)

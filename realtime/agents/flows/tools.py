@@ -35,6 +35,7 @@ from centralita.messaging.payment_links import (
     link_creator,
 )
 from centralita.understanding.ids import national_id_matches
+from centralita.understanding.text import fold
 from realtime.agents.external_tools import ExternalTools
 from realtime.providers.base import ToolCall
 
@@ -69,6 +70,10 @@ class ToolContext:
     variables: Mapping[str, Any] = field(default_factory=dict)
     # Set once the caller proved who they are (`lookup_customer`); the balance needs it.
     identity_verified: bool = False
+    # Whether acting in the person's name (a promise, a payment link) waits for
+    # `identity_verified` too: set for LLM agents that offer `lookup_customer` (an agent
+    # that verifies nobody acts at once); flows gate by their graph instead.
+    identity_required: bool = False
     # The tenant's knowledge base, asked in the call's language (None: the agent has none).
     knowledge: KnowledgeLookup | None = None
     # Sends a payment link by WhatsApp (None: the stand-in link of the other channels).
@@ -174,9 +179,10 @@ def _first(variables: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
 
 
 def _name_matches(said: str, known: str) -> bool:
-    """Every word the caller said is (nearly) a word of the known name."""
-    known_words = known.casefold().split()
-    said_words = said.casefold().split()
+    """Every word the caller said is (nearly) a word of the known name, accents and
+    punctuation aside ("maria jose" is María José: a transcript or a model may drop them)."""
+    known_words = fold(known).split()
+    said_words = fold(said).split()
     return bool(said_words) and all(
         max((fuzz.ratio(w, k) for k in known_words), default=0) >= 85 for w in said_words
     )
@@ -222,8 +228,18 @@ def _amount(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+def _in_their_name(ctx: ToolContext, what: str) -> None:
+    """Refuse to act in the person's name before they proved who they are (when the
+    agent verifies identity): a third party must not promise or be sent the link."""
+    if ctx.identity_required and not ctx.identity_verified:
+        raise ToolError(
+            "identity_not_verified", f"verify the caller with lookup_customer before {what}"
+        )
+
+
 async def register_promise(args: RegisterPromiseArgs, ctx: ToolContext) -> dict[str, Any]:
     """Record the promise in `extracted`; the call's outcome becomes promise_to_pay."""
+    _in_their_name(ctx, "taking a promise")
     if args.pay_date < ctx.now.date():
         raise ToolError("date_in_past", f"pay date {args.pay_date} is before today")
     ctx.extracted.update(
@@ -266,6 +282,7 @@ async def send_payment_link(args: SendPaymentLinkArgs, ctx: ToolContext) -> dict
     """By WhatsApp (with the call's `payment_links`): a link made by the tenant's tool,
     sent to the contact; its delivery statuses arrive later. Other channels: a stand-in
     link, a stable fake id until their integration exists."""
+    _in_their_name(ctx, "sending a payment link")
     if args.channel == "whatsapp" and ctx.payment_links is not None:
         # The link is made by the tenant's own tool (HTTP or MCP), run as the call's.
         tools = link_creator(ctx.external) if ctx.external is not None else None

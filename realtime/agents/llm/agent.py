@@ -105,6 +105,7 @@ class LlmAgentDefinition(BaseModel):
                 variables=dict(variables),
                 knowledge=knowledge,
                 payment_links=payment_links,
+                identity_required=self.tools is None or "lookup_customer" in self.tools,
             ),
             tools=self.tools,
             greeting=self.greeting,
