@@ -186,7 +186,9 @@ def _purge(args: argparse.Namespace, settings: Settings) -> int:
         f"{report.expired_calls_purged} expired calls, "
         f"{report.recordings_removed} recordings, {report.live_events_pruned} live events, "
         f"{report.webhook_deliveries_pruned} webhook deliveries, "
-        f"{report.domain_events_pruned} dispatched events"
+        f"{report.domain_events_pruned} dispatched events, "
+        f"{report.tool_calls_pruned} tool calls, "
+        f"{report.whatsapp_messages_pruned} WhatsApp messages"
     )
     return 0
 

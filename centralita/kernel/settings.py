@@ -240,6 +240,12 @@ class Settings(BaseSettings):
         description="Days settled webhook deliveries (with their attempt log) and the "
         "dispatched events behind them are kept.",
     )
+    retention_actions_days: int = Field(
+        default=90,
+        ge=1,
+        description="Days the log of tenant tool calls and the WhatsApp messages sent "
+        "(with their delivery statuses) are kept; a purged call's go with it.",
+    )
     search_attributes: bool = Field(
         default=True,
         description="Tag workflows with CampaignId/ContactId/AttemptNumber/Outcome (the "

@@ -183,6 +183,8 @@ async def test_the_purge_removes_exactly_what_is_due_and_a_second_one_nothing(
         "live_events_pruned": 0,
         "webhook_deliveries_pruned": 0,
         "domain_events_pruned": 0,
+        "tool_calls_pruned": 0,
+        "whatsapp_messages_pruned": 0,
     }
     # A week later the other deleted call is due too, and only it.
     later = await purge(pool, policy, now=NOW + timedelta(days=2))

@@ -9,10 +9,14 @@ the database for `retention_deleted_days`. The purge removes:
   own copy of its events, so these are only the live feed's);
 - webhook deliveries settled (delivered, failed, disabled) longer ago than
   `retention_webhook_days`, with their attempt log, and the events older than that which
-  the dispatcher has already planned and no unsettled delivery still needs.
+  the dispatcher has already planned and no unsettled delivery still needs;
+- the log of tenant tool calls (`tool_invocations`, arguments masked but results kept)
+  and the WhatsApp messages sent (phone, link, body; their statuses cascade) older than
+  `retention_actions_days`.
 
 A purged call's rows go with it (turns, events, transcripts, corrections, analysis,
-document and domain events cascade), its live events too, and its attempt (kept: the
+document and domain events cascade), its live events, tool calls and WhatsApp messages
+too, and its attempt (kept: the
 campaign's caps count attempts) loses the transcript it carried. Recordings are removed
 before their rows: a purge that dies in between leaves rows that the next purge finds
 again, never a recording that nothing points to.
@@ -29,6 +33,7 @@ import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 from psycopg.rows import DictRow
 from pydantic import BaseModel, Field
@@ -41,6 +46,11 @@ log = logging.getLogger(__name__)
 # Calls purged per transaction: bounded so a purge of a year of calls never holds one
 # huge transaction (and its locks) open.
 PURGE_BATCH = 500
+# Log rows (tool calls, WhatsApp messages) removed per statement.
+LOG_BATCH = 5000
+# The per-call logs of the tenant's actions, by call key (tenant-scoped: keys are theirs).
+_LogTable = Literal["tool_invocations", "whatsapp_messages"]
+_CALL_LOGS: tuple[_LogTable, ...] = ("tool_invocations", "whatsapp_messages")
 
 
 class RetentionPolicy(BaseModel):
@@ -50,6 +60,7 @@ class RetentionPolicy(BaseModel):
     live_events_days: int = Field(default=30, ge=1)
     calls_days: int | None = Field(default=None, ge=1)
     webhook_days: int = Field(default=30, ge=1)
+    actions_days: int = Field(default=90, ge=1)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetentionPolicy:
@@ -59,6 +70,7 @@ class RetentionPolicy(BaseModel):
             live_events_days=settings.retention_live_events_days,
             calls_days=settings.retention_calls_days,
             webhook_days=settings.retention_webhook_days,
+            actions_days=settings.retention_actions_days,
         )
 
 
@@ -71,6 +83,8 @@ class PurgeReport(BaseModel):
     live_events_pruned: int
     webhook_deliveries_pruned: int = 0
     domain_events_pruned: int = 0
+    tool_calls_pruned: int = 0
+    whatsapp_messages_pruned: int = 0
     ran_at: datetime
 
 
@@ -115,6 +129,9 @@ async def purge(pool: Pool, policy: RetentionPolicy, *, now: datetime | None = N
         )
         pruned = cur.rowcount
     deliveries, events = await _prune_webhook_log(pool, now - timedelta(days=policy.webhook_days))
+    actions_cutoff = now - timedelta(days=policy.actions_days)
+    tool_calls = await _prune_older(pool, "tool_invocations", actions_cutoff)
+    messages = await _prune_older(pool, "whatsapp_messages", actions_cutoff)
     report = PurgeReport(
         deleted_calls_purged=deleted,
         expired_calls_purged=expired,
@@ -122,6 +139,8 @@ async def purge(pool: Pool, policy: RetentionPolicy, *, now: datetime | None = N
         live_events_pruned=pruned,
         webhook_deliveries_pruned=deliveries,
         domain_events_pruned=events,
+        tool_calls_pruned=tool_calls,
+        whatsapp_messages_pruned=messages,
         ran_at=now,
     )
     log.info("retention purge: %s", report.model_dump(mode="json"))
@@ -138,7 +157,8 @@ async def _purge_calls(pool: Pool, condition: str, cutoff: datetime) -> tuple[in
     while True:
         async with pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT id, attempt_id, recording_path, metadata->>'idempotency_key' AS call_key "
+                "SELECT id, tenant_id, attempt_id, recording_path, "
+                "metadata->>'idempotency_key' AS call_key "
                 f"FROM calls WHERE {condition} ORDER BY id LIMIT %s",
                 (cutoff, PURGE_BATCH),
             )
@@ -157,6 +177,14 @@ async def _delete_rows(conn: Conn, rows: list[DictRow]) -> int:
     keys = [row["call_key"] for row in rows if row["call_key"]]
     attempts = [row["attempt_id"] for row in rows if row["attempt_id"]]
     await conn.execute("DELETE FROM live_call_events WHERE call_key = ANY(%s)", (keys,))
+    keyed = [row for row in rows if row["call_key"]]
+    tenants = [row["tenant_id"] for row in keyed]
+    for table in _CALL_LOGS:
+        await conn.execute(
+            f"DELETE FROM {table} t USING unnest(%s::uuid[], %s::text[]) AS k(tenant, key) "
+            "WHERE t.tenant_id = k.tenant AND t.call_key = k.key",
+            (tenants, keys),
+        )
     await conn.execute("UPDATE call_attempts SET transcript = NULL WHERE id = ANY(%s)", (attempts,))
     cur = await conn.execute("DELETE FROM calls WHERE id = ANY(%s)", (ids,))
     return int(cur.rowcount)
@@ -184,6 +212,21 @@ async def _prune_webhook_log(pool: Pool, cutoff: datetime) -> tuple[int, int]:
             (cutoff,),
         )
         return deliveries, int(cur.rowcount)
+
+
+async def _prune_older(pool: Pool, table: _LogTable, cutoff: datetime) -> int:
+    """Remove `table`'s rows created before `cutoff`, a batch per transaction."""
+    removed = 0
+    while True:
+        async with pool.connection() as conn:
+            cur = await conn.execute(
+                f"DELETE FROM {table} WHERE ctid = ANY(ARRAY("
+                f"SELECT ctid FROM {table} WHERE created_at < %s LIMIT %s))",
+                (cutoff, LOG_BATCH),
+            )
+        removed += cur.rowcount
+        if cur.rowcount < LOG_BATCH:
+            return removed
 
 
 def _remove_file(path: str) -> int:
