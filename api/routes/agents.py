@@ -20,7 +20,10 @@ from pydantic import BaseModel
 from api.auth import TenantId
 from api.deps import Services
 from api.limits import PageOffset
-from realtime.agents.flows.schema import FlowDefinitionError
+from centralita.actions.store.agent_tools import tool_names_for_agent
+from centralita.kernel.db import Pool
+from realtime.agents.flows.schema import AgentDefinition, FlowDefinitionError
+from realtime.agents.flows.tenant_refs import tenant_tool_refs
 from realtime.agents.loader import (
     AnyAgentDefinition,
     load_any_agent,
@@ -149,7 +152,8 @@ async def put_agent(
     """Create or replace the tenant's agent `agent_name` (201 created, 200 replaced).
 
     The body is the agent's definition, as in a shipped YAML file; its `name` must be
-    `agent_name`. Every problem is answered at once, each with its path.
+    `agent_name`, and each `tenant:<name>` tool step must name one of the tenant's tools
+    that this agent gets. Every problem is answered at once, each with its path.
     """
     try:
         parsed = parse_any_agent_data(definition, source=agent_name)
@@ -159,12 +163,35 @@ async def put_agent(
         raise _invalid(
             agent_name, [f"name: {parsed.name!r} differs from the path's {agent_name!r}"]
         )
+    missing = await _missing_tenant_tools(services.pool, tenant, parsed)
+    if missing:
+        raise _invalid(agent_name, missing)
     existed = await get_stored_agent(services.pool, tenant, agent_name) is not None
     await upsert_agent(services.pool, tenant, parsed)
     row = await get_stored_agent(services.pool, tenant, agent_name)
     assert row is not None  # written just above
     response.status_code = status.HTTP_200_OK if existed else status.HTTP_201_CREATED
     return _stored(row, set(shipped_agents()))
+
+
+async def _missing_tenant_tools(
+    pool: Pool, tenant: str, definition: AnyAgentDefinition
+) -> list[str]:
+    """Each `tenant:<name>` step of a flow that the agent would not get (its calls would
+    fail at that step): the tenant has no such tool, or keeps it for other agents."""
+    if not isinstance(definition, AgentDefinition):
+        return []  # an LLM agent is offered whatever tools the tenant gives it
+    refs = tenant_tool_refs(definition)
+    if not refs:
+        return []
+    async with pool.connection() as conn:
+        names = await tool_names_for_agent(conn, tenant, definition.name)
+    return [
+        f"{path}: no tenant tool {name!r} for agent {definition.name!r} (create it with "
+        "POST /tools or POST /mcp-servers, with this agent in its `agents` or none)"
+        for path, name in refs
+        if name not in names
+    ]
 
 
 def _invalid(name: str, problems: list[str]) -> HTTPException:

@@ -92,8 +92,9 @@ class Condition(_Model):
     )
 
 
-# A tenant's own tool (HTTP or MCP, `centralita/actions`), bound when the call starts; a
-# name the call's tenant lacks fails at run time (the flow's tool_failed path).
+# A tenant's own tool (HTTP or MCP, `centralita/actions`), bound when the call starts.
+# Storing the agent checks the name against the tenant's tools (`tenant_refs.py`); one
+# deleted since fails at run time (the flow's tool_failed path).
 TenantToolRef = Annotated[str, Field(pattern=r"^tenant:[a-z][a-z0-9_]{1,63}$")]
 
 
