@@ -17,6 +17,7 @@ from api.limits import JsonBodyLimitAnswers, upload_body_limit
 from api.live_hub import LiveEventHub
 from api.mcp.server import mount_mcp
 from api.openapi_errors import document_error_bodies
+from api.operator_presence import OperatorPresence
 from api.routes import (
     actions,
     admin,
@@ -100,12 +101,14 @@ def create_app(
         )
         live = LiveEventHub(database_url)
         handoffs = LiveEventHub(database_url, listen=queue_store.listen)
+        presence = OperatorPresence(pool, settings.operator_away_after_s)
         app.state.services = ApiServices(
             settings=settings,
             pool=pool,
             temporal=TemporalConnector(settings, client=temporal_client),
             live=live,
             handoffs=handoffs,
+            presence=presence,
             keys=settings.key_ring(),
         )
         try:
@@ -114,6 +117,7 @@ def create_app(
         finally:
             await live.close()
             await handoffs.close()
+            await presence.close()
             await pool.close()
 
     app = _App(

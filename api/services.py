@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from temporalio.client import Client
 
 from api.live_hub import LiveEventHub
+from api.operator_presence import OperatorPresence
 from centralita.kernel.db import Pool
 from centralita.kernel.key_ring import KeyRing
 from centralita.kernel.settings import Settings
@@ -62,4 +63,5 @@ class ApiServices:
     temporal: TemporalConnector
     live: LiveEventHub  # wakes live event streams (one LISTEN per process)
     handoffs: LiveEventHub  # wakes operator pages when a tenant's queue changes
+    presence: OperatorPresence  # operators whose pages are gone go offline
     keys: KeyRing  # seals and opens the secrets tenants store (webhooks, carrier accounts)

@@ -149,20 +149,27 @@ async def snapshot(pool: Pool, tenant: str, operator_id: str) -> QueueSnapshot:
     )
 
 
-async def _snapshots(
-    services: Services, tenant: str, operator_id: str, keepalive_s: float = 15.0
-) -> AsyncIterator[str]:
-    """SSE frames: a `queue` snapshot now and after every change of the tenant's queue."""
-    with services.handoffs.watch(tenant) as woken:
-        await services.handoffs.ready()
-        while True:
-            woken.clear()  # a change from here on wakes the wait below
-            body = (await snapshot(services.pool, tenant, operator_id)).model_dump_json()
-            yield f"event: queue\ndata: {body}\n\n"
-            try:
-                await asyncio.wait_for(woken.wait(), keepalive_s)
-            except TimeoutError:
-                yield ": keep-alive\n\n"
+async def _snapshots(services: Services, tenant: str, operator_id: str) -> AsyncIterator[str]:
+    """SSE frames: a `queue` snapshot now and after every change of the tenant's queue.
+
+    While it streams the operator is seen (`api/operator_presence.py`); once it closes
+    (the page is gone), an operator left available goes offline after a grace."""
+    presence = services.presence
+    await presence.seen(tenant, operator_id)
+    try:
+        with services.handoffs.watch(tenant) as woken:
+            await services.handoffs.ready()
+            while True:
+                woken.clear()  # a change from here on wakes the wait below
+                body = (await snapshot(services.pool, tenant, operator_id)).model_dump_json()
+                yield f"event: queue\ndata: {body}\n\n"
+                try:
+                    await asyncio.wait_for(woken.wait(), presence.keepalive_s)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    await presence.seen(tenant, operator_id)
+    finally:
+        presence.gone(tenant, operator_id)
 
 
 @router.get(

@@ -75,6 +75,9 @@ class Operator(BaseModel):
     status: OperatorStatus
     queues: list[str]
     status_at: datetime
+    # When an operator page last followed them (None: never); a page gone for
+    # `operator_away_after_s` leaves an available operator offline.
+    seen_at: datetime | None = None
 
 
 class NewHumanCallback(BaseModel):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from centralita.handoff.models import Operator, OperatorStatus
 from centralita.kernel.db import Conn
 
-_COLUMNS = "id::text AS id, name, status, queues, status_at"
+_COLUMNS = "id::text AS id, name, status, queues, status_at, seen_at"
 
 
 async def sign_in(conn: Conn, tenant_id: str, name: str, queues: Sequence[str]) -> Operator:
@@ -68,3 +68,23 @@ async def list_operators(
         (tenant_id, limit, offset),
     )
     return [Operator.model_validate(row) for row in await cur.fetchall()]
+
+
+async def mark_seen(conn: Conn, tenant_id: str, operator_id: str) -> None:
+    """An operator page follows this operator now (its stream opened, or kept alive)."""
+    await conn.execute(
+        "UPDATE operators SET seen_at = now() WHERE tenant_id = %s AND id::text = %s",
+        (tenant_id, operator_id),
+    )
+
+
+async def away_if_unseen(conn: Conn, tenant_id: str, operator_id: str, unseen_for_s: float) -> bool:
+    """Make an `available` operator `offline` when no page has followed them for
+    `unseen_for_s`: whether they were. One busy or in wrap-up keeps their call."""
+    cur = await conn.execute(
+        "UPDATE operators SET status = 'offline', status_at = now() "
+        "WHERE tenant_id = %s AND id::text = %s AND status = 'available' "
+        "AND seen_at < now() - make_interval(secs => %s)",
+        (tenant_id, operator_id, unseen_for_s),
+    )
+    return cur.rowcount == 1

@@ -286,6 +286,13 @@ class Settings(BaseSettings):
         "for its calls in progress to end before it hangs them up and exits.",
     )
 
+    operator_away_after_s: float = Field(
+        default=30.0,
+        ge=1,
+        description="An available operator whose page stopped following the queue this "
+        "long is made offline (pages keep their stream alive every half of it, at most "
+        "15 s).",
+    )
     human_callback_sweep_s: float = Field(
         default=60.0,
         gt=0,

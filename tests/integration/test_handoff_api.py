@@ -12,7 +12,6 @@ table (the truth) must be settled all the same.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -31,6 +30,7 @@ from centralita.kernel.ids import DEFAULT_TENANT_ID
 from centralita.kernel.settings import Settings
 from realtime.server.controls import JoinAnswer, JoinOffer
 from tests.support.fakes.loopback import LoopbackServer
+from tests.support.operator_stream import snapshots
 from tests.support.servers import AppClients, api_key_for, bearer, settings_for
 from tests.support.tenants import ADMIN_KEY, new_tenant
 
@@ -221,16 +221,6 @@ async def test_status_changes_and_what_is_refused(api: httpx.AsyncClient) -> Non
 
 
 # -- the queue as server-sent snapshots -------------------------------------------------
-
-
-async def snapshots(stream: httpx.Response) -> AsyncIterator[dict[str, Any]]:
-    """The `queue` events of an operator's stream, as they come."""
-    event = ""
-    async for line in stream.aiter_lines():
-        if line.startswith("event: "):
-            event = line.removeprefix("event: ")
-        elif line.startswith("data: ") and event == "queue":
-            yield json.loads(line.removeprefix("data: "))
 
 
 async def test_the_stream_lists_the_operators_queues_in_answer_order_and_rings_at_once(
