@@ -4,7 +4,8 @@ with the official `mcp` SDK (`mcp.Client` over `streamable_http_client`).
 Only tools in the server's `allowed_tools` are ever listed to an agent or called: a
 server may offer more (a "delete everything") than the tenant wants a phone agent to
 reach. The URL passes the same SSRF guard as webhooks and HTTP tools before each
-connection; the credentials (a bearer token, other headers) travel on the SDK's HTTP
+connection, and the connection goes to the addresses the guard checked
+(`pinned_transport.py`); the credentials (a bearer token, other headers) travel on the SDK's HTTP
 client and never appear in an outcome or a log line.
 
 Each call opens its own session (a handshake, then `tools/call`): a call's tools run
@@ -29,6 +30,7 @@ from mcp_types import CallToolResult, TextContent
 
 from centralita.actions.http_caller import MAX_TEXT_CHARS, ToolOutcome
 from centralita.actions.models import McpServerConfig, mcp_tool_name
+from centralita.actions.pinned_transport import PinnedTransport
 from centralita.webhooks.ssrf import Resolver, UnsafeUrl, check_url
 
 
@@ -115,11 +117,15 @@ async def _client(
     server: McpServerConfig, allow_hosts: Collection[str], resolver: Resolver | None
 ) -> AsyncIterator[Client]:
     """An `mcp.Client` on the server's URL, checked, its credentials on the HTTP client."""
-    await check_url(server.url, allow_hosts=allow_hosts, resolver=resolver)
+    target = await check_url(server.url, allow_hosts=allow_hosts, resolver=resolver)
     timeout = server.timeout_ms / 1000
-    # trust_env=False: a proxy from the environment would connect for us.
+    # Connections go to the checked addresses only (no second DNS lookup); trust_env=False:
+    # a proxy from the environment would connect for us.
     async with httpx2.AsyncClient(
-        headers=server.request_headers(), timeout=timeout, trust_env=False
+        headers=server.request_headers(),
+        timeout=timeout,
+        trust_env=False,
+        transport=PinnedTransport(target),
     ) as http:
         transport = streamable_http_client(server.url, http_client=http)
         async with Client(transport, read_timeout_seconds=timeout, cache=None) as client:

@@ -229,3 +229,37 @@ async def test_keys_rotate_reseals_the_credentials_and_tool_secrets(
         assert opened.headers == {"X-Tenant-Ref": HEADER_VALUE}
         back = KeyRing.parse(f"{TEST_ENCRYPTION_KEYS},{new}")  # for the module's other tests
         await rotate(conn, back)
+
+
+async def test_the_client_connects_to_the_address_the_url_check_resolved() -> None:
+    """The server's name resolves (here, by the check's resolver) to a checked address,
+    and the SDK's HTTP client connects there: it never resolves the name again, so a DNS
+    answer changed since the check (DNS rebinding) cannot lead it elsewhere. The name
+    stays in the Host header. Before, the client resolved `crm.tenant.example` itself."""
+    name = "crm.tenant.example"
+
+    async def resolver(host: str, port: int) -> list[str]:
+        assert host == name
+        return ["127.0.0.1"]
+
+    async with serving_mcp(TOKEN, also_named=name) as (url, seen):
+        port = httpx.URL(url).port
+        config = McpServerConfig(
+            name="crm",
+            url=f"http://{name}:{port}/mcp",
+            allowed_tools=("customer_status",),
+            timeout_ms=5000,
+            waiting_line=None,
+            failure_line=None,
+            token=TOKEN,
+        )
+        call = await call_mcp_tool(
+            config,
+            "customer_status",
+            {"customer_id": "C-7"},
+            allow_hosts=["127.0.0.1"],
+            resolver=resolver,
+        )
+    assert call.success, call.error
+    assert seen.calls == [("customer_status", {"customer_id": "C-7"})]
+    assert seen.hosts == {f"{name}:{port}"}

@@ -16,6 +16,7 @@ import uvicorn
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
 from standardwebhooks import Webhook as StandardWebhook
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
@@ -83,6 +84,7 @@ class McpCalls:
 
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     unauthorised: int = 0
+    hosts: set[str] = field(default_factory=set)  # the Host headers requests came with
 
 
 def crm_server(seen: McpCalls) -> MCPServer:
@@ -111,6 +113,7 @@ class _Bearer(BaseHTTPMiddleware):
         self._seen = seen
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        self._seen.hosts.add(request.headers.get("host", ""))
         if request.headers.get("authorization") != f"Bearer {self._token}":
             self._seen.unauthorised += 1
             return JSONResponse({"error": "unauthorized"}, status_code=401)
@@ -118,10 +121,17 @@ class _Bearer(BaseHTTPMiddleware):
 
 
 @contextlib.asynccontextmanager
-async def serving_mcp(token: str) -> AsyncIterator[tuple[str, McpCalls]]:
-    """The CRM MCP server on a free 127.0.0.1 port: (its /mcp URL, what it saw)."""
+async def serving_mcp(
+    token: str, *, also_named: str | None = None
+) -> AsyncIterator[tuple[str, McpCalls]]:
+    """The CRM MCP server on a free 127.0.0.1 port: (its /mcp URL, what it saw).
+
+    `also_named`: a host name it answers to besides 127.0.0.1 (the SDK's own DNS
+    rebinding guard refuses other `Host` headers)."""
     seen = McpCalls()
-    app = crm_server(seen).streamable_http_app()
+    names = ["127.0.0.1:*", *([f"{also_named}:*"] if also_named else [])]
+    security = TransportSecuritySettings(allowed_hosts=names)
+    app = crm_server(seen).streamable_http_app(transport_security=security)
     app.add_middleware(_Bearer, token=token, seen=seen)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
