@@ -57,8 +57,7 @@ from realtime.providers.base import (
 )
 from realtime.providers.sentences import split_sentences
 from realtime.session.early_transcripts import EarlyTranscripts, early_ms
-from realtime.session.handoff_desk import HandoffDesk, transfer_decision
-from realtime.session.handover import Transfer, transfer_failed_line, transferring_line
+from realtime.session.handover import Transfer
 from realtime.session.hearing import Heard, Listening, TurnHearing
 from realtime.session.human_queue import HumanQueue
 from realtime.session.keypad import KeyEntry, Keypad
@@ -68,6 +67,7 @@ from realtime.session.speech import AgentSpeech
 from realtime.session.supervision import Supervision
 from realtime.session.talk_over import TalkOver
 from realtime.session.tracing import end_stage, stage, start_stage, turn_span
+from realtime.session.transfers import Transfers
 from realtime.session.turn_judging import TurnJudging
 
 log = logging.getLogger(__name__)
@@ -187,21 +187,23 @@ class CallSession:
             cancel_reply=self._cancel_reply,
         )
         self._machine_watch: MachineWatch | None = None
-        # Hands the call to a person (a phone leg's carrier sets it): reason -> whether
-        # someone took it. Without one a transfer ends the call (`ended_by` transfer).
-        self.transfer: Transfer | None = None
-        self._transferring = False
-        self._handing: asyncio.Task[None] | None = None  # a supervisor's transfer
-        # The human queue for this call (the media worker binds one per call); with the
-        # agent's handoff policy it makes the desk that applies it when the call starts.
-        self.human_queue: HumanQueue | None = None
-        self._desk: HandoffDesk | None = None
         self._keypad = Keypad(self._utterances.put_nowait)
         self._speaking: asyncio.Task[None] | None = None
         self._ending: str | None = None  # how the reply being said ends the call, if it does
         self._ended = asyncio.Event()
         self._supervision = Supervision(
             record=self.record, speech=self._speech, brain=brain, end=self._end
+        )
+        self._transfers = Transfers(
+            record=self.record,
+            speech=self._speech,
+            voice=voice,
+            supervision=self._supervision,
+            language=self.config.language,
+            timezone=self.config.timezone,
+            policy=self.config.handoff,
+            end=self._end,
+            ended=self._ended.is_set,
         )
         # Told of every frame the caller sends (a supervisor who joined hears it).
         self.caller_taps: list[Callable[[Frame | Packet[Any]], None]] = []
@@ -221,7 +223,7 @@ class CallSession:
         """
         self.record.event(CallEventType.CALL_STARTED, language=self.config.language)
         self._last_activity = time.monotonic()
-        self._desk = self._handoff_desk()
+        self._transfers.open_desk()
         loop = asyncio.get_running_loop()
         deadline = loop.call_later(self.config.max_duration_s, self._end, "max_duration")
         listener = asyncio.create_task(self._listen(inbound), name=f"listen-{self.record.call_id}")
@@ -242,17 +244,15 @@ class CallSession:
                     turns,
                     greeting,
                     self._speaking,
-                    self._handing,
                     self._talk_over.judging,
-                    self._desk.waiting_task if self._desk is not None else None,
+                    self._transfers.handing,
+                    self._transfers.waiting_task,
                 ),
                 timeout_s=STOP_PARTS_S,
                 what=f"call {self.record.call_id}",
                 expected=(MediaStreamError,),
             )
-            if self._desk is not None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._desk.close(), STOP_PARTS_S)
+            await self._transfers.close(STOP_PARTS_S)
         self.record.usage.call_s = self.record.elapsed_s()
         self._close_recording()
         self.record.complete_turns()
@@ -281,6 +281,26 @@ class CallSession:
     def voice(self) -> AgentVoiceTrack:
         """The track the caller hears (a supervisor's relayed voice goes here too)."""
         return self._voice
+
+    @property
+    def transfer(self) -> Transfer | None:
+        """Rings a person (a phone leg's carrier sets it): reason -> whether someone took
+        the call. None: a transfer without a handoff policy ends the call."""
+        return self._transfers.carrier
+
+    @transfer.setter
+    def transfer(self, carrier: Transfer | None) -> None:
+        self._transfers.carrier = carrier
+
+    @property
+    def human_queue(self) -> HumanQueue | None:
+        """The human queue for this call (the media worker binds one per call); with the
+        agent's handoff policy, transfers go to it."""
+        return self._transfers.human_queue
+
+    @human_queue.setter
+    def human_queue(self, queue: HumanQueue | None) -> None:
+        self._transfers.human_queue = queue
 
     @property
     def ended(self) -> bool:
@@ -357,7 +377,7 @@ class CallSession:
                 self._on_vad_events(self._endpointer.feed(samples))
         except MediaStreamError:
             # A transfer moves the call off this leg: its audio ends, the caller stays.
-            self._end("transfer" if self._transferring else "remote_hangup")
+            self._end("transfer" if self._transfers.leaving_leg else "remote_hangup")
 
     def _tap_caller(self, frame: Frame | Packet[Any]) -> None:
         for tap in list(self.caller_taps):
@@ -435,17 +455,16 @@ class CallSession:
             ValueError: `say` or `add-message` without a message; `transfer` on a call
                 whose leg cannot ring a person (WebRTC: take it over instead).
         """
-        if action == "transfer" and self.transfer is None and self._desk is None:
+        if action == "transfer" and not self._transfers.can_ring:
             raise ValueError("this call's leg cannot ring a person: take the call over instead")
         self._supervision.apply(action, by=by, message=message)
-        if action == "transfer" and self._handing is None and not self._ended.is_set():
-            self.record.extracted["transfer_reason"] = f"supervisor {by}"
-            self._handing = asyncio.create_task(self._supervised_transfer())
+        if action == "transfer":
+            self._transfers.supervisor_transfer(by)
 
     def hand_back(self, by: str) -> None:
         """The human who took the call left: the agent is heard and answers again; or,
         when the call came to them through the human queue, the call ends (theirs)."""
-        if self._desk is not None and self._desk.operator_left():
+        if self._transfers.operator_left():
             self._end("operator")
             return
         if self._supervision.hand_back(by):
@@ -536,35 +555,17 @@ class CallSession:
                 await asyncio.wait_for(self._speech.wait_idle(), MESSAGE_MAX_S)
             self._end("voicemail")
 
-    # -- handing the call to a person ---------------------------------------------------
-
-    def _handoff_desk(self) -> HandoffDesk | None:
-        policy = self.config.handoff
-        if policy is None:
-            return None
-        return HandoffDesk(
-            policy=policy,
-            queue=self.human_queue,
-            record=self.record,
-            speech=self._speech,
-            supervision=self._supervision,
-            language=self.config.language,
-            timezone=self.config.timezone,
-            end=self._end,
-        )
-
     def _quiet(self) -> bool:
         """Whether the agent must not answer: a person has the call, or one is coming."""
-        return self._supervision.taken_over or (self._desk is not None and self._desk.holding)
+        return self._supervision.taken_over or self._transfers.holding
 
     async def _handoff_takes(self, turn: BrainTurn) -> bool:
         """Whether the handoff policy took this turn (the agent does not answer it)."""
-        return self._desk is not None and await self._desk.take_turn(turn)
+        return await self._transfers.takes_turn(turn)
 
     async def _handoff_after_reply(self) -> None:
         """The handoff policy's say on what the agent just did."""
-        if self._desk is not None and not self._ended.is_set() and self._handing is None:
-            await self._desk.after_turn()
+        await self._transfers.after_reply()
 
     # -- speaking --------------------------------------------------------------------------
 
@@ -588,51 +589,11 @@ class CallSession:
             # While the agent speaks and the caller answers, the voice renders what
             # the brain may say next.
             self._speech.foresee(self._brain.likely_lines())
-        if self._ending == "transfer" and self._desk is not None:
-            self._ending = None  # the call goes on, in the human queue
-            reason = str(self.record.extracted.get("transfer_reason", "caller_request"))
-            if not self._ended.is_set():  # a caller who hung up is queued for nobody
-                decision = transfer_decision(f"the agent transferred the call ({reason})")
-                self._desk.queue(decision, told=True)
-        elif self._ending == "transfer" and self.transfer is not None:
-            await self._hand_over()
+        if self._ending == "transfer":
+            self._ending = None  # the call goes on with a person, or ends as transfer
+            await self._transfers.agent_transferred()
         elif self._ending is not None:
             self._end(self._ending)
-
-    async def _supervised_transfer(self) -> None:
-        """A supervisor's transfer: the agent stops, tells the caller, hands over (to the
-        human queue when the agent has a handoff policy)."""
-        self._voice.interrupt()
-        if self._desk is not None:
-            reason = str(self.record.extracted.get("transfer_reason", "supervisor"))
-            await self._desk.act(transfer_decision(reason))
-            return
-        await self._speech.say(transferring_line(self.config.language), None, None)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._speech.wait_idle(), MESSAGE_MAX_S)
-        await self._hand_over()
-
-    async def _hand_over(self) -> None:
-        """Give the call to a person (`transfer`: a phone leg's carrier); when nobody
-        takes it, the caller is told, and a callback is what the call leaves."""
-        self._transferring = True
-        reason = str(self.record.extracted.get("transfer_reason", "caller_request"))
-        try:
-            handed = await self.transfer(reason) if self.transfer is not None else False
-        except Exception as exc:  # a carrier's failure is a transfer that did not happen
-            log.warning("call %s: transfer failed: %r", self.record.call_id, exc)
-            handed = False
-        if handed or self._ended.is_set():
-            self._end("transfer")
-            return
-        self._transferring = False
-        self.record.event(CallEventType.ERROR, where="transfer", detail="nobody took the call")
-        self.record.outcome = CallOutcome.CALLBACK_REQUESTED
-        self.record.extracted["transfer_failed"] = True
-        await self._speech.say(transfer_failed_line(self.config.language), None, None)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._speech.wait_idle(), MESSAGE_MAX_S)
-        self._end("agent")
 
     async def _answer(
         self,
@@ -676,8 +637,7 @@ class CallSession:
         log.info("call %s: pressed %s", self.record.call_id, keys)
 
     def _apply(self, reply: AgentReply) -> None:
-        if self._desk is not None:
-            self._desk.note_reply(reply)
+        self._transfers.note_reply(reply)
         for call in reply.tool_calls:
             self.record.event(
                 CallEventType.TOOL_CALL,
