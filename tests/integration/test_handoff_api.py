@@ -30,7 +30,7 @@ from centralita.kernel.ids import DEFAULT_TENANT_ID
 from centralita.kernel.settings import Settings
 from realtime.server.controls import JoinAnswer, JoinOffer
 from tests.support.fakes.loopback import LoopbackServer
-from tests.support.operator_stream import snapshots
+from tests.support.operators import available_operator, snapshots, status_of
 from tests.support.servers import AppClients, api_key_for, bearer, settings_for
 from tests.support.tenants import ADMIN_KEY, new_tenant
 
@@ -140,21 +140,6 @@ async def other(settings: Settings, app_clients: AppClients) -> tuple[str, httpx
     return tenant_id, client
 
 
-async def operator(api: httpx.AsyncClient, name: str, *queues: str) -> str:
-    """Sign `name` in to `queues` and make them available; their id."""
-    signed = await api.post("/operators/sign-in", json={"name": name, "queues": list(queues)})
-    assert signed.status_code == 200, signed.text
-    operator_id: str = signed.json()["id"]
-    ready = await api.put(f"/operators/{operator_id}/status", json={"status": "available"})
-    assert ready.status_code == 200, ready.text
-    return operator_id
-
-
-async def status_of(api: httpx.AsyncClient, operator_id: str) -> str:
-    listed = (await api.get("/operators")).json()
-    return str(next(o["status"] for o in listed if o["id"] == operator_id))
-
-
 async def handoff(api: httpx.AsyncClient, handoff_id: str) -> dict[str, Any]:
     got = await api.get(f"/handoffs/{handoff_id}")
     assert got.status_code == 200, got.text
@@ -206,7 +191,7 @@ async def test_a_bad_sign_in_is_422_naming_the_field(
 
 
 async def test_status_changes_and_what_is_refused(api: httpx.AsyncClient) -> None:
-    operator_id = await operator(api, f"Luis {uuid.uuid4().hex[:4]}", new_queue())
+    operator_id = await available_operator(api, f"Luis {uuid.uuid4().hex[:4]}", new_queue())
     assert await status_of(api, operator_id) == "available"
     for wanted in ("wrap_up", "offline", "available"):
         changed = await api.put(f"/operators/{operator_id}/status", json={"status": wanted})
@@ -240,7 +225,9 @@ async def test_the_stream_lists_the_operators_queues_in_answer_order_and_rings_a
             headers=bearer(await api_key_for(settings.database_url or "")),
         ) as api,
     ):
-        operator_id = await operator(api, f"Carla {uuid.uuid4().hex[:4]}", mine, also_mine)
+        operator_id = await available_operator(
+            api, f"Carla {uuid.uuid4().hex[:4]}", mine, also_mine
+        )
         async with api.stream("GET", f"/operators/{operator_id}/events") as stream:
             assert stream.status_code == 200
             assert stream.headers["content-type"].startswith("text/event-stream")
@@ -289,7 +276,7 @@ async def test_answering_takes_the_next_call_in_order_and_joins_it(
     oldest = await waiting_call(pool, queue)
     urgent = await waiting_call(pool, queue, priority=3)
     name = f"Ana {uuid.uuid4().hex[:4]}"
-    ana = await operator(api, name, queue)
+    ana = await available_operator(api, name, queue)
 
     answered = await answer(api, ana)
     assert answered.status_code == 200, answered.text
@@ -304,7 +291,7 @@ async def test_answering_takes_the_next_call_in_order_and_joins_it(
     assert await status_of(api, ana) == "busy"
     assert (await handoff(api, oldest.id))["state"] == "waiting"
 
-    luis = await operator(api, f"Luis {uuid.uuid4().hex[:4]}", queue)
+    luis = await available_operator(api, f"Luis {uuid.uuid4().hex[:4]}", queue)
     second = await answer(api, luis)
     assert second.status_code == 200, second.text
     assert second.json()["handoff"]["id"] == oldest.id
@@ -315,7 +302,9 @@ async def test_two_operators_answering_one_call_at_once_one_gets_it(
 ) -> None:
     queue = new_queue()
     only = await waiting_call(pool, queue)
-    ana, luis = [await operator(api, f"{n} {uuid.uuid4().hex[:4]}", queue) for n in ("Ana", "Luis")]
+    ana, luis = [
+        await available_operator(api, f"{n} {uuid.uuid4().hex[:4]}", queue) for n in ("Ana", "Luis")
+    ]
     media.delay_s = 0.2  # the winner's join is still under way when the other answers
     both = await asyncio.gather(answer(api, ana), answer(api, luis))
     assert sorted(r.status_code for r in both) == [200, 409], [r.text for r in both]
@@ -336,7 +325,7 @@ async def test_an_operator_takes_one_call_at_a_time(
     (both were once taken, the first caller left with nobody)."""
     queue = new_queue()
     first, second = await waiting_call(pool, queue), await waiting_call(pool, queue)
-    ana = await operator(api, f"Ana {uuid.uuid4().hex[:4]}", queue)
+    ana = await available_operator(api, f"Ana {uuid.uuid4().hex[:4]}", queue)
     media.delay_s = 0.2
     both = await asyncio.gather(answer(api, ana), answer(api, ana))
     assert sorted(r.status_code for r in both) == [200, 409], [r.text for r in both]
@@ -357,7 +346,7 @@ async def test_an_operator_takes_one_call_at_a_time(
 async def test_an_offline_operator_who_finds_nobody_waiting_stays_offline(
     api: httpx.AsyncClient,
 ) -> None:
-    ana = await operator(api, f"Ana {uuid.uuid4().hex[:4]}", new_queue())
+    ana = await available_operator(api, f"Ana {uuid.uuid4().hex[:4]}", new_queue())
     await api.put(f"/operators/{ana}/status", json={"status": "offline"})
     assert (await answer(api, ana)).status_code == 409
     assert await status_of(api, ana) == "offline"
@@ -369,7 +358,7 @@ async def test_a_caller_who_hung_up_is_409_and_the_call_abandoned(
     queue = new_queue()
     gone = await waiting_call(pool, queue)
     media.refusals[gone.call_key] = status.HTTP_404_NOT_FOUND
-    ana = await operator(api, f"Ana {uuid.uuid4().hex[:4]}", queue)
+    ana = await available_operator(api, f"Ana {uuid.uuid4().hex[:4]}", queue)
     refused = await answer(api, ana)
     assert refused.status_code == 409, refused.text
     assert "hung up" in refused.json()["detail"]
@@ -390,7 +379,7 @@ async def test_a_join_that_fails_puts_the_call_back_in_the_queue(
     queue = new_queue()
     call = await waiting_call(pool, queue)
     media.refusals[call.call_key] = media_status
-    ana = await operator(api, f"Ana {uuid.uuid4().hex[:4]}", queue)
+    ana = await available_operator(api, f"Ana {uuid.uuid4().hex[:4]}", queue)
     refused = await answer(api, ana)
     assert refused.status_code == api_status, refused.text
     back = await handoff(api, call.id)
@@ -398,7 +387,7 @@ async def test_a_join_that_fails_puts_the_call_back_in_the_queue(
     assert (back["state"], back["operator_id"], back["answered_at"]) == ("waiting", None, None)
     assert await status_of(api, ana) == "available"
     del media.refusals[call.call_key]
-    luis = await operator(api, f"Luis {uuid.uuid4().hex[:4]}", queue)
+    luis = await available_operator(api, f"Luis {uuid.uuid4().hex[:4]}", queue)
     retried = await answer(api, luis)
     assert retried.status_code == 200, retried.text
     assert retried.json()["handoff"]["id"] == call.id
@@ -411,7 +400,7 @@ async def test_every_answer_status_is_documented(api: httpx.AsyncClient) -> None
 
 
 async def test_answering_with_nobody_waiting_is_409(api: httpx.AsyncClient) -> None:
-    ana = await operator(api, f"Ana {uuid.uuid4().hex[:4]}", new_queue())
+    ana = await available_operator(api, f"Ana {uuid.uuid4().hex[:4]}", new_queue())
     refused = await answer(api, ana)
     assert refused.status_code == 409
     assert "no call is waiting" in refused.json()["detail"]
@@ -424,7 +413,9 @@ async def test_wrap_up_by_the_operator_who_took_the_call(
 ) -> None:
     queue = new_queue()
     call = await waiting_call(pool, queue)
-    ana, luis = [await operator(api, f"{n} {uuid.uuid4().hex[:4]}", queue) for n in ("Ana", "Luis")]
+    ana, luis = [
+        await available_operator(api, f"{n} {uuid.uuid4().hex[:4]}", queue) for n in ("Ana", "Luis")
+    ]
     assert (await answer(api, ana)).status_code == 200
     wrap = {
         "operator_id": ana,
@@ -463,7 +454,7 @@ async def test_another_tenant_sees_streams_answers_and_wraps_up_nothing(
     queue = new_queue()
     mine = await waiting_call(pool, queue)
     taken = await waiting_call(pool, queue)
-    ana = await operator(api, f"Ana {uuid.uuid4().hex[:4]}", queue)
+    ana = await available_operator(api, f"Ana {uuid.uuid4().hex[:4]}", queue)
     assert (await answer(api, ana)).json()["handoff"]["id"] == mine.id
     b_id, b_api = other
     joins = len(media.joins)
@@ -479,7 +470,7 @@ async def test_another_tenant_sees_streams_answers_and_wraps_up_nothing(
     assert moved.status_code == 404
 
     # B's own operator in a queue of the same name: A's waiting call is not B's to take.
-    b_operator = await operator(b_api, "Ana", queue)
+    b_operator = await available_operator(b_api, "Ana", queue)
     assert (await answer(b_api, b_operator)).status_code == 409
     assert len(media.joins) == joins
     assert (await handoff(api, taken.id))["state"] == "waiting"
@@ -529,8 +520,8 @@ async def test_a_callback_done_stores_who_and_how_once(
     api: httpx.AsyncClient, pool: Pool, other: tuple[str, httpx.AsyncClient]
 ) -> None:
     callback_id = await owed(pool, timedelta(hours=2))
-    ana = await operator(api, f"Ana {uuid.uuid4().hex[:4]}", new_queue())
-    b_operator = await operator(other[1], "Beto", new_queue())
+    ana = await available_operator(api, f"Ana {uuid.uuid4().hex[:4]}", new_queue())
+    b_operator = await available_operator(other[1], "Beto", new_queue())
     done = {"operator_id": ana, "disposition": "promise_to_pay", "notes": "Pagará el viernes."}
 
     nobody = {**done, "operator_id": str(uuid.uuid4())}
@@ -565,7 +556,7 @@ async def test_another_tenant_cannot_settle_or_see_a_callback(
     callback_id = await owed(pool, timedelta(hours=3))
     b_id, b_api = other
     theirs = await owed(pool, timedelta(hours=1), tenant_id=b_id)
-    b_operator = await operator(b_api, "Beto", new_queue())
+    b_operator = await available_operator(b_api, "Beto", new_queue())
     done = {"operator_id": b_operator, "disposition": "resolved"}
     assert (await b_api.post(f"/human-callbacks/{callback_id}/done", json=done)).status_code == 404
     assert (await b_api.post(f"/human-callbacks/{callback_id}/cancel")).status_code == 404

@@ -25,7 +25,7 @@ from centralita.kernel.db import Pool
 from centralita.kernel.ids import DEFAULT_TENANT_ID
 from centralita.kernel.settings import Settings
 from tests.support.fakes.loopback import ServedApp
-from tests.support.operator_stream import snapshots
+from tests.support.operators import available_operator, snapshots, status_of
 from tests.support.servers import api_key_for, bearer, settings_for, until
 
 pytestmark = pytest.mark.integration
@@ -49,17 +49,7 @@ async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def available(api: httpx.AsyncClient) -> str:
-    signed = await api.post("/operators/sign-in", json={"name": f"Ana {uuid.uuid4().hex[:6]}"})
-    assert signed.status_code == 200, signed.text
-    operator_id: str = signed.json()["id"]
-    ready = await api.put(f"/operators/{operator_id}/status", json={"status": "available"})
-    assert ready.status_code == 200, ready.text
-    return operator_id
-
-
-async def status_of(api: httpx.AsyncClient, operator_id: str) -> str:
-    listed = (await api.get("/operators", params={"limit": 500})).json()
-    return str(next(o["status"] for o in listed if o["id"] == operator_id))
+    return await available_operator(api, f"Ana {uuid.uuid4().hex[:6]}")
 
 
 async def follow_once(api: httpx.AsyncClient, operator_id: str) -> dict[str, object]:
