@@ -33,6 +33,7 @@ class OperatorPresence:
         self.away_after_s = away_after_s
         self.keepalive_s = min(MAX_KEEPALIVE_S, away_after_s / 2)
         self._checks: set[asyncio.Task[None]] = set()
+        self._closed = False
 
     async def seen(self, tenant_id: str, operator_id: str) -> None:
         """A page follows the operator now."""
@@ -41,12 +42,15 @@ class OperatorPresence:
 
     def gone(self, tenant_id: str, operator_id: str) -> None:
         """A page stopped following the operator: check them after `away_after_s`."""
+        if self._closed:
+            return  # the API is stopping: its streams close, their operators stay as set
         check = asyncio.create_task(self._away_later(tenant_id, operator_id))
         self._checks.add(check)
         check.add_done_callback(self._checks.discard)
 
     async def close(self) -> None:
         """Stop the pending checks (the API is shutting down)."""
+        self._closed = True
         for check in list(self._checks):
             check.cancel()
         await asyncio.gather(*self._checks, return_exceptions=True)
