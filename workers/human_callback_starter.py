@@ -30,6 +30,15 @@ class HumanCallbackStarter:
         self._lock = asyncio.Lock()
         self.task_queue = task_queue
 
+    @classmethod
+    def using(cls, client: Client, task_queue: str) -> HumanCallbackStarter:
+        """A starter on a client already connected (the orchestrator's own)."""
+
+        async def connected() -> Client:
+            return client
+
+        return cls(connected, task_queue)
+
     async def start(self, tenant_id: str, callback: HumanCallback) -> None:
         """Start the callback's workflow (starting it twice is harmless: one id each).
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from temporalio.client import Client
@@ -78,13 +78,6 @@ def build_worker(client: Client, task_queue: str, pool: Pool, dialer: Dialer) ->
     )
 
 
-def _given(client: Client) -> Callable[[], Awaitable[Client]]:
-    async def connect() -> Client:
-        return client
-
-    return connect
-
-
 async def run_orchestrator(settings: Settings) -> None:
     """Serve the orchestrator task queue until SIGINT/SIGTERM."""
     client = await connect_temporal(settings)
@@ -104,7 +97,7 @@ async def run_orchestrator(settings: Settings) -> None:
         settings.task_queue,
         settings.effective_carrier_url,
     )
-    sweeper = HumanCallbackSweeper(pool, HumanCallbackStarter(_given(client), settings.task_queue))
+    sweeper = HumanCallbackSweeper(pool, HumanCallbackStarter.using(client, settings.task_queue))
     try:
         async with worker:
             await sweeper.run(settings.human_callback_sweep_s, stop)

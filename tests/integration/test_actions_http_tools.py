@@ -24,9 +24,9 @@ from realtime.agents.loader import parse_agent_data
 from realtime.providers.base import AgentReply
 from realtime.store.tenant_tools import TenantTools
 from tests.support.encryption import fixed_ring
-from tests.support.servers import AppClients, settings_for
-from tests.support.tenants import ADMIN_KEY, other_tenant_client
-from tests.support.tool_servers import ToolReceiver
+from tests.support.servers import AppClients
+from tests.support.tenants import other_tenant_client
+from tests.support.tool_servers import ToolReceiver, local_tools_settings
 
 pytestmark = pytest.mark.integration
 
@@ -36,9 +36,7 @@ CARD = "4111111111111111"
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return settings_for(
-        database_url, "127.0.0.1:1", admin_api_key=ADMIN_KEY, webhook_allow_hosts=["127.0.0.1"]
-    )
+    return local_tools_settings(database_url)
 
 
 @pytest.fixture

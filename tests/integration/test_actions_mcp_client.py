@@ -24,9 +24,9 @@ from centralita.kernel.key_ring import KeyRing, new_key_text
 from centralita.kernel.settings import Settings
 from realtime.store.tenant_tools import TenantTools
 from tests.support.encryption import TEST_ENCRYPTION_KEYS, fixed_ring
-from tests.support.servers import AppClients, settings_for
-from tests.support.tenants import ADMIN_KEY, other_tenant_client
-from tests.support.tool_servers import McpCalls, serving_mcp
+from tests.support.servers import AppClients
+from tests.support.tenants import other_tenant_client
+from tests.support.tool_servers import McpCalls, local_tools_settings, serving_mcp
 from workers.secrets_cli import rotate
 
 pytestmark = pytest.mark.integration
@@ -38,9 +38,7 @@ HEADER_VALUE = "tenant-header-value-77"
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return settings_for(
-        database_url, "127.0.0.1:1", admin_api_key=ADMIN_KEY, webhook_allow_hosts=["127.0.0.1"]
-    )
+    return local_tools_settings(database_url)
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ import pytest
 
 from centralita.kernel.settings import Settings
 from realtime.agents.loader import load_any_agent
-from tests.support.servers import AppClients, settings_for
-from tests.support.tenants import ADMIN_KEY, other_tenant_client
+from tests.support.servers import AppClients
+from tests.support.tenants import other_tenant_client
+from tests.support.tool_servers import local_tools_settings
 
 pytestmark = pytest.mark.integration
 
@@ -23,9 +24,7 @@ URL = "http://127.0.0.1:9/tool"
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return settings_for(
-        database_url, "127.0.0.1:1", admin_api_key=ADMIN_KEY, webhook_allow_hosts=["127.0.0.1"]
-    )
+    return local_tools_settings(database_url)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -86,10 +86,9 @@ async def owed(env: WorkflowEnvironment, pool: Pool, worker: Worker) -> tuple[st
         callback = await callbacks_store.get(conn, callback_id)
     assert callback is not None
 
-    async def connect() -> Client:
-        return env.client
-
-    await HumanCallbackStarter(connect, worker.task_queue).start(DEFAULT_TENANT_ID, callback)
+    await HumanCallbackStarter.using(env.client, worker.task_queue).start(
+        DEFAULT_TENANT_ID, callback
+    )
     handle = env.client.get_workflow_handle_for(HumanCallbackWorkflow.run, callback.workflow_id)
     return callback.id, handle
 
@@ -215,13 +214,6 @@ async def test_marking_due_twice_is_still_due_and_a_settled_one_is_not(pool: Poo
     assert await state_of(pool, callback_id) == "cancelled"
 
 
-def _returns(client: Client) -> Callable[[], Awaitable[Client]]:
-    async def connect() -> Client:
-        return client
-
-    return connect
-
-
 async def workflow_status(env: WorkflowEnvironment, callback_id: str) -> str | None:
     """The callback's workflow's status, None when it was never started."""
     handle = env.client.get_workflow_handle(f"human-callback-{callback_id}")
@@ -246,7 +238,7 @@ async def test_the_sweep_starts_callbacks_stored_while_temporal_was_away(
     settled = await stored_callback(pool, now + DUE_IN)
     async with pool.connection() as conn:
         await callbacks_store.settle(conn, DEFAULT_TENANT_ID, settled, state="cancelled")
-    starter = HumanCallbackStarter(_returns(env.client), worker.task_queue)
+    starter = HumanCallbackStarter.using(env.client, worker.task_queue)
     sweeper = HumanCallbackSweeper(pool, starter, page=2)
 
     assert await sweeper.sweep_once() >= 3

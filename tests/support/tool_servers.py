@@ -22,7 +22,10 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
+from centralita.kernel.settings import Settings
 from tests.support.fakes.loopback import LoopbackServer
+from tests.support.servers import settings_for
+from tests.support.tenants import ADMIN_KEY
 
 
 @dataclass
@@ -148,3 +151,11 @@ async def serving_mcp(
     finally:
         server.should_exit = True
         await task
+
+
+def local_tools_settings(database_url: str) -> Settings:
+    """Test settings whose SSRF rules let tenant tools reach the local servers here
+    (127.0.0.1), with the admin key for a second tenant."""
+    return settings_for(
+        database_url, "127.0.0.1:1", admin_api_key=ADMIN_KEY, webhook_allow_hosts=["127.0.0.1"]
+    )
